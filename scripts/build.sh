@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Configures and builds nvmfd (preset "release" into build/ unless NVMFD_PRESET says otherwise).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+preset=${NVMFD_PRESET:-release}
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/nvmfd-ccache}
+cmake --preset "$preset" >/dev/null
+case "$preset" in
+  asan) dir=build-asan ;; fuzz) dir=build-fuzz ;; *) dir=build ;;
+esac
+cmake --build "$dir" -j"$(nproc)"

@@ -1,0 +1,102 @@
+#pragma once
+// bdev: the block-device interface. A bdev is created and deleted on the control thread
+// and shared (std::shared_ptr) by whoever uses it; I/O is submitted from reactor threads.
+//
+// Contract of submit():
+//  - io.owner is the calling reactor; the completion (io.done->on_bdev_io_done) runs on
+//    that reactor's thread, always after submit() has returned (never inline), so callers
+//    need no re-entrancy guards.
+//  - The caller owns io and its buffer until the completion; submit allocates nothing.
+//  - io.status is 0 on success or a negative errno (-EINVAL for a range past the end,
+//    -EOPNOTSUPP for an op the bdev does not support, -EIO for a device failure).
+//  - flush: when it completes with status 0, every write that completed before the flush
+//    was submitted is on stable storage (for a bdev without a volatile cache, trivially).
+//  - write with fua: completes only once that write is on stable storage.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/uuid.h"
+#include "reactor/reactor.h"
+
+namespace nvmfd {
+
+enum class bdev_op : uint8_t { read, write, flush, write_zeroes, unmap };
+
+struct bdev_io;
+
+class bdev_io_callback {
+ public:
+  virtual void on_bdev_io_done(bdev_io& io) = 0;
+
+ protected:
+  ~bdev_io_callback() = default;
+};
+
+// One block I/O request. Embedded in the submitter's request object (no allocation).
+struct bdev_io final : deferred_task {
+  bdev_op op = bdev_op::read;
+  bool fua = false;
+  uint64_t offset_blocks = 0;
+  uint64_t num_blocks = 0;       // 0 for flush
+  std::byte* buf = nullptr;      // num_blocks * block_size bytes for read and write
+  reactor* owner = nullptr;      // the submitting reactor; completion runs there
+  bdev_io_callback* done = nullptr;
+  int status = 0;                // filled in by the bdev before completion
+
+  // Completes this I/O later on its owner reactor with the given status. For backends.
+  void complete_later(int st) {
+    status = st;
+    owner->defer(*this);
+  }
+  void run_deferred() override { done->on_bdev_io_done(*this); }
+};
+
+class bdev {
+ public:
+  virtual ~bdev() = default;
+  bdev(const bdev&) = delete;
+  bdev& operator=(const bdev&) = delete;
+
+  const std::string& name() const { return name_; }
+  uint32_t block_size() const { return block_size_; }
+  uint64_t num_blocks() const { return num_blocks_; }
+  const uuid& id() const { return uuid_; }
+
+  // SPDK's product_name for bdev_get_bdevs ("Malloc disk", "Null disk", "AIO disk").
+  virtual std::string_view product_name() const = 0;
+  // True when completed writes may sit in a volatile cache until a flush (NVMe VWC).
+  virtual bool has_volatile_cache() const = 0;
+  virtual bool supports(bdev_op op) const = 0;
+  // See the contract at the top of this file. Any reactor thread.
+  virtual void submit(bdev_io& io) = 0;
+
+  // Claims: a bdev used by a namespace (or another bdev) is claimed and cannot be deleted.
+  // Control thread only.
+  bool claimed() const { return claim_count_ > 0; }
+  const std::string& claimed_by() const { return claimed_by_; }
+  void claim(std::string by) { ++claim_count_; claimed_by_ = std::move(by); }
+  void release() { if (claim_count_ > 0) --claim_count_; }
+
+  // True when [offset, offset+count) lies inside the device; used by every backend.
+  bool in_range(uint64_t offset_blocks, uint64_t count) const {
+    return offset_blocks <= num_blocks_ && count <= num_blocks_ - offset_blocks;
+  }
+
+ protected:
+  bdev(std::string name, uint32_t block_size, uint64_t num_blocks, uuid id)
+      : name_(std::move(name)), block_size_(block_size), num_blocks_(num_blocks), uuid_(id) {}
+
+ private:
+  std::string name_;
+  uint32_t block_size_;
+  uint64_t num_blocks_;
+  uuid uuid_;
+  int claim_count_ = 0;
+  std::string claimed_by_;
+};
+
+}  // namespace nvmfd

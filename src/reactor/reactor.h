@@ -1,0 +1,128 @@
+#pragma once
+// reactor: one event loop per core (Seastar's shared-nothing model). Each reactor runs on
+// its own thread, optionally pinned to a CPU. Everything registered with a reactor
+// (fds, deferred tasks, timers, its io_uring engine) is touched only by that reactor's
+// thread; other threads reach it only through post(), which is thread-safe.
+//
+// The poll backend is epoll behind poll_backend; io_uring serves block I/O through
+// uring_engine, whose completion eventfd is one of the epoll sources.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "base/result.h"
+
+namespace nvmfd {
+
+class uring_engine;
+
+// Receives readiness events (EPOLLIN/EPOLLOUT/EPOLLERR/EPOLLHUP bits) for one fd.
+class event_handler {
+ public:
+  virtual void on_events(uint32_t events) = 0;
+
+ protected:
+  ~event_handler() = default;
+};
+
+// Work queued to run later on the same reactor, after the current event. Intrusive, so
+// deferring allocates nothing; a task must not be deferred twice before it has run.
+class deferred_task {
+ public:
+  virtual void run_deferred() = 0;
+
+ protected:
+  ~deferred_task() = default;
+
+ private:
+  friend class reactor;
+  deferred_task* next_deferred_ = nullptr;
+};
+
+using clock_type = std::chrono::steady_clock;
+using timer_id = uint64_t;
+
+class reactor {
+ public:
+  // index: this reactor's position in its pool; cpu: the CPU to pin to, if any.
+  reactor(unsigned index, std::optional<int> cpu);
+  ~reactor();
+  reactor(const reactor&) = delete;
+  reactor& operator=(const reactor&) = delete;
+
+  unsigned index() const { return index_; }
+  // The reactor whose thread is calling, or nullptr on a thread that runs none.
+  static reactor* current();
+
+  // --- any thread ---
+  // Runs fn on this reactor's thread. Control path only: allocates.
+  void post(std::function<void()> fn);
+  // Asks run() to return after the current iteration.
+  void stop();
+
+  // --- this reactor's thread only ---
+  // Runs the loop on the calling thread until stop(). Pins the thread if a CPU was given.
+  void run();
+  result<void> watch(int fd, uint32_t events, event_handler* h);
+  result<void> rewatch(int fd, uint32_t events, event_handler* h);
+  void unwatch(int fd);
+  void defer(deferred_task& t);
+  // One-shot timer; control path (allocates). Returns an id for cancel().
+  timer_id schedule(clock_type::duration delay, std::function<void()> fn);
+  void cancel(timer_id id);
+  // This reactor's io_uring engine, created on first use; nullptr if io_uring is unavailable.
+  uring_engine* uring();
+
+ private:
+  void run_posted();
+  void run_deferred_tasks();
+  void run_timers();
+  int next_timeout_ms() const;
+
+  unsigned index_;
+  std::optional<int> cpu_;
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  std::atomic<bool> stop_{false};
+
+  std::mutex post_mu_;
+  std::vector<std::function<void()>> posted_;
+
+  deferred_task* deferred_head_ = nullptr;
+  deferred_task* deferred_tail_ = nullptr;
+
+  std::multimap<clock_type::time_point, timer_id> timer_order_;
+  std::map<timer_id, std::pair<clock_type::time_point, std::function<void()>>> timers_;
+  timer_id next_timer_id_ = 1;
+
+  std::unique_ptr<uring_engine> uring_;
+  bool uring_failed_ = false;
+};
+
+// A fixed set of reactors, each on its own thread.
+class reactor_pool {
+ public:
+  // Starts n reactors; reactor i is pinned to cpus[i] when cpus has that entry.
+  reactor_pool(unsigned n, std::vector<int> cpus = {});
+  ~reactor_pool();  // stops and joins
+
+  unsigned size() const { return static_cast<unsigned>(reactors_.size()); }
+  reactor& at(unsigned i) { return *reactors_[i]; }
+  // Runs fn on reactor i and waits for it to finish. Must not be called from reactor i.
+  void run_on(unsigned i, const std::function<void()>& fn);
+  void stop();
+
+ private:
+  std::vector<std::unique_ptr<reactor>> reactors_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace nvmfd
