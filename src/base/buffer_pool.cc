@@ -1,0 +1,45 @@
+#include "base/buffer_pool.h"
+
+#include <bit>
+#include <cassert>
+#include <cstdlib>
+
+namespace nvmfd {
+
+buffer_pool::~buffer_pool() {
+  for (auto* b : all_) std::free(b);
+}
+
+unsigned buffer_pool::size_class(size_t len) {
+  if (len <= min_size) return 0;
+  return static_cast<unsigned>(std::bit_width(len - 1) - std::bit_width(min_size - 1));
+}
+
+std::byte* buffer_pool::take(size_t len) {
+  assert(len <= max_size);
+  unsigned c = size_class(len);
+  auto& list = free_[c];
+  if (!list.empty()) {
+    auto* b = list.back();
+    list.pop_back();
+    return b;
+  }
+  size_t sz = min_size << c;
+  auto* b = static_cast<std::byte*>(std::aligned_alloc(4096, sz));
+  if (!b) return nullptr;
+  all_.push_back(b);
+  list.reserve(all_.size());  // so give() never allocates
+  return b;
+}
+
+void buffer_pool::give(std::byte* buf, size_t len) {
+  if (!buf) return;
+  free_[size_class(len)].push_back(buf);
+}
+
+buffer_pool& buffer_pool::local() {
+  thread_local buffer_pool pool;
+  return pool;
+}
+
+}  // namespace nvmfd

@@ -1,0 +1,28 @@
+#pragma once
+// TCP socket helpers for NVMe/TCP: listening, accepting, connecting, addresses.
+// All sockets are non-blocking, close-on-exec, with TCP_NODELAY.
+#include <cstdint>
+#include <string>
+
+#include "base/result.h"
+
+namespace nvmfd {
+
+struct socket_address {
+  std::string addr;   // numeric IPv4 or IPv6 address
+  uint16_t port = 0;
+  bool ipv6 = false;
+};
+
+// Opens a listening socket on addr:port (SO_REUSEADDR). port 0 picks an ephemeral port.
+result<int> tcp_listen(const std::string& addr, uint16_t port, int backlog = 128);
+// Accepts one connection; -EAGAIN-style "would block" is errc::timed_out... see .cc.
+result<int> tcp_accept(int listen_fd);
+// Starts a non-blocking connect and waits up to timeout_ms for it to finish.
+result<int> tcp_connect(const std::string& addr, uint16_t port, int timeout_ms);
+result<socket_address> local_address(int fd);
+result<socket_address> peer_address(int fd);
+// Parses a port number in text ("4420"); nullopt-like error for anything else.
+result<uint16_t> parse_port(const std::string& text);
+
+}  // namespace nvmfd

@@ -1,0 +1,178 @@
+#include "rpc/bdev_rpc.h"
+
+#include <fmt/format.h>
+
+#include "bdev/file_bdev.h"
+#include "bdev/null_bdev.h"
+#include "bdev/ram_bdev.h"
+#include "rpc/param_reader.h"
+
+namespace nvmfd {
+
+namespace {
+
+// Reads an optional "uuid" param into id; records a param error if malformed.
+std::optional<uuid> read_uuid(param_reader& p) {
+  auto text = p.optional_string("uuid");
+  if (!text) return std::nullopt;
+  auto u = uuid::parse(*text);
+  if (!u) p.fail("uuid", "expected a UUID like 01234567-89ab-cdef-0123-456789abcdef");
+  return u;
+}
+
+// SPDK's metadata / protection-information params: accepted only when they ask for none.
+void reject_metadata(param_reader& p) {
+  if (auto md = p.optional_uint("md_size", UINT32_MAX); md && *md != 0) p.fail("md_size", "metadata is not supported");
+  if (auto dif = p.optional_int("dif_type", INT32_MIN, INT32_MAX); dif && *dif != 0)
+    p.fail("dif_type", "protection information is not supported");
+  p.ignore({"md_interleave", "dif_is_head_of_md", "dif_pi_format"});
+}
+
+std::string next_name(const bdev_registry& r, const char* prefix) {
+  for (unsigned i = 0;; ++i) {
+    auto n = fmt::format("{}{}", prefix, i);
+    if (!r.find(n)) return n;
+  }
+}
+
+result<json> finish_create(bdev_registry& r, result<std::shared_ptr<bdev>> b) {
+  if (!b) return b.take_err();
+  std::string name = b.value()->name();
+  if (auto a = r.add(std::move(b.value())); !a) return a.take_err();
+  return json(name);
+}
+
+template <class T>
+result<std::shared_ptr<bdev>> upcast(result<std::shared_ptr<T>> r) {
+  if (!r) return r.take_err();
+  return std::shared_ptr<bdev>(std::move(r.value()));
+}
+
+result<json> delete_bdev(bdev_registry& r, const json& params, std::string_view product) {
+  param_reader p(params);
+  auto name = p.required_string("name");
+  if (auto f = p.finish(); !f) return f.take_err();
+  auto b = r.find(name);
+  if (!b || b->product_name() != product) return error{errc::not_found, fmt::format("bdev {} not found", name)};
+  if (auto d = r.remove(name); !d) return d.take_err();
+  return json(true);
+}
+
+json describe(const bdev& b) {
+  json j = {
+      {"name", b.name()},
+      {"aliases", json::array()},
+      {"product_name", b.product_name()},
+      {"block_size", b.block_size()},
+      {"num_blocks", b.num_blocks()},
+      {"uuid", b.id().to_string()},
+      {"numa_id", -1},
+      {"assigned_rate_limits", {{"rw_ios_per_sec", 0}, {"rw_mbytes_per_sec", 0}, {"r_mbytes_per_sec", 0},
+                                {"w_mbytes_per_sec", 0}}},
+      {"claimed", b.claimed()},
+      {"zoned", false},
+      {"supported_io_types",
+       {{"read", b.supports(bdev_op::read)}, {"write", b.supports(bdev_op::write) && !b.read_only()},
+        {"unmap", b.supports(bdev_op::unmap)}, {"flush", b.supports(bdev_op::flush)}, {"reset", false},
+        {"nvme_admin", false}, {"nvme_io", false}, {"write_zeroes", b.supports(bdev_op::write_zeroes)},
+        {"zcopy", false}, {"compare", false}, {"compare_and_write", false}, {"abort", false}, {"copy", false}}},
+      {"volatile_write_cache", b.has_volatile_cache()},
+      {"driver_specific", json::object()},
+  };
+  if (b.claimed()) j["claim_type"] = "exclusive_write";
+  if (auto* f = dynamic_cast<const file_bdev*>(&b)) {
+    j["driver_specific"]["aio"] = {{"filename", f->filename()}, {"block_size_override", true},
+                                   {"readonly", f->read_only()}, {"fallocate", false}, {"direct", f->direct()}};
+  }
+  return j;
+}
+
+json bdev_config(const bdev_registry& r) {
+  json calls = json::array();
+  for (auto& b : r.list()) {
+    if (dynamic_cast<const ram_bdev*>(b.get())) {
+      calls.push_back({{"method", "bdev_malloc_create"},
+                       {"params", {{"name", b->name()}, {"num_blocks", b->num_blocks()},
+                                   {"block_size", b->block_size()}, {"uuid", b->id().to_string()}}}});
+    } else if (dynamic_cast<const null_bdev*>(b.get())) {
+      calls.push_back({{"method", "bdev_null_create"},
+                       {"params", {{"name", b->name()}, {"num_blocks", b->num_blocks()},
+                                   {"block_size", b->block_size()}, {"uuid", b->id().to_string()}}}});
+    } else if (auto* f = dynamic_cast<const file_bdev*>(b.get())) {
+      calls.push_back({{"method", "bdev_aio_create"},
+                       {"params", {{"name", b->name()}, {"filename", f->filename()},
+                                   {"block_size", b->block_size()}, {"readonly", f->read_only()},
+                                   {"uuid", b->id().to_string()}}}});
+    }
+  }
+  calls.push_back({{"method", "bdev_wait_for_examine"}});
+  return calls;
+}
+
+}  // namespace
+
+void add_bdev_methods(rpc_method_table& methods, bdev_registry& bdevs) {
+  methods.add("bdev_malloc_create", [&bdevs](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.optional_string("name");
+    auto block_size = p.required_uint("block_size", UINT32_MAX);
+    auto num_blocks = p.required_uint("num_blocks");
+    auto id = read_uuid(p);
+    reject_metadata(p);
+    p.ignore({"optimal_io_boundary", "physical_block_size", "numa_id"});
+    if (auto f = p.finish(); !f) return f.take_err();
+    return finish_create(bdevs, upcast(ram_bdev::create(name ? *name : next_name(bdevs, "Malloc"),
+                                                        static_cast<uint32_t>(block_size), num_blocks, id)));
+  });
+  methods.add("bdev_malloc_delete", [&bdevs](const json& params) { return delete_bdev(bdevs, params, "Malloc disk"); });
+
+  methods.add("bdev_null_create", [&bdevs](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.required_string("name");
+    auto block_size = p.required_uint("block_size", UINT32_MAX);
+    auto num_blocks = p.required_uint("num_blocks");
+    auto id = read_uuid(p);
+    reject_metadata(p);
+    p.ignore({"physical_block_size", "preferred_write_granularity", "preferred_write_alignment", "optimal_write_size",
+              "preferred_unmap_granularity", "preferred_unmap_alignment"});
+    if (auto f = p.finish(); !f) return f.take_err();
+    return finish_create(bdevs, upcast(null_bdev::create(name, static_cast<uint32_t>(block_size), num_blocks, id)));
+  });
+  methods.add("bdev_null_delete", [&bdevs](const json& params) { return delete_bdev(bdevs, params, "Null disk"); });
+
+  methods.add("bdev_aio_create", [&bdevs](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.required_string("name");
+    auto filename = p.required_string("filename");
+    auto block_size = p.optional_uint("block_size", UINT32_MAX).value_or(0);
+    auto readonly = p.optional_bool("readonly").value_or(false);
+    auto id = read_uuid(p);
+    p.ignore({"fallocate", "nowait"});
+    if (auto f = p.finish(); !f) return f.take_err();
+    return finish_create(bdevs, upcast(file_bdev::create(name, filename, static_cast<uint32_t>(block_size), readonly, id)));
+  });
+  methods.add("bdev_aio_delete", [&bdevs](const json& params) { return delete_bdev(bdevs, params, "AIO disk"); });
+
+  methods.add("bdev_get_bdevs", [&bdevs](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.optional_string("name");
+    p.optional_uint("timeout");
+    if (auto f = p.finish(); !f) return f.take_err();
+    json out = json::array();
+    for (auto& b : bdevs.list())
+      if (!name || b->name() == *name || b->id().to_string() == *name) out.push_back(describe(*b));
+    if (name && out.empty()) return error{errc::not_found, fmt::format("bdev {} not found", *name)};
+    return out;
+  });
+
+  // Block devices here are ready as soon as they are created: nothing to wait for.
+  methods.add("bdev_wait_for_examine", [](const json& params) -> result<json> {
+    param_reader p(params);
+    if (auto f = p.finish(); !f) return f.take_err();
+    return json(true);
+  });
+
+  methods.add_config_section({"bdev", {}, [&bdevs] { return bdev_config(bdevs); }});
+}
+
+}  // namespace nvmfd

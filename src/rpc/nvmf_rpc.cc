@@ -1,0 +1,358 @@
+#include "rpc/nvmf_rpc.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <bit>
+#include <fmt/format.h>
+
+#include "rpc/param_reader.h"
+#include "target/controller.h"
+
+namespace nvmfd {
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// Reads an nvmf_listen_address object; records param errors on the reader.
+listen_address read_listen_address(param_reader p, const char* field) {
+  listen_address a;
+  auto trtype = p.required_string("trtype");
+  auto adrfam = p.optional_string("adrfam").value_or("IPv4");
+  a.traddr = p.required_string("traddr");
+  a.trsvcid = p.optional_string("trsvcid").value_or("4420");
+  if (!p.ok()) return a;
+  if (lower(trtype) != "tcp") p.fail("trtype", fmt::format("'{}' is not supported; nvmfd serves TCP", trtype));
+  a.trtype = "TCP";
+  std::string fam = lower(adrfam);
+  if (fam == "ipv4") {
+    a.adrfam = "IPv4";
+  } else if (fam == "ipv6") {
+    a.adrfam = "IPv6";
+  } else {
+    p.fail("adrfam", "expected IPv4 or IPv6");
+  }
+  unsigned char buf[16];
+  if (p.ok() && inet_pton(a.adrfam == "IPv4" ? AF_INET : AF_INET6, a.traddr.c_str(), buf) != 1)
+    p.fail("traddr", fmt::format("'{}' is not a numeric {} address", a.traddr, a.adrfam));
+  unsigned port = 0;
+  bool digits = !a.trsvcid.empty() && a.trsvcid.size() <= 5 &&
+                std::all_of(a.trsvcid.begin(), a.trsvcid.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (digits) port = static_cast<unsigned>(std::stoul(a.trsvcid));
+  if (p.ok() && (!digits || port == 0 || port > 65535)) p.fail("trsvcid", "expected a TCP port number 1..65535");
+  (void)field;
+  return a;
+}
+
+json listen_address_json(const listen_address& a) {
+  return {{"trtype", a.trtype}, {"adrfam", a.adrfam}, {"traddr", a.traddr}, {"trsvcid", a.trsvcid}};
+}
+
+template <size_t N>
+std::optional<std::array<uint8_t, N>> parse_hex_id(const std::string& text) {
+  std::string hex;
+  for (char c : text)
+    if (c != '-') hex.push_back(c);
+  if (hex.size() != 2 * N) return std::nullopt;
+  std::array<uint8_t, N> out{};
+  for (size_t i = 0; i < N; ++i) {
+    unsigned v = 0;
+    for (int k = 0; k < 2; ++k) {
+      char c = hex[2 * i + k];
+      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (d < 0) return std::nullopt;
+      v = v * 16 + static_cast<unsigned>(d);
+    }
+    out[i] = static_cast<uint8_t>(v);
+  }
+  return out;
+}
+
+std::string hex_upper(const uint8_t* p, size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += fmt::format("{:02X}", p[i]);
+  return s;
+}
+
+json transport_json(const tcp_transport_options& o) {
+  return {{"trtype", "TCP"},
+          {"max_queue_depth", o.max_queue_depth},
+          {"max_io_qpairs_per_ctrlr", o.max_io_qpairs_per_ctrlr},
+          {"in_capsule_data_size", o.in_capsule_data_size},
+          {"max_io_size", o.max_io_size},
+          {"io_unit_size", o.io_unit_size},
+          {"max_aq_depth", o.max_aq_depth},
+          {"num_shared_buffers", o.num_shared_buffers},
+          {"buf_cache_size", o.buf_cache_size},
+          {"dif_insert_or_strip", o.dif_insert_or_strip},
+          {"zcopy", o.zcopy},
+          {"c2h_success", o.c2h_success},
+          {"sock_priority", o.sock_priority},
+          {"abort_timeout_sec", o.abort_timeout_sec},
+          {"ack_timeout", o.ack_timeout},
+          {"data_wr_pool_size", o.data_wr_pool_size},
+          {"disable_command_passthru", o.disable_command_passthru},
+          {"kas", o.kas},
+          {"min_kato", o.min_kato}};
+}
+
+result<json> create_transport(nvmf_target& t, const json& params) {
+  param_reader p(params);
+  auto trtype = p.required_string("trtype");
+  tcp_transport_options o;
+  o.max_queue_depth = static_cast<uint16_t>(p.optional_uint("max_queue_depth", UINT16_MAX).value_or(o.max_queue_depth));
+  o.max_io_qpairs_per_ctrlr =
+      static_cast<uint16_t>(p.optional_uint("max_io_qpairs_per_ctrlr", UINT16_MAX).value_or(o.max_io_qpairs_per_ctrlr));
+  o.in_capsule_data_size =
+      static_cast<uint32_t>(p.optional_uint("in_capsule_data_size", UINT32_MAX).value_or(o.in_capsule_data_size));
+  o.max_io_size = static_cast<uint32_t>(p.optional_uint("max_io_size", UINT32_MAX).value_or(o.max_io_size));
+  o.io_unit_size = static_cast<uint32_t>(p.optional_uint("io_unit_size", UINT32_MAX).value_or(o.io_unit_size));
+  o.max_aq_depth = static_cast<uint32_t>(p.optional_uint("max_aq_depth", UINT32_MAX).value_or(o.max_aq_depth));
+  o.num_shared_buffers =
+      static_cast<uint32_t>(p.optional_uint("num_shared_buffers", UINT32_MAX).value_or(o.num_shared_buffers));
+  o.buf_cache_size = static_cast<uint32_t>(p.optional_uint("buf_cache_size", UINT32_MAX).value_or(o.buf_cache_size));
+  o.c2h_success = p.optional_bool("c2h_success").value_or(o.c2h_success);
+  o.sock_priority = static_cast<uint32_t>(p.optional_uint("sock_priority", 6).value_or(0));
+  o.abort_timeout_sec = static_cast<uint32_t>(p.optional_uint("abort_timeout_sec", UINT32_MAX).value_or(1));
+  o.ack_timeout = static_cast<uint32_t>(p.optional_uint("ack_timeout", UINT32_MAX).value_or(0));
+  o.data_wr_pool_size = static_cast<uint32_t>(p.optional_uint("data_wr_pool_size", UINT32_MAX).value_or(0));
+  o.disable_command_passthru = p.optional_bool("disable_command_passthru").value_or(false);
+  o.kas = static_cast<uint16_t>(p.optional_uint("kas", UINT16_MAX).value_or(o.kas));
+  o.min_kato = static_cast<uint32_t>(p.optional_uint("min_kato", UINT32_MAX).value_or(o.min_kato));
+  if (p.optional_bool("dif_insert_or_strip").value_or(false)) p.fail("dif_insert_or_strip", "not supported");
+  if (p.optional_bool("zcopy").value_or(false)) p.fail("zcopy", "not supported");
+  // RDMA/FC/vfio-user knobs and SPDK buffer-cache tuning: accepted, meaningless here.
+  p.ignore({"tgt_name", "iobuf_small_cache_size", "iobuf_large_cache_size", "num_cqe", "max_srq_depth", "no_srq",
+            "acceptor_backlog", "no_wr_batching", "control_msg_num", "disable_mappable_bar0", "disable_adaptive_irq",
+            "disable_shadow_doorbells", "acceptor_poll_rate", "masked_oncs", "masked_fuses"});
+  if (p.ok() && lower(trtype) != "tcp") p.fail("trtype", fmt::format("'{}' is not supported; nvmfd serves TCP", trtype));
+  if (p.ok() && (o.max_queue_depth < 2)) p.fail("max_queue_depth", "must be at least 2");
+  if (p.ok() && (o.max_aq_depth < 32 || o.max_aq_depth > 4096)) p.fail("max_aq_depth", "must be 32..4096");
+  if (p.ok() && o.max_io_qpairs_per_ctrlr < 1) p.fail("max_io_qpairs_per_ctrlr", "must be at least 1");
+  if (p.ok() && (o.max_io_size < 4096 || o.max_io_size > (4u << 20) || !std::has_single_bit(o.max_io_size)))
+    p.fail("max_io_size", "must be a power of two from 4096 to 4194304");
+  if (p.ok() && (o.in_capsule_data_size > 131072 || o.in_capsule_data_size % 16 != 0))
+    p.fail("in_capsule_data_size", "must be a multiple of 16, at most 131072");
+  if (auto f = p.finish(); !f) return f.take_err();
+  if (auto r = t.create_transport(o); !r) return r.take_err();
+  return json(true);
+}
+
+result<json> create_subsystem(nvmf_target& t, const json& params) {
+  param_reader p(params);
+  subsystem_params s;
+  s.nqn = p.required_string("nqn");
+  s.serial_number = p.optional_string("serial_number").value_or("00000000000000000000");
+  s.model_number = p.optional_string("model_number").value_or("nvmfd Controller");
+  s.max_namespaces = static_cast<uint32_t>(p.optional_uint("max_namespaces", UINT32_MAX).value_or(32));
+  if (s.max_namespaces == 0) s.max_namespaces = 32;  // SPDK: 0 means the default
+  s.allow_any_host = p.optional_bool("allow_any_host").value_or(false);
+  s.ana_reporting = p.optional_bool("ana_reporting").value_or(false);
+  s.min_cntlid = static_cast<uint16_t>(p.optional_uint("min_cntlid", UINT16_MAX).value_or(1));
+  s.max_cntlid = static_cast<uint16_t>(p.optional_uint("max_cntlid", UINT16_MAX).value_or(0xffef));
+  if (p.optional_bool("passthrough").value_or(false)) p.fail("passthrough", "not supported");
+  p.ignore({"tgt_name", "max_discard_size_kib", "max_write_zeroes_size_kib", "dmrsl", "wzsl", "enable_nssr"});
+  if (auto f = p.finish(); !f) return f.take_err();
+  if (auto r = t.create_subsystem(s); !r) return r.take_err();
+  return json(true);
+}
+
+result<json> add_ns(nvmf_target& t, bdev_registry& bdevs, const json& params) {
+  param_reader p(params);
+  auto nqn = p.required_string("nqn");
+  p.ignore({"tgt_name"});
+  auto ns = p.sub("namespace");
+  namespace_params np;
+  np.nsid = static_cast<uint32_t>(ns.optional_uint("nsid", UINT32_MAX).value_or(0));
+  auto bdev_name = ns.required_string("bdev_name");
+  if (auto g = ns.optional_string("nguid")) {
+    np.nguid = parse_hex_id<16>(*g);
+    if (!np.nguid) ns.fail("nguid", "expected 32 hex digits");
+  }
+  if (auto e = ns.optional_string("eui64")) {
+    np.eui64 = parse_hex_id<8>(*e);
+    if (!np.eui64) ns.fail("eui64", "expected 16 hex digits");
+  }
+  if (auto u = ns.optional_string("uuid")) {
+    np.id = uuid::parse(*u);
+    if (!np.id) ns.fail("uuid", "expected a UUID");
+  }
+  np.anagrpid = static_cast<uint32_t>(ns.optional_uint("anagrpid", UINT32_MAX).value_or(0));
+  if (ns.optional_string("ptpl_file")) ns.fail("ptpl_file", "reservations are not supported");
+  if (ns.optional_bool("no_auto_visible").value_or(false)) ns.fail("no_auto_visible", "not supported");
+  ns.ignore({"hide_metadata"});
+  if (auto f = p.finish(); !f) return f.take_err();
+  np.dev = bdevs.find(bdev_name);
+  if (!np.dev) return error{errc::not_found, fmt::format("bdev {} not found", bdev_name)};
+  auto r = t.add_namespace(nqn, np);
+  if (!r) return r.take_err();
+  return json(*r);
+}
+
+json subsystem_json(nvmf_target& t, const subsystem& s) {
+  json j = {{"nqn", s.nqn()}, {"subtype", s.type() == subsystem_kind::discovery ? "Discovery" : "NVMe"}};
+  json ls = json::array();
+  for (auto& l : s.listeners) ls.push_back(listen_address_json(l));
+  j["listen_addresses"] = ls;
+  j["allow_any_host"] = s.allow_any_host;
+  json hosts = json::array();
+  for (auto& h : s.hosts) hosts.push_back({{"nqn", h}});
+  j["hosts"] = hosts;
+  if (s.type() == subsystem_kind::discovery) return j;
+  j["serial_number"] = s.serial_number;
+  j["model_number"] = s.model_number;
+  j["max_namespaces"] = s.max_namespaces();
+  j["passthrough"] = false;
+  j["min_cntlid"] = s.min_cntlid;
+  j["max_cntlid"] = s.max_cntlid;
+  if (s.ana_reporting) j["ana_reporting"] = true;
+  json nss = json::array();
+  for (auto& ns : s.namespaces_snapshot()->slots()) {
+    if (!ns) continue;
+    json n = {{"nsid", ns->nsid}, {"bdev_name", ns->dev->name()}, {"name", ns->dev->name()},
+              {"nguid", hex_upper(ns->nguid.data(), 16)}, {"uuid", ns->id.to_string()}, {"anagrpid", ns->anagrpid}};
+    if (ns->eui64) n["eui64"] = hex_upper(ns->eui64->data(), 8);
+    nss.push_back(n);
+  }
+  j["namespaces"] = nss;
+  (void)t;
+  return j;
+}
+
+json nvmf_config(nvmf_target& t) {
+  json calls = json::array();
+  if (auto o = t.transport()) {
+    json params = transport_json(*o);
+    calls.push_back({{"method", "nvmf_create_transport"}, {"params", params}});
+  }
+  std::lock_guard lk(t.mu());
+  for (auto& s : t.subsystems_locked()) {
+    if (s->type() == subsystem_kind::nvme) {
+      calls.push_back({{"method", "nvmf_create_subsystem"},
+                       {"params", {{"nqn", s->nqn()}, {"allow_any_host", s->allow_any_host},
+                                   {"serial_number", s->serial_number}, {"model_number", s->model_number},
+                                   {"max_namespaces", s->max_namespaces()}, {"min_cntlid", s->min_cntlid},
+                                   {"max_cntlid", s->max_cntlid}, {"ana_reporting", s->ana_reporting}}}});
+      for (auto& h : s->hosts)
+        calls.push_back({{"method", "nvmf_subsystem_add_host"}, {"params", {{"nqn", s->nqn()}, {"host", h}}}});
+      for (auto& ns : s->namespaces_snapshot()->slots()) {
+        if (!ns) continue;
+        json n = {{"nsid", ns->nsid}, {"bdev_name", ns->dev->name()}, {"nguid", hex_upper(ns->nguid.data(), 16)},
+                  {"uuid", ns->id.to_string()}, {"anagrpid", ns->anagrpid}};
+        if (ns->eui64) n["eui64"] = hex_upper(ns->eui64->data(), 8);
+        calls.push_back({{"method", "nvmf_subsystem_add_ns"}, {"params", {{"nqn", s->nqn()}, {"namespace", n}}}});
+      }
+    }
+    for (auto& l : s->listeners)
+      calls.push_back({{"method", "nvmf_subsystem_add_listener"},
+                       {"params", {{"nqn", s->nqn()}, {"listen_address", listen_address_json(l)}}}});
+  }
+  return calls;
+}
+
+// Handler for methods whose params are just an nqn plus one more field, to keep them short.
+template <class Fn>
+rpc_handler nqn_method(Fn fn) {
+  return [fn](const json& params) -> result<json> {
+    param_reader p(params);
+    auto nqn = p.required_string("nqn");
+    p.ignore({"tgt_name"});
+    return fn(p, nqn);
+  };
+}
+
+}  // namespace
+
+void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs) {
+  m.add("nvmf_create_transport", [&t](const json& params) { return create_transport(t, params); });
+  m.add("nvmf_get_transports", [&t](const json& params) -> result<json> {
+    param_reader p(params);
+    auto trtype = p.optional_string("trtype");
+    p.ignore({"tgt_name"});
+    if (auto f = p.finish(); !f) return f.take_err();
+    json out = json::array();
+    auto o = t.transport();
+    if (trtype && lower(*trtype) != "tcp") return error{errc::not_found, fmt::format("transport {} not found", *trtype)};
+    if (o) out.push_back(transport_json(*o));
+    return out;
+  });
+  m.add("nvmf_create_subsystem", [&t](const json& params) { return create_subsystem(t, params); });
+  m.add("nvmf_delete_subsystem", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+          if (auto f = p.finish(); !f) return f.take_err();
+          if (auto r = t.delete_subsystem(nqn); !r) return r.take_err();
+          return json(true);
+        }));
+  m.add("nvmf_subsystem_add_listener", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+          auto a = read_listen_address(p.sub("listen_address"), "listen_address");
+          if (p.optional_bool("secure_channel").value_or(false)) p.fail("secure_channel", "TLS is not supported");
+          p.optional_enum("ana_state", {"optimized", "non_optimized", "inaccessible"});
+          p.ignore({"sock_impl", "numa_id"});
+          if (auto f = p.finish(); !f) return f.take_err();
+          if (auto r = t.add_listener(nqn, a); !r) return r.take_err();
+          return json(true);
+        }));
+  m.add("nvmf_subsystem_remove_listener", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+          auto a = read_listen_address(p.sub("listen_address"), "listen_address");
+          if (auto f = p.finish(); !f) return f.take_err();
+          if (auto r = t.remove_listener(nqn, a); !r) return r.take_err();
+          return json(true);
+        }));
+  m.add("nvmf_subsystem_add_ns", [&t, &bdevs](const json& params) { return add_ns(t, bdevs, params); });
+  m.add("nvmf_subsystem_remove_ns", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+          auto nsid = static_cast<uint32_t>(p.required_uint("nsid", UINT32_MAX));
+          if (auto f = p.finish(); !f) return f.take_err();
+          if (auto r = t.remove_namespace(nqn, nsid); !r) return r.take_err();
+          return json(true);
+        }));
+  m.add("nvmf_subsystem_add_host", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+          auto host = p.required_string("host");
+          if (p.optional_string("psk")) p.fail("psk", "TLS is not supported");
+          if (p.optional_string("dhchap_key")) p.fail("dhchap_key", "in-band authentication is not supported");
+          if (p.optional_string("dhchap_ctrlr_key")) p.fail("dhchap_ctrlr_key", "in-band authentication is not supported");
+          if (auto f = p.finish(); !f) return f.take_err();
+          if (auto r = t.add_host(nqn, host); !r) return r.take_err();
+          return json(true);
+        }));
+  m.add("nvmf_subsystem_remove_host", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+          auto host = p.required_string("host");
+          p.optional_uint("timeout_ms");
+          if (auto f = p.finish(); !f) return f.take_err();
+          if (auto r = t.remove_host(nqn, host); !r) return r.take_err();
+          return json(true);
+        }));
+  m.add("nvmf_subsystem_allow_any_host", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+          bool allow = p.required_bool("allow_any_host");
+          if (auto f = p.finish(); !f) return f.take_err();
+          if (auto r = t.set_allow_any_host(nqn, allow); !r) return r.take_err();
+          return json(true);
+        }));
+  m.add("nvmf_get_subsystems", [&t](const json& params) -> result<json> {
+    param_reader p(params);
+    auto nqn = p.optional_string("nqn");
+    p.ignore({"tgt_name"});
+    if (auto f = p.finish(); !f) return f.take_err();
+    json out = json::array();
+    std::lock_guard lk(t.mu());
+    for (auto& s : t.subsystems_locked())
+      if (!nqn || s->nqn() == *nqn) out.push_back(subsystem_json(t, *s));
+    if (nqn && out.empty()) return error{errc::not_found, fmt::format("subsystem {} not found", *nqn)};
+    return out;
+  });
+  m.add("nvmf_subsystem_get_controllers", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+          if (auto f = p.finish(); !f) return f.take_err();
+          auto cs = t.controllers(nqn);
+          if (!cs) return cs.take_err();
+          json out = json::array();
+          for (auto& c : *cs)
+            out.push_back({{"cntlid", c.cntlid}, {"hostnqn", c.hostnqn}, {"hostid", c.hostid.to_string()},
+                           {"num_io_qpairs", c.num_io_qpairs}});
+          return out;
+        }));
+  m.add_config_section({"nvmf", {"bdev"}, [&t] { return nvmf_config(t); }});
+}
+
+}  // namespace nvmfd

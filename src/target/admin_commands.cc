@@ -1,0 +1,292 @@
+// Admin commands (NVMe Base 2.0 section 5): Identify, Get/Set Features, Asynchronous Event
+// Request, Keep Alive, Abort. Log pages are in admin_log_pages.cc.
+#include <bit>
+#include <cstring>
+
+#include "proto/controller_properties.h"
+#include "proto/features.h"
+#include "proto/wire.h"
+#include "proto/identify.h"
+#include "proto/nqn.h"
+#include "target/command_handlers.h"
+#include "target/controller.h"
+#include "target/nvmf_target.h"
+#include "target/tcp_qpair.h"
+
+namespace nvmfd {
+
+namespace {
+
+constexpr const char* firmware_revision = "0.1.0";
+
+// Copies a structure to the host buffer: at most xfer_len bytes, the rest zero.
+nvme_status send_to_host(target_request& req, const void* data, size_t len) {
+  size_t n = std::min<size_t>(len, req.xfer_len);
+  if (n) std::memcpy(req.buf, data, n);
+  if (req.xfer_len > n) std::memset(req.buf + n, 0, req.xfer_len - n);
+  req.c2h_len = req.xfer_len;
+  return nvme_status::success();
+}
+
+void fill_identify_controller(tcp_qpair& qp, controller& c, identify_controller& id) {
+  auto& sub = *c.subsys();
+  const auto& opts = qp.options();
+  bool discovery = c.is_discovery();
+  std::shared_ptr<const namespace_table> table;
+  {
+    std::lock_guard lk(qp.target().mu());
+    set_ascii(id.sn, sub.serial_number);
+    set_ascii(id.mn, sub.model_number);
+    table = sub.namespaces_snapshot();
+    if (!discovery) id.cmic = cmic_bits::multi_port | cmic_bits::multi_controller;
+    if (sub.ana_reporting) id.cmic |= cmic_bits::ana_reporting;
+  }
+  set_ascii(id.fr, firmware_revision);
+  id.rab = 6;
+  id.mdts = static_cast<uint8_t>(std::bit_width(opts.max_io_size / 4096) - 1);
+  id.cntlid = c.cntlid();
+  id.ver = nvme_version_1_4;
+  id.cntrltype = static_cast<uint8_t>(discovery ? controller_type::discovery : controller_type::io);
+  id.aerl = max_outstanding_aers - 1;
+  id.kas = opts.kas;
+  id.maxcmd = discovery ? opts.max_aq_depth : opts.max_queue_depth;
+  id.sgls = sgls_bits::supported | sgls_bits::address_is_offset;
+  id.msdbd = 1;
+  id.ofcs = 1;  // Disconnect command supported
+  set_padded(id.subnqn, sub.nqn(), '\0');
+  if (discovery) {
+    id.lpa = lpa_bits::extended_data;
+    id.oaes = oaes_bits::discovery_log_change;
+  } else {
+    id.ctratt = ctratt_bits::host_id_128;
+    id.oaes = oaes_bits::namespace_attribute;
+    id.frmw = 0x3;  // one slot, read-only
+    id.lpa = lpa_bits::extended_data;
+    id.sqes = 0x66;
+    id.cqes = 0x44;
+    id.nn = sub.max_namespaces();
+    id.mnan = sub.max_namespaces();
+    id.oncs = oncs_bits::dataset_management | oncs_bits::write_zeroes;
+    id.vwc = table->any_volatile_cache() ? (vwc_bits::present | vwc_bits::flush_broadcast_unsupported) : 0;
+    id.wctemp = 343;
+    id.cctemp = 373;
+    id.ioccsz = (sizeof(nvme_sqe) + opts.in_capsule_data_size) / 16;
+    id.iorcsz = sizeof(nvme_cqe) / 16;
+    id.icdoff = 0;
+    id.fcatt = 0;  // dynamic controller model
+  }
+}
+
+void fill_identify_namespace(const subsystem& sub, const target_namespace& ns, identify_namespace& id) {
+  const bdev& d = *ns.dev;
+  id.nsze = d.num_blocks();
+  id.ncap = d.num_blocks();
+  id.nuse = d.num_blocks();
+  id.nlbaf = 0;
+  id.flbas = identify_namespace::make_flbas(0);
+  id.lbaf[0].lbads = static_cast<uint8_t>(std::countr_zero(d.block_size()));
+  id.nmic = nmic_bits::shared;
+  // Deallocated blocks read as zeroes (DLFEAT bits 2:0 = 001b) on every backend we have.
+  if (d.supports(bdev_op::unmap)) id.dlfeat = 0x1;
+  if (sub.ana_reporting) id.anagrpid = ns.anagrpid;
+  std::memcpy(id.nguid, ns.nguid.data(), 16);
+  if (ns.eui64) std::memcpy(id.eui64, ns.eui64->data(), 8);
+}
+
+nvme_status identify(tcp_qpair& qp, target_request& req) {
+  auto f = decode_identify(req.cmd);
+  controller& c = *qp.ctrl();
+  std::array<std::byte, identify_data_size> page{};
+  if (f.cns == static_cast<uint8_t>(identify_cns::controller)) {
+    identify_controller id{};
+    fill_identify_controller(qp, c, id);
+    std::memcpy(page.data(), &id, sizeof(id));
+    return send_to_host(req, page.data(), page.size());
+  }
+  if (c.is_discovery()) return nvme_status::generic(sc_generic::invalid_field);
+  std::shared_ptr<const namespace_table> table;
+  {
+    std::lock_guard lk(qp.target().mu());
+    table = c.subsys()->namespaces_snapshot();
+  }
+  switch (static_cast<identify_cns>(f.cns)) {
+    case identify_cns::namespace_: {
+      if (f.nsid == 0 || (f.nsid > table->max_nsid() && f.nsid != 0xffffffffu))
+        return nvme_status::generic(sc_generic::invalid_namespace_or_format);
+      // An inactive (or the broadcast) NSID returns zeroes (Base 2.0 5.17.2.1).
+      if (auto* ns = table->find(f.nsid)) {
+        identify_namespace id{};
+        fill_identify_namespace(*c.subsys(), *ns, id);
+        std::memcpy(page.data(), &id, sizeof(id));
+      }
+      return send_to_host(req, page.data(), page.size());
+    }
+    case identify_cns::active_namespace_list: {
+      if (f.nsid >= 0xfffffffeu) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
+      size_t n = 0;
+      for (uint32_t id : table->active_nsids()) {
+        if (id <= f.nsid) continue;
+        if (n == 1024) break;
+        le32 v;
+        v = id;
+        std::memcpy(page.data() + 4 * n++, &v, 4);
+      }
+      return send_to_host(req, page.data(), page.size());
+    }
+    case identify_cns::namespace_id_descriptors: {
+      auto* ns = table->find(f.nsid);
+      if (!ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
+      build_ns_id_descriptors(page, ns->eui64 ? ns->eui64->data() : nullptr, ns->nguid.data(), ns->id.bytes.data(),
+                              true);
+      return send_to_host(req, page.data(), page.size());
+    }
+    default:
+      return nvme_status::generic(sc_generic::invalid_field);
+  }
+}
+
+nvme_status get_feature_value(tcp_qpair& qp, target_request& req, const get_features_fields& f, uint32_t& dw0);
+
+nvme_status get_features(tcp_qpair& qp, target_request& req) {
+  auto f = decode_get_features(req.cmd);
+  if (f.sel > 3) return nvme_status::generic(sc_generic::invalid_field);
+  uint32_t dw0 = 0;
+  nvme_status st = get_feature_value(qp, req, f, dw0);
+  req.cqe.dw0 = dw0;
+  return st;
+}
+
+nvme_status get_feature_value(tcp_qpair& qp, target_request& req, const get_features_fields& f, uint32_t& dw0) {
+  controller& c = *qp.ctrl();
+  auto sel = static_cast<feature_select>(f.sel);
+  bool caps = sel == feature_select::supported_capabilities;
+  switch (static_cast<feature_id>(f.fid)) {
+    case feature_id::number_of_queues: {
+      if (c.is_discovery()) return nvme_status::generic(sc_generic::invalid_field);
+      uint16_t n = c.io_queues_set ? c.io_queues_granted.load() : c.max_io_queues();
+      dw0 = caps ? 0 : queue_counts{static_cast<uint16_t>(n - 1), static_cast<uint16_t>(n - 1)}.encode();
+      return nvme_status::success();
+    }
+    case feature_id::async_event_configuration:
+      dw0 = caps ? feature_capability_bits::changeable : (sel == feature_select::current ? c.aec : 0);
+      return nvme_status::success();
+    case feature_id::keep_alive_timer:
+      dw0 = caps ? feature_capability_bits::changeable : c.kato_ms;
+      return nvme_status::success();
+    case feature_id::volatile_write_cache: {
+      if (c.is_discovery()) return nvme_status::generic(sc_generic::invalid_field);
+      std::lock_guard lk(qp.target().mu());
+      if (!c.subsys()->namespaces_snapshot()->any_volatile_cache()) return nvme_status::generic(sc_generic::invalid_field);
+      dw0 = caps ? 0 : vwc_enable;
+      return nvme_status::success();
+    }
+    case feature_id::arbitration:
+    case feature_id::power_management:
+    case feature_id::temperature_threshold:
+    case feature_id::error_recovery:
+    case feature_id::write_atomicity: {
+      if (c.is_discovery()) return nvme_status::generic(sc_generic::invalid_field);
+      auto it = c.feature_values.find(f.fid);
+      uint32_t def = f.fid == static_cast<uint8_t>(feature_id::temperature_threshold) ? 343u : 0u;
+      dw0 = caps ? feature_capability_bits::changeable
+                 : (sel == feature_select::current && it != c.feature_values.end() ? it->second : def);
+      return nvme_status::success();
+    }
+    case feature_id::host_identifier:
+      if (caps) return nvme_status::success();
+      return send_to_host(req, c.hostid().bytes.data(), c.hostid().bytes.size());
+    default:
+      return nvme_status::generic(sc_generic::invalid_field);
+  }
+}
+
+nvme_status set_features(tcp_qpair& qp, target_request& req) {
+  auto f = decode_set_features(req.cmd);
+  controller& c = *qp.ctrl();
+  if (f.sv) return nvme_status::specific(sc_command_specific::feature_id_not_saveable);
+  switch (static_cast<feature_id>(f.fid)) {
+    case feature_id::number_of_queues: {
+      if (c.is_discovery()) return nvme_status::generic(sc_generic::invalid_field);
+      auto want = queue_counts::decode(f.cdw11);
+      if (!want.valid_request()) return nvme_status::generic(sc_generic::invalid_field);
+      // Fixed once I/O queues exist (Base 2.0 5.27.1.7).
+      if (c.io_queue_count() > 0) return nvme_status::generic(sc_generic::command_sequence_error);
+      uint32_t n = std::min<uint32_t>({uint32_t{want.nsq} + 1, uint32_t{want.ncq} + 1, c.max_io_queues()});
+      c.io_queues_granted = static_cast<uint16_t>(n);
+      c.io_queues_set = true;
+      req.cqe.dw0 = queue_counts{static_cast<uint16_t>(n - 1), static_cast<uint16_t>(n - 1)}.encode();
+      return nvme_status::success();
+    }
+    case feature_id::async_event_configuration: {
+      uint32_t supported = c.is_discovery() ? aec_bits::discovery_log_change : aec_bits::namespace_attribute;
+      c.aec = f.cdw11 & supported;
+      return nvme_status::success();
+    }
+    case feature_id::keep_alive_timer:
+      c.kato_ms = f.cdw11;
+      c.keep_alive();
+      return nvme_status::success();
+    case feature_id::power_management:
+      if ((f.cdw11 & 0x1f) != 0) return nvme_status::generic(sc_generic::invalid_field);  // one power state
+      [[fallthrough]];
+    case feature_id::arbitration:
+    case feature_id::temperature_threshold:
+    case feature_id::error_recovery:
+    case feature_id::write_atomicity:
+      if (c.is_discovery()) return nvme_status::generic(sc_generic::invalid_field);
+      c.feature_values[f.fid] = f.cdw11;
+      return nvme_status::success();
+    case feature_id::volatile_write_cache: {
+      if (c.is_discovery()) return nvme_status::generic(sc_generic::invalid_field);
+      std::lock_guard lk(qp.target().mu());
+      bool present = c.subsys()->namespaces_snapshot()->any_volatile_cache();
+      // The cache cannot be turned off; enabling it (the state it is in) is accepted.
+      if (!present || !(f.cdw11 & vwc_enable)) return nvme_status::generic(sc_generic::invalid_field);
+      return nvme_status::success();
+    }
+    case feature_id::host_identifier:
+      return nvme_status::generic(sc_generic::command_sequence_error);  // set by Connect on fabrics
+    default:
+      return nvme_status::generic(sc_generic::invalid_field);
+  }
+}
+
+}  // namespace
+
+nvme_status prepare_command(tcp_qpair& qp, target_request& req) {
+  uint8_t opc = req.cmd.opcode;
+  uint32_t sgl_len = req.cmd.sgl.length.get();
+  if (opc == static_cast<uint8_t>(admin_opcode::fabrics)) {
+    req.dir = static_cast<data_direction>(req.cmd.fctype() & 0x3);
+  } else if (qp.qid() != 0) {
+    return prepare_io(qp, req);
+  } else {
+    req.dir = static_cast<data_direction>(opc & 0x3);
+  }
+  if (req.dir == data_direction::bidirectional) return nvme_status::generic(sc_generic::invalid_opcode);
+  req.xfer_len = req.dir == data_direction::none ? 0 : sgl_len;
+  return nvme_status::success();
+}
+
+std::optional<nvme_status> execute_admin(tcp_qpair& qp, target_request& req) {
+  controller& c = *qp.ctrl();
+  switch (static_cast<admin_opcode>(req.cmd.opcode)) {
+    case admin_opcode::identify: return identify(qp, req);
+    case admin_opcode::get_log_page: return execute_get_log_page(qp, req);
+    case admin_opcode::get_features: return get_features(qp, req);
+    case admin_opcode::set_features: return set_features(qp, req);
+    case admin_opcode::keep_alive:
+      c.keep_alive();
+      return nvme_status::success();
+    case admin_opcode::async_event_request:
+      if (!c.park_aer(req)) return nvme_status::specific(sc_command_specific::async_event_request_limit_exceeded);
+      return std::nullopt;
+    case admin_opcode::abort:
+      req.cqe.dw0 = 1;  // bit 0: the command was not aborted
+      return nvme_status::success();
+    default:
+      return nvme_status::generic(sc_generic::invalid_opcode);
+  }
+}
+
+}  // namespace nvmfd

@@ -1,0 +1,100 @@
+// Get Log Page (NVMe Base 2.0 5.16): Error Information, SMART / Health, Firmware Slot,
+// Changed Namespace List, and the Discovery log page (NVMe-oF 1.1 5.3) on discovery controllers.
+#include <cstring>
+#include <vector>
+
+#include "proto/discovery_log.h"
+#include "proto/log_pages.h"
+#include "proto/wire.h"
+#include "target/command_handlers.h"
+#include "target/controller.h"
+#include "target/discovery_log_page.h"
+#include "target/nvmf_target.h"
+#include "target/tcp_qpair.h"
+
+namespace nvmfd {
+
+namespace {
+
+template <class S>
+std::vector<std::byte> as_bytes(const S& s) {
+  std::vector<std::byte> v(sizeof(S));
+  std::memcpy(v.data(), &s, sizeof(S));
+  return v;
+}
+
+std::vector<std::byte> smart_health(controller& c) {
+  smart_health_log log{};
+  log.composite_temperature = 293;  // kelvin; there is no sensor, report room temperature
+  log.avail_spare = 100;
+  log.avail_spare_threshold = 10;
+  auto t = c.total_stats();
+  // Data units: thousands of 512-byte units, rounded up (Base 2.0 Figure 207).
+  set_le128(log.data_units_read, (t.read_bytes / 512 + 999) / 1000);
+  set_le128(log.data_units_written, (t.write_bytes / 512 + 999) / 1000);
+  set_le128(log.host_read_commands, t.read_ops);
+  set_le128(log.host_write_commands, t.write_ops);
+  set_le128(log.power_cycles, 1);
+  return as_bytes(log);
+}
+
+std::vector<std::byte> firmware_slot() {
+  firmware_slot_log log{};
+  log.afi = 1;
+  set_ascii(log.frs[0], "0.1.0");
+  for (size_t i = 1; i < 7; ++i) log.frs[i] = {};
+  return as_bytes(log);
+}
+
+std::vector<std::byte> changed_namespaces(controller& c, bool rae) {
+  changed_namespace_list_log log{};
+  auto ids = c.take_changed_namespaces(!rae);
+  for (size_t i = 0; i < ids.size() && i < 1024; ++i) log.nsid[i] = ids[i];
+  if (!rae) c.unmask_notice(static_cast<uint8_t>(log_page_id::changed_namespace_list));
+  return as_bytes(log);
+}
+
+}  // namespace
+
+std::optional<nvme_status> execute_get_log_page(tcp_qpair& qp, target_request& req) {
+  auto f = decode_get_log_page(req.cmd);
+  controller& c = *qp.ctrl();
+  if (!f.offset_aligned() || f.ot) return nvme_status::generic(sc_generic::invalid_field);
+  if (f.length_bytes() > req.xfer_len) return nvme_status::generic(sc_generic::data_sgl_length_invalid);
+  std::vector<std::byte> page;
+  auto lid = static_cast<log_page_id>(f.lid);
+  if (c.is_discovery()) {
+    if (lid != log_page_id::discovery) return nvme_status::specific(sc_command_specific::invalid_log_page);
+    page = build_discovery_log_page(qp.target(), c.hostnqn());
+  } else {
+    switch (lid) {
+      case log_page_id::error_information:
+        page.assign(sizeof(error_information_entry), std::byte{0});
+        break;
+      case log_page_id::smart_health:
+        if (req.cmd.nsid.get() != 0 && req.cmd.nsid.get() != 0xffffffffu)
+          return nvme_status::generic(sc_generic::invalid_field);  // no per-namespace SMART (LPA bit 0)
+        page = smart_health(c);
+        break;
+      case log_page_id::firmware_slot:
+        page = firmware_slot();
+        break;
+      case log_page_id::changed_namespace_list:
+        page = changed_namespaces(c, f.rae);
+        break;
+      default:
+        return nvme_status::specific(sc_command_specific::invalid_log_page);
+    }
+  }
+  // Base 2.0 5.16: an offset past the end of the log is Invalid Field in Command.
+  if (f.offset_bytes > page.size()) return nvme_status::generic(sc_generic::invalid_field);
+  size_t len = static_cast<size_t>(f.length_bytes());
+  size_t avail = page.size() - static_cast<size_t>(f.offset_bytes);
+  size_t n = std::min(len, avail);
+  if (n) std::memcpy(req.buf, page.data() + f.offset_bytes, n);
+  if (len > n) std::memset(req.buf + n, 0, len - n);
+  req.c2h_len = static_cast<uint32_t>(len);
+  return nvme_status::success();
+}
+
+}  // namespace nvmfd

@@ -1,0 +1,184 @@
+#include "target/controller.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "proto/features.h"
+#include "proto/controller_properties.h"
+#include "proto/log_pages.h"
+#include "target/nvmf_target.h"
+#include "target/subsystem.h"
+#include "target/tcp_qpair.h"
+
+namespace nvmfd {
+
+controller::controller(nvmf_target& t, std::shared_ptr<subsystem> s, uint16_t cntlid, std::string hostnqn,
+                       uuid hostid, uint32_t kato, reactor& admin_reactor, uint16_t max_io_queues)
+    : target_(t),
+      subsys_(std::move(s)),
+      cntlid_(cntlid),
+      hostnqn_(std::move(hostnqn)),
+      hostid_(hostid),
+      admin_reactor_(admin_reactor),
+      max_io_queues_(max_io_queues),
+      stats_(new queue_stats[size_t{max_io_queues} + 1]) {
+  kato_ms = kato;
+}
+
+controller::~controller() = default;
+
+bool controller::is_discovery() const { return subsys_->type() == subsystem_kind::discovery; }
+
+void controller::attach_admin_queue(tcp_qpair* qp) {
+  admin_qp_ = qp;
+  keep_alive();
+  arm_keep_alive_timer();
+}
+
+void controller::arm_keep_alive_timer() {
+  if (kato_ms == 0) return;
+  auto period = std::chrono::milliseconds(std::max<uint32_t>(100, std::min<uint32_t>(kato_ms / 2, 1000)));
+  std::weak_ptr<controller> weak = weak_from_this();
+  ka_timer_ = admin_reactor_.schedule(period, [weak] {
+    auto c = weak.lock();
+    if (!c || !c->admin_qp_) return;
+    c->ka_timer_ = 0;
+    auto idle = clock_type::now() - c->last_keep_alive_;
+    if (c->kato_ms && idle > std::chrono::milliseconds(c->kato_ms)) {
+      NVMFD_LOG_WARN("controller {} of {} (host {}): keep-alive timeout ({} ms), closing", c->cntlid_,
+                     c->subsys_->nqn(), c->hostnqn_, c->kato_ms);
+      c->admin_qp_->close("keep-alive timeout");
+      return;
+    }
+    c->arm_keep_alive_timer();
+  });
+}
+
+void controller::detach_admin_queue() {
+  if (ka_timer_) admin_reactor_.cancel(ka_timer_);
+  ka_timer_ = 0;
+  admin_qp_ = nullptr;
+  parked_aers_.clear();
+  enabled = false;
+  close_io_queues("admin queue closed");
+  std::lock_guard lk(target_.mu());
+  auto& ctrls = subsys_->controllers();
+  auto it = ctrls.find(cntlid_);
+  if (it != ctrls.end()) {
+    auto mine = it->second.lock();
+    if (!mine || mine.get() == this) ctrls.erase(it);
+  }
+}
+
+void controller::write_cc(uint32_t value) {
+  cc_register old{cc}, now{value};
+  cc = value;
+  if (now.en() && !old.en()) {
+    csts |= csts_bits::rdy;
+    enabled = true;
+  } else if (!now.en() && old.en()) {
+    // Controller reset: I/O queues go away (NVMe Base 2.0 3.7.2).
+    csts &= ~csts_bits::rdy;
+    enabled = false;
+    close_io_queues("controller reset (CC.EN 1 -> 0)");
+  }
+  if (now.shn() != shutdown_notification::none) {
+    csts = (csts & ~csts_bits::shst_mask) | (uint32_t(shutdown_status::complete) << 2);
+  } else if (old.shn() != shutdown_notification::none) {
+    csts &= ~csts_bits::shst_mask;
+  }
+}
+
+bool controller::park_aer(target_request& req) {
+  if (parked_aers_.size() >= max_outstanding_aers) return false;
+  parked_aers_.push_back(&req);
+  deliver_events();
+  return true;
+}
+
+void controller::deliver_events() {
+  while (admin_qp_ && !parked_aers_.empty() && !pending_events_.empty()) {
+    target_request* req = parked_aers_.front();
+    parked_aers_.erase(parked_aers_.begin());
+    req->cqe.dw0 = pending_events_.front();
+    pending_events_.pop_front();
+    admin_qp_->complete(*req, nvme_status::success());
+  }
+}
+
+void controller::notice_namespaces_changed(const std::vector<uint32_t>& nsids) {
+  for (uint32_t id : nsids) {
+    if (changed_ns_overflow_) break;
+    if (std::find(changed_ns_.begin(), changed_ns_.end(), id) != changed_ns_.end()) continue;
+    if (changed_ns_.size() >= 1024) {
+      changed_ns_overflow_ = true;
+      changed_ns_.clear();
+      break;
+    }
+    changed_ns_.push_back(id);
+  }
+  if (!(aec & aec_bits::namespace_attribute) || notice_ns_masked_) return;
+  notice_ns_masked_ = true;
+  pending_events_.push_back(aer_result(static_cast<uint8_t>(aer_type::notice),
+                                       static_cast<uint8_t>(aer_notice::namespace_attribute_changed),
+                                       static_cast<uint8_t>(log_page_id::changed_namespace_list)));
+  deliver_events();
+}
+
+std::vector<uint32_t> controller::take_changed_namespaces(bool clear) {
+  std::vector<uint32_t> out = changed_ns_overflow_ ? std::vector<uint32_t>{0xffffffffu} : changed_ns_;
+  if (clear) {
+    changed_ns_.clear();
+    changed_ns_overflow_ = false;
+  }
+  return out;
+}
+
+void controller::unmask_notice(uint8_t log_page) {
+  if (log_page == static_cast<uint8_t>(log_page_id::changed_namespace_list)) notice_ns_masked_ = false;
+}
+
+bool controller::register_io_queue(uint16_t qid, unsigned reactor_index, std::weak_ptr<tcp_qpair> qp) {
+  std::lock_guard lk(io_mu_);
+  auto it = io_queues_.find(qid);
+  if (it != io_queues_.end() && !it->second.qp.expired()) return false;
+  io_queues_[qid] = io_queue_ref{reactor_index, std::move(qp)};
+  return true;
+}
+
+void controller::unregister_io_queue(uint16_t qid) {
+  std::lock_guard lk(io_mu_);
+  io_queues_.erase(qid);
+}
+
+queue_stats::snapshot_t controller::total_stats() const {
+  queue_stats::snapshot_t t;
+  for (size_t i = 0; i <= max_io_queues_; ++i) {
+    t.read_ops += stats_[i].read_ops.load(std::memory_order_relaxed);
+    t.write_ops += stats_[i].write_ops.load(std::memory_order_relaxed);
+    t.read_bytes += stats_[i].read_bytes.load(std::memory_order_relaxed);
+    t.write_bytes += stats_[i].write_bytes.load(std::memory_order_relaxed);
+  }
+  return t;
+}
+
+size_t controller::io_queue_count() const {
+  std::lock_guard lk(io_mu_);
+  return io_queues_.size();
+}
+
+void controller::close_io_queues(const char* why) {
+  std::map<uint16_t, io_queue_ref> queues;
+  {
+    std::lock_guard lk(io_mu_);
+    queues.swap(io_queues_);
+  }
+  for (auto& [qid, ref] : queues) {
+    std::weak_ptr<tcp_qpair> weak = ref.qp;
+    target_.reactors().at(ref.reactor_index).post([weak, why] {
+      if (auto q = weak.lock()) q->close(why);
+    });
+  }
+}
+
+}  // namespace nvmfd

@@ -1,0 +1,120 @@
+#pragma once
+// controller: an NVMe controller created by an admin-queue Connect (dynamic controller model).
+//
+// Threading: the admin state (properties, features, AERs, keep-alive, changed-namespace
+// list) lives on the admin queue's reactor and is touched only there. The I/O queue
+// registry is guarded by a mutex because I/O queues connect on other reactors. The
+// controller is kept alive by its queue pairs (shared_ptr); the subsystem holds a weak_ptr.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/uuid.h"
+#include "reactor/reactor.h"
+
+namespace nvmfd {
+
+class nvmf_target;
+class subsystem;
+class tcp_qpair;
+struct target_request;
+
+// I/O counters of one queue, written by that queue's reactor only and read relaxed by the
+// admin queue (SMART / Health log). They live in the controller so they outlive the queue.
+struct queue_stats {
+  std::atomic<uint64_t> read_ops{0}, write_ops{0}, read_bytes{0}, write_bytes{0};
+  struct snapshot_t {
+    uint64_t read_ops = 0, write_ops = 0, read_bytes = 0, write_bytes = 0;
+  };
+};
+
+class controller : public std::enable_shared_from_this<controller> {
+ public:
+  controller(nvmf_target& t, std::shared_ptr<subsystem> s, uint16_t cntlid, std::string hostnqn, uuid hostid,
+             uint32_t kato_ms, reactor& admin_reactor, uint16_t max_io_queues);
+  ~controller();
+
+  nvmf_target& target() const { return target_; }
+  const std::shared_ptr<subsystem>& subsys() const { return subsys_; }
+  uint16_t cntlid() const { return cntlid_; }
+  const std::string& hostnqn() const { return hostnqn_; }
+  const uuid& hostid() const { return hostid_; }
+  reactor& admin_reactor() const { return admin_reactor_; }
+  bool is_discovery() const;
+
+  // --- admin reactor only ---
+  void attach_admin_queue(tcp_qpair* qp);
+  // The admin queue went away: the controller ends; its I/O queues are closed.
+  void detach_admin_queue();
+  uint32_t cc = 0;
+  uint32_t csts = 0;
+  uint32_t aec = 0;                    // Asynchronous Event Configuration (feature 0x0b)
+  uint32_t kato_ms = 0;
+  void keep_alive() { last_keep_alive_ = clock_type::now(); }
+  // CC written by Property Set: EN and SHN take effect on CSTS.
+  void write_cc(uint32_t value);
+  // Parks an Asynchronous Event Request; false if the limit (aerl + 1) is reached.
+  bool park_aer(target_request& req);
+  // Namespace attribute changed (from the control thread, posted here).
+  void notice_namespaces_changed(const std::vector<uint32_t>& nsids);
+  // Returns and clears the Changed Namespace List (log page 04h), 1024 entries at most;
+  // clear_on_read false when RAE is set.
+  std::vector<uint32_t> take_changed_namespaces(bool clear);
+  void unmask_notice(uint8_t log_page);
+
+  // --- any reactor ---
+  std::atomic<bool> enabled{false};                 // CC.EN = 1 and CSTS.RDY = 1
+  std::atomic<uint16_t> io_queues_granted{0};       // Number of Queues feature, count (not zero-based)
+  std::atomic<bool> io_queues_set{false};
+  // Registers I/O queue qid; false if it is in use.
+  bool register_io_queue(uint16_t qid, unsigned reactor_index, std::weak_ptr<tcp_qpair> qp);
+  void unregister_io_queue(uint16_t qid);
+  // Asks every I/O queue's reactor to close it.
+  void close_io_queues(const char* why);
+  size_t io_queue_count() const;
+  // Counters of queue qid (0 .. max_io_queues); the queue's reactor writes them.
+  queue_stats& stats(uint16_t qid) { return stats_[qid]; }
+  uint16_t max_io_queues() const { return max_io_queues_; }
+  // Sum over all queues.
+  queue_stats::snapshot_t total_stats() const;
+  std::map<uint8_t, uint32_t> feature_values;      // admin reactor: plain stored features
+
+ private:
+  void arm_keep_alive_timer();
+  void deliver_events();
+
+  nvmf_target& target_;
+  std::shared_ptr<subsystem> subsys_;
+  uint16_t cntlid_;
+  std::string hostnqn_;
+  uuid hostid_;
+  reactor& admin_reactor_;
+  uint16_t max_io_queues_;
+  std::unique_ptr<queue_stats[]> stats_;
+
+  tcp_qpair* admin_qp_ = nullptr;
+  clock_type::time_point last_keep_alive_ = clock_type::now();
+  timer_id ka_timer_ = 0;
+  std::vector<target_request*> parked_aers_;
+  std::deque<uint32_t> pending_events_;             // AER completion dw0 values
+  bool notice_ns_masked_ = false;                   // until log 04h is read
+  std::vector<uint32_t> changed_ns_;
+  bool changed_ns_overflow_ = false;
+
+  struct io_queue_ref {
+    unsigned reactor_index;
+    std::weak_ptr<tcp_qpair> qp;
+  };
+  mutable std::mutex io_mu_;
+  std::map<uint16_t, io_queue_ref> io_queues_;
+};
+
+inline constexpr uint8_t max_outstanding_aers = 4;   // Identify AERL + 1
+
+}  // namespace nvmfd

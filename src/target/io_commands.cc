@@ -1,0 +1,176 @@
+// NVM command set I/O commands (NVM Command Set 1.0 section 3): Read, Write, Flush,
+// Write Zeroes, Dataset Management (deallocate). Validated in prepare_io before any data
+// moves; executed on the namespace's bdev; completed from io_step_done.
+#include <cerrno>
+#include <cstring>
+
+#include "proto/nvme_command.h"
+#include "target/command_handlers.h"
+#include "target/controller.h"
+#include "target/target_namespace.h"
+#include "target/tcp_qpair.h"
+
+namespace nvmfd {
+
+namespace {
+
+// Dataset Management range (NVM Command Set 1.0 Figure 39).
+struct dsm_range {
+  le32 attributes;
+  le32 nlb;
+  le64 slba;
+};
+static_assert(sizeof(dsm_range) == 16);
+static_assert(offsetof(dsm_range, nlb) == 4 && offsetof(dsm_range, slba) == 8);
+
+constexpr uint32_t fua_bit = 1u << 30;        // CDW12 bit 30 of Read/Write
+constexpr uint32_t dsm_deallocate = 1u << 2;  // CDW11 AD
+
+uint64_t slba(const nvme_sqe& c) { return uint64_t{c.cdw10.get()} | (uint64_t{c.cdw11.get()} << 32); }
+uint32_t nlb(const nvme_sqe& c) { return (c.cdw12.get() & 0xffff) + 1; }
+uint32_t dsm_ranges(const nvme_sqe& c) { return (c.cdw10.get() & 0xff) + 1; }
+
+dsm_range range_at(const target_request& req, uint32_t i) {
+  return load_wire<dsm_range>(req.buf + i * sizeof(dsm_range));
+}
+
+nvme_status status_from_errno(int st, bdev_op op) {
+  switch (-st) {
+    case EINVAL: return nvme_status::generic(sc_generic::lba_out_of_range);
+    case EPERM:
+    case EROFS: return nvme_status::generic(sc_generic::namespace_is_write_protected);
+    case EOPNOTSUPP: return nvme_status::generic(sc_generic::invalid_opcode);
+    case ENOSPC: return nvme_status::generic(sc_generic::capacity_exceeded);
+    case EIO:
+      return op == bdev_op::read ? nvme_status::media(sc_media::unrecovered_read_error)
+                                 : nvme_status::media(sc_media::write_fault);
+    default: return nvme_status::generic(sc_generic::internal_error, false);
+  }
+}
+
+// Starts the next non-empty deallocate range; false when none is left.
+bool submit_next_dsm_range(tcp_qpair& qp, target_request& req) {
+  while (req.dsm_next < req.dsm_count) {
+    auto r = range_at(req, req.dsm_next++);
+    if (r.nlb.get() == 0) continue;
+    req.io.op = bdev_op::unmap;
+    req.io.offset_blocks = r.slba.get();
+    req.io.num_blocks = r.nlb.get();
+    req.io.buf = nullptr;
+    qp.submit_bdev_io(req);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+nvme_status prepare_io(tcp_qpair& qp, target_request& req) {
+  const auto& cmd = req.cmd;
+  auto opc = static_cast<io_opcode>(cmd.opcode);
+  switch (opc) {
+    case io_opcode::read:
+    case io_opcode::write:
+    case io_opcode::flush:
+    case io_opcode::write_zeroes:
+    case io_opcode::dataset_management:
+      break;
+    default:
+      return nvme_status::generic(sc_generic::invalid_opcode);
+  }
+  req.dir = static_cast<data_direction>(cmd.opcode & 0x3);
+  req.snap = qp.current_snapshot();
+  req.ns = req.snap->table->find(cmd.nsid.get());
+  if (!req.ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
+  const bdev& d = *req.ns->dev;
+  uint32_t sgl_len = cmd.sgl.length.get();
+  switch (opc) {
+    case io_opcode::read:
+    case io_opcode::write: {
+      if (!d.in_range(slba(cmd), nlb(cmd))) return nvme_status::generic(sc_generic::lba_out_of_range);
+      uint64_t bytes = uint64_t{nlb(cmd)} * d.block_size();
+      if (bytes > qp.options().max_io_size) return nvme_status::generic(sc_generic::invalid_field);
+      if (bytes != sgl_len) return nvme_status::generic(sc_generic::data_sgl_length_invalid);
+      req.xfer_len = static_cast<uint32_t>(bytes);
+      return nvme_status::success();
+    }
+    case io_opcode::write_zeroes:
+      if (!d.in_range(slba(cmd), nlb(cmd))) return nvme_status::generic(sc_generic::lba_out_of_range);
+      req.xfer_len = 0;
+      return nvme_status::success();
+    case io_opcode::dataset_management: {
+      uint32_t bytes = dsm_ranges(cmd) * static_cast<uint32_t>(sizeof(dsm_range));
+      if (sgl_len < bytes || sgl_len > 4096) return nvme_status::generic(sc_generic::data_sgl_length_invalid);
+      req.xfer_len = sgl_len;
+      return nvme_status::success();
+    }
+    default:  // flush
+      req.xfer_len = 0;
+      return nvme_status::success();
+  }
+}
+
+std::optional<nvme_status> execute_io(tcp_qpair& qp, target_request& req) {
+  const auto& cmd = req.cmd;
+  const bdev& d = *req.ns->dev;
+  bdev_io& io = req.io;
+  io.owner = &qp.owner();
+  io.status = 0;
+  io.fua = false;
+  io.buf = req.buf;
+  io.offset_blocks = slba(cmd);
+  io.num_blocks = nlb(cmd);
+  switch (static_cast<io_opcode>(cmd.opcode)) {
+    case io_opcode::read:
+      io.op = bdev_op::read;
+      req.c2h_len = req.xfer_len;
+      break;
+    case io_opcode::write:
+      io.op = bdev_op::write;
+      io.fua = (cmd.cdw12.get() & fua_bit) != 0;
+      break;
+    case io_opcode::flush:
+      io.op = bdev_op::flush;
+      io.offset_blocks = io.num_blocks = 0;
+      io.buf = nullptr;
+      break;
+    case io_opcode::write_zeroes:
+      if (!d.supports(bdev_op::write_zeroes)) return nvme_status::generic(sc_generic::invalid_opcode);
+      io.op = bdev_op::write_zeroes;
+      io.buf = nullptr;
+      break;
+    case io_opcode::dataset_management: {
+      // Only deallocate has an effect; the other attributes are hints (NVM CS 1.0 3.2.3).
+      if (!(cmd.cdw11.get() & dsm_deallocate) || !d.supports(bdev_op::unmap)) return nvme_status::success();
+      req.dsm_count = dsm_ranges(cmd);
+      for (uint32_t i = 0; i < req.dsm_count; ++i) {
+        auto r = range_at(req, i);
+        if (!d.in_range(r.slba.get(), r.nlb.get())) return nvme_status::generic(sc_generic::lba_out_of_range);
+      }
+      req.dsm_next = 0;
+      if (!submit_next_dsm_range(qp, req)) return nvme_status::success();
+      return std::nullopt;
+    }
+    default:
+      return nvme_status::generic(sc_generic::invalid_opcode);
+  }
+  qp.submit_bdev_io(req);
+  return std::nullopt;
+}
+
+std::optional<nvme_status> io_step_done(tcp_qpair& qp, target_request& req) {
+  const bdev_io& io = req.io;
+  if (io.status != 0) return status_from_errno(io.status, io.op);
+  if (io.op == bdev_op::unmap && submit_next_dsm_range(qp, req)) return std::nullopt;
+  auto& st = qp.ctrl()->stats(qp.qid());
+  if (io.op == bdev_op::read) {
+    st.read_ops.fetch_add(1, std::memory_order_relaxed);
+    st.read_bytes.fetch_add(req.xfer_len, std::memory_order_relaxed);
+  } else if (io.op == bdev_op::write) {
+    st.write_ops.fetch_add(1, std::memory_order_relaxed);
+    st.write_bytes.fetch_add(req.xfer_len, std::memory_order_relaxed);
+  }
+  return nvme_status::success();
+}
+
+}  // namespace nvmfd

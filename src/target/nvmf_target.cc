@@ -1,0 +1,351 @@
+#include "target/nvmf_target.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "nvme_tcp/socket.h"
+#include "proto/nqn.h"
+#include "target/controller.h"
+#include "target/tcp_listener.h"
+#include "target/tcp_qpair.h"
+
+namespace nvmfd {
+
+namespace {
+error no_subsystem(const std::string& nqn) {
+  return error{errc::not_found, fmt::format("subsystem {} not found", nqn)};
+}
+}  // namespace
+
+nvmf_target::nvmf_target(reactor_pool& reactors) : reactors_(reactors), conns_(reactors.size()) {
+  auto disc = std::make_shared<subsystem>(std::string(discovery_nqn), subsystem_kind::discovery, 0);
+  disc->allow_any_host = true;
+  disc->serial_number = "";
+  disc->model_number = "nvmfd Discovery Controller";
+  subsystems_.push_back(std::move(disc));
+}
+
+nvmf_target::~nvmf_target() { shutdown(); }
+
+void nvmf_target::shutdown() {
+  decltype(listeners_) ls;
+  {
+    std::lock_guard lk(mu_);
+    ls.swap(listeners_);
+  }
+  ls.clear();  // unregisters from reactor 0
+  for (unsigned i = 0; i < reactors_.size(); ++i) {
+    reactors_.run_on(i, [this, i] {
+      std::vector<std::shared_ptr<tcp_qpair>> all;
+      for (auto& [p, sp] : conns_[i]) all.push_back(sp);
+      for (auto& q : all) q->close("target shutting down");
+    });
+  }
+}
+
+result<void> nvmf_target::create_transport(const tcp_transport_options& opts) {
+  std::lock_guard lk(mu_);
+  if (has_transport_) return error{errc::already_exists, "Transport type 'TCP' already exists"};
+  opts_ = opts;
+  has_transport_ = true;
+  return success();
+}
+
+std::optional<tcp_transport_options> nvmf_target::transport() const {
+  std::lock_guard lk(mu_);
+  if (!has_transport_) return std::nullopt;
+  return opts_;
+}
+
+std::shared_ptr<subsystem> nvmf_target::find_locked(const std::string& nqn) const {
+  for (auto& s : subsystems_)
+    if (s->nqn() == nqn) return s;
+  return nullptr;
+}
+
+std::shared_ptr<subsystem> nvmf_target::find_subsystem_locked(const std::string& nqn) const { return find_locked(nqn); }
+
+std::vector<std::shared_ptr<subsystem>> nvmf_target::subsystems() const {
+  std::lock_guard lk(mu_);
+  return subsystems_;
+}
+
+result<std::shared_ptr<subsystem>> nvmf_target::create_subsystem(const subsystem_params& p) {
+  if (auto v = validate_nqn(p.nqn); !v) return v.take_err();
+  if (p.nqn == discovery_nqn) return error{errc::invalid_argument, "the discovery subsystem exists already"};
+  if (p.max_namespaces == 0 || p.max_namespaces > 1024)
+    return error{errc::invalid_argument, "max_namespaces must be 1..1024"};
+  if (p.min_cntlid < 1 || p.max_cntlid > 0xffef || p.min_cntlid > p.max_cntlid)
+    return error{errc::invalid_argument, "need 1 <= min_cntlid <= max_cntlid <= 65519"};
+  if (p.serial_number.size() > 20) return error{errc::invalid_argument, "serial_number longer than 20 characters"};
+  if (p.model_number.size() > 40) return error{errc::invalid_argument, "model_number longer than 40 characters"};
+  for (char c : p.serial_number + p.model_number)
+    if (c < 0x20 || c > 0x7e) return error{errc::invalid_argument, "serial_number/model_number must be printable ASCII"};
+  std::lock_guard lk(mu_);
+  if (find_locked(p.nqn)) return error{errc::already_exists, fmt::format("subsystem {} already exists", p.nqn)};
+  auto s = std::make_shared<subsystem>(p.nqn, subsystem_kind::nvme, p.max_namespaces);
+  if (!p.serial_number.empty()) s->serial_number = p.serial_number;
+  if (!p.model_number.empty()) s->model_number = p.model_number;
+  s->allow_any_host = p.allow_any_host;
+  s->ana_reporting = p.ana_reporting;
+  s->min_cntlid = p.min_cntlid;
+  s->max_cntlid = p.max_cntlid;
+  subsystems_.push_back(s);
+  changed_locked();
+  return s;
+}
+
+result<void> nvmf_target::delete_subsystem(const std::string& nqn) {
+  std::shared_ptr<subsystem> s;
+  std::vector<listen_address> ls;
+  std::vector<std::shared_ptr<controller>> ctrls;
+  {
+    std::lock_guard lk(mu_);
+    s = find_locked(nqn);
+    if (!s) return no_subsystem(nqn);
+    if (s->type() == subsystem_kind::discovery) return error{errc::invalid_argument, "cannot delete the discovery subsystem"};
+    std::erase(subsystems_, s);
+    ls = s->listeners;
+    for (auto& [id, w] : s->controllers())
+      if (auto c = w.lock()) ctrls.push_back(c);
+    changed_locked();
+  }
+  for (auto& ns : s->namespaces_snapshot()->slots())
+    if (ns) ns->dev->release();
+  for (auto& c : ctrls) close_controller(c, "subsystem deleted");
+  for (auto& a : ls) stop_listening_if_unused(a);
+  return success();
+}
+
+result<void> nvmf_target::ensure_listening(const listen_address& a) {
+  auto key = std::make_pair(a.traddr, a.trsvcid);
+  {
+    std::lock_guard lk(mu_);
+    if (listeners_.count(key)) return success();
+  }
+  auto port = parse_port(a.trsvcid);
+  if (!port) return port.take_err();
+  auto l = tcp_listener::open(*this, reactors_, a.traddr, *port);
+  if (!l) return l.take_err();
+  std::lock_guard lk(mu_);
+  listeners_.emplace(key, std::move(l.value()));
+  port_id_locked(a);
+  return success();
+}
+
+void nvmf_target::stop_listening_if_unused(const listen_address& a) {
+  std::unique_ptr<tcp_listener> victim;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& s : subsystems_)
+      if (s->listens_on(a.traddr, a.trsvcid)) return;
+    auto it = listeners_.find({a.traddr, a.trsvcid});
+    if (it == listeners_.end()) return;
+    victim = std::move(it->second);
+    listeners_.erase(it);
+  }
+  victim.reset();
+}
+
+uint16_t nvmf_target::port_id_locked(const listen_address& a) {
+  auto key = std::make_pair(a.traddr, a.trsvcid);
+  auto it = port_ids_.find(key);
+  if (it != port_ids_.end()) return it->second;
+  uint16_t id = static_cast<uint16_t>(port_ids_.size() + 1);
+  port_ids_.emplace(key, id);
+  return id;
+}
+
+result<void> nvmf_target::add_listener(const std::string& nqn, const listen_address& a) {
+  if (a.trtype != "TCP" && a.trtype != "tcp")
+    return error{errc::invalid_argument, fmt::format("trtype '{}' is not supported (only TCP)", a.trtype)};
+  {
+    std::lock_guard lk(mu_);
+    if (!has_transport_) return error{errc::invalid_argument, "create the TCP transport first (nvmf_create_transport)"};
+    auto s = find_locked(nqn);
+    if (!s) return no_subsystem(nqn);
+    if (s->listens_on(a.traddr, a.trsvcid))
+      return error{errc::already_exists, fmt::format("{} already listens on {}:{}", nqn, a.traddr, a.trsvcid)};
+  }
+  if (auto r = ensure_listening(a); !r) return r;
+  std::lock_guard lk(mu_);
+  auto s = find_locked(nqn);
+  if (!s) return no_subsystem(nqn);
+  listen_address norm = a;
+  norm.trtype = "TCP";
+  s->listeners.push_back(norm);
+  changed_locked();
+  return success();
+}
+
+result<void> nvmf_target::remove_listener(const std::string& nqn, const listen_address& a) {
+  {
+    std::lock_guard lk(mu_);
+    auto s = find_locked(nqn);
+    if (!s) return no_subsystem(nqn);
+    auto it = std::find(s->listeners.begin(), s->listeners.end(), a);
+    if (it == s->listeners.end())
+      return error{errc::not_found, fmt::format("{} has no listener {}:{}", nqn, a.traddr, a.trsvcid)};
+    s->listeners.erase(it);
+    changed_locked();
+  }
+  stop_listening_if_unused(a);
+  return success();
+}
+
+result<uint32_t> nvmf_target::add_namespace(const std::string& nqn, const namespace_params& p) {
+  std::shared_ptr<subsystem> s;
+  uint32_t nsid = 0;
+  {
+    std::lock_guard lk(mu_);
+    s = find_locked(nqn);
+    if (!s) return no_subsystem(nqn);
+    if (s->type() == subsystem_kind::discovery) return error{errc::invalid_argument, "the discovery subsystem has no namespaces"};
+    if (p.dev->claimed())
+      return error{errc::busy, fmt::format("bdev {} is already in use by {}", p.dev->name(), p.dev->claimed_by())};
+    auto old = s->namespaces_snapshot();
+    nsid = p.nsid;
+    if (nsid == 0) {
+      for (uint32_t i = 1; i <= old->max_nsid(); ++i)
+        if (!old->find(i)) {
+          nsid = i;
+          break;
+        }
+      if (nsid == 0) return error{errc::invalid_argument, fmt::format("{} has no free namespace ID", nqn)};
+    } else if (nsid > old->max_nsid()) {
+      return error{errc::invalid_argument, fmt::format("nsid {} is above max_namespaces {}", nsid, old->max_nsid())};
+    } else if (old->find(nsid)) {
+      return error{errc::already_exists, fmt::format("nsid {} already exists in {}", nsid, nqn)};
+    }
+    auto ns = std::make_shared<target_namespace>();
+    ns->nsid = nsid;
+    ns->dev = p.dev;
+    ns->id = p.id ? *p.id : (p.dev->id().is_zero() ? uuid::random_v4() : p.dev->id());
+    ns->nguid = p.nguid ? *p.nguid : ns->id.bytes;
+    ns->eui64 = p.eui64;
+    ns->anagrpid = p.anagrpid ? p.anagrpid : nsid;
+    auto fresh = std::make_shared<namespace_table>(*old);
+    fresh->slots()[nsid - 1] = ns;
+    s->publish(std::move(fresh));
+    p.dev->claim(fmt::format("{} nsid {}", nqn, nsid));
+  }
+  notify_namespace_change(s, nsid);
+  return nsid;
+}
+
+result<void> nvmf_target::remove_namespace(const std::string& nqn, uint32_t nsid) {
+  std::shared_ptr<subsystem> s;
+  {
+    std::lock_guard lk(mu_);
+    s = find_locked(nqn);
+    if (!s) return no_subsystem(nqn);
+    auto old = s->namespaces_snapshot();
+    auto* ns = old->find(nsid);
+    if (!ns) return error{errc::not_found, fmt::format("{} has no namespace {}", nqn, nsid)};
+    ns->dev->release();
+    auto fresh = std::make_shared<namespace_table>(*old);
+    fresh->slots()[nsid - 1] = nullptr;
+    s->publish(std::move(fresh));
+  }
+  notify_namespace_change(s, nsid);
+  return success();
+}
+
+void nvmf_target::notify_namespace_change(const std::shared_ptr<subsystem>& s, uint32_t nsid) {
+  std::vector<std::shared_ptr<controller>> ctrls;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [id, w] : s->controllers())
+      if (auto c = w.lock()) ctrls.push_back(c);
+  }
+  for (auto& c : ctrls)
+    c->admin_reactor().post([c, nsid] { c->notice_namespaces_changed({nsid}); });
+}
+
+result<void> nvmf_target::add_host(const std::string& nqn, const std::string& hostnqn) {
+  if (auto v = validate_nqn(hostnqn); !v) return v.take_err();
+  std::lock_guard lk(mu_);
+  auto s = find_locked(nqn);
+  if (!s) return no_subsystem(nqn);
+  if (s->type() == subsystem_kind::discovery) return error{errc::invalid_argument, "the discovery subsystem allows every host"};
+  if (!s->hosts.insert(hostnqn).second)
+    return error{errc::already_exists, fmt::format("host {} is already allowed on {}", hostnqn, nqn)};
+  changed_locked();
+  return success();
+}
+
+result<void> nvmf_target::remove_host(const std::string& nqn, const std::string& hostnqn) {
+  std::vector<std::shared_ptr<controller>> ctrls;
+  {
+    std::lock_guard lk(mu_);
+    auto s = find_locked(nqn);
+    if (!s) return no_subsystem(nqn);
+    if (!s->hosts.erase(hostnqn))
+      return error{errc::not_found, fmt::format("host {} is not on the allow list of {}", hostnqn, nqn)};
+    changed_locked();
+    if (!s->allow_any_host)
+      for (auto& [id, w] : s->controllers())
+        if (auto c = w.lock(); c && c->hostnqn() == hostnqn) ctrls.push_back(c);
+  }
+  // SPDK disconnects the removed host's controllers; so do we.
+  for (auto& c : ctrls) close_controller(c, "host removed from the allow list");
+  return success();
+}
+
+result<void> nvmf_target::set_allow_any_host(const std::string& nqn, bool allow) {
+  std::lock_guard lk(mu_);
+  auto s = find_locked(nqn);
+  if (!s) return no_subsystem(nqn);
+  if (s->type() == subsystem_kind::discovery && !allow)
+    return error{errc::invalid_argument, "the discovery subsystem allows every host"};
+  s->allow_any_host = allow;
+  changed_locked();
+  return success();
+}
+
+result<std::vector<controller_info>> nvmf_target::controllers(const std::string& nqn) const {
+  std::lock_guard lk(mu_);
+  auto s = find_locked(nqn);
+  if (!s) return no_subsystem(nqn);
+  std::vector<controller_info> out;
+  for (auto& [id, w] : s->controllers())
+    if (auto c = w.lock()) out.push_back({c->cntlid(), c->hostnqn(), c->hostid(), c->io_queue_count()});
+  return out;
+}
+
+void nvmf_target::close_controller(const std::shared_ptr<controller>& c, const char* why) {
+  // Closing the admin queue ends the controller and closes its I/O queues.
+  unsigned idx = c->admin_reactor().index();
+  std::weak_ptr<controller> wc = c;
+  reactors_.at(idx).post([this, idx, wc, why] {
+    auto c = wc.lock();
+    if (!c) return;
+    std::vector<std::shared_ptr<tcp_qpair>> victims;
+    for (auto& [p, sp] : conns_[idx])
+      if (sp->ctrl() == c.get() && sp->qid() == 0) victims.push_back(sp);
+    for (auto& q : victims) q->close(why);
+  });
+}
+
+void nvmf_target::adopt_connection(int fd) {
+  tcp_transport_options opts;
+  {
+    std::lock_guard lk(mu_);
+    opts = opts_;
+  }
+  unsigned idx = next_reactor_.fetch_add(1, std::memory_order_relaxed) % reactors_.size();
+  reactor& r = reactors_.at(idx);
+  r.post([this, &r, idx, fd, opts] {
+    auto q = std::make_shared<tcp_qpair>(*this, r, fd, opts);
+    conns_[idx].emplace(q.get(), q);
+    q->start();
+  });
+}
+
+void nvmf_target::release_qpair(tcp_qpair* qp) {
+  unsigned idx = qp->owner().index();
+  qp->owner().post([this, idx, qp] { conns_[idx].erase(qp); });
+}
+
+}  // namespace nvmfd

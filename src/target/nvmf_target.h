@@ -1,0 +1,121 @@
+#pragma once
+// nvmf_target: the NVMe-oF target of one nvmfd process: its TCP transport, subsystems,
+// listeners and live connections.
+//
+// Threading: the configuration methods (create_*, add_*, remove_*, delete_*) are called on
+// the control thread (RPC). Configuration is guarded by mu(); reactors take it only on the
+// control path (Connect, Identify, log pages), never per I/O. Each connection (tcp_qpair)
+// lives on one reactor and is owned by that reactor's connection set.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/result.h"
+#include "reactor/reactor.h"
+#include "target/subsystem.h"
+#include "target/transport_options.h"
+
+namespace nvmfd {
+
+class tcp_qpair;
+class tcp_listener;
+class controller;
+
+struct subsystem_params {
+  std::string nqn;
+  std::string serial_number;
+  std::string model_number;
+  uint32_t max_namespaces = 32;
+  bool allow_any_host = false;
+  bool ana_reporting = false;
+  uint16_t min_cntlid = 1;
+  uint16_t max_cntlid = 0xffef;
+};
+
+struct namespace_params {
+  std::shared_ptr<bdev> dev;
+  uint32_t nsid = 0;                              // 0: lowest free
+  std::optional<uuid> id;
+  std::optional<std::array<uint8_t, 16>> nguid;
+  std::optional<std::array<uint8_t, 8>> eui64;
+  uint32_t anagrpid = 0;                          // 0: same as nsid
+};
+
+struct controller_info {
+  uint16_t cntlid;
+  std::string hostnqn;
+  uuid hostid;
+  size_t num_io_qpairs;
+};
+
+class nvmf_target {
+ public:
+  explicit nvmf_target(reactor_pool& reactors);
+  ~nvmf_target();
+  nvmf_target(const nvmf_target&) = delete;
+  nvmf_target& operator=(const nvmf_target&) = delete;
+
+  std::mutex& mu() const { return mu_; }
+  reactor_pool& reactors() { return reactors_; }
+
+  // --- control thread ---
+  result<void> create_transport(const tcp_transport_options& opts);
+  std::optional<tcp_transport_options> transport() const;
+  result<std::shared_ptr<subsystem>> create_subsystem(const subsystem_params& p);
+  result<void> delete_subsystem(const std::string& nqn);
+  result<void> add_listener(const std::string& nqn, const listen_address& a);
+  result<void> remove_listener(const std::string& nqn, const listen_address& a);
+  result<uint32_t> add_namespace(const std::string& nqn, const namespace_params& p);
+  result<void> remove_namespace(const std::string& nqn, uint32_t nsid);
+  result<void> add_host(const std::string& nqn, const std::string& hostnqn);
+  result<void> remove_host(const std::string& nqn, const std::string& hostnqn);
+  result<void> set_allow_any_host(const std::string& nqn, bool allow);
+  result<std::vector<controller_info>> controllers(const std::string& nqn) const;
+  // Every subsystem, the discovery subsystem first. Read fields under mu().
+  std::vector<std::shared_ptr<subsystem>> subsystems() const;
+  // Closes every connection and listener (shutdown).
+  void shutdown();
+
+  // --- any thread, under mu() ---
+  std::shared_ptr<subsystem> find_subsystem_locked(const std::string& nqn) const;
+  const std::vector<std::shared_ptr<subsystem>>& subsystems_locked() const { return subsystems_; }
+  uint64_t discovery_genctr_locked() const { return genctr_; }
+  // Port ID of a listen address, stable for the life of the process.
+  uint16_t port_id_locked(const listen_address& a);
+  const tcp_transport_options& options_locked() const { return opts_; }
+
+  // --- reactor side ---
+  // A new connection accepted by a listener: handed to a reactor round-robin.
+  void adopt_connection(int fd);
+  // Called on the qpair's reactor when it has closed and may be destroyed.
+  void release_qpair(tcp_qpair* qp);
+
+ private:
+  std::shared_ptr<subsystem> find_locked(const std::string& nqn) const;
+  void changed_locked() { ++genctr_; }
+  result<void> ensure_listening(const listen_address& a);
+  void stop_listening_if_unused(const listen_address& a);
+  void close_controller(const std::shared_ptr<controller>& c, const char* why);
+  void notify_namespace_change(const std::shared_ptr<subsystem>& s, uint32_t nsid);
+
+  reactor_pool& reactors_;
+  mutable std::mutex mu_;
+  bool has_transport_ = false;
+  tcp_transport_options opts_;
+  std::vector<std::shared_ptr<subsystem>> subsystems_;
+  uint64_t genctr_ = 0;
+  std::map<std::pair<std::string, std::string>, uint16_t> port_ids_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<tcp_listener>> listeners_;
+  std::atomic<unsigned> next_reactor_{0};
+  // Per reactor: the connections it owns. Touched only by that reactor.
+  std::vector<std::unordered_map<tcp_qpair*, std::shared_ptr<tcp_qpair>>> conns_;
+};
+
+}  // namespace nvmfd

@@ -1,0 +1,77 @@
+#pragma once
+// subsystem: an NVM subsystem (or the discovery subsystem) of the target.
+//
+// Threading: every field is guarded by the owning nvmf_target's mutex (nvmf_target::mu()),
+// except the namespace-table generation, which the I/O path reads without the lock to learn
+// that it must take a fresh snapshot (namespaces_snapshot(), under the lock).
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "proto/nqn.h"
+#include "target/target_namespace.h"
+
+namespace nvmfd {
+
+class controller;
+
+enum class subsystem_kind : uint8_t { nvme, discovery };
+
+struct listen_address {
+  std::string trtype = "TCP";
+  std::string adrfam = "IPv4";
+  std::string traddr;
+  std::string trsvcid;
+  bool operator==(const listen_address& o) const { return traddr == o.traddr && trsvcid == o.trsvcid; }
+};
+
+class subsystem {
+ public:
+  subsystem(std::string nqn, subsystem_kind type, uint32_t max_namespaces)
+      : nqn_(std::move(nqn)), type_(type), table_(std::make_shared<namespace_table>(max_namespaces)) {}
+
+  const std::string& nqn() const { return nqn_; }
+  subsystem_kind type() const { return type_; }
+
+  // --- configuration (guarded by the target mutex) ---
+  std::string serial_number = "00000000000000000000";
+  std::string model_number = "nvmfd Controller";
+  bool allow_any_host = false;
+  bool ana_reporting = false;
+  uint16_t min_cntlid = 1;
+  uint16_t max_cntlid = 0xffef;
+  std::set<std::string> hosts;
+  std::vector<listen_address> listeners;
+
+  bool host_allowed(const std::string& hostnqn) const { return allow_any_host || hosts.count(hostnqn) > 0; }
+  bool listens_on(const std::string& traddr, const std::string& trsvcid) const;
+  uint32_t max_namespaces() const { return table_->max_nsid(); }
+
+  // Namespaces: the current table (immutable) and its generation.
+  std::shared_ptr<const namespace_table> namespaces_snapshot() const { return table_; }
+  uint64_t ns_generation() const { return generation_.load(std::memory_order_acquire); }
+  // Publishes a new table (copy-on-write by the caller).
+  void publish(std::shared_ptr<const namespace_table> t) {
+    table_ = std::move(t);
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+
+  // Controllers of this subsystem, by cntlid.
+  std::map<uint16_t, std::weak_ptr<controller>>& controllers() { return controllers_; }
+  // The next free cntlid in [min_cntlid, max_cntlid], or 0 if none is free.
+  uint16_t allocate_cntlid();
+
+ private:
+  std::string nqn_;
+  subsystem_kind type_;
+  std::shared_ptr<const namespace_table> table_;
+  std::atomic<uint64_t> generation_{1};
+  std::map<uint16_t, std::weak_ptr<controller>> controllers_;
+  uint16_t next_cntlid_ = 0;
+};
+
+}  // namespace nvmfd

@@ -1,0 +1,52 @@
+#pragma once
+// target_namespace: one namespace of a subsystem, and the immutable table of a subsystem's
+// namespaces that the I/O path reads (a new table is published on every change).
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "base/uuid.h"
+#include "bdev/bdev.h"
+
+namespace nvmfd {
+
+struct target_namespace {
+  uint32_t nsid = 0;
+  std::shared_ptr<bdev> dev;
+  uuid id;                              // NIDT 3
+  std::array<uint8_t, 16> nguid{};      // NIDT 2
+  std::optional<std::array<uint8_t, 8>> eui64;  // NIDT 1, when configured
+  uint32_t anagrpid = 1;
+};
+
+class namespace_table {
+ public:
+  explicit namespace_table(uint32_t max_namespaces) : slots_(max_namespaces) {}
+
+  uint32_t max_nsid() const { return static_cast<uint32_t>(slots_.size()); }
+  // The active namespace with this id, or nullptr (inactive or out of range).
+  const target_namespace* find(uint32_t nsid) const {
+    if (nsid == 0 || nsid > slots_.size()) return nullptr;
+    return slots_[nsid - 1].get();
+  }
+  std::vector<uint32_t> active_nsids() const {
+    std::vector<uint32_t> ids;
+    for (auto& s : slots_)
+      if (s) ids.push_back(s->nsid);
+    return ids;
+  }
+  bool any_volatile_cache() const {
+    for (auto& s : slots_)
+      if (s && s->dev->has_volatile_cache()) return true;
+    return false;
+  }
+  std::vector<std::shared_ptr<const target_namespace>>& slots() { return slots_; }
+  const std::vector<std::shared_ptr<const target_namespace>>& slots() const { return slots_; }
+
+ private:
+  std::vector<std::shared_ptr<const target_namespace>> slots_;
+};
+
+}  // namespace nvmfd

@@ -1,0 +1,515 @@
+#include "target/tcp_qpair.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/buffer_pool.h"
+#include "base/log.h"
+#include "target/command_handlers.h"
+#include "target/controller.h"
+#include "target/nvmf_target.h"
+#include "target/target_namespace.h"
+
+namespace nvmfd {
+
+namespace {
+
+uint32_t max_pdu_data(const tcp_transport_options& o) {
+  return std::max({admin_in_capsule_data_size, o.in_capsule_data_size, tcp_max_h2c_data});
+}
+
+constexpr size_t read_budget = 512 * 1024;
+
+}  // namespace
+
+void target_request::on_bdev_io_done(bdev_io&) { qp->on_io_done(*this); }
+
+void target_request::on_pdu_sent(tx_pdu&) { qp->release_request(*this); }
+
+tcp_qpair::tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_options& opts)
+    : target_(t),
+      reactor_(r),
+      fd_(fd),
+      opts_(opts),
+      reader_(*this, pdu_check_params{pdu_role::target, false, false, false, 0, max_pdu_data(opts)}) {}
+
+tcp_qpair::~tcp_qpair() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void tcp_qpair::start() {
+  if (auto a = local_address(fd_)) local_ = *a;
+  if (auto a = peer_address(fd_)) peer_ = *a;
+  grow_requests(1);  // room for the Connect; the queue size is known after it
+  if (auto w = reactor_.watch(fd_, EPOLLIN, this); !w) {
+    NVMFD_LOG_ERROR("qpair: {}", w.err().message);
+    close("cannot watch socket");
+  }
+}
+
+void tcp_qpair::grow_requests(uint16_t n) {
+  while (requests_.size() < n) {
+    auto req = std::make_unique<target_request>();
+    req->qp = this;
+    req->index = static_cast<uint16_t>(requests_.size());
+    req->io.done = req.get();
+    req->io.owner = &reactor_;
+    req->next_free = free_list_;
+    free_list_ = req.get();
+    requests_.push_back(std::move(req));
+  }
+}
+
+target_request* tcp_qpair::alloc_request() {
+  target_request* req = free_list_;
+  if (!req) return nullptr;
+  free_list_ = req->next_free;
+  req->next_free = nullptr;
+  req->state = request_state::receiving;
+  req->cqe = {};
+  req->dir = data_direction::none;
+  req->xfer_len = req->c2h_len = req->in_capsule_len = req->h2c_received = 0;
+  req->data_digest_error = req->early_error = false;
+  req->ns = nullptr;
+  req->snap = nullptr;
+  req->dsm_next = req->dsm_count = 0;
+  return req;
+}
+
+void tcp_qpair::release_request(target_request& req) {
+  if (req.buf) buffer_pool::local().give(req.buf, req.buf_len);
+  req.buf = nullptr;
+  req.buf_len = 0;
+  if (req.snap) put_snapshot(req.snap);
+  req.snap = nullptr;
+  req.ns = nullptr;
+  req.state = request_state::free;
+  req.next_free = free_list_;
+  free_list_ = &req;
+}
+
+bool tcp_qpair::take_buffer(target_request& req, uint32_t len) {
+  if (len == 0) return true;
+  if (req.buf && req.buf_len >= len) return true;
+  if (req.buf) buffer_pool::local().give(req.buf, req.buf_len);
+  req.buf = buffer_pool::local().take(len);
+  req.buf_len = req.buf ? len : 0;
+  return req.buf != nullptr;
+}
+
+void tcp_qpair::bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t queue_size) {
+  ctrl_ = std::move(c);
+  qid_ = qid;
+  queue_size_ = queue_size;
+  grow_requests(queue_size);
+}
+
+// --- receive ---------------------------------------------------------------------------
+
+void tcp_qpair::on_events(uint32_t events) {
+  if (state_ == conn_state::closed) return;
+  if (events & EPOLLIN) {
+    if (state_ == conn_state::terminating) {
+      std::byte sink[4096];
+      for (;;) {
+        ssize_t n = recv(fd_, sink, sizeof(sink), 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+          close("terminated");
+          return;
+        }
+        if (n < 0) break;
+      }
+    } else {
+      switch (reader_.pump(fd_, read_budget)) {
+        case read_status::closed:
+          close("peer closed the connection");
+          return;
+        case read_status::protocol_error:
+          send_term_req(reader_.error_info(), reader_.error_header());
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  if (state_ == conn_state::closed) return;
+  if (events & EPOLLOUT) flush_now();
+  if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) close("socket error");
+}
+
+std::variant<std::byte*, term_error> tcp_qpair::on_pdu_header(std::span<const std::byte> header,
+                                                              uint32_t data_len) {
+  auto ch = load_wire<pdu_common_header>(header.data());
+  switch (static_cast<pdu_type>(ch.type)) {
+    case pdu_type::ic_req:
+      return static_cast<std::byte*>(nullptr);
+    case pdu_type::capsule_cmd:
+      return on_capsule_header(header, data_len);
+    case pdu_type::h2c_data:
+      return on_h2c_data_header(header, data_len);
+    case pdu_type::h2c_term_req:
+      if (data_len > term_data_.size()) return term_error{term_fes::invalid_header_field, ch_offset::plen};
+      return term_data_.data();
+    default:
+      return term_error{term_fes::invalid_header_field, ch_offset::type};
+  }
+}
+
+std::variant<std::byte*, term_error> tcp_qpair::on_capsule_header(std::span<const std::byte> header,
+                                                                  uint32_t data_len) {
+  target_request* req = alloc_request();
+  // More commands outstanding than the queue has entries (NVMe/TCP 3.3: SQ size).
+  if (!req) return term_error{term_fes::pdu_sequence_error, 0};
+  req->cmd = load_wire<nvme_sqe>(header.data() + sizeof(pdu_common_header));
+  req->in_capsule_len = data_len;
+  rx_req_ = req;
+  if (data_len == 0) return static_cast<std::byte*>(nullptr);
+  uint32_t limit = (!connected() || qid_ == 0) ? admin_in_capsule_data_size : opts_.in_capsule_data_size;
+  if (data_len > limit) {
+    req->early_error = true;
+    req->early_status = nvme_status::generic(sc_generic::data_sgl_length_invalid);
+    return static_cast<std::byte*>(nullptr);  // the reader discards the data
+  }
+  if (!take_buffer(*req, data_len)) {
+    req->early_error = true;
+    req->early_status = nvme_status::generic(sc_generic::internal_error, false);
+    return static_cast<std::byte*>(nullptr);
+  }
+  return req->buf;
+}
+
+std::variant<std::byte*, term_error> tcp_qpair::on_h2c_data_header(std::span<const std::byte> header,
+                                                                   uint32_t data_len) {
+  auto d = load_wire<data_pdu>(header.data());
+  uint16_t ttag = d.ttag.get();
+  if (ttag >= requests_.size() || requests_[ttag]->state != request_state::awaiting_h2c)
+    return term_error{term_fes::invalid_header_field, offsetof(data_pdu, ttag)};
+  target_request& req = *requests_[ttag];
+  if (req.cid() != d.cccid.get()) return term_error{term_fes::invalid_header_field, offsetof(data_pdu, cccid)};
+  uint32_t datao = d.datao.get(), datal = d.datal.get();
+  if (datal == 0 || datal != data_len) return term_error{term_fes::invalid_header_field, offsetof(data_pdu, datal)};
+  if (datao != req.h2c_received)
+    return term_error{term_fes::data_transfer_out_of_range, offsetof(data_pdu, datao)};
+  if (datal > tcp_max_h2c_data) return term_error{term_fes::r2t_limit_exceeded, offsetof(data_pdu, datal)};
+  if (uint64_t{datao} + datal > req.xfer_len)
+    return term_error{term_fes::data_transfer_out_of_range, offsetof(data_pdu, datal)};
+  if ((d.ch.flags & pdu_flags::last_pdu) && datao + datal != req.xfer_len)
+    return term_error{term_fes::invalid_header_field, ch_offset::flags};
+  rx_req_ = &req;
+  return req.buf + datao;
+}
+
+void tcp_qpair::on_pdu_received(std::span<const std::byte> header, bool data_digest_ok) {
+  auto ch = load_wire<pdu_common_header>(header.data());
+  switch (static_cast<pdu_type>(ch.type)) {
+    case pdu_type::ic_req:
+      on_ic_req(header);
+      break;
+    case pdu_type::capsule_cmd: {
+      target_request& req = *rx_req_;
+      rx_req_ = nullptr;
+      if (!data_digest_ok) {
+        // NVMe/TCP 3.6.2.? : a data digest error fails the command, not the connection.
+        complete(req, nvme_status::generic(sc_generic::transient_transport_error, false));
+        break;
+      }
+      start_command(req);
+      break;
+    }
+    case pdu_type::h2c_data: {
+      target_request& req = *rx_req_;
+      rx_req_ = nullptr;
+      req.h2c_received += load_wire<data_pdu>(header.data()).datal.get();
+      if (!data_digest_ok) req.data_digest_error = true;
+      if (req.h2c_received == req.xfer_len) {
+        if (req.data_digest_error)
+          complete(req, nvme_status::generic(sc_generic::transient_transport_error, false));
+        else
+          execute(req);
+      }
+      break;
+    }
+    case pdu_type::h2c_term_req: {
+      auto t = load_wire<term_req_pdu>(header.data());
+      NVMFD_LOG_WARN("qpair {}:{} qid {}: host terminated the connection (FES {:#x}, FEI {})", peer_.addr,
+                     peer_.port, qid_, t.fes.get(), t.fei.get());
+      reader_.stop();
+      close("H2CTermReq");
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void tcp_qpair::on_ic_req(std::span<const std::byte> header) {
+  auto req = load_wire<ic_req_pdu>(header.data());
+  if (auto e = check_ic_req(req)) {
+    reader_.stop();
+    send_term_req(*e, header);
+    return;
+  }
+  hdgst_ = req.dgst & 0x1;
+  ddgst_ = req.dgst & 0x2;
+  c2h_pda_ = req.hpda ? (uint32_t{req.hpda} + 1) * 4 : 0;
+  ic_resp_pdu r{};
+  r.ch.type = static_cast<uint8_t>(pdu_type::ic_resp);
+  r.pfv = pdu_format_version_1_0;
+  r.cpda = 0;
+  r.dgst = static_cast<uint8_t>(req.dgst & 0x3);
+  r.maxh2cdata = tcp_max_h2c_data;
+  std::memcpy(ctrl_hdr_.data(), &r, sizeof(r));
+  pdu_writer::build(ctrl_tx_, ctrl_hdr_.data(), sizeof(r), nullptr, 0, false, false);
+  ctrl_tx_.done = this;
+  writer_.enqueue(ctrl_tx_);
+  schedule_flush();
+  state_ = conn_state::ready;
+  reader_.set_params({pdu_role::target, true, hdgst_, ddgst_, 0, max_pdu_data(opts_)});
+}
+
+// --- command path ----------------------------------------------------------------------
+
+void tcp_qpair::start_command(target_request& req) {
+  if (queue_size_ > 0) sqhd_ = static_cast<uint16_t>((sqhd_ + 1) % queue_size_);
+  if (req.early_error) return complete(req, req.early_status);
+  bool is_connect = req.cmd.opcode == static_cast<uint8_t>(admin_opcode::fabrics) &&
+                    req.cmd.fctype() == static_cast<uint8_t>(fabrics_type::connect);
+  if (!connected() && !is_connect) return complete(req, nvme_status::generic(sc_generic::command_sequence_error));
+  // NVMe-oF 1.1 2.2: fabrics commands use SGLs only (PSDT 01b or 10b).
+  if (req.cmd.psdt() == 0 || req.cmd.psdt() == 3) return complete(req, nvme_status::generic(sc_generic::invalid_field));
+
+  nvme_status st = prepare_command(*this, req);
+  if (!st.ok()) return complete(req, st);
+
+  const auto& sgl = req.cmd.sgl;
+  uint8_t sgl_type = sgl.sgl_identifier;
+  switch (req.dir) {
+    case data_direction::host_to_controller:
+      if (sgl_type == sgl_id::data_block_offset) {
+        if (sgl.address.get() != 0) return complete(req, nvme_status::generic(sc_generic::sgl_offset_invalid));
+        if (sgl.length.get() != req.in_capsule_len || req.xfer_len != req.in_capsule_len)
+          return complete(req, nvme_status::generic(sc_generic::data_sgl_length_invalid));
+        return execute(req);
+      }
+      if (sgl_type != sgl_id::transport_data_block || req.in_capsule_len != 0)
+        return complete(req, nvme_status::generic(sc_generic::sgl_descriptor_type_invalid));
+      if (req.xfer_len > opts_.max_io_size)
+        return complete(req, nvme_status::generic(sc_generic::data_sgl_length_invalid));
+      if (req.xfer_len == 0) return execute(req);
+      if (!take_buffer(req, req.xfer_len))
+        return complete(req, nvme_status::generic(sc_generic::internal_error, false));
+      return send_r2t(req);
+    case data_direction::controller_to_host:
+      if (req.xfer_len > 0 && sgl_type != sgl_id::transport_data_block)
+        return complete(req, nvme_status::generic(sc_generic::sgl_descriptor_type_invalid));
+      if (req.xfer_len > opts_.max_io_size)
+        return complete(req, nvme_status::generic(sc_generic::data_sgl_length_invalid));
+      if (!take_buffer(req, req.xfer_len))
+        return complete(req, nvme_status::generic(sc_generic::internal_error, false));
+      return execute(req);
+    default:
+      return execute(req);
+  }
+}
+
+void tcp_qpair::execute(target_request& req) {
+  req.state = request_state::executing;
+  std::optional<nvme_status> st;
+  if (req.cmd.opcode == static_cast<uint8_t>(admin_opcode::fabrics))
+    st = execute_fabrics(*this, req);
+  else if (qid_ == 0)
+    st = execute_admin(*this, req);
+  else
+    st = execute_io(*this, req);
+  if (st) complete(req, *st);
+}
+
+void tcp_qpair::submit_bdev_io(target_request& req) {
+  req.in_bdev = true;
+  ++inflight_io_;
+  req.ns->dev->submit(req.io);
+}
+
+void tcp_qpair::on_io_done(target_request& req) {
+  req.in_bdev = false;
+  --inflight_io_;
+  if (state_ != conn_state::ready) {
+    release_request(req);
+    maybe_release();
+    return;
+  }
+  if (auto st = io_step_done(*this, req)) complete(req, *st);
+}
+
+void tcp_qpair::send_r2t(target_request& req) {
+  req.state = request_state::awaiting_h2c;
+  req.h2c_received = 0;
+  r2t_pdu r{};
+  r.ch.type = static_cast<uint8_t>(pdu_type::r2t);
+  r.cccid = req.cid();
+  r.ttag = req.index;
+  r.r2to = 0;
+  r.r2tl = req.xfer_len;
+  std::memcpy(req.r2t_hdr.data(), &r, sizeof(r));
+  pdu_writer::build(req.r2t_tx, req.r2t_hdr.data(), sizeof(r), nullptr, 0, hdgst_, false);
+  req.r2t_tx.done = nullptr;
+  writer_.enqueue(req.r2t_tx);
+  schedule_flush();
+}
+
+void tcp_qpair::complete(target_request& req, nvme_status st) {
+  if (state_ != conn_state::ready) {
+    release_request(req);
+    maybe_release();
+    return;
+  }
+  req.state = request_state::sending;
+  req.cqe.cid = req.cid();
+  req.cqe.sqid = qid_;
+  req.cqe.sqhd = sqhd_;
+  req.cqe.status = st.encode();
+  if (st.ok() && req.dir == data_direction::controller_to_host && req.c2h_len > 0) {
+    data_pdu d{};
+    d.ch.type = static_cast<uint8_t>(pdu_type::c2h_data);
+    d.ch.flags = pdu_flags::last_pdu;
+    // NVMe/TCP 3.6.2.8: SUCCESS only when SQ flow control is disabled; not used by default.
+    d.cccid = req.cid();
+    d.datao = 0;
+    d.datal = req.c2h_len;
+    std::memcpy(req.data_hdr.data(), &d, sizeof(d));
+    pdu_writer::build(req.data_tx, req.data_hdr.data(), sizeof(d), req.buf, req.c2h_len, hdgst_, ddgst_, c2h_pda_);
+    req.data_tx.done = nullptr;
+    writer_.enqueue(req.data_tx);
+  }
+  capsule_resp_pdu r{};
+  r.ch.type = static_cast<uint8_t>(pdu_type::capsule_resp);
+  r.cqe = req.cqe;
+  std::memcpy(req.resp_hdr.data(), &r, sizeof(r));
+  pdu_writer::build(req.resp_tx, req.resp_hdr.data(), sizeof(r), nullptr, 0, hdgst_, false);
+  req.resp_tx.done = &req;
+  writer_.enqueue(req.resp_tx);
+  schedule_flush();
+}
+
+ns_snapshot* tcp_qpair::current_snapshot() {
+  auto& sub = *ctrl_->subsys();
+  if (!snap_ || snap_->generation != sub.ns_generation()) {
+    auto fresh = std::make_unique<ns_snapshot>();
+    {
+      std::lock_guard lk(target_.mu());
+      fresh->table = sub.namespaces_snapshot();
+      fresh->generation = sub.ns_generation();
+    }
+    if (snap_ && snap_->inflight > 0) retired_snaps_.push_back(std::move(snap_));
+    snap_ = std::move(fresh);
+  }
+  ++snap_->inflight;
+  return snap_.get();
+}
+
+void tcp_qpair::put_snapshot(ns_snapshot* s) {
+  --s->inflight;
+  if (s != snap_.get() && s->inflight == 0)
+    std::erase_if(retired_snaps_, [s](auto& p) { return p.get() == s; });
+}
+
+// --- send ------------------------------------------------------------------------------
+
+void tcp_qpair::schedule_flush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  reactor_.defer(*this);
+}
+
+void tcp_qpair::run_deferred() {
+  flush_scheduled_ = false;
+  flush_now();
+}
+
+void tcp_qpair::flush_now() {
+  if (state_ == conn_state::closed) return;
+  write_status st = writer_.flush(fd_);
+  if (st == write_status::closed) {
+    close("send failed");
+    return;
+  }
+  bool need_out = st == write_status::would_block;
+  if (need_out != want_out_ && state_ != conn_state::closed) {
+    want_out_ = need_out;
+    (void)reactor_.rewatch(fd_, EPOLLIN | (need_out ? EPOLLOUT : 0u), this);
+  }
+  if (close_after_send_ && writer_.empty()) close("disconnect");
+}
+
+void tcp_qpair::send_term_req(const term_error& e, std::span<const std::byte> bad_header) {
+  NVMFD_LOG_WARN("qpair {}:{} qid {}: protocol error, FES {:#x} FEI {}: sending C2HTermReq", peer_.addr, peer_.port,
+                 qid_, static_cast<unsigned>(e.fes), e.fei);
+  state_ = conn_state::terminating;
+  term_req_pdu t{};
+  t.ch.type = static_cast<uint8_t>(pdu_type::c2h_term_req);
+  t.ch.hlen = sizeof(t);
+  t.fes = static_cast<uint16_t>(e.fes);
+  t.fei = e.fei;
+  size_t n = std::min(bad_header.size(), max_term_req_data);
+  std::memcpy(term_data_.data(), bad_header.data(), n);
+  t.ch.plen = static_cast<uint32_t>(sizeof(t) + n);
+  std::memcpy(ctrl_hdr_.data(), &t, sizeof(t));
+  ctrl_tx_.iovcnt = 0;
+  ctrl_tx_.first_iov = 0;
+  ctrl_tx_.iov[ctrl_tx_.iovcnt++] = {ctrl_hdr_.data(), sizeof(t)};
+  if (n) ctrl_tx_.iov[ctrl_tx_.iovcnt++] = {term_data_.data(), n};
+  ctrl_tx_.done = this;
+  writer_.enqueue(ctrl_tx_);
+  flush_now();
+}
+
+void tcp_qpair::on_pdu_sent(tx_pdu&) {
+  if (state_ != conn_state::terminating) return;  // ICResp sent: nothing to do
+  // TermReq is out: stop sending, drain what the host still sends, close on EOF or in 1 s.
+  shutdown(fd_, SHUT_WR);
+  std::weak_ptr<tcp_qpair> weak = weak_from_this();
+  drain_timer_ = reactor_.schedule(std::chrono::seconds(1), [weak] {
+    if (auto q = weak.lock()) {
+      q->drain_timer_ = 0;
+      q->close("terminated");
+    }
+  });
+}
+
+// --- close -----------------------------------------------------------------------------
+
+void tcp_qpair::close(std::string_view why) {
+  if (state_ == conn_state::closed) return;
+  NVMFD_LOG_DEBUG("qpair {}:{} qid {} closing: {}", peer_.addr, peer_.port, qid_, why);
+  (void)why;
+  state_ = conn_state::closed;
+  reader_.stop();
+  if (drain_timer_) reactor_.cancel(drain_timer_);
+  drain_timer_ = 0;
+  reactor_.unwatch(fd_);
+  ::close(fd_);
+  fd_ = -1;
+  writer_ = pdu_writer{};
+  if (ctrl_) {
+    if (qid_ == 0)
+      ctrl_->detach_admin_queue();
+    else
+      ctrl_->unregister_io_queue(qid_);
+  }
+  // Free every command not waiting on a bdev; those are freed when their I/O completes.
+  for (auto& r : requests_)
+    if (r->state != request_state::free && !r->in_bdev) release_request(*r);
+  maybe_release();
+}
+
+void tcp_qpair::maybe_release() {
+  if (state_ != conn_state::closed || inflight_io_ != 0 || released_) return;
+  released_ = true;
+  target_.release_qpair(this);
+}
+
+}  // namespace nvmfd

@@ -1,0 +1,143 @@
+#pragma once
+// tcp_qpair: the target side of one NVMe/TCP connection, i.e. one queue pair (admin or I/O).
+//
+// Life: created on a reactor for an accepted socket; ICReq/ICResp; a Connect binds it to
+// a controller (qid 0 creates the controller). Commands follow the parse-then-execute path:
+// a capsule is validated (prepare_command) before any data moves; write data arrives
+// in-capsule or through R2T/H2CData; only then does the command execute; reads return
+// data with C2HData. Any transport violation sends a C2HTermReq naming the field, drains,
+// and closes this connection only.
+//
+// Threading: everything here runs on the owning reactor. close() may be called from there
+// only; other threads post to the reactor.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nvme_tcp/pdu_reader.h"
+#include "nvme_tcp/pdu_writer.h"
+#include "nvme_tcp/socket.h"
+#include "reactor/reactor.h"
+#include "target/target_request.h"
+#include "target/transport_options.h"
+
+namespace nvmfd {
+
+class nvmf_target;
+class controller;
+class namespace_table;
+
+// A namespace-table snapshot and how many running commands use it.
+struct ns_snapshot {
+  std::shared_ptr<const namespace_table> table;
+  uint64_t generation = 0;
+  uint32_t inflight = 0;
+};
+
+class tcp_qpair final : public event_handler,
+                        public pdu_reader_sink,
+                        public tx_pdu_done,
+                        public deferred_task,
+                        public std::enable_shared_from_this<tcp_qpair> {
+ public:
+  tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_options& opts);
+  ~tcp_qpair();
+
+  void start();
+  // Closes the connection (idempotent). Outstanding bdev I/O finishes before the qpair
+  // is released.
+  void close(std::string_view why);
+
+  nvmf_target& target() { return target_; }
+  reactor& owner() { return reactor_; }
+  uint16_t qid() const { return qid_; }
+  bool connected() const { return ctrl_ != nullptr; }
+  controller* ctrl() { return ctrl_.get(); }
+  const std::shared_ptr<controller>& ctrl_ptr() const { return ctrl_; }
+  const socket_address& local() const { return local_; }
+  const tcp_transport_options& options() const { return opts_; }
+  uint16_t queue_size() const { return queue_size_; }
+
+  // Binds this queue to a controller after a successful Connect.
+  void bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t queue_size);
+  // Completes a command: data (controller-to-host commands that succeeded) then response.
+  void complete(target_request& req, nvme_status st);
+  // The namespace table to use for a new command (refreshed when the subsystem changed).
+  ns_snapshot* current_snapshot();
+  void put_snapshot(ns_snapshot* s);
+  // Submits req.io to req.ns's bdev; on_io_done follows on this reactor.
+  void submit_bdev_io(target_request& req);
+  // Called by target_request when its bdev I/O is done.
+  void on_io_done(target_request& req);
+  // After a Disconnect's response is sent, the connection closes.
+  void close_after_send() { close_after_send_ = true; }
+
+  // event_handler
+  void on_events(uint32_t events) override;
+  // pdu_reader_sink
+  std::variant<std::byte*, term_error> on_pdu_header(std::span<const std::byte> header, uint32_t data_len) override;
+  void on_pdu_received(std::span<const std::byte> header, bool data_digest_ok) override;
+  // tx_pdu_done (ICResp / TermReq)
+  void on_pdu_sent(tx_pdu& p) override;
+  // deferred_task: flush the send queue once per loop pass (batches completions)
+  void run_deferred() override;
+
+  void release_request(target_request& req);
+
+ private:
+  std::variant<std::byte*, term_error> on_capsule_header(std::span<const std::byte> header, uint32_t data_len);
+  std::variant<std::byte*, term_error> on_h2c_data_header(std::span<const std::byte> header, uint32_t data_len);
+  void on_ic_req(std::span<const std::byte> header);
+  void start_command(target_request& req);
+  void execute(target_request& req);
+  void send_r2t(target_request& req);
+  void send_term_req(const term_error& e, std::span<const std::byte> bad_header);
+  void schedule_flush();
+  void flush_now();
+  void finish_close();
+  void maybe_release();
+  target_request* alloc_request();
+  bool take_buffer(target_request& req, uint32_t len);
+  void grow_requests(uint16_t n);
+
+  nvmf_target& target_;
+  reactor& reactor_;
+  int fd_;
+  tcp_transport_options opts_;
+  socket_address local_;
+  socket_address peer_;
+  pdu_reader reader_;
+  pdu_writer writer_;
+
+  enum class conn_state : uint8_t { wait_ic_req, ready, terminating, closed };
+  conn_state state_ = conn_state::wait_ic_req;
+  bool hdgst_ = false;
+  bool ddgst_ = false;
+  uint32_t c2h_pda_ = 0;      // host-requested C2H data alignment, bytes (0: none)
+  bool want_out_ = false;
+  bool flush_scheduled_ = false;
+  bool close_after_send_ = false;
+  bool released_ = false;
+
+  std::shared_ptr<controller> ctrl_;
+  uint16_t qid_ = 0;
+  uint16_t queue_size_ = 0;
+  uint16_t sqhd_ = 0;
+
+  std::vector<std::unique_ptr<target_request>> requests_;
+  target_request* free_list_ = nullptr;
+  target_request* rx_req_ = nullptr;       // request the current PDU belongs to
+  uint32_t inflight_io_ = 0;               // bdev I/Os not yet completed
+
+  std::unique_ptr<ns_snapshot> snap_;
+  std::vector<std::unique_ptr<ns_snapshot>> retired_snaps_;
+
+  std::array<std::byte, 128 + digest_len> ctrl_hdr_{};   // ICResp / C2HTermReq header
+  std::array<std::byte, 152> term_data_{};                // TermReq data (bad header) / received H2CTermReq
+  tx_pdu ctrl_tx_;
+  timer_id drain_timer_ = 0;
+
+};
+
+}  // namespace nvmfd

@@ -1,0 +1,33 @@
+#pragma once
+// Options of the TCP transport (SPDK's nvmf_create_transport parameters that apply to TCP).
+#include <cstdint>
+
+namespace nvmfd {
+
+struct tcp_transport_options {
+  uint16_t max_queue_depth = 128;          // I/O queue entries (CAP.MQES + 1)
+  uint16_t max_io_qpairs_per_ctrlr = 127;
+  uint32_t in_capsule_data_size = 4096;    // I/O queues; the admin queue always takes 8 KiB
+  uint32_t max_io_size = 131072;           // MDTS, in bytes; a power of two >= 4096
+  uint32_t io_unit_size = 131072;
+  uint32_t max_aq_depth = 128;
+  uint32_t num_shared_buffers = 511;
+  uint32_t buf_cache_size = 32;
+  bool c2h_success = true;                 // reads end with a C2HData SUCCESS flag, no CapsuleResp
+  bool dif_insert_or_strip = false;
+  bool zcopy = false;
+  uint32_t sock_priority = 0;
+  uint32_t abort_timeout_sec = 1;
+  uint32_t ack_timeout = 0;
+  uint32_t data_wr_pool_size = 0;
+  bool disable_command_passthru = false;
+  uint16_t kas = 10;                       // keep-alive granularity in Identify, 100 ms units
+  uint32_t min_kato = 10000;               // ms: smallest keep-alive timeout granted to an I/O controller
+};
+
+// Largest data in one H2CData PDU we accept (ICResp MAXH2CDATA).
+inline constexpr uint32_t tcp_max_h2c_data = 131072;
+// In-capsule data accepted on the admin queue (Linux sends up to 8 KiB there).
+inline constexpr uint32_t admin_in_capsule_data_size = 8192;
+
+}  // namespace nvmfd
