@@ -24,25 +24,17 @@ void pdu_reader::start_next() {
   hdr_need_ = sizeof(pdu_common_header);
   data_ = nullptr;
   data_len_ = data_got_ = ddgst_got_ = pad_left_ = 0;
+  has_ddgst_ = false;
 }
 
 bool pdu_reader::header_done() {
   auto ch = load_wire<pdu_common_header>(hdr_.data());
-  bool hd = params_.hdgst && ch.flags & pdu_flags::hdgstf;
-  if (hd) {
+  if (pdu_has_header_digest(ch, params_.hdgst)) {
     if (auto e = check_header_digest({hdr_.data(), hdr_got_}, ch.hlen)) return fail(*e);
   }
-  uint32_t header_end = ch.hlen + (hd ? digest_len : 0);
-  uint32_t plen = ch.plen.get();
-  bool dd = params_.ddgst && ch.flags & pdu_flags::ddgstf;
-  if (ch.pdo == 0) {
-    data_len_ = 0;
-  } else {
-    uint32_t tail = ch.pdo + (dd ? digest_len : 0);
-    if (ch.pdo < header_end || plen < tail) return fail({term_fes::invalid_header_field, ch_offset::pdo});
-    data_len_ = plen - tail;
-    pad_left_ = ch.pdo - header_end;
-  }
+  data_len_ = pdu_data_length(ch, params_.hdgst, params_.ddgst);
+  pad_left_ = data_len_ > 0 ? pdu_padding(ch, params_.hdgst) : 0;
+  has_ddgst_ = pdu_has_data_digest(ch, params_.hdgst, params_.ddgst);
   auto dest = sink_.on_pdu_header({hdr_.data(), ch.hlen}, data_len_);
   if (auto* e = std::get_if<term_error>(&dest)) return fail(*e);
   if (stopped_) return false;
@@ -61,7 +53,7 @@ bool pdu_reader::header_done() {
 bool pdu_reader::finish_pdu() {
   auto ch = load_wire<pdu_common_header>(hdr_.data());
   bool ok = true;
-  if (data_len_ > 0 && params_.ddgst && ch.flags & pdu_flags::ddgstf) {
+  if (has_ddgst_) {
     uint32_t got;
     std::memcpy(&got, ddgst_.data(), sizeof(got));
     ok = got == crc32c_final(crc_);
@@ -86,8 +78,7 @@ bool pdu_reader::consume(const std::byte* p, size_t n, size_t& used) {
         if (state_ == state::common_header) {
           auto ch = load_wire<pdu_common_header>(hdr_.data());
           if (auto e = check_common_header(ch, params_)) return fail(*e);
-          bool hd = params_.hdgst && ch.flags & pdu_flags::hdgstf;
-          hdr_need_ = ch.hlen + (hd ? digest_len : 0);
+          hdr_need_ = ch.hlen + (pdu_has_header_digest(ch, params_.hdgst) ? digest_len : 0);
           state_ = state::header;
           if (hdr_got_ < hdr_need_) break;
         }
@@ -114,8 +105,7 @@ bool pdu_reader::consume(const std::byte* p, size_t n, size_t& used) {
         data_got_ += static_cast<uint32_t>(take);
         used += take;
         if (data_got_ == data_len_) {
-          auto ch = load_wire<pdu_common_header>(hdr_.data());
-          if (params_.ddgst && ch.flags & pdu_flags::ddgstf) {
+          if (has_ddgst_) {
             state_ = state::data_digest;
           } else if (!finish_pdu()) {
             return false;
@@ -166,8 +156,7 @@ read_status pdu_reader::pump(int fd, size_t budget) {
       crc_ = crc32c_update(crc_, data_ + data_got_, static_cast<size_t>(n));
       data_got_ += static_cast<uint32_t>(n);
       if (data_got_ == data_len_) {
-        auto ch = load_wire<pdu_common_header>(hdr_.data());
-        if (params_.ddgst && ch.flags & pdu_flags::ddgstf) {
+        if (has_ddgst_) {
           state_ = state::data_digest;
         } else if (!finish_pdu()) {
           return failed_ ? read_status::protocol_error : read_status::stopped;

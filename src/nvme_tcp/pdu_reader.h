@@ -81,6 +81,7 @@ class pdu_reader {
   uint32_t data_len_ = 0;
   uint32_t data_got_ = 0;
   uint32_t crc_ = 0;
+  bool has_ddgst_ = false;
   std::array<std::byte, digest_len> ddgst_{};
   uint32_t ddgst_got_ = 0;
 
