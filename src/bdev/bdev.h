@@ -12,12 +12,21 @@
 //  - flush: when it completes with status 0, every write that completed before the flush
 //    was submitted is on stable storage (for a bdev without a volatile cache, trivially).
 //  - write with fua: completes only once that write is on stable storage.
+//  - read and write: io.buf must be aligned to buf_align() bytes, else -EINVAL. buf_align()
+//    is at most 4096, so a caller that always passes 4096-aligned buffers need not ask.
+//  - write_zeroes: afterwards the range reads as zeroes. unmap (deallocate): afterwards the
+//    range reads as zeroes too, for every backend in src/bdev (NVMe DLFEAT may say so).
+//  - write, write_zeroes and unmap on a read_only() bdev fail with -EROFS.
+//  - the bdev must outlive its in-flight I/Os (a claim or the caller's shared_ptr keeps it).
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include "base/uuid.h"
 #include "reactor/reactor.h"
@@ -47,6 +56,25 @@ struct bdev_io final : deferred_task {
   bdev_io_callback* done = nullptr;
   int status = 0;                // filled in by the bdev before completion
 
+  // Scratch space owned by the bdev serving this I/O from submit() until the completion
+  // runs (SPDK's driver_ctx): a backend keeps its in-flight state here, such as an io_uring
+  // operation, so that submit allocates nothing. Nobody else touches it.
+  static constexpr std::size_t backend_ctx_size = 64;
+  alignas(16) std::byte backend_ctx[backend_ctx_size];
+
+  // Constructs a backend's per-I/O state in backend_ctx; it is never destroyed, so it
+  // must be trivially destructible.
+  template <class T, class... Args>
+  T& emplace_backend_ctx(Args&&... args) {
+    static_assert(sizeof(T) <= backend_ctx_size && alignof(T) <= 16);
+    static_assert(std::is_trivially_destructible_v<T>);
+    return *::new (static_cast<void*>(backend_ctx)) T(std::forward<Args>(args)...);
+  }
+  template <class T>
+  T& backend_ctx_as() {
+    return *std::launder(reinterpret_cast<T*>(backend_ctx));
+  }
+
   // Completes this I/O later on its owner reactor with the given status. For backends.
   void complete_later(int st) {
     status = st;
@@ -71,6 +99,10 @@ class bdev {
   // True when completed writes may sit in a volatile cache until a flush (NVMe VWC).
   virtual bool has_volatile_cache() const = 0;
   virtual bool supports(bdev_op op) const = 0;
+  // The alignment, in bytes, that read and write buffers need (O_DIRECT); at most 4096.
+  virtual uint32_t buf_align() const { return 1; }
+  // True when the medium cannot be written: write, write_zeroes and unmap fail with -EROFS.
+  virtual bool read_only() const { return false; }
   // See the contract at the top of this file. Any reactor thread.
   virtual void submit(bdev_io& io) = 0;
 

@@ -1,0 +1,24 @@
+#include "bdev/null_bdev.h"
+
+#include <cstring>
+
+#include "bdev/bdev_validate.h"
+
+namespace nvmfd {
+
+result<std::shared_ptr<null_bdev>> null_bdev::create(std::string name, uint32_t block_size,
+                                                     uint64_t num_blocks,
+                                                     std::optional<uuid> id) {
+  if (auto size = check_geometry(block_size, num_blocks); !size) return size.take_err();
+  return std::shared_ptr<null_bdev>(
+      new null_bdev(std::move(name), block_size, num_blocks, pick_uuid(id)));
+}
+
+void null_bdev::submit(bdev_io& io) {
+  int st = validate_io(*this, io);
+  if (st == 0 && io.op == bdev_op::read && io.num_blocks > 0)
+    std::memset(io.buf, 0, io.num_blocks * block_size());
+  io.complete_later(st);
+}
+
+}  // namespace nvmfd
