@@ -75,8 +75,11 @@ TEST_F(fault_bdev_test, fail_nth_among_concurrent_ios) {
   ASSERT_TRUE(h_.run_all(*fault_, ios));
   int failed = 0;
   for (auto& io : ios) {
-    if (io.status == -ENOSPC) ++failed;
-    else EXPECT_EQ(io.status, 0);
+    if (io.status == -ENOSPC) {
+      ++failed;
+    } else {
+      EXPECT_EQ(io.status, 0);
+    }
   }
   EXPECT_EQ(failed, 1);
   EXPECT_EQ(ios[9].status, -ENOSPC);

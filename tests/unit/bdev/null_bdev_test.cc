@@ -60,7 +60,9 @@ TEST(null_bdev, many_ios_in_flight) {
   ASSERT_TRUE(h.run_all(*b, ios));
   for (size_t i = 0; i < ios.size(); ++i) {
     EXPECT_EQ(ios[i].status, 0);
-    if (i % 2) EXPECT_TRUE(all_zero(bufs[i].span()));
+    if (i % 2) {
+      EXPECT_TRUE(all_zero(bufs[i].span()));
+    }
   }
   EXPECT_EQ(h.inline_completions(), 0);
 }
