@@ -1,0 +1,330 @@
+#include "host/host_controller.h"
+
+#include <cstring>
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "host/sync_command.h"
+#include "nvme_tcp/socket.h"
+#include "proto/controller_properties.h"
+#include "proto/discovery_log.h"
+#include "proto/fabrics.h"
+#include "proto/features.h"
+#include "proto/log_pages.h"
+
+namespace nvmfd {
+
+namespace {
+
+constexpr uint16_t admin_queue_size = 32;
+
+error status_error(const char* what, const nvme_status& s) {
+  return error{errc::io_error, fmt::format("{} failed: NVMe status SCT {:#x} SC {:#x}{}", what,
+                                           static_cast<unsigned>(s.sct), s.sc, s.dnr ? " (DNR)" : "")};
+}
+
+nvme_sqe fabrics_cmd(fabrics_type t) {
+  nvme_sqe c{};
+  c.opcode = static_cast<uint8_t>(admin_opcode::fabrics);
+  c.nsid.raw[0] = static_cast<uint8_t>(t);
+  return c;
+}
+
+}  // namespace
+
+host_controller::host_controller(reactor_pool& pool, transport_id trid, controller_options opts)
+    : pool_(pool), trid_(std::move(trid)), opts_(std::move(opts)) {
+  hostid_ = opts_.hostid.is_zero() ? uuid::random_v4() : opts_.hostid;
+  hostnqn_ = opts_.hostnqn.empty() ? "nqn.2014-08.org.nvmexpress:uuid:" + hostid_.to_string() : opts_.hostnqn;
+}
+
+host_controller::~host_controller() { disconnect(); }
+
+std::string host_controller::failure_reason() const {
+  std::lock_guard lk(mu_);
+  return failure_;
+}
+
+result<std::shared_ptr<host_qpair>> host_controller::open_queue(uint16_t qid, uint16_t size, reactor& r) {
+  auto port = parse_port(trid_.trsvcid);
+  if (!port) return port.take_err();
+  auto fd = tcp_connect(trid_.traddr, *port, static_cast<int>(opts_.connect_timeout_ms));
+  if (!fd) return fd.take_err();
+  auto ic = icreq_exchange(*fd, opts_.hdgst, opts_.ddgst, static_cast<int>(opts_.connect_timeout_ms));
+  if (!ic) {
+    ::close(*fd);
+    return ic.take_err();
+  }
+  host_qpair_params p;
+  p.qid = qid;
+  p.queue_size = size;
+  p.hdgst = ic->hdgst;
+  p.ddgst = ic->ddgst;
+  p.maxh2cdata = ic->maxh2cdata;
+  p.cpda_bytes = ic->cpda_bytes;
+  p.in_capsule_max = qid == 0 ? 8192 : in_capsule_max_;
+  p.io_timeout_ms = opts_.io_timeout_ms;
+  auto q = std::make_shared<host_qpair>(r, *fd, p);
+  std::weak_ptr<host_controller> weak = weak_from_this();
+  q->set_failure_handler([weak](const std::string& why) {
+    if (auto c = weak.lock()) c->on_queue_failed(why);
+  });
+  unsigned idx = r.index();
+  pool_.run_on(idx, [q] { q->start(); });
+  return q;
+}
+
+result<void> host_controller::fabrics_connect(host_qpair& q, uint16_t qid, uint16_t sqsize) {
+  nvme_sqe cmd = fabrics_cmd(fabrics_type::connect);
+  connect_command c = load_wire<connect_command>(&cmd);
+  c.recfmt = 0;
+  c.qid = qid;
+  c.sqsize = sqsize;
+  c.kato = qid == 0 ? opts_.kato_ms : 0;
+  std::memcpy(&cmd, &c, sizeof(cmd));
+  connect_data d{};
+  std::memcpy(d.hostid, hostid_.bytes.data(), 16);
+  d.cntlid = qid == 0 ? cntlid_dynamic : cntlid_;
+  set_padded(d.subnqn, trid_.subnqn, '\0');
+  set_padded(d.hostnqn, hostnqn_, '\0');
+  std::vector<std::byte> buf(sizeof(d));
+  std::memcpy(buf.data(), &d, sizeof(d));
+  auto r = run_sync(q, cmd, std::move(buf), true, opts_.connect_timeout_ms + 1000);
+  if (!r) return r.take_err();
+  const auto& st = r->completion.status;
+  if (st.sct == status_type::command_specific && st.sc == sc_command_specific::connect_invalid_host)
+    return error{errc::invalid_argument, fmt::format("host {} is not allowed to connect to {}", hostnqn_, trid_.subnqn)};
+  if (st.sct == status_type::command_specific && st.sc == sc_command_specific::connect_invalid_parameters)
+    return error{errc::invalid_argument,
+                 fmt::format("Connect (qid {}) refused: invalid parameter at {} offset {} (unknown subsystem {}?)", qid,
+                             (r->completion.dw0 >> 16) & 1 ? "data" : "command", r->completion.dw0 & 0xffff,
+                             trid_.subnqn)};
+  if (!st.ok()) return status_error("Connect", st);
+  if (qid == 0) cntlid_ = static_cast<uint16_t>(r->completion.dw0 & 0xffff);
+  return success();
+}
+
+result<uint64_t> host_controller::property_get(uint32_t offset, bool eight) {
+  nvme_sqe cmd = fabrics_cmd(fabrics_type::property_get);
+  property_command p = load_wire<property_command>(&cmd);
+  p.attrib = eight ? 1 : 0;
+  p.ofst = offset;
+  std::memcpy(&cmd, &p, sizeof(cmd));
+  auto r = admin(cmd);
+  if (!r) return r.take_err();
+  if (!r->status.ok()) return status_error("Property Get", r->status);
+  return uint64_t{r->dw0} | (uint64_t{r->dw1} << 32);
+}
+
+result<void> host_controller::property_set(uint32_t offset, uint32_t value) {
+  nvme_sqe cmd = fabrics_cmd(fabrics_type::property_set);
+  property_command p = load_wire<property_command>(&cmd);
+  p.attrib = 0;
+  p.ofst = offset;
+  p.value = value;
+  std::memcpy(&cmd, &p, sizeof(cmd));
+  auto r = admin(cmd);
+  if (!r) return r.take_err();
+  if (!r->status.ok()) return status_error("Property Set", r->status);
+  return success();
+}
+
+result<void> host_controller::enable() {
+  auto cap = property_get(property_offset::cap, true);
+  if (!cap) return cap.take_err();
+  auto capf = cap_fields::decode(*cap);
+  auto cc = cc_register::make(true, 0, 0, 0, shutdown_notification::none, 6, 4);
+  if (auto r = property_set(property_offset::cc, cc.raw); !r) return r;
+  auto deadline = clock_type::now() + std::chrono::milliseconds(std::max(500u, capf.to * 500u));
+  for (;;) {
+    auto csts = property_get(property_offset::csts, false);
+    if (!csts) return csts.take_err();
+    if (*csts & csts_bits::cfs) return error{errc::io_error, "controller fatal status (CSTS.CFS) while enabling"};
+    if (*csts & csts_bits::rdy) return success();
+    if (clock_type::now() > deadline) return error{errc::timed_out, "controller did not become ready (CSTS.RDY)"};
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+result<nvme_completion> host_controller::admin(nvme_sqe cmd, std::byte* data, uint32_t len, bool h2c) {
+  if (!admin_ || admin_->failed()) return error{errc::closed, fmt::format("controller failed: {}", failure_reason())};
+  std::vector<std::byte> buf(len);
+  if (h2c && len) std::memcpy(buf.data(), data, len);
+  auto r = run_sync(*admin_, cmd, std::move(buf), h2c, opts_.io_timeout_ms + 2000);
+  if (!r) return r.take_err();
+  if (!h2c && len) std::memcpy(data, r->data.data(), len);
+  return r->completion;
+}
+
+result<std::vector<std::byte>> host_controller::get_log_page(uint8_t lid, uint64_t offset, uint32_t len, uint8_t lsp) {
+  nvme_sqe cmd{};
+  cmd.opcode = static_cast<uint8_t>(admin_opcode::get_log_page);
+  cmd.nsid = 0xffffffffu;
+  uint32_t numd = len / 4 - 1;
+  cmd.cdw10 = uint32_t{lid} | (uint32_t{lsp} << 8) | ((numd & 0xffff) << 16);
+  cmd.cdw11 = numd >> 16;
+  cmd.cdw12 = static_cast<uint32_t>(offset);
+  cmd.cdw13 = static_cast<uint32_t>(offset >> 32);
+  std::vector<std::byte> out(len);
+  auto r = admin(cmd, out.data(), len, false);
+  if (!r) return r.take_err();
+  if (!r->status.ok()) return status_error("Get Log Page", r->status);
+  return out;
+}
+
+result<void> host_controller::refresh_namespaces() {
+  std::array<std::byte, 4096> list{};
+  nvme_sqe cmd{};
+  cmd.opcode = static_cast<uint8_t>(admin_opcode::identify);
+  cmd.cdw10 = static_cast<uint32_t>(identify_cns::active_namespace_list);
+  auto r = admin(cmd, list.data(), list.size(), false);
+  if (!r) return r.take_err();
+  if (!r->status.ok()) return status_error("Identify (active namespaces)", r->status);
+  std::vector<remote_namespace> found;
+  for (size_t i = 0; i < 1024; ++i) {
+    uint32_t nsid = load_wire<le32>(list.data() + 4 * i).get();
+    if (nsid == 0) break;
+    std::array<std::byte, 4096> idns{};
+    nvme_sqe c{};
+    c.opcode = static_cast<uint8_t>(admin_opcode::identify);
+    c.nsid = nsid;
+    c.cdw10 = static_cast<uint32_t>(identify_cns::namespace_);
+    auto rr = admin(c, idns.data(), idns.size(), false);
+    if (!rr) return rr.take_err();
+    if (!rr->status.ok()) continue;  // gone in between
+    remote_namespace ns;
+    ns.nsid = nsid;
+    ns.data = load_wire<identify_namespace>(idns.data());
+    ns.num_blocks = ns.data.nsze.get();
+    ns.block_size = 1u << ns.data.current_format().lbads;
+    std::memcpy(ns.id.bytes.data(), ns.data.nguid, 16);
+    std::array<std::byte, 4096> desc{};
+    c.cdw10 = static_cast<uint32_t>(identify_cns::namespace_id_descriptors);
+    if (auto d = admin(c, desc.data(), desc.size(), false); d && d->status.ok())
+      if (auto p = parse_ns_id_descriptors(desc); p && p->uuid) std::memcpy(ns.id.bytes.data(), p->uuid->data(), 16);
+    found.push_back(ns);
+  }
+  namespaces_ = std::move(found);
+  return success();
+}
+
+result<std::shared_ptr<host_controller>> host_controller::connect(reactor_pool& pool, const transport_id& trid,
+                                                                  const controller_options& opts) {
+  if (trid.subnqn.empty()) return error{errc::invalid_argument, "transport ID lacks subnqn"};
+  std::shared_ptr<host_controller> c(new host_controller(pool, trid, opts));
+  auto admin_q = c->open_queue(0, admin_queue_size, pool.at(0));
+  if (!admin_q) return admin_q.take_err();
+  c->admin_ = *admin_q;
+  if (auto r = c->fabrics_connect(*c->admin_, 0, admin_queue_size - 1); !r) return r.take_err();
+  if (auto r = c->enable(); !r) return r.take_err();
+  std::array<std::byte, 4096> idc{};
+  nvme_sqe cmd{};
+  cmd.opcode = static_cast<uint8_t>(admin_opcode::identify);
+  cmd.cdw10 = static_cast<uint32_t>(identify_cns::controller);
+  auto r = c->admin(cmd, idc.data(), idc.size(), false);
+  if (!r) return r.take_err();
+  if (!r->status.ok()) return status_error("Identify Controller", r->status);
+  c->id_ctrl_ = load_wire<identify_controller>(idc.data());
+  c->max_xfer_ = c->id_ctrl_.mdts ? (4096u << c->id_ctrl_.mdts) : (1u << 20);
+  uint32_t ioccsz = c->id_ctrl_.ioccsz.get();
+  c->in_capsule_max_ = ioccsz * 16 > sizeof(nvme_sqe) ? ioccsz * 16 - static_cast<uint32_t>(sizeof(nvme_sqe)) : 0;
+  c->start_keep_alive();
+  if (c->id_ctrl_.cntrltype == static_cast<uint8_t>(controller_type::discovery)) return c;
+
+  uint32_t want = opts.num_io_queues ? opts.num_io_queues : pool.size();
+  nvme_sqe nq{};
+  nq.opcode = static_cast<uint8_t>(admin_opcode::set_features);
+  nq.cdw10 = static_cast<uint32_t>(feature_id::number_of_queues);
+  nq.cdw11 = queue_counts{static_cast<uint16_t>(want - 1), static_cast<uint16_t>(want - 1)}.encode();
+  auto nqr = c->admin(nq);
+  if (!nqr) return nqr.take_err();
+  if (!nqr->status.ok()) return status_error("Set Features (Number of Queues)", nqr->status);
+  auto granted = queue_counts::decode(nqr->dw0);
+  uint32_t n = std::min<uint32_t>({want, uint32_t{granted.nsq} + 1, uint32_t{granted.ncq} + 1});
+  auto cap = c->property_get(property_offset::cap, true);
+  if (!cap) return cap.take_err();
+  uint32_t mqes = cap_fields::decode(*cap).mqes + 1u;
+  uint16_t qsize = static_cast<uint16_t>(std::min<uint32_t>({opts.io_queue_size, mqes, 1024}));
+  c->queue_by_reactor_.assign(pool.size(), nullptr);
+  for (uint32_t i = 1; i <= n; ++i) {
+    reactor& rr = pool.at((i - 1) % pool.size());
+    auto q = c->open_queue(static_cast<uint16_t>(i), qsize, rr);
+    if (!q) return q.take_err();
+    c->io_queues_.push_back(*q);
+    if (auto cr = c->fabrics_connect(**q, static_cast<uint16_t>(i), static_cast<uint16_t>(qsize - 1)); !cr)
+      return cr.take_err();
+    if (!c->queue_by_reactor_[rr.index()]) c->queue_by_reactor_[rr.index()] = q->get();
+  }
+  if (auto rn = c->refresh_namespaces(); !rn) return rn.take_err();
+  NVMFD_LOG_INFO("connected to {} at {}:{} (cntlid {}, {} I/O queues of {})", trid.subnqn, trid.traddr, trid.trsvcid,
+                 c->cntlid_, n, qsize);
+  return c;
+}
+
+host_qpair* host_controller::io_queue(reactor& r) {
+  if (r.index() >= queue_by_reactor_.size()) return nullptr;
+  return queue_by_reactor_[r.index()];
+}
+
+void host_controller::start_keep_alive() {
+  if (opts_.kato_ms == 0) return;
+  std::weak_ptr<host_controller> weak = weak_from_this();
+  ka_cb_.ctrl = this;
+  pool_.run_on(admin_->owner().index(), [this] { arm_keep_alive(); });
+}
+
+void host_controller::arm_keep_alive() {
+  auto period = std::chrono::milliseconds(std::max(100u, opts_.kato_ms / 2));
+  std::weak_ptr<host_controller> weak = weak_from_this();
+  ka_timer_ = admin_->owner().schedule(period, [weak] {
+    auto c = weak.lock();
+    if (!c || c->disconnected_ || !c->admin_ || c->admin_->failed()) return;
+    c->ka_timer_ = 0;
+    if (host_request* r = c->admin_->alloc()) {
+      r->cmd.opcode = static_cast<uint8_t>(admin_opcode::keep_alive);
+      r->cb = &c->ka_cb_;
+      c->admin_->submit(*r);
+    }
+    c->arm_keep_alive();
+  });
+}
+
+void host_controller::keep_alive_callback::on_host_complete(host_request&, const nvme_completion& c) {
+  if (!c.status.ok() && ctrl->admin_ && !ctrl->admin_->failed())
+    ctrl->admin_->fail(fmt::format("Keep Alive failed (SCT {:#x} SC {:#x})", static_cast<unsigned>(c.status.sct),
+                                   c.status.sc));
+}
+
+void host_controller::on_queue_failed(const std::string& why) {
+  if (failed_.exchange(true)) return;
+  {
+    std::lock_guard lk(mu_);
+    failure_ = why;
+  }
+  // One queue failed: the controller is gone; fail the others on their reactors.
+  std::vector<std::shared_ptr<host_qpair>> all = io_queues_;
+  all.push_back(admin_);
+  for (auto& q : all) {
+    if (!q) continue;
+    q->owner().post([q, why] { q->fail("controller failed: " + why); });
+  }
+}
+
+void host_controller::disconnect() {
+  if (disconnected_) return;
+  disconnected_ = true;
+  std::vector<std::shared_ptr<host_qpair>> all = io_queues_;
+  if (admin_) all.push_back(admin_);
+  if (admin_ && ka_timer_) pool_.run_on(admin_->owner().index(), [this] { admin_->owner().cancel(ka_timer_); });
+  for (auto& q : all) pool_.run_on(q->owner().index(), [q] { q->fail("disconnected by the host"); });
+  // Second pass: destroy each queue on its reactor, after the first pass's deferred work ran.
+  for (auto& q : all) {
+    unsigned idx = q->owner().index();
+    pool_.run_on(idx, [q = std::move(q)]() mutable { q.reset(); });
+  }
+  io_queues_.clear();
+  queue_by_reactor_.clear();
+  admin_.reset();
+}
+
+}  // namespace nvmfd

@@ -1,0 +1,336 @@
+#include "host/host_qpair.h"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+
+namespace nvmfd {
+
+namespace {
+constexpr size_t read_budget = 512 * 1024;
+nvme_status path_error() { return nvme_status::path(sc_host::host_path_error); }
+}  // namespace
+
+
+host_qpair::host_qpair(reactor& r, int fd, const host_qpair_params& p)
+    : reactor_(r),
+      fd_(fd),
+      params_(p),
+      reader_(*this, pdu_check_params{pdu_role::host, true, p.hdgst, p.ddgst, 0, 16u << 20}) {
+  index_bits_ = std::max(1u, static_cast<unsigned>(std::bit_width(unsigned{p.queue_size} - 1)));
+  for (uint16_t i = 0; i < p.queue_size; ++i) {
+    auto s = std::make_unique<host_request>();
+    s->index = i;
+    s->qp = this;
+    s->next_free = free_;
+    free_ = s.get();
+    slots_.push_back(std::move(s));
+  }
+}
+
+host_qpair::~host_qpair() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void host_qpair::start() {
+  started_ = true;
+  if (auto w = reactor_.watch(fd_, EPOLLIN, this); !w) fail(w.err().message);
+}
+
+host_request* host_qpair::alloc() {
+  if (failed_ || !free_) return nullptr;
+  host_request* r = free_;
+  free_ = r->next_free;
+  r->next_free = nullptr;
+  r->state = host_request_state::sent;
+  r->data = nullptr;
+  r->data_len = 0;
+  r->host_to_controller = false;
+  r->cb = nullptr;
+  r->user = nullptr;
+  r->cmd = {};
+  return r;
+}
+
+host_request* host_qpair::find_by_cid(uint16_t cid) {
+  uint16_t index = static_cast<uint16_t>(cid & ((1u << index_bits_) - 1));
+  uint16_t gen = static_cast<uint16_t>(cid >> index_bits_);
+  if (index >= slots_.size()) return nullptr;
+  host_request* r = slots_[index].get();
+  if (r->state == host_request_state::free || r->generation != gen) return nullptr;
+  return r;
+}
+
+void host_qpair::submit(host_request& req) {
+  req.generation = static_cast<uint16_t>((req.generation + 1) & ((1u << (16 - index_bits_)) - 1));
+  uint16_t cid = static_cast<uint16_t>((req.generation << index_bits_) | req.index);
+  req.cmd.cid = cid;
+  req.cmd.flags = static_cast<uint8_t>((req.cmd.flags & 0x3f) | 0x40);  // PSDT 01b: SGL
+  req.c2h_received = 0;
+  req.data_status = {};
+  req.h2c_pending = req.h2c_offset = 0;
+  req.in_capsule = req.host_to_controller && req.data_len > 0 && req.data_len <= params_.in_capsule_max;
+  auto& sgl = req.cmd.sgl;
+  sgl.address = 0;
+  sgl.length = req.data_len;
+  sgl.sgl_identifier = req.in_capsule ? sgl_id::data_block_offset : sgl_id::transport_data_block;
+  if (params_.io_timeout_ms) req.deadline = clock_type::now() + std::chrono::milliseconds(params_.io_timeout_ms);
+  ++outstanding_;
+  req.state = host_request_state::waiting;
+
+  capsule_cmd_pdu pdu{};
+  pdu.ch.type = static_cast<uint8_t>(pdu_type::capsule_cmd);
+  pdu.sqe = req.cmd;
+  std::memcpy(req.cmd_hdr.data(), &pdu, sizeof(pdu));
+  pdu_writer::build(req.cmd_tx, req.cmd_hdr.data(), sizeof(pdu), req.in_capsule ? req.data : nullptr,
+                    req.in_capsule ? req.data_len : 0, params_.hdgst, params_.ddgst, params_.cpda_bytes);
+  req.cmd_tx.done = nullptr;
+  if (failed_) {
+    // The queue died between alloc() and submit(): complete from the loop, not from here.
+    schedule_flush();
+    return;
+  }
+  writer_.enqueue(req.cmd_tx);
+  schedule_flush();
+  if (params_.io_timeout_ms && !timeout_timer_) arm_timeout_check();
+}
+
+void host_qpair::complete(host_request& req, const nvme_completion& c) {
+  req.state = host_request_state::free;
+  --outstanding_;
+  host_callback* cb = req.cb;
+  req.next_free = free_;
+  free_ = &req;
+  if (cb) cb->on_host_complete(req, c);
+}
+
+// --- receive ---------------------------------------------------------------------------
+
+void host_qpair::on_events(uint32_t events) {
+  if (failed_) return;
+  if (events & EPOLLIN) {
+    switch (reader_.pump(fd_, read_budget)) {
+      case read_status::closed:
+        fail("the controller closed the connection");
+        return;
+      case read_status::protocol_error:
+        fail(fmt::format("protocol error from the controller (FES {:#x}, FEI {})",
+                         static_cast<unsigned>(reader_.error_info().fes), reader_.error_info().fei));
+        return;
+      default:
+        break;
+    }
+  }
+  if (failed_) return;
+  if (events & EPOLLOUT) flush_now();
+  if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) fail("socket error");
+}
+
+std::variant<std::byte*, term_error> host_qpair::on_pdu_header(std::span<const std::byte> header, uint32_t data_len) {
+  auto ch = load_wire<pdu_common_header>(header.data());
+  switch (static_cast<pdu_type>(ch.type)) {
+    case pdu_type::c2h_data: {
+      auto d = load_wire<data_pdu>(header.data());
+      host_request* req = find_by_cid(d.cccid.get());
+      if (!req || req->host_to_controller) {
+        ++stale_completions_;
+        return term_error{term_fes::invalid_header_field, offsetof(data_pdu, cccid)};
+      }
+      uint32_t datao = d.datao.get(), datal = d.datal.get();
+      if (datal != data_len) return term_error{term_fes::invalid_header_field, offsetof(data_pdu, datal)};
+      if (datao != req->c2h_received) return term_error{term_fes::data_transfer_out_of_range, offsetof(data_pdu, datao)};
+      if (uint64_t{datao} + datal > req->data_len)
+        return term_error{term_fes::data_transfer_out_of_range, offsetof(data_pdu, datal)};
+      bool success = d.ch.flags & pdu_flags::success;
+      if (success && (!(d.ch.flags & pdu_flags::last_pdu) || datao + datal != req->data_len))
+        return term_error{term_fes::invalid_header_field, ch_offset::flags};
+      rx_req_ = req;
+      rx_datal_ = datal;
+      rx_success_ = success;
+      return req->data + datao;
+    }
+    case pdu_type::r2t: {
+      auto r = load_wire<r2t_pdu>(header.data());
+      host_request* req = find_by_cid(r.cccid.get());
+      if (!req || !req->host_to_controller || req->in_capsule) {
+        ++stale_completions_;
+        return term_error{term_fes::invalid_header_field, offsetof(r2t_pdu, cccid)};
+      }
+      uint32_t off = r.r2to.get(), len = r.r2tl.get();
+      if (req->h2c_pending != 0) return term_error{term_fes::r2t_limit_exceeded, 0};  // we allow one R2T
+      if (off != req->h2c_offset) return term_error{term_fes::data_transfer_out_of_range, offsetof(r2t_pdu, r2to)};
+      if (len == 0 || uint64_t{off} + len > req->data_len)
+        return term_error{term_fes::data_transfer_out_of_range, offsetof(r2t_pdu, r2tl)};
+      req->ttag = r.ttag.get();
+      req->h2c_pending = len;
+      rx_req_ = req;
+      return static_cast<std::byte*>(nullptr);
+    }
+    case pdu_type::capsule_resp:
+    case pdu_type::c2h_term_req:
+      return static_cast<std::byte*>(nullptr);
+    default:
+      return term_error{term_fes::invalid_header_field, ch_offset::type};
+  }
+}
+
+void host_qpair::on_pdu_received(std::span<const std::byte> header, bool data_digest_ok) {
+  auto ch = load_wire<pdu_common_header>(header.data());
+  switch (static_cast<pdu_type>(ch.type)) {
+    case pdu_type::capsule_resp: {
+      auto r = load_wire<capsule_resp_pdu>(header.data());
+      host_request* req = find_by_cid(r.cqe.cid.get());
+      if (!req) {
+        ++stale_completions_;
+        reader_.stop();
+        fail(fmt::format("completion for unknown or stale command ID {:#x}", r.cqe.cid.get()));
+        return;
+      }
+      nvme_completion c{nvme_status::decode(r.cqe.status.get()), r.cqe.dw0.get(), r.cqe.dw1.get()};
+      if (c.status.ok() && !req->data_status.ok()) c.status = req->data_status;
+      if (c.status.ok() && !req->host_to_controller && req->c2h_received != req->data_len)
+        c.status = nvme_status::generic(sc_generic::data_transfer_error, false);
+      complete(*req, c);
+      break;
+    }
+    case pdu_type::c2h_data: {
+      host_request& req = *rx_req_;
+      rx_req_ = nullptr;
+      req.c2h_received += rx_datal_;
+      if (!data_digest_ok) req.data_status = nvme_status::generic(sc_generic::transient_transport_error, false);
+      if (rx_success_) complete(req, {req.data_status, 0, 0});
+      break;
+    }
+    case pdu_type::r2t: {
+      host_request& req = *rx_req_;
+      rx_req_ = nullptr;
+      queue_h2c(req);
+      break;
+    }
+    case pdu_type::c2h_term_req: {
+      auto t = load_wire<term_req_pdu>(header.data());
+      reader_.stop();
+      fail(fmt::format("C2HTermReq from the controller (FES {:#x}, FEI {})", t.fes.get(), t.fei.get()));
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+// --- send ------------------------------------------------------------------------------
+
+void host_qpair::queue_h2c(host_request& req) {
+  uint32_t chunk = std::min(req.h2c_pending, params_.maxh2cdata);
+  bool last = chunk == req.h2c_pending;
+  data_pdu d{};
+  d.ch.type = static_cast<uint8_t>(pdu_type::h2c_data);
+  d.ch.flags = last ? pdu_flags::last_pdu : 0;
+  d.cccid = req.cmd.cid.get();
+  d.ttag = req.ttag;
+  d.datao = req.h2c_offset;
+  d.datal = chunk;
+  std::memcpy(req.h2c_hdr.data(), &d, sizeof(d));
+  pdu_writer::build(req.h2c_tx, req.h2c_hdr.data(), sizeof(d), req.data + req.h2c_offset, chunk, params_.hdgst,
+                    params_.ddgst, params_.cpda_bytes);
+  req.h2c_offset += chunk;
+  req.h2c_pending -= chunk;
+  // The next chunk reuses this header: queue it once this one is on the socket.
+  req.h2c_tx.done = req.h2c_pending ? &req : nullptr;
+  writer_.enqueue(req.h2c_tx);
+  schedule_flush();
+}
+
+void host_qpair::on_request_pdu_sent(host_request& req, tx_pdu&) {
+  if (!failed_ && req.h2c_pending > 0) queue_h2c(req);
+}
+
+void host_qpair::schedule_flush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  reactor_.defer(*this);
+}
+
+void host_qpair::run_deferred() {
+  flush_scheduled_ = false;
+  if (failed_) {
+    // Commands submitted after the failure: complete them now, from the loop.
+    for (auto& s : slots_)
+      if (s->state != host_request_state::free) complete(*s, {path_error(), 0, 0});
+    return;
+  }
+  flush_now();
+}
+
+void host_qpair::flush_now() {
+  if (failed_) return;
+  write_status st = writer_.flush(fd_);
+  if (st == write_status::closed) {
+    fail("send failed");
+    return;
+  }
+  bool need_out = st == write_status::would_block;
+  if (need_out != want_out_) {
+    want_out_ = need_out;
+    (void)reactor_.rewatch(fd_, EPOLLIN | (need_out ? EPOLLOUT : 0u), this);
+  }
+}
+
+// --- failure and timeouts --------------------------------------------------------------
+
+void host_qpair::fail(const std::string& why) {
+  if (failed_) return;
+  failed_ = true;
+  failure_ = why;
+  NVMFD_LOG_WARN("host queue {} failed: {}", params_.qid, why);
+  reader_.stop();
+  if (timeout_timer_) reactor_.cancel(timeout_timer_);
+  timeout_timer_ = 0;
+  if (started_) reactor_.unwatch(fd_);
+  ::close(fd_);
+  fd_ = -1;
+  writer_ = pdu_writer{};
+  auto now = clock_type::now();
+  for (auto& s : slots_) {
+    if (s->state == host_request_state::free) continue;
+    bool timed_out = params_.io_timeout_ms && s->deadline <= now;
+    complete(*s, {timed_out ? nvme_status::path(sc_host::host_aborted) : path_error(), 0, 0});
+  }
+  if (on_failure_) on_failure_(why);
+}
+
+void host_qpair::arm_timeout_check() {
+  auto period = std::chrono::milliseconds(std::max<uint32_t>(50, std::min<uint32_t>(params_.io_timeout_ms / 4, 1000)));
+  std::weak_ptr<host_qpair> weak = weak_from_this();
+  timeout_timer_ = reactor_.schedule(period, [weak] {
+    if (auto q = weak.lock()) {
+      q->timeout_timer_ = 0;
+      q->check_timeouts();
+    }
+  });
+}
+
+void host_qpair::check_timeouts() {
+  if (failed_) return;
+  auto now = clock_type::now();
+  for (auto& s : slots_) {
+    if (s->state != host_request_state::free && s->deadline <= now) {
+      fail(fmt::format("command {:#x} (opcode {:#x}) timed out after {} ms", s->cmd.cid.get(), s->cmd.opcode,
+                       params_.io_timeout_ms));
+      return;
+    }
+  }
+  if (outstanding_ > 0) arm_timeout_check();
+}
+
+}  // namespace nvmfd
+
+namespace nvmfd {
+void host_request::on_pdu_sent(tx_pdu& p) { qp->on_request_pdu_sent(*this, p); }
+}  // namespace nvmfd

@@ -1,0 +1,115 @@
+#pragma once
+// host_qpair: the host side of one NVMe/TCP connection (an admin or an I/O queue).
+//
+// Created on a control thread for a socket whose ICReq/ICResp exchange is done
+// (icreq_exchange), then started on one reactor; from then on everything runs there:
+// submit() is called on that reactor, completions are delivered there. Commands carry
+// in-capsule data up to the queue's limit, else answer R2Ts with H2CData PDUs of at most
+// MAXH2CDATA bytes; read data arrives in C2HData PDUs (a SUCCESS flag completes the
+// command). A C2HTermReq, a protocol violation by the controller, a dropped connection or a
+// command timeout fails the queue: every outstanding command completes with a host status
+// (host_path_error, or host_aborted for the one that timed out) and the queue is dead.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nvme_tcp/pdu_reader.h"
+#include "nvme_tcp/pdu_writer.h"
+#include "reactor/reactor.h"
+#include "host/host_request.h"
+
+namespace nvmfd {
+
+struct host_qpair_params {
+  uint16_t qid = 0;
+  uint16_t queue_size = 32;        // slots (commands outstanding at most)
+  bool hdgst = false;
+  bool ddgst = false;
+  uint32_t maxh2cdata = 0;         // from ICResp
+  uint32_t cpda_bytes = 0;         // controller-requested data alignment (ICResp CPDA)
+  uint32_t in_capsule_max = 0;     // in-capsule data limit in bytes (8 KiB admin; IOCCSZ for I/O)
+  uint32_t io_timeout_ms = 30000;  // 0: no timeout
+};
+
+struct icresp_info {
+  bool hdgst = false;
+  bool ddgst = false;
+  uint32_t maxh2cdata = 0;
+  uint32_t cpda_bytes = 0;
+};
+
+// Sends an ICReq on a connected blocking-capable socket and reads the ICResp (control
+// thread; waits up to timeout_ms). Fails on a malformed ICResp or digests not granted.
+result<icresp_info> icreq_exchange(int fd, bool hdgst, bool ddgst, int timeout_ms);
+
+class host_qpair final : public event_handler,
+                         public pdu_reader_sink,
+                         public deferred_task,
+                         public std::enable_shared_from_this<host_qpair> {
+ public:
+  host_qpair(reactor& r, int fd, const host_qpair_params& p);
+  ~host_qpair();
+
+  // On the reactor: registers the socket. Any thread may call start_on() instead.
+  void start();
+  // Called when the queue fails (once), on the reactor, after outstanding commands are failed.
+  void set_failure_handler(std::function<void(const std::string&)> fn) { on_failure_ = std::move(fn); }
+
+  reactor& owner() { return reactor_; }
+  uint16_t qid() const { return params_.qid; }
+  bool failed() const { return failed_; }
+  uint32_t outstanding() const { return outstanding_; }
+  uint16_t queue_size() const { return params_.queue_size; }
+  const std::string& failure_reason() const { return failure_; }
+  uint64_t stale_completions() const { return stale_completions_; }
+
+  // --- reactor only ---
+  // A free slot, or nullptr when all are in use (or the queue failed).
+  host_request* alloc();
+  // Sends req.cmd (its CID is set here). data/data_len/host_to_controller describe the
+  // transfer. The callback runs on this reactor, never inside submit().
+  void submit(host_request& req);
+  // Fails the queue (closes the socket, completes every outstanding command with errors).
+  void fail(const std::string& why);
+
+  // event_handler / pdu_reader_sink / deferred_task
+  void on_events(uint32_t events) override;
+  std::variant<std::byte*, term_error> on_pdu_header(std::span<const std::byte> header, uint32_t data_len) override;
+  void on_pdu_received(std::span<const std::byte> header, bool data_digest_ok) override;
+  void run_deferred() override;
+
+  void on_request_pdu_sent(host_request& req, tx_pdu& p);
+
+ private:
+  host_request* find_by_cid(uint16_t cid);
+  void complete(host_request& req, const nvme_completion& c);
+  void queue_h2c(host_request& req);
+  void schedule_flush();
+  void flush_now();
+  void arm_timeout_check();
+  void check_timeouts();
+
+  reactor& reactor_;
+  int fd_;
+  host_qpair_params params_;
+  pdu_reader reader_;
+  pdu_writer writer_;
+  std::vector<std::unique_ptr<host_request>> slots_;
+  host_request* free_ = nullptr;
+  unsigned index_bits_ = 0;
+  uint32_t outstanding_ = 0;
+  host_request* rx_req_ = nullptr;
+  uint32_t rx_datal_ = 0;
+  bool rx_success_ = false;
+  bool flush_scheduled_ = false;
+  bool want_out_ = false;
+  bool failed_ = false;
+  bool started_ = false;
+  std::string failure_;
+  timer_id timeout_timer_ = 0;
+  uint64_t stale_completions_ = 0;
+  std::function<void(const std::string&)> on_failure_;
+};
+
+}  // namespace nvmfd
