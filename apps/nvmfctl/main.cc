@@ -1,1 +1,140 @@
-int main() { return 0; }
+// nvmfctl: command-line client of nvmfd's JSON-RPC socket, in the manner of SPDK's rpc.py.
+// See usage_text below for the forms. Exit status: 0 on success; 1 on a JSON-RPC error
+// (printed to stderr), a usage error or a connection failure.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli_params.h"
+#include "config_commands.h"
+#include "rpc_client.h"
+
+namespace {
+
+using nvmfd::ctl::json;
+
+constexpr const char* default_socket = "/var/tmp/nvmfd.sock";
+
+constexpr const char* usage_text = R"(
+Forms:
+  nvmfctl [-s SOCKET] [-t TIMEOUT] METHOD [--name value ...]
+  nvmfctl [-s SOCKET] [-t TIMEOUT] call METHOD ['{"name": value, ...}']
+  nvmfctl [-s SOCKET] save_config [-o FILE] [-i INDENT] [-s SUBSYSTEM,...]
+  nvmfctl [-s SOCKET] load_config [-j FILE | -i FILE | FILE | -]   (default: stdin)
+
+METHOD parameters, --name value:
+  true / false          boolean
+  0, 42, -1             integer (with a leading zero, as 007, it stays a string)
+  {...} / [...]         JSON object / array
+  '"42"'                a JSON string: passes 42 as a string
+  anything else         string
+  --name=value          as --name value
+  --flag                followed by another --option or nothing: true
+  --a.b value           nested: {"a": {"b": value}}
+  --listen-address.traddr is --listen_address.traddr ('-' in names becomes '_')
+
+Output: the result as JSON (indent 2); a string result is printed bare, as rpc.py does.
+Errors go to stderr with exit status 1.
+
+Examples:
+  nvmfctl bdev_malloc_create --name Malloc0 --num_blocks 131072 --block_size 512
+  nvmfctl nvmf_create_subsystem --nqn nqn.2016-06.io.spdk:cnode1 --allow_any_host
+  nvmfctl nvmf_subsystem_add_listener --nqn nqn.2016-06.io.spdk:cnode1 \
+      --listen_address.trtype tcp --listen_address.traddr 127.0.0.1 \
+      --listen_address.trsvcid 4420
+  nvmfctl call bdev_get_bdevs '{"name": "Malloc0"}'
+  nvmfctl save_config -o nvmfd.json && nvmfctl load_config -j nvmfd.json
+)";
+
+int usage_error(const std::string& msg) {
+  std::cerr << "nvmfctl: " << msg << "\n(nvmfctl -h for usage)\n";
+  return 1;
+}
+
+void print_result(const json& r) {
+  if (r.is_string()) {
+    std::cout << r.get<std::string>() << "\n";
+  } else {
+    std::cout << r.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nvmfctl: call nvmfd's JSON-RPC methods (SPDK rpc.py method and parameter names)",
+               "nvmfctl"};
+  std::string socket = default_socket;
+  double timeout_s = 60.0;
+  bool dry_run = false;
+  app.add_option("-s,--server", socket, "nvmfd's RPC socket")->capture_default_str();
+  app.add_option("-t,--timeout", timeout_s, "seconds to wait for each reply")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--dry-run", dry_run, "print the request instead of sending it");
+  app.prefix_command();
+  app.footer(usage_text);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  std::vector<std::string> rest = app.remaining();
+  if (rest.empty()) return usage_error("no METHOD given");
+  std::string method = rest.front();
+  std::vector<std::string> args(rest.begin() + 1, rest.end());
+  if (method == "-h" || method == "--help" ||
+      std::find(args.begin(), args.end(), "--help") != args.end()) {
+    std::cout << app.help();
+    return 0;
+  }
+
+  json params;
+  if (method == "call") {
+    if (args.empty() || args.size() > 2) return usage_error("usage: call METHOD ['{json}']");
+    method = args[0];
+    if (args.size() == 2) {
+      try {
+        params = json::parse(args[1]);
+      } catch (const json::parse_error& e) {
+        return usage_error(std::string("bad JSON params: ") + e.what());
+      }
+      if (!params.is_object() && !params.is_array() && !params.is_null()) {
+        return usage_error("params must be a JSON object or array");
+      }
+    }
+  } else if (method != "save_config" && method != "load_config") {
+    auto p = nvmfd::ctl::params_from_args(args);
+    if (!p) return usage_error(p.err().message);
+    params = std::move(*p);
+  }
+
+  if (dry_run) {
+    json req = {{"jsonrpc", "2.0"}, {"method", method}, {"id", 1}};
+    if (!params.is_null() && !(params.is_object() && params.empty())) req["params"] = params;
+    std::cout << req.dump(2) << "\n";
+    return 0;
+  }
+
+  auto client = nvmfd::ctl::rpc_client::connect(socket, timeout_s);
+  if (!client) {
+    std::cerr << "nvmfctl: " << client.err().message << "\n";
+    return 1;
+  }
+  if (method == "save_config") return nvmfd::ctl::save_config_command(*client, args);
+  if (method == "load_config") return nvmfd::ctl::load_config_command(*client, args);
+
+  auto r = client->call(method, params);
+  if (!r) {
+    std::cerr << "nvmfctl: " << method << ": " << r.err().message << "\n";
+    return 1;
+  }
+  if (!r->ok()) {
+    nvmfd::ctl::print_rpc_error(method, r->error);
+    return 1;
+  }
+  print_result(r->result);
+  return 0;
+}
