@@ -1,0 +1,71 @@
+#pragma once
+// target_test: the gtest fixture of the integration tests. Each test gets a fresh
+// in-process target (target_fixture) and must leave the process as it found it: the
+// number of threads and of open file descriptors is compared before and after.
+// Tests that need other transport options override transport().
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "host_controller.h"
+#include "target_fixture.h"
+#include "test_client.h"
+#include "test_support.h"
+
+namespace nvmfd {
+
+class target_test : public ::testing::Test {
+ protected:
+  virtual tcp_transport_options transport() const { return target_fixture::default_transport(); }
+
+  void SetUp() override {
+    threads_before_ = count_entries("/proc/self/task");
+    fds_before_ = count_entries("/proc/self/fd");
+    auto f = target_fixture::start(transport());
+    ASSERT_TRUE(ok(f));
+    fx = std::move(f.value());
+  }
+
+  void TearDown() override {
+    fx.reset();
+    EXPECT_EQ(count_entries("/proc/self/task"), threads_before_) << "a thread outlived the target";
+    EXPECT_EQ(count_entries("/proc/self/fd"), fds_before_) << "a file descriptor outlived the target";
+  }
+
+  uint16_t port() const { return fx->port(); }
+  static std::string addr() { return std::string(target_fixture::addr); }
+
+  host_controller_params params(std::string_view subnqn = target_fixture::open_nqn, client_options o = {}) const {
+    host_controller_params p;
+    p.addr = addr();
+    p.port = port();
+    p.subnqn = std::string(subnqn);
+    p.opts = std::move(o);
+    return p;
+  }
+
+  // An enabled controller of open_nqn with I/O queue 1.
+  result<host_controller> connect_controller(client_options o = {}) const {
+    return host_controller::connect(params(target_fixture::open_nqn, std::move(o)));
+  }
+
+  std::unique_ptr<target_fixture> fx;
+
+ private:
+  static int count_entries(const char* dir) {
+    int n = 0;
+    if (DIR* d = opendir(dir)) {
+      while (dirent* e = readdir(d))
+        if (e->d_name[0] != '.') ++n;
+      closedir(d);
+    }
+    return n;
+  }
+
+  int threads_before_ = 0;
+  int fds_before_ = 0;
+};
+
+}  // namespace nvmfd
