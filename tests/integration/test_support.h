@@ -31,7 +31,7 @@ template <class T>
 inline ::testing::AssertionResult succeeded(const result<command_result>& r) {
   if (!r) return ok(r);
   if (r->status().ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "status " << describe(r->status()) << ", dw0 0x" << std::hex << r->dw0();
+  return ::testing::AssertionFailure() << fmt::format("status {}, dw0 {:#x}", describe(r->status()), r->dw0());
 }
 
 // The transport worked and the status has this SCT and SC (DNR and More not compared).
@@ -39,7 +39,8 @@ inline ::testing::AssertionResult has_status(const result<command_result>& r, nv
   if (!r) return ok(r);
   const auto got = r->status();
   if (got.sct == want.sct && got.sc == want.sc) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "status " << describe(got) << ", want " << describe(want);
+  return ::testing::AssertionFailure() << fmt::format("status {} (dw0 {:#x}), want {}", describe(got), r->dw0(),
+                                                      describe(want));
 }
 
 // A reproducible pseudo-random pattern (a different seed per write keeps stale data from
