@@ -268,7 +268,6 @@ host_qpair* host_controller::io_queue(reactor& r) {
 
 void host_controller::start_keep_alive() {
   if (opts_.kato_ms == 0) return;
-  std::weak_ptr<host_controller> weak = weak_from_this();
   ka_cb_.ctrl = this;
   pool_.run_on(admin_->owner().index(), [this] { arm_keep_alive(); });
 }
@@ -316,7 +315,7 @@ void host_controller::disconnect() {
   std::vector<std::shared_ptr<host_qpair>> all = io_queues_;
   if (admin_) all.push_back(admin_);
   if (admin_ && ka_timer_) pool_.run_on(admin_->owner().index(), [this] { admin_->owner().cancel(ka_timer_); });
-  for (auto& q : all) pool_.run_on(q->owner().index(), [q] { q->fail("disconnected by the host"); });
+  for (auto& q : all) pool_.run_on(q->owner().index(), [q] { q->fail("disconnected by the host", true); });
   // Second pass: destroy each queue on its reactor, after the first pass's deferred work ran.
   for (auto& q : all) {
     unsigned idx = q->owner().index();

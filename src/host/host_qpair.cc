@@ -284,11 +284,14 @@ void host_qpair::flush_now() {
 
 // --- failure and timeouts --------------------------------------------------------------
 
-void host_qpair::fail(const std::string& why) {
+void host_qpair::fail(const std::string& why, bool expected) {
   if (failed_) return;
   failed_ = true;
   failure_ = why;
-  NVMFD_LOG_WARN("host queue {} failed: {}", params_.qid, why);
+  if (expected)
+    NVMFD_LOG_DEBUG("host queue {} closed: {}", params_.qid, why);
+  else
+    NVMFD_LOG_WARN("host queue {} failed: {}", params_.qid, why);
   reader_.stop();
   if (timeout_timer_) reactor_.cancel(timeout_timer_);
   timeout_timer_ = 0;

@@ -71,7 +71,8 @@ class host_qpair final : public event_handler,
   // transfer. The callback runs on this reactor, never inside submit().
   void submit(host_request& req);
   // Fails the queue (closes the socket, completes every outstanding command with errors).
-  void fail(const std::string& why);
+  // expected: a host-initiated teardown, logged at debug level rather than as a warning.
+  void fail(const std::string& why, bool expected = false);
 
   // event_handler / pdu_reader_sink / deferred_task
   void on_events(uint32_t events) override;

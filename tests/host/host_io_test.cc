@@ -1,0 +1,90 @@
+// Our host against our target: every I/O type, digests off and on, verified data.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <random>
+
+#include "host/host_controller.h"
+#include "host/io_command.h"
+#include "local_target.h"
+
+namespace nvmfd {
+namespace {
+
+struct waiter final : host_callback {
+  std::promise<nvme_completion> p;
+  void on_host_complete(host_request&, const nvme_completion& c) override { p.set_value(c); }
+};
+
+nvme_completion run_io(reactor_pool& pool, host_controller& c, const nvme_sqe& cmd, std::byte* data, uint32_t len,
+                       bool h2c) {
+  waiter w;
+  pool.run_on(0, [&] {
+    host_qpair* q = c.io_queue(pool.at(0));
+    host_request* r = q->alloc();
+    r->cmd = cmd;
+    r->data = data;
+    r->data_len = len;
+    r->host_to_controller = h2c;
+    r->cb = &w;
+    q->submit(*r);
+  });
+  auto f = w.p.get_future();
+  EXPECT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  return f.get();
+}
+
+class host_io : public ::testing::TestWithParam<std::pair<bool, bool>> {};
+
+TEST_P(host_io, writes_read_back_identical) {
+  test::local_target t;
+  t.add_subsystem("nqn.2016-06.io.nvmfd:io", 512, 65536);
+  reactor_pool pool(1);
+  controller_options o;
+  o.hdgst = GetParam().first;
+  o.ddgst = GetParam().second;
+  transport_id id;
+  id.traddr = "127.0.0.1";
+  id.trsvcid = t.port_text();
+  id.subnqn = "nqn.2016-06.io.nvmfd:io";
+  auto c = host_controller::connect(pool, id, o);
+  ASSERT_TRUE(c.ok()) << c.err().message;
+  std::mt19937 rng(42);
+  uint64_t lba = 0;
+  for (uint32_t len : {512u, 4096u, 8192u, 65536u, 131072u, 1048576u}) {
+    std::vector<std::byte> out(len), in(len);
+    for (auto& b : out) b = static_cast<std::byte>(rng());
+    uint32_t nlb = len / 512;
+    auto w = run_io(pool, **c, make_rw(io_opcode::write, 1, lba, nlb), out.data(), len, true);
+    ASSERT_TRUE(w.status.ok()) << len;
+    auto r = run_io(pool, **c, make_rw(io_opcode::read, 1, lba, nlb), in.data(), len, false);
+    ASSERT_TRUE(r.status.ok()) << len;
+    EXPECT_EQ(in, out) << "length " << len;
+    lba += nlb;
+  }
+  EXPECT_TRUE(run_io(pool, **c, make_flush(1), nullptr, 0, false).status.ok());
+  // Write Zeroes and deallocate read back as zeroes.
+  std::vector<std::byte> in(4096), zero(4096);
+  EXPECT_TRUE(run_io(pool, **c, make_rw(io_opcode::write_zeroes, 1, 0, 8), nullptr, 0, false).status.ok());
+  EXPECT_TRUE(run_io(pool, **c, make_rw(io_opcode::read, 1, 0, 8), in.data(), 4096, false).status.ok());
+  EXPECT_EQ(in, zero);
+  dsm_range_wire range{};
+  range.slba = 8;
+  range.nlb = 8;
+  EXPECT_TRUE(run_io(pool, **c, make_deallocate(1, 1), reinterpret_cast<std::byte*>(&range), 16, true).status.ok());
+  EXPECT_TRUE(run_io(pool, **c, make_rw(io_opcode::read, 1, 8, 8), in.data(), 4096, false).status.ok());
+  EXPECT_EQ(in, zero);
+  // Errors come back as NVMe statuses.
+  auto bad = run_io(pool, **c, make_rw(io_opcode::read, 1, 65535, 2), in.data(), 1024, false);
+  EXPECT_EQ(bad.status.sc, sc_generic::lba_out_of_range);
+  auto badns = run_io(pool, **c, make_rw(io_opcode::read, 9, 0, 1), in.data(), 512, false);
+  EXPECT_EQ(badns.status.sc, sc_generic::invalid_namespace_or_format);
+  (*c)->disconnect();
+}
+
+INSTANTIATE_TEST_SUITE_P(digests, host_io,
+                         ::testing::Values(std::pair{false, false}, std::pair{true, false}, std::pair{false, true},
+                                           std::pair{true, true}));
+
+}  // namespace
+}  // namespace nvmfd

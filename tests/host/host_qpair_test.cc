@@ -1,0 +1,244 @@
+// host_qpair against a scripted controller on the other end of a socketpair: what our host
+// does with stale completions, TermReqs, dropped connections, timeouts, R2T and SUCCESS.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <future>
+
+#include "host/host_qpair.h"
+#include "host/io_command.h"
+
+namespace nvmfd {
+namespace {
+
+struct recorder final : host_callback {
+  std::promise<nvme_completion> p;
+  void on_host_complete(host_request&, const nvme_completion& c) override { p.set_value(c); }
+};
+
+// The controller side: reads whole PDUs (no digests) and writes crafted ones.
+struct fake_controller {
+  int fd;
+  std::vector<std::byte> read_pdu() {
+    std::vector<std::byte> buf(8);
+    read_exact(buf.data(), 8);
+    auto ch = load_wire<pdu_common_header>(buf.data());
+    buf.resize(ch.plen.get());
+    read_exact(buf.data() + 8, buf.size() - 8);
+    return buf;
+  }
+  void read_exact(std::byte* p, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+      pollfd pf{fd, POLLIN, 0};
+      ASSERT_GT(poll(&pf, 1, 5000), 0) << "timed out waiting for the host";
+      ssize_t r = recv(fd, p + got, n - got, 0);
+      ASSERT_GT(r, 0);
+      got += static_cast<size_t>(r);
+    }
+  }
+  template <class S>
+  void send_pdu(S s, const std::vector<std::byte>& data = {}) {
+    s.ch.hlen = sizeof(S);
+    s.ch.pdo = data.empty() ? 0 : sizeof(S);
+    s.ch.plen = static_cast<uint32_t>(sizeof(S) + data.size());
+    std::vector<std::byte> out(sizeof(S));
+    std::memcpy(out.data(), &s, sizeof(S));
+    out.insert(out.end(), data.begin(), data.end());
+    ASSERT_EQ(send(fd, out.data(), out.size(), MSG_NOSIGNAL), static_cast<ssize_t>(out.size()));
+  }
+  void respond(uint16_t cid, nvme_status st = {}) {
+    capsule_resp_pdu r{};
+    r.ch.type = static_cast<uint8_t>(pdu_type::capsule_resp);
+    r.cqe.cid = cid;
+    r.cqe.status = st.encode();
+    send_pdu(r);
+  }
+};
+
+struct qpair_fixture : ::testing::Test {
+  reactor_pool pool{1};
+  int fds[2];
+  std::shared_ptr<host_qpair> q;
+  fake_controller ctrl;
+
+  void SetUp() override { make(30000); }
+  void make(uint32_t timeout_ms) {
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    host_qpair_params p;
+    p.qid = 1;
+    p.queue_size = 8;
+    p.maxh2cdata = 65536;
+    p.in_capsule_max = 4096;
+    p.io_timeout_ms = timeout_ms;
+    q = std::make_shared<host_qpair>(pool.at(0), fds[0], p);
+    ctrl.fd = fds[1];
+    pool.run_on(0, [this] { q->start(); });
+  }
+  void TearDown() override {
+    pool.run_on(0, [this] { q->fail("test over"); });
+    pool.run_on(0, [this] { q.reset(); });
+    close(fds[1]);
+  }
+  // Submits cmd on the reactor; returns the CID it got.
+  uint16_t submit(recorder& r, nvme_sqe cmd, std::byte* data = nullptr, uint32_t len = 0, bool h2c = false) {
+    std::promise<uint16_t> cid;
+    pool.run_on(0, [&] {
+      host_request* req = q->alloc();
+      ASSERT_NE(req, nullptr);
+      req->cmd = cmd;
+      req->data = data;
+      req->data_len = len;
+      req->host_to_controller = h2c;
+      req->cb = &r;
+      q->submit(*req);
+      cid.set_value(req->cmd.cid.get());
+    });
+    return cid.get_future().get();
+  }
+  static nvme_completion wait(recorder& r) {
+    auto f = r.p.get_future();
+    EXPECT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    return f.get();
+  }
+};
+
+TEST_F(qpair_fixture, completion_matches_its_command) {
+  recorder r;
+  uint16_t cid = submit(r, make_flush(1));
+  auto cmd = ctrl.read_pdu();
+  EXPECT_EQ(load_wire<capsule_cmd_pdu>(cmd.data()).sqe.cid.get(), cid);
+  ctrl.respond(cid);
+  EXPECT_TRUE(wait(r).status.ok());
+}
+
+TEST_F(qpair_fixture, stale_completion_is_caught_and_fails_the_queue) {
+  recorder first, second;
+  uint16_t cid1 = submit(first, make_flush(1));
+  ctrl.read_pdu();
+  ctrl.respond(cid1);
+  EXPECT_TRUE(wait(first).status.ok());
+  // The slot is reused with a new generation: the old CID is now stale.
+  uint16_t cid2 = submit(second, make_flush(1));
+  ctrl.read_pdu();
+  EXPECT_NE(cid1, cid2);
+  ctrl.respond(cid1);
+  auto c = wait(second);
+  EXPECT_EQ(c.status.sct, status_type::path_related);
+  EXPECT_EQ(c.status.sc, sc_host::host_path_error);
+  std::promise<uint64_t> stale;
+  pool.run_on(0, [&] { stale.set_value(q->stale_completions()); });
+  EXPECT_EQ(stale.get_future().get(), 1u);
+  EXPECT_TRUE(q->failed());
+  EXPECT_NE(q->failure_reason().find("stale"), std::string::npos);
+}
+
+TEST_F(qpair_fixture, term_req_fails_every_outstanding_command) {
+  recorder a, b;
+  submit(a, make_flush(1));
+  submit(b, make_flush(1));
+  term_req_pdu t{};
+  t.ch.type = static_cast<uint8_t>(pdu_type::c2h_term_req);
+  t.fes = static_cast<uint16_t>(term_fes::invalid_header_field);
+  ctrl.send_pdu(t);
+  EXPECT_EQ(wait(a).status.sc, sc_host::host_path_error);
+  EXPECT_EQ(wait(b).status.sc, sc_host::host_path_error);
+  EXPECT_NE(q->failure_reason().find("C2HTermReq"), std::string::npos);
+}
+
+TEST_F(qpair_fixture, dropped_connection_fails_outstanding_commands) {
+  recorder a;
+  submit(a, make_flush(1));
+  shutdown(ctrl.fd, SHUT_RDWR);
+  EXPECT_EQ(wait(a).status.sc, sc_host::host_path_error);
+}
+
+TEST_F(qpair_fixture, r2t_is_answered_in_maxh2cdata_chunks) {
+  recorder r;
+  std::vector<std::byte> data(256 * 1024);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i % 251);
+  uint16_t cid = submit(r, make_rw(io_opcode::write, 1, 0, 512), data.data(), static_cast<uint32_t>(data.size()), true);
+  auto cmd = load_wire<capsule_cmd_pdu>(ctrl.read_pdu().data());
+  EXPECT_EQ(cmd.sqe.sgl.sgl_identifier, sgl_id::transport_data_block);
+  r2t_pdu t{};
+  t.ch.type = static_cast<uint8_t>(pdu_type::r2t);
+  t.cccid = cid;
+  t.ttag = 5;
+  t.r2to = 0;
+  t.r2tl = static_cast<uint32_t>(data.size());
+  ctrl.send_pdu(t);
+  std::vector<std::byte> got;
+  for (int i = 0; i < 4; ++i) {
+    auto pdu = ctrl.read_pdu();
+    auto d = load_wire<data_pdu>(pdu.data());
+    EXPECT_EQ(d.ch.type, static_cast<uint8_t>(pdu_type::h2c_data));
+    EXPECT_EQ(d.ttag.get(), 5);
+    EXPECT_EQ(d.datao.get(), got.size());
+    EXPECT_EQ(d.datal.get(), 65536u);
+    EXPECT_EQ((d.ch.flags & pdu_flags::last_pdu) != 0, i == 3);
+    got.insert(got.end(), pdu.begin() + d.ch.pdo, pdu.end());
+  }
+  EXPECT_EQ(got, data);
+  ctrl.respond(cid);
+  EXPECT_TRUE(wait(r).status.ok());
+}
+
+TEST_F(qpair_fixture, small_write_goes_in_capsule) {
+  recorder r;
+  std::vector<std::byte> data(4096, std::byte{7});
+  uint16_t cid = submit(r, make_rw(io_opcode::write, 1, 0, 8), data.data(), 4096, true);
+  auto pdu = ctrl.read_pdu();
+  auto cmd = load_wire<capsule_cmd_pdu>(pdu.data());
+  EXPECT_EQ(cmd.sqe.sgl.sgl_identifier, sgl_id::data_block_offset);
+  EXPECT_EQ(pdu.size(), 72u + 4096u);
+  ctrl.respond(cid);
+  EXPECT_TRUE(wait(r).status.ok());
+}
+
+TEST_F(qpair_fixture, c2h_success_flag_completes_without_a_response) {
+  recorder r;
+  std::vector<std::byte> buf(8192);
+  uint16_t cid = submit(r, make_rw(io_opcode::read, 1, 0, 16), buf.data(), 8192);
+  ctrl.read_pdu();
+  data_pdu d{};
+  d.ch.type = static_cast<uint8_t>(pdu_type::c2h_data);
+  d.ch.flags = pdu_flags::last_pdu | pdu_flags::success;
+  d.cccid = cid;
+  d.datal = 8192;
+  ctrl.send_pdu(d, std::vector<std::byte>(8192, std::byte{0x42}));
+  EXPECT_TRUE(wait(r).status.ok());
+  EXPECT_EQ(buf[8191], std::byte{0x42});
+}
+
+TEST_F(qpair_fixture, c2h_data_past_the_buffer_is_a_protocol_error) {
+  recorder r;
+  std::vector<std::byte> buf(4096);
+  uint16_t cid = submit(r, make_rw(io_opcode::read, 1, 0, 8), buf.data(), 4096);
+  ctrl.read_pdu();
+  data_pdu d{};
+  d.ch.type = static_cast<uint8_t>(pdu_type::c2h_data);
+  d.cccid = cid;
+  d.datao = 4096;  // past the 4096-byte buffer
+  d.datal = 512;
+  ctrl.send_pdu(d, std::vector<std::byte>(512));
+  EXPECT_EQ(wait(r).status.sc, sc_host::host_path_error);
+  EXPECT_TRUE(q->failed());
+}
+
+TEST_F(qpair_fixture, unanswered_command_times_out_as_host_aborted) {
+  TearDown();
+  make(200);
+  recorder r;
+  submit(r, make_flush(1));
+  ctrl.read_pdu();
+  auto c = wait(r);
+  EXPECT_EQ(c.status.sct, status_type::path_related);
+  EXPECT_EQ(c.status.sc, sc_host::host_aborted);
+  EXPECT_NE(q->failure_reason().find("timed out"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nvmfd
