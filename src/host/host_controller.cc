@@ -81,7 +81,7 @@ result<void> host_controller::fabrics_connect(host_qpair& q, uint16_t qid, uint1
   c.qid = qid;
   c.sqsize = sqsize;
   c.kato = qid == 0 ? opts_.kato_ms : 0;
-  std::memcpy(&cmd, &c, sizeof(cmd));
+  cmd = load_wire<nvme_sqe>(&c);
   connect_data d{};
   std::memcpy(d.hostid, hostid_.bytes.data(), 16);
   d.cntlid = qid == 0 ? cntlid_dynamic : cntlid_;
@@ -109,7 +109,7 @@ result<uint64_t> host_controller::property_get(uint32_t offset, bool eight) {
   property_command p = load_wire<property_command>(&cmd);
   p.attrib = eight ? 1 : 0;
   p.ofst = offset;
-  std::memcpy(&cmd, &p, sizeof(cmd));
+  cmd = load_wire<nvme_sqe>(&p);
   auto r = admin(cmd);
   if (!r) return r.take_err();
   if (!r->status.ok()) return status_error("Property Get", r->status);
@@ -122,7 +122,7 @@ result<void> host_controller::property_set(uint32_t offset, uint32_t value) {
   p.attrib = 0;
   p.ofst = offset;
   p.value = value;
-  std::memcpy(&cmd, &p, sizeof(cmd));
+  cmd = load_wire<nvme_sqe>(&p);
   auto r = admin(cmd);
   if (!r) return r.take_err();
   if (!r->status.ok()) return status_error("Property Set", r->status);
