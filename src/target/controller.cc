@@ -125,6 +125,16 @@ void controller::notice_namespaces_changed(const std::vector<uint32_t>& nsids) {
   deliver_events();
 }
 
+void controller::notice_discovery_log_changed() {
+  // NVMe-oF 1.1 5.3 / Base 2.0 5.2: one event until the host reads the Discovery log page.
+  if (!(aec & aec_bits::discovery_log_change) || notice_discovery_masked_) return;
+  notice_discovery_masked_ = true;
+  pending_events_.push_back(aer_result(static_cast<uint8_t>(aer_type::notice),
+                                       static_cast<uint8_t>(aer_notice::discovery_log_change),
+                                       static_cast<uint8_t>(log_page_id::discovery)));
+  deliver_events();
+}
+
 std::vector<uint32_t> controller::take_changed_namespaces(bool clear) {
   std::vector<uint32_t> out = changed_ns_overflow_ ? std::vector<uint32_t>{0xffffffffu} : changed_ns_;
   if (clear) {
@@ -136,6 +146,7 @@ std::vector<uint32_t> controller::take_changed_namespaces(bool clear) {
 
 void controller::unmask_notice(uint8_t log_page) {
   if (log_page == static_cast<uint8_t>(log_page_id::changed_namespace_list)) notice_ns_masked_ = false;
+  if (log_page == static_cast<uint8_t>(log_page_id::discovery)) notice_discovery_masked_ = false;
 }
 
 bool controller::register_io_queue(uint16_t qid, unsigned reactor_index, std::weak_ptr<tcp_qpair> qp) {

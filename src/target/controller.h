@@ -63,6 +63,8 @@ class controller : public std::enable_shared_from_this<controller> {
   bool park_aer(target_request& req);
   // Namespace attribute changed (from the control thread, posted here).
   void notice_namespaces_changed(const std::vector<uint32_t>& nsids);
+  // The discovery log changed (discovery controllers; posted here by the target).
+  void notice_discovery_log_changed();
   // Returns and clears the Changed Namespace List (log page 04h), 1024 entries at most;
   // clear_on_read false when RAE is set.
   std::vector<uint32_t> take_changed_namespaces(bool clear);
@@ -104,6 +106,7 @@ class controller : public std::enable_shared_from_this<controller> {
   std::vector<target_request*> parked_aers_;
   std::deque<uint32_t> pending_events_;             // AER completion dw0 values
   bool notice_ns_masked_ = false;                   // until log 04h is read
+  bool notice_discovery_masked_ = false;            // until log 70h is read
   std::vector<uint32_t> changed_ns_;
   bool changed_ns_overflow_ = false;
 

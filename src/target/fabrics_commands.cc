@@ -64,7 +64,9 @@ nvme_status connect_io(tcp_qpair& qp, target_request& req, const connect_command
   if (c->hostnqn() != hostnqn) return invalid_param(req, true, connect_data_offset::hostnqn);
   // SPDK and nvmet answer an I/O queue Connect before CC.EN = 1 with Command Sequence Error.
   if (!c->enabled) return nvme_status::generic(sc_generic::command_sequence_error);
-  if (f.qid > c->io_queues_granted.load()) return invalid_param(req, false, connect_sqe_offset::qid);
+  // Without Set Features (Number of Queues) the host may use up to the controller's maximum.
+  uint16_t allowed = c->io_queues_set ? c->io_queues_granted.load() : c->max_io_queues();
+  if (f.qid > allowed) return invalid_param(req, false, connect_sqe_offset::qid);
   if (!c->register_io_queue(f.qid, qp.owner().index(), qp.weak_from_this()))
     return invalid_param(req, false, connect_sqe_offset::qid);
   qp.bind(c, f.qid, static_cast<uint16_t>(f.sqsize + 1));

@@ -44,6 +44,15 @@ void nvmf_target::shutdown() {
   }
 }
 
+void nvmf_target::changed_locked() {
+  ++genctr_;
+  for (auto& s : subsystems_) {
+    if (s->type() != subsystem_kind::discovery) continue;
+    for (auto& [id, w] : s->controllers())
+      if (auto c = w.lock()) c->admin_reactor().post([c] { c->notice_discovery_log_changed(); });
+  }
+}
+
 result<void> nvmf_target::create_transport(const tcp_transport_options& opts) {
   std::lock_guard lk(mu_);
   if (has_transport_) return error{errc::already_exists, "Transport type 'TCP' already exists"};

@@ -99,7 +99,9 @@ class nvmf_target {
 
  private:
   std::shared_ptr<subsystem> find_locked(const std::string& nqn) const;
-  void changed_locked() { ++genctr_; }
+  // Every change of what the discovery log shows: new generation, and an event to the
+  // discovery controllers that asked for it.
+  void changed_locked();
   result<void> ensure_listening(const listen_address& a);
   void stop_listening_if_unused(const listen_address& a);
   void close_controller(const std::shared_ptr<controller>& c, const char* why);
