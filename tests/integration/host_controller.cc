@@ -30,7 +30,7 @@ result<host_controller> host_controller::connect(const host_controller_params& p
   if (!cntlid) return cntlid.take_err();
   h.cntlid = *cntlid;
   if (auto r = h.admin.enable(); !r) return r.take_err();
-  if (auto r = require_success(h.admin.set_number_of_queues(1), "Set Features Number of Queues"); !r)
+  if (auto r = require_success(h.admin.set_number_of_queues(p.io_queues), "Set Features Number of Queues"); !r)
     return r.take_err();
   if (auto r = h.io.connect(p.addr, p.port); !r) return r.take_err();
   if (auto r = require_success(h.io.fabrics_connect(p.subnqn, 1, p.io_sqsize, h.cntlid, 0), "I/O Connect"); !r)

@@ -18,6 +18,7 @@ struct host_controller_params {
   client_options opts;            // both queues
   uint16_t admin_sqsize = 31;     // zero-based
   uint16_t io_sqsize = 127;       // zero-based
+  uint16_t io_queues = 1;         // Number of Queues to ask for; only qid 1 is connected
   uint32_t kato_ms = 0;
 };
 

@@ -134,6 +134,59 @@ TEST_P(io_test, pipeline_of_32_writes_then_32_reads) {
   }
 }
 
+// The target's receive state machine resumes anywhere: every PDU arrives in tiny pieces
+// (across the common header, the header digest, the data and the data digest).
+TEST_P(io_test, pdus_split_into_tiny_sends) {
+  auto o = digest_options();
+  auto h = connect_controller(o);
+  ASSERT_TRUE(ok(h));
+  h->io.options().send_fragment = 1;
+  auto small = random_bytes(4 * kib, 61);
+  ASSERT_TRUE(succeeded(h->io.write(target_fixture::ns_512, 0, small, 512, write_mode::in_capsule)));
+  h->io.options().send_fragment = 7;
+  auto big = random_bytes(64 * kib, 62);
+  ASSERT_TRUE(succeeded(h->io.write(target_fixture::ns_512, 8, big, 512, write_mode::r2t)));
+  h->io.options().send_fragment = 3;
+  auto r = h->io.read(target_fixture::ns_512, 0, 8 + 128, 512);
+  ASSERT_TRUE(succeeded(r));
+  EXPECT_TRUE(std::equal(small.begin(), small.end(), r->data.begin()));
+  EXPECT_TRUE(std::equal(big.begin(), big.end(), r->data.begin() + 4 * kib));
+}
+
+// Many PDUs in one segment: the target must take them all from one read.
+TEST_P(io_test, many_capsules_in_one_send) {
+  auto h = connect_controller(digest_options());
+  ASSERT_TRUE(ok(h));
+  constexpr int n = 48;
+  std::vector<std::vector<std::byte>> data;
+  h->io.begin_batch();
+  for (int i = 0; i < n; ++i) {
+    data.push_back(random_bytes(2 * kib, 500 + i));
+    ASSERT_TRUE(ok(h->io.submit_write(target_fixture::ns_512, uint64_t(i) * 4, data.back(), 512,
+                                      write_mode::in_capsule)));
+  }
+  ASSERT_TRUE(ok(h->io.flush_batch()));
+  for (int i = 0; i < n; ++i) {
+    auto c = h->io.wait_any();
+    ASSERT_TRUE(ok(c));
+    EXPECT_TRUE(c->second.status().ok()) << describe(c->second.status());
+  }
+  std::map<uint16_t, int> which;
+  h->io.begin_batch();
+  for (int i = 0; i < n; ++i) {
+    auto cid = h->io.submit_read(target_fixture::ns_512, uint64_t(i) * 4, 4, 512);
+    ASSERT_TRUE(ok(cid));
+    which[*cid] = i;
+  }
+  ASSERT_TRUE(ok(h->io.flush_batch()));
+  for (int i = 0; i < n; ++i) {
+    auto c = h->io.wait_any();
+    ASSERT_TRUE(ok(c));
+    ASSERT_TRUE(c->second.status().ok()) << describe(c->second.status());
+    EXPECT_TRUE(c->second.data == data[which[c->first]]) << "read " << which[c->first];
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(digests, io_test,
                          ::testing::Values(digest_mode{"none", false, false}, digest_mode{"header", true, false},
                                            digest_mode{"data", false, true}, digest_mode{"both", true, true}),
@@ -220,6 +273,29 @@ TEST_F(io_commands_test, deallocate_then_read_returns_zeroes) {
       EXPECT_TRUE(all_zero(block)) << "LBA " << lba << " was deallocated";
     else
       EXPECT_TRUE(std::equal(block.begin(), block.end(), data.begin() + lba * 4096)) << "LBA " << lba;
+  }
+}
+
+// Two I/O queues of one controller (on different reactors: connections are spread
+// round-robin) see each other's writes.
+TEST_F(io_commands_test, two_io_queues_of_one_controller_share_the_namespace) {
+  auto p = params();
+  p.io_queues = 2;
+  auto h = host_controller::connect(p);
+  ASSERT_TRUE(ok(h));
+  // Fixed once I/O queues exist (NVMe Base 2.0 5.27.1.7).
+  EXPECT_TRUE(has_status(h->admin.set_number_of_queues(4), nvme_status::generic(sc_generic::command_sequence_error)));
+  test_client q2;
+  ASSERT_TRUE(ok(q2.connect(addr(), port())));
+  ASSERT_TRUE(succeeded(q2.fabrics_connect(target_fixture::open_nqn, 2, 63, h->cntlid)));
+  for (uint32_t i = 0; i < 8; ++i) {
+    auto data = random_bytes(32 * kib, 700 + i);
+    test_client& writer = i % 2 ? q2 : h->io;
+    test_client& reader = i % 2 ? h->io : q2;
+    ASSERT_TRUE(succeeded(writer.write(target_fixture::ns_4k, i * 8, data, 4096, write_mode::r2t)));
+    auto r = reader.read(target_fixture::ns_4k, i * 8, 8, 4096);
+    ASSERT_TRUE(succeeded(r));
+    EXPECT_TRUE(r->data == data) << "round " << i;
   }
 }
 

@@ -95,7 +95,25 @@ result<void> test_client::connect(const std::string& addr, uint16_t port) {
 
 // --- PDUs ------------------------------------------------------------------------------
 
-result<void> test_client::send_raw(std::span<const std::byte> bytes) { return sock_.send_all(bytes, opts_.timeout); }
+result<void> test_client::send_raw(std::span<const std::byte> bytes) {
+  if (batching_) {
+    append(batch_, bytes);
+    return success();
+  }
+  if (opts_.send_fragment == 0) return sock_.send_all(bytes, opts_.timeout);
+  for (size_t at = 0; at < bytes.size(); at += opts_.send_fragment) {
+    auto piece = bytes.subspan(at, std::min<size_t>(opts_.send_fragment, bytes.size() - at));
+    if (auto r = sock_.send_all(piece, opts_.timeout); !r) return r;
+  }
+  return success();
+}
+
+result<void> test_client::flush_batch() {
+  batching_ = false;
+  std::vector<std::byte> out;
+  out.swap(batch_);
+  return send_raw(out);
+}
 
 result<void> test_client::send_pdu(std::span<const std::byte> header, std::span<const std::byte> data,
                                    pdu_tweaks tweaks) {
@@ -194,6 +212,9 @@ result<uint16_t> test_client::submit(nvme_sqe sqe, std::span<const std::byte> in
 }
 
 result<void> test_client::pump_one() {
+  // Waiting for the target with our own PDUs still queued would only time out.
+  if (batching_)
+    if (auto r = flush_batch(); !r) return r;
   auto p = recv_pdu();
   if (!p) return p.take_err();
   switch (p->type()) {

@@ -102,6 +102,7 @@ struct client_options {
   bool ddgst = false;                        // request data digests in ICReq
   uint8_t hpda = 0;                          // our C2H data alignment, dwords minus one
   uint32_t h2c_chunk = 0;                    // H2CData size; 0 = MAXH2CDATA from ICResp
+  uint32_t send_fragment = 0;                // >0: each send() carries at most this many bytes
   std::chrono::milliseconds timeout{5000};   // every receive's deadline
   std::string hostnqn{test_host_nqn};
   uuid hostid{{0x6e, 0x76, 0x6d, 0x66, 0x64, 0x2d, 0x74, 0x65, 0x73, 0x74, 0x2d, 0x68, 0x6f, 0x73, 0x74, 0x01}};
@@ -145,8 +146,12 @@ class test_client {
   result<void> send_pdu_struct(const S& header, std::span<const std::byte> data = {}, pdu_tweaks tweaks = {}) {
     return send_pdu(std::span<const std::byte>(wire_bytes(header)), data, tweaks);
   }
-  // Sends bytes as they are.
+  // Sends bytes as they are (or queues them while batching).
   result<void> send_raw(std::span<const std::byte> bytes);
+  // While batching, PDUs are collected and go out in one send() at flush_batch(), so the
+  // target receives many PDUs in one read.
+  void begin_batch() { batching_ = true; }
+  result<void> flush_batch();
   template <class S>
   result<void> send_raw_struct(const S& s) {
     return send_raw(std::span<const std::byte>(wire_bytes(s)));
@@ -254,6 +259,8 @@ class test_client {
   std::map<uint16_t, pending_command> pending_;
   std::deque<uint16_t> done_order_;
   std::optional<term_req_pdu> last_term_;
+  bool batching_ = false;
+  std::vector<std::byte> batch_;
 };
 
 }  // namespace nvmfd

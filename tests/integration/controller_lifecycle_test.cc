@@ -1,0 +1,195 @@
+// A controller's life over the wire: keep-alive timeout, namespace hot add/remove with
+// Asynchronous Event Requests, Disconnect of an I/O queue, and target shutdown under a
+// connected host.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "proto/features.h"
+#include "proto/identify.h"
+#include "proto/log_pages.h"
+#include "target_test.h"
+
+namespace nvmfd {
+namespace {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+constexpr uint8_t changed_ns_lid = static_cast<uint8_t>(log_page_id::changed_namespace_list);
+
+std::vector<uint32_t> nsid_list(const std::vector<std::byte>& data) {
+  std::vector<uint32_t> ids;
+  for (size_t at = 0; at + 4 <= data.size(); at += 4) {
+    uint32_t id = load_wire<le32>(data.data() + at).get();
+    if (id == 0) break;
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+double seconds_since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
+
+class lifecycle_test : public target_test {};
+
+TEST_F(lifecycle_test, silent_discovery_controller_is_closed_after_kato) {
+  test_client c;
+  ASSERT_TRUE(ok(connect_admin_queue(c, addr(), port(), std::string(discovery_nqn), /*kato_ms=*/1000)));
+  auto kato = c.get_features(static_cast<uint8_t>(feature_id::keep_alive_timer));
+  ASSERT_TRUE(succeeded(kato));
+  EXPECT_EQ(kato->dw0(), 1000u) << "a discovery controller keeps the host's KATO";
+  const auto t0 = steady::now();
+  EXPECT_TRUE(c.socket().quiet_for(800ms)) << "closed before KATO";
+  EXPECT_TRUE(ok(c.wait_closed()));
+  EXPECT_LT(seconds_since(t0), 4.0);
+}
+
+TEST_F(lifecycle_test, keep_alive_commands_keep_the_controller) {
+  test_client c;
+  ASSERT_TRUE(ok(connect_admin_queue(c, addr(), port(), std::string(discovery_nqn), /*kato_ms=*/1000)));
+  const auto t0 = steady::now();
+  while (seconds_since(t0) < 1.8) {
+    ASSERT_TRUE(succeeded(c.keep_alive()));
+    std::this_thread::sleep_for(250ms);
+  }
+  // Well past KATO since the connect, and still served.
+  ASSERT_TRUE(succeeded(c.get_log_page(static_cast<uint8_t>(log_page_id::discovery), 0, 1024)));
+}
+
+TEST_F(lifecycle_test, io_controller_kato_is_raised_to_min_kato) {
+  auto p = params();
+  p.kato_ms = 1000;
+  auto h = host_controller::connect(p);
+  ASSERT_TRUE(ok(h));
+  auto kato = h->admin.get_features(static_cast<uint8_t>(feature_id::keep_alive_timer));
+  ASSERT_TRUE(succeeded(kato));
+  EXPECT_EQ(kato->dw0(), fx->transport().min_kato);
+}
+
+// With min_kato lowered to 1 s, an I/O controller's silent host loses the controller: the
+// admin queue and its I/O queues are closed.
+class short_kato_test : public target_test {
+ protected:
+  tcp_transport_options transport() const override {
+    auto o = target_fixture::default_transport();
+    o.min_kato = 1000;
+    return o;
+  }
+};
+
+TEST_F(short_kato_test, silent_io_controller_loses_admin_and_io_queues) {
+  auto p = params();
+  p.kato_ms = 1000;
+  auto h = host_controller::connect(p);
+  ASSERT_TRUE(ok(h));
+  const auto t0 = steady::now();
+  // I/O does not count as keep-alive traffic on the admin queue (no TBKAS).
+  EXPECT_TRUE(succeeded(h->io.read(target_fixture::ns_512, 0, 8, 512)));
+  EXPECT_TRUE(ok(h->admin.wait_closed()));
+  EXPECT_TRUE(ok(h->io.wait_closed()));
+  EXPECT_LT(seconds_since(t0), 4.0);
+  // The controller is gone: its cntlid no longer accepts I/O queues.
+  test_client io;
+  ASSERT_TRUE(ok(io.connect(addr(), port())));
+  EXPECT_TRUE(has_status(io.fabrics_connect(target_fixture::open_nqn, 1, 127, h->cntlid),
+                         nvme_status::specific(sc_command_specific::connect_invalid_parameters)));
+}
+
+TEST_F(lifecycle_test, namespace_hot_add_raises_an_event_and_the_changed_list_names_it) {
+  auto h = connect_controller();
+  ASSERT_TRUE(ok(h));
+  ASSERT_TRUE(succeeded(h->admin.set_features(static_cast<uint8_t>(feature_id::async_event_configuration),
+                                              aec_bits::namespace_attribute)));
+  auto aer = h->admin.submit_async_event_request();
+  ASSERT_TRUE(ok(aer));
+
+  auto dev = fx->make_ram_bdev("hot", 512, 2048);
+  ASSERT_TRUE(ok(dev));
+  auto nsid = fx->target().add_namespace(std::string(target_fixture::open_nqn), {.dev = *dev});
+  ASSERT_TRUE(ok(nsid));
+  EXPECT_EQ(*nsid, 3u) << "the lowest free nsid";
+
+  auto ev = h->admin.wait(*aer);
+  ASSERT_TRUE(succeeded(ev));
+  const auto f = aer_fields::decode(ev->dw0());
+  EXPECT_EQ(f.type, static_cast<uint8_t>(aer_type::notice));
+  EXPECT_EQ(f.info, static_cast<uint8_t>(aer_notice::namespace_attribute_changed));
+  EXPECT_EQ(f.log_page_id, changed_ns_lid);
+
+  auto log = h->admin.get_log_page(changed_ns_lid, 0, 4096);
+  ASSERT_TRUE(succeeded(log));
+  EXPECT_EQ(nsid_list(log->data), std::vector<uint32_t>{*nsid});
+  auto again = h->admin.get_log_page(changed_ns_lid, 0, 4096);
+  ASSERT_TRUE(succeeded(again));
+  EXPECT_TRUE(nsid_list(again->data).empty()) << "reading without RAE clears the list";
+
+  auto active = h->admin.identify(static_cast<uint8_t>(identify_cns::active_namespace_list), 0);
+  ASSERT_TRUE(succeeded(active));
+  EXPECT_EQ(nsid_list(active->data), (std::vector<uint32_t>{1, 2, *nsid}));
+  // The I/O queue connected before the add sees the new namespace.
+  auto data = random_bytes(4096, 31);
+  EXPECT_TRUE(succeeded(h->io.write(*nsid, 8, data, 512, write_mode::in_capsule)));
+  auto r = h->io.read(*nsid, 8, 8, 512);
+  ASSERT_TRUE(succeeded(r));
+  EXPECT_TRUE(r->data == data);
+}
+
+TEST_F(lifecycle_test, namespace_removal_raises_an_event_and_fails_later_io) {
+  auto h = connect_controller();
+  ASSERT_TRUE(ok(h));
+  ASSERT_TRUE(succeeded(h->admin.set_features(static_cast<uint8_t>(feature_id::async_event_configuration),
+                                              aec_bits::namespace_attribute)));
+  ASSERT_TRUE(succeeded(h->io.read(target_fixture::ns_4k, 0, 1, 4096)));
+  auto aer = h->admin.submit_async_event_request();
+  ASSERT_TRUE(ok(aer));
+  ASSERT_TRUE(ok(fx->target().remove_namespace(std::string(target_fixture::open_nqn), target_fixture::ns_4k)));
+  auto ev = h->admin.wait(*aer);
+  ASSERT_TRUE(succeeded(ev));
+  EXPECT_EQ(ev->dw0(), aer_notice_result(aer_notice::namespace_attribute_changed, changed_ns_lid));
+  auto log = h->admin.get_log_page(changed_ns_lid, 0, 4096);
+  ASSERT_TRUE(succeeded(log));
+  EXPECT_EQ(nsid_list(log->data), std::vector<uint32_t>{target_fixture::ns_4k});
+  EXPECT_TRUE(has_status(h->io.read(target_fixture::ns_4k, 0, 1, 4096),
+                         nvme_status::generic(sc_generic::invalid_namespace_or_format)));
+}
+
+TEST_F(lifecycle_test, disconnect_on_an_io_queue_answers_then_closes_it) {
+  auto h = connect_controller();
+  ASSERT_TRUE(ok(h));
+  EXPECT_TRUE(succeeded(h->io.disconnect()));
+  EXPECT_TRUE(ok(h->io.wait_closed()));
+  // The controller lives on, and qid 1 may be connected again.
+  EXPECT_TRUE(succeeded(h->admin.keep_alive()));
+  test_client io;
+  ASSERT_TRUE(ok(io.connect(addr(), port())));
+  ASSERT_TRUE(succeeded(io.fabrics_connect(target_fixture::open_nqn, 1, 127, h->cntlid)));
+  EXPECT_TRUE(succeeded(io.read(target_fixture::ns_512, 0, 8, 512)));
+}
+
+TEST_F(lifecycle_test, target_shutdown_with_connected_hosts_does_not_hang) {
+  auto h = connect_controller();
+  ASSERT_TRUE(ok(h));
+  // Leave work behind: an AER, and a write waiting for its data.
+  ASSERT_TRUE(ok(h->admin.submit_async_event_request()));
+  auto sqe = test_client::make_rw_sqe(io_opcode::write, target_fixture::ns_512, 0, 64);
+  test_client::set_sgl_transport(sqe, 32 * 1024);
+  auto cid = h->io.submit(sqe);
+  ASSERT_TRUE(ok(cid));
+  ASSERT_TRUE(ok(h->io.wait_r2t(*cid)));
+  test_client d;
+  ASSERT_TRUE(ok(connect_admin_queue(d, addr(), port(), std::string(discovery_nqn))));
+
+  const auto t0 = steady::now();
+  fx->shutdown();
+  EXPECT_LT(seconds_since(t0), 5.0);
+  EXPECT_TRUE(ok(h->admin.wait_closed()));
+  EXPECT_TRUE(ok(h->io.wait_closed()));
+  EXPECT_TRUE(ok(d.wait_closed()));
+  // Nobody listens any more.
+  test_client late;
+  EXPECT_FALSE(ok(late.open(addr(), port())));
+}
+
+}  // namespace
+}  // namespace nvmfd
