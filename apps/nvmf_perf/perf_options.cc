@@ -1,0 +1,128 @@
+#include "apps/nvmf_perf/perf_options.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace nvmfd::perf {
+
+result<std::vector<int>> cpus_from_core_mask(const std::string& mask) {
+  std::vector<int> cpus;
+  if (!mask.empty() && mask.front() == '[') {
+    if (mask.back() != ']') return error{errc::invalid_argument, "a core list must end with ']'"};
+    std::string body = mask.substr(1, mask.size() - 2);
+    size_t pos = 0;
+    while (pos <= body.size()) {
+      size_t comma = body.find(',', pos);
+      std::string item = body.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      size_t dash = item.find('-');
+      try {
+        size_t used = 0;
+        int lo = std::stoi(item.substr(0, dash), &used);
+        if (used != (dash == std::string::npos ? item.size() : dash)) throw std::invalid_argument("junk");
+        int hi = lo;
+        if (dash != std::string::npos) {
+          std::string h = item.substr(dash + 1);
+          hi = std::stoi(h, &used);
+          if (used != h.size()) throw std::invalid_argument("junk");
+        }
+        if (lo < 0 || hi < lo || hi > 1023) throw std::out_of_range("range");
+        for (int c = lo; c <= hi; ++c) cpus.push_back(c);
+      } catch (const std::exception&) {
+        return error{errc::invalid_argument, fmt::format("bad core list entry '{}'", item)};
+      }
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+  } else {
+    std::string hex = mask;
+    if (hex.size() > 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) hex = hex.substr(2);
+    if (hex.empty() || hex.size() > 16 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+      return error{errc::invalid_argument, "core mask must be hexadecimal (0x3) or a list ([0,2-3])"};
+    uint64_t v = std::stoull(hex, nullptr, 16);
+    for (int i = 0; i < 64; ++i)
+      if (v & (uint64_t{1} << i)) cpus.push_back(i);
+  }
+  std::sort(cpus.begin(), cpus.end());
+  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+  if (cpus.empty()) return error{errc::invalid_argument, "core mask selects no core"};
+  return cpus;
+}
+
+command_line parse_command_line(int argc, const char* const* argv) {
+  command_line out;
+  perf_options& o = out.options;
+  int read_pct = -1;
+  CLI::App app{"nvmf-perf: NVMe/TCP load generator (spdk_nvme_perf's flags)", "nvmf-perf"};
+  app.add_option("-q,--io-depth", o.queue_depth, "I/Os kept outstanding per namespace per queue pair")
+      ->required()->check(CLI::Range(1u, 65535u));
+  app.add_option("-o,--io-size", o.io_size, "I/O size in bytes (a multiple of the namespace block size)")
+      ->required()->check(CLI::Range(1u, 1u << 30));
+  app.add_option("-w,--io-pattern", o.workload, "read, write, randread, randwrite, rw, randrw")
+      ->required()->check(CLI::IsMember({"read", "write", "randread", "randwrite", "rw", "randrw"}));
+  app.add_option("-M,--rwmixread", read_pct, "percentage of reads for rw/randrw (default 50)")
+      ->check(CLI::Range(0, 100));
+  app.add_option("-t,--time", o.seconds, "measured time in seconds")->required()->check(CLI::PositiveNumber);
+  app.add_option("-r,--transport", o.trid_text,
+                 "transport ID: 'trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4420 subnqn:NQN'")
+      ->required();
+  app.add_option("-c,--core-mask", o.core_mask, "cores to run on, hexadecimal (0x3) or a list ([0,2-3])")
+      ->capture_default_str();
+  app.add_option("-P,--num-qpairs", o.qpairs_per_ns, "I/O queue pairs per core")
+      ->capture_default_str()->check(CLI::Range(1u, 1024u));
+  app.add_flag("--hdgst", o.hdgst, "enable the NVMe/TCP header digest");
+  app.add_flag("--ddgst", o.ddgst, "enable the NVMe/TCP data digest");
+  app.add_option("--json", o.json_path, "also write the results as JSON to FILE ('-': stdout)");
+  app.add_option("--warmup", o.warmup_seconds, "seconds run before measuring, excluded from the figures")
+      ->check(CLI::NonNegativeNumber);
+  out.usage = app.help();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out.help = true;
+    return out;
+  } catch (const CLI::CallForAllHelp&) {
+    out.help = true;
+    return out;
+  } catch (const CLI::ParseError& e) {
+    out.error = e.what();
+    return out;
+  }
+
+  o.random = o.workload.rfind("rand", 0) == 0;
+  std::string base = o.random ? o.workload.substr(4) : o.workload;
+  if (base == "rw") {
+    o.read_pct = read_pct < 0 ? 50 : static_cast<uint32_t>(read_pct);
+  } else {
+    if (read_pct >= 0 && read_pct != (base == "read" ? 100 : 0)) {
+      out.error = fmt::format("-M applies to rw and randrw, not to {}", o.workload);
+      return out;
+    }
+    o.read_pct = base == "read" ? 100 : 0;
+  }
+  if (!std::isfinite(o.seconds) || o.seconds > 1e7 || !std::isfinite(o.warmup_seconds) || o.warmup_seconds > 1e7) {
+    out.error = "-t and --warmup must be below 10^7 seconds";
+    return out;
+  }
+  auto cpus = cpus_from_core_mask(o.core_mask);
+  if (!cpus) {
+    out.error = fmt::format("-c {}: {}", o.core_mask, cpus.err().message);
+    return out;
+  }
+  o.cpus = std::move(cpus.value());
+  auto trid = transport_id::parse(o.trid_text);
+  if (!trid) {
+    out.error = fmt::format("-r: {}", trid.err().message);
+    return out;
+  }
+  o.trid = std::move(trid.value());
+  if (o.trid.traddr.empty() || o.trid.subnqn.empty()) {
+    out.error = "-r: the transport ID needs traddr and subnqn";
+    return out;
+  }
+  return out;
+}
+
+}  // namespace nvmfd::perf

@@ -1,0 +1,50 @@
+#pragma once
+// nvmf-perf's command line: spdk_nvme_perf's flags for what applies to NVMe/TCP.
+//
+//   nvmf-perf -q DEPTH -o IO_SIZE -w read|write|randread|randwrite|rw|randrw [-M READ_PCT]
+//             -t SECONDS -r 'trtype:tcp adrfam:ipv4 traddr:... trsvcid:... subnqn:...'
+//             [-c CORE_MASK] [-P QPAIRS_PER_NS] [--hdgst] [--ddgst] [--json FILE|-]
+//             [--warmup SECONDS]
+//
+// parse_command_line() never exits or prints: it returns the options, or asks for the usage
+// (help), or names what is wrong (the caller prints it with the usage and exits 2).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "host/transport_id.h"
+
+namespace nvmfd::perf {
+
+struct perf_options {
+  uint32_t queue_depth = 0;      // -q: I/Os kept outstanding per worker (namespace x queue pair)
+  uint32_t io_size = 0;          // -o: bytes per I/O
+  std::string workload;          // -w, as given
+  bool random = false;
+  uint32_t read_pct = 100;       // -M for rw/randrw (default 50); 100 for reads, 0 for writes
+  double seconds = 0;            // -t: measured time
+  double warmup_seconds = 0;     // --warmup: run before measuring, excluded from the figures
+  std::string trid_text;         // -r
+  transport_id trid;
+  std::string core_mask = "0x1"; // -c
+  std::vector<int> cpus;         // CPUs of the mask, ascending: one reactor each
+  uint32_t qpairs_per_ns = 1;    // -P: I/O queue pairs per core
+  bool hdgst = false;
+  bool ddgst = false;
+  std::string json_path;         // --json: a file, or "-" for stdout (the table then goes to stderr)
+};
+
+struct command_line {
+  perf_options options;
+  bool help = false;             // -h: print usage, exit 0
+  std::string error;             // non-empty: bad flags; print it and the usage, exit 2
+  std::string usage;
+};
+
+command_line parse_command_line(int argc, const char* const* argv);
+
+// CPUs named by an SPDK core mask: hexadecimal ("0x3", "3") or a list ("[0,2-3]").
+result<std::vector<int>> cpus_from_core_mask(const std::string& mask);
+
+}  // namespace nvmfd::perf
