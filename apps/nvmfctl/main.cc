@@ -85,8 +85,7 @@ int main(int argc, char** argv) {
   if (rest.empty()) return usage_error("no METHOD given");
   std::string method = rest.front();
   std::vector<std::string> args(rest.begin() + 1, rest.end());
-  if (method == "-h" || method == "--help" ||
-      std::find(args.begin(), args.end(), "--help") != args.end()) {
+  if (method == "-h" || method == "--help" || (!args.empty() && (args[0] == "-h" || args[0] == "--help"))) {
     std::cout << app.help();
     return 0;
   }
