@@ -9,6 +9,7 @@
 // 2 for bad flags.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -91,6 +92,19 @@ json parameters_json(const perf_options& o) {
           {"hdgst", o.hdgst},                 {"ddgst", o.ddgst}};
 }
 
+double cpu_seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; }
+
+// This process's CPU time (every thread), to tell how busy the host side was.
+struct cpu_sample {
+  double user = 0, system = 0;
+  int64_t wall_ns = 0;
+  static cpu_sample now() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return {cpu_seconds(ru.ru_utime), cpu_seconds(ru.ru_stime), now_ns()};
+  }
+};
+
 std::string status_text(const status_count& s) {
   return fmt::format("SCT {:#x} SC {:#x}: {}", s.sct, s.sc, s.count);
 }
@@ -115,6 +129,7 @@ class perf_app {
   bool interrupted_ = false;
   std::string failure_;
   uint32_t queue_size_ = 0;
+  cpu_sample cpu_start_, cpu_stop_;
   size_t io_queue_count_ = 0;
   uint32_t depth_ = 0;
   std::vector<remote_namespace> namespaces_;
@@ -263,6 +278,12 @@ int perf_app::report() {
       nss.push_back({{"nsid", ns.nsid}, {"block_size", ns.block_size}, {"num_blocks", ns.num_blocks}});
     j["namespaces"] = nss;
     j["duration_s"] = seconds;
+    double elapsed = (cpu_stop_.wall_ns - cpu_start_.wall_ns) / 1e9;
+    double user = cpu_stop_.user - cpu_start_.user, sys = cpu_stop_.system - cpu_start_.system;
+    j["process_cpu"] = {{"user_s", user},
+                        {"system_s", sys},
+                        {"elapsed_s", elapsed},
+                        {"cores_busy", elapsed > 0 ? (user + sys) / elapsed : 0.0}};
     j["interrupted"] = interrupted_;
     j["controller_failure"] = failure_.empty() ? json(nullptr) : json(failure_);
     j["rows"] = rows_json;
@@ -358,7 +379,8 @@ int perf_app::run() {
   std::fprintf(info, "Initialization complete. Launching workers.\n");
   std::fflush(info);
 
-  int64_t t0 = now_ns();
+  cpu_start_ = cpu_sample::now();
+  int64_t t0 = cpu_start_.wall_ns;
   ctl_.measure_start_ns = t0 + seconds_to_ns(o_.warmup_seconds);
   ctl_.stop_ns.store(ctl_.measure_start_ns + seconds_to_ns(o_.seconds));
   for (unsigned r = 0; r < pool_->size(); ++r)
@@ -367,6 +389,7 @@ int perf_app::run() {
         if (w->reactor_index() == r) w->start();
     });
   wait_for_end(sigs);
+  cpu_stop_ = cpu_sample::now();
   drain(sigs);
   int rc = report();
   ctrl_.reset();

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# bench/run.sh: measures raw TCP loopback (iperf3) and nvmfd driven by nvmf-perf on this
+# machine, then writes docs/performance.md from the tools' JSON output (bench/README.md).
+#
+#   bash bench/run.sh                          # about 3 minutes once built
+#   BENCH_TIME=5 BENCH_WARMUP=1 BENCH_DOC=/tmp/p.md bash bench/run.sh   # quicker, elsewhere
+#
+# The target runs on core 0 (nvmfd -m 0x1), nvmf-perf on core 1 (-c 0x2); iperf3's client
+# (sender, like the target for reads) on core 0 and its server on core 1. Results and logs
+# stay in build/bench/<UTC time>/. Every process started here is stopped by PID on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+time_s=${BENCH_TIME:-10}
+warmup_s=${BENCH_WARMUP:-2}
+doc=${BENCH_DOC:-docs/performance.md}
+target_cpu=0
+host_cpu=1
+if [ "$(nproc)" -lt 2 ]; then
+  echo "[bench] only one CPU: target and host share it" >&2
+  host_cpu=0
+fi
+target_mask=$(printf '0x%x' $((1 << target_cpu)))
+host_mask=$(printf '0x%x' $((1 << host_cpu)))
+
+# --- processes: every one we start is in pids, stopped by PID on exit ---------------------
+pids=()
+stop_pid() {
+  local p=$1
+  [ -n "$p" ] || return 0
+  if kill -0 "$p" 2>/dev/null; then
+    kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  fi
+  wait "$p" 2>/dev/null || true
+}
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do stop_pid "$p"; done
+  pids=()
+  [ -n "${rpc_sock:-}" ] && rm -f "$rpc_sock"
+  return 0
+}
+trap cleanup EXIT
+trap 'echo "[bench] interrupted" >&2; exit 130' INT TERM
+
+# --- tools ---------------------------------------------------------------------------------
+need=()
+command -v iperf3 >/dev/null || need+=(iperf3)
+command -v python3 >/dev/null || need+=(python3)
+command -v taskset >/dev/null || need+=(util-linux)
+command -v ss >/dev/null || need+=(iproute2)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "[bench] installing: ${need[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+if [ ! -f build/build.ninja ]; then bash scripts/deps.sh; cmake --preset release >/dev/null; fi
+cmake --build build --target nvmfd nvmfctl nvmf-perf >/dev/null
+
+work=build/bench/$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$work"
+: > "$work/commands.txt"
+: > "$work/runs.tsv"
+echo "[bench] results in $work" >&2
+
+# A command as it could be typed again: words with spaces or quotes in single quotes.
+quote() {
+  local a out=()
+  for a in "$@"; do
+    if [[ $a =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then out+=("$a"); else out+=("'${a//\'/\'\\\'\'}'"); fi
+  done
+  echo "${out[*]}"
+}
+# Starts "$@" in the background with output to $1's file; sets bg_pid.
+start_bg() {
+  local log=$1
+  shift
+  quote "$@" >> "$work/commands.txt"
+  "$@" > "$log" 2>&1 &
+  bg_pid=$!
+  pids+=("$bg_pid")
+}
+forget_pid() {
+  local p kept=()
+  for p in "${pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
+  pids=("${kept[@]}")
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_listening() {
+  for _ in $(seq 100); do
+    ss -Hltn "sport = :$1" | grep -q . && return 0
+    sleep 0.1
+  done
+  echo "[bench] nothing listens on port $1" >&2
+  return 1
+}
+# Jiffies: all CPUs busy, all CPUs total (from /proc/stat), and a process's user+system.
+cpu_busy_total() { awk '/^cpu /{t=0; for(i=2;i<=9;i++) t+=$i; print t-$5-$6, t; exit}' /proc/stat; }
+proc_jiffies() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+# --- the machine, and how busy it is before we start ----------------------------------------
+read -r b0 t0 < <(cpu_busy_total)
+sleep 1
+read -r b1 t1 < <(cpu_busy_total)
+{
+  echo "date=$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  echo "nproc=$(nproc)"
+  echo "cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)"
+  echo "kernel=$(uname -r)"
+  echo "mem_total_kib=$(awk '/^MemTotal/{print $2}' /proc/meminfo)"
+  echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "busy_before_pct=$(( (b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))"
+  echo "git=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src apps 2>/dev/null || echo ' (with local changes)')"
+  echo "time_s=$time_s"
+  echo "warmup_s=$warmup_s"
+  echo "target_cpu=$target_cpu"
+  echo "host_cpu=$host_cpu"
+  echo "clk_tck=$(getconf CLK_TCK)"
+} > "$work/machine.env"
+busy=$(awk -F= '/^busy_before_pct/{print $2}' "$work/machine.env")
+[ "$busy" -le 10 ] || echo "[bench] warning: the machine is already ${busy}% busy; figures will suffer" >&2
+
+# --- a. raw TCP loopback: iperf3, one stream, 1 MiB writes -----------------------------------
+port=$(free_port)
+start_bg "$work/iperf3_server.json" taskset -c "$host_cpu" iperf3 -s -1 -p "$port" -J
+server_pid=$bg_pid
+wait_listening "$port"
+echo "[bench] iperf3 ${time_s}s" >&2
+start_bg "$work/iperf3_client.json" taskset -c "$target_cpu" iperf3 -c 127.0.0.1 -p "$port" -l 1M -t "$time_s" -J
+client_pid=$bg_pid
+wait "$client_pid" || { echo "[bench] iperf3 client failed" >&2; cat "$work/iperf3_client.json" >&2; exit 1; }
+forget_pid "$client_pid"
+stop_pid "$server_pid"
+forget_pid "$server_pid"
+
+# --- b. nvmfd on core 0 with a null and a RAM namespace, each in its own subsystem -----------
+port=$(free_port)
+rpc_sock=$work/rpc.sock
+sed "s/@PORT@/$port/g" bench/nvmfd_bench.json > "$work/nvmfd_config.json"
+start_bg "$work/nvmfd.log" build/bin/nvmfd -c "$work/nvmfd_config.json" -r "$rpc_sock" -m "$target_mask"
+nvmfd_pid=$bg_pid
+for _ in $(seq 100); do
+  build/bin/nvmfctl -s "$rpc_sock" nvmf_get_subsystems > /dev/null 2>&1 && break
+  kill -0 "$nvmfd_pid" 2>/dev/null || { echo "[bench] nvmfd died" >&2; cat "$work/nvmfd.log" >&2; exit 1; }
+  sleep 0.1
+done
+build/bin/nvmfctl -s "$rpc_sock" nvmf_get_transports > "$work/transports.json"
+
+trid() { echo "trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:$port subnqn:nqn.2016-06.io.nvmfd:$1"; }
+
+# perf NAME TARGET SECONDS WARMUP nvmf-perf-args...: one run, its JSON in $work/NAME.json; adds
+# a line to runs.tsv with the CPU the target and the whole machine used meanwhile.
+perf() {
+  local name=$1 target=$2 secs=$3 warm=$4
+  shift 4
+  local cmd=(build/bin/nvmf-perf "$@" -t "$secs" --warmup "$warm" -r "$(trid "$target")" -c "$host_mask"
+             --json "$work/$name.json")
+  echo "[bench] $name: $*" >&2
+  local tj0 tj1 mb0 mt0 mb1 mt1 w0 w1
+  tj0=$(proc_jiffies "$nvmfd_pid")
+  read -r mb0 mt0 < <(cpu_busy_total)
+  w0=$(date +%s.%N)
+  start_bg "$work/$name.txt" "${cmd[@]}"
+  local p=$bg_pid
+  if ! wait "$p"; then
+    forget_pid "$p"
+    echo "[bench] nvmf-perf $name failed:" >&2
+    cat "$work/$name.txt" >&2
+    exit 1
+  fi
+  forget_pid "$p"
+  w1=$(date +%s.%N)
+  read -r mb1 mt1 < <(cpu_busy_total)
+  tj1=$(proc_jiffies "$nvmfd_pid")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$target" "$((tj1 - tj0))" "$((mb1 - mb0))" "$((mt1 - mt0))" \
+    "$(awk -v a="$w0" -v b="$w1" 'BEGIN{printf "%.3f", b - a}')" >> "$work/runs.tsv"
+  grep '^Total' "$work/$name.txt" >&2 || true
+}
+
+workloads() {  # the five runs on one target
+  local t=$1
+  perf "$t-randread-4k-qd1" "$t" "$time_s" "$warmup_s" -q 1 -o 4096 -w randread
+  perf "$t-randread-4k-qd32" "$t" "$time_s" "$warmup_s" -q 32 -o 4096 -w randread
+  perf "$t-randread-4k-qd128" "$t" "$time_s" "$warmup_s" -q 128 -o 4096 -w randread
+  perf "$t-read-128k-qd16" "$t" "$time_s" "$warmup_s" -q 16 -o 131072 -w read
+  perf "$t-randwrite-4k-qd32" "$t" "$time_s" "$warmup_s" -q 32 -o 4096 -w randwrite
+}
+
+workloads null0
+# A RAM disk's untouched pages read as the kernel's shared zero page (always in cache): write
+# all of it first so that reads copy real memory. One sequential pass: the run must cover it.
+ram_bytes=$((262144 * 4096))
+perf malloc0-fill malloc0 3 0 -q 16 -o 131072 -w write
+written=$(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(j['total']['ios'] * j['parameters']['io_size'])" "$work/malloc0-fill.json")
+if [ "$written" -lt "$ram_bytes" ]; then
+  secs=$(python3 -c "import sys; w,n=map(int,sys.argv[1:]); print(min(120, int(3 * n / max(w,1) * 1.3) + 1))" "$written" "$ram_bytes")
+  perf malloc0-fill malloc0 "$secs" 0 -q 16 -o 131072 -w write
+fi
+workloads malloc0
+
+stop_pid "$nvmfd_pid"
+forget_pid "$nvmfd_pid"
+
+# --- c. the report ---------------------------------------------------------------------------
+python3 bench/report.py "$work" > "$work/performance.md"
+mkdir -p "$(dirname "$doc")"
+cp "$work/performance.md" "$doc"
+echo "[bench] wrote $doc" >&2
+sed -n '/^## Results/,/^## Setup/p' "$doc" | sed '$d'
