@@ -185,10 +185,9 @@ TEST_F(command_status_test, admin_connect_with_a_queue_below_32_entries_names_sq
   EXPECT_EQ(r->dw0(), connect_response_invalid_param(false, connect_sqe_offset::sqsize));
 }
 
-// TARGET BUG (see the report): Get Features Number of Queues reports the default
-// allocation (max_io_qpairs_per_ctrlr) before any Set Features, but an I/O queue Connect
-// is then refused because src/target/fabrics_commands.cc compares the qid with
-// io_queues_granted, which stays 0 until Set Features. Linux nvmet and SPDK accept it.
+// Regression (found by this suite, fixed in 89070c2): Get Features Number of Queues
+// reports the default allocation (max_io_qpairs_per_ctrlr) before any Set Features, so an
+// I/O queue Connect must be accepted then, as Linux nvmet and SPDK do.
 TEST_F(command_status_test, io_connect_without_set_number_of_queues_uses_the_default_allocation) {
   test_client admin;
   auto cntlid = connect_admin_queue(admin, addr(), port(), std::string(target_fixture::open_nqn));

@@ -161,10 +161,10 @@ TEST_F(discovery_test, genctr_changes_with_the_configuration) {
   EXPECT_TRUE(ok(connect_discovery(again)));
 }
 
-// TARGET BUG (see the report): the discovery controller advertises OAES bit 31 and
-// accepts Asynchronous Event Configuration bit 31, but no code ever raises a Discovery
-// Log Page Change event, so a host waiting for one (nvme-cli persistent discovery
-// connections) never hears of a change.
+// Regression (found by this suite, fixed in 89070c2): the discovery controller advertises
+// OAES bit 31 and accepts Asynchronous Event Configuration bit 31, so a configuration
+// change must complete an outstanding AER with a Discovery Log Page Change notice
+// (nvme-cli persistent discovery connections wait for it).
 TEST_F(discovery_test, log_change_completes_an_outstanding_async_event_request) {
   test_client c;
   ASSERT_TRUE(ok(connect_discovery(c)));
