@@ -19,23 +19,19 @@ thread_local reactor* tls_current = nullptr;
 constexpr int max_events = 64;
 }  // namespace
 
-reactor::reactor(unsigned index, std::optional<int> cpu) : index_(index), cpu_(cpu) {
-  epfd_ = epoll_create1(EPOLL_CLOEXEC);
+reactor::reactor(unsigned index, std::optional<int> cpu)
+    : index_(index), cpu_(cpu), poller_(make_epoll_backend()) {
   wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epfd_ < 0 || wakefd_ < 0) {
-    NVMFD_LOG_ERROR("reactor {}: epoll/eventfd: {}", index, errno);
+  if (wakefd_ < 0) {
+    NVMFD_LOG_ERROR("reactor {}: eventfd: {}", index, errno);
     std::abort();  // invariant: the process cannot run without its event loops
   }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = nullptr;  // nullptr marks the wake eventfd
-  epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+  (void)poller_->add(wakefd_, EPOLLIN, nullptr);  // a null tag marks the wake eventfd
 }
 
 reactor::~reactor() {
   uring_.reset();
   if (wakefd_ >= 0) close(wakefd_);
-  if (epfd_ >= 0) close(epfd_);
 }
 
 reactor* reactor::current() { return tls_current; }
@@ -55,23 +51,11 @@ void reactor::stop() {
   [[maybe_unused]] auto n = write(wakefd_, &one, sizeof(one));
 }
 
-result<void> reactor::watch(int fd, uint32_t events, event_handler* h) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.ptr = h;
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return error::from_errno(errno, "epoll_ctl add");
-  return success();
-}
+result<void> reactor::watch(int fd, uint32_t events, event_handler* h) { return poller_->add(fd, events, h); }
 
-result<void> reactor::rewatch(int fd, uint32_t events, event_handler* h) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.ptr = h;
-  if (epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) != 0) return error::from_errno(errno, "epoll_ctl mod");
-  return success();
-}
+result<void> reactor::rewatch(int fd, uint32_t events, event_handler* h) { return poller_->modify(fd, events, h); }
 
-void reactor::unwatch(int fd) { epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
+void reactor::unwatch(int fd) { poller_->remove(fd); }
 
 void reactor::defer(deferred_task& t) {
   assert(t.next_deferred_ == nullptr && deferred_tail_ != &t);
@@ -167,16 +151,12 @@ void reactor::run() {
     if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
       NVMFD_LOG_WARN("reactor {}: cannot pin to cpu {}", index_, *cpu_);
   }
-  epoll_event events[max_events];
+  poll_event events[max_events];
   while (!stop_.load(std::memory_order_relaxed)) {
     if (uring_) uring_->flush();
-    int n = epoll_wait(epfd_, events, max_events, next_timeout_ms());
-    if (n < 0 && errno != EINTR) {
-      NVMFD_LOG_ERROR("reactor {}: epoll_wait: {}", index_, errno);
-      break;
-    }
+    int n = poller_->wait(events, next_timeout_ms());
     for (int i = 0; i < n; ++i) {
-      auto* h = static_cast<event_handler*>(events[i].data.ptr);
+      auto* h = static_cast<event_handler*>(events[i].tag);
       if (h == nullptr) {
         uint64_t v;
         [[maybe_unused]] auto r = read(wakefd_, &v, sizeof(v));

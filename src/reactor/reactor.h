@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "reactor/poll_backend.h"
 
 namespace nvmfd {
 
@@ -89,7 +90,7 @@ class reactor {
 
   unsigned index_;
   std::optional<int> cpu_;
-  int epfd_ = -1;
+  std::unique_ptr<poll_backend> poller_;
   int wakefd_ = -1;
   std::atomic<bool> stop_{false};
 
