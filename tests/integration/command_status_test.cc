@@ -114,6 +114,57 @@ TEST_F(command_status_test, sgl_length_not_matching_nlb_is_data_sgl_length_inval
   EXPECT_TRUE(has_status(h->io.execute(sqe, random_bytes(2048, 4)), sgl_length));
 }
 
+// How the data of a command may travel (NVMe-oF 1.1 2.2, NVMe/TCP 3.3): SGLs only, the
+// right descriptor type for the direction, in-capsule data within ICDS, transfers within
+// MDTS. Each refusal leaves the queue usable.
+TEST_F(command_status_test, data_transfer_rules) {
+  auto h = connect_controller();
+  ASSERT_TRUE(ok(h));
+  const uint32_t mdts_bytes = fx->transport().max_io_size;
+  const uint32_t icds = fx->transport().in_capsule_data_size;
+  struct row {
+    const char* name;
+    nvme_sqe sqe;
+    std::vector<std::byte> in_capsule;
+    uint32_t c2h_len;
+    nvme_status want;
+  };
+  auto rw = [](io_opcode op, uint32_t nlb, uint8_t sgl_id, uint32_t sgl_len, uint64_t sgl_addr = 0) {
+    auto s = test_client::make_rw_sqe(op, target_fixture::ns_512, 0, nlb);
+    s.sgl = {};
+    s.sgl.sgl_identifier = sgl_id;
+    s.sgl.length = sgl_len;
+    s.sgl.address = sgl_addr;
+    return s;
+  };
+  auto prp = test_client::make_rw_sqe(io_opcode::read, target_fixture::ns_512, 0, 1);
+  prp.flags = 0;  // PSDT 00b: PRPs
+  test_client::set_sgl_transport(prp, 512);
+  const uint32_t big_nlb = 2 * mdts_bytes / 512;
+  std::vector<row> rows;
+  rows.push_back({"PRP instead of SGL", prp, {}, 512, invalid_field});
+  rows.push_back({"read with an in-capsule SGL", rw(io_opcode::read, 1, sgl_id::data_block_offset, 512), {}, 512,
+                  nvme_status::generic(sc_generic::sgl_descriptor_type_invalid)});
+  rows.push_back({"read with a keyed (RDMA) SGL", rw(io_opcode::read, 1, sgl_id::keyed_data_block, 512), {}, 512,
+                  nvme_status::generic(sc_generic::sgl_descriptor_type_invalid)});
+  rows.push_back({"in-capsule write at a non-zero offset", rw(io_opcode::write, 1, sgl_id::data_block_offset, 512, 16),
+                  random_bytes(512, 1), 0, nvme_status::generic(sc_generic::sgl_offset_invalid)});
+  rows.push_back({"in-capsule data beyond ICDS", rw(io_opcode::write, 2 * icds / 512, sgl_id::data_block_offset, 2 * icds),
+                  random_bytes(2 * icds, 2), 0, sgl_length});
+  rows.push_back({"read beyond MDTS", rw(io_opcode::read, big_nlb, sgl_id::transport_data_block, 2 * mdts_bytes), {},
+                  2 * mdts_bytes, invalid_field});
+  rows.push_back({"write beyond MDTS", rw(io_opcode::write, big_nlb, sgl_id::transport_data_block, 2 * mdts_bytes), {},
+                  0, invalid_field});
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    auto cid = h->io.submit(r.sqe, r.in_capsule, {}, r.c2h_len);
+    ASSERT_TRUE(ok(cid));
+    auto res = h->io.wait(*cid);  // a write beyond MDTS must not get an R2T (manual_r2t fails on one)
+    EXPECT_TRUE(has_status(res, r.want));
+    EXPECT_TRUE(succeeded(h->io.read(target_fixture::ns_512, 0, 1, 512))) << "the queue still works";
+  }
+}
+
 TEST_F(command_status_test, connect_to_an_unknown_subsystem_names_subnqn) {
   test_client c;
   ASSERT_TRUE(ok(c.connect(addr(), port())));

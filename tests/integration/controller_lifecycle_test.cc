@@ -135,6 +135,75 @@ TEST_F(lifecycle_test, namespace_hot_add_raises_an_event_and_the_changed_list_na
   EXPECT_TRUE(r->data == data);
 }
 
+// NVMe Base 2.0 5.2: after a Namespace Attribute Changed event, further such events are
+// masked until the host reads the Changed Namespace List.
+TEST_F(lifecycle_test, namespace_events_are_masked_until_the_changed_list_is_read) {
+  auto h = connect_controller();
+  ASSERT_TRUE(ok(h));
+  ASSERT_TRUE(succeeded(h->admin.set_features(static_cast<uint8_t>(feature_id::async_event_configuration),
+                                              aec_bits::namespace_attribute)));
+  const auto open = std::string(target_fixture::open_nqn);
+  auto add = [&](const char* name) -> uint32_t {
+    auto dev = fx->make_ram_bdev(name, 512, 1024);
+    EXPECT_TRUE(ok(dev));
+    auto nsid = fx->target().add_namespace(open, {.dev = *dev});
+    EXPECT_TRUE(ok(nsid));
+    return nsid ? *nsid : 0;
+  };
+  auto aer1 = h->admin.submit_async_event_request();
+  ASSERT_TRUE(ok(aer1));
+  const uint32_t a = add("hot_a");
+  ASSERT_TRUE(succeeded(h->admin.wait(*aer1)));
+
+  auto aer2 = h->admin.submit_async_event_request();
+  ASSERT_TRUE(ok(aer2));
+  const uint32_t b = add("hot_b");
+  EXPECT_TRUE(h->admin.socket().quiet_for(300ms)) << "masked: no event before the log is read";
+  auto log = h->admin.get_log_page(changed_ns_lid, 0, 4096);
+  ASSERT_TRUE(succeeded(log));
+  EXPECT_EQ(nsid_list(log->data), (std::vector<uint32_t>{a, b}));
+
+  const uint32_t c = add("hot_c");
+  auto ev = h->admin.wait(*aer2);
+  ASSERT_TRUE(succeeded(ev)) << "unmasked by reading the log";
+  EXPECT_EQ(ev->dw0(), aer_notice_result(aer_notice::namespace_attribute_changed, changed_ns_lid));
+  auto log2 = h->admin.get_log_page(changed_ns_lid, 0, 4096);
+  ASSERT_TRUE(succeeded(log2));
+  EXPECT_EQ(nsid_list(log2->data), std::vector<uint32_t>{c});
+}
+
+// Removing a namespace under a full pipeline: every command completes, with data or with
+// Invalid Namespace, and the namespace can come back.
+TEST_F(lifecycle_test, namespace_removed_under_inflight_io) {
+  auto h = connect_controller();
+  ASSERT_TRUE(ok(h));
+  auto data = random_bytes(64 * 1024, 41);
+  ASSERT_TRUE(succeeded(h->io.write(target_fixture::ns_4k, 0, data, 4096, write_mode::r2t)));
+  constexpr int depth = 96;
+  for (int i = 0; i < depth; ++i) ASSERT_TRUE(ok(h->io.submit_read(target_fixture::ns_4k, 0, 16, 4096)));
+  const auto open = std::string(target_fixture::open_nqn);
+  ASSERT_TRUE(ok(fx->target().remove_namespace(open, target_fixture::ns_4k)));
+  int good = 0, gone = 0;
+  for (int i = 0; i < depth; ++i) {
+    auto c = h->io.wait_any();
+    ASSERT_TRUE(ok(c));
+    const auto st = c->second.status();
+    if (st.ok()) {
+      ++good;
+      EXPECT_TRUE(c->second.data == data);
+    } else {
+      ++gone;
+      EXPECT_EQ(st.sc, sc_generic::invalid_namespace_or_format) << describe(st);
+    }
+  }
+  EXPECT_EQ(good + gone, depth);
+  ASSERT_TRUE(ok(fx->target().add_namespace(open, {.dev = fx->ns_dev(target_fixture::ns_4k),
+                                                    .nsid = target_fixture::ns_4k})));
+  auto r = h->io.read(target_fixture::ns_4k, 0, 16, 4096);
+  ASSERT_TRUE(succeeded(r));
+  EXPECT_TRUE(r->data == data) << "the same bdev, the same data";
+}
+
 TEST_F(lifecycle_test, namespace_removal_raises_an_event_and_fails_later_io) {
   auto h = connect_controller();
   ASSERT_TRUE(ok(h));

@@ -302,17 +302,22 @@ TEST_F(io_commands_test, two_io_queues_of_one_controller_share_the_namespace) {
 // HPDA: the target aligns C2HData to the host's requested alignment (the client checks
 // PDO against it like any other header rule).
 TEST_F(io_commands_test, read_with_host_pdu_data_alignment) {
-  client_options o;
-  o.hpda = 7;  // 32-byte alignment
-  o.hdgst = true;
-  o.ddgst = true;
-  auto h = connect_controller(o);
-  ASSERT_TRUE(ok(h));
-  auto data = random_bytes(16 * kib, 13);
-  ASSERT_TRUE(succeeded(h->io.write(target_fixture::ns_512, 0, data, 512, write_mode::r2t)));
-  auto r = h->io.read(target_fixture::ns_512, 0, 32, 512);
-  ASSERT_TRUE(succeeded(r));
-  EXPECT_TRUE(r->data == data);
+  for (uint8_t hpda : {1, 7, 31}) {  // 8, 32 and 128 bytes
+    SCOPED_TRACE(static_cast<int>(hpda));
+    client_options o;
+    o.hpda = hpda;
+    o.hdgst = true;
+    o.ddgst = true;
+    auto h = connect_controller(o);
+    ASSERT_TRUE(ok(h));
+    auto data = random_bytes(16 * kib, 13 + hpda);
+    ASSERT_TRUE(succeeded(h->io.write(target_fixture::ns_512, 0, data, 512, write_mode::r2t)));
+    auto r = h->io.read(target_fixture::ns_512, 0, 32, 512);
+    ASSERT_TRUE(succeeded(r));
+    EXPECT_TRUE(r->data == data);
+    auto id = h->admin.identify(static_cast<uint8_t>(identify_cns::controller));
+    EXPECT_TRUE(succeeded(id)) << "admin queue C2HData aligned too";
+  }
 }
 
 }  // namespace
