@@ -353,6 +353,50 @@ TEST_F(wire_error_test, data_digest_error_fails_only_the_command) {
   EXPECT_TRUE(back->data == big);
 }
 
+TEST_F(wire_error_test, sqhd_advances_by_one_per_command_and_wraps) {
+  auto p = params();
+  p.io_sqsize = 7;  // 8 entries
+  auto h = host_controller::connect(p);
+  ASSERT_TRUE(ok(h));
+  auto first = h->io.read(target_fixture::ns_512, 0, 1, 512);
+  ASSERT_TRUE(succeeded(first));
+  const uint32_t base = first->cpl.cqe.sqhd.get();
+  EXPECT_LT(base, 8u);
+  for (uint32_t i = 1; i <= 20; ++i) {
+    auto r = i % 2 ? h->io.read(target_fixture::ns_512, 0, 1, 512) : h->io.flush(target_fixture::ns_512);
+    ASSERT_TRUE(succeeded(r));
+    EXPECT_EQ(r->cpl.cqe.sqhd.get(), (base + i) % 8) << "command " << i;
+    EXPECT_EQ(r->cpl.cqe.sqid.get(), 1);
+  }
+}
+
+// TARGET BUG (see the report): SQHD tells the host which submission queue entries it may
+// reuse (NVMe Base 2.0 4.6). A capsule whose data digest fails was consumed like any other,
+// but src/target/tcp_qpair.cc completes it without advancing sqhd_ (only start_command
+// does), so from then on every completion reports one entry fewer consumed.
+TEST_F(wire_error_test, sqhd_advances_past_a_command_failed_by_its_data_digest) {
+  client_options o;
+  o.ddgst = true;
+  auto h = connect_controller(o);
+  ASSERT_TRUE(ok(h));
+  const uint32_t qsize = 128;  // io_sqsize 127
+  auto first = h->io.read(target_fixture::ns_512, 0, 1, 512);
+  ASSERT_TRUE(succeeded(first));
+  const uint32_t base = first->cpl.cqe.sqhd.get();
+
+  auto data = random_bytes(4 * kib, 31);
+  auto sqe = test_client::make_rw_sqe(io_opcode::write, target_fixture::ns_512, 0, 8);
+  test_client::set_sgl_in_capsule(sqe, 4 * kib);
+  auto cid = h->io.submit(sqe, data, {}, 0, pdu_tweaks{.bad_data_digest = true});
+  ASSERT_TRUE(ok(cid));
+  auto bad = h->io.wait(*cid);
+  ASSERT_TRUE(has_status(bad, nvme_status::generic(sc_generic::transient_transport_error)));
+  auto next = h->io.read(target_fixture::ns_512, 0, 1, 512);
+  ASSERT_TRUE(succeeded(next));
+  EXPECT_EQ(bad->cpl.cqe.sqhd.get(), (base + 1) % qsize) << "the failed capsule was consumed";
+  EXPECT_EQ(next->cpl.cqe.sqhd.get(), (base + 2) % qsize);
+}
+
 TEST_F(wire_error_test, garbage_after_connect_ends_that_connection_only) {
   const std::string http = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   struct row {
