@@ -175,6 +175,39 @@ TEST_F(command_status_test, connect_to_an_unknown_subsystem_names_subnqn) {
   EXPECT_EQ(r->dw0(), (1u << 16) | 256u);
 }
 
+TEST_F(command_status_test, connect_to_a_subsystem_not_listening_on_this_port_names_subnqn) {
+  subsystem_params p;
+  p.nqn = "nqn.2014-08.io.nvmfd.test:elsewhere";
+  p.allow_any_host = true;
+  ASSERT_TRUE(ok(fx->target().create_subsystem(p)));
+  test_client c;
+  ASSERT_TRUE(ok(c.connect(addr(), port())));
+  auto r = c.fabrics_connect(p.nqn, 0, 31, 0xffff);
+  ASSERT_TRUE(has_status(r, connect_invalid));
+  EXPECT_EQ(r->dw0(), connect_response_invalid_param(true, connect_data_offset::subnqn));
+}
+
+// TARGET BUG (see the report): a listener on the wildcard address 0.0.0.0 accepts TCP
+// connections, but Connect compares the connection's local address (127.0.0.1) with the
+// listener's traddr literally (subsystem::listens_on), so every Connect through a
+// wildcard listener is refused as an unknown subsystem. Linux nvmet ties subsystems to
+// ports, not to literal addresses, and 0.0.0.0 is its usual configuration.
+TEST_F(command_status_test, connect_through_a_wildcard_listener) {
+  result<void> added = error{errc::io_error, "no attempt"};
+  listen_address any;
+  for (int attempt = 0; attempt < 10 && !added; ++attempt) {
+    auto p = target_fixture::free_port();
+    ASSERT_TRUE(ok(p));
+    any.traddr = "0.0.0.0";
+    any.trsvcid = std::to_string(*p);
+    added = fx->target().add_listener(std::string(target_fixture::open_nqn), any);
+  }
+  ASSERT_TRUE(ok(added));
+  test_client c;
+  ASSERT_TRUE(ok(c.connect(addr(), static_cast<uint16_t>(std::stoi(any.trsvcid)))));
+  EXPECT_TRUE(succeeded(c.fabrics_connect(target_fixture::open_nqn, 0, 31, 0xffff)));
+}
+
 TEST_F(command_status_test, connect_from_a_host_not_on_the_allow_list_is_invalid_host) {
   client_options other;
   other.hostnqn = std::string(target_fixture::other_host_nqn);

@@ -13,10 +13,8 @@
 
 namespace nvmfd {
 
-namespace {
-
-// A port that was free a moment ago: bind port 0 on a scratch socket, read it, close it.
-result<uint16_t> pick_free_port() {
+// Bind port 0 on a scratch socket, read the port, close the socket.
+result<uint16_t> target_fixture::free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return error::from_errno(errno, "socket");
   sockaddr_in sa{};
@@ -32,8 +30,6 @@ result<uint16_t> pick_free_port() {
   ::close(fd);
   return ntohs(sa.sin_port);
 }
-
-}  // namespace
 
 tcp_transport_options target_fixture::default_transport() {
   tcp_transport_options o;
@@ -110,7 +106,7 @@ result<void> target_fixture::listen_on_free_port() {
   // Another process may take the port between pick_free_port() and bind: try again.
   error last{errc::io_error, "no attempt"};
   for (int attempt = 0; attempt < 20; ++attempt) {
-    auto port = pick_free_port();
+    auto port = free_port();
     if (!port) return port.take_err();
     port_ = *port;
     auto r = target_->add_listener(std::string(open_nqn), listener());

@@ -54,6 +54,8 @@ class target_fixture {
 
   // A RAM bdev registered in bdevs() (not attached to any subsystem).
   result<std::shared_ptr<ram_bdev>> make_ram_bdev(const std::string& name, uint32_t block_size, uint64_t num_blocks);
+  // A TCP port on 127.0.0.1 that was free a moment ago.
+  static result<uint16_t> free_port();
   // Idempotent; see the header comment.
   void shutdown();
 
