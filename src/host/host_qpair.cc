@@ -108,6 +108,27 @@ void host_qpair::complete(host_request& req, const nvme_completion& c) {
   req.next_free = free_;
   free_ = &req;
   if (cb) cb->on_host_complete(req, c);
+  wake_waiters();
+}
+
+void host_qpair::wait_for_slot(slot_waiter& w) {
+  w.next = nullptr;
+  if (wait_tail_)
+    wait_tail_->next = &w;
+  else
+    wait_head_ = &w;
+  wait_tail_ = &w;
+}
+
+void host_qpair::wake_waiters() {
+  // Each waiter takes a slot (or, on a failed queue, finds none and gives up).
+  while (wait_head_ && (free_ || failed_)) {
+    slot_waiter* w = wait_head_;
+    wait_head_ = w->next;
+    if (!wait_head_) wait_tail_ = nullptr;
+    w->next = nullptr;
+    w->cb->on_slot_free(*this, *w);
+  }
 }
 
 // --- receive ---------------------------------------------------------------------------
@@ -305,6 +326,7 @@ void host_qpair::fail(const std::string& why, bool expected) {
     bool timed_out = params_.io_timeout_ms && s->deadline <= now;
     complete(*s, {timed_out ? nvme_status::path(sc_host::host_aborted) : path_error(), 0, 0});
   }
+  wake_waiters();
   if (on_failure_) on_failure_(why);
 }
 

@@ -21,6 +21,24 @@
 
 namespace nvmfd {
 
+class host_qpair;
+struct slot_waiter;
+
+// Told when a queue has a free slot for a waiter (or failed: then alloc() returns nullptr).
+class slot_waiter_callback {
+ public:
+  virtual void on_slot_free(host_qpair& q, slot_waiter& w) = 0;
+
+ protected:
+  ~slot_waiter_callback() = default;
+};
+
+// An intrusive wait-list entry, owned by the caller (e.g. inside a bdev_io).
+struct slot_waiter {
+  slot_waiter* next = nullptr;
+  slot_waiter_callback* cb = nullptr;
+};
+
 struct host_qpair_params {
   uint16_t qid = 0;
   uint16_t queue_size = 32;        // slots (commands outstanding at most)
@@ -67,6 +85,11 @@ class host_qpair final : public event_handler,
   // --- reactor only ---
   // A free slot, or nullptr when all are in use (or the queue failed).
   host_request* alloc();
+  // Queues w (FIFO, shared by every user of this queue) until a slot frees up; then
+  // w.cb->on_slot_free runs on this reactor, which should alloc() and submit. When the
+  // queue fails, every waiter is told too (and its alloc() returns nullptr).
+  void wait_for_slot(slot_waiter& w);
+  bool has_waiters() const { return wait_head_ != nullptr; }
   // Sends req.cmd (its CID is set here). data/data_len/host_to_controller describe the
   // transfer. The callback runs on this reactor, never inside submit().
   void submit(host_request& req);
@@ -88,6 +111,7 @@ class host_qpair final : public event_handler,
   void queue_h2c(host_request& req);
   void schedule_flush();
   void flush_now();
+  void wake_waiters();
   void arm_timeout_check();
   void check_timeouts();
 
@@ -100,6 +124,8 @@ class host_qpair final : public event_handler,
   host_request* free_ = nullptr;
   unsigned index_bits_ = 0;
   uint32_t outstanding_ = 0;
+  slot_waiter* wait_head_ = nullptr;
+  slot_waiter* wait_tail_ = nullptr;
   host_request* rx_req_ = nullptr;
   uint32_t rx_datal_ = 0;
   bool rx_success_ = false;

@@ -9,7 +9,8 @@ namespace nvmfd {
 
 // Per-I/O state kept in bdev_io::backend_ctx.
 struct nvme_bdev::io_state {
-  bdev_io* next_waiting = nullptr;
+  slot_waiter waiter;         // first: on_slot_free finds the io_state from it
+  bdev_io* io = nullptr;
   uint64_t done_blocks = 0;   // blocks completed by earlier chunks
   uint32_t chunk_blocks = 0;  // blocks of the chunk in flight
   dsm_range_wire range{};     // Dataset Management data of an unmap chunk
@@ -35,11 +36,8 @@ int errno_for(const nvme_status& s) {
 }  // namespace
 
 nvme_bdev::nvme_bdev(std::string name, std::shared_ptr<host_controller> ctrl, const remote_namespace& ns,
-                     unsigned reactors)
-    : bdev(std::move(name), ns.block_size, ns.num_blocks, ns.id),
-      ctrl_(std::move(ctrl)),
-      nsid_(ns.nsid),
-      waiting_(reactors) {
+                     unsigned)
+    : bdev(std::move(name), ns.block_size, ns.num_blocks, ns.id), ctrl_(std::move(ctrl)), nsid_(ns.nsid) {
   uint32_t by_mdts = ctrl_->max_transfer_bytes() / ns.block_size;
   max_blocks_per_cmd_ = std::max(1u, std::min(by_mdts, max_nlb_per_command));
 }
@@ -60,15 +58,21 @@ void nvme_bdev::submit(bdev_io& io) {
   if (!supports(io.op)) return io.complete_later(-EOPNOTSUPP);
   host_qpair* q = ctrl_->io_queue(*io.owner);
   if (!q || q->failed()) return io.complete_later(-EIO);
-  io.emplace_backend_ctx<io_state>();
-  auto& wl = waiting_[io.owner->index()];
-  if (wl.head || !start_next_chunk(io, *q)) {  // keep FIFO order behind earlier waiters
-    if (wl.tail)
-      wl.tail->backend_ctx_as<io_state>().next_waiting = &io;
-    else
-      wl.head = &io;
-    wl.tail = &io;
-  }
+  auto& st = io.emplace_backend_ctx<io_state>();
+  st.io = &io;
+  st.waiter.cb = this;
+  start_or_wait(io, *q);
+}
+
+void nvme_bdev::start_or_wait(bdev_io& io, host_qpair& q) {
+  // Behind earlier waiters (FIFO), or when no slot is free: wait for one.
+  if (q.has_waiters() || !start_next_chunk(io, q)) q.wait_for_slot(io.backend_ctx_as<io_state>().waiter);
+}
+
+void nvme_bdev::on_slot_free(host_qpair& q, slot_waiter& w) {
+  bdev_io& io = *reinterpret_cast<io_state*>(&w)->io;
+  if (q.failed()) return finish(io, -EIO);
+  if (!start_next_chunk(io, q)) q.wait_for_slot(w);  // taken in between: wait again
 }
 
 bool nvme_bdev::start_next_chunk(bdev_io& io, host_qpair& q) {
@@ -120,39 +124,16 @@ void nvme_bdev::on_host_complete(host_request& req, const nvme_completion& c) {
   bdev_io& io = *static_cast<bdev_io*>(req.user);
   host_qpair& q = *req.qp;
   auto& st = io.backend_ctx_as<io_state>();
-  if (!c.status.ok()) {
-    finish(io, errno_for(c.status));
-  } else {
-    st.done_blocks += st.chunk_blocks;
-    if (st.done_blocks < io.num_blocks && io.op != bdev_op::flush) {
-      // The slot this chunk used is free again: the next chunk cannot fail to get one
-      // unless the queue failed.
-      if (!start_next_chunk(io, q)) finish(io, -EIO);
-    } else {
-      finish(io, 0);
-    }
-  }
-  drain_waiters(q, io.owner->index());
+  if (!c.status.ok()) return finish(io, errno_for(c.status));
+  st.done_blocks += st.chunk_blocks;
+  if (st.done_blocks >= io.num_blocks || io.op == bdev_op::flush) return finish(io, 0);
+  if (q.failed()) return finish(io, -EIO);
+  start_or_wait(io, q);  // the next chunk of a split I/O
 }
 
 void nvme_bdev::finish(bdev_io& io, int status) {
   io.status = status;
   io.done->on_bdev_io_done(io);
-}
-
-void nvme_bdev::drain_waiters(host_qpair& q, unsigned reactor_index) {
-  auto& wl = waiting_[reactor_index];
-  while (wl.head) {
-    bdev_io* io = wl.head;
-    if (q.failed()) {
-      wl.head = io->backend_ctx_as<io_state>().next_waiting;
-      finish(*io, -EIO);
-      continue;
-    }
-    if (!start_next_chunk(*io, q)) break;
-    wl.head = io->backend_ctx_as<io_state>().next_waiting;
-  }
-  if (!wl.head) wl.tail = nullptr;
 }
 
 }  // namespace nvmfd

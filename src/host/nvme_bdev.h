@@ -2,8 +2,9 @@
 // nvme_bdev: a block device backed by one namespace of a remote NVMe-oF controller
 // (SPDK's bdev_nvme, "<name>n<nsid>"). I/O submitted on a reactor goes to that reactor's
 // I/O queue of the controller; requests larger than the controller's MDTS or than 65536
-// blocks are split and run in sequence; when the queue is full, I/Os wait in a per-reactor
-// list (intrusive, in bdev_io::backend_ctx) and start as slots free up. No allocation per I/O.
+// blocks are split and run in sequence; when the queue is full, an I/O waits in the queue's
+// FIFO of slot waiters (the entry lives in bdev_io::backend_ctx) and starts as a slot frees
+// up, whichever namespace freed it. No allocation per I/O.
 // A failed controller completes I/O with -EIO (path errors) at once.
 #include <memory>
 #include <vector>
@@ -13,7 +14,7 @@
 
 namespace nvmfd {
 
-class nvme_bdev final : public bdev, public host_callback {
+class nvme_bdev final : public bdev, public host_callback, public slot_waiter_callback {
  public:
   nvme_bdev(std::string name, std::shared_ptr<host_controller> ctrl, const remote_namespace& ns, unsigned reactors);
 
@@ -22,6 +23,7 @@ class nvme_bdev final : public bdev, public host_callback {
   bool supports(bdev_op op) const override;
   void submit(bdev_io& io) override;
   void on_host_complete(host_request& req, const nvme_completion& c) override;
+  void on_slot_free(host_qpair& q, slot_waiter& w) override;
 
   uint32_t nsid() const { return nsid_; }
   const std::shared_ptr<host_controller>& controller() const { return ctrl_; }
@@ -31,17 +33,11 @@ class nvme_bdev final : public bdev, public host_callback {
  private:
   bool start_next_chunk(bdev_io& io, host_qpair& q);
   void finish(bdev_io& io, int status);
-  void drain_waiters(host_qpair& q, unsigned reactor_index);
+  void start_or_wait(bdev_io& io, host_qpair& q);
 
   std::shared_ptr<host_controller> ctrl_;
   uint32_t nsid_;
   uint32_t max_blocks_per_cmd_;
-  // Per reactor: I/Os waiting for a free slot (touched only by that reactor).
-  struct waitlist {
-    bdev_io* head = nullptr;
-    bdev_io* tail = nullptr;
-  };
-  std::vector<waitlist> waiting_;
 };
 
 }  // namespace nvmfd
