@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
+#include <thread>
 
 #include "proto/controller_properties.h"
 #include "proto/fabrics.h"
@@ -122,6 +124,50 @@ TEST_F(controller_state_test, io_connect_parameters_are_checked) {
   EXPECT_TRUE(succeeded(
       io.fabrics_connect(target_fixture::open_nqn, 1, static_cast<uint16_t>(fx->transport().max_queue_depth - 1),
                          h->cntlid)));
+}
+
+TEST_F(controller_state_test, each_controller_gets_its_own_cntlid) {
+  constexpr int n = 24;
+  std::vector<test_client> admins(n);
+  std::set<uint16_t> ids;
+  for (auto& a : admins) {
+    auto id = connect_admin_queue(a, addr(), port(), std::string(target_fixture::open_nqn));
+    ASSERT_TRUE(ok(id));
+    EXPECT_GE(*id, 1);
+    EXPECT_LE(*id, 0xffef);
+    EXPECT_TRUE(ids.insert(*id).second) << "cntlid " << *id << " given twice";
+  }
+  auto list = fx->target().controllers(std::string(target_fixture::open_nqn));
+  ASSERT_TRUE(ok(list));
+  EXPECT_EQ(list->size(), size_t{n});
+}
+
+// A subsystem with a one-id cntlid range has room for one controller; the id is free
+// again once that controller's admin queue is gone.
+TEST_F(controller_state_test, cntlid_range_exhausted_is_controller_busy) {
+  subsystem_params p;
+  p.nqn = "nqn.2014-08.io.nvmfd.test:single";
+  p.allow_any_host = true;
+  p.min_cntlid = p.max_cntlid = 7;
+  ASSERT_TRUE(ok(fx->target().create_subsystem(p)));
+  ASSERT_TRUE(ok(fx->target().add_listener(p.nqn, fx->listener())));
+  test_client first;
+  auto id = connect_admin_queue(first, addr(), port(), p.nqn);
+  ASSERT_TRUE(ok(id));
+  EXPECT_EQ(*id, 7);
+  test_client second;
+  ASSERT_TRUE(ok(second.connect(addr(), port())));
+  EXPECT_TRUE(has_status(second.fabrics_connect(p.nqn, 0, 31, 0xffff),
+                         nvme_status::specific(sc_command_specific::controller_busy)));
+  first.close();
+  bool again = false;
+  for (int attempt = 0; attempt < 40 && !again; ++attempt) {
+    test_client third;
+    auto r = connect_admin_queue(third, addr(), port(), p.nqn);
+    again = r.ok() && *r == 7;
+    if (!again) std::this_thread::sleep_for(25ms);
+  }
+  EXPECT_TRUE(again) << "cntlid 7 still taken 1 s after its controller's connection closed";
 }
 
 TEST_F(controller_state_test, removing_the_host_closes_its_controller) {
