@@ -21,6 +21,8 @@ struct digest_mode {
   bool ddgst;
 };
 
+void PrintTo(const digest_mode& m, std::ostream* os) { *os << m.name; }
+
 class io_test : public target_test, public ::testing::WithParamInterface<digest_mode> {
  protected:
   client_options digest_options() const {
