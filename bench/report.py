@@ -87,6 +87,7 @@ def main():
     o.append(f"- kernel (`uname -r`): {m['kernel']}; memory: {int(m['mem_total_kib']) // 1024 // 1024} GiB")
     o.append(f"- before the run: load average {m['loadavg']}, {m['busy_before_pct']} % of all CPU time busy "
              "(other processes; see the last column below for during the runs)")
+    o.append(f"- priority of every benchmarked process: {m.get('nice', 'none')} (`BENCH_NICE`; other processes keep running)")
     o.append("")
     o.append("## Results")
     o.append("")
@@ -97,7 +98,11 @@ def main():
     o.append("| namespace | workload | QD | IOPS | MiB/s | avg latency (µs) | p99 latency (µs) "
              "| target CPU (cores) | host CPU (cores) | others' CPU (cores) |")
     o.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    o.append(f"| — | raw TCP loopback, iperf3, 1 stream, 1 MiB writes | — | — | {fmt(tcp_mib)} | — | — | — | — | — |")
+    icpu = iperf["end"]["cpu_utilization_percent"]
+    i_sender, i_receiver = icpu["host_total"] / 100, icpu["remote_total"] / 100
+    i_others = max(0.0, cpu["iperf3"][1] - i_sender - i_receiver) if "iperf3" in cpu else float("nan")
+    o.append(f"| — | raw TCP loopback, iperf3, 1 stream, 1 MiB writes | — | — | {fmt(tcp_mib)} | — | — "
+             f"| {i_sender:.2f} (sender) | {i_receiver:.2f} (receiver) | {i_others:.2f} |")
     errors = 0
     for t, tname in TARGETS:
         for w, desc in WORKLOADS:
@@ -113,6 +118,12 @@ def main():
                      f"| {fmt(tot['latency_us']['p99'], 1)} | {tc:.2f} | {hc:.2f} | {others:.2f} |")
     o.append("")
     o.append(f"I/O errors in all runs: {errors}. iperf3 retransmits: {iperf_retr}.")
+    others_avg = sum(max(0.0, cpu[n][1] - cpu[n][0] - perf[n]["process_cpu"]["cores_busy"]) for n in perf) / len(perf)
+    if others_avg > 0.1:
+        o.append("")
+        o.append(f"**Caution:** other processes used {others_avg:.2f} of the {m['nproc']} CPUs on average during "
+                 "the nvmf-perf runs (last column), competing with the target and the host for their cores: these "
+                 "figures, the latency tails above all, understate what this machine does when idle.")
     o.append("")
     o.append("### Ratios")
     o.append("")
@@ -136,8 +147,9 @@ def main():
              f"(4 KiB writes travel in the command capsule; larger ones after an R2T), max_io_size "
              f"{tr.get('max_io_size')} (MDTS: a 128 KiB read is one command), io_unit_size {tr.get('io_unit_size')}, "
              f"max_queue_depth {tr.get('max_queue_depth')} (the default 128 cannot hold QD 128: the host asks for a "
-             f"queue of QD + 1 entries), c2h_success {tr.get('c2h_success')} (a read completes with its last "
-             "C2HData PDU, no separate CapsuleResp). No header or data digests.")
+             f"queue of QD + 1 entries), c2h_success {tr.get('c2h_success')} (but nvmfd sends a CapsuleResp after "
+             "every read's C2HData all the same: SUCCESS needs SQ flow control disabled at Connect, which the host "
+             "does not ask for). No header or data digests.")
     for name, kind, nqn in (("Null0", "null", "null0"), ("Malloc0", "RAM (malloc)", "malloc0")):
         b = bdevs[name]
         size = b["num_blocks"] * b["block_size"]
@@ -151,8 +163,9 @@ def main():
              f"written of {fmt(ram / 2**20)} MiB), because never-written pages of an anonymous mapping read as the "
              "kernel's shared zero page, which is always in cache.")
     o.append("- CPU columns: target = nvmfd's CPU time over the run's wall time (connect and warm-up included); "
-             "host = nvmf-perf's CPU time (getrusage) over warm-up and measurement; others = all CPU time on the "
-             "machine (`/proc/stat`) minus those two. 1.00 is one core fully busy.")
+             "host = nvmf-perf's CPU time (getrusage) over warm-up and measurement; for iperf3, its own "
+             "`cpu_utilization_percent` of the sender (core of the target) and the receiver (core of the host); "
+             "others = all CPU time on the machine (`/proc/stat`) minus those two. 1.00 is one core fully busy.")
     o.append("")
     o.append("## Commands")
     o.append("")
