@@ -223,8 +223,7 @@ nvme_status set_features(tcp_qpair& qp, target_request& req) {
       return nvme_status::success();
     }
     case feature_id::keep_alive_timer:
-      c.kato_ms = f.cdw11;
-      c.keep_alive();
+      c.set_kato(f.cdw11);
       return nvme_status::success();
     case feature_id::power_management:
       if ((f.cdw11 & 0x1f) != 0) return nvme_status::generic(sc_generic::invalid_field);  // one power state

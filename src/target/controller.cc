@@ -35,6 +35,14 @@ void controller::attach_admin_queue(tcp_qpair* qp) {
   arm_keep_alive_timer();
 }
 
+void controller::set_kato(uint32_t ms) {
+  kato_ms = ms;
+  keep_alive();
+  if (ka_timer_) admin_reactor_.cancel(ka_timer_);
+  ka_timer_ = 0;
+  if (admin_qp_) arm_keep_alive_timer();
+}
+
 void controller::arm_keep_alive_timer() {
   if (kato_ms == 0) return;
   auto period = std::chrono::milliseconds(std::max<uint32_t>(100, std::min<uint32_t>(kato_ms / 2, 1000)));

@@ -57,6 +57,8 @@ class controller : public std::enable_shared_from_this<controller> {
   uint32_t aec = 0;                    // Asynchronous Event Configuration (feature 0x0b)
   uint32_t kato_ms = 0;
   void keep_alive() { last_keep_alive_ = clock_type::now(); }
+  // Set Features Keep Alive Timer: the new timeout takes effect now (0 turns it off).
+  void set_kato(uint32_t ms);
   // CC written by Property Set: EN and SHN take effect on CSTS.
   void write_cc(uint32_t value);
   // Parks an Asynchronous Event Request; false if the limit (aerl + 1) is reached.

@@ -7,7 +7,8 @@
 
 namespace nvmfd {
 
-std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::string& hostnqn) {
+std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::string& hostnqn,
+                                               const std::string& local_addr) {
   std::vector<discovery_log_entry> entries;
   discovery_log_header hdr{};
   {
@@ -24,7 +25,9 @@ std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::strin
         e.portid = t.port_id_locked(l);
         e.cntlid = cntlid_dynamic;
         e.asqsz = asqsz;
-        set_discovery_entry_text(e, s->nqn(), l.traddr, l.trsvcid);
+        bool same_family = (l.adrfam == "IPv6") == (local_addr.find(':') != std::string::npos);
+        const std::string& addr = is_wildcard_address(l.traddr) && same_family ? local_addr : l.traddr;
+        set_discovery_entry_text(e, s->nqn(), addr, l.trsvcid);
         e.tsas[0] = static_cast<uint8_t>(tcp_sectype::none);
         entries.push_back(e);
       }

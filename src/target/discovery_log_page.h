@@ -11,6 +11,9 @@ namespace nvmfd {
 
 class nvmf_target;
 
-std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::string& hostnqn);
+// local_addr: the address the host reached the discovery controller on; a wildcard listener
+// (0.0.0.0 / ::) is reported with it, as Linux nvmet does, so the entry is usable.
+std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::string& hostnqn,
+                                               const std::string& local_addr);
 
 }  // namespace nvmfd

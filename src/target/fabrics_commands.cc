@@ -42,7 +42,7 @@ nvme_status connect_admin(tcp_qpair& qp, target_request& req, const connect_comm
                                      opts.max_io_qpairs_per_ctrlr);
     sub->controllers()[cntlid] = c;
   }
-  qp.bind(c, 0, static_cast<uint16_t>(f.sqsize + 1));
+  qp.bind(c, 0, static_cast<uint16_t>(f.sqsize + 1), f.sq_flow_control_disabled());
   c->attach_admin_queue(&qp);
   req.cqe.dw0 = connect_response_success(c->cntlid());
   NVMFD_LOG_INFO("controller {} of {} created for host {}", c->cntlid(), sub->nqn(), hostnqn);
@@ -69,7 +69,7 @@ nvme_status connect_io(tcp_qpair& qp, target_request& req, const connect_command
   if (f.qid > allowed) return invalid_param(req, false, connect_sqe_offset::qid);
   if (!c->register_io_queue(f.qid, qp.owner().index(), qp.weak_from_this()))
     return invalid_param(req, false, connect_sqe_offset::qid);
-  qp.bind(c, f.qid, static_cast<uint16_t>(f.sqsize + 1));
+  qp.bind(c, f.qid, static_cast<uint16_t>(f.sqsize + 1), f.sq_flow_control_disabled());
   req.cqe.dw0 = connect_response_success(c->cntlid());
   return nvme_status::success();
 }
@@ -91,7 +91,7 @@ nvme_status do_connect(tcp_qpair& qp, target_request& req) {
     sub = qp.target().find_subsystem_locked(subnqn);
     if (sub) {
       host_ok = sub->host_allowed(hostnqn);
-      listener_ok = sub->listens_on(qp.local().addr, std::to_string(qp.local().port));
+      listener_ok = sub->accepts_connection_on(qp.local().addr, std::to_string(qp.local().port));
     }
   }
   if (!sub || !listener_ok) {

@@ -1,6 +1,7 @@
 #include "target/nvmf_target.h"
 
 #include <algorithm>
+#include <thread>
 #include <fmt/format.h>
 
 #include "base/log.h"
@@ -41,6 +42,19 @@ void nvmf_target::shutdown() {
       for (auto& [p, sp] : conns_[i]) all.push_back(sp);
       for (auto& q : all) q->close("target shutting down");
     });
+  }
+  // A closed connection is released once its bdev I/O has completed: wait for that, so
+  // that nothing in flight outlives the target (bounded: a stuck device is reported).
+  auto deadline = clock_type::now() + std::chrono::seconds(30);
+  for (;;) {
+    size_t left = 0;
+    for (unsigned i = 0; i < reactors_.size(); ++i) reactors_.run_on(i, [&, i] { left += conns_[i].size(); });
+    if (left == 0) break;
+    if (clock_type::now() > deadline) {
+      NVMFD_LOG_ERROR("shutdown: {} connection(s) still wait for block-device I/O after 30 s", left);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }
 

@@ -8,6 +8,19 @@ bool subsystem::listens_on(const std::string& traddr, const std::string& trsvcid
   return false;
 }
 
+bool is_wildcard_address(const std::string& traddr) { return traddr == "0.0.0.0" || traddr == "::"; }
+
+bool subsystem::accepts_connection_on(const std::string& traddr, const std::string& trsvcid) const {
+  for (auto& l : listeners) {
+    if (l.trsvcid != trsvcid) continue;
+    // A wildcard listener (0.0.0.0 or ::) serves every local address on its port.
+    if (l.traddr == traddr || is_wildcard_address(l.traddr)) return true;
+    // An IPv4 connection on a dual-stack IPv6 socket shows as ::ffff:a.b.c.d.
+    if (traddr.rfind("::ffff:", 0) == 0 && traddr.substr(7) == l.traddr) return true;
+  }
+  return false;
+}
+
 uint16_t subsystem::allocate_cntlid() {
   if (min_cntlid > max_cntlid) return 0;
   uint32_t span = uint32_t{max_cntlid} - min_cntlid + 1;

@@ -29,6 +29,9 @@ struct listen_address {
   bool operator==(const listen_address& o) const { return traddr == o.traddr && trsvcid == o.trsvcid; }
 };
 
+// 0.0.0.0 or ::
+bool is_wildcard_address(const std::string& traddr);
+
 class subsystem {
  public:
   subsystem(std::string nqn, subsystem_kind type, uint32_t max_namespaces)
@@ -48,7 +51,11 @@ class subsystem {
   std::vector<listen_address> listeners;
 
   bool host_allowed(const std::string& hostnqn) const { return allow_any_host || hosts.count(hostnqn) > 0; }
+  // Exactly this listener is configured.
   bool listens_on(const std::string& traddr, const std::string& trsvcid) const;
+  // A connection that arrived on local address traddr:trsvcid may reach this subsystem
+  // (an exact listener, or a wildcard one on that port).
+  bool accepts_connection_on(const std::string& traddr, const std::string& trsvcid) const;
   uint32_t max_namespaces() const { return table_->max_nsid(); }
 
   // Namespaces: the current table (immutable) and its generation.

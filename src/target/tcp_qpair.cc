@@ -101,7 +101,8 @@ bool tcp_qpair::take_buffer(target_request& req, uint32_t len) {
   return req.buf != nullptr;
 }
 
-void tcp_qpair::bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t queue_size) {
+void tcp_qpair::bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t queue_size, bool sq_flow_control_disabled) {
+  sq_flow_control_disabled_ = sq_flow_control_disabled;
   ctrl_ = std::move(c);
   qid_ = qid;
   queue_size_ = queue_size;
@@ -212,6 +213,8 @@ void tcp_qpair::on_pdu_received(std::span<const std::byte> header, bool data_dig
     case pdu_type::capsule_cmd: {
       target_request& req = *rx_req_;
       rx_req_ = nullptr;
+      // Every capsule consumes a submission queue entry, whatever becomes of it (Base 2.0 4.6).
+      if (queue_size_ > 0) sqhd_ = static_cast<uint16_t>((sqhd_ + 1) % queue_size_);
       if (!data_digest_ok) {
         // NVMe/TCP 3.6.2.? : a data digest error fails the command, not the connection.
         complete(req, nvme_status::generic(sc_generic::transient_transport_error, false));
@@ -274,7 +277,6 @@ void tcp_qpair::on_ic_req(std::span<const std::byte> header) {
 // --- command path ----------------------------------------------------------------------
 
 void tcp_qpair::start_command(target_request& req) {
-  if (queue_size_ > 0) sqhd_ = static_cast<uint16_t>((sqhd_ + 1) % queue_size_);
   if (req.early_error) return complete(req, req.early_status);
   bool is_connect = req.cmd.opcode == static_cast<uint8_t>(admin_opcode::fabrics) &&
                     req.cmd.fctype() == static_cast<uint8_t>(fabrics_type::connect);
@@ -287,6 +289,7 @@ void tcp_qpair::start_command(target_request& req) {
 
   const auto& sgl = req.cmd.sgl;
   uint8_t sgl_type = sgl.sgl_identifier;
+  if (req.xfer_len == 0 && req.in_capsule_len == 0) return execute(req);  // no data: any SGL type will do
   switch (req.dir) {
     case data_direction::host_to_controller:
       if (sgl_type == sgl_id::data_block_offset) {
@@ -375,15 +378,22 @@ void tcp_qpair::complete(target_request& req, nvme_status st) {
   if (st.ok() && req.dir == data_direction::controller_to_host && req.c2h_len > 0) {
     data_pdu d{};
     d.ch.type = static_cast<uint8_t>(pdu_type::c2h_data);
-    d.ch.flags = pdu_flags::last_pdu;
-    // NVMe/TCP 3.6.2.8: SUCCESS only when SQ flow control is disabled; not used by default.
+    // NVMe/TCP 3.6.2.8: SUCCESS (no CapsuleResp follows) only when the host disabled SQ flow
+    // control at Connect, since the response would carry SQHD; and only for plain results.
+    bool success_flag = opts_.c2h_success && sq_flow_control_disabled_ && qid_ != 0 && req.cqe.dw0.get() == 0 &&
+                        req.cqe.dw1.get() == 0;
+    d.ch.flags = static_cast<uint8_t>(pdu_flags::last_pdu | (success_flag ? pdu_flags::success : 0));
     d.cccid = req.cid();
     d.datao = 0;
     d.datal = req.c2h_len;
     std::memcpy(req.data_hdr.data(), &d, sizeof(d));
     pdu_writer::build(req.data_tx, req.data_hdr.data(), sizeof(d), req.buf, req.c2h_len, hdgst_, ddgst_, c2h_pda_);
-    req.data_tx.done = nullptr;
+    req.data_tx.done = success_flag ? &req : nullptr;
     writer_.enqueue(req.data_tx);
+    if (success_flag) {
+      schedule_flush();
+      return;
+    }
   }
   capsule_resp_pdu r{};
   r.ch.type = static_cast<uint8_t>(pdu_type::capsule_resp);
@@ -490,16 +500,18 @@ void tcp_qpair::close(std::string_view why) {
   reader_.stop();
   if (drain_timer_) reactor_.cancel(drain_timer_);
   drain_timer_ = 0;
-  reactor_.unwatch(fd_);
-  ::close(fd_);
-  fd_ = -1;
-  writer_ = pdu_writer{};
+  // Release the queue ID before the host can see the socket close, so that a host that
+  // reconnects at once finds it free.
   if (ctrl_) {
     if (qid_ == 0)
       ctrl_->detach_admin_queue();
     else
       ctrl_->unregister_io_queue(qid_);
   }
+  reactor_.unwatch(fd_);
+  ::close(fd_);
+  fd_ = -1;
+  writer_ = pdu_writer{};
   // Free every command not waiting on a bdev; those are freed when their I/O completes.
   for (auto& r : requests_)
     if (r->state != request_state::free && !r->in_bdev) release_request(*r);

@@ -60,7 +60,7 @@ class tcp_qpair final : public event_handler,
   uint16_t queue_size() const { return queue_size_; }
 
   // Binds this queue to a controller after a successful Connect.
-  void bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t queue_size);
+  void bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t queue_size, bool sq_flow_control_disabled);
   // Completes a command: data (controller-to-host commands that succeeded) then response.
   void complete(target_request& req, nvme_status st);
   // The namespace table to use for a new command (refreshed when the subsystem changed).
@@ -118,6 +118,7 @@ class tcp_qpair final : public event_handler,
   bool want_out_ = false;
   bool flush_scheduled_ = false;
   bool close_after_send_ = false;
+  bool sq_flow_control_disabled_ = false;  // Connect CATTR bit 2
   bool released_ = false;
 
   std::shared_ptr<controller> ctrl_;
