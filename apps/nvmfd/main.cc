@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "bdev/bdev_registry.h"
 #include "reactor/reactor.h"
+#include "rpc/bdev_nvme_rpc.h"
 #include "rpc/bdev_rpc.h"
 #include "rpc/config_loader.h"
 #include "rpc/framework_methods.h"
@@ -93,9 +94,11 @@ int main(int argc, char** argv) {
   {
     nvmf_target target(reactors);
     bdev_registry bdevs;
+    nvme_controller_registry nvme_controllers(reactors, bdevs);
     rpc_method_table methods;
     add_framework_methods(methods);
     add_bdev_methods(methods, bdevs);
+    add_bdev_nvme_methods(methods, nvme_controllers);  // before nvmf: its config section must load first
     add_nvmf_methods(methods, target, bdevs);
 
     if (auto l = load_config(config, methods); !l) {

@@ -5,6 +5,7 @@
 #include "bdev/file_bdev.h"
 #include "bdev/null_bdev.h"
 #include "bdev/ram_bdev.h"
+#include "rpc/bdev_nvme_rpc.h"
 #include "rpc/param_reader.h"
 
 namespace nvmfd {
@@ -84,6 +85,7 @@ json describe(const bdev& b) {
     j["driver_specific"]["aio"] = {{"filename", f->filename()}, {"block_size_override", true},
                                    {"readonly", f->read_only()}, {"fallocate", false}, {"direct", f->direct()}};
   }
+  if (auto* n = dynamic_cast<const nvme_bdev*>(&b)) j["driver_specific"] = nvme_bdev_driver_specific(*n);
   return j;
 }
 
