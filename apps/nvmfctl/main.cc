@@ -9,6 +9,8 @@
 
 #include "cli_params.h"
 #include "config_commands.h"
+#include "discover_command.h"
+#include "identify_command.h"
 #include "rpc_client.h"
 
 namespace {
@@ -23,6 +25,8 @@ Forms:
   nvmfctl [-s SOCKET] [-t TIMEOUT] call METHOD ['{"name": value, ...}']
   nvmfctl [-s SOCKET] save_config [-o FILE] [-i INDENT] [-s SUBSYSTEM,...]
   nvmfctl [-s SOCKET] load_config [-j FILE | -i FILE | FILE | -]   (default: stdin)
+  nvmfctl discover -t tcp -a ADDR [-s PORT] [-q HOSTNQN] [-o normal|json]   (a host: no nvmfd needed)
+  nvmfctl identify -r 'trtype:tcp traddr:A trsvcid:P subnqn:NQN' [-o normal|json] [--ns NSID | --ctrl]
 
 METHOD parameters, --name value:
   true / false          boolean
@@ -64,6 +68,8 @@ void print_result(const json& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "discover") return nvmfd::ctl::discover_command(argc - 1, argv + 1);
+  if (argc >= 2 && std::string(argv[1]) == "identify") return nvmfd::ctl::identify_command(argc - 1, argv + 1);
   CLI::App app{"nvmfctl: call nvmfd's JSON-RPC methods (SPDK rpc.py method and parameter names)",
                "nvmfctl"};
   std::string socket = default_socket;
