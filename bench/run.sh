@@ -140,6 +140,7 @@ read -r b1 t1 < <(cpu_busy_total)
   echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "busy_before_pct=$(( (b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))"
   echo "git=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src apps 2>/dev/null || echo ' (with local changes)')"
+  echo "invocation=$(env | grep -E '^BENCH_(TIME|WARMUP|DOC|NICE|NO_BUILD)=' | sort | tr '\n' ' ' | sed 's/ $//' || true)"
   echo "time_s=$time_s"
   echo "warmup_s=$warmup_s"
   echo "target_cpu=$target_cpu"
@@ -150,24 +151,26 @@ read -r b1 t1 < <(cpu_busy_total)
 busy=$(awk -F= '/^busy_before_pct/{print $2}' "$work/machine.env")
 [ "$busy" -le 10 ] || echo "[bench] warning: the machine is already ${busy}% busy; figures will suffer" >&2
 
-# --- a. raw TCP loopback: iperf3, one stream, 1 MiB writes -----------------------------------
-port=$(free_port)
-start_bg "$work/iperf3_server.json" "${prio[@]}" taskset -c "$host_cpu" iperf3 -s -1 -p "$port" -J
-server_pid=$bg_pid
-wait_listening "$port"
-echo "[bench] iperf3 ${time_s}s" >&2
-read -r mb0 mt0 < <(cpu_busy_total)
-w0=$(date +%s.%N)
-start_bg "$work/iperf3_client.json" "${prio[@]}" taskset -c "$target_cpu" iperf3 -c 127.0.0.1 -p "$port" -l 1M -t "$time_s" -J
-client_pid=$bg_pid
-wait "$client_pid" || { echo "[bench] iperf3 client failed" >&2; cat "$work/iperf3_client.json" >&2; exit 1; }
-forget_pid "$client_pid"
-w1=$(date +%s.%N)
-read -r mb1 mt1 < <(cpu_busy_total)
-printf 'iperf3\t-\t0\t%s\t%s\t%s\n' "$((mb1 - mb0))" "$((mt1 - mt0))" \
-  "$(awk -v a="$w0" -v b="$w1" 'BEGIN{printf "%.3f", b - a}')" >> "$work/runs.tsv"
-stop_pid "$server_pid"
-forget_pid "$server_pid"
+# --- a. raw TCP loopback: iperf3, one stream, 1 MiB writes; three runs (the report uses the median)
+for i in 1 2 3; do
+  port=$(free_port)
+  start_bg "$work/iperf3_server_$i.json" "${prio[@]}" taskset -c "$host_cpu" iperf3 -s -1 -p "$port" -J
+  server_pid=$bg_pid
+  wait_listening "$port"
+  echo "[bench] iperf3 run $i, ${time_s}s" >&2
+  read -r mb0 mt0 < <(cpu_busy_total)
+  w0=$(date +%s.%N)
+  start_bg "$work/iperf3_client_$i.json" "${prio[@]}" taskset -c "$target_cpu" iperf3 -c 127.0.0.1 -p "$port" -l 1M -t "$time_s" -J
+  client_pid=$bg_pid
+  wait "$client_pid" || { echo "[bench] iperf3 client failed" >&2; cat "$work/iperf3_client_$i.json" >&2; exit 1; }
+  forget_pid "$client_pid"
+  w1=$(date +%s.%N)
+  read -r mb1 mt1 < <(cpu_busy_total)
+  printf 'iperf3_%s\t-\t0\t%s\t%s\t%s\n' "$i" "$((mb1 - mb0))" "$((mt1 - mt0))" \
+    "$(awk -v a="$w0" -v b="$w1" 'BEGIN{printf "%.3f", b - a}')" >> "$work/runs.tsv"
+  stop_pid "$server_pid"
+  forget_pid "$server_pid"
+done
 
 # --- b. nvmfd on core 0 with a null and a RAM namespace, each in its own subsystem -----------
 port=$(free_port)
@@ -180,6 +183,7 @@ for _ in $(seq 100); do
   kill -0 "$nvmfd_pid" 2>/dev/null || { echo "[bench] nvmfd died" >&2; cat "$work/nvmfd.log" >&2; exit 1; }
   sleep 0.1
 done
+quote build/bin/nvmfctl -s "$rpc_sock" nvmf_get_transports >> "$work/commands.txt"
 build/bin/nvmfctl -s "$rpc_sock" nvmf_get_transports > "$work/transports.json"
 
 trid() { echo "trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:$port subnqn:nqn.2016-06.io.nvmfd:$1"; }
