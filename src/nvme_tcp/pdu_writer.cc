@@ -48,6 +48,7 @@ void pdu_writer::build(tx_pdu& p, std::byte* header, uint8_t hlen, const std::by
 }
 
 void pdu_writer::enqueue(tx_pdu& p) {
+  assert(tail_ != &p && p.next == nullptr);  // a PDU is queued once at a time
   p.next = nullptr;
   if (tail_)
     tail_->next = &p;

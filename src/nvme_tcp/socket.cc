@@ -36,9 +36,11 @@ result<sockaddr_storage> make_sockaddr(const std::string& addr, uint16_t port, s
   return error{errc::invalid_argument, fmt::format("'{}' is not a numeric IPv4 or IPv6 address", addr)};
 }
 
-socket_address to_socket_address(const sockaddr_storage& ss) {
+result<socket_address> to_socket_address(const sockaddr_storage& ss) {
   char buf[INET6_ADDRSTRLEN] = {};
   socket_address a;
+  if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+    return error{errc::not_supported, "not an IP socket"};
   if (ss.ss_family == AF_INET) {
     auto* v4 = reinterpret_cast<const sockaddr_in*>(&ss);
     inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof(buf));

@@ -252,7 +252,6 @@ void tcp_qpair::on_pdu_received(std::span<const std::byte> header, bool data_dig
 void tcp_qpair::on_ic_req(std::span<const std::byte> header) {
   auto req = load_wire<ic_req_pdu>(header.data());
   if (auto e = check_ic_req(req)) {
-    reader_.stop();
     send_term_req(*e, header);
     return;
   }
@@ -265,10 +264,10 @@ void tcp_qpair::on_ic_req(std::span<const std::byte> header) {
   r.cpda = 0;
   r.dgst = static_cast<uint8_t>(req.dgst & 0x3);
   r.maxh2cdata = tcp_max_h2c_data;
-  std::memcpy(ctrl_hdr_.data(), &r, sizeof(r));
-  pdu_writer::build(ctrl_tx_, ctrl_hdr_.data(), sizeof(r), nullptr, 0, false, false);
-  ctrl_tx_.done = this;
-  writer_.enqueue(ctrl_tx_);
+  std::memcpy(icresp_hdr_.data(), &r, sizeof(r));
+  pdu_writer::build(icresp_tx_, icresp_hdr_.data(), sizeof(r), nullptr, 0, false, false);
+  icresp_tx_.done = nullptr;
+  writer_.enqueue(icresp_tx_);
   schedule_flush();
   state_ = conn_state::ready;
   reader_.set_params({pdu_role::target, true, hdgst_, ddgst_, 0, max_pdu_data(opts_)});
@@ -456,9 +455,11 @@ void tcp_qpair::flush_now() {
 }
 
 void tcp_qpair::send_term_req(const term_error& e, std::span<const std::byte> bad_header) {
+  if (state_ == conn_state::terminating || state_ == conn_state::closed) return;  // one TermReq at most
   NVMFD_LOG_WARN("qpair {}:{} qid {}: protocol error, FES {:#x} FEI {}: sending C2HTermReq", peer_.addr, peer_.port,
                  qid_, static_cast<unsigned>(e.fes), e.fei);
   state_ = conn_state::terminating;
+  reader_.stop();
   term_req_pdu t{};
   t.ch.type = static_cast<uint8_t>(pdu_type::c2h_term_req);
   t.ch.hlen = sizeof(t);
@@ -467,18 +468,19 @@ void tcp_qpair::send_term_req(const term_error& e, std::span<const std::byte> ba
   size_t n = std::min(bad_header.size(), max_term_req_data);
   std::memcpy(term_data_.data(), bad_header.data(), n);
   t.ch.plen = static_cast<uint32_t>(sizeof(t) + n);
-  std::memcpy(ctrl_hdr_.data(), &t, sizeof(t));
-  ctrl_tx_.iovcnt = 0;
-  ctrl_tx_.first_iov = 0;
-  ctrl_tx_.iov[ctrl_tx_.iovcnt++] = {ctrl_hdr_.data(), sizeof(t)};
-  if (n) ctrl_tx_.iov[ctrl_tx_.iovcnt++] = {term_data_.data(), n};
-  ctrl_tx_.done = this;
-  writer_.enqueue(ctrl_tx_);
+  std::memcpy(term_hdr_.data(), &t, sizeof(t));
+  // No digests and no PDO on a TermReq (NVMe/TCP 3.6.2.9): iovecs by hand.
+  term_tx_.iovcnt = 0;
+  term_tx_.first_iov = 0;
+  term_tx_.iov[term_tx_.iovcnt++] = {term_hdr_.data(), sizeof(t)};
+  if (n) term_tx_.iov[term_tx_.iovcnt++] = {term_data_.data(), n};
+  term_tx_.done = this;
+  writer_.enqueue(term_tx_);
   flush_now();
 }
 
-void tcp_qpair::on_pdu_sent(tx_pdu&) {
-  if (state_ != conn_state::terminating) return;  // ICResp sent: nothing to do
+void tcp_qpair::on_pdu_sent(tx_pdu& p) {
+  if (&p != &term_tx_ || state_ != conn_state::terminating) return;
   // TermReq is out: stop sending, drain what the host still sends, close on EOF or in 1 s.
   shutdown(fd_, SHUT_WR);
   std::weak_ptr<tcp_qpair> weak = weak_from_this();

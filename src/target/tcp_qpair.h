@@ -78,7 +78,7 @@ class tcp_qpair final : public event_handler,
   // pdu_reader_sink
   std::variant<std::byte*, term_error> on_pdu_header(std::span<const std::byte> header, uint32_t data_len) override;
   void on_pdu_received(std::span<const std::byte> header, bool data_digest_ok) override;
-  // tx_pdu_done (ICResp / TermReq)
+  // tx_pdu_done (ICResp / C2HTermReq)
   void on_pdu_sent(tx_pdu& p) override;
   // deferred_task: flush the send queue once per loop pass (batches completions)
   void run_deferred() override;
@@ -134,9 +134,12 @@ class tcp_qpair final : public event_handler,
   std::unique_ptr<ns_snapshot> snap_;
   std::vector<std::unique_ptr<ns_snapshot>> retired_snaps_;
 
-  std::array<std::byte, 128 + digest_len> ctrl_hdr_{};   // ICResp / C2HTermReq header
+  std::array<std::byte, 128 + digest_len> icresp_hdr_{};
+  tx_pdu icresp_tx_;
+  // The C2HTermReq has buffers of its own: an ICResp may still be queued when it is sent.
+  std::array<std::byte, sizeof(term_req_pdu)> term_hdr_{};
   std::array<std::byte, 152> term_data_{};                // TermReq data (bad header) / received H2CTermReq
-  tx_pdu ctrl_tx_;
+  tx_pdu term_tx_;
   timer_id drain_timer_ = 0;
 
 };
