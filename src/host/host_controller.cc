@@ -214,7 +214,10 @@ result<std::shared_ptr<host_controller>> host_controller::connect(reactor_pool& 
   std::shared_ptr<host_controller> c(new host_controller(pool, trid, opts));
   auto admin_q = c->open_queue(0, admin_queue_size, pool.at(0));
   if (!admin_q) return admin_q.take_err();
-  c->admin_ = *admin_q;
+  {
+    std::lock_guard lk(c->mu_);
+    c->admin_ = *admin_q;
+  }
   if (auto r = c->fabrics_connect(*c->admin_, 0, admin_queue_size - 1); !r) return r.take_err();
   if (auto r = c->enable(); !r) return r.take_err();
   std::array<std::byte, 4096> idc{};
@@ -250,7 +253,10 @@ result<std::shared_ptr<host_controller>> host_controller::connect(reactor_pool& 
     reactor& rr = pool.at((i - 1) % pool.size());
     auto q = c->open_queue(static_cast<uint16_t>(i), qsize, rr);
     if (!q) return q.take_err();
-    c->io_queues_.push_back(*q);
+    {
+      std::lock_guard lk(c->mu_);
+      c->io_queues_.push_back(*q);
+    }
     if (auto cr = c->fabrics_connect(**q, static_cast<uint16_t>(i), static_cast<uint16_t>(qsize - 1)); !cr)
       return cr.take_err();
     if (!c->queue_by_reactor_[rr.index()]) c->queue_by_reactor_[rr.index()] = q->get();
@@ -277,7 +283,7 @@ void host_controller::arm_keep_alive() {
   std::weak_ptr<host_controller> weak = weak_from_this();
   ka_timer_ = admin_->owner().schedule(period, [weak] {
     auto c = weak.lock();
-    if (!c || c->disconnected_ || !c->admin_ || c->admin_->failed()) return;
+    if (!c || c->disconnected_.load() || !c->admin_ || c->admin_->failed()) return;
     c->ka_timer_ = 0;
     if (host_request* r = c->admin_->alloc()) {
       r->cmd.opcode = static_cast<uint8_t>(admin_opcode::keep_alive);
@@ -295,14 +301,16 @@ void host_controller::keep_alive_callback::on_host_complete(host_request&, const
 }
 
 void host_controller::on_queue_failed(const std::string& why) {
+  if (disconnected_.load()) return;  // a teardown we asked for
   if (failed_.exchange(true)) return;
+  std::vector<std::shared_ptr<host_qpair>> all;
   {
     std::lock_guard lk(mu_);
     failure_ = why;
+    all = io_queues_;
+    all.push_back(admin_);
   }
   // One queue failed: the controller is gone; fail the others on their reactors.
-  std::vector<std::shared_ptr<host_qpair>> all = io_queues_;
-  all.push_back(admin_);
   for (auto& q : all) {
     if (!q) continue;
     q->owner().post([q, why] { q->fail("controller failed: " + why); });
@@ -310,20 +318,30 @@ void host_controller::on_queue_failed(const std::string& why) {
 }
 
 void host_controller::disconnect() {
-  if (disconnected_) return;
-  disconnected_ = true;
-  std::vector<std::shared_ptr<host_qpair>> all = io_queues_;
-  if (admin_) all.push_back(admin_);
-  if (admin_ && ka_timer_) pool_.run_on(admin_->owner().index(), [this] { admin_->owner().cancel(ka_timer_); });
+  if (disconnected_.exchange(true)) return;
+  std::vector<std::shared_ptr<host_qpair>> all;
+  {
+    std::lock_guard lk(mu_);
+    all = io_queues_;
+    if (admin_) all.push_back(admin_);
+  }
+  // The keep-alive timer lives on the admin reactor: cancel it there.
+  if (admin_) pool_.run_on(admin_->owner().index(), [this] {
+      if (ka_timer_) admin_->owner().cancel(ka_timer_);
+      ka_timer_ = 0;
+    });
   for (auto& q : all) pool_.run_on(q->owner().index(), [q] { q->fail("disconnected by the host", true); });
-  // Second pass: destroy each queue on its reactor, after the first pass's deferred work ran.
+  {
+    std::lock_guard lk(mu_);
+    io_queues_.clear();
+    queue_by_reactor_.clear();
+    admin_.reset();
+  }
+  // Destroy each queue on its reactor, after the failures' deferred work there has run.
   for (auto& q : all) {
     unsigned idx = q->owner().index();
     pool_.run_on(idx, [q = std::move(q)]() mutable { q.reset(); });
   }
-  io_queues_.clear();
-  queue_by_reactor_.clear();
-  admin_.reset();
 }
 
 }  // namespace nvmfd

@@ -108,7 +108,7 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   std::string failure_;
   timer_id ka_timer_ = 0;
   keep_alive_callback ka_cb_;
-  bool disconnected_ = false;
+  std::atomic<bool> disconnected_{false};
 };
 
 }  // namespace nvmfd

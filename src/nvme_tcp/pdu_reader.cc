@@ -101,7 +101,7 @@ bool pdu_reader::consume(const std::byte* p, size_t n, size_t& used) {
       case state::data: {
         size_t take = std::min<size_t>(avail, data_len_ - data_got_);
         if (data_) std::memcpy(data_ + data_got_, p + used, take);
-        crc_ = crc32c_update(crc_, p + used, take);
+        if (has_ddgst_) crc_ = crc32c_update(crc_, p + used, take);
         data_got_ += static_cast<uint32_t>(take);
         used += take;
         if (data_got_ == data_len_) {
@@ -153,7 +153,7 @@ read_status pdu_reader::pump(int fd, size_t budget) {
     if (n == 0) return read_status::closed;
     total += static_cast<size_t>(n);
     if (direct) {
-      crc_ = crc32c_update(crc_, data_ + data_got_, static_cast<size_t>(n));
+      if (has_ddgst_) crc_ = crc32c_update(crc_, data_ + data_got_, static_cast<size_t>(n));
       data_got_ += static_cast<uint32_t>(n);
       if (data_got_ == data_len_) {
         if (has_ddgst_) {
