@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/core_mask.h"
 #include "base/result.h"
 #include "host/transport_id.h"
 
@@ -44,7 +45,5 @@ struct command_line {
 
 command_line parse_command_line(int argc, const char* const* argv);
 
-// CPUs named by an SPDK core mask: hexadecimal ("0x3", "3") or a list ("[0,2-3]").
-result<std::vector<int>> cpus_from_core_mask(const std::string& mask);
 
 }  // namespace nvmfd::perf

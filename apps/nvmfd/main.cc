@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "apps/nvmfd/default_config.h"
+#include "base/core_mask.h"
 #include "base/log.h"
 #include "bdev/bdev_registry.h"
 #include "reactor/reactor.h"
@@ -23,26 +24,6 @@
 #include "rpc/nvmf_rpc.h"
 #include "rpc/rpc_server.h"
 #include "target/nvmf_target.h"
-
-namespace {
-
-// CPUs named by an SPDK-style core mask ("0x3", "3", "[0,1]" is not supported).
-std::vector<int> cpus_from_mask(const std::string& mask, std::string& err) {
-  std::vector<int> cpus;
-  unsigned long long v = 0;
-  try {
-    v = std::stoull(mask, nullptr, 16);
-  } catch (...) {
-    err = "core mask must be hexadecimal, e.g. 0x3";
-    return {};
-  }
-  for (int i = 0; i < 64; ++i)
-    if (v & (1ull << i)) cpus.push_back(i);
-  if (cpus.empty()) err = "core mask selects no core";
-  return cpus;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace nvmfd;
@@ -59,12 +40,12 @@ int main(int argc, char** argv) {
 
   std::vector<int> cpus;
   if (!core_mask.empty()) {
-    std::string err;
-    cpus = cpus_from_mask(core_mask, err);
-    if (!err.empty()) {
-      std::fprintf(stderr, "nvmfd: -m %s: %s\n", core_mask.c_str(), err.c_str());
+    auto c = cpus_from_core_mask(core_mask);
+    if (!c) {
+      std::fprintf(stderr, "nvmfd: -m %s: %s\n", core_mask.c_str(), c.err().message.c_str());
       return 2;
     }
+    cpus = std::move(c.value());
   } else {
     for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i) cpus.push_back(static_cast<int>(i));
   }

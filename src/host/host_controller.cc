@@ -81,6 +81,7 @@ result<void> host_controller::fabrics_connect(host_qpair& q, uint16_t qid, uint1
   c.qid = qid;
   c.sqsize = sqsize;
   c.kato = qid == 0 ? opts_.kato_ms : 0;
+  c.cattr = qid != 0 && opts_.disable_sq_flow_control ? cattr_bits::disable_sq_flow_control : 0;
   cmd = load_wire<nvme_sqe>(&c);
   connect_data d{};
   std::memcpy(d.hostid, hostid_.bytes.data(), 16);

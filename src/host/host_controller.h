@@ -32,6 +32,9 @@ struct controller_options {
   uint32_t kato_ms = 10000;         // 0: no keep-alive
   uint32_t io_timeout_ms = 30000;
   uint32_t connect_timeout_ms = 10000;
+  // Ask to disable SQ flow control on I/O queues (Connect CATTR bit 2): the controller may
+  // then end reads with a C2HData SUCCESS flag instead of a separate CapsuleResp.
+  bool disable_sq_flow_control = false;
 };
 
 struct remote_namespace {

@@ -82,6 +82,28 @@ TEST_P(host_io, writes_read_back_identical) {
   (*c)->disconnect();
 }
 
+TEST(host_io_sqflow, reads_complete_by_c2h_success_when_sq_flow_control_is_disabled) {
+  test::local_target t;
+  t.add_subsystem("nqn.2016-06.io.nvmfd:sqfc", 512, 4096);
+  reactor_pool pool(1);
+  controller_options o;
+  o.disable_sq_flow_control = true;
+  transport_id id;
+  id.traddr = "127.0.0.1";
+  id.trsvcid = t.port_text();
+  id.subnqn = "nqn.2016-06.io.nvmfd:sqfc";
+  auto c = host_controller::connect(pool, id, o);
+  ASSERT_TRUE(c.ok()) << c.err().message;
+  std::vector<std::byte> out(65536, std::byte{0x6b}), in(65536);
+  ASSERT_TRUE(run_io(pool, **c, make_rw(io_opcode::write, 1, 0, 128), out.data(), 65536, true).status.ok());
+  for (int i = 0; i < 50; ++i) {  // many reads: each must complete exactly once, with its data
+    std::fill(in.begin(), in.end(), std::byte{0});
+    ASSERT_TRUE(run_io(pool, **c, make_rw(io_opcode::read, 1, 0, 128), in.data(), 65536, false).status.ok());
+    ASSERT_EQ(in, out);
+  }
+  (*c)->disconnect();
+}
+
 INSTANTIATE_TEST_SUITE_P(digests, host_io,
                          ::testing::Values(std::pair{false, false}, std::pair{true, false}, std::pair{false, true},
                                            std::pair{true, true}));
