@@ -90,9 +90,8 @@ result<nvme_attach_request> read_attach(const json& params, unsigned reactors) {
   refuse(p, "dhchap_ctrlr_key", "DH-HMAC-CHAP authentication is not supported yet");
   refuse(p, "hostaddr", "choosing the source address is not supported yet");
   refuse(p, "hostsvcid", "choosing the source port is not supported yet");
-  // multipath_opts: the policy of a multipath bdev, moot with one path. disable_sq_flow_control:
-  // written by SPDK's save_config; the TCP host never needs SQ flow control off.
-  p.ignore({"multipath_opts", "disable_sq_flow_control"});
+  r.opts.disable_sq_flow_control = p.optional_bool("disable_sq_flow_control").value_or(false);
+  p.ignore({"multipath_opts"});  // the policy of a multipath bdev: moot with one path
   if (!p.ok()) return p.finish().take_err();
 
   if (lower(trtype) != "tcp") p.fail("trtype", fmt::format("'{}' is not supported; nvmfd's host speaks TCP", trtype));
@@ -168,6 +167,8 @@ json attach_call(const nvme_controller_entry& e) {
       {"fabrics_connect_timeout_us", timeout_us},
   });
   if (r.num_io_queues) params["num_io_queues"] = r.num_io_queues;
+  // Newer than SPDK v26.05's schema: written only when set, so that v26.05 can load the rest.
+  if (r.opts.disable_sq_flow_control) params["disable_sq_flow_control"] = true;
   if (r.max_bdevs != 128) params["max_bdevs"] = r.max_bdevs;
   return {{"method", "bdev_nvme_attach_controller"}, {"params", std::move(params)}};
 }

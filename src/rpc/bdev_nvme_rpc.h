@@ -4,7 +4,8 @@
 //   bdev_nvme_attach_controller {name*, trtype*, traddr*, adrfam, trsvcid, subnqn, hostnqn,
 //       hdgst, ddgst, num_io_queues, fabrics_connect_timeout_us, ctrlr_loss_timeout_sec,
 //       reconnect_delay_sec, fast_io_fail_timeout_sec, multipath, priority, prchk_reftag,
-//       prchk_guard, max_bdevs, allow_unrecognized_csi, ...}      -> ["<name>n<nsid>", ...]
+//       prchk_guard, max_bdevs, allow_unrecognized_csi, disable_sq_flow_control, ...}
+//                                                                  -> ["<name>n<nsid>", ...]
 //       TCP only; subnqn is required (SPDK's default, the discovery subsystem, has no
 //       namespaces). psk, dhchap_key, dhchap_ctrlr_key, hostaddr and hostsvcid are refused
 //       (-32602, not supported yet); the reconnect params are checked as SPDK does and saved,

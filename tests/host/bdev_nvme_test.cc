@@ -492,15 +492,16 @@ TEST(bdev_nvme, bad_params_are_invalid_params_naming_the_field) {
   full.update({{"trtype", "TCP"}, {"adrfam", "IPv4"}, {"prchk_reftag", false}, {"prchk_guard", false},
                {"ctrlr_loss_timeout_sec", -1}, {"reconnect_delay_sec", 2}, {"fast_io_fail_timeout_sec", 0},
                {"hdgst", true}, {"ddgst", true}, {"fabrics_connect_timeout_us", 2000000}, {"num_io_queues", 1024},
-               {"multipath", "disable"}, {"disable_sq_flow_control", false}, {"priority", "0"},
+               {"multipath", "disable"}, {"disable_sq_flow_control", true}, {"priority", "0"},
                {"allow_unrecognized_csi", false}, {"max_bdevs", 4}, {"psk", ""}});
   EXPECT_EQ(host.ok("bdev_nvme_attach_controller", full), json::array({"Nvme0n1"}));
   bdev& n1 = host.dev("Nvme0n1");
   aligned_buffer out(4096), in(4096);
   fill_pattern(out.span(), 3);
   ASSERT_EQ(host.h.write(n1, 0, 8, out.data()), 0);  // with both digests
-  ASSERT_EQ(host.h.read(n1, 0, 8, in.data()), 0);
+  ASSERT_EQ(host.h.read(n1, 0, 8, in.data()), 0);     // ending with C2H SUCCESS
   EXPECT_TRUE(equal(out, in));
+  EXPECT_TRUE(host.controllers.find("Nvme0")->ctrl->options().disable_sq_flow_control);
 }
 
 TEST(bdev_nvme, more_namespaces_than_max_bdevs_is_an_error) {
