@@ -11,12 +11,21 @@
 #include "proto/fabrics.h"
 #include "proto/features.h"
 #include "proto/log_pages.h"
+#include "proto/nqn.h"
 
 namespace nvmfd {
 
 namespace {
 
 constexpr uint16_t admin_queue_size = 32;
+
+// Largest transfer: 2^MDTS pages of CAP.MPSMIN (4 KiB << MPSMIN); MDTS 0 = no limit, for
+// which we use 1 MiB. Computed in 64 bits and clamped to 1 GiB.
+uint32_t max_transfer_from_mdts(uint8_t mdts, uint8_t mpsmin) {
+  if (mdts == 0) return 1u << 20;
+  uint64_t bytes = uint64_t{1} << std::min<unsigned>(12u + mpsmin + mdts, 30u);
+  return static_cast<uint32_t>(bytes);
+}
 
 error status_error(const char* what, const nvme_status& s) {
   return error{errc::io_error, fmt::format("{} failed: NVMe status SCT {:#x} SC {:#x}{}", what,
@@ -158,6 +167,11 @@ result<nvme_completion> host_controller::admin(nvme_sqe cmd, std::byte* data, ui
 }
 
 result<std::vector<std::byte>> host_controller::get_log_page(uint8_t lid, uint64_t offset, uint32_t len, uint8_t lsp) {
+  if (len == 0 || len % 4 != 0 || offset % 4 != 0)
+    return error{errc::invalid_argument, "log page length and offset must be non-zero multiples of 4"};
+  // Offsets need LPA bit 2 (extended data for Get Log Page).
+  if (offset != 0 && !(id_ctrl_.lpa & lpa_bits::extended_data))
+    return error{errc::not_supported, "the controller does not support log page offsets"};
   nvme_sqe cmd{};
   cmd.opcode = static_cast<uint8_t>(admin_opcode::get_log_page);
   cmd.nsid = 0xffffffffu;
@@ -229,11 +243,17 @@ result<std::shared_ptr<host_controller>> host_controller::connect(reactor_pool& 
   if (!r) return r.take_err();
   if (!r->status.ok()) return status_error("Identify Controller", r->status);
   c->id_ctrl_ = load_wire<identify_controller>(idc.data());
-  c->max_xfer_ = c->id_ctrl_.mdts ? (4096u << c->id_ctrl_.mdts) : (1u << 20);
+  auto cap0 = c->property_get(property_offset::cap, true);
+  if (!cap0) return cap0.take_err();
+  c->max_xfer_ = max_transfer_from_mdts(c->id_ctrl_.mdts, cap_fields::decode(*cap0).mpsmin);
   uint32_t ioccsz = c->id_ctrl_.ioccsz.get();
   c->in_capsule_max_ = ioccsz * 16 > sizeof(nvme_sqe) ? ioccsz * 16 - static_cast<uint32_t>(sizeof(nvme_sqe)) : 0;
   c->start_keep_alive();
-  if (c->id_ctrl_.cntrltype == static_cast<uint8_t>(controller_type::discovery)) return c;
+  // Controllers older than TP8010 report no type: the discovery NQN tells then.
+  bool discovery = c->id_ctrl_.cntrltype == static_cast<uint8_t>(controller_type::discovery) ||
+                   (c->id_ctrl_.cntrltype == static_cast<uint8_t>(controller_type::not_reported) &&
+                    is_discovery_nqn(trid.subnqn));
+  if (discovery) return c;
 
   uint32_t want = opts.num_io_queues ? opts.num_io_queues : pool.size();
   nvme_sqe nq{};
