@@ -289,8 +289,11 @@ result<std::shared_ptr<host_controller>> host_controller::connect(reactor_pool& 
 }
 
 host_qpair* host_controller::io_queue(reactor& r) {
+  // queue_by_reactor_ is fixed once connect() returns (disconnect() fails the queues but
+  // leaves the table), so reactors read it without a lock.
   if (r.index() >= queue_by_reactor_.size()) return nullptr;
-  return queue_by_reactor_[r.index()];
+  host_qpair* q = queue_by_reactor_[r.index()];
+  return q && &q->owner() == &r ? q : nullptr;  // a reactor of another pool has no queue here
 }
 
 void host_controller::start_keep_alive() {
@@ -355,10 +358,12 @@ void host_controller::disconnect() {
   {
     std::lock_guard lk(mu_);
     io_queues_.clear();
-    queue_by_reactor_.clear();
     admin_.reset();
   }
   // Destroy each queue on its reactor, after the failures' deferred work there has run.
+  // The table stays sized but empties on each reactor first, so io_queue() never sees a
+  // destroyed queue.
+  for (unsigned i = 0; i < queue_by_reactor_.size(); ++i) pool_.run_on(i, [this, i] { queue_by_reactor_[i] = nullptr; });
   for (auto& q : all) {
     unsigned idx = q->owner().index();
     pool_.run_on(idx, [q = std::move(q)]() mutable { q.reset(); });

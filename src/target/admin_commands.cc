@@ -39,7 +39,8 @@ void fill_identify_controller(tcp_qpair& qp, controller& c, identify_controller&
     set_ascii(id.mn, sub.model_number);
     table = sub.namespaces_snapshot();
     if (!discovery) id.cmic = cmic_bits::multi_port | cmic_bits::multi_controller;
-    if (sub.ana_reporting) id.cmic |= cmic_bits::ana_reporting;
+    // CMIC.ANARS stays off until the ANA log page (LID 0Ch) is served: a host that sees it
+    // reads that log at connect.
   }
   set_ascii(id.fr, firmware_revision);
   id.rab = 6;
