@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 preset=${NVMFD_PRESET:-release}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/nvmfd-ccache}
+# Paths relative to the checkout, so that any clone (CI's included) shares the cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 cmake --preset "$preset" >/dev/null
 case "$preset" in
   asan) dir=build-asan ;; fuzz) dir=build-fuzz ;; *) dir=build ;;
