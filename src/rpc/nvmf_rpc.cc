@@ -19,7 +19,7 @@ std::string lower(std::string s) {
 }
 
 // Reads an nvmf_listen_address object; records param errors on the reader.
-listen_address read_listen_address(param_reader p, const char* field) {
+listen_address read_listen_address(param_reader p) {
   listen_address a;
   auto trtype = p.required_string("trtype");
   auto adrfam = p.optional_string("adrfam").value_or("IPv4");
@@ -44,7 +44,6 @@ listen_address read_listen_address(param_reader p, const char* field) {
                 std::all_of(a.trsvcid.begin(), a.trsvcid.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (digits) port = static_cast<unsigned>(std::stoul(a.trsvcid));
   if (p.ok() && (!digits || port == 0 || port > 65535)) p.fail("trsvcid", "expected a TCP port number 1..65535");
-  (void)field;
   return a;
 }
 
@@ -193,7 +192,7 @@ result<json> add_ns(nvmf_target& t, bdev_registry& bdevs, const json& params) {
   return json(*r);
 }
 
-json subsystem_json(nvmf_target& t, const subsystem& s) {
+json subsystem_json(const subsystem& s) {
   json j = {{"nqn", s.nqn()}, {"subtype", s.type() == subsystem_kind::discovery ? "Discovery" : "NVMe"}};
   json ls = json::array();
   for (auto& l : s.listeners) ls.push_back(listen_address_json(l));
@@ -219,7 +218,6 @@ json subsystem_json(nvmf_target& t, const subsystem& s) {
     nss.push_back(n);
   }
   j["namespaces"] = nss;
-  (void)t;
   return j;
 }
 
@@ -287,7 +285,7 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
           return json(true);
         }));
   m.add("nvmf_subsystem_add_listener", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
-          auto a = read_listen_address(p.sub("listen_address"), "listen_address");
+          auto a = read_listen_address(p.sub("listen_address"));
           if (p.optional_bool("secure_channel").value_or(false)) p.fail("secure_channel", "TLS is not supported");
           p.optional_enum("ana_state", {"optimized", "non_optimized", "inaccessible"});
           p.ignore({"sock_impl", "numa_id"});
@@ -296,7 +294,7 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
           return json(true);
         }));
   m.add("nvmf_subsystem_remove_listener", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
-          auto a = read_listen_address(p.sub("listen_address"), "listen_address");
+          auto a = read_listen_address(p.sub("listen_address"));
           if (auto f = p.finish(); !f) return f.take_err();
           if (auto r = t.remove_listener(nqn, a); !r) return r.take_err();
           return json(true);
@@ -338,7 +336,7 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
     json out = json::array();
     std::lock_guard lk(t.mu());
     for (auto& s : t.subsystems_locked())
-      if (!nqn || s->nqn() == *nqn) out.push_back(subsystem_json(t, *s));
+      if (!nqn || s->nqn() == *nqn) out.push_back(subsystem_json(*s));
     if (nqn && out.empty()) return error{errc::not_found, fmt::format("subsystem {} not found", *nqn)};
     return out;
   });
