@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds nvmfd (preset "release" into build/ unless NVMFD_PRESET says otherwise).
+# Arguments, if any, are the targets to build (default: everything).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -12,4 +13,6 @@ cmake --preset "$preset" >/dev/null
 case "$preset" in
   asan) dir=build-asan ;; fuzz) dir=build-fuzz ;; *) dir=build ;;
 esac
-cmake --build "$dir" -j"$(nproc)"
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
+cmake --build "$dir" -j"$(nproc)" "${targets[@]}"

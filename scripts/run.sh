@@ -4,7 +4,7 @@
 # The RPC socket is /var/tmp/nvmfd.sock; the log is /var/tmp/nvmfd.log; the PID /var/tmp/nvmfd.pid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
+bash scripts/build.sh nvmfd nvmfctl
 if [ -f /var/tmp/nvmfd.pid ] && kill -0 "$(cat /var/tmp/nvmfd.pid)" 2>/dev/null; then
   echo "nvmfd already running (pid $(cat /var/tmp/nvmfd.pid))"; exit 0
 fi
