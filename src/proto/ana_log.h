@@ -4,6 +4,7 @@
 // le32 NSIDs (omitted when the host sets LSP.RGO). Pure data; callable from any core.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 
@@ -19,6 +20,24 @@ enum class ana_state : uint8_t {
   persistent_loss = 0x4,
   change = 0xf,
 };
+
+// The names SPDK's RPCs use for ANA states.
+constexpr std::string_view ana_state_rpc_name(ana_state s) {
+  switch (s) {
+    case ana_state::optimized: return "optimized";
+    case ana_state::non_optimized: return "non_optimized";
+    case ana_state::inaccessible: return "inaccessible";
+    case ana_state::persistent_loss: return "persistent_loss";
+    case ana_state::change: return "change";
+  }
+  return "unknown";
+}
+constexpr std::optional<ana_state> parse_ana_state(std::string_view name) {
+  for (auto s : {ana_state::optimized, ana_state::non_optimized, ana_state::inaccessible,
+                 ana_state::persistent_loss, ana_state::change})
+    if (ana_state_rpc_name(s) == name) return s;
+  return std::nullopt;
+}
 
 struct ana_log_header {
   le64 chgcnt;

@@ -6,6 +6,7 @@
 #include <bit>
 #include <fmt/format.h>
 
+#include "proto/ana_log.h"
 #include "rpc/param_reader.h"
 #include "target/controller.h"
 
@@ -248,6 +249,12 @@ json nvmf_config(nvmf_target& t) {
     for (auto& l : s->listeners)
       calls.push_back({{"method", "nvmf_subsystem_add_listener"},
                        {"params", {{"nqn", s->nqn()}, {"listen_address", listen_address_json(l)}}}});
+    // Non-default ANA states, after all the listeners they refer to.
+    for (auto& l : s->listeners)
+      for (auto& [g, st] : l.ana_states)
+        calls.push_back({{"method", "nvmf_subsystem_listener_set_ana_state"},
+                         {"params", {{"nqn", s->nqn()}, {"listen_address", listen_address_json(l)},
+                                     {"ana_state", std::string(ana_state_rpc_name(st))}, {"anagrpid", g}}}});
   }
   return calls;
 }
@@ -287,11 +294,54 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
   m.add("nvmf_subsystem_add_listener", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
           auto a = read_listen_address(p.sub("listen_address"));
           if (p.optional_bool("secure_channel").value_or(false)) p.fail("secure_channel", "TLS is not supported");
-          p.optional_enum("ana_state", {"optimized", "non_optimized", "inaccessible"});
+          auto st = p.optional_enum("ana_state", {"optimized", "non_optimized", "inaccessible"});
           p.ignore({"sock_impl", "numa_id"});
           if (auto f = p.finish(); !f) return f.take_err();
           if (auto r = t.add_listener(nqn, a); !r) return r.take_err();
+          if (st && *st != "optimized")
+            if (auto r = t.set_ana_state(nqn, a, *parse_ana_state(*st), std::nullopt); !r) return r.take_err();
           return json(true);
+        }));
+  m.add("nvmf_subsystem_listener_set_ana_state",
+        nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+          auto a = read_listen_address(p.sub("listen_address"));
+          auto st = p.required_enum("ana_state",
+                                    {"optimized", "non_optimized", "inaccessible", "persistent_loss", "change"});
+          std::optional<uint32_t> grp;
+          if (auto g = p.optional_uint("anagrpid", UINT32_MAX)) grp = static_cast<uint32_t>(*g);
+          if (auto f = p.finish(); !f) return f.take_err();
+          if (auto r = t.set_ana_state(nqn, a, *parse_ana_state(st), grp); !r) return r.take_err();
+          return json(true);
+        }));
+  m.add("nvmf_subsystem_set_ns_ana_group", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+          auto nsid = static_cast<uint32_t>(p.required_uint("nsid", UINT32_MAX));
+          auto grp = static_cast<uint32_t>(p.required_uint("anagrpid", UINT32_MAX));
+          if (auto f = p.finish(); !f) return f.take_err();
+          if (auto r = t.set_ns_ana_group(nqn, nsid, grp); !r) return r.take_err();
+          return json(true);
+        }));
+  m.add("nvmf_subsystem_get_listeners", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+          if (auto f = p.finish(); !f) return f.take_err();
+          std::vector<uint32_t> groups;
+          {
+            std::lock_guard lk(t.mu());
+            auto s = t.find_subsystem_locked(nqn);
+            if (!s) return error{errc::not_found, fmt::format("subsystem {} not found", nqn)};
+            for (auto& ns : s->namespaces_snapshot()->slots())
+              if (ns) groups.push_back(ns->anagrpid);
+          }
+          std::sort(groups.begin(), groups.end());
+          groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+          auto ls = t.listeners(nqn);
+          if (!ls) return ls.take_err();
+          json out = json::array();
+          for (auto& l : *ls) {
+            json states = json::array();
+            for (uint32_t g : groups)
+              states.push_back({{"ana_group", g}, {"ana_state", std::string(ana_state_rpc_name(l.state_of(g)))}});
+            out.push_back({{"address", listen_address_json(l)}, {"ana_states", states}});
+          }
+          return out;
         }));
   m.add("nvmf_subsystem_remove_listener", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
           auto a = read_listen_address(p.sub("listen_address"));

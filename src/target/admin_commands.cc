@@ -18,6 +18,7 @@ namespace nvmfd {
 namespace {
 
 constexpr const char* firmware_revision = "0.1.0";
+constexpr uint8_t ana_transition_time_s = 10;  // ANATT: how long a group may stay in "change"
 
 // Copies a structure to the host buffer: at most xfer_len bytes, the rest zero.
 nvme_status send_to_host(target_request& req, const void* data, size_t len) {
@@ -33,14 +34,14 @@ void fill_identify_controller(tcp_qpair& qp, controller& c, identify_controller&
   const auto& opts = qp.options();
   bool discovery = c.is_discovery();
   std::shared_ptr<const namespace_table> table;
+  bool ana = false;
   {
     std::lock_guard lk(qp.target().mu());
     set_ascii(id.sn, sub.serial_number);
     set_ascii(id.mn, sub.model_number);
     table = sub.namespaces_snapshot();
     if (!discovery) id.cmic = cmic_bits::multi_port | cmic_bits::multi_controller;
-    // CMIC.ANARS stays off until the ANA log page (LID 0Ch) is served: a host that sees it
-    // reads that log at connect.
+    ana = !discovery && sub.ana_reporting;
   }
   set_ascii(id.fr, firmware_revision);
   id.rab = 6;
@@ -75,6 +76,18 @@ void fill_identify_controller(tcp_qpair& qp, controller& c, identify_controller&
     id.iorcsz = sizeof(nvme_cqe) / 16;
     id.icdoff = 0;
     id.fcatt = 0;  // dynamic controller model
+    if (ana) {
+      // Base 2.0 8.20: ANA groups are 1..max_namespaces; every state may be reported.
+      // ANACAP bit 6 as SPDK reports it: the group of a namespace changes only by an
+      // operator's nvmf_subsystem_set_ns_ana_group, announced by an ANA change notice.
+      id.cmic |= cmic_bits::ana_reporting;
+      id.oaes = id.oaes.get() | oaes_bits::ana_change;
+      id.anatt = ana_transition_time_s;
+      id.anacap = anacap_bits::optimized | anacap_bits::non_optimized | anacap_bits::inaccessible |
+                  anacap_bits::persistent_loss | anacap_bits::change | anacap_bits::grpid_static;
+      id.anagrpmax = sub.max_namespaces();
+      id.nanagrpid = sub.max_namespaces();
+    }
   }
 }
 
@@ -220,6 +233,7 @@ nvme_status set_features(tcp_qpair& qp, target_request& req) {
     }
     case feature_id::async_event_configuration: {
       uint32_t supported = c.is_discovery() ? aec_bits::discovery_log_change : aec_bits::namespace_attribute;
+      if (!c.is_discovery() && c.subsys()->ana_reporting) supported |= aec_bits::ana_change;
       c.aec = f.cdw11 & supported;
       return nvme_status::success();
     }

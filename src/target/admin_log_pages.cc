@@ -3,6 +3,9 @@
 #include <cstring>
 #include <vector>
 
+#include <map>
+
+#include "proto/ana_log.h"
 #include "proto/discovery_log.h"
 #include "proto/log_pages.h"
 #include "proto/wire.h"
@@ -54,6 +57,52 @@ std::vector<std::byte> changed_namespaces(controller& c, bool rae) {
   return as_bytes(log);
 }
 
+// Base 2.0 5.16.1.13: one descriptor per ANA group that has namespaces, in group order,
+// with the state through this controller's listener; NSID lists unless rgo.
+std::vector<std::byte> ana_log(tcp_qpair& qp, controller& c, bool rgo, bool rae) {
+  std::map<uint32_t, std::vector<uint32_t>> groups;
+  uint64_t chgcnt = 0;
+  std::map<uint32_t, ana_state> states;
+  {
+    std::lock_guard lk(qp.target().mu());
+    auto& sub = *c.subsys();
+    for (auto& ns : sub.namespaces_snapshot()->slots())
+      if (ns) groups[ns->anagrpid].push_back(ns->nsid);
+    if (auto* l = sub.find_listener(c.listener_traddr(), c.listener_trsvcid())) {
+      chgcnt = l->ana_chgcnt;
+      states = l->ana_states;
+    }
+  }
+  size_t nsids = 0;
+  if (!rgo)
+    for (auto& [g, ids] : groups) nsids += ids.size();
+  std::vector<std::byte> page(ana_log_size(groups.size(), nsids));
+  ana_log_header h{};
+  h.chgcnt = chgcnt;
+  h.ngrps = static_cast<uint16_t>(groups.size());
+  std::memcpy(page.data(), &h, sizeof(h));
+  size_t off = sizeof(h);
+  for (auto& [g, ids] : groups) {
+    ana_group_descriptor d{};
+    d.grpid = g;
+    d.nnsids = rgo ? 0u : static_cast<uint32_t>(ids.size());
+    d.chgcnt = chgcnt;
+    auto it = states.find(g);
+    d.state = static_cast<uint8_t>(it == states.end() ? ana_state::optimized : it->second);
+    std::memcpy(page.data() + off, &d, sizeof(d));
+    off += sizeof(d);
+    if (rgo) continue;
+    for (uint32_t id : ids) {
+      le32 v;
+      v = id;
+      std::memcpy(page.data() + off, &v, 4);
+      off += 4;
+    }
+  }
+  if (!rae) c.unmask_notice(static_cast<uint8_t>(log_page_id::ana));
+  return page;
+}
+
 }  // namespace
 
 std::optional<nvme_status> execute_get_log_page(tcp_qpair& qp, target_request& req) {
@@ -83,6 +132,16 @@ std::optional<nvme_status> execute_get_log_page(tcp_qpair& qp, target_request& r
       case log_page_id::changed_namespace_list:
         page = changed_namespaces(c, f.rae);
         break;
+      case log_page_id::ana: {
+        bool ana_reporting;
+        {
+          std::lock_guard lk(qp.target().mu());
+          ana_reporting = c.subsys()->ana_reporting;
+        }
+        if (!ana_reporting) return nvme_status::specific(sc_command_specific::invalid_log_page);
+        page = ana_log(qp, c, (f.lsp & ana_lsp_bits::rgo) != 0, f.rae);
+        break;
+      }
       default:
         return nvme_status::specific(sc_command_specific::invalid_log_page);
     }

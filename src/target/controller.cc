@@ -143,6 +143,16 @@ void controller::notice_discovery_log_changed() {
   deliver_events();
 }
 
+void controller::notice_ana_changed() {
+  // Base 2.0 8.20.4: one ANA change notice until the host reads the ANA log without RAE.
+  if (!(aec & aec_bits::ana_change) || notice_ana_masked_) return;
+  notice_ana_masked_ = true;
+  pending_events_.push_back(aer_result(static_cast<uint8_t>(aer_type::notice),
+                                       static_cast<uint8_t>(aer_notice::ana_change),
+                                       static_cast<uint8_t>(log_page_id::ana)));
+  deliver_events();
+}
+
 std::vector<uint32_t> controller::take_changed_namespaces(bool clear) {
   std::vector<uint32_t> out = changed_ns_overflow_ ? std::vector<uint32_t>{0xffffffffu} : changed_ns_;
   if (clear) {
@@ -155,6 +165,7 @@ std::vector<uint32_t> controller::take_changed_namespaces(bool clear) {
 void controller::unmask_notice(uint8_t log_page) {
   if (log_page == static_cast<uint8_t>(log_page_id::changed_namespace_list)) notice_ns_masked_ = false;
   if (log_page == static_cast<uint8_t>(log_page_id::discovery)) notice_discovery_masked_ = false;
+  if (log_page == static_cast<uint8_t>(log_page_id::ana)) notice_ana_masked_ = false;
 }
 
 bool controller::register_io_queue(uint16_t qid, unsigned reactor_index, std::weak_ptr<tcp_qpair> qp) {

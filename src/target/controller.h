@@ -47,6 +47,14 @@ class controller : public std::enable_shared_from_this<controller> {
   const uuid& hostid() const { return hostid_; }
   reactor& admin_reactor() const { return admin_reactor_; }
   bool is_discovery() const;
+  // The subsystem listener (traddr, trsvcid as configured) the admin queue connected
+  // through; set at Connect, before the controller is shared. Its ANA states apply.
+  const std::string& listener_traddr() const { return listener_traddr_; }
+  const std::string& listener_trsvcid() const { return listener_trsvcid_; }
+  void set_listener(std::string traddr, std::string trsvcid) {
+    listener_traddr_ = std::move(traddr);
+    listener_trsvcid_ = std::move(trsvcid);
+  }
 
   // --- admin reactor only ---
   void attach_admin_queue(tcp_qpair* qp);
@@ -67,6 +75,8 @@ class controller : public std::enable_shared_from_this<controller> {
   void notice_namespaces_changed(const std::vector<uint32_t>& nsids);
   // The discovery log changed (discovery controllers; posted here by the target).
   void notice_discovery_log_changed();
+  // The ANA log of this controller's listener changed (posted here by the target).
+  void notice_ana_changed();
   // Returns and clears the Changed Namespace List (log page 04h), 1024 entries at most;
   // clear_on_read false when RAE is set.
   std::vector<uint32_t> take_changed_namespaces(bool clear);
@@ -109,6 +119,8 @@ class controller : public std::enable_shared_from_this<controller> {
   std::deque<uint32_t> pending_events_;             // AER completion dw0 values
   bool notice_ns_masked_ = false;                   // until log 04h is read
   bool notice_discovery_masked_ = false;            // until log 70h is read
+  bool notice_ana_masked_ = false;                  // until log 0Ch is read
+  std::string listener_traddr_, listener_trsvcid_;
   std::vector<uint32_t> changed_ns_;
   bool changed_ns_overflow_ = false;
 

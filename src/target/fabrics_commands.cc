@@ -40,6 +40,8 @@ nvme_status connect_admin(tcp_qpair& qp, target_request& req, const connect_comm
     if (sub->type() == subsystem_kind::nvme && kato != 0 && kato < opts.min_kato) kato = opts.min_kato;
     c = std::make_shared<controller>(qp.target(), sub, cntlid, hostnqn, hostid, kato, qp.owner(),
                                      opts.max_io_qpairs_per_ctrlr);
+    if (auto* l = sub->listener_for(qp.local().addr, std::to_string(qp.local().port)))
+      c->set_listener(l->traddr, l->trsvcid);
     sub->controllers()[cntlid] = c;
   }
   qp.bind(c, 0, static_cast<uint16_t>(f.sqsize + 1), f.sq_flow_control_disabled());

@@ -82,6 +82,15 @@ nvme_status prepare_io(tcp_qpair& qp, target_request& req) {
   req.snap = qp.current_snapshot();
   req.ns = req.snap->table->find(cmd.nsid.get());
   if (!req.ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
+  if (!req.snap->ana.empty()) {
+    // Base 2.0 8.20.3: commands on an inaccessible path fail with a path-related status.
+    switch (req.snap->ana[req.ns->nsid - 1]) {
+      case ana_state::inaccessible: return nvme_status::path(sc_path::ana_inaccessible);
+      case ana_state::persistent_loss: return nvme_status::path(sc_path::ana_persistent_loss);
+      case ana_state::change: return nvme_status::path(sc_path::ana_transition);
+      default: break;
+    }
+  }
   const bdev& d = *req.ns->dev;
   uint32_t sgl_len = cmd.sgl.length.get();
   switch (opc) {

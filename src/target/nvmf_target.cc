@@ -286,6 +286,71 @@ void nvmf_target::notify_namespace_change(const std::shared_ptr<subsystem>& s, u
     c->admin_reactor().post([c, nsid] { c->notice_namespaces_changed({nsid}); });
 }
 
+result<void> nvmf_target::set_ana_state(const std::string& nqn, const listen_address& a, ana_state st,
+                                        std::optional<uint32_t> anagrpid) {
+  std::lock_guard lk(mu_);
+  auto s = find_locked(nqn);
+  if (!s) return no_subsystem(nqn);
+  if (s->type() == subsystem_kind::discovery) return error{errc::invalid_argument, "the discovery subsystem has no ANA groups"};
+  auto* l = s->find_listener(a.traddr, a.trsvcid);
+  if (!l) return error{errc::not_found, fmt::format("{} has no listener {}:{}", nqn, a.traddr, a.trsvcid)};
+  uint32_t max = s->max_namespaces();
+  if (anagrpid && (*anagrpid == 0 || *anagrpid > max))
+    return error{errc::invalid_argument, fmt::format("anagrpid must be 1..{}", max)};
+  uint32_t first = anagrpid ? *anagrpid : 1, last = anagrpid ? *anagrpid : max;
+  bool changed = false;
+  for (uint32_t g = first; g <= last; ++g) {
+    if (l->state_of(g) == st) continue;
+    changed = true;
+    if (st == ana_state::optimized) {
+      l->ana_states.erase(g);
+    } else {
+      l->ana_states[g] = st;
+    }
+  }
+  if (!changed) return success();
+  ++l->ana_chgcnt;
+  s->republish();
+  notify_ana_change_locked(*s, l);
+  return success();
+}
+
+result<void> nvmf_target::set_ns_ana_group(const std::string& nqn, uint32_t nsid, uint32_t anagrpid) {
+  std::lock_guard lk(mu_);
+  auto s = find_locked(nqn);
+  if (!s) return no_subsystem(nqn);
+  if (anagrpid == 0 || anagrpid > s->max_namespaces())
+    return error{errc::invalid_argument, fmt::format("anagrpid must be 1..{}", s->max_namespaces())};
+  auto old = s->namespaces_snapshot();
+  auto* ns = old->find(nsid);
+  if (!ns) return error{errc::not_found, fmt::format("{} has no namespace {}", nqn, nsid)};
+  if (ns->anagrpid == anagrpid) return success();
+  auto moved = std::make_shared<target_namespace>(*ns);
+  moved->anagrpid = anagrpid;
+  auto fresh = std::make_shared<namespace_table>(*old);
+  fresh->slots()[nsid - 1] = std::move(moved);
+  s->publish(std::move(fresh));
+  for (auto& l : s->listeners) ++l.ana_chgcnt;
+  notify_ana_change_locked(*s, nullptr);
+  return success();
+}
+
+void nvmf_target::notify_ana_change_locked(subsystem& s, const listen_address* a) {
+  for (auto& [id, w] : s.controllers()) {
+    auto c = w.lock();
+    if (!c) continue;
+    if (a && (c->listener_traddr() != a->traddr || c->listener_trsvcid() != a->trsvcid)) continue;
+    c->admin_reactor().post([c] { c->notice_ana_changed(); });
+  }
+}
+
+result<std::vector<listen_address>> nvmf_target::listeners(const std::string& nqn) const {
+  std::lock_guard lk(mu_);
+  auto s = find_locked(nqn);
+  if (!s) return no_subsystem(nqn);
+  return s->listeners;
+}
+
 result<void> nvmf_target::add_host(const std::string& nqn, const std::string& hostnqn) {
   if (auto v = validate_nqn(hostnqn); !v) return v.take_err();
   std::lock_guard lk(mu_);

@@ -77,6 +77,16 @@ class nvmf_target {
   result<void> add_host(const std::string& nqn, const std::string& hostnqn);
   result<void> remove_host(const std::string& nqn, const std::string& hostnqn);
   result<void> set_allow_any_host(const std::string& nqn, bool allow);
+  // ANA state of listener a (exact address) for group anagrpid, or for every group
+  // 1..max_namespaces when anagrpid is empty. Controllers connected through it get an ANA
+  // change notice when anything changed.
+  result<void> set_ana_state(const std::string& nqn, const listen_address& a, ana_state st,
+                             std::optional<uint32_t> anagrpid);
+  // Moves namespace nsid to ANA group anagrpid (1..max_namespaces); every controller of
+  // the subsystem gets an ANA change notice.
+  result<void> set_ns_ana_group(const std::string& nqn, uint32_t nsid, uint32_t anagrpid);
+  // The listeners of a subsystem, with their ANA states.
+  result<std::vector<listen_address>> listeners(const std::string& nqn) const;
   result<std::vector<controller_info>> controllers(const std::string& nqn) const;
   // Every subsystem, the discovery subsystem first. Read fields under mu().
   std::vector<std::shared_ptr<subsystem>> subsystems() const;
@@ -106,6 +116,9 @@ class nvmf_target {
   void stop_listening_if_unused(const listen_address& a);
   void close_controller(const std::shared_ptr<controller>& c, const char* why);
   void notify_namespace_change(const std::shared_ptr<subsystem>& s, uint32_t nsid);
+  // Posts an ANA change notice to the subsystem's controllers connected through listener a
+  // (all of them when a is null).
+  void notify_ana_change_locked(subsystem& s, const listen_address* a);
 
   reactor_pool& reactors_;
   mutable std::mutex mu_;

@@ -21,6 +21,22 @@ bool subsystem::accepts_connection_on(const std::string& traddr, const std::stri
   return false;
 }
 
+listen_address* subsystem::find_listener(const std::string& traddr, const std::string& trsvcid) {
+  for (auto& l : listeners)
+    if (l.traddr == traddr && l.trsvcid == trsvcid) return &l;
+  return nullptr;
+}
+
+listen_address* subsystem::listener_for(const std::string& traddr, const std::string& trsvcid) {
+  if (auto* l = find_listener(traddr, trsvcid)) return l;
+  std::string v4 = traddr.rfind("::ffff:", 0) == 0 ? traddr.substr(7) : std::string();
+  if (!v4.empty())
+    if (auto* l = find_listener(v4, trsvcid)) return l;
+  for (auto& l : listeners)
+    if (l.trsvcid == trsvcid && is_wildcard_address(l.traddr)) return &l;
+  return nullptr;
+}
+
 uint16_t subsystem::allocate_cntlid() {
   if (min_cntlid > max_cntlid) return 0;
   uint32_t span = uint32_t{max_cntlid} - min_cntlid + 1;

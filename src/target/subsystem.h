@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "proto/ana_log.h"
 #include "proto/nqn.h"
 #include "target/target_namespace.h"
 
@@ -26,6 +27,14 @@ struct listen_address {
   std::string adrfam = "IPv4";
   std::string traddr;
   std::string trsvcid;
+  // ANA state of each ANA group through this listener; groups not listed are optimized.
+  std::map<uint32_t, ana_state> ana_states;
+  // ANA change count of this port: bumped on every change of what its ANA log shows.
+  uint64_t ana_chgcnt = 0;
+  ana_state state_of(uint32_t anagrpid) const {
+    auto it = ana_states.find(anagrpid);
+    return it == ana_states.end() ? ana_state::optimized : it->second;
+  }
   bool operator==(const listen_address& o) const { return traddr == o.traddr && trsvcid == o.trsvcid; }
 };
 
@@ -56,6 +65,14 @@ class subsystem {
   // A connection that arrived on local address traddr:trsvcid may reach this subsystem
   // (an exact listener, or a wildcard one on that port).
   bool accepts_connection_on(const std::string& traddr, const std::string& trsvcid) const;
+  // The listener a connection on local address traddr:trsvcid came through: the exact
+  // one, else a wildcard one on that port; nullptr if none.
+  listen_address* listener_for(const std::string& traddr, const std::string& trsvcid);
+  // Exactly this listener (address and port), or nullptr.
+  listen_address* find_listener(const std::string& traddr, const std::string& trsvcid);
+  // Bumps the namespace generation without changing the table, so that every queue pair
+  // takes a fresh snapshot (ANA states changed).
+  void republish() { generation_.fetch_add(1, std::memory_order_release); }
   uint32_t max_namespaces() const { return table_->max_nsid(); }
 
   // Namespaces: the current table (immutable) and its generation.

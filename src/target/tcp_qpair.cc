@@ -412,6 +412,13 @@ ns_snapshot* tcp_qpair::current_snapshot() {
       std::lock_guard lk(target_.mu());
       fresh->table = sub.namespaces_snapshot();
       fresh->generation = sub.ns_generation();
+      // ANA states of this controller's listener, resolved per namespace so that the I/O
+      // path indexes a vector instead of looking anything up.
+      if (auto* l = sub.find_listener(ctrl_->listener_traddr(), ctrl_->listener_trsvcid()); l && !l->ana_states.empty()) {
+        fresh->ana.assign(fresh->table->max_nsid(), ana_state::optimized);
+        for (auto& ns : fresh->table->slots())
+          if (ns) fresh->ana[ns->nsid - 1] = l->state_of(ns->anagrpid);
+      }
     }
     if (snap_ && snap_->inflight > 0) retired_snaps_.push_back(std::move(snap_));
     snap_ = std::move(fresh);

@@ -226,8 +226,7 @@ TEST(bdev_nvme, get_bdevs_shows_nvme_driver_specific_like_spdk) {
   json ana = host.ok("bdev_get_bdevs", {{"name", "Anan1"}});
   ASSERT_EQ(ana.size(), 1u);
   const json& ana_path = ana[0]["driver_specific"]["nvme"][0];
-  // nvmfd keeps CMIC.ANARS off until it serves the ANA log page (issue 4); then this is true.
-  EXPECT_EQ(ana_path["ctrlr_data"]["ana_reporting"], false);
+  EXPECT_EQ(ana_path["ctrlr_data"]["ana_reporting"], true);
   if (ana_path["ns_data"].contains("ana_state")) {
     static const std::set<std::string> states = {"optimized", "non_optimized", "inaccessible", "persistent_loss",
                                                  "change"};
