@@ -250,11 +250,24 @@ json nvmf_config(nvmf_target& t) {
       calls.push_back({{"method", "nvmf_subsystem_add_listener"},
                        {"params", {{"nqn", s->nqn()}, {"listen_address", listen_address_json(l)}}}});
     // Non-default ANA states, after all the listeners they refer to.
-    for (auto& l : s->listeners)
-      for (auto& [g, st] : l.ana_states)
-        calls.push_back({{"method", "nvmf_subsystem_listener_set_ana_state"},
-                         {"params", {{"nqn", s->nqn()}, {"listen_address", listen_address_json(l)},
-                                     {"ana_state", std::string(ana_state_rpc_name(st))}, {"anagrpid", g}}}});
+    // One call without anagrpid when every group has the same state.
+    for (auto& l : s->listeners) {
+      auto call = [&](ana_state st, std::optional<uint32_t> g) {
+        json params = {{"nqn", s->nqn()}, {"listen_address", listen_address_json(l)},
+                       {"ana_state", std::string(ana_state_rpc_name(st))}};
+        if (g) params["anagrpid"] = *g;
+        calls.push_back({{"method", "nvmf_subsystem_listener_set_ana_state"}, {"params", params}});
+      };
+      if (l.ana_states.empty()) continue;
+      ana_state first = l.ana_states.begin()->second;
+      bool uniform = l.ana_states.size() == s->max_namespaces() &&
+                     std::all_of(l.ana_states.begin(), l.ana_states.end(), [&](auto& e) { return e.second == first; });
+      if (uniform) {
+        call(first, std::nullopt);
+        continue;
+      }
+      for (auto& [g, st] : l.ana_states) call(st, g);
+    }
   }
   return calls;
 }
