@@ -59,7 +59,7 @@ struct bdev_io final : deferred_task {
   // Scratch space owned by the bdev serving this I/O from submit() until the completion
   // runs (SPDK's driver_ctx): a backend keeps its in-flight state here, such as an io_uring
   // operation, so that submit allocates nothing. Nobody else touches it.
-  static constexpr std::size_t backend_ctx_size = 64;
+  static constexpr std::size_t backend_ctx_size = 128;
   alignas(16) std::byte backend_ctx[backend_ctx_size];
 
   // Constructs a backend's per-I/O state in backend_ctx; it is never destroyed, so it

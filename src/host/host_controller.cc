@@ -224,9 +224,11 @@ result<void> host_controller::refresh_namespaces() {
 }
 
 result<std::shared_ptr<host_controller>> host_controller::connect(reactor_pool& pool, const transport_id& trid,
-                                                                  const controller_options& opts) {
+                                                                  const controller_options& opts,
+                                                                  event_handlers events) {
   if (trid.subnqn.empty()) return error{errc::invalid_argument, "transport ID lacks subnqn"};
   std::shared_ptr<host_controller> c(new host_controller(pool, trid, opts));
+  c->events_ = std::move(events);
   auto admin_q = c->open_queue(0, admin_queue_size, pool.at(0));
   if (!admin_q) return admin_q.take_err();
   {
@@ -253,7 +255,10 @@ result<std::shared_ptr<host_controller>> host_controller::connect(reactor_pool& 
   bool discovery = c->id_ctrl_.cntrltype == static_cast<uint8_t>(controller_type::discovery) ||
                    (c->id_ctrl_.cntrltype == static_cast<uint8_t>(controller_type::not_reported) &&
                     is_discovery_nqn(trid.subnqn));
-  if (discovery) return c;
+  if (discovery) {
+    if (auto ev = c->start_async_events(); !ev) return ev.take_err();
+    return c;
+  }
 
   uint32_t want = opts.num_io_queues ? opts.num_io_queues : pool.size();
   nvme_sqe nq{};
@@ -283,6 +288,7 @@ result<std::shared_ptr<host_controller>> host_controller::connect(reactor_pool& 
     if (!c->queue_by_reactor_[rr.index()]) c->queue_by_reactor_[rr.index()] = q->get();
   }
   if (auto rn = c->refresh_namespaces(); !rn) return rn.take_err();
+  if (auto ev = c->start_async_events(); !ev) return ev.take_err();
   NVMFD_LOG_INFO("connected to {} at {}:{} (cntlid {}, {} I/O queues of {})", trid.subnqn, trid.traddr, trid.trsvcid,
                  c->cntlid_, n, qsize);
   return c;
@@ -312,10 +318,47 @@ void host_controller::arm_keep_alive() {
     if (host_request* r = c->admin_->alloc()) {
       r->cmd.opcode = static_cast<uint8_t>(admin_opcode::keep_alive);
       r->cb = &c->ka_cb_;
+      // A Keep Alive unanswered for KATO means the path is gone (a silent link cut shows
+      // only this way): fail the controller then, not after the I/O timeout.
+      r->timeout_ms = c->opts_.kato_ms;
       c->admin_->submit(*r);
     }
     c->arm_keep_alive();
   });
+}
+
+result<void> host_controller::start_async_events() {
+  if (!events_.on_event) return success();
+  uint32_t wanted = aec_bits::namespace_attribute | aec_bits::ana_change | aec_bits::discovery_log_change;
+  uint32_t aec = id_ctrl_.oaes.get() & wanted;
+  if (aec == 0) return success();  // nothing to be told: no request is kept outstanding
+  nvme_sqe cmd{};
+  cmd.opcode = static_cast<uint8_t>(admin_opcode::set_features);
+  cmd.cdw10 = static_cast<uint32_t>(feature_id::async_event_configuration);
+  cmd.cdw11 = aec;
+  auto r = admin(cmd);
+  if (!r) return r.take_err();
+  if (!r->status.ok()) return status_error("Set Features (Asynchronous Event Configuration)", r->status);
+  aer_cb_.ctrl = this;
+  pool_.run_on(admin_->owner().index(), [this] { submit_async_event_request(); });
+  return success();
+}
+
+void host_controller::submit_async_event_request() {
+  if (disconnected_.load() || !admin_ || admin_->failed()) return;
+  host_request* r = admin_->alloc();
+  if (!r) return;  // the admin queue is full of other commands: re-armed by the next event
+  r->cmd.opcode = static_cast<uint8_t>(admin_opcode::async_event_request);
+  r->cb = &aer_cb_;
+  r->timeout_ms = host_request::no_timeout;
+  admin_->submit(*r);
+}
+
+void host_controller::async_event_callback::on_host_complete(host_request&, const nvme_completion& c) {
+  // A failed queue completes the request with a host status: nothing to re-arm then.
+  if (!c.status.ok() || ctrl->disconnected_.load() || ctrl->failed()) return;
+  ctrl->events_.on_event(c.dw0);
+  ctrl->submit_async_event_request();
 }
 
 void host_controller::keep_alive_callback::on_host_complete(host_request&, const nvme_completion& c) {
@@ -339,6 +382,7 @@ void host_controller::on_queue_failed(const std::string& why) {
     if (!q) continue;
     q->owner().post([q, why] { q->fail("controller failed: " + why); });
   }
+  if (events_.on_failure) events_.on_failure(why);
 }
 
 void host_controller::disconnect() {

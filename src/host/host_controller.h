@@ -8,6 +8,7 @@
 // command timeout, keep-alive failure) the controller is failed: failed() turns true, every
 // outstanding command completes with a host path error, and later commands fail at once.
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,9 +48,21 @@ struct remote_namespace {
 
 class host_controller : public std::enable_shared_from_this<host_controller> {
  public:
+  // Told about a connected controller's life. Both run on a reactor and must not block:
+  // hand the work to a thread.
+  struct event_handlers {
+    // Dword 0 of each Asynchronous Event completion (type, information, log page). When set,
+    // the events the controller reports in OAES (namespace attribute, ANA change, discovery
+    // log change) are enabled and an Asynchronous Event Request is kept outstanding.
+    std::function<void(uint32_t dw0)> on_event;
+    // Once, when the controller fails (not on disconnect()), with the reason.
+    std::function<void(const std::string& why)> on_failure;
+  };
+
   // Control thread. A discovery NQN connects the admin queue only.
   static result<std::shared_ptr<host_controller>> connect(reactor_pool& pool, const transport_id& trid,
-                                                          const controller_options& opts);
+                                                          const controller_options& opts,
+                                                          event_handlers events = {});
   ~host_controller();
 
   // Control thread: Disconnect-free teardown (closes every queue; outstanding commands fail).
@@ -58,10 +71,12 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   const transport_id& trid() const { return trid_; }
   const controller_options& options() const { return opts_; }
   const std::string& hostnqn() const { return hostnqn_; }
+  const uuid& hostid() const { return hostid_; }
   uint16_t cntlid() const { return cntlid_; }
   const identify_controller& identity() const { return id_ctrl_; }
   const std::vector<remote_namespace>& namespaces() const { return namespaces_; }
   uint32_t max_transfer_bytes() const { return max_xfer_; }
+  bool ana_reporting() const { return id_ctrl_.cmic & cmic_bits::ana_reporting; }
   bool failed() const { return failed_.load(); }
   std::string failure_reason() const;
   size_t io_queue_count() const { return io_queues_.size(); }
@@ -87,8 +102,14 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   void on_queue_failed(const std::string& why);
   void start_keep_alive();
   void arm_keep_alive();
+  result<void> start_async_events();
+  void submit_async_event_request();
 
   struct keep_alive_callback final : host_callback {
+    host_controller* ctrl = nullptr;
+    void on_host_complete(host_request& req, const nvme_completion& c) override;
+  };
+  struct async_event_callback final : host_callback {
     host_controller* ctrl = nullptr;
     void on_host_complete(host_request& req, const nvme_completion& c) override;
   };
@@ -111,6 +132,8 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   std::string failure_;
   timer_id ka_timer_ = 0;
   keep_alive_callback ka_cb_;
+  async_event_callback aer_cb_;
+  event_handlers events_;
   std::atomic<bool> disconnected_{false};
 };
 

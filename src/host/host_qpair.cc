@@ -54,6 +54,7 @@ host_request* host_qpair::alloc() {
   r->host_to_controller = false;
   r->cb = nullptr;
   r->user = nullptr;
+  r->timeout_ms = 0;
   r->cmd = {};
   return r;
 }
@@ -80,7 +81,10 @@ void host_qpair::submit(host_request& req) {
   sgl.address = 0;
   sgl.length = req.data_len;
   sgl.sgl_identifier = req.in_capsule ? sgl_id::data_block_offset : sgl_id::transport_data_block;
-  if (params_.io_timeout_ms) req.deadline = clock_type::now() + std::chrono::milliseconds(params_.io_timeout_ms);
+  uint32_t limit_ms = req.timeout_ms ? req.timeout_ms : params_.io_timeout_ms;
+  req.deadline = limit_ms && limit_ms != host_request::no_timeout
+                     ? clock_type::now() + std::chrono::milliseconds(limit_ms)
+                     : clock_type::time_point::max();
   ++outstanding_;
   req.state = host_request_state::waiting;
 
@@ -98,7 +102,7 @@ void host_qpair::submit(host_request& req) {
   }
   writer_.enqueue(req.cmd_tx);
   schedule_flush();
-  if (params_.io_timeout_ms && !timeout_timer_) arm_timeout_check();
+  if (req.deadline != clock_type::time_point::max() && !timeout_timer_) arm_timeout_check();
 }
 
 void host_qpair::complete(host_request& req, const nvme_completion& c) {
@@ -323,7 +327,7 @@ void host_qpair::fail(const std::string& why, bool expected) {
   auto now = clock_type::now();
   for (auto& s : slots_) {
     if (s->state == host_request_state::free) continue;
-    bool timed_out = params_.io_timeout_ms && s->deadline <= now;
+    bool timed_out = s->deadline <= now;
     complete(*s, {timed_out ? nvme_status::path(sc_host::host_aborted) : path_error(), 0, 0});
   }
   wake_waiters();
@@ -331,7 +335,8 @@ void host_qpair::fail(const std::string& why, bool expected) {
 }
 
 void host_qpair::arm_timeout_check() {
-  auto period = std::chrono::milliseconds(std::max<uint32_t>(50, std::min<uint32_t>(params_.io_timeout_ms / 4, 1000)));
+  uint32_t base = params_.io_timeout_ms ? params_.io_timeout_ms : 4000;
+  auto period = std::chrono::milliseconds(std::max<uint32_t>(50, std::min<uint32_t>(base / 4, 250)));
   std::weak_ptr<host_qpair> weak = weak_from_this();
   timeout_timer_ = reactor_.schedule(period, [weak] {
     if (auto q = weak.lock()) {
@@ -347,11 +352,15 @@ void host_qpair::check_timeouts() {
   for (auto& s : slots_) {
     if (s->state != host_request_state::free && s->deadline <= now) {
       fail(fmt::format("command {:#x} (opcode {:#x}) timed out after {} ms", s->cmd.cid.get(), s->cmd.opcode,
-                       params_.io_timeout_ms));
+                       s->timeout_ms ? s->timeout_ms : params_.io_timeout_ms));
       return;
     }
   }
-  if (outstanding_ > 0) arm_timeout_check();
+  for (auto& s : slots_)
+    if (s->state != host_request_state::free && s->deadline != clock_type::time_point::max()) {
+      arm_timeout_check();
+      return;
+    }
 }
 
 }  // namespace nvmfd

@@ -54,6 +54,10 @@ struct host_request final : tx_pdu_done {
   uint32_t h2c_offset = 0;          // next data offset to send for the current R2T
   uint16_t ttag = 0;
   clock_type::time_point deadline{};
+  // How long the controller has to complete this command: 0 means the queue's io_timeout_ms;
+  // no_timeout, never (an Asynchronous Event Request waits for as long as it takes).
+  uint32_t timeout_ms = 0;
+  static constexpr uint32_t no_timeout = UINT32_MAX;
   host_callback* cb = nullptr;
   void* user = nullptr;             // for the caller's use
 

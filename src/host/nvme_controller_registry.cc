@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "base/log.h"
+#include "host/io_command.h"
 #include "proto/nqn.h"
 
 namespace nvmfd {
@@ -19,10 +20,10 @@ std::string lower(std::string s) {
 
 error with_errno(errc code, int e, std::string message) { return error{code, std::move(message), e}; }
 
-// Whether the one path of an attached controller is the one a filter names. Empty fields
-// count as not given (SPDK's nvme_path_id_compare skips them too).
-bool filter_matches(const nvme_controller_entry& e, const nvme_path_filter& f, std::string& why) {
-  const transport_id& t = e.request.trid;
+// Whether transport t is the one a filter names. Empty fields count as not given (SPDK's
+// nvme_path_id_compare skips them too). why: the first field that differs.
+bool filter_matches(const transport_id& t, const nvme_path_filter& f, std::string& why) {
+  why.clear();
   auto check = [&](const std::optional<std::string>& want, const std::string& have, const char* field,
                    bool fold_case) {
     if (!want || want->empty() || !why.empty()) return;
@@ -39,6 +40,10 @@ bool filter_matches(const nvme_controller_entry& e, const nvme_path_filter& f, s
   return why.empty();
 }
 
+bool same_network_path(const transport_id& a, const transport_id& b) {
+  return a.traddr == b.traddr && a.trsvcid == b.trsvcid;
+}
+
 // A namespace nvme_bdev can serve: a usable LBA size, and no metadata (nvme_bdev moves data
 // blocks only, so an extended-LBA format would misplace every block).
 bool usable(const remote_namespace& ns, std::string& why) {
@@ -53,6 +58,22 @@ bool usable(const remote_namespace& ns, std::string& why) {
   return true;
 }
 
+std::vector<const remote_namespace*> usable_namespaces(const host_controller& c, const std::string& where) {
+  std::vector<const remote_namespace*> out;
+  for (const remote_namespace& ns : c.namespaces()) {
+    std::string why;
+    if (usable(ns, why))
+      out.push_back(&ns);
+    else
+      NVMFD_LOG_WARN("{}: namespace {} skipped: {}", where, ns.nsid, why);
+  }
+  return out;
+}
+
+std::string where(const nvme_attach_request& r) {
+  return fmt::format("{}: {} at {}:{}", r.name, r.trid.subnqn, r.trid.traddr, r.trid.trsvcid);
+}
+
 }  // namespace
 
 std::string spdk_trtype(const transport_id& t) { return lower(t.trtype) == "tcp" ? "TCP" : t.trtype; }
@@ -65,16 +86,43 @@ std::string spdk_adrfam(const transport_id& t) {
 }
 
 nvme_controller_registry::nvme_controller_registry(reactor_pool& pool, bdev_registry& bdevs)
-    : pool_(pool), bdevs_(bdevs) {}
+    : pool_(pool), bdevs_(bdevs) {
+  publisher_ = std::thread([this] { run_publisher(); });
+}
 
 nvme_controller_registry::~nvme_controller_registry() {
-  for (auto& e : entries_) e->ctrl->disconnect();
+  {
+    std::lock_guard lk(dirty_mu_);
+    stopping_ = true;
+    dirty_cv_.notify_all();
+  }
+  publisher_.join();
+  std::vector<std::unique_ptr<nvme_controller_entry>> all;
+  {
+    std::lock_guard lk(mu_);
+    all = std::move(entries_);
+  }
+  for (auto& e : all) {
+    for (auto& b : e->bdevs) b->shut_down(pool_);
+    for (auto& p : e->paths) p->stop();
+  }
+}
+
+result<void> nvme_controller_registry::set_defaults(const nvme_host_defaults& d) {
+  if (!entries_.empty())
+    return with_errno(errc::busy, EPERM, "bdev_nvme_set_options is not allowed once controllers are attached");
+  defaults_ = d;
+  return success();
 }
 
 const nvme_controller_entry* nvme_controller_registry::find(const std::string& name) const {
   for (auto& e : entries_)
-    if (e->request.name == name) return e.get();
+    if (e->name == name) return e.get();
   return nullptr;
+}
+
+nvme_controller_entry* nvme_controller_registry::find_mutable(const std::string& name) {
+  return const_cast<nvme_controller_entry*>(find(name));
 }
 
 std::vector<const nvme_controller_entry*> nvme_controller_registry::list() const {
@@ -83,97 +131,320 @@ std::vector<const nvme_controller_entry*> nvme_controller_registry::list() const
   return out;
 }
 
+std::pair<const nvme_controller_entry*, nvme_bdev*> nvme_controller_registry::find_bdev(
+    const std::string& bdev_name) const {
+  for (auto& e : entries_)
+    for (auto& b : e->bdevs)
+      if (b->name() == bdev_name) return {e.get(), b.get()};
+  return {nullptr, nullptr};
+}
+
 result<std::vector<std::string>> nvme_controller_registry::attach(nvme_attach_request req) {
   if (req.name.empty()) return error{errc::invalid_argument, "name: must not be empty"};
-  if (const nvme_controller_entry* old = find(req.name)) {
-    const transport_id& t = old->request.trid;
-    if (req.multipath.empty() || req.multipath == "disable")
-      return with_errno(errc::already_exists, EALREADY,
-                        fmt::format("A controller named {} already exists", req.name));
-    if (t.traddr == req.trid.traddr && t.trsvcid == req.trid.trsvcid)
-      return with_errno(errc::already_exists, EALREADY,
-                        fmt::format("A controller named {} already exists with the specified network path", req.name));
-    return with_errno(errc::not_supported, EOPNOTSUPP,
-                      fmt::format("A controller named {} already exists: adding a second path (multipath \"{}\") "
-                                  "is not supported yet",
-                                  req.name, req.multipath));
-  }
   if (is_discovery_nqn(req.trid.subnqn))
     return error{errc::invalid_argument,
                  "subnqn: the discovery subsystem has no namespaces to attach (discovery is bdev_nvme_start_discovery)"};
+  if (nvme_controller_entry* e = find_mutable(req.name)) return add_path(*e, std::move(req));
 
-  std::string where = fmt::format("{}: {} at {}:{}", req.name, req.trid.subnqn, req.trid.traddr, req.trid.trsvcid);
-  auto connected = host_controller::connect(pool_, req.trid, req.opts);
-  if (!connected) {
-    error e = connected.take_err();
-    e.message = fmt::format("{}: {}", where, e.message);
+  auto entry = std::make_unique<nvme_controller_entry>();
+  entry->name = req.name;
+  entry->subnqn = req.trid.subnqn;
+  entry->id = next_entry_id_++;
+  std::string at = where(req);
+  uint64_t id = entry->id;
+  auto path = nvme_path::connect(pool_, std::move(req), [this, id] { mark_dirty(id); });
+  if (!path) {
+    error e = path.take_err();
     if (e.code != errc::invalid_argument && e.sys_errno == 0) e.sys_errno = e.code == errc::timed_out ? ETIMEDOUT : EIO;
     return e;
   }
-  auto entry = std::make_unique<nvme_controller_entry>();
-  entry->ctrl = std::move(connected.value());
-  host_controller& ctrl = *entry->ctrl;
-  // nvme_bdev sends each I/O on its reactor's own queue: a reactor without one fails them.
-  if (ctrl.io_queue_count() < pool_.size()) {
-    ctrl.disconnect();
-    return error{errc::invalid_argument,
-                 fmt::format("{}: the controller granted {} I/O queues; nvmfd needs one per reactor ({})", where,
-                             ctrl.io_queue_count(), pool_.size())};
-  }
-  std::vector<const remote_namespace*> usable_ns;
-  for (const remote_namespace& ns : ctrl.namespaces()) {
-    std::string why;
-    if (usable(ns, why))
-      usable_ns.push_back(&ns);
-    else
-      NVMFD_LOG_WARN("{}: namespace {} skipped: {}", where, ns.nsid, why);
-  }
-  if (usable_ns.size() > req.max_bdevs) {
-    ctrl.disconnect();
+  nvme_path& p = **path;
+  auto ctrl = p.get_status().ctrl;
+  auto namespaces = usable_namespaces(*ctrl, at);
+  if (namespaces.size() > p.request().max_bdevs)
     return with_errno(errc::io_error, ERANGE,
-                      fmt::format("{}: {} namespaces, more than max_bdevs ({})", where, usable_ns.size(), req.max_bdevs));
-  }
-
+                      fmt::format("{}: {} namespaces, more than max_bdevs ({})", at, namespaces.size(),
+                                  p.request().max_bdevs));
   std::vector<std::string> names;
-  for (const remote_namespace* ns : usable_ns) {
-    auto b = std::make_shared<nvme_bdev>(fmt::format("{}n{}", req.name, ns->nsid), entry->ctrl, *ns, pool_.size());
+  for (const remote_namespace* ns : namespaces) {
+    auto b = std::make_shared<nvme_bdev>(fmt::format("{}n{}", entry->name, ns->nsid), *ns, ctrl->identity(),
+                                         pool_.size());
+    b->policy = defaults_.policy;
     if (auto added = bdevs_.add(b); !added) {
       for (const std::string& n : names) (void)bdevs_.remove(n);  // just added, unclaimed
-      ctrl.disconnect();
       error e = added.take_err();
-      e.message = fmt::format("{}: {}", req.name, e.message);
+      e.message = fmt::format("{}: {}", entry->name, e.message);
       e.sys_errno = EEXIST;
-      return e;
+      return e;  // the path disconnects as it goes
     }
     names.push_back(b->name());
     entry->bdevs.push_back(std::move(b));
   }
-  NVMFD_LOG_INFO("{}: attached (cntlid {}), bdevs: {}", where, ctrl.cntlid(), fmt::join(names, ", "));
-  entry->request = std::move(req);
-  entries_.push_back(std::move(entry));
+  NVMFD_LOG_INFO("{}: attached (cntlid {}), bdevs: {}", at, ctrl->cntlid(), fmt::join(names, ", "));
+  entry->paths.push_back(std::move(path.value()));
+  nvme_controller_entry& e = *entry;
+  {
+    std::lock_guard lk(mu_);
+    entries_.push_back(std::move(entry));
+  }
+  republish(e);
   return names;
 }
 
-result<void> nvme_controller_registry::detach(const std::string& name, const nvme_path_filter& filter) {
-  auto it = std::find_if(entries_.begin(), entries_.end(), [&](auto& e) { return e->request.name == name; });
-  if (it == entries_.end()) return error{errc::not_found, fmt::format("Controller {} not found", name)};
+result<void> nvme_controller_registry::check_same_namespaces(const nvme_controller_entry& e, const host_controller& c,
+                                                             std::vector<const remote_namespace*>& added) const {
+  auto found = usable_namespaces(c, e.name);
+  for (const remote_namespace* ns : found) {
+    auto it = std::find_if(e.bdevs.begin(), e.bdevs.end(), [&](auto& b) { return b->nsid() == ns->nsid; });
+    if (it == e.bdevs.end()) {
+      added.push_back(ns);
+      continue;
+    }
+    const remote_namespace& first = (*it)->first_namespace();
+    if (first.id != ns->id || first.block_size != ns->block_size || first.num_blocks != ns->num_blocks)
+      return error{errc::invalid_argument,
+                   fmt::format("namespace {} differs from the one seen through the first path (UUID/NGUID {} vs {}, "
+                               "{} x {} vs {} x {} blocks)",
+                               ns->nsid, ns->id.to_string(), first.id.to_string(), ns->num_blocks, ns->block_size,
+                               first.num_blocks, first.block_size)};
+  }
+  return success();
+}
+
+result<std::vector<std::string>> nvme_controller_registry::add_path(nvme_controller_entry& e, nvme_attach_request req) {
+  if (req.multipath.empty() || req.multipath == "disable")
+    return with_errno(errc::already_exists, EALREADY, fmt::format("A controller named {} already exists", req.name));
+  for (auto& p : e.paths) {
+    auto st = p->get_status();
+    bool taken = same_network_path(st.trid, req.trid);
+    for (auto& alt : st.alternates) taken |= same_network_path(alt, req.trid);
+    if (taken)
+      return with_errno(errc::already_exists, EALREADY,
+                        fmt::format("A controller named {} already exists with the specified network path", req.name));
+  }
+  if (req.trid.subnqn != e.subnqn)
+    return error{errc::invalid_argument,
+                 fmt::format("A controller named {} already exists for subsystem {}: another path must lead to the same "
+                             "subsystem, not {}",
+                             req.name, e.subnqn, req.trid.subnqn)};
+  std::string at = where(req);
+  bool failover = req.multipath == "failover";
+  transport_id trid = req.trid;
+  uint64_t id = e.id;
+  auto path = nvme_path::connect(pool_, std::move(req), [this, id] { mark_dirty(id); });
+  if (!path) {
+    error err = path.take_err();
+    if (err.code != errc::invalid_argument && err.sys_errno == 0)
+      err.sys_errno = err.code == errc::timed_out ? ETIMEDOUT : EIO;
+    return err;
+  }
+  auto ctrl = (*path)->get_status().ctrl;
+  for (auto& p : e.paths)
+    if (auto st = p->get_status(); st.ctrl && st.cntlid == ctrl->cntlid())
+      return error{errc::invalid_argument,
+                   fmt::format("{}: this is controller {} again, which {} reaches already (a path needs its own "
+                               "controller)",
+                               at, ctrl->cntlid(), e.name)};
+  std::vector<const remote_namespace*> added;
+  if (auto same = check_same_namespaces(e, *ctrl, added); !same) {
+    error err = same.take_err();
+    err.message = fmt::format("{}: {}", at, err.message);
+    return err;
+  }
+  std::vector<std::string> names;
+  if (failover) {
+    // Passive: the transport ID is checked, then kept for the first path to fail over to.
+    (*path)->stop();
+    e.paths.front()->add_alternate(trid);
+    NVMFD_LOG_INFO("{}: added as a failover transport ID of {}", at, e.name);
+  } else {
+    for (const remote_namespace* ns : added) {
+      auto b = std::make_shared<nvme_bdev>(fmt::format("{}n{}", e.name, ns->nsid), *ns, ctrl->identity(),
+                                           pool_.size());
+      b->policy = defaults_.policy;
+      if (auto ok = bdevs_.add(b); !ok) {
+        for (const std::string& n : names) (void)bdevs_.remove(n);
+        error err = ok.take_err();
+        err.message = fmt::format("{}: {}", e.name, err.message);
+        err.sys_errno = EEXIST;
+        return err;
+      }
+      names.push_back(b->name());
+      std::lock_guard lk(mu_);
+      e.bdevs.push_back(std::move(b));
+      std::sort(e.bdevs.begin(), e.bdevs.end(), [](auto& a, auto& b) { return a->nsid() < b->nsid(); });
+    }
+    NVMFD_LOG_INFO("{}: added as a path of {} (cntlid {})", at, e.name, ctrl->cntlid());
+    std::lock_guard lk(mu_);
+    e.paths.push_back(std::move(path.value()));
+  }
+  republish(e);
+  names.clear();
+  for (auto& b : e.bdevs) names.push_back(b->name());
+  return names;
+}
+
+result<void> nvme_controller_registry::remove_entry(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it) {
   nvme_controller_entry& e = **it;
-  std::string why;
-  if (!filter_matches(e, filter, why))
-    return error{errc::not_found, fmt::format("Controller {} has no path with {}", name, why)};
   for (auto& b : e.bdevs)
     if (b->claimed())
-      return with_errno(errc::busy, EBUSY,
-                        fmt::format("Controller {}: bdev {} is in use by {}", name, b->name(), b->claimed_by()));
+      return with_errno(errc::busy, EBUSY, fmt::format("Controller {}: bdev {} is in use by {}", e.name, b->name(),
+                                                       b->claimed_by()));
   for (auto& b : e.bdevs) {
     // Gone only if someone else removed it (not through this registry): nothing to do then.
     if (bdevs_.find(b->name()) == b) (void)bdevs_.remove(b->name());
+    b->shut_down(pool_);
   }
-  e.ctrl->disconnect();
-  NVMFD_LOG_INFO("{}: detached from {} at {}:{}", name, e.request.trid.subnqn, e.request.trid.traddr,
-                 e.request.trid.trsvcid);
-  entries_.erase(it);
+  std::unique_ptr<nvme_controller_entry> gone;
+  {
+    std::lock_guard lk(mu_);
+    gone = std::move(*it);
+    entries_.erase(it);
+  }
+  for (auto& p : gone->paths) p->stop();
+  NVMFD_LOG_INFO("{}: detached from {}", gone->name, gone->subnqn);
   return success();
+}
+
+result<void> nvme_controller_registry::detach(const std::string& name, const nvme_path_filter& filter) {
+  auto it = std::find_if(entries_.begin(), entries_.end(), [&](auto& e) { return e->name == name; });
+  if (it == entries_.end()) return error{errc::not_found, fmt::format("Controller {} not found", name)};
+  nvme_controller_entry& e = **it;
+  if (!filter.names_a_path()) return remove_entry(it);
+
+  std::string why;
+  for (size_t i = 0; i < e.paths.size(); ++i) {
+    nvme_path& p = *e.paths[i];
+    auto st = p.get_status();
+    for (auto& alt : st.alternates)
+      if (filter_matches(alt, filter, why)) {
+        p.remove_transport(alt);
+        NVMFD_LOG_INFO("{}: failover transport {}:{} removed", name, alt.traddr, alt.trsvcid);
+        return success();
+      }
+    if (!filter_matches(st.trid, filter, why)) continue;
+    if (!st.alternates.empty()) {
+      p.remove_transport(st.trid);  // moves on to the next transport ID
+      NVMFD_LOG_INFO("{}: path {}:{} removed; failing over to {}:{}", name, st.trid.traddr, st.trid.trsvcid,
+                     st.alternates.front().traddr, st.alternates.front().trsvcid);
+      return success();
+    }
+    if (e.paths.size() == 1) return remove_entry(it);
+    std::unique_ptr<nvme_path> gone;
+    {
+      std::lock_guard lk(mu_);
+      gone = std::move(e.paths[i]);
+      e.paths.erase(e.paths.begin() + static_cast<ptrdiff_t>(i));
+    }
+    republish(e);     // no reactor sees the path after this
+    gone->stop();     // its outstanding I/O fails over to the others
+    NVMFD_LOG_INFO("{}: path {}:{} removed", name, st.trid.traddr, st.trid.trsvcid);
+    return success();
+  }
+  return error{errc::not_found, fmt::format("Controller {} has no path with {}", name, why)};
+}
+
+result<void> nvme_controller_registry::set_multipath_policy(const std::string& bdev_name, const multipath_policy& p) {
+  auto [e, b] = find_bdev(bdev_name);
+  if (!b) return error{errc::not_found, fmt::format("nvme bdev {} not found", bdev_name)};
+  {
+    std::lock_guard lk(mu_);
+    b->policy = p;
+  }
+  republish(*const_cast<nvme_controller_entry*>(e));
+  return success();
+}
+
+result<void> nvme_controller_registry::set_preferred_path(const std::string& bdev_name, uint16_t cntlid) {
+  auto [e, b] = find_bdev(bdev_name);
+  if (!b) return error{errc::not_found, fmt::format("nvme bdev {} not found", bdev_name)};
+  bool found = false;
+  for (auto& p : e->paths)
+    if (auto st = p->get_status(); st.ctrl && st.cntlid == cntlid) {
+      std::lock_guard lk(mu_);
+      b->preferred_path = p->id();
+      found = true;
+      break;
+    }
+  if (!found) return error{errc::not_found, fmt::format("{} has no connected path to controller {}", bdev_name, cntlid)};
+  republish(*const_cast<nvme_controller_entry*>(e));
+  return success();
+}
+
+std::shared_ptr<const nvme_bdev_paths> nvme_controller_registry::build_table(
+    const nvme_controller_entry& e, nvme_bdev& b, const std::vector<nvme_path::status>& statuses) {
+  auto t = std::make_shared<nvme_bdev_paths>();
+  t->policy = b.policy;
+  if (!e.paths.empty())
+    t->io_fail_timeout_ms = e.paths.front()->request().reconnect.fast_io_fail_timeout_sec * 1000;
+  // The preferred path first, then attach order.
+  std::vector<size_t> order;
+  for (size_t i = 0; i < e.paths.size(); ++i)
+    if (e.paths[i]->id() == b.preferred_path) order.push_back(i);
+  for (size_t i = 0; i < e.paths.size(); ++i)
+    if (e.paths[i]->id() != b.preferred_path) order.push_back(i);
+  for (size_t i : order) {
+    const nvme_path::status& st = statuses[i];
+    if (st.state == path_state::failed || st.state == path_state::deleting) continue;  // given up
+    nvme_bdev_path p;
+    p.path = e.paths[i].get();
+    p.nsid = b.nsid();
+    p.stats = b.stats_for(p.path->id());
+    auto ana = nvme_path::ana_state_of(st, b.anagrpid());
+    p.ana = ana.value_or(ana_state::inaccessible);  // a group the controller does not list
+    if (st.ctrl) {
+      auto& nss = st.ctrl->namespaces();
+      auto ns = std::find_if(nss.begin(), nss.end(), [&](auto& n) { return n.nsid == b.nsid(); });
+      if (ns == nss.end()) continue;  // not (or no longer) attached through this controller
+      p.ctrl = st.ctrl;
+      p.max_blocks_per_cmd = std::max(1u, std::min(st.ctrl->max_transfer_bytes() / b.block_size(), max_nlb_per_command));
+    }
+    t->paths.push_back(std::move(p));
+  }
+  return t;
+}
+
+void nvme_controller_registry::republish(nvme_controller_entry& e) {
+  std::lock_guard lk(mu_);
+  republish_locked(e);
+}
+
+void nvme_controller_registry::republish_locked(nvme_controller_entry& e) {
+  // Retired before the statuses are read: a controller retired later is still in them
+  // and waits for the next round (its path marks the entry dirty after retiring it).
+  std::vector<std::shared_ptr<host_controller>> retired;
+  for (auto& p : e.paths)
+    for (auto& c : p->take_retired()) retired.push_back(std::move(c));
+  std::vector<nvme_path::status> statuses;
+  for (auto& p : e.paths) statuses.push_back(p->get_status());
+  for (auto& b : e.bdevs) {
+    b->publish(build_table(e, *b, statuses));
+    b->sync(pool_);
+  }
+  for (auto& c : retired) c->disconnect();
+}
+
+void nvme_controller_registry::mark_dirty(uint64_t entry_id) {
+  std::lock_guard lk(dirty_mu_);
+  dirty_.insert(entry_id);
+  dirty_cv_.notify_all();
+}
+
+void nvme_controller_registry::run_publisher() {
+  std::unique_lock lk(dirty_mu_);
+  for (;;) {
+    dirty_cv_.wait(lk, [&] { return stopping_ || !dirty_.empty(); });
+    if (stopping_) return;
+    std::set<uint64_t> ids = std::move(dirty_);
+    dirty_.clear();
+    lk.unlock();
+    {
+      std::lock_guard g(mu_);
+      for (auto& e : entries_)
+        if (ids.count(e->id)) republish_locked(*e);
+    }
+    lk.lock();
+  }
 }
 
 }  // namespace nvmfd

@@ -1,56 +1,57 @@
 #pragma once
-// nvme_controller_registry: the remote NVMe-oF controllers this process has attached (SPDK's
-// bdev_nvme controllers), by name, each with the nvme_bdevs ("<name>n<nsid>") made from its
-// namespaces. attach() connects and publishes the bdevs in a bdev_registry; detach() removes
-// them and disconnects.
+// nvme_controller_registry: the remote NVM subsystems this process has attached (SPDK's
+// bdev_nvme controllers), by name. A name holds one or more paths to one subsystem
+// (nvme_path; "multipath" adds an active path, "failover" an alternate transport ID of the
+// first path) and one nvme_bdev ("<name>n<nsid>") per namespace, published in a
+// bdev_registry.
 //
-// Threading: control thread only (RPC handlers, config loading). attach() blocks while it
-// connects (up to the connect timeout per step); nothing here runs on a reactor.
-// Lifetime: the registry must be destroyed before its reactor_pool stops (host_controller
-// tears its queues down on their reactors); its destructor disconnects every controller.
-// Every controller has one path for now: multipath and reconnect are later issues (the
-// reconnect parameters are kept, reported and saved, and not acted on yet).
+// Whenever a path changes (connection lost or back, ANA states), the registry rebuilds the
+// path tables of that name's bdevs on its own thread, publishes them, waits until every
+// reactor has taken them, and only then disconnects controllers that paths stopped using.
+//
+// Threading: the public methods are for one control thread (RPC handlers, config loading);
+// they block while connecting. find()/list() results stay valid until the next call that
+// changes the registry on that same thread. Never call from a reactor.
+// Lifetime: destroy the registry before its reactor_pool stops; it disconnects everything.
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/result.h"
 #include "bdev/bdev_registry.h"
-#include "host/host_controller.h"
+#include "host/multipath_policy.h"
+#include "host/nvme_attach_request.h"
 #include "host/nvme_bdev.h"
-#include "host/transport_id.h"
+#include "host/nvme_path.h"
 #include "reactor/reactor.h"
 
 namespace nvmfd {
 
-// What bdev_nvme_attach_controller asked for, kept to report and to save the config.
-struct nvme_attach_request {
-  std::string name;
-  transport_id trid;            // trtype "tcp", adrfam "ipv4"/"ipv6" (lower case)
-  controller_options opts;      // what host_controller::connect gets
-  std::string multipath;        // "", "disable", "failover" or "multipath"
-  uint32_t num_io_queues = 0;   // as given; 0: not given (one per reactor)
-  uint64_t fabrics_connect_timeout_us = 0;  // as given; 0: not given
-  uint32_t max_bdevs = 128;     // more active namespaces than this: the attach fails (-ERANGE)
-  bool prchk_reftag = false;    // accepted and saved; without protection information, no effect
-  bool prchk_guard = false;
-  // Reconnect policy (SPDK's meaning), validated and saved; reconnecting is a later issue:
-  // today a failed controller stays failed and its bdevs fail I/O with -EIO.
-  int32_t ctrlr_loss_timeout_sec = 0;
-  uint32_t reconnect_delay_sec = 0;
-  uint32_t fast_io_fail_timeout_sec = 0;
-};
-
 // Optional fields of bdev_nvme_detach_controller: each one given must match the path.
 struct nvme_path_filter {
   std::optional<std::string> trtype, adrfam, traddr, trsvcid, subnqn, hostaddr, hostsvcid;
+  bool names_a_path() const { return traddr || trsvcid || trtype || adrfam || subnqn || hostaddr || hostsvcid; }
+};
+
+// Module-wide defaults (bdev_nvme_set_options), used by attaches that do not say otherwise.
+struct nvme_host_defaults {
+  uint32_t keep_alive_timeout_ms = 10000;
+  uint32_t io_timeout_ms = 30000;
+  reconnect_policy reconnect;
+  multipath_policy policy;
 };
 
 struct nvme_controller_entry {
-  nvme_attach_request request;
-  std::shared_ptr<host_controller> ctrl;
+  std::string name;
+  std::string subnqn;
+  uint64_t id = 0;
+  std::vector<std::unique_ptr<nvme_path>> paths;  // in attach order
   std::vector<std::shared_ptr<nvme_bdev>> bdevs;  // by NSID
 };
 
@@ -63,33 +64,65 @@ class nvme_controller_registry {
 
   reactor_pool& pool() { return pool_; }
 
-  // Connects, then creates and registers one nvme_bdev per active namespace; returns their
-  // names in NSID order. Nothing is left behind on failure. Errors:
-  //  - already_exists (EALREADY): the name is taken (multipath absent or "disable"), or the
-  //    same network path is attached under that name already;
-  //  - not_supported (EOPNOTSUPP): the name is taken and multipath/failover asks for a
-  //    second path (a later issue);
-  //  - the connect's error, its message prefixed with the name and address (invalid_argument
-  //    for an unknown subsystem or a host the subsystem refuses, timed_out, io_error with
-  //    the socket's errno, ...);
-  //  - invalid_argument: the controller granted fewer I/O queues than there are reactors;
+  const nvme_host_defaults& defaults() const { return defaults_; }
+  // Errors: busy (EPERM) once a controller is attached, as SPDK.
+  result<void> set_defaults(const nvme_host_defaults& d);
+
+  // Attaches a path; returns the names of the name's bdevs in NSID order. Nothing is left
+  // behind on failure. Errors:
+  //  - already_exists (EALREADY): the name is taken and multipath is absent or "disable", or
+  //    the same network path is attached under that name already;
+  //  - invalid_argument: a second path leads to another subsystem, to the same controller
+  //    (cntlid), or shows a namespace unlike the first path's;
+  //  - the connect's error, its message prefixed with the name and address;
   //  - io_error (ERANGE): more namespaces than max_bdevs;
   //  - already_exists (EEXIST): a bdev "<name>n<nsid>" exists already.
   result<std::vector<std::string>> attach(nvme_attach_request req);
 
-  // Removes the controller's bdevs from the bdev registry and disconnects it. Errors:
-  // not_found (no such controller, or a given filter field does not match its path);
-  // busy (EBUSY) naming the first claimed bdev and its user; nothing is changed then.
+  // Without path fields: removes the name, its bdevs and every path. With them: removes the
+  // matching path (or failover transport ID) only, the name going with its last path.
+  // Errors: not_found (no such name, or no path matches); busy (EBUSY) naming the first
+  // claimed bdev and its user when the bdevs would go; nothing is changed then.
   result<void> detach(const std::string& name, const nvme_path_filter& filter = {});
 
+  // bdev_nvme_set_multipath_policy / bdev_nvme_set_preferred_path, by bdev name. Errors:
+  // not_found (no such nvme bdev, or no path of it with that cntlid).
+  result<void> set_multipath_policy(const std::string& bdev_name, const multipath_policy& p);
+  result<void> set_preferred_path(const std::string& bdev_name, uint16_t cntlid);
+
   const nvme_controller_entry* find(const std::string& name) const;
-  // In attach order.
-  std::vector<const nvme_controller_entry*> list() const;
+  std::vector<const nvme_controller_entry*> list() const;  // in attach order
+  // The entry and bdev of an nvme bdev name, or nullptrs.
+  std::pair<const nvme_controller_entry*, nvme_bdev*> find_bdev(const std::string& bdev_name) const;
 
  private:
+  nvme_controller_entry* find_mutable(const std::string& name);
+  result<std::vector<std::string>> add_path(nvme_controller_entry& e, nvme_attach_request req);
+  result<void> check_same_namespaces(const nvme_controller_entry& e, const host_controller& c,
+                                     std::vector<const remote_namespace*>& added) const;
+  result<void> remove_entry(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it);
+  // Rebuilds, publishes and syncs the tables of e's bdevs, then disconnects retired
+  // controllers. Takes mu_.
+  void republish(nvme_controller_entry& e);
+  void republish_locked(nvme_controller_entry& e);
+  std::shared_ptr<const nvme_bdev_paths> build_table(const nvme_controller_entry& e, nvme_bdev& b,
+                                                     const std::vector<nvme_path::status>& statuses);
+  void mark_dirty(uint64_t entry_id);
+  void run_publisher();
+
   reactor_pool& pool_;
   bdev_registry& bdevs_;
+  nvme_host_defaults defaults_;
+  uint64_t next_entry_id_ = 1;
+
+  std::mutex mu_;  // entries_ changes and table building
   std::vector<std::unique_ptr<nvme_controller_entry>> entries_;
+
+  std::mutex dirty_mu_;
+  std::condition_variable dirty_cv_;
+  std::set<uint64_t> dirty_;
+  bool stopping_ = false;
+  std::thread publisher_;
 };
 
 // "TCP", "IPv4"/"IPv6": SPDK's spellings in RPC results and saved configs.

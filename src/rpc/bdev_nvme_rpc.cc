@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "host/ana_log_reader.h"
 #include "proto/ana_log.h"
 #include "proto/log_pages.h"
 #include "proto/nqn.h"
@@ -55,14 +56,50 @@ void check_reconnect_params(param_reader& p, int32_t loss, uint32_t delay, uint3
   }
 }
 
+// The three reconnect params, each absent one from `defaults` -- fitted to a given
+// ctrlr_loss_timeout_sec (0: no reconnect, so no delay either; N: neither the delay nor the
+// fast-fail time may exceed N), so that giving only the loss timeout is never an error.
+reconnect_policy read_reconnect(param_reader& p, const reconnect_policy& defaults) {
+  reconnect_policy rc = defaults;
+  auto loss = p.optional_int("ctrlr_loss_timeout_sec", INT32_MIN, INT32_MAX);
+  auto delay = p.optional_uint("reconnect_delay_sec", UINT32_MAX);
+  auto fast = p.optional_uint("fast_io_fail_timeout_sec", UINT32_MAX);
+  if (loss) {
+    rc.ctrlr_loss_timeout_sec = static_cast<int32_t>(*loss);
+    if (*loss == 0) {
+      rc.reconnect_delay_sec = rc.fast_io_fail_timeout_sec = 0;
+    } else if (*loss > 0) {
+      rc.reconnect_delay_sec = std::min<uint32_t>(rc.reconnect_delay_sec, static_cast<uint32_t>(*loss));
+      rc.fast_io_fail_timeout_sec = std::min<uint32_t>(rc.fast_io_fail_timeout_sec, static_cast<uint32_t>(*loss));
+    }
+  }
+  if (delay) rc.reconnect_delay_sec = static_cast<uint32_t>(*delay);
+  if (fast) rc.fast_io_fail_timeout_sec = static_cast<uint32_t>(*fast);
+  return rc;
+}
+
 // A parameter nvmfd accepts in SPDK's configs but cannot honour yet: refused when given.
 void refuse(param_reader& p, std::string_view name, std::string_view why) {
   if (auto v = p.optional_string(name); v && !v->empty()) p.fail(name, why);
 }
 
-result<nvme_attach_request> read_attach(const json& params, unsigned reactors) {
+// multipath_opts {policy, selector, min_io} (SPDK's object), into pol.
+void read_multipath_opts(param_reader& p, multipath_policy& pol) {
+  auto sub = p.optional_sub("multipath_opts");
+  if (!sub) return;
+  if (auto m = sub->optional_enum("policy", {"active_passive", "active_active"})) pol.mode = *parse_multipath_mode(*m);
+  if (auto s = sub->optional_enum("selector", {"round_robin", "queue_depth"})) pol.selector = *parse_multipath_selector(*s);
+  if (auto n = sub->optional_uint("min_io", UINT32_MAX)) {
+    if (*n == 0) sub->fail("min_io", "must be at least 1");
+    pol.rr_min_io = static_cast<uint32_t>(*n);
+  }
+}
+
+result<nvme_attach_request> read_attach(const json& params, unsigned reactors, const nvme_host_defaults& d) {
   param_reader p(params);
   nvme_attach_request r;
+  r.opts.kato_ms = d.keep_alive_timeout_ms;
+  r.opts.io_timeout_ms = d.io_timeout_ms;
   r.name = p.required_string("name");
   auto trtype = p.required_string("trtype");
   r.trid.traddr = p.required_string("traddr");
@@ -75,11 +112,7 @@ result<nvme_attach_request> read_attach(const json& params, unsigned reactors) {
   r.fabrics_connect_timeout_us = p.optional_uint("fabrics_connect_timeout_us").value_or(0);
   r.multipath = p.optional_enum("multipath", {"failover", "multipath", "disable"}).value_or("");
   auto queues = p.optional_uint("num_io_queues", UINT32_MAX);
-  r.ctrlr_loss_timeout_sec =
-      static_cast<int32_t>(p.optional_int("ctrlr_loss_timeout_sec", INT32_MIN, INT32_MAX).value_or(0));
-  r.reconnect_delay_sec = static_cast<uint32_t>(p.optional_uint("reconnect_delay_sec", UINT32_MAX).value_or(0));
-  r.fast_io_fail_timeout_sec =
-      static_cast<uint32_t>(p.optional_uint("fast_io_fail_timeout_sec", UINT32_MAX).value_or(0));
+  r.reconnect = read_reconnect(p, d.reconnect);
   r.max_bdevs = static_cast<uint32_t>(p.optional_uint("max_bdevs", UINT32_MAX).value_or(128));
   r.prchk_reftag = p.optional_bool("prchk_reftag").value_or(false);
   r.prchk_guard = p.optional_bool("prchk_guard").value_or(false);
@@ -91,7 +124,8 @@ result<nvme_attach_request> read_attach(const json& params, unsigned reactors) {
   refuse(p, "hostaddr", "choosing the source address is not supported yet");
   refuse(p, "hostsvcid", "choosing the source port is not supported yet");
   r.opts.disable_sq_flow_control = p.optional_bool("disable_sq_flow_control").value_or(false);
-  p.ignore({"multipath_opts"});  // the policy of a multipath bdev: moot with one path
+  multipath_policy unused;  // the bdev's policy is set by bdev_nvme_set_multipath_policy
+  read_multipath_opts(p, unused);
   if (!p.ok()) return p.finish().take_err();
 
   if (lower(trtype) != "tcp") p.fail("trtype", fmt::format("'{}' is not supported; nvmfd's host speaks TCP", trtype));
@@ -129,7 +163,8 @@ result<nvme_attach_request> read_attach(const json& params, unsigned reactors) {
   r.num_io_queues = static_cast<uint32_t>(queues.value_or(0));
   r.opts.num_io_queues = reactors;  // more would never be used
   if (r.max_bdevs == 0) p.fail("max_bdevs", "cannot be zero");
-  check_reconnect_params(p, r.ctrlr_loss_timeout_sec, r.reconnect_delay_sec, r.fast_io_fail_timeout_sec);
+  check_reconnect_params(p, r.reconnect.ctrlr_loss_timeout_sec, r.reconnect.reconnect_delay_sec,
+                         r.reconnect.fast_io_fail_timeout_sec);
   if (r.fabrics_connect_timeout_us) {
     uint64_t ms = (r.fabrics_connect_timeout_us + 999) / 1000;
     r.opts.connect_timeout_ms = static_cast<uint32_t>(std::min<uint64_t>(ms, INT32_MAX - 1000));
@@ -138,34 +173,46 @@ result<nvme_attach_request> read_attach(const json& params, unsigned reactors) {
   return r;
 }
 
-json controller_json(const nvme_controller_entry& e) {
-  const host_controller& c = *e.ctrl;
+json path_json(const nvme_path& p) {
+  auto st = p.get_status();
   json ctrlr = {
-      {"state", c.failed() ? "failed" : "enabled"},
-      {"trid", trid_json(c.trid())},
-      {"cntlid", c.cntlid()},
-      {"host", {{"nqn", c.hostnqn()}, {"addr", ""}, {"svcid", ""}, {"no_shn_notification", false}}},
+      {"state", path_state_name(st.state)},
+      {"trid", trid_json(st.trid)},
+      {"cntlid", st.cntlid},
+      {"host", {{"nqn", p.request().opts.hostnqn}, {"addr", ""}, {"svcid", ""}, {"no_shn_notification", false}}},
   };
-  return {{"name", e.request.name}, {"ctrlrs", json::array({ctrlr})}};
+  if (!st.alternates.empty()) {
+    json alts = json::array();
+    for (auto& t : st.alternates) alts.push_back(trid_json(t));
+    ctrlr["alternate_trids"] = std::move(alts);
+  }
+  if (!st.last_error.empty() && st.state != path_state::enabled) ctrlr["last_error"] = st.last_error;
+  return ctrlr;
 }
 
-json attach_call(const nvme_controller_entry& e) {
-  const nvme_attach_request& r = e.request;
+json controller_json(const nvme_controller_entry& e) {
+  json ctrlrs = json::array();
+  for (auto& p : e.paths) ctrlrs.push_back(path_json(*p));
+  return {{"name", e.name}, {"ctrlrs", std::move(ctrlrs)}};
+}
+
+json attach_call(const nvme_attach_request& r, const transport_id& trid, const char* multipath) {
   uint64_t timeout_us = r.fabrics_connect_timeout_us ? r.fabrics_connect_timeout_us
                                                      : uint64_t{controller_options{}.connect_timeout_ms} * 1000;
   json params = {{"name", r.name}};
-  params.update(trid_json(r.trid));
+  params.update(trid_json(trid));
   params.update({
       {"prchk_reftag", r.prchk_reftag},
       {"prchk_guard", r.prchk_guard},
-      {"ctrlr_loss_timeout_sec", r.ctrlr_loss_timeout_sec},
-      {"reconnect_delay_sec", r.reconnect_delay_sec},
-      {"fast_io_fail_timeout_sec", r.fast_io_fail_timeout_sec},
-      {"hostnqn", e.ctrl->hostnqn()},  // the one in use, generated or not: allow lists name it
+      {"ctrlr_loss_timeout_sec", r.reconnect.ctrlr_loss_timeout_sec},
+      {"reconnect_delay_sec", r.reconnect.reconnect_delay_sec},
+      {"fast_io_fail_timeout_sec", r.reconnect.fast_io_fail_timeout_sec},
+      {"hostnqn", r.opts.hostnqn},  // the one in use, generated or not: allow lists name it
       {"hdgst", r.opts.hdgst},
       {"ddgst", r.opts.ddgst},
       {"fabrics_connect_timeout_us", timeout_us},
   });
+  if (multipath) params["multipath"] = multipath;
   if (r.num_io_queues) params["num_io_queues"] = r.num_io_queues;
   // Newer than SPDK v26.05's schema: written only when set, so that v26.05 can load the rest.
   if (r.opts.disable_sq_flow_control) params["disable_sq_flow_control"] = true;
@@ -173,78 +220,170 @@ json attach_call(const nvme_controller_entry& e) {
   return {{"method", "bdev_nvme_attach_controller"}, {"params", std::move(params)}};
 }
 
-const char* ana_state_name(ana_state s) {
-  switch (s) {
-    case ana_state::optimized: return "optimized";
-    case ana_state::non_optimized: return "non_optimized";
-    case ana_state::inaccessible: return "inaccessible";
-    case ana_state::persistent_loss: return "persistent_loss";
-    case ana_state::change: return "change";
+// The calls that rebuild one controller name: its paths (the first plain, the others with
+// multipath "multipath"), failover transport IDs, then each bdev's policy and preferred path.
+void controller_calls(const nvme_controller_entry& e, const nvme_host_defaults& d, json& calls) {
+  for (size_t i = 0; i < e.paths.size(); ++i) {
+    const nvme_path& p = *e.paths[i];
+    auto st = p.get_status();
+    nvme_attach_request r = p.request();
+    r.name = e.name;
+    calls.push_back(attach_call(r, st.trid, i == 0 ? nullptr : "multipath"));
+    for (auto& alt : st.alternates) calls.push_back(attach_call(r, alt, "failover"));
   }
-  return nullptr;
+  for (auto& b : e.bdevs) {
+    if (b->policy != d.policy) {
+      json params = {{"name", b->name()}, {"policy", multipath_mode_name(b->policy.mode)}};
+      if (b->policy.mode == multipath_mode::active_active) {
+        params["selector"] = multipath_selector_name(b->policy.selector);
+        if (b->policy.selector == multipath_selector::round_robin) params["rr_min_io"] = b->policy.rr_min_io;
+      }
+      calls.push_back({{"method", "bdev_nvme_set_multipath_policy"}, {"params", std::move(params)}});
+    }
+    for (auto& p : e.paths)
+      if (p->id() == b->preferred_path)
+        calls.push_back({{"method", "bdev_nvme_set_preferred_path"},
+                         {"params", {{"name", b->name()}, {"cntlid", p->get_status().cntlid}}}});
+  }
 }
 
-// The ANA state of group `grpid` from the controller's ANA log page (groups only), or
-// nullptr when it cannot be read or does not list the group.
-const char* read_ana_state(host_controller& c, uint32_t grpid) {
-  if (grpid == 0 || c.failed()) return nullptr;
-  constexpr uint32_t len = 4096;
-  auto page = c.get_log_page(static_cast<uint8_t>(log_page_id::ana), 0, len, /*lsp: RGO*/ 1);
-  if (!page) return nullptr;
-  std::span<const std::byte> b(*page);
-  auto hdr = decode_wire<ana_log_header>(b);
-  if (!hdr) return nullptr;
-  size_t off = sizeof(ana_log_header);
-  for (unsigned i = 0; i < hdr->ngrps.get() && off < b.size(); ++i) {
-    auto g = decode_wire<ana_group_descriptor>(b.subspan(off));
-    if (!g) break;
-    if (g->grpid.get() == grpid) return ana_state_name(g->ana());
-    off += sizeof(ana_group_descriptor) + size_t{g->nnsids.get()} * 4;  // zero with RGO
+json set_options_call(const nvme_host_defaults& d) {
+  return {{"method", "bdev_nvme_set_options"},
+          {"params",
+           {{"keep_alive_timeout_ms", d.keep_alive_timeout_ms},
+            {"timeout_us", uint64_t{d.io_timeout_ms} * 1000},
+            {"ctrlr_loss_timeout_sec", d.reconnect.ctrlr_loss_timeout_sec},
+            {"reconnect_delay_sec", d.reconnect.reconnect_delay_sec},
+            {"fast_io_fail_timeout_sec", d.reconnect.fast_io_fail_timeout_sec},
+            {"multipath_opts",
+             {{"policy", multipath_mode_name(d.policy.mode)},
+              {"selector", multipath_selector_name(d.policy.selector)},
+              {"min_io", d.policy.rr_min_io}}}}}};
+}
+
+// bdev_nvme_set_options: the SPDK params nvmfd acts on are read; the others are accepted
+// with their types checked and have no effect (nvmfd has no such knob).
+result<nvme_host_defaults> read_set_options(const json& params, nvme_host_defaults d) {
+  param_reader p(params);
+  if (auto v = p.optional_uint("keep_alive_timeout_ms", UINT32_MAX)) d.keep_alive_timeout_ms = static_cast<uint32_t>(*v);
+  if (auto v = p.optional_uint("timeout_us", UINT64_MAX)) {
+    if (*v) d.io_timeout_ms = static_cast<uint32_t>(std::min<uint64_t>((*v + 999) / 1000, UINT32_MAX - 1));
   }
-  return nullptr;
+  d.reconnect = read_reconnect(p, d.reconnect);
+  const reconnect_policy& rc = d.reconnect;
+  read_multipath_opts(p, d.policy);
+  p.optional_enum("action_on_timeout", {"none", "reset", "abort"});
+  p.optional_uint("timeout_admin_us");
+  for (auto k : {"arbitration_burst", "low_priority_weight", "medium_priority_weight", "high_priority_weight",
+                 "io_queue_requests", "transport_retry_count", "rdma_srq_size", "rdma_max_cq_size",
+                 "tcp_connect_timeout_ms"})
+    p.optional_uint(k, UINT32_MAX);
+  p.optional_uint("nvme_adminq_poll_period_us");
+  p.optional_uint("nvme_ioq_poll_period_us");
+  p.optional_int("bdev_retry_count", -1, INT32_MAX);
+  p.optional_uint("transport_ack_timeout", 255);
+  p.optional_uint("transport_tos", 255);
+  p.optional_uint("rdma_cm_event_timeout_ms", 65535);
+  for (auto k : {"delay_cmd_submit", "disable_auto_failback", "generate_uuids", "nvme_error_stat", "io_path_stat",
+                 "allow_accel_sequence", "rdma_umr_per_io", "enable_flush"})
+    p.optional_bool(k);
+  p.ignore({"dhchap_digests", "dhchap_dhgroups"});
+  if (!p.ok()) return p.finish().take_err();
+  check_reconnect_params(p, rc.ctrlr_loss_timeout_sec, rc.reconnect_delay_sec, rc.fast_io_fail_timeout_sec);
+  if (d.keep_alive_timeout_ms != 0 && d.keep_alive_timeout_ms < 200)
+    p.fail("keep_alive_timeout_ms", "must be 0 (no keep-alive) or at least 200");
+  if (auto f = p.finish(); !f) return f.take_err();
+  return d;
+}
+
+json io_path_json(const nvme_bdev& b, const nvme_bdev_paths& t, size_t i) {
+  const nvme_bdev_path& p = t.paths[i];
+  auto st = p.path->get_status();
+  bool connected = p.ctrl && !p.ctrl->failed();
+  return {
+      {"bdev_name", b.name()},
+      {"cntlid", st.cntlid},
+      {"current", nvme_bdev::is_current(t, i)},
+      {"connected", connected},
+      {"accessible", connected && ana_usable(p.ana) && !p.path->ana_pending()},
+      {"transport",
+       {{"trtype", spdk_trtype(st.trid)},
+        {"traddr", st.trid.traddr},
+        {"trsvcid", st.trid.trsvcid},
+        {"adrfam", spdk_adrfam(st.trid)}}},
+      {"ana_state", ana_state_rpc_name(p.ana)},
+  };
+}
+
+json io_stat_json(const path_io_totals& s) {
+  return {
+      {"bytes_read", s.bytes_read},
+      {"num_read_ops", s.num_read_ops},
+      {"bytes_written", s.bytes_written},
+      {"num_write_ops", s.num_write_ops},
+      {"bytes_unmapped", s.bytes_unmapped},
+      {"num_unmap_ops", s.num_unmap_ops},
+      {"num_flush_ops", s.num_flush_ops},
+      {"num_write_zeroes_ops", s.num_write_zeroes_ops},
+      {"read_latency_ticks", s.read_latency_ns},
+      {"max_read_latency_ticks", s.max_read_latency_ns},
+      {"write_latency_ticks", s.write_latency_ns},
+      {"max_write_latency_ticks", s.max_write_latency_ns},
+      {"unmap_latency_ticks", s.unmap_latency_ns},
+      {"tick_rate", 1000000000},
+      {"io_error", s.io_errors},
+      {"path_errors", s.path_errors},
+  };
 }
 
 }  // namespace
 
 json nvme_bdev_driver_specific(const nvme_bdev& b) {
-  host_controller& c = *b.controller();
-  const identify_controller& id = c.identity();
-  uint16_t oacs = id.oacs.get();
-  uint32_t ver = id.ver.get();
-  std::string version = (ver & 0xff) ? fmt::format("{}.{}.{}", ver >> 16, (ver >> 8) & 0xff, ver & 0xff)
-                                     : fmt::format("{}.{}", ver >> 16, (ver >> 8) & 0xff);
-  json ctrlr_data = {
-      {"cntlid", c.cntlid()},
-      {"vendor_id", fmt::format("{:#06x}", id.vid.get())},
-      {"model_number", trimmed(id.mn)},
-      {"serial_number", trimmed(id.sn)},
-      {"firmware_revision", trimmed(id.fr)},
-      {"subnqn", trimmed(id.subnqn)},
-      {"oacs",
-       {{"security", (oacs & oacs_bits::security) ? 1 : 0},
-        {"format", (oacs & oacs_bits::format_nvm) ? 1 : 0},
-        {"firmware", (oacs & oacs_bits::firmware) ? 1 : 0},
-        {"ns_manage", (oacs & oacs_bits::ns_management) ? 1 : 0}}},
-      {"multi_ctrlr", (id.cmic & cmic_bits::multi_controller) != 0},
-      {"ana_reporting", (id.cmic & cmic_bits::ana_reporting) != 0},
-  };
-  json ns_data = {{"id", b.nsid()}};
-  for (const remote_namespace& ns : c.namespaces()) {
-    if (ns.nsid != b.nsid()) continue;
-    if (id.cmic & cmic_bits::ana_reporting)
-      if (const char* s = read_ana_state(c, ns.data.anagrpid.get())) ns_data["ana_state"] = s;
-    ns_data["can_share"] = (ns.data.nmic & nmic_bits::shared) != 0;
+  auto table = b.paths();
+  json paths = json::array();
+  for (const nvme_bdev_path& p : table->paths) {
+    auto st = p.path->get_status();
+    json path = {{"trid", trid_json(st.trid)}};
+    if (p.ctrl) {
+      const identify_controller& id = p.ctrl->identity();
+      uint16_t oacs = id.oacs.get();
+      uint32_t ver = id.ver.get();
+      std::string version = (ver & 0xff) ? fmt::format("{}.{}.{}", ver >> 16, (ver >> 8) & 0xff, ver & 0xff)
+                                         : fmt::format("{}.{}", ver >> 16, (ver >> 8) & 0xff);
+      path["ctrlr_data"] = {
+          {"cntlid", p.ctrl->cntlid()},
+          {"vendor_id", fmt::format("{:#06x}", id.vid.get())},
+          {"model_number", trimmed(id.mn)},
+          {"serial_number", trimmed(id.sn)},
+          {"firmware_revision", trimmed(id.fr)},
+          {"subnqn", trimmed(id.subnqn)},
+          {"oacs",
+           {{"security", (oacs & oacs_bits::security) ? 1 : 0},
+            {"format", (oacs & oacs_bits::format_nvm) ? 1 : 0},
+            {"firmware", (oacs & oacs_bits::firmware) ? 1 : 0},
+            {"ns_manage", (oacs & oacs_bits::ns_management) ? 1 : 0}}},
+          {"multi_ctrlr", (id.cmic & cmic_bits::multi_controller) != 0},
+          {"ana_reporting", (id.cmic & cmic_bits::ana_reporting) != 0},
+      };
+      path["vs"] = {{"nvme_version", version}};
+    }
+    json ns_data = {{"id", b.nsid()}};
+    if (st.ana_reporting) ns_data["ana_state"] = ana_state_rpc_name(p.ana);
+    ns_data["can_share"] = (b.first_namespace().data.nmic & nmic_bits::shared) != 0;
+    path["ns_data"] = std::move(ns_data);
+    paths.push_back(std::move(path));
   }
-  json path = {{"trid", trid_json(c.trid())},
-               {"ctrlr_data", std::move(ctrlr_data)},
-               {"vs", {{"nvme_version", version}}},
-               {"ns_data", std::move(ns_data)}};
-  return {{"nvme", json::array({std::move(path)})}, {"mp_policy", "active_passive"}};
+  json out = {{"nvme", std::move(paths)}, {"mp_policy", multipath_mode_name(table->policy.mode)}};
+  if (table->policy.mode == multipath_mode::active_active) {
+    out["selector"] = multipath_selector_name(table->policy.selector);
+    if (table->policy.selector == multipath_selector::round_robin) out["rr_min_io"] = table->policy.rr_min_io;
+  }
+  return out;
 }
 
 void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& controllers) {
   methods.add("bdev_nvme_attach_controller", [&controllers](const json& params) -> result<json> {
-    auto req = read_attach(params, controllers.pool().size());
+    auto req = read_attach(params, controllers.pool().size(), controllers.defaults());
     if (!req) return req.take_err();
     auto names = controllers.attach(std::move(req.value()));
     if (!names) return names.take_err();
@@ -282,9 +421,84 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
     return out;
   });
 
+  methods.add("bdev_nvme_set_options", [&controllers](const json& params) -> result<json> {
+    auto d = read_set_options(params, controllers.defaults());
+    if (!d) return d.take_err();
+    if (auto r = controllers.set_defaults(*d); !r) return r.take_err();
+    return json(true);
+  });
+
+  methods.add("bdev_nvme_set_multipath_policy", [&controllers](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.required_string("name");
+    auto mode = p.required_enum("policy", {"active_passive", "active_active"});
+    auto selector = p.optional_enum("selector", {"round_robin", "queue_depth"});
+    auto rr = p.optional_uint("rr_min_io", UINT32_MAX);
+    if (!p.ok()) return p.finish().take_err();
+    multipath_policy pol;
+    pol.mode = *parse_multipath_mode(mode);
+    if (selector) pol.selector = *parse_multipath_selector(*selector);
+    if (rr) pol.rr_min_io = static_cast<uint32_t>(*rr);
+    // SPDK's rules: a selector only for active_active, rr_min_io only for round_robin.
+    if (selector && pol.mode != multipath_mode::active_active)
+      p.fail("selector", "only for policy active_active");
+    else if (rr && *rr == 0)
+      p.fail("rr_min_io", "must be at least 1");
+    else if (rr && (pol.mode != multipath_mode::active_active || pol.selector != multipath_selector::round_robin))
+      p.fail("rr_min_io", "only for policy active_active with selector round_robin");
+    if (auto f = p.finish(); !f) return f.take_err();
+    if (auto r = controllers.set_multipath_policy(name, pol); !r) return r.take_err();
+    return json(true);
+  });
+
+  methods.add("bdev_nvme_set_preferred_path", [&controllers](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.required_string("name");
+    auto cntlid = p.required_uint("cntlid", 0xffef);
+    if (auto f = p.finish(); !f) return f.take_err();
+    if (auto r = controllers.set_preferred_path(name, static_cast<uint16_t>(cntlid)); !r) return r.take_err();
+    return json(true);
+  });
+
+  methods.add("bdev_nvme_get_io_paths", [&controllers](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.optional_string("name");
+    if (auto f = p.finish(); !f) return f.take_err();
+    if (name && !controllers.find_bdev(*name).second)
+      return error{errc::not_found, fmt::format("nvme bdev {} not found", *name)};
+    // One poll group per reactor, as SPDK lists one per thread with an I/O channel; the
+    // selector's view is the same on every reactor.
+    json io_paths = json::array();
+    for (const nvme_controller_entry* e : controllers.list())
+      for (auto& b : e->bdevs) {
+        if (name && b->name() != *name) continue;
+        auto t = b->paths();
+        for (size_t i = 0; i < t->paths.size(); ++i) io_paths.push_back(io_path_json(*b, *t, i));
+      }
+    json groups = json::array();
+    for (unsigned r = 0; r < controllers.pool().size(); ++r)
+      groups.push_back({{"thread", fmt::format("nvmf_reactor_{}", r)}, {"io_paths", io_paths}});
+    return json{{"poll_groups", std::move(groups)}};
+  });
+
+  methods.add("bdev_nvme_get_path_iostat", [&controllers](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.required_string("name");
+    if (auto f = p.finish(); !f) return f.take_err();
+    auto [e, b] = controllers.find_bdev(name);
+    if (!b) return error{errc::not_found, fmt::format("nvme bdev {} not found", name)};
+    json stats = json::array();
+    auto t = b->paths();
+    for (const nvme_bdev_path& path : t->paths)
+      stats.push_back({{"trid", trid_json(path.path->get_status().trid)}, {"stat", io_stat_json(path.stats->totals())}});
+    return json{{"name", name}, {"stats", std::move(stats)}};
+  });
+
   methods.add_config_section({"bdev_nvme", {}, [&controllers] {
                                 json calls = json::array();
-                                for (const nvme_controller_entry* e : controllers.list()) calls.push_back(attach_call(*e));
+                                calls.push_back(set_options_call(controllers.defaults()));
+                                for (const nvme_controller_entry* e : controllers.list())
+                                  controller_calls(*e, controllers.defaults(), calls);
                                 return calls;
                               }});
 }

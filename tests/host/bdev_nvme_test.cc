@@ -48,6 +48,9 @@ struct host_side {
   rpc_method_table methods;
 };
 
+// The controller of a name's first path (connected).
+std::shared_ptr<host_controller> ctrl_of(const nvme_controller_entry* e) { return e->paths.front()->get_status().ctrl; }
+
 json attach_params(const test::local_target& t, const std::string& nqn, const std::string& name = "Nvme0") {
   return {{"name", name},       {"trtype", "tcp"},      {"adrfam", "ipv4"},
           {"traddr", "127.0.0.1"}, {"trsvcid", t.port_text()}, {"subnqn", nqn}};
@@ -171,7 +174,7 @@ TEST(bdev_nvme, get_controllers_has_spdk_shape_and_values) {
   EXPECT_EQ(c["state"], "enabled");
   EXPECT_EQ(c["trid"], json({{"trtype", "TCP"}, {"adrfam", "IPv4"}, {"traddr", "127.0.0.1"},
                              {"trsvcid", t.port_text()}, {"subnqn", nqn1}}));
-  EXPECT_EQ(c["cntlid"], host.controllers.find("Nvme0")->ctrl->cntlid());
+  EXPECT_EQ(c["cntlid"], ctrl_of(host.controllers.find("Nvme0"))->cntlid());
   EXPECT_EQ(c["host"], json({{"nqn", "nqn.2016-06.io.nvmfd:test-host"}, {"addr", ""}, {"svcid", ""},
                              {"no_shn_notification", false}}));
   // The target sees that controller, from that host.
@@ -205,7 +208,7 @@ TEST(bdev_nvme, get_bdevs_shows_nvme_driver_specific_like_spdk) {
   EXPECT_EQ(path["ctrlr_data"]["subnqn"], nqn1);
   EXPECT_EQ(path["ctrlr_data"]["model_number"], "nvmfd Controller");  // padding trimmed
   EXPECT_EQ(path["ctrlr_data"]["serial_number"], "00000000000000000000");
-  EXPECT_EQ(path["ctrlr_data"]["cntlid"], host.controllers.find("Nvme0")->ctrl->cntlid());
+  EXPECT_EQ(path["ctrlr_data"]["cntlid"], ctrl_of(host.controllers.find("Nvme0"))->cntlid());
   std::string vid = path["ctrlr_data"]["vendor_id"];
   EXPECT_EQ(vid.size(), 6u);
   EXPECT_EQ(vid.substr(0, 2), "0x");
@@ -241,7 +244,7 @@ TEST(bdev_nvme, io_beyond_mdts_is_split_and_lands_in_place) {
   t.add_subsystem(nqn1, 512, 32768);
   host_side host;
   host.ok("bdev_nvme_attach_controller", attach_params(t, nqn1));
-  ASSERT_EQ(host.controllers.find("Nvme0")->ctrl->max_transfer_bytes(), 1u << 20);
+  ASSERT_EQ(ctrl_of(host.controllers.find("Nvme0"))->max_transfer_bytes(), 1u << 20);
   bdev& n1 = host.dev("Nvme0n1");
   const uint64_t blocks = 5 * 2048 + 3;  // five full 1 MiB commands and a short one
   aligned_buffer out(blocks * 512), in(blocks * 512), raw(blocks * 512);
@@ -264,7 +267,8 @@ TEST(bdev_nvme, more_ios_than_the_queue_depth_wait_and_all_complete) {
   host_side host;
   host.ok("bdev_nvme_attach_controller", attach_params(t, nqn1));
   bdev& n1 = host.dev("Nvme0n1");
-  auto& ctrl = *host.controllers.find("Nvme0")->ctrl;
+  auto ctrl_ptr = ctrl_of(host.controllers.find("Nvme0"));
+  auto& ctrl = *ctrl_ptr;
   const size_t depth = ctrl.io_queues()[0]->queue_size();
   const size_t count = depth * 4 + 7;  // per reactor
   const uint64_t per_io = 8;
@@ -297,16 +301,19 @@ TEST(bdev_nvme, a_namespace_waiting_behind_another_on_a_full_queue_completes) {
   t.call("bdev_malloc_create", {{"name", "Second"}, {"block_size", 512}, {"num_blocks", 1024}});
   t.call("nvmf_subsystem_add_ns", {{"nqn", nqn1}, {"namespace", {{"bdev_name", "Second"}}}});
   test::bdev_harness h(1);
-  controller_options o;
-  o.io_queue_size = 4;
-  transport_id id;
-  id.traddr = "127.0.0.1";
-  id.trsvcid = t.port_text();
-  id.subnqn = nqn1;
-  auto c = host_controller::connect(h.pool(), id, o);
-  ASSERT_TRUE(c.ok()) << c.err().message;
-  ASSERT_EQ((*c)->namespaces().size(), 2u);
-  nvme_bdev a("A", *c, (*c)->namespaces()[0], 1), b("B", *c, (*c)->namespaces()[1], 1);
+  bdev_registry bdevs;
+  nvme_controller_registry controllers(h.pool(), bdevs);
+  nvme_attach_request req;
+  req.name = "Nvme0";
+  req.trid.traddr = "127.0.0.1";
+  req.trid.trsvcid = t.port_text();
+  req.trid.subnqn = nqn1;
+  req.opts.io_queue_size = 4;
+  auto names = controllers.attach(req);
+  ASSERT_TRUE(names.ok()) << names.err().message;
+  ASSERT_EQ(names->size(), 2u);
+  bdev& a = *bdevs.find("Nvme0n1");
+  bdev& b = *bdevs.find("Nvme0n2");
   aligned_buffer buf(64 * 8 * 512), one(512);
   std::vector<bdev_io> ios;
   for (int i = 0; i < 64; ++i) ios.push_back(h.make(bdev_op::read, i * 8, 8, buf.data() + i * 8 * 512));
@@ -316,7 +323,6 @@ TEST(bdev_nvme, a_namespace_waiting_behind_another_on_a_full_queue_completes) {
   EXPECT_TRUE(h.wait(10s));
   for (auto& io : ios) EXPECT_EQ(io.status, 0);
   EXPECT_EQ(other[0].status, 0) << "B's read never started";
-  (*c)->disconnect();
 }
 
 // --- detach ---------------------------------------------------------------------------------
@@ -392,10 +398,11 @@ TEST(bdev_nvme, duplicate_names_are_refused_like_spdk) {
   json second = attach_params(t, nqn1);
   second["multipath"] = "failover";
   second["trsvcid"] = std::to_string(test::free_port());
+  // A second path that cannot be reached is refused, naming where it tried.
   auto second_path = host.call("bdev_nvme_attach_controller", second);
   ASSERT_FALSE(second_path.ok());
-  EXPECT_EQ(rpc_error_code(second_path.err()), -EOPNOTSUPP);
-  EXPECT_NE(second_path.err().message.find("not supported yet"), std::string::npos) << second_path.err().message;
+  EXPECT_NE(second_path.err().message.find(second["trsvcid"].get<std::string>()), std::string::npos)
+      << second_path.err().message;
   // A bdev name taken by something else: nothing is left behind.
   host.ok("bdev_malloc_create", {{"name", "Nvme1n1"}, {"block_size", 512}, {"num_blocks", 8}});
   auto clash = host.call("bdev_nvme_attach_controller", attach_params(t, "nqn.2016-06.io.nvmfd:other", "Nvme1"));
@@ -468,7 +475,7 @@ TEST(bdev_nvme, bad_params_are_invalid_params_naming_the_field) {
       {{{"max_bdevs", 0}}, "max_bdevs"},
       {{{"multipath", "sometimes"}}, "multipath"},
       {{{"ctrlr_loss_timeout_sec", -2}}, "ctrlr_loss_timeout_sec"},
-      {{{"ctrlr_loss_timeout_sec", 10}}, "reconnect_delay_sec"},  // delay 0
+      {{{"ctrlr_loss_timeout_sec", 10}, {"reconnect_delay_sec", 0}}, "reconnect_delay_sec"},
       {{{"ctrlr_loss_timeout_sec", 10}, {"reconnect_delay_sec", 20}}, "reconnect_delay_sec"},
       {{{"ctrlr_loss_timeout_sec", 10}, {"reconnect_delay_sec", 5}, {"fast_io_fail_timeout_sec", 2}},
        "fast_io_fail_timeout_sec"},
@@ -501,7 +508,7 @@ TEST(bdev_nvme, bad_params_are_invalid_params_naming_the_field) {
   ASSERT_EQ(host.h.write(n1, 0, 8, out.data()), 0);  // with both digests
   ASSERT_EQ(host.h.read(n1, 0, 8, in.data()), 0);     // ending with C2H SUCCESS
   EXPECT_TRUE(equal(out, in));
-  EXPECT_TRUE(host.controllers.find("Nvme0")->ctrl->options().disable_sq_flow_control);
+  EXPECT_TRUE(ctrl_of(host.controllers.find("Nvme0"))->options().disable_sq_flow_control);
 }
 
 TEST(bdev_nvme, more_namespaces_than_max_bdevs_is_an_error) {
@@ -574,13 +581,18 @@ class io_loop final : public bdev_io_callback {
   std::vector<int> statuses_;
 };
 
+// With ctrlr_loss_timeout_sec 0 (never reconnect), a lost single path fails the I/O.
 TEST(bdev_nvme, target_killed_mid_io_fails_every_outstanding_io_and_later_ones_at_once) {
   auto t = std::make_unique<test::local_target>();
   t->add_subsystem(nqn1, 512, 32768);
   host_side host;
-  host.ok("bdev_nvme_attach_controller", attach_params(*t, nqn1));
+  json params = attach_params(*t, nqn1);
+  params["ctrlr_loss_timeout_sec"] = 0;
+  params["reconnect_delay_sec"] = 0;
+  params["fast_io_fail_timeout_sec"] = 0;
+  host.ok("bdev_nvme_attach_controller", params);
   bdev& n1 = host.dev("Nvme0n1");
-  const size_t depth = host.controllers.find("Nvme0")->ctrl->io_queues()[0]->queue_size();
+  const size_t depth = ctrl_of(host.controllers.find("Nvme0"))->io_queues()[0]->queue_size();
   // More than the queue holds, so that some wait in nvme_bdev's wait list as well.
   io_loop loop(n1, host.h.pool().at(0), depth + 64, 16);
   loop.start();

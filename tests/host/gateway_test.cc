@@ -148,18 +148,21 @@ TEST(gateway, host_writes_through_b_land_in_a_and_the_config_round_trips) {
   ASSERT_LT(pos("bdev_nvme"), pos("nvmf"));
   ASSERT_LT(pos("nvmf"), static_cast<long>(order.size()));
   const json& attach_calls = saved["subsystems"][pos("bdev_nvme")]["config"];
-  ASSERT_EQ(attach_calls.size(), 1u);
-  EXPECT_EQ(attach_calls[0]["method"], "bdev_nvme_attach_controller");
-  const json& p = attach_calls[0]["params"];
+  ASSERT_EQ(attach_calls.size(), 2u);
+  EXPECT_EQ(attach_calls[0]["method"], "bdev_nvme_set_options");  // module defaults first, as SPDK
+  EXPECT_EQ(attach_calls[1]["method"], "bdev_nvme_attach_controller");
+  const json& p = attach_calls[1]["params"];
   EXPECT_EQ(p["name"], "GwA");
   EXPECT_EQ(p["trtype"], "TCP");
   EXPECT_EQ(p["adrfam"], "IPv4");
   EXPECT_EQ(p["traddr"], "127.0.0.1");
   EXPECT_EQ(p["trsvcid"], a.port_text());
   EXPECT_EQ(p["subnqn"], nqn_a);
-  EXPECT_EQ(p["hostnqn"], b->controllers.find("GwA")->ctrl->hostnqn());
+  EXPECT_EQ(p["hostnqn"], b->controllers.find("GwA")->paths.front()->get_status().ctrl->hostnqn());
   EXPECT_EQ(p["hdgst"], false);
-  EXPECT_EQ(p["ctrlr_loss_timeout_sec"], 0);
+  EXPECT_EQ(p["ctrlr_loss_timeout_sec"], -1);  // nvmfd's default: keep reconnecting
+  EXPECT_EQ(p["reconnect_delay_sec"], 2);
+  EXPECT_EQ(p["fast_io_fail_timeout_sec"], 30);
   // The bdev section does not repeat the remote namespace.
   for (auto& bdev_call : saved["subsystems"][pos("bdev")]["config"])
     if (bdev_call.contains("params")) {
@@ -179,7 +182,7 @@ TEST(gateway, host_writes_through_b_land_in_a_and_the_config_round_trips) {
   node c;
   auto loaded = load_config(reordered, c.methods);
   ASSERT_TRUE(loaded.ok()) << loaded.err().message;
-  EXPECT_EQ(save_config(c.methods)["subsystems"][pos("bdev_nvme")]["config"][0]["params"]["name"], "GwA");
+  EXPECT_EQ(save_config(c.methods)["subsystems"][pos("bdev_nvme")]["config"][1]["params"]["name"], "GwA");
   EXPECT_TRUE(c.bdevs.find("GwAn1"));
   // ... and serves what the host wrote through B, from A, on B's old address.
   host_side host;

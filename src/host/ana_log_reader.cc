@@ -1,0 +1,36 @@
+#include "host/ana_log_reader.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "proto/log_pages.h"
+#include "proto/wire.h"
+
+namespace nvmfd {
+
+result<ana_log_snapshot> read_ana_log(host_controller& c) {
+  if (!c.ana_reporting()) return error{errc::not_supported, "the controller does not report ANA"};
+  // With RGO the page is the header and one 32-byte descriptor per group.
+  uint32_t groups = std::clamp<uint32_t>(c.identity().nanagrpid.get(), 1, 1024);
+  uint32_t len = static_cast<uint32_t>(sizeof(ana_log_header) + groups * sizeof(ana_group_descriptor));
+  auto page = c.get_log_page(static_cast<uint8_t>(log_page_id::ana), 0, len, /*lsp: RGO*/ 1);
+  if (!page) return page.take_err();
+  std::span<const std::byte> b(*page);
+  auto hdr = decode_wire<ana_log_header>(b);
+  if (!hdr) return error{errc::io_error, "ANA log page: short header"};
+  ana_log_snapshot out;
+  out.change_count = hdr->chgcnt.get();
+  size_t off = sizeof(ana_log_header);
+  for (unsigned i = 0; i < hdr->ngrps.get(); ++i) {
+    auto g = decode_wire<ana_group_descriptor>(b.subspan(std::min(off, b.size())));
+    if (!g) return error{errc::io_error, fmt::format("ANA log page: {} groups do not fit in {} bytes", hdr->ngrps.get(), len)};
+    uint8_t st = static_cast<uint8_t>(g->ana());
+    if (st != 1 && st != 2 && st != 3 && st != 4 && st != 0xf)
+      return error{errc::io_error, fmt::format("ANA log page: group {} has invalid state {:#x}", g->grpid.get(), st)};
+    out.groups[g->grpid.get()] = g->ana();
+    off += sizeof(ana_group_descriptor) + size_t{g->nnsids.get()} * 4;  // no NSIDs with RGO
+  }
+  return out;
+}
+
+}  // namespace nvmfd
