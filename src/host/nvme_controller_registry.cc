@@ -355,20 +355,34 @@ result<void> nvme_controller_registry::set_multipath_policy(const std::string& b
   return success();
 }
 
-result<void> nvme_controller_registry::set_preferred_path(const std::string& bdev_name, uint16_t cntlid) {
+result<void> nvme_controller_registry::set_preferred(const std::string& bdev_name,
+                                                    const std::function<bool(const nvme_path::status&)>& is_it,
+                                                    const std::string& what) {
   auto [e, b] = find_bdev(bdev_name);
   if (!b) return error{errc::not_found, fmt::format("nvme bdev {} not found", bdev_name)};
-  bool found = false;
   for (auto& p : e->paths)
-    if (auto st = p->get_status(); st.ctrl && st.cntlid == cntlid) {
-      std::lock_guard lk(mu_);
-      b->preferred_path = p->id();
-      found = true;
-      break;
+    if (is_it(p->get_status())) {
+      {
+        std::lock_guard lk(mu_);
+        b->preferred_path = p->id();
+      }
+      republish(*const_cast<nvme_controller_entry*>(e));
+      return success();
     }
-  if (!found) return error{errc::not_found, fmt::format("{} has no connected path to controller {}", bdev_name, cntlid)};
-  republish(*const_cast<nvme_controller_entry*>(e));
-  return success();
+  return error{errc::not_found, fmt::format("{} has no path {}", bdev_name, what)};
+}
+
+result<void> nvme_controller_registry::set_preferred_path(const std::string& bdev_name, uint16_t cntlid) {
+  return set_preferred(
+      bdev_name, [&](const nvme_path::status& st) { return st.ctrl && st.cntlid == cntlid; },
+      fmt::format("connected to controller {}", cntlid));
+}
+
+result<void> nvme_controller_registry::set_preferred_path(const std::string& bdev_name, const std::string& traddr,
+                                                          const std::string& trsvcid) {
+  return set_preferred(
+      bdev_name, [&](const nvme_path::status& st) { return st.trid.traddr == traddr && st.trid.trsvcid == trsvcid; },
+      fmt::format("to {}:{}", traddr, trsvcid));
 }
 
 std::shared_ptr<const nvme_bdev_paths> nvme_controller_registry::build_table(

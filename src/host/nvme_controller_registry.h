@@ -14,6 +14,7 @@
 // changes the registry on that same thread. Never call from a reactor.
 // Lifetime: destroy the registry before its reactor_pool stops; it disconnects everything.
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -89,6 +90,8 @@ class nvme_controller_registry {
   // not_found (no such nvme bdev, or no path of it with that cntlid).
   result<void> set_multipath_policy(const std::string& bdev_name, const multipath_policy& p);
   result<void> set_preferred_path(const std::string& bdev_name, uint16_t cntlid);
+  // The same by the path's address (what save_config writes: cntlids change on reconnect).
+  result<void> set_preferred_path(const std::string& bdev_name, const std::string& traddr, const std::string& trsvcid);
 
   const nvme_controller_entry* find(const std::string& name) const;
   std::vector<const nvme_controller_entry*> list() const;  // in attach order
@@ -107,6 +110,8 @@ class nvme_controller_registry {
   void republish_locked(nvme_controller_entry& e);
   std::shared_ptr<const nvme_bdev_paths> build_table(const nvme_controller_entry& e, nvme_bdev& b,
                                                      const std::vector<nvme_path::status>& statuses);
+  result<void> set_preferred(const std::string& bdev_name, const std::function<bool(const nvme_path::status&)>& is_it,
+                             const std::string& what);
   void mark_dirty(uint64_t entry_id);
   void run_publisher();
 

@@ -115,6 +115,8 @@ nvme_path::status nvme_path::get_status() const {
   status s;
   s.ctrl = ctrl_;
   s.state = state_;
+  // Failed on a reactor, not yet seen by the supervisor: already on its way to reconnecting.
+  if (state_ == path_state::enabled && ctrl_ && ctrl_->failed()) s.state = path_state::resetting;
   s.cntlid = cntlid_;
   s.trid = req_.trid;
   s.alternates = alternates_;

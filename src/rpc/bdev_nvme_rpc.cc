@@ -240,10 +240,15 @@ void controller_calls(const nvme_controller_entry& e, const nvme_host_defaults& 
       }
       calls.push_back({{"method", "bdev_nvme_set_multipath_policy"}, {"params", std::move(params)}});
     }
+    // cntlid (SPDK's key) changes with every connection: the address says which path it was.
     for (auto& p : e.paths)
-      if (p->id() == b->preferred_path)
+      if (p->id() == b->preferred_path) {
+        auto st = p->get_status();
         calls.push_back({{"method", "bdev_nvme_set_preferred_path"},
-                         {"params", {{"name", b->name()}, {"cntlid", p->get_status().cntlid}}}});
+                         {"params",
+                          {{"name", b->name()}, {"cntlid", st.cntlid}, {"traddr", st.trid.traddr},
+                           {"trsvcid", st.trid.trsvcid}}}});
+      }
   }
 }
 
@@ -455,8 +460,15 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
     param_reader p(params);
     auto name = p.required_string("name");
     auto cntlid = p.required_uint("cntlid", 0xffef);
+    // nvmfd's extension, written by save_config: the path's address, which wins over cntlid.
+    auto traddr = p.optional_string("traddr");
+    auto trsvcid = p.optional_string("trsvcid");
     if (auto f = p.finish(); !f) return f.take_err();
-    if (auto r = controllers.set_preferred_path(name, static_cast<uint16_t>(cntlid)); !r) return r.take_err();
+    if (traddr && trsvcid) {
+      if (auto r = controllers.set_preferred_path(name, *traddr, *trsvcid); !r) return r.take_err();
+    } else if (auto r = controllers.set_preferred_path(name, static_cast<uint16_t>(cntlid)); !r) {
+      return r.take_err();
+    }
     return json(true);
   });
 

@@ -10,6 +10,7 @@
 
 #include "../unit/bdev/bdev_harness.h"
 #include "host/nvme_controller_registry.h"
+#include "host_side.h"
 #include "local_target.h"
 #include "rpc/bdev_nvme_rpc.h"
 #include "rpc/bdev_rpc.h"
@@ -23,30 +24,7 @@ using test::fill_pattern;
 
 constexpr const char* nqn1 = "nqn.2016-06.io.nvmfd:bdev-nvme";
 
-// The host side of a test: a reactor pool (in the harness), a bdev registry and the
-// bdev/bdev_nvme methods over them. Destroyed registry first, pool last.
-struct host_side {
-  explicit host_side(unsigned reactors = 2) : h(reactors), controllers(h.pool(), bdevs) {
-    add_bdev_methods(methods, bdevs);
-    add_bdev_nvme_methods(methods, controllers);
-  }
-  result<json> call(const std::string& method, const json& params) { return (*methods.find(method))(params); }
-  json ok(const std::string& method, const json& params) {
-    auto r = call(method, params);
-    EXPECT_TRUE(r.ok()) << method << " " << params.dump() << ": " << (r ? "" : r.err().message);
-    return r ? *r : json();
-  }
-  bdev& dev(const std::string& name) {
-    auto b = bdevs.find(name);
-    if (!b) throw std::runtime_error("no bdev " + name);
-    return *b;
-  }
-
-  test::bdev_harness h;
-  bdev_registry bdevs;
-  nvme_controller_registry controllers;
-  rpc_method_table methods;
-};
+using test::host_side;
 
 // The controller of a name's first path (connected).
 std::shared_ptr<host_controller> ctrl_of(const nvme_controller_entry* e) { return e->paths.front()->get_status().ctrl; }
