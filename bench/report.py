@@ -48,6 +48,44 @@ def fmt(v, digits=0):
     return f"{v:,.{digits}f}"
 
 
+def failover_section(work):
+    """The multipath failover times of nvmf-failover-bench (failover.json), as lines."""
+    path = os.path.join(work, "failover.json")
+    if not os.path.exists(path):
+        return []
+    fo = load(work, "failover.json")
+    names = {
+        "ana_change": "ANA: current path set inaccessible",
+        "listener_removed": "current path's listener removed",
+        "link_cut": "current path's link cut silently",
+    }
+    o = ["", "## Multipath failover", ""]
+    o.append(f"`nvmf-failover-bench`: our host and target in one process, path A on 127.0.0.1, path B on "
+             f"127.0.0.2 behind a relay on 127.0.0.3 that can go silent (nothing closed or reset); "
+             f"{fo['qd']} 4 KiB reads in flight on the multipath bdev (active_passive), "
+             f"{fo['samples']} samples per event. Time from the event to the first read completed through "
+             f"the other path. Baseline from the same run: mean read latency "
+             f"{fo['baseline_read_latency_us']:.1f} us at that queue depth. I/O errors seen by the "
+             f"application: **{fo['io_errors']}**.")
+    o.append("")
+    o.append("| event | Keep Alive timeout | median ms | min ms | max ms | median / read latency | median / KATO |")
+    o.append("|---|--:|--:|--:|--:|--:|--:|")
+    for e in fo["events"]:
+        kato = f"{e['kato_ms']} ms" if e["event"] == "link_cut" else "—"
+        over_kato = f"{e['median_over_kato']:.2f}" if "median_over_kato" in e else "—"
+        o.append(f"| {names.get(e['event'], e['event'])} | {kato} | {e['median_ms']:.1f} | {e['min_ms']:.1f} | "
+                 f"{e['max_ms']:.1f} | {e['median_over_io_latency']:.0f} | {over_kato} |")
+    o.append("")
+    o.append("An ANA change is seen at once: the next I/O on the path gets an ANA status and is sent again "
+             "on the other path (the AEN and the log page read follow). A removed listener closes the "
+             "connections, which fails the path's queued I/O over immediately. A silent cut shows only "
+             "as a Keep Alive that gets no answer: the host sends one every KATO/2 and fails the "
+             "controller when one is unanswered for KATO, so the stall is between KATO and 1.5 x KATO "
+             "(plus the 250 ms timeout check). KATO comes from `bdev_nvme_set_options "
+             "keep_alive_timeout_ms` (default 10000, as SPDK).")
+    return o
+
+
 def main():
     work = sys.argv[1]
     m = env(work)
@@ -171,6 +209,7 @@ def main():
              "host = nvmf-perf's CPU time (getrusage) over warm-up and measurement; for iperf3, its own "
              "`cpu_utilization_percent` of the sender (core of the target) and the receiver (core of the host); "
              "others = all CPU time on the machine (`/proc/stat`) minus those two. 1.00 is one core fully busy.")
+    o.extend(failover_section(work))
     o.append("")
     o.append("## Commands")
     o.append("")

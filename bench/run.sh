@@ -80,10 +80,10 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then
-  for b in nvmfd nvmfctl nvmf-perf; do [ -x "build/bin/$b" ] || { echo "[bench] build/bin/$b is missing" >&2; exit 1; }; done
+  for b in nvmfd nvmfctl nvmf-perf nvmf-failover-bench; do [ -x "build/bin/$b" ] || { echo "[bench] build/bin/$b is missing" >&2; exit 1; }; done
 else
   if [ ! -f build/build.ninja ]; then bash scripts/deps.sh; cmake --preset release >/dev/null; fi
-  for b in nvmfd nvmfctl nvmf-perf; do cmake --build build --target "$b" >/dev/null; done
+  for b in nvmfd nvmfctl nvmf-perf nvmf-failover-bench; do cmake --build build --target "$b" >/dev/null; done
 fi
 
 work=build/bench/$(date -u +%Y%m%dT%H%M%SZ)
@@ -241,7 +241,21 @@ workloads malloc0
 stop_pid "$nvmfd_pid"
 forget_pid "$nvmfd_pid"
 
-# --- c. the report ---------------------------------------------------------------------------
+# --- c. multipath failover: host and target in one process, two loopback paths ---------------
+echo "[bench] failover: ANA change, listener removed, link cut (KATO 1 s and 3 s)" >&2
+start_bg "$work/failover.txt" "${prio[@]}" build/bin/nvmf-failover-bench --samples "${BENCH_FAILOVER_SAMPLES:-7}" \
+  --kato-ms 1000 --kato-ms 3000 --json "$work/failover.json"
+fo_pid=$bg_pid
+if ! wait "$fo_pid"; then
+  forget_pid "$fo_pid"
+  echo "[bench] nvmf-failover-bench failed:" >&2
+  cat "$work/failover.txt" >&2
+  exit 1
+fi
+forget_pid "$fo_pid"
+cat "$work/failover.txt" >&2
+
+# --- d. the report ---------------------------------------------------------------------------
 python3 bench/report.py "$work" > "$work/performance.md"
 mkdir -p "$(dirname "$doc")"
 cp "$work/performance.md" "$doc"
