@@ -86,7 +86,8 @@ std::string spdk_adrfam(const transport_id& t) {
 }
 
 nvme_controller_registry::nvme_controller_registry(reactor_pool& pool, bdev_registry& bdevs)
-    : pool_(pool), bdevs_(bdevs) {
+    : pool_(pool), bdevs_(bdevs), hostid_(uuid::random_v4()) {
+  hostnqn_ = "nqn.2014-08.org.nvmexpress:uuid:" + hostid_.to_string();
   publisher_ = std::thread([this] { run_publisher(); });
 }
 
@@ -144,6 +145,8 @@ result<std::vector<std::string>> nvme_controller_registry::attach(nvme_attach_re
   if (is_discovery_nqn(req.trid.subnqn))
     return error{errc::invalid_argument,
                  "subnqn: the discovery subsystem has no namespaces to attach (discovery is bdev_nvme_start_discovery)"};
+  if (req.opts.hostnqn.empty()) req.opts.hostnqn = hostnqn_;
+  if (req.opts.hostid.is_zero()) req.opts.hostid = hostid_;
   if (nvme_controller_entry* e = find_mutable(req.name)) return add_path(*e, std::move(req));
 
   auto entry = std::make_unique<nvme_controller_entry>();

@@ -66,6 +66,7 @@ class nvme_controller_registry {
   reactor_pool& pool() { return pool_; }
 
   const nvme_host_defaults& defaults() const { return defaults_; }
+  const std::string& default_hostnqn() const { return hostnqn_; }
   // Errors: busy (EPERM) once a controller is attached, as SPDK.
   result<void> set_defaults(const nvme_host_defaults& d);
 
@@ -118,6 +119,11 @@ class nvme_controller_registry {
   reactor_pool& pool_;
   bdev_registry& bdevs_;
   nvme_host_defaults defaults_;
+  // This process's host identity, for attaches that name none: every path of every
+  // controller presents the same host (allow lists, reservations and the target's view of
+  // "one host over two paths" depend on it).
+  uuid hostid_;
+  std::string hostnqn_;
   uint64_t next_entry_id_ = 1;
 
   std::mutex mu_;  // entries_ changes and table building

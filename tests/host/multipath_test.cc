@@ -218,6 +218,7 @@ TEST_F(multipath_fixture, listener_removal_and_link_cut_fail_over_without_errors
   json ctrlrs = host.ok("bdev_nvme_get_controllers", {{"name", "Nvme0"}})[0]["ctrlrs"];
   ASSERT_EQ(ctrlrs.size(), 2u);
   EXPECT_NE(ctrlrs[1]["state"], "enabled") << ctrlrs.dump();
+  EXPECT_EQ(ctrlrs[0]["host"]["nqn"], ctrlrs[1]["host"]["nqn"]) << "one host, two paths: one host NQN";
   ASSERT_TRUE(io.progress(300));
   add_listener(addr_b);
   expect_paths({{addr_a, false, true, true, "optimized"}, {addr_proxy, true, true, true, "optimized"}});
