@@ -242,6 +242,26 @@ TEST_F(multipath_fixture, listener_removal_and_link_cut_fail_over_without_errors
   EXPECT_EQ(io.errors(), 0u) << io.first_error();
 }
 
+// A group that stays in ANA change longer than ANATT (10 s from nvmfd's target) gets its path
+// reset: the host reconnects (a new controller) and reads the log again. I/O stays on the
+// other path throughout.
+TEST_F(multipath_fixture, a_path_stuck_in_ana_change_past_anatt_is_reset) {
+  attach_both();
+  test::verified_io io(host.dev("Nvme0n1"), host.h.pool(), 2, 16);
+  io.start();
+  uint16_t before = cntlid_of(addr_a);
+  set_ana(addr_a, "change");
+  expect_paths({{addr_a, false, true, false, "change"}, {addr_proxy, true, true, true, "optimized"}});
+  auto deadline = std::chrono::steady_clock::now() + 25s;
+  while (cntlid_of(addr_a) == before && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  EXPECT_NE(cntlid_of(addr_a), before) << "the path was not reset after ANATT";
+  set_ana(addr_a, "optimized");
+  expect_paths({{addr_a, true, true, true, "optimized"}, {addr_proxy, false, true, true, "optimized"}});
+  ASSERT_TRUE(io.progress(100));
+  ASSERT_TRUE(io.stop());
+  EXPECT_EQ(io.errors(), 0u) << io.first_error();
+}
+
 // multipath "failover": the second transport ID stays passive (no connection, no io path)
 // until the first one is lost; then the path reconnects through it.
 TEST_F(multipath_fixture, failover_keeps_the_second_path_passive_until_the_first_is_lost) {
