@@ -72,7 +72,7 @@ class ana_test : public target_test {
     ASSERT_TRUE(ok(fx->target().add_listener(p.nqn, fx->listener())));
   }
 
-  result<host_controller> connect_ana() const { return host_controller::connect(params(ana_nqn)); }
+  result<test_controller> connect_ana() const { return test_controller::connect(params(ana_nqn)); }
 
   result<void> set_state(ana_state st, std::optional<uint32_t> grp) {
     return fx->target().set_ana_state(std::string(ana_nqn), fx->listener(), st, grp);

@@ -62,7 +62,7 @@ TEST_F(lifecycle_test, keep_alive_commands_keep_the_controller) {
 TEST_F(lifecycle_test, io_controller_kato_is_raised_to_min_kato) {
   auto p = params();
   p.kato_ms = 1000;
-  auto h = host_controller::connect(p);
+  auto h = test_controller::connect(p);
   ASSERT_TRUE(ok(h));
   auto kato = h->admin.get_features(static_cast<uint8_t>(feature_id::keep_alive_timer));
   ASSERT_TRUE(succeeded(kato));
@@ -83,7 +83,7 @@ class short_kato_test : public target_test {
 TEST_F(short_kato_test, silent_io_controller_loses_admin_and_io_queues) {
   auto p = params();
   p.kato_ms = 1000;
-  auto h = host_controller::connect(p);
+  auto h = test_controller::connect(p);
   ASSERT_TRUE(ok(h));
   const auto t0 = steady::now();
   // I/O does not count as keep-alive traffic on the admin queue (no TBKAS).

@@ -171,7 +171,7 @@ TEST_F(controller_state_test, cntlid_range_exhausted_is_controller_busy) {
 }
 
 TEST_F(controller_state_test, removing_the_host_closes_its_controller) {
-  auto h = host_controller::connect(params(target_fixture::acl_nqn));
+  auto h = test_controller::connect(params(target_fixture::acl_nqn));
   ASSERT_TRUE(ok(h));
   ASSERT_TRUE(succeeded(h->io.read(1, 0, 8, 512)));
   ASSERT_TRUE(ok(fx->target().remove_host(std::string(target_fixture::acl_nqn), std::string(test_host_nqn))));

@@ -283,7 +283,7 @@ TEST_F(io_commands_test, deallocate_then_read_returns_zeroes) {
 TEST_F(io_commands_test, two_io_queues_of_one_controller_share_the_namespace) {
   auto p = params();
   p.io_queues = 2;
-  auto h = host_controller::connect(p);
+  auto h = test_controller::connect(p);
   ASSERT_TRUE(ok(h));
   // Fixed once I/O queues exist (NVMe Base 2.0 5.27.1.7).
   EXPECT_TRUE(has_status(h->admin.set_number_of_queues(4), nvme_status::generic(sc_generic::command_sequence_error)));

@@ -42,11 +42,15 @@ target_fixture::target_fixture(const tcp_transport_options& opts) : opts_(opts) 
 
 target_fixture::~target_fixture() { shutdown(); }
 
-result<std::unique_ptr<target_fixture>> target_fixture::start(const tcp_transport_options& opts) {
+void target_fixture::set_test_log_level() {
   // The target's TermReq and connection logs are expected in these tests; show them only
   // when asked (NVMFD_TEST_LOG=info, debug, ...).
   const char* level = std::getenv("NVMFD_TEST_LOG");
   spdlog::set_level(level ? spdlog::level::from_str(level) : spdlog::level::err);
+}
+
+result<std::unique_ptr<target_fixture>> target_fixture::start(const tcp_transport_options& opts) {
+  set_test_log_level();
   std::unique_ptr<target_fixture> f(new target_fixture(opts));
   f->reactors_ = std::make_unique<reactor_pool>(2);
   f->target_ = std::make_unique<nvmf_target>(*f->reactors_);

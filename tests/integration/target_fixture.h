@@ -56,6 +56,8 @@ class target_fixture {
   result<std::shared_ptr<ram_bdev>> make_ram_bdev(const std::string& name, uint32_t block_size, uint64_t num_blocks);
   // A TCP port on 127.0.0.1 that was free a moment ago.
   static result<uint16_t> free_port();
+  // The target's log level for tests: errors only, unless NVMFD_TEST_LOG names another.
+  static void set_test_log_level();
   // Idempotent; see the header comment.
   void shutdown();
 

@@ -9,9 +9,9 @@
 #include <memory>
 #include <string>
 
-#include "host_controller.h"
 #include "target_fixture.h"
 #include "test_client.h"
+#include "test_controller.h"
 #include "test_support.h"
 
 namespace nvmfd {
@@ -37,8 +37,8 @@ class target_test : public ::testing::Test {
   uint16_t port() const { return fx->port(); }
   static std::string addr() { return std::string(target_fixture::addr); }
 
-  host_controller_params params(std::string_view subnqn = target_fixture::open_nqn, client_options o = {}) const {
-    host_controller_params p;
+  test_controller_params params(std::string_view subnqn = target_fixture::open_nqn, client_options o = {}) const {
+    test_controller_params p;
     p.addr = addr();
     p.port = port();
     p.subnqn = std::string(subnqn);
@@ -47,8 +47,8 @@ class target_test : public ::testing::Test {
   }
 
   // An enabled controller of open_nqn with I/O queue 1.
-  result<host_controller> connect_controller(client_options o = {}) const {
-    return host_controller::connect(params(target_fixture::open_nqn, std::move(o)));
+  result<test_controller> connect_controller(client_options o = {}) const {
+    return test_controller::connect(params(target_fixture::open_nqn, std::move(o)));
   }
 
   std::unique_ptr<target_fixture> fx;

@@ -1,4 +1,4 @@
-#include "host_controller.h"
+#include "test_controller.h"
 
 #include <fmt/format.h>
 
@@ -24,8 +24,8 @@ result<uint16_t> connect_admin_queue(test_client& c, const std::string& addr, ui
   return static_cast<uint16_t>(r->dw0() & 0xffff);
 }
 
-result<host_controller> host_controller::connect(const host_controller_params& p) {
-  host_controller h(p.opts);
+result<test_controller> test_controller::connect(const test_controller_params& p) {
+  test_controller h(p.opts);
   auto cntlid = connect_admin_queue(h.admin, p.addr, p.port, p.subnqn, p.kato_ms, p.admin_sqsize);
   if (!cntlid) return cntlid.take_err();
   h.cntlid = *cntlid;

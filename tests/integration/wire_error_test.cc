@@ -226,7 +226,7 @@ class wire_error_test : public target_test {
     EXPECT_TRUE(succeeded(bystander_->admin.keep_alive()));
   }
 
-  std::optional<host_controller> bystander_;
+  std::optional<test_controller> bystander_;
 };
 
 TEST_F(wire_error_test, each_violation_gets_a_term_req_naming_the_field_then_close) {
@@ -235,7 +235,7 @@ TEST_F(wire_error_test, each_violation_gets_a_term_req_naming_the_field_then_clo
     SCOPED_TRACE(row.name);
     client_options o;
     o.hdgst = row.hdgst;
-    std::optional<host_controller> ctrl;
+    std::optional<test_controller> ctrl;
     test_client plain(o);
     test_client* victim = &plain;
     pending_write w;
@@ -290,7 +290,7 @@ TEST_F(wire_error_test, term_req_carries_the_offending_header) {
 }
 
 TEST_F(wire_error_test, more_commands_than_the_queue_holds_is_a_term_req) {
-  auto h = host_controller::connect([&] {
+  auto h = test_controller::connect([&] {
     auto p = params();
     p.io_sqsize = 7;  // 8 entries
     return p;
@@ -356,7 +356,7 @@ TEST_F(wire_error_test, data_digest_error_fails_only_the_command) {
 TEST_F(wire_error_test, sqhd_advances_by_one_per_command_and_wraps) {
   auto p = params();
   p.io_sqsize = 7;  // 8 entries
-  auto h = host_controller::connect(p);
+  auto h = test_controller::connect(p);
   ASSERT_TRUE(ok(h));
   auto first = h->io.read(target_fixture::ns_512, 0, 1, 512);
   ASSERT_TRUE(succeeded(first));
