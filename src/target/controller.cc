@@ -68,6 +68,10 @@ void controller::detach_admin_queue() {
   admin_qp_ = nullptr;
   parked_aers_.clear();
   enabled = false;
+  {
+    std::lock_guard lk(io_mu_);
+    ended_ = true;
+  }
   close_io_queues("admin queue closed");
   std::lock_guard lk(target_.mu());
   auto& ctrls = subsys_->controllers();
@@ -170,6 +174,7 @@ void controller::unmask_notice(uint8_t log_page) {
 
 bool controller::register_io_queue(uint16_t qid, unsigned reactor_index, std::weak_ptr<tcp_qpair> qp) {
   std::lock_guard lk(io_mu_);
+  if (ended_) return false;
   auto it = io_queues_.find(qid);
   if (it != io_queues_.end() && !it->second.qp.expired()) return false;
   io_queues_[qid] = io_queue_ref{reactor_index, std::move(qp)};

@@ -55,10 +55,16 @@ class controller : public std::enable_shared_from_this<controller> {
     listener_traddr_ = std::move(traddr);
     listener_trsvcid_ = std::move(trsvcid);
   }
+  // The admin queue connected through the listener traddr:trsvcid (as configured: a
+  // wildcard listener's address is 0.0.0.0 or ::).
+  bool connected_through(const std::string& traddr, const std::string& trsvcid) const {
+    return listener_traddr_ == traddr && listener_trsvcid_ == trsvcid;
+  }
 
   // --- admin reactor only ---
   void attach_admin_queue(tcp_qpair* qp);
-  // The admin queue went away: the controller ends; its I/O queues are closed.
+  // The admin queue went away: the controller ends; its I/O queues are closed and no
+  // I/O queue can join it any more.
   void detach_admin_queue();
   uint32_t cc = 0;
   uint32_t csts = 0;
@@ -86,7 +92,8 @@ class controller : public std::enable_shared_from_this<controller> {
   std::atomic<bool> enabled{false};                 // CC.EN = 1 and CSTS.RDY = 1
   std::atomic<uint16_t> io_queues_granted{0};       // Number of Queues feature, count (not zero-based)
   std::atomic<bool> io_queues_set{false};
-  // Registers I/O queue qid; false if it is in use.
+  // Registers I/O queue qid; false if it is in use or the controller has ended (its admin
+  // queue closed, perhaps while this I/O queue's Connect ran on another reactor).
   bool register_io_queue(uint16_t qid, unsigned reactor_index, std::weak_ptr<tcp_qpair> qp);
   void unregister_io_queue(uint16_t qid);
   // Asks every I/O queue's reactor to close it.
@@ -130,6 +137,7 @@ class controller : public std::enable_shared_from_this<controller> {
   };
   mutable std::mutex io_mu_;
   std::map<uint16_t, io_queue_ref> io_queues_;
+  bool ended_ = false;                              // under io_mu_: the admin queue is gone
 };
 
 inline constexpr uint8_t max_outstanding_aers = 4;   // Identify AERL + 1

@@ -32,6 +32,12 @@ nvme_status connect_admin(tcp_qpair& qp, target_request& req, const connect_comm
   std::shared_ptr<controller> c;
   {
     std::lock_guard lk(qp.target().mu());
+    // The subsystem or the listener may have gone since do_connect looked. Resolving the
+    // listener and registering the controller under one lock lets remove_listener and
+    // delete_subsystem find every controller that came through what they remove.
+    auto* l = sub->listener_for(qp.local().addr, std::to_string(qp.local().port));
+    if (!l || qp.target().find_subsystem_locked(sub->nqn()) != sub)
+      return invalid_param(req, true, connect_data_offset::subnqn);
     uint16_t cntlid = sub->allocate_cntlid();
     if (cntlid == 0) return nvme_status::specific(sc_command_specific::controller_busy);
     uint32_t kato = f.kato_ms;
@@ -40,8 +46,7 @@ nvme_status connect_admin(tcp_qpair& qp, target_request& req, const connect_comm
     if (sub->type() == subsystem_kind::nvme && kato != 0 && kato < opts.min_kato) kato = opts.min_kato;
     c = std::make_shared<controller>(qp.target(), sub, cntlid, hostnqn, hostid, kato, qp.owner(),
                                      opts.max_io_qpairs_per_ctrlr);
-    if (auto* l = sub->listener_for(qp.local().addr, std::to_string(qp.local().port)))
-      c->set_listener(l->traddr, l->trsvcid);
+    c->set_listener(l->traddr, l->trsvcid);
     sub->controllers()[cntlid] = c;
   }
   qp.bind(c, 0, static_cast<uint16_t>(f.sqsize + 1), f.sq_flow_control_disabled());

@@ -136,7 +136,7 @@ result<void> nvmf_target::delete_subsystem(const std::string& nqn) {
   }
   for (auto& ns : s->namespaces_snapshot()->slots())
     if (ns) ns->dev->release();
-  for (auto& c : ctrls) close_controller(c, "subsystem deleted");
+  disconnect_controllers(ctrls, "subsystem deleted");
   for (auto& a : ls) stop_listening_if_unused(a);
   return success();
 }
@@ -203,6 +203,7 @@ result<void> nvmf_target::add_listener(const std::string& nqn, const listen_addr
 }
 
 result<void> nvmf_target::remove_listener(const std::string& nqn, const listen_address& a) {
+  std::vector<std::shared_ptr<controller>> ctrls;
   {
     std::lock_guard lk(mu_);
     auto s = find_locked(nqn);
@@ -211,8 +212,13 @@ result<void> nvmf_target::remove_listener(const std::string& nqn, const listen_a
     if (it == s->listeners.end())
       return error{errc::not_found, fmt::format("{} has no listener {}:{}", nqn, a.traddr, a.trsvcid)};
     s->listeners.erase(it);
+    // An admin Connect resolves its listener under mu() and fails without one, so no
+    // controller can join the removed listener after this.
+    for (auto& [id, w] : s->controllers())
+      if (auto c = w.lock(); c && c->connected_through(a.traddr, a.trsvcid)) ctrls.push_back(c);
     changed_locked();
   }
+  disconnect_controllers(ctrls, "listener removed");
   stop_listening_if_unused(a);
   return success();
 }
@@ -241,6 +247,10 @@ result<uint32_t> nvmf_target::add_namespace(const std::string& nqn, const namesp
     } else if (old->find(nsid)) {
       return error{errc::already_exists, fmt::format("nsid {} already exists in {}", nsid, nqn)};
     }
+    // ANA group IDs run 1..ANAGRPMAX, which is max_namespaces (as in SPDK).
+    if (p.anagrpid > old->max_nsid())
+      return error{errc::invalid_argument,
+                   fmt::format("anagrpid {} is above max_namespaces {}", p.anagrpid, old->max_nsid())};
     auto ns = std::make_shared<target_namespace>();
     ns->nsid = nsid;
     ns->dev = p.dev;
@@ -339,7 +349,7 @@ void nvmf_target::notify_ana_change_locked(subsystem& s, const listen_address* a
   for (auto& [id, w] : s.controllers()) {
     auto c = w.lock();
     if (!c) continue;
-    if (a && (c->listener_traddr() != a->traddr || c->listener_trsvcid() != a->trsvcid)) continue;
+    if (a && !c->connected_through(a->traddr, a->trsvcid)) continue;
     c->admin_reactor().post([c] { c->notice_ana_changed(); });
   }
 }
@@ -377,7 +387,7 @@ result<void> nvmf_target::remove_host(const std::string& nqn, const std::string&
         if (auto c = w.lock(); c && c->hostnqn() == hostnqn) ctrls.push_back(c);
   }
   // SPDK disconnects the removed host's controllers; so do we.
-  for (auto& c : ctrls) close_controller(c, "host removed from the allow list");
+  disconnect_controllers(ctrls, "host removed from the allow list");
   return success();
 }
 
@@ -402,18 +412,23 @@ result<std::vector<controller_info>> nvmf_target::controllers(const std::string&
   return out;
 }
 
-void nvmf_target::close_controller(const std::shared_ptr<controller>& c, const char* why) {
-  // Closing the admin queue ends the controller and closes its I/O queues.
-  unsigned idx = c->admin_reactor().index();
-  std::weak_ptr<controller> wc = c;
-  reactors_.at(idx).post([this, idx, wc, why] {
-    auto c = wc.lock();
-    if (!c) return;
-    std::vector<std::shared_ptr<tcp_qpair>> victims;
-    for (auto& [p, sp] : conns_[idx])
-      if (sp->ctrl() == c.get() && sp->qid() == 0) victims.push_back(sp);
-    for (auto& q : victims) q->close(why);
-  });
+void nvmf_target::disconnect_controllers(const std::vector<std::shared_ptr<controller>>& ctrls, const char* why) {
+  if (ctrls.empty()) return;
+  auto doomed = [&ctrls](const tcp_qpair& q) {
+    return std::any_of(ctrls.begin(), ctrls.end(), [&q](auto& c) { return c == q.ctrl_ptr(); });
+  };
+  // Admin queues first: closing one ends its controller, which then takes no new I/O
+  // queue (controller::register_io_queue). Then the I/O queues that had joined.
+  for (bool admin_only : {true, false}) {
+    for (unsigned i = 0; i < reactors_.size(); ++i) {
+      reactors_.run_on(i, [&, i] {
+        std::vector<std::shared_ptr<tcp_qpair>> victims;
+        for (auto& [p, sp] : conns_[i])
+          if (doomed(*sp) && (!admin_only || sp->qid() == 0)) victims.push_back(sp);
+        for (auto& q : victims) q->close(why);
+      });
+    }
+  }
 }
 
 void nvmf_target::adopt_connection(int fd) {

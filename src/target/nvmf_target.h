@@ -5,7 +5,9 @@
 // Threading: the configuration methods (create_*, add_*, remove_*, delete_*) are called on
 // the control thread (RPC). Configuration is guarded by mu(); reactors take it only on the
 // control path (Connect, Identify, log pages), never per I/O. Each connection (tcp_qpair)
-// lives on one reactor and is owned by that reactor's connection set.
+// lives on one reactor and is owned by that reactor's connection set. The methods that
+// disconnect controllers (delete_subsystem, remove_listener, remove_host) wait for the
+// reactors, so they must never be called on a reactor thread.
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -45,7 +47,7 @@ struct namespace_params {
   std::optional<uuid> id;
   std::optional<std::array<uint8_t, 16>> nguid;
   std::optional<std::array<uint8_t, 8>> eui64;
-  uint32_t anagrpid = 0;                          // 0: same as nsid
+  uint32_t anagrpid = 0;                          // 0: same as nsid; at most max_namespaces
 };
 
 struct controller_info {
@@ -71,6 +73,10 @@ class nvmf_target {
   result<std::shared_ptr<subsystem>> create_subsystem(const subsystem_params& p);
   result<void> delete_subsystem(const std::string& nqn);
   result<void> add_listener(const std::string& nqn, const listen_address& a);
+  // Removes the listener and, as SPDK and Linux nvmet do, disconnects the subsystem's
+  // controllers whose admin queue connected through it (a wildcard listener: those that
+  // matched it); controllers on other listeners, and other subsystems' controllers on the
+  // same address, stay. When it returns, every queue of those controllers is closed.
   result<void> remove_listener(const std::string& nqn, const listen_address& a);
   result<uint32_t> add_namespace(const std::string& nqn, const namespace_params& p);
   result<void> remove_namespace(const std::string& nqn, uint32_t nsid);
@@ -114,7 +120,9 @@ class nvmf_target {
   void changed_locked();
   result<void> ensure_listening(const listen_address& a);
   void stop_listening_if_unused(const listen_address& a);
-  void close_controller(const std::shared_ptr<controller>& c, const char* why);
+  // Closes every queue (admin and I/O) of these controllers and returns when they are
+  // closed; their bdev I/O in flight completes later. Control thread, without mu().
+  void disconnect_controllers(const std::vector<std::shared_ptr<controller>>& ctrls, const char* why);
   void notify_namespace_change(const std::shared_ptr<subsystem>& s, uint32_t nsid);
   // Posts an ANA change notice to the subsystem's controllers connected through listener a
   // (all of them when a is null).
