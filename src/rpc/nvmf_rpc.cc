@@ -193,6 +193,19 @@ result<json> add_ns(nvmf_target& t, bdev_registry& bdevs, const json& params) {
   return json(*r);
 }
 
+// SPDK's shape (nvmf_subsystem_get_listeners): {"address": {trtype, adrfam, traddr,
+// trsvcid}, "ana_states": [{"ana_group", "ana_state"}, ...]}; ana_states only with
+// ana_reporting, one entry per ANA group 1..max_namespaces whether it has namespaces or not.
+json listener_json(const subsystem& s, const listen_address& l) {
+  json j = {{"address", listen_address_json(l)}};
+  if (!s.ana_reporting) return j;
+  json states = json::array();
+  for (uint32_t g = 1; g <= s.max_namespaces(); ++g)
+    states.push_back({{"ana_group", g}, {"ana_state", std::string(ana_state_rpc_name(l.state_of(g)))}});
+  j["ana_states"] = states;
+  return j;
+}
+
 json subsystem_json(const subsystem& s) {
   json j = {{"nqn", s.nqn()}, {"subtype", s.type() == subsystem_kind::discovery ? "Discovery" : "NVMe"}};
   json ls = json::array();
@@ -335,25 +348,11 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
         }));
   m.add("nvmf_subsystem_get_listeners", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
           if (auto f = p.finish(); !f) return f.take_err();
-          std::vector<uint32_t> groups;
-          {
-            std::lock_guard lk(t.mu());
-            auto s = t.find_subsystem_locked(nqn);
-            if (!s) return error{errc::not_found, fmt::format("subsystem {} not found", nqn)};
-            for (auto& ns : s->namespaces_snapshot()->slots())
-              if (ns) groups.push_back(ns->anagrpid);
-          }
-          std::sort(groups.begin(), groups.end());
-          groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
-          auto ls = t.listeners(nqn);
-          if (!ls) return ls.take_err();
+          std::lock_guard lk(t.mu());
+          auto s = t.find_subsystem_locked(nqn);
+          if (!s) return error{errc::not_found, fmt::format("subsystem {} not found", nqn)};
           json out = json::array();
-          for (auto& l : *ls) {
-            json states = json::array();
-            for (uint32_t g : groups)
-              states.push_back({{"ana_group", g}, {"ana_state", std::string(ana_state_rpc_name(l.state_of(g)))}});
-            out.push_back({{"address", listen_address_json(l)}, {"ana_states", states}});
-          }
+          for (auto& l : s->listeners) out.push_back(listener_json(*s, l));
           return out;
         }));
   m.add("nvmf_subsystem_remove_listener", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
