@@ -110,6 +110,11 @@ result<std::shared_ptr<host_controller>> nvme_path::connect_once(const transport
   return c;
 }
 
+nvme_attach_request nvme_path::request() const {
+  std::lock_guard lk(mu_);
+  return req_;
+}
+
 nvme_path::status nvme_path::get_status() const {
   std::lock_guard lk(mu_);
   status s;

@@ -54,7 +54,9 @@ class nvme_path {
   void stop();
 
   uint64_t id() const { return id_; }
-  const nvme_attach_request& request() const { return req_; }
+  // A copy, under the path's mutex: the supervisor (failover rotation) and remove_transport
+  // change req_.trid while others read it.
+  nvme_attach_request request() const;
 
   // What a selector and a report need, copied under the path's mutex.
   struct status {

@@ -380,6 +380,39 @@ TEST_F(multipath_fixture, config_round_trip_keeps_paths_policy_and_preferred_pat
   for (auto* e : other.controllers.list()) (void)other.controllers.detach(e->name);
 }
 
+// save_config (control thread) while the path's supervisor rotates through its failover
+// transport IDs: both read and write the path's transport ID (a data race under TSan when
+// nvme_path::request() handed out its request unlocked).
+TEST_F(multipath_fixture, save_config_while_a_failover_path_rotates) {
+  ASSERT_EQ(host.ok("bdev_nvme_attach_controller", attach_a()), json::array({"Nvme0n1"}));
+  ASSERT_EQ(host.ok("bdev_nvme_attach_controller", attach_b("failover")), json::array({"Nvme0n1"}));
+  auto in_use = [&] {
+    json saved = save_config(host.methods);
+    for (auto& s : saved["subsystems"])
+      if (s["subsystem"] == "bdev_nvme")
+        for (auto& c : s["config"])
+          if (c["method"] == "bdev_nvme_attach_controller" && !c["params"].contains("multipath"))
+            return c["params"]["traddr"].get<std::string>();
+    return std::string();
+  };
+  ASSERT_EQ(in_use(), addr_a);
+  // Neither address answers: each reconnect attempt (one a second, those to the cut link
+  // lasting up to the connect timeout) takes the next one.
+  remove_listener(addr_a);
+  proxy->cut();
+  std::string last = addr_a;
+  unsigned changes = 0;
+  auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < 3s ||
+         (changes < 2 && std::chrono::steady_clock::now() - start < 15s)) {
+    std::string now = in_use();
+    if (now != last) ++changes, last = now;
+  }
+  EXPECT_GE(changes, 2u) << "the path did not rotate";
+  proxy->restore();
+  add_listener(addr_a);
+}
+
 TEST_F(multipath_fixture, bad_params_are_clear_errors) {
   attach_both();
   struct bad {
