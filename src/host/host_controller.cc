@@ -157,10 +157,16 @@ result<void> host_controller::enable() {
 }
 
 result<nvme_completion> host_controller::admin(nvme_sqe cmd, std::byte* data, uint32_t len, bool h2c) {
-  if (!admin_ || admin_->failed()) return error{errc::closed, fmt::format("controller failed: {}", failure_reason())};
+  // Called from control threads: disconnect() may reset admin_ meanwhile (under mu_).
+  std::shared_ptr<host_qpair> q;
+  {
+    std::lock_guard lk(mu_);
+    q = admin_;
+  }
+  if (!q || q->failed()) return error{errc::closed, fmt::format("controller failed: {}", failure_reason())};
   std::vector<std::byte> buf(len);
   if (h2c && len) std::memcpy(buf.data(), data, len);
-  auto r = run_sync(*admin_, cmd, std::move(buf), h2c, opts_.io_timeout_ms + 2000);
+  auto r = run_sync(*q, cmd, std::move(buf), h2c, opts_.io_timeout_ms + 2000);
   if (!r) return r.take_err();
   if (!h2c && len) std::memcpy(data, r->data.data(), len);
   return r->completion;
@@ -229,6 +235,21 @@ result<std::shared_ptr<host_controller>> host_controller::connect(reactor_pool& 
   if (trid.subnqn.empty()) return error{errc::invalid_argument, "transport ID lacks subnqn"};
   std::shared_ptr<host_controller> c(new host_controller(pool, trid, opts));
   c->events_ = std::move(events);
+  auto r = c->connect_queues(pool, trid, opts);
+  if (!r) {
+    // Tear down here, on this control thread. Left to the destructor, the teardown could run
+    // on a reactor: the keep-alive timer and a failing queue's handler hold a strong reference
+    // for a moment (weak_ptr::lock), and if ours is dropped meanwhile theirs is the last one;
+    // ~host_controller -> disconnect() -> run_on() of that same reactor would never return.
+    c->disconnect();
+    return r.take_err();
+  }
+  return c;
+}
+
+result<void> host_controller::connect_queues(reactor_pool& pool, const transport_id& trid,
+                                             const controller_options& opts) {
+  host_controller* c = this;
   auto admin_q = c->open_queue(0, admin_queue_size, pool.at(0));
   if (!admin_q) return admin_q.take_err();
   {
@@ -257,7 +278,7 @@ result<std::shared_ptr<host_controller>> host_controller::connect(reactor_pool& 
                     is_discovery_nqn(trid.subnqn));
   if (discovery) {
     if (auto ev = c->start_async_events(); !ev) return ev.take_err();
-    return c;
+    return success();
   }
 
   uint32_t want = opts.num_io_queues ? opts.num_io_queues : pool.size();
@@ -291,7 +312,7 @@ result<std::shared_ptr<host_controller>> host_controller::connect(reactor_pool& 
   if (auto ev = c->start_async_events(); !ev) return ev.take_err();
   NVMFD_LOG_INFO("connected to {} at {}:{} (cntlid {}, {} I/O queues of {})", trid.subnqn, trid.traddr, trid.trsvcid,
                  c->cntlid_, n, qsize);
-  return c;
+  return success();
 }
 
 host_qpair* host_controller::io_queue(reactor& r) {

@@ -94,6 +94,8 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
 
  private:
   host_controller(reactor_pool& pool, transport_id trid, controller_options opts);
+  // connect()'s work after construction; connect() disconnects when it fails.
+  result<void> connect_queues(reactor_pool& pool, const transport_id& trid, const controller_options& opts);
   result<std::shared_ptr<host_qpair>> open_queue(uint16_t qid, uint16_t size, reactor& r);
   result<void> fabrics_connect(host_qpair& q, uint16_t qid, uint16_t sqsize);
   result<void> enable();

@@ -9,6 +9,7 @@
 // command). A C2HTermReq, a protocol violation by the controller, a dropped connection or a
 // command timeout fails the queue: every outstanding command completes with a host status
 // (host_path_error, or host_aborted for the one that timed out) and the queue is dead.
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -76,7 +77,8 @@ class host_qpair final : public event_handler,
 
   reactor& owner() { return reactor_; }
   uint16_t qid() const { return params_.qid; }
-  bool failed() const { return failed_; }
+  // Any thread (host_controller::admin() asks from a control thread).
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
   uint32_t outstanding() const { return outstanding_; }
   uint16_t queue_size() const { return params_.queue_size; }
   const std::string& failure_reason() const { return failure_; }
@@ -131,7 +133,7 @@ class host_qpair final : public event_handler,
   bool rx_success_ = false;
   bool flush_scheduled_ = false;
   bool want_out_ = false;
-  bool failed_ = false;
+  std::atomic<bool> failed_{false};  // written on the reactor, read from control threads too
   bool started_ = false;
   std::string failure_;
   timer_id timeout_timer_ = 0;
