@@ -293,16 +293,19 @@ result<void> nvme_controller_registry::remove_entry(std::vector<std::unique_ptr<
     if (b->claimed())
       return with_errno(errc::busy, EBUSY, fmt::format("Controller {}: bdev {} is in use by {}", e.name, b->name(),
                                                        b->claimed_by()));
-  for (auto& b : e.bdevs) {
-    // Gone only if someone else removed it (not through this registry): nothing to do then.
-    if (bdevs_.find(b->name()) == b) (void)bdevs_.remove(b->name());
-    b->shut_down(pool_);
-  }
+  // Out of entries_ first (under mu_, so after any round the publisher has started on it):
+  // a round after shut_down() would publish a table with paths again, whose controllers
+  // and nvme_path pointers are gone once the paths stop.
   std::unique_ptr<nvme_controller_entry> gone;
   {
     std::lock_guard lk(mu_);
     gone = std::move(*it);
     entries_.erase(it);
+  }
+  for (auto& b : gone->bdevs) {
+    // Gone only if someone else removed it (not through this registry): nothing to do then.
+    if (bdevs_.find(b->name()) == b) (void)bdevs_.remove(b->name());
+    b->shut_down(pool_);
   }
   for (auto& p : gone->paths) p->stop();
   NVMFD_LOG_INFO("{}: detached from {}", gone->name, gone->subnqn);
