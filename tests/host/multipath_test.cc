@@ -397,9 +397,10 @@ TEST_F(multipath_fixture, save_config_while_a_failover_path_rotates) {
   };
   ASSERT_EQ(in_use(), addr_a);
   // Neither address answers: each reconnect attempt (one a second, those to the cut link
-  // lasting up to the connect timeout) takes the next one.
-  remove_listener(addr_a);
+  // lasting up to the connect timeout) takes the next one. The link is cut first: an
+  // attempt through it that got past Connect would wait out the admin command timeout.
   proxy->cut();
+  remove_listener(addr_a);
   std::string last = addr_a;
   unsigned changes = 0;
   auto start = std::chrono::steady_clock::now();
