@@ -192,13 +192,15 @@ result<void> nvmf_target::add_listener(const std::string& nqn, const listen_addr
       return error{errc::already_exists, fmt::format("{} already listens on {}:{}", nqn, a.traddr, a.trsvcid)};
   }
   if (auto r = ensure_listening(a); !r) return r;
-  std::lock_guard lk(mu_);
+  std::unique_lock lk(mu_);
   auto s = find_locked(nqn);
   if (!s) return no_subsystem(nqn);
   listen_address norm = a;
   norm.trtype = "TCP";
   s->listeners.push_back(norm);
   changed_locked();
+  lk.unlock();
+  notify_discovery_listener_observers(nqn);
   return success();
 }
 
@@ -220,7 +222,17 @@ result<void> nvmf_target::remove_listener(const std::string& nqn, const listen_a
   }
   disconnect_controllers(ctrls, "listener removed");
   stop_listening_if_unused(a);
+  notify_discovery_listener_observers(nqn);
   return success();
+}
+
+void nvmf_target::add_discovery_listener_observer(discovery_listener_observer o) {
+  discovery_listener_observers_.push_back(std::move(o));
+}
+
+void nvmf_target::notify_discovery_listener_observers(const std::string& nqn) {
+  if (nqn != discovery_nqn) return;
+  for (auto& o : discovery_listener_observers_) o();
 }
 
 result<uint32_t> nvmf_target::add_namespace(const std::string& nqn, const namespace_params& p) {

@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -99,6 +100,14 @@ class nvmf_target {
   // Closes every connection and listener (shutdown).
   void shutdown();
 
+  // Observers of the discovery subsystem's listeners (mDNS publishes them): each is called
+  // after add_listener / remove_listener changed that subsystem's listener list (once the
+  // new listener is listening), on the thread that made the change (the control thread),
+  // without mu() held, so it may call listeners(). Register them before the control thread
+  // runs (wiring); they must stay callable for as long as listeners may change.
+  using discovery_listener_observer = std::function<void()>;
+  void add_discovery_listener_observer(discovery_listener_observer o);
+
   // --- any thread, under mu() ---
   std::shared_ptr<subsystem> find_subsystem_locked(const std::string& nqn) const;
   const std::vector<std::shared_ptr<subsystem>>& subsystems_locked() const { return subsystems_; }
@@ -127,6 +136,7 @@ class nvmf_target {
   // Posts an ANA change notice to the subsystem's controllers connected through listener a
   // (all of them when a is null).
   void notify_ana_change_locked(subsystem& s, const listen_address* a);
+  void notify_discovery_listener_observers(const std::string& nqn);
 
   reactor_pool& reactors_;
   mutable std::mutex mu_;
@@ -137,6 +147,7 @@ class nvmf_target {
   std::map<std::pair<std::string, std::string>, uint16_t> port_ids_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<tcp_listener>> listeners_;
   std::atomic<unsigned> next_reactor_{0};
+  std::vector<discovery_listener_observer> discovery_listener_observers_;  // set at wiring
   // Per reactor: the connections it owns. Touched only by that reactor.
   std::vector<std::unordered_map<tcp_qpair*, std::shared_ptr<tcp_qpair>>> conns_;
 };
