@@ -9,6 +9,7 @@
 
 #include "cli_params.h"
 #include "config_commands.h"
+#include "disconnect_command.h"
 #include "discover_command.h"
 #include "identify_command.h"
 #include "rpc_client.h"
@@ -27,6 +28,10 @@ Forms:
   nvmfctl [-s SOCKET] load_config [-j FILE | -i FILE | FILE | -]   (default: stdin)
   nvmfctl discover -t tcp -a ADDR [-s PORT] [-q HOSTNQN] [-o normal|json]   (a host: no nvmfd needed)
   nvmfctl identify -r 'trtype:tcp traddr:A trsvcid:P subnqn:NQN' [-o normal|json] [--ns NSID | --ctrl]
+  nvmfctl [-s SOCKET] disconnect -n NQN [-a ADDR] [-p PORT] [--owner NAME] [--force]
+  nvmfctl [-s SOCKET] disconnect --all --force [--owner NAME]
+      nvmfd's host connections to NQN made by OWNER (default: bdev_nvme_attach_controller's,
+      "rpc"; a discovery service's are "discovery:NAME"); --force: any owner's
 
 METHOD parameters, --name value:
   true / false          boolean
@@ -110,6 +115,11 @@ int main(int argc, char** argv) {
         return usage_error("params must be a JSON object or array");
       }
     }
+  } else if (method == "disconnect") {
+    auto p = nvmfd::ctl::disconnect_params(args);
+    if (!p) return usage_error(p.err().message);
+    params = std::move(*p);
+    method = "bdev_nvme_disconnect";
   } else if (method != "save_config" && method != "load_config") {
     auto p = nvmfd::ctl::params_from_args(args);
     if (!p) return usage_error(p.err().message);

@@ -33,6 +33,9 @@ struct nvme_attach_request {
   bool prchk_reftag = false;    // accepted and saved; without protection information, no effect
   bool prchk_guard = false;
   reconnect_policy reconnect;
+  // Who made this path: "rpc" (bdev_nvme_attach_controller), "discovery:NAME" (a discovery
+  // service), "mdns:NAME". Only its owner removes it (bdev_nvme_disconnect --force aside).
+  std::string owner = "rpc";
 };
 
 }  // namespace nvmfd

@@ -312,42 +312,128 @@ result<void> nvme_controller_registry::remove_entry(std::vector<std::unique_ptr<
   return success();
 }
 
-result<void> nvme_controller_registry::detach(const std::string& name, const nvme_path_filter& filter) {
+result<void> nvme_controller_registry::remove_path(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it,
+                                                   size_t i) {
+  nvme_controller_entry& e = **it;
+  if (e.paths.size() == 1) return remove_entry(it);
+  std::unique_ptr<nvme_path> gone;
+  {
+    std::lock_guard lk(mu_);
+    gone = std::move(e.paths[i]);
+    e.paths.erase(e.paths.begin() + static_cast<ptrdiff_t>(i));
+  }
+  republish(e);  // no reactor sees the path after this
+  gone->stop();  // its outstanding I/O fails over to the others
+  auto t = gone->request().trid;
+  NVMFD_LOG_INFO("{}: path {}:{} removed", e.name, t.traddr, t.trsvcid);
+  return success();
+}
+
+result<void> nvme_controller_registry::detach(const std::string& name, const nvme_path_filter& filter,
+                                              const std::string& owner) {
   auto it = std::find_if(entries_.begin(), entries_.end(), [&](auto& e) { return e->name == name; });
   if (it == entries_.end()) return error{errc::not_found, fmt::format("Controller {} not found", name)};
   nvme_controller_entry& e = **it;
-  if (!filter.names_a_path()) return remove_entry(it);
+  auto not_yours = [&](const nvme_path& p) {
+    return with_errno(errc::busy, EPERM,
+                      fmt::format("Controller {}: path {}:{} was attached by {}, not {}; only its owner removes it", name,
+                                  p.request().trid.traddr, p.request().trid.trsvcid, p.request().owner, owner));
+  };
+  if (!filter.names_a_path()) {
+    for (auto& p : e.paths)
+      if (p->request().owner != owner) return not_yours(*p);
+    return remove_entry(it);
+  }
 
   std::string why;
   for (size_t i = 0; i < e.paths.size(); ++i) {
     nvme_path& p = *e.paths[i];
     auto st = p.get_status();
+    bool matches = filter_matches(st.trid, filter, why);
+    for (auto& alt : st.alternates) matches |= filter_matches(alt, filter, why);
+    if (!matches) continue;
+    if (p.request().owner != owner) return not_yours(p);
     for (auto& alt : st.alternates)
       if (filter_matches(alt, filter, why)) {
         p.remove_transport(alt);
         NVMFD_LOG_INFO("{}: failover transport {}:{} removed", name, alt.traddr, alt.trsvcid);
         return success();
       }
-    if (!filter_matches(st.trid, filter, why)) continue;
     if (!st.alternates.empty()) {
       p.remove_transport(st.trid);  // moves on to the next transport ID
       NVMFD_LOG_INFO("{}: path {}:{} removed; failing over to {}:{}", name, st.trid.traddr, st.trid.trsvcid,
                      st.alternates.front().traddr, st.alternates.front().trsvcid);
       return success();
     }
-    if (e.paths.size() == 1) return remove_entry(it);
-    std::unique_ptr<nvme_path> gone;
-    {
-      std::lock_guard lk(mu_);
-      gone = std::move(e.paths[i]);
-      e.paths.erase(e.paths.begin() + static_cast<ptrdiff_t>(i));
-    }
-    republish(e);     // no reactor sees the path after this
-    gone->stop();     // its outstanding I/O fails over to the others
-    NVMFD_LOG_INFO("{}: path {}:{} removed", name, st.trid.traddr, st.trid.trsvcid);
-    return success();
+    return remove_path(it, i);
   }
   return error{errc::not_found, fmt::format("Controller {} has no path with {}", name, why)};
+}
+
+result<void> nvme_controller_registry::detach_path(const std::string& name, const std::string& traddr,
+                                                   const std::string& trsvcid, const std::string& owner) {
+  nvme_path_filter f;
+  f.traddr = traddr;
+  f.trsvcid = trsvcid;
+  return detach(name, f, owner);
+}
+
+result<std::vector<std::string>> nvme_controller_registry::detach_matching(const path_match& m) {
+  std::vector<std::string> gone;
+  std::vector<std::string> others;  // matching paths of other owners, for the message
+  for (bool again = true; again;) {
+    again = false;
+    for (auto it = entries_.begin(); it != entries_.end() && !again; ++it) {
+      nvme_controller_entry& e = **it;
+      if (m.subnqn && e.subnqn != *m.subnqn) continue;
+      for (size_t i = 0; i < e.paths.size(); ++i) {
+        auto req = e.paths[i]->request();
+        if ((m.traddr && req.trid.traddr != *m.traddr) || (m.trsvcid && req.trid.trsvcid != *m.trsvcid)) continue;
+        std::string what = fmt::format("{} {}:{} ({})", e.name, req.trid.traddr, req.trid.trsvcid, req.owner);
+        if (!m.owner.empty() && req.owner != m.owner) {
+          if (std::find(others.begin(), others.end(), what) == others.end()) others.push_back(what);
+          continue;
+        }
+        if (auto r = remove_path(it, i); !r) return r.take_err();
+        gone.push_back(what);
+        again = true;  // entries_ or e.paths changed: start over
+        break;
+      }
+    }
+  }
+  if (gone.empty())
+    return error{errc::not_found,
+                 others.empty() ? std::string("no connection matches")
+                                : fmt::format("no connection of {} matches; other owners' left alone: {}", m.owner,
+                                              fmt::join(others, ", "))};
+  return gone;
+}
+
+std::vector<std::string> nvme_controller_registry::detach_owned(const std::string& owner) {
+  path_match m;
+  m.owner = owner;
+  std::vector<std::string> gone;
+  // One path at a time, so that a claimed name stops only itself.
+  for (;;) {
+    bool progress = false;
+    for (auto it = entries_.begin(); it != entries_.end() && !progress; ++it) {
+      nvme_controller_entry& e = **it;
+      for (size_t i = 0; i < e.paths.size(); ++i) {
+        auto req = e.paths[i]->request();
+        if (req.owner != owner) continue;
+        std::string what = fmt::format("{} {}:{}", e.name, req.trid.traddr, req.trid.trsvcid);  // e may go
+        if (auto r = remove_path(it, i); !r) {
+          NVMFD_LOG_WARN("{}: {} stays: {}", owner, what, r.err().message);
+          continue;
+        }
+        gone.push_back(std::move(what));
+        progress = true;
+        break;
+      }
+    }
+    if (!progress) break;
+  }
+  return gone;
 }
 
 result<void> nvme_controller_registry::set_multipath_policy(const std::string& bdev_name, const multipath_policy& p) {

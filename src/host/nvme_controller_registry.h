@@ -9,15 +9,18 @@
 // path tables of that name's bdevs on its own thread, publishes them, waits until every
 // reactor has taken them, and only then disconnects controllers that paths stopped using.
 //
-// Threading: the public methods are for one control thread (RPC handlers, config loading);
-// they block while connecting. find()/list() results stay valid until the next call that
-// changes the registry on that same thread. Never call from a reactor.
+// Threading: callers of the public methods hold control_mutex() (RPC handlers, config loading,
+// discovery services' threads); they block while connecting. find()/list() results stay
+// valid while the caller holds it. Never call from a reactor.
+// Ownership: each path records its owner (nvme_attach_request::owner); removals name the
+// owner and never take another owner's paths.
 // Lifetime: destroy the registry before its reactor_pool stops; it disconnects everything.
 #include <condition_variable>
 #include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <optional>
 #include <set>
 #include <string>
@@ -64,6 +67,8 @@ class nvme_controller_registry {
   nvme_controller_registry& operator=(const nvme_controller_registry&) = delete;
 
   reactor_pool& pool() { return pool_; }
+  // Serializes the public methods between the threads that call them (see above).
+  std::timed_mutex& control_mutex() { return control_mu_; }
 
   const nvme_host_defaults& defaults() const { return defaults_; }
   const std::string& default_hostnqn() const { return hostnqn_; }
@@ -83,9 +88,25 @@ class nvme_controller_registry {
 
   // Without path fields: removes the name, its bdevs and every path. With them: removes the
   // matching path (or failover transport ID) only, the name going with its last path.
-  // Errors: not_found (no such name, or no path matches); busy (EBUSY) naming the first
-  // claimed bdev and its user when the bdevs would go; nothing is changed then.
-  result<void> detach(const std::string& name, const nvme_path_filter& filter = {});
+  // Only paths of `owner` go. Errors: not_found (no such name, or no path matches);
+  // busy (EBUSY) naming the first claimed bdev and its user when the bdevs would go;
+  // busy (EPERM) naming the owner when the name (or the path) belongs to another; nothing
+  // is changed then.
+  result<void> detach(const std::string& name, const nvme_path_filter& filter = {}, const std::string& owner = "rpc");
+  // One path of a name, by address, if owner made it.
+  result<void> detach_path(const std::string& name, const std::string& traddr, const std::string& trsvcid,
+                           const std::string& owner);
+  // Every path owner made (claimed bdevs stay, with a warning). Returns what went.
+  std::vector<std::string> detach_owned(const std::string& owner);
+
+  // bdev_nvme_disconnect: every path matching all given fields (owner empty: any owner).
+  struct path_match {
+    std::optional<std::string> subnqn, traddr, trsvcid;
+    std::string owner;
+  };
+  // Returns "<name> <traddr>:<trsvcid> (<owner>)" for each path removed. Errors: not_found
+  // when nothing matches (naming other owners' paths that did); busy as detach().
+  result<std::vector<std::string>> detach_matching(const path_match& m);
 
   // bdev_nvme_set_multipath_policy / bdev_nvme_set_preferred_path, by bdev name. Errors:
   // not_found (no such nvme bdev, or no path of it with that cntlid).
@@ -105,6 +126,8 @@ class nvme_controller_registry {
   result<void> check_same_namespaces(const nvme_controller_entry& e, const host_controller& c,
                                      std::vector<const remote_namespace*>& added) const;
   result<void> remove_entry(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it);
+  // Removes path i of *it (the name with its last path).
+  result<void> remove_path(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it, size_t i);
   // Rebuilds, publishes and syncs the tables of e's bdevs, then disconnects retired
   // controllers. Takes mu_.
   void republish(nvme_controller_entry& e);
@@ -126,6 +149,7 @@ class nvme_controller_registry {
   std::string hostnqn_;
   uint64_t next_entry_id_ = 1;
 
+  std::timed_mutex control_mu_;
   std::mutex mu_;  // entries_ changes and table building
   std::vector<std::unique_ptr<nvme_controller_entry>> entries_;
 

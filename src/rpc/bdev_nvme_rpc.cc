@@ -11,6 +11,7 @@
 #include "proto/log_pages.h"
 #include "proto/nqn.h"
 #include "proto/wire.h"
+#include "rpc/bdev_nvme_discovery_rpc.h"
 #include "rpc/param_reader.h"
 
 namespace nvmfd {
@@ -128,17 +129,7 @@ result<nvme_attach_request> read_attach(const json& params, unsigned reactors, c
   read_multipath_opts(p, unused);
   if (!p.ok()) return p.finish().take_err();
 
-  if (lower(trtype) != "tcp") p.fail("trtype", fmt::format("'{}' is not supported; nvmfd's host speaks TCP", trtype));
-  r.trid.trtype = "tcp";
-  r.trid.adrfam = lower(adrfam);
-  if (r.trid.adrfam != "ipv4" && r.trid.adrfam != "ipv6") p.fail("adrfam", "expected IPv4 or IPv6");
-  unsigned char addr[16];
-  if (p.ok() && inet_pton(r.trid.adrfam == "ipv4" ? AF_INET : AF_INET6, r.trid.traddr.c_str(), addr) != 1)
-    p.fail("traddr", fmt::format("'{}' is not a numeric {} address", r.trid.traddr, spdk_adrfam(r.trid)));
-  const std::string& svc = r.trid.trsvcid;
-  bool digits = !svc.empty() && svc.size() <= 5 && std::all_of(svc.begin(), svc.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (!digits || std::stoul(svc) == 0 || std::stoul(svc) > 65535)
-    p.fail("trsvcid", "expected a TCP port number 1..65535");
+  check_tcp_address(p, trtype, adrfam, r.trid);
   if (!subnqn) {
     p.fail("subnqn", "required: the NQN of the NVM subsystem to attach (nvmfd does not default to the "
                      "discovery subsystem)");
@@ -223,14 +214,18 @@ json attach_call(const nvme_attach_request& r, const transport_id& trid, const c
 // The calls that rebuild one controller name: its paths (the first plain, the others with
 // multipath "multipath"), failover transport IDs, then each bdev's policy and preferred path.
 void controller_calls(const nvme_controller_entry& e, const nvme_host_defaults& d, json& calls) {
+  bool first = true;
   for (size_t i = 0; i < e.paths.size(); ++i) {
     const nvme_path& p = *e.paths[i];
-    auto st = p.get_status();
     nvme_attach_request r = p.request();
+    if (r.owner != "rpc") continue;  // a discovery service's: it attaches them again
+    auto st = p.get_status();
     r.name = e.name;
-    calls.push_back(attach_call(r, st.trid, i == 0 ? nullptr : "multipath"));
+    calls.push_back(attach_call(r, st.trid, first ? nullptr : "multipath"));
+    first = false;
     for (auto& alt : st.alternates) calls.push_back(attach_call(r, alt, "failover"));
   }
+  if (first) return;  // nothing of this name is saved: neither are its bdevs' settings
   for (auto& b : e.bdevs) {
     if (b->policy != d.policy) {
       json params = {{"name", b->name()}, {"policy", multipath_mode_name(b->policy.mode)}};
@@ -343,6 +338,22 @@ json io_stat_json(const path_io_totals& s) {
 
 }  // namespace
 
+void check_tcp_address(param_reader& p, const std::string& trtype, const std::string& adrfam, transport_id& t) {
+  if (lower(trtype) != "tcp") p.fail("trtype", fmt::format("'{}' is not supported; nvmfd's host speaks TCP", trtype));
+  t.trtype = "tcp";
+  t.adrfam = lower(adrfam);
+  if (t.adrfam != "ipv4" && t.adrfam != "ipv6") p.fail("adrfam", "expected IPv4 or IPv6");
+  unsigned char addr[16];
+  if (p.ok() && inet_pton(t.adrfam == "ipv4" ? AF_INET : AF_INET6, t.traddr.c_str(), addr) != 1)
+    p.fail("traddr", fmt::format("'{}' is not a numeric {} address", t.traddr, spdk_adrfam(t)));
+  const std::string& svc = t.trsvcid;
+  bool digits = !svc.empty() && svc.size() <= 5 && std::all_of(svc.begin(), svc.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || std::stoul(svc) == 0 || std::stoul(svc) > 65535)
+    p.fail("trsvcid", "expected a TCP port number 1..65535");
+}
+
+json nvme_trid_json(const transport_id& t) { return trid_json(t); }
+
 json nvme_bdev_driver_specific(const nvme_bdev& b) {
   auto table = b.paths();
   json paths = json::array();
@@ -387,7 +398,18 @@ json nvme_bdev_driver_specific(const nvme_bdev& b) {
 }
 
 void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& controllers) {
-  methods.add("bdev_nvme_attach_controller", [&controllers](const json& params) -> result<json> {
+  // The discovery services live as long as the method table (destroyed before the registry,
+  // which its owner declares first): their handlers and the config section share them.
+  auto services = std::make_shared<discovery_services>();
+  // Every handler holds the registry's control lock (discovery services' threads share it).
+  auto add = [&methods, &controllers](const char* name, std::function<result<json>(const json&)> fn) {
+    methods.add(name, [&controllers, fn = std::move(fn)](const json& params) -> result<json> {
+      std::lock_guard control(controllers.control_mutex());
+      return fn(params);
+    });
+  };
+
+  add("bdev_nvme_attach_controller", [&controllers](const json& params) -> result<json> {
     auto req = read_attach(params, controllers.pool().size(), controllers.defaults());
     if (!req) return req.take_err();
     auto names = controllers.attach(std::move(req.value()));
@@ -395,7 +417,7 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
     return json(*names);
   });
 
-  methods.add("bdev_nvme_detach_controller", [&controllers](const json& params) -> result<json> {
+  add("bdev_nvme_detach_controller", [&controllers](const json& params) -> result<json> {
     param_reader p(params);
     auto name = p.required_string("name");
     nvme_path_filter f;
@@ -406,12 +428,14 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
     f.subnqn = p.optional_string("subnqn");
     f.hostaddr = p.optional_string("hostaddr");
     f.hostsvcid = p.optional_string("hostsvcid");
+    // nvmfd's extension: whose controller (default: bdev_nvme_attach_controller's).
+    auto owner = p.optional_string("owner").value_or("rpc");
     if (auto r = p.finish(); !r) return r.take_err();
-    if (auto r = controllers.detach(name, f); !r) return r.take_err();
+    if (auto r = controllers.detach(name, f, owner); !r) return r.take_err();
     return json(true);
   });
 
-  methods.add("bdev_nvme_get_controllers", [&controllers](const json& params) -> result<json> {
+  add("bdev_nvme_get_controllers", [&controllers](const json& params) -> result<json> {
     param_reader p(params);
     auto name = p.optional_string("name");
     if (auto r = p.finish(); !r) return r.take_err();
@@ -426,14 +450,14 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
     return out;
   });
 
-  methods.add("bdev_nvme_set_options", [&controllers](const json& params) -> result<json> {
+  add("bdev_nvme_set_options", [&controllers](const json& params) -> result<json> {
     auto d = read_set_options(params, controllers.defaults());
     if (!d) return d.take_err();
     if (auto r = controllers.set_defaults(*d); !r) return r.take_err();
     return json(true);
   });
 
-  methods.add("bdev_nvme_set_multipath_policy", [&controllers](const json& params) -> result<json> {
+  add("bdev_nvme_set_multipath_policy", [&controllers](const json& params) -> result<json> {
     param_reader p(params);
     auto name = p.required_string("name");
     auto mode = p.required_enum("policy", {"active_passive", "active_active"});
@@ -456,7 +480,7 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
     return json(true);
   });
 
-  methods.add("bdev_nvme_set_preferred_path", [&controllers](const json& params) -> result<json> {
+  add("bdev_nvme_set_preferred_path", [&controllers](const json& params) -> result<json> {
     param_reader p(params);
     auto name = p.required_string("name");
     auto cntlid = p.required_uint("cntlid", 0xffef);
@@ -472,7 +496,7 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
     return json(true);
   });
 
-  methods.add("bdev_nvme_get_io_paths", [&controllers](const json& params) -> result<json> {
+  add("bdev_nvme_get_io_paths", [&controllers](const json& params) -> result<json> {
     param_reader p(params);
     auto name = p.optional_string("name");
     if (auto f = p.finish(); !f) return f.take_err();
@@ -493,7 +517,7 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
     return json{{"poll_groups", std::move(groups)}};
   });
 
-  methods.add("bdev_nvme_get_path_iostat", [&controllers](const json& params) -> result<json> {
+  add("bdev_nvme_get_path_iostat", [&controllers](const json& params) -> result<json> {
     param_reader p(params);
     auto name = p.required_string("name");
     if (auto f = p.finish(); !f) return f.take_err();
@@ -506,13 +530,17 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
     return json{{"name", name}, {"stats", std::move(stats)}};
   });
 
-  methods.add_config_section({"bdev_nvme", {}, [&controllers] {
+  methods.add_config_section({"bdev_nvme", {}, [&controllers, services] {
+                                std::lock_guard control(controllers.control_mutex());
                                 json calls = json::array();
                                 calls.push_back(set_options_call(controllers.defaults()));
                                 for (const nvme_controller_entry* e : controllers.list())
                                   controller_calls(*e, controllers.defaults(), calls);
+                                // Discovery services bring their controllers back themselves.
+                                for (auto& c : discovery_calls(*services)) calls.push_back(std::move(c));
                                 return calls;
                               }});
+  add_bdev_nvme_discovery_methods(methods, controllers, services);
 }
 
 }  // namespace nvmfd

@@ -36,10 +36,19 @@
 // Handlers run on the RPC thread; the registry must outlive the table's use.
 #include "host/nvme_bdev.h"
 #include "host/nvme_controller_registry.h"
+#include "rpc/param_reader.h"
 #include "rpc/rpc_method_table.h"
 
 namespace nvmfd {
 
+// Shared by the bdev_nvme method files: checks trtype (TCP), adrfam, traddr (numeric) and
+// trsvcid of an address read from params into t, recording failures in p.
+void check_tcp_address(param_reader& p, const std::string& trtype, const std::string& adrfam, transport_id& t);
+// A transport ID in SPDK's JSON ({trtype, adrfam, traddr, trsvcid, subnqn}).
+json nvme_trid_json(const transport_id& t);
+
+// Also adds the discovery methods (bdev_nvme_discovery_rpc.h); the services are saved in
+// this config section and stopped when the method table goes (declare it after the registry).
 void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& controllers);
 
 // bdev_get_bdevs' "driver_specific" of an nvme_bdev, in SPDK's shape: {"nvme": [one {"trid",

@@ -1,0 +1,156 @@
+// The host's discovery service (bdev_nvme_start_discovery) against our target's discovery
+// controller, and connection ownership: each owner removes only what it made.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "host_side.h"
+#include "local_target.h"
+#include "rpc/config_loader.h"
+
+namespace nvmfd {
+namespace {
+
+using namespace std::chrono_literals;
+using test::host_side;
+
+constexpr const char* nqn1 = "nqn.2016-06.io.nvmfd:disc1";
+constexpr const char* nqn2 = "nqn.2016-06.io.nvmfd:disc2";
+
+json start_params(const test::local_target& t) {
+  return {{"name", "nvme"}, {"trtype", "tcp"}, {"adrfam", "ipv4"}, {"traddr", "127.0.0.1"},
+          {"trsvcid", t.port_text()}, {"wait_for_attach", true}, {"attach_timeout_ms", 10000}};
+}
+
+// Waits until the bdev exists (present) or is gone (!present).
+bool wait_bdev(host_side& host, const std::string& name, bool present, std::chrono::seconds limit = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (static_cast<bool>(host.bdevs.find(name)) == present) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+std::vector<std::string> controller_names(host_side& host) {
+  std::vector<std::string> out;
+  for (auto& c : host.ok("bdev_nvme_get_controllers", json::object())) out.push_back(c["name"]);
+  return out;
+}
+
+TEST(discovery_service, attaches_what_the_log_lists_and_follows_its_changes) {
+  test::local_target t;
+  t.add_subsystem(nqn1);
+  host_side host;
+  EXPECT_EQ(host.ok("bdev_nvme_start_discovery", start_params(t)), true);
+  EXPECT_TRUE(host.bdevs.find("nvme0n1"));
+  EXPECT_EQ(controller_names(host), std::vector<std::string>({"nvme0"}));
+  json info = host.ok("bdev_nvme_get_discovery_info", json::object());
+  ASSERT_EQ(info.size(), 1u);
+  EXPECT_EQ(info[0]["name"], "nvme");
+  EXPECT_EQ(info[0]["trid"]["subnqn"], "nqn.2014-08.org.nvmexpress.discovery");
+  EXPECT_EQ(info[0]["trid"]["trsvcid"], t.port_text());
+  EXPECT_TRUE(info[0]["referrals"].is_array());
+
+  // A new subsystem appears: the change event brings it in as nvme1.
+  t.add_subsystem(nqn2);
+  ASSERT_TRUE(wait_bdev(host, "nvme1n1", true)) << "the new subsystem was not attached";
+  test::aligned_buffer buf(512);
+  test::fill_pattern(buf.span(), 3);
+  EXPECT_EQ(host.h.write(host.dev("nvme1n1"), 0, 1, buf.data()), 0);
+
+  // Its listener goes: so does the controller.
+  t.call("nvmf_subsystem_remove_listener",
+         {{"nqn", nqn2}, {"listen_address", {{"trtype", "TCP"}, {"traddr", "127.0.0.1"}, {"trsvcid", t.port_text()}}}});
+  ASSERT_TRUE(wait_bdev(host, "nvme1n1", false)) << "the subsystem that left the log is still attached";
+  EXPECT_EQ(controller_names(host), std::vector<std::string>({"nvme0"}));
+
+  // The service is saved as itself, not as the controllers it made.
+  json saved = save_config(host.methods);
+  bool service_saved = false;
+  for (auto& s : saved["subsystems"]) {
+    if (s["subsystem"] != "bdev_nvme") continue;
+    for (auto& c : s["config"]) {
+      EXPECT_NE(c["method"], "bdev_nvme_attach_controller") << c.dump();
+      service_saved |= c["method"] == "bdev_nvme_start_discovery";
+    }
+  }
+  EXPECT_TRUE(service_saved) << saved.dump();
+
+  EXPECT_EQ(host.ok("bdev_nvme_stop_discovery", {{"name", "nvme"}}), true);
+  EXPECT_FALSE(host.bdevs.find("nvme0n1"));
+  EXPECT_EQ(host.ok("bdev_nvme_get_controllers", json::object()), json::array());
+  auto again = host.call("bdev_nvme_stop_discovery", {{"name", "nvme"}});
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(rpc_error_code(again.err()), -ENODEV);
+}
+
+// Two owners connected to the same subsystem do not disturb each other.
+TEST(discovery_service, each_owner_removes_only_its_own_connections) {
+  test::local_target t;
+  t.add_subsystem(nqn1);
+  host_side host;
+  host.ok("bdev_nvme_start_discovery", start_params(t));
+  host.ok("bdev_nvme_attach_controller", {{"name", "Mine"}, {"trtype", "tcp"}, {"traddr", "127.0.0.1"},
+                                          {"trsvcid", t.port_text()}, {"subnqn", nqn1}});
+  ASSERT_TRUE(host.bdevs.find("nvme0n1"));
+  ASSERT_TRUE(host.bdevs.find("Minen1"));
+
+  // The RPC owner's disconnect leaves the discovery service's controller alone.
+  json r = host.ok("bdev_nvme_disconnect", {{"subnqn", nqn1}});
+  EXPECT_EQ(r["detached"].size(), 1u) << r.dump();
+  EXPECT_FALSE(host.bdevs.find("Minen1"));
+  EXPECT_TRUE(host.bdevs.find("nvme0n1"));
+  test::aligned_buffer buf(512);
+  EXPECT_EQ(host.h.read(host.dev("nvme0n1"), 0, 1, buf.data()), 0);
+
+  // Nor can detach_controller take the service's controller behind its back.
+  auto theirs = host.call("bdev_nvme_detach_controller", {{"name", "nvme0"}});
+  ASSERT_FALSE(theirs.ok());
+  EXPECT_NE(theirs.err().message.find("discovery:nvme"), std::string::npos) << theirs.err().message;
+  EXPECT_TRUE(host.bdevs.find("nvme0n1"));
+
+  // Stopping the service leaves the RPC owner's controller alone.
+  host.ok("bdev_nvme_attach_controller", {{"name", "Mine"}, {"trtype", "tcp"}, {"traddr", "127.0.0.1"},
+                                          {"trsvcid", t.port_text()}, {"subnqn", nqn1}});
+  host.ok("bdev_nvme_stop_discovery", {{"name", "nvme"}});
+  EXPECT_FALSE(host.bdevs.find("nvme0n1"));
+  ASSERT_TRUE(host.bdevs.find("Minen1"));
+  EXPECT_EQ(host.h.read(host.dev("Minen1"), 0, 1, buf.data()), 0);
+
+  // No host-wide disconnect without force; with it, everything goes.
+  auto everything = host.call("bdev_nvme_disconnect", json::object());
+  ASSERT_FALSE(everything.ok());
+  EXPECT_NE(everything.err().message.find("force"), std::string::npos) << everything.err().message;
+  EXPECT_TRUE(host.bdevs.find("Minen1"));
+  r = host.ok("bdev_nvme_disconnect", {{"force", true}});
+  EXPECT_EQ(r["detached"].size(), 1u);
+  EXPECT_EQ(host.ok("bdev_nvme_get_controllers", json::object()), json::array());
+}
+
+TEST(discovery_service, bad_params_and_unreachable_controllers_are_clear_errors) {
+  test::local_target t;
+  host_side host;
+  json p = start_params(t);
+  p["trsvcid"] = std::to_string(test::free_port());
+  auto down = host.call("bdev_nvme_start_discovery", p);
+  ASSERT_FALSE(down.ok());
+  EXPECT_NE(down.err().message.find(p["trsvcid"].get<std::string>()), std::string::npos) << down.err().message;
+  for (auto [field, value] : std::vector<std::pair<const char*, json>>{
+           {"trtype", "rdma"}, {"traddr", "not-an-ip"}, {"adrfam", "ipx"}, {"hostnqn", "bad"}, {"name", json::object()}}) {
+    json bad = start_params(t);
+    bad[field] = value;
+    auto r = host.call("bdev_nvme_start_discovery", bad);
+    ASSERT_FALSE(r.ok()) << field;
+    EXPECT_EQ(rpc_error_code(r.err()), -32602) << r.err().message;
+    EXPECT_NE(r.err().message.find(field), std::string::npos) << r.err().message;
+  }
+  host.ok("bdev_nvme_start_discovery", start_params(t));
+  auto dup = host.call("bdev_nvme_start_discovery", start_params(t));
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(rpc_error_code(dup.err()), -EEXIST);
+}
+
+}  // namespace
+}  // namespace nvmfd
