@@ -100,6 +100,51 @@ json transport_json(const tcp_transport_options& o) {
           {"min_kato", o.min_kato}};
 }
 
+// Referral params (nvmf_discovery_add_referral / _remove_referral): "address" is an
+// nvmf_listen_address whose trsvcid is required (as in SPDK), "subnqn" defaults to the
+// discovery NQN.
+discovery_referral read_referral(param_reader& p) {
+  discovery_referral r;
+  auto a = p.sub("address");
+  bool has_svcid = a.has("trsvcid");
+  r.address = read_listen_address(a);
+  if (p.ok() && !has_svcid) a.fail("trsvcid", "required for a referral");
+  if (auto n = p.optional_string("subnqn")) r.subnqn = *n;
+  if (p.ok())
+    if (auto v = validate_nqn(r.subnqn); !v) p.fail("subnqn", v.err().message);
+  p.ignore({"tgt_name"});
+  return r;
+}
+
+json referral_json(const discovery_referral& r) {
+  return {{"address", listen_address_json(r.address)}, {"secure_channel", r.secure_channel}, {"subnqn", r.subnqn}};
+}
+
+// nvmf_set_config (SPDK: the target's options). nvmfd uses discovery_filter; it refuses
+// admin command passthrough (it has no NVMe device behind a namespace) and accepts the
+// others, which mean nothing here (reactors come from -m, no in-band authentication).
+result<json> set_config(nvmf_target& t, const json& params) {
+  param_reader p(params);
+  std::optional<discovery_filter> filter;
+  if (auto text = p.optional_string("discovery_filter")) {
+    auto f = discovery_filter::parse(*text);
+    if (!f) {
+      p.fail("discovery_filter", f.err().message);
+    } else {
+      filter = *f;
+    }
+  }
+  if (auto pt = p.optional_sub("admin_cmd_passthru")) {
+    for (const char* k : {"identify_ctrlr", "get_log_page", "get_set_features", "sanitize", "security_send_recv",
+                          "fw_update", "nvme_mi", "vendor_specific"})
+      if (pt->optional_bool(k).value_or(false)) pt->fail(k, "admin command passthrough is not supported");
+  }
+  p.ignore({"conn_sched", "poll_groups_mask", "dhchap_digests", "dhchap_dhgroups"});
+  if (auto f = p.finish(); !f) return f.take_err();
+  if (filter) t.set_discovery_filter(*filter);
+  return json(true);
+}
+
 result<json> create_transport(nvmf_target& t, const json& params) {
   param_reader p(params);
   auto trtype = p.required_string("trtype");
@@ -237,6 +282,8 @@ json subsystem_json(const subsystem& s) {
 
 json nvmf_config(nvmf_target& t) {
   json calls = json::array();
+  if (auto f = t.current_discovery_filter(); !f.match_any())
+    calls.push_back({{"method", "nvmf_set_config"}, {"params", {{"discovery_filter", f.to_string()}}}});
   if (auto o = t.transport()) {
     json params = transport_json(*o);
     calls.push_back({{"method", "nvmf_create_transport"}, {"params", params}});
@@ -282,6 +329,9 @@ json nvmf_config(nvmf_target& t) {
       for (auto& [g, st] : l.ana_states) call(st, g);
     }
   }
+  // Referrals after every subsystem and listener.
+  for (auto& r : t.referrals_locked())
+    calls.push_back({{"method", "nvmf_discovery_add_referral"}, {"params", referral_json(r)}});
   return calls;
 }
 
@@ -412,6 +462,30 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
                            {"num_io_qpairs", c.num_io_qpairs}});
           return out;
         }));
+  m.add("nvmf_set_config", [&t](const json& params) { return set_config(t, params); });
+  m.add("nvmf_discovery_add_referral", [&t](const json& params) -> result<json> {
+    param_reader p(params);
+    auto r = read_referral(p);
+    r.secure_channel = p.optional_bool("secure_channel").value_or(false);
+    if (auto f = p.finish(); !f) return f.take_err();
+    if (auto a = t.add_referral(r); !a) return a.take_err();
+    return json(true);
+  });
+  m.add("nvmf_discovery_remove_referral", [&t](const json& params) -> result<json> {
+    param_reader p(params);
+    auto r = read_referral(p);
+    if (auto f = p.finish(); !f) return f.take_err();
+    if (auto a = t.remove_referral(r); !a) return a.take_err();
+    return json(true);
+  });
+  m.add("nvmf_discovery_get_referrals", [&t](const json& params) -> result<json> {
+    param_reader p(params);
+    p.ignore({"tgt_name"});
+    if (auto f = p.finish(); !f) return f.take_err();
+    json out = json::array();
+    for (auto& r : t.referrals()) out.push_back(referral_json(r));
+    return out;
+  });
   m.add_config_section({"nvmf", {"bdev"}, [&t] { return nvmf_config(t); }});
 }
 

@@ -1,6 +1,9 @@
 #pragma once
 // JSON-RPC methods for the NVMe-oF target, with SPDK's names and parameters
-// (nvmf_create_transport ... nvmf_subsystem_get_controllers), and the "nvmf" config section.
+// (nvmf_create_transport ... nvmf_subsystem_get_controllers, nvmf_set_config, the
+// nvmf_discovery_*_referral methods), and the "nvmf" config section: nvmf_set_config when
+// the discovery filter is not match_any, the transport, subsystems with their hosts,
+// namespaces, listeners and ANA states, then the referrals.
 // Handlers run on the RPC thread.
 #include "bdev/bdev_registry.h"
 #include "rpc/rpc_method_table.h"

@@ -7,30 +7,56 @@
 
 namespace nvmfd {
 
+namespace {
+
+uint8_t adrfam_of(const listen_address& a) {
+  return static_cast<uint8_t>(a.adrfam == "IPv6" ? address_family::ipv6 : address_family::ipv4);
+}
+
+}  // namespace
+
 std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::string& hostnqn,
-                                               const std::string& local_addr) {
+                                               const std::string& local_addr, const std::string& local_svcid) {
   std::vector<discovery_log_entry> entries;
   discovery_log_header hdr{};
   {
     std::lock_guard lk(t.mu());
+    const auto& filter = t.discovery_filter_locked();
     uint16_t asqsz = static_cast<uint16_t>(t.options_locked().max_aq_depth);
     for (auto& s : t.subsystems_locked()) {
-      if (s->type() != subsystem_kind::nvme || !s->host_allowed(hostnqn)) continue;
+      if (!s->host_allowed(hostnqn)) continue;
+      const bool current = s->type() == subsystem_kind::discovery;
       for (auto& l : s->listeners) {
+        if (!filter.admits(l, local_addr, local_svcid)) continue;
         discovery_log_entry e{};
         e.trtype = static_cast<uint8_t>(transport_type::tcp);
-        e.adrfam = static_cast<uint8_t>(l.adrfam == "IPv6" ? address_family::ipv6 : address_family::ipv4);
-        e.subtype = static_cast<uint8_t>(subsystem_type::nvme);
+        e.adrfam = adrfam_of(l);
+        e.subtype = static_cast<uint8_t>(current ? subsystem_type::current_discovery : subsystem_type::nvme);
         e.treq = treq_bits::secure_channel_not_specified;
         e.portid = t.port_id_locked(l);
         e.cntlid = cntlid_dynamic;
         e.asqsz = asqsz;
+        if (current) e.eflags = eflags_bits::duplicate_returned_info | eflags_bits::explicit_persistent_connection;
         bool same_family = (l.adrfam == "IPv6") == (local_addr.find(':') != std::string::npos);
         const std::string& addr = is_wildcard_address(l.traddr) && same_family ? local_addr : l.traddr;
         set_discovery_entry_text(e, s->nqn(), addr, l.trsvcid);
         e.tsas[0] = static_cast<uint8_t>(tcp_sectype::none);
         entries.push_back(e);
       }
+    }
+    // Referrals: another service's port, so no port ID of ours (0) and its own TREQ.
+    for (auto& r : t.referrals_locked()) {
+      discovery_log_entry e{};
+      e.trtype = static_cast<uint8_t>(transport_type::tcp);
+      e.adrfam = adrfam_of(r.address);
+      e.subtype = static_cast<uint8_t>(is_discovery_nqn(r.subnqn) ? subsystem_type::referral : subsystem_type::nvme);
+      e.treq = r.secure_channel ? treq_bits::secure_channel_required : treq_bits::secure_channel_not_required;
+      e.portid = 0;
+      e.cntlid = cntlid_dynamic;
+      e.asqsz = asqsz;
+      set_discovery_entry_text(e, r.subnqn, r.address.traddr, r.address.trsvcid);
+      e.tsas[0] = static_cast<uint8_t>(tcp_sectype::none);
+      entries.push_back(e);
     }
     hdr.genctr = t.discovery_genctr_locked();
   }

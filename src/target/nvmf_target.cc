@@ -409,9 +409,48 @@ result<void> nvmf_target::set_allow_any_host(const std::string& nqn, bool allow)
   if (!s) return no_subsystem(nqn);
   if (s->type() == subsystem_kind::discovery && !allow)
     return error{errc::invalid_argument, "the discovery subsystem allows every host"};
+  if (s->allow_any_host == allow) return success();
   s->allow_any_host = allow;
   changed_locked();
   return success();
+}
+
+result<void> nvmf_target::add_referral(const discovery_referral& r) {
+  if (auto v = validate_nqn(r.subnqn); !v) return v.take_err();
+  std::lock_guard lk(mu_);
+  for (auto& have : referrals_)
+    if (have.same_as(r)) return success();
+  referrals_.push_back(r);
+  changed_locked();
+  return success();
+}
+
+result<void> nvmf_target::remove_referral(const discovery_referral& r) {
+  std::lock_guard lk(mu_);
+  auto it = std::find_if(referrals_.begin(), referrals_.end(), [&r](auto& have) { return have.same_as(r); });
+  if (it == referrals_.end())
+    return error{errc::not_found, fmt::format("no referral to {}:{} for {}", r.address.traddr, r.address.trsvcid,
+                                              r.subnqn)};
+  referrals_.erase(it);
+  changed_locked();
+  return success();
+}
+
+std::vector<discovery_referral> nvmf_target::referrals() const {
+  std::lock_guard lk(mu_);
+  return referrals_;
+}
+
+void nvmf_target::set_discovery_filter(const discovery_filter& f) {
+  std::lock_guard lk(mu_);
+  if (disc_filter_ == f) return;
+  disc_filter_ = f;
+  changed_locked();
+}
+
+discovery_filter nvmf_target::current_discovery_filter() const {
+  std::lock_guard lk(mu_);
+  return disc_filter_;
 }
 
 result<std::vector<controller_info>> nvmf_target::controllers(const std::string& nqn) const {

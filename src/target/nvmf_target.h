@@ -22,6 +22,8 @@
 
 #include "base/result.h"
 #include "reactor/reactor.h"
+#include "target/discovery_filter.h"
+#include "target/discovery_referral.h"
 #include "target/subsystem.h"
 #include "target/transport_options.h"
 
@@ -92,6 +94,16 @@ class nvmf_target {
   // Moves namespace nsid to ANA group anagrpid (1..max_namespaces); every controller of
   // the subsystem gets an ANA change notice.
   result<void> set_ns_ana_group(const std::string& nqn, uint32_t nsid, uint32_t anagrpid);
+  // Referrals in the discovery log, after the subsystems' entries, in the order added.
+  // Adding one that exists (same address, service and NQN) succeeds and changes nothing,
+  // as in SPDK; removing one that does not exist is not_found; a bad NQN is invalid_argument.
+  result<void> add_referral(const discovery_referral& r);
+  result<void> remove_referral(const discovery_referral& r);
+  std::vector<discovery_referral> referrals() const;
+  // Which listeners the discovery log shows (see discovery_filter.h). A change that
+  // changes the filter is a discovery log change.
+  void set_discovery_filter(const discovery_filter& f);
+  discovery_filter current_discovery_filter() const;
   // The listeners of a subsystem, with their ANA states.
   result<std::vector<listen_address>> listeners(const std::string& nqn) const;
   result<std::vector<controller_info>> controllers(const std::string& nqn) const;
@@ -112,6 +124,8 @@ class nvmf_target {
   std::shared_ptr<subsystem> find_subsystem_locked(const std::string& nqn) const;
   const std::vector<std::shared_ptr<subsystem>>& subsystems_locked() const { return subsystems_; }
   uint64_t discovery_genctr_locked() const { return genctr_; }
+  const std::vector<discovery_referral>& referrals_locked() const { return referrals_; }
+  const discovery_filter& discovery_filter_locked() const { return disc_filter_; }
   // Port ID of a listen address, stable for the life of the process.
   uint16_t port_id_locked(const listen_address& a);
   const tcp_transport_options& options_locked() const { return opts_; }
@@ -124,8 +138,10 @@ class nvmf_target {
 
  private:
   std::shared_ptr<subsystem> find_locked(const std::string& nqn) const;
-  // Every change of what the discovery log shows: new generation, and an event to the
-  // discovery controllers that asked for it.
+  // Every change of what the discovery log shows (subsystems, listeners, hosts,
+  // allow_any_host, referrals, the filter; not namespaces): new generation, and a Discovery
+  // Log Page Change notice posted to every discovery controller (each sends it if enabled
+  // and not masked; see controller::notice_discovery_log_changed).
   void changed_locked();
   result<void> ensure_listening(const listen_address& a);
   void stop_listening_if_unused(const listen_address& a);
@@ -144,6 +160,8 @@ class nvmf_target {
   tcp_transport_options opts_;
   std::vector<std::shared_ptr<subsystem>> subsystems_;
   uint64_t genctr_ = 0;
+  std::vector<discovery_referral> referrals_;
+  discovery_filter disc_filter_;
   std::map<std::pair<std::string, std::string>, uint16_t> port_ids_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<tcp_listener>> listeners_;
   std::atomic<unsigned> next_reactor_{0};
