@@ -19,15 +19,7 @@ namespace {
 const std::string ana_nqn = "nqn.2014-08.io.nvmfd.test:ana-config";
 const std::string plain_nqn = "nqn.2014-08.io.nvmfd.test:plain";
 
-// n TCP ports on 127.0.0.1, all different, that were free a moment ago.
-std::vector<std::string> free_ports(size_t n) {
-  std::set<uint16_t> ports;
-  for (int i = 0; i < 100 && ports.size() < n; ++i)
-    if (auto p = target_fixture::free_port()) ports.insert(*p);
-  std::vector<std::string> out;
-  for (uint16_t p : ports) out.push_back(std::to_string(p));
-  return out;
-}
+std::vector<std::string> free_ports(size_t n) { return target_fixture::free_ports(n); }
 
 json address(const std::string& traddr, const std::string& trsvcid) {
   return {{"trtype", "TCP"}, {"adrfam", "IPv4"}, {"traddr", traddr}, {"trsvcid", trsvcid}};

@@ -1,6 +1,7 @@
 // The discovery service as a host uses it: Connect to the well-known NQN, read the log
 // header, then the whole log (or any dword-aligned window of it); the entries, per-host
-// filtering, and the generation counter as the configuration changes.
+// filtering, and the generation counter as the configuration changes. The fixture's log
+// is: the current discovery subsystem's entry (its listener), then open_nqn and acl_nqn.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -64,27 +65,31 @@ TEST_F(discovery_test, header_counts_every_record_even_when_only_the_header_is_r
   ASSERT_TRUE(succeeded(h));
   ASSERT_EQ(h->data.size(), sizeof(discovery_log_header));
   const auto hdr = h->data_as<discovery_log_header>();
-  EXPECT_EQ(hdr.numrec.get(), 2u) << "open_nqn and acl_nqn (test_host_nqn is allowed there)";
+  EXPECT_EQ(hdr.numrec.get(), 3u) << "the discovery subsystem, open_nqn and acl_nqn (test_host_nqn is allowed there)";
   EXPECT_EQ(hdr.recfmt.get(), 0);
 
   auto log = read_log(c);
-  EXPECT_EQ(log.header.numrec.get(), 2u);
+  EXPECT_EQ(log.header.numrec.get(), 3u);
   EXPECT_EQ(log.header.genctr.get(), hdr.genctr.get());
-  EXPECT_EQ(log.entries.size(), 2u);
+  EXPECT_EQ(log.entries.size(), 3u);
 }
 
 TEST_F(discovery_test, entries_describe_the_subsystems_and_the_listener) {
   test_client c;
   ASSERT_TRUE(ok(connect_discovery(c)));
   auto log = read_log(c);
-  ASSERT_EQ(log.entries.size(), 2u);
-  EXPECT_EQ(subnqns(log), (std::set<std::string>{std::string(target_fixture::open_nqn),
+  ASSERT_EQ(log.entries.size(), 3u);
+  EXPECT_EQ(subnqns(log), (std::set<std::string>{std::string(discovery_nqn), std::string(target_fixture::open_nqn),
                                                  std::string(target_fixture::acl_nqn)}));
+  EXPECT_EQ(log.entries[0].subnqn_text(), discovery_nqn) << "the current discovery subsystem comes first";
   for (const auto& e : log.entries) {
     SCOPED_TRACE(std::string(e.subnqn_text()));
+    const bool current = e.subnqn_text() == discovery_nqn;
     EXPECT_EQ(e.trtype, static_cast<uint8_t>(transport_type::tcp));
     EXPECT_EQ(e.adrfam, static_cast<uint8_t>(address_family::ipv4));
-    EXPECT_EQ(e.subtype, static_cast<uint8_t>(subsystem_type::nvme));
+    EXPECT_EQ(e.subtype, static_cast<uint8_t>(current ? subsystem_type::current_discovery : subsystem_type::nvme));
+    EXPECT_EQ(e.eflags.get(), current ? eflags_bits::duplicate_returned_info | eflags_bits::explicit_persistent_connection
+                                      : 0);
     EXPECT_EQ(e.traddr_text(), "127.0.0.1");
     EXPECT_EQ(e.trsvcid_text(), std::to_string(port()));
     EXPECT_EQ(e.cntlid.get(), cntlid_dynamic);
@@ -97,7 +102,7 @@ TEST_F(discovery_test, entries_describe_the_subsystems_and_the_listener) {
 TEST_F(discovery_test, a_window_in_the_middle_returns_that_slice) {
   test_client c;
   ASSERT_TRUE(ok(connect_discovery(c)));
-  const uint32_t whole = static_cast<uint32_t>(discovery_log_size(2));
+  const uint32_t whole = static_cast<uint32_t>(discovery_log_size(3));
   auto all = c.get_log_page(discovery_lid, 0, whole);
   ASSERT_TRUE(succeeded(all));
   struct row {
@@ -113,9 +118,9 @@ TEST_F(discovery_test, a_window_in_the_middle_returns_that_slice) {
     EXPECT_TRUE(std::equal(part->data.begin(), part->data.end(), all->data.begin() + offset));
   }
   // Reading past the end returns zeroes after the log.
-  auto tail = c.get_log_page(discovery_lid, discovery_entry_offset(1), 2048);
+  auto tail = c.get_log_page(discovery_lid, discovery_entry_offset(2), 2048);
   ASSERT_TRUE(succeeded(tail));
-  EXPECT_TRUE(std::equal(tail->data.begin(), tail->data.begin() + 1024, all->data.begin() + discovery_entry_offset(1)));
+  EXPECT_TRUE(std::equal(tail->data.begin(), tail->data.begin() + 1024, all->data.begin() + discovery_entry_offset(2)));
   EXPECT_TRUE(all_zero(std::span(tail->data).subspan(1024)));
 }
 
@@ -125,8 +130,8 @@ TEST_F(discovery_test, a_host_not_on_an_allow_list_does_not_see_that_subsystem) 
   test_client c(other);
   ASSERT_TRUE(ok(connect_discovery(c)));
   auto log = read_log(c);
-  EXPECT_EQ(log.header.numrec.get(), 1u);
-  EXPECT_EQ(subnqns(log), (std::set<std::string>{std::string(target_fixture::open_nqn)}));
+  EXPECT_EQ(log.header.numrec.get(), 2u);
+  EXPECT_EQ(subnqns(log), (std::set<std::string>{std::string(discovery_nqn), std::string(target_fixture::open_nqn)}));
 }
 
 TEST_F(discovery_test, genctr_changes_with_the_configuration) {
@@ -141,19 +146,19 @@ TEST_F(discovery_test, genctr_changes_with_the_configuration) {
   ASSERT_TRUE(ok(fx->target().add_listener(extra, fx->listener())));
   const uint64_t g1 = genctr(c);
   EXPECT_NE(g1, g0) << "add_listener";
-  EXPECT_EQ(read_log(c).entries.size(), 2u) << "test_host_nqn is not allowed on " << extra << " yet";
+  EXPECT_EQ(read_log(c).entries.size(), 3u) << "test_host_nqn is not allowed on " << extra << " yet";
 
   ASSERT_TRUE(ok(fx->target().add_host(extra, std::string(test_host_nqn))));
   const uint64_t g2 = genctr(c);
   EXPECT_NE(g2, g1) << "add_host";
   auto log = read_log(c);
-  EXPECT_EQ(log.entries.size(), 3u);
+  EXPECT_EQ(log.entries.size(), 4u);
   EXPECT_TRUE(subnqns(log).count(extra));
 
   ASSERT_TRUE(ok(fx->target().remove_listener(extra, fx->listener())));
   const uint64_t g3 = genctr(c);
   EXPECT_NE(g3, g2) << "remove_listener";
-  EXPECT_EQ(read_log(c).entries.size(), 2u);
+  EXPECT_EQ(read_log(c).entries.size(), 3u);
   EXPECT_EQ(genctr(c), g3) << "reading does not change it";
 
   // The shared listening socket stays: other subsystems still listen there.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <set>
 #include <fmt/format.h>
 
 #include "base/log.h"
@@ -29,6 +30,15 @@ result<uint16_t> target_fixture::free_port() {
   }
   ::close(fd);
   return ntohs(sa.sin_port);
+}
+
+std::vector<std::string> target_fixture::free_ports(size_t n) {
+  std::set<uint16_t> ports;
+  for (int i = 0; i < 100 && ports.size() < n; ++i)
+    if (auto p = free_port()) ports.insert(*p);
+  std::vector<std::string> out;
+  for (uint16_t p : ports) out.push_back(std::to_string(p));
+  return out;
 }
 
 tcp_transport_options target_fixture::default_transport() {

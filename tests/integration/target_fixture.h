@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "bdev/bdev_registry.h"
@@ -56,6 +57,8 @@ class target_fixture {
   result<std::shared_ptr<ram_bdev>> make_ram_bdev(const std::string& name, uint32_t block_size, uint64_t num_blocks);
   // A TCP port on 127.0.0.1 that was free a moment ago.
   static result<uint16_t> free_port();
+  // n distinct such ports, as text (fewer if the system has none free).
+  static std::vector<std::string> free_ports(size_t n);
   // The target's log level for tests: errors only, unless NVMFD_TEST_LOG names another.
   static void set_test_log_level();
   // Idempotent; see the header comment.
