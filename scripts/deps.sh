@@ -4,6 +4,7 @@ set -euo pipefail
 pkgs=(cmake ninja-build ccache g++ clang libclang-rt-14-dev pkg-config
       libgtest-dev libgmock-dev libbenchmark-dev liburing-dev libisal-dev libssl-dev
       nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libavahi-client-dev
+      avahi-daemon avahi-utils dbus dbus-bin          # tests/mdns run private ones in a netns
       tshark iperf3 python3
       qemu-system-x86 nvme-cli cpio iproute2 kmod zstd xz-utils socat util-linux)
 missing=()
