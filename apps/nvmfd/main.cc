@@ -21,6 +21,7 @@
 #include "rpc/bdev_rpc.h"
 #include "rpc/config_loader.h"
 #include "rpc/framework_methods.h"
+#include "rpc/mdns_rpc.h"
 #include "rpc/nvmf_rpc.h"
 #include "rpc/rpc_server.h"
 #include "target/nvmf_target.h"
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
     add_bdev_methods(methods, bdevs);
     add_bdev_nvme_methods(methods, nvme_controllers);  // before nvmf: its config section must load first
     add_nvmf_methods(methods, target, bdevs);
+    add_mdns_methods(methods, target);  // its config section loads after nvmf's listeners
 
     if (auto l = load_config(config, methods); !l) {
       std::fprintf(stderr, "nvmfd: config %s: %s\n", config_path.empty() ? "(default)" : config_path.c_str(),
