@@ -14,8 +14,8 @@
 //   nvmf_stop_mdns_prr {tgt_name?}    -> true; withdraws every service (a no-op when not published)
 //
 // Config section "nvmf_mdns" (depends on "nvmf", whose listeners it publishes): one
-// nvmf_publish_mdns_prr call while published, else empty. SPDK does not save this call; nvmfd
-// does, so a restart publishes again.
+// nvmf_publish_mdns_prr call while published, else empty, so a restart publishes again. Loading
+// it without an avahi-daemon fails (the error above).
 //
 // Handlers run on the RPC (control) thread. add_mdns_methods registers a discovery listener
 // observer on `target` (nvmf_target.h): call it once, at wiring, before the control thread runs.
