@@ -14,6 +14,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mdns/mdns_browser.h"
@@ -104,6 +105,15 @@ std::string host_name() {
   return h.substr(0, h.find('.'));
 }
 
+// Polls pred for up to 5 s (for state the publisher learns on its own thread).
+bool eventually(const std::function<bool()>& pred) {
+  for (int i = 0; i < 50; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return pred();
+}
+
 int iface(const char* name) { return static_cast<int>(if_nametoindex(name)); }
 
 class MdnsTest : public ::testing::Test {
@@ -179,6 +189,8 @@ TEST_F(MdnsTest, ATakenNameIsReplacedByAnAlternative) {
   waitpid(other, nullptr, 0);
   ASSERT_TRUE(ours) << "our service never appeared";
   EXPECT_EQ(ours->svc.name, name + " #2");
+  // Browsers may see the records before Avahi tells the publisher they are established.
+  EXPECT_TRUE(eventually([&] { return !pub->established().empty(); }));
   EXPECT_EQ(pub->established(), std::vector<std::string>{name + " #2"});
 }
 
@@ -190,7 +202,7 @@ TEST_F(MdnsTest, PublisherAndBrowserSurviveADaemonRestart) {
 
   ASSERT_EQ(avahi_netns("--stop-avahi"), 0);
   EXPECT_TRUE(log_.wait(removed_at("10.78.0.1:4421"))) << "the browser kept a service of a vanished daemon";
-  EXPECT_TRUE(pub->established().empty());
+  EXPECT_TRUE(eventually([&] { return pub->established().empty(); }));
   log_.clear();
   ASSERT_EQ(avahi_netns("--start-avahi"), 0);
   auto again = log_.wait(found_at("10.78.0.1:4421"), 15s);
