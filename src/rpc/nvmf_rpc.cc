@@ -116,6 +116,25 @@ discovery_referral read_referral(param_reader& p) {
   return r;
 }
 
+// nvmf_discovery_register / _deregister: {subnqn*, listen_address*} (nvmfd's; a CDC's feed).
+discovery_registration read_registration(param_reader& p) {
+  discovery_registration r;
+  r.subnqn = p.required_string("subnqn");
+  auto a = p.sub("listen_address");
+  bool has_svcid = a.has("trsvcid");
+  r.address = read_listen_address(a);
+  if (p.ok() && !has_svcid) a.fail("trsvcid", "required for a registration");
+  if (p.ok())
+    if (auto v = validate_nqn(r.subnqn); !v) p.fail("subnqn", v.err().message);
+  if (p.ok() && is_discovery_nqn(r.subnqn))
+    p.fail("subnqn", "a registration names an NVM subsystem (a discovery service is a referral)");
+  return r;
+}
+
+json registration_json(const discovery_registration& r) {
+  return {{"subnqn", r.subnqn}, {"listen_address", listen_address_json(r.address)}, {"source", r.source}};
+}
+
 json referral_json(const discovery_referral& r) {
   return {{"address", listen_address_json(r.address)}, {"secure_channel", r.secure_channel}, {"subnqn", r.subnqn}};
 }
@@ -329,9 +348,14 @@ json nvmf_config(nvmf_target& t) {
       for (auto& [g, st] : l.ana_states) call(st, g);
     }
   }
-  // Referrals after every subsystem and listener.
+  // Referrals and explicit registrations after every subsystem and listener (a discovery
+  // service's findings come back with the service).
   for (auto& r : t.referrals_locked())
     calls.push_back({{"method", "nvmf_discovery_add_referral"}, {"params", referral_json(r)}});
+  for (auto& r : t.registrations_locked())
+    if (r.source == "rpc")
+      calls.push_back({{"method", "nvmf_discovery_register"},
+                       {"params", {{"subnqn", r.subnqn}, {"listen_address", listen_address_json(r.address)}}}});
   return calls;
 }
 
@@ -484,6 +508,27 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
     if (auto f = p.finish(); !f) return f.take_err();
     json out = json::array();
     for (auto& r : t.referrals()) out.push_back(referral_json(r));
+    return out;
+  });
+  m.add("nvmf_discovery_register", [&t](const json& params) -> result<json> {
+    param_reader p(params);
+    auto r = read_registration(p);
+    if (auto f = p.finish(); !f) return f.take_err();
+    if (auto a = t.add_registration(r); !a) return a.take_err();
+    return json(true);
+  });
+  m.add("nvmf_discovery_deregister", [&t](const json& params) -> result<json> {
+    param_reader p(params);
+    auto r = read_registration(p);
+    if (auto f = p.finish(); !f) return f.take_err();
+    if (auto a = t.remove_registration(r); !a) return a.take_err();
+    return json(true);
+  });
+  m.add("nvmf_discovery_get_registrations", [&t](const json& params) -> result<json> {
+    param_reader p(params);
+    if (auto f = p.finish(); !f) return f.take_err();
+    json out = json::array();
+    for (auto& r : t.registrations()) out.push_back(registration_json(r));
     return out;
   });
   m.add_config_section({"nvmf", {"bdev"}, [&t] { return nvmf_config(t); }});

@@ -1,5 +1,6 @@
 #include "target/discovery_log_page.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "proto/discovery_log.h"
@@ -43,6 +44,28 @@ std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::strin
         e.tsas[0] = static_cast<uint8_t>(tcp_sectype::none);
         entries.push_back(e);
       }
+    }
+    // Registrations (other targets' subsystems, a CDC's view): each (subnqn, address) once,
+    // and not when the target serves that subsystem there itself.
+    std::vector<const discovery_registration*> listed;
+    for (auto& r : t.registrations_locked()) {
+      bool dup = std::any_of(listed.begin(), listed.end(), [&](auto* o) { return o->same_entry(r); });
+      for (auto& s : t.subsystems_locked())
+        if (s->nqn() == r.subnqn)
+          for (auto& l : s->listeners) dup |= l.traddr == r.address.traddr && l.trsvcid == r.address.trsvcid;
+      if (dup) continue;
+      listed.push_back(&r);
+      discovery_log_entry e{};
+      e.trtype = static_cast<uint8_t>(transport_type::tcp);
+      e.adrfam = adrfam_of(r.address);
+      e.subtype = static_cast<uint8_t>(subsystem_type::nvme);
+      e.treq = treq_bits::secure_channel_not_specified;
+      e.portid = 0;  // not a port of ours
+      e.cntlid = cntlid_dynamic;
+      e.asqsz = asqsz;
+      set_discovery_entry_text(e, r.subnqn, r.address.traddr, r.address.trsvcid);
+      e.tsas[0] = static_cast<uint8_t>(tcp_sectype::none);
+      entries.push_back(e);
     }
     // Referrals: another service's port, so no port ID of ours (0) and its own TREQ.
     for (auto& r : t.referrals_locked()) {

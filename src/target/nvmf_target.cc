@@ -441,6 +441,45 @@ std::vector<discovery_referral> nvmf_target::referrals() const {
   return referrals_;
 }
 
+result<void> nvmf_target::add_registration(const discovery_registration& r) {
+  if (auto v = validate_nqn(r.subnqn); !v) return v.take_err();
+  if (is_discovery_nqn(r.subnqn))
+    return error{errc::invalid_argument, "subnqn: a registration names an NVM subsystem (a discovery service is a referral)"};
+  std::lock_guard lk(mu_);
+  for (auto& have : registrations_)
+    if (have == r) return success();
+  registrations_.push_back(r);
+  changed_locked();
+  return success();
+}
+
+result<void> nvmf_target::remove_registration(const discovery_registration& r) {
+  std::lock_guard lk(mu_);
+  auto it = std::find(registrations_.begin(), registrations_.end(), r);
+  if (it == registrations_.end())
+    return error{errc::not_found, fmt::format("no registration of {} at {}:{} by {}", r.subnqn, r.address.traddr,
+                                              r.address.trsvcid, r.source)};
+  registrations_.erase(it);
+  changed_locked();
+  return success();
+}
+
+void nvmf_target::set_registrations(const std::string& source, std::vector<discovery_registration> regs) {
+  std::lock_guard lk(mu_);
+  std::vector<discovery_registration> kept, before;
+  for (auto& r : registrations_) (r.source == source ? before : kept).push_back(r);
+  for (auto& r : regs) r.source = source;
+  if (before == regs) return;  // nothing new: no new generation, no notice
+  kept.insert(kept.end(), regs.begin(), regs.end());
+  registrations_ = std::move(kept);
+  changed_locked();
+}
+
+std::vector<discovery_registration> nvmf_target::registrations() const {
+  std::lock_guard lk(mu_);
+  return registrations_;
+}
+
 void nvmf_target::set_discovery_filter(const discovery_filter& f) {
   std::lock_guard lk(mu_);
   if (disc_filter_ == f) return;

@@ -24,6 +24,7 @@
 #include "reactor/reactor.h"
 #include "target/discovery_filter.h"
 #include "target/discovery_referral.h"
+#include "target/discovery_registration.h"
 #include "target/subsystem.h"
 #include "target/transport_options.h"
 
@@ -100,6 +101,15 @@ class nvmf_target {
   result<void> add_referral(const discovery_referral& r);
   result<void> remove_referral(const discovery_referral& r);
   std::vector<discovery_referral> referrals() const;
+
+  // Registrations of other targets' subsystems (discovery_registration.h). add: idempotent
+  // per (source, subnqn, address); remove: not_found when that source has no such entry;
+  // set_registrations: replaces every entry of one source (a discovery service's latest
+  // findings). Each real change is one new log generation and one change notice.
+  result<void> add_registration(const discovery_registration& r);
+  result<void> remove_registration(const discovery_registration& r);
+  void set_registrations(const std::string& source, std::vector<discovery_registration> regs);
+  std::vector<discovery_registration> registrations() const;
   // Which listeners the discovery log shows (see discovery_filter.h). A change that
   // changes the filter is a discovery log change.
   void set_discovery_filter(const discovery_filter& f);
@@ -125,6 +135,7 @@ class nvmf_target {
   const std::vector<std::shared_ptr<subsystem>>& subsystems_locked() const { return subsystems_; }
   uint64_t discovery_genctr_locked() const { return genctr_; }
   const std::vector<discovery_referral>& referrals_locked() const { return referrals_; }
+  const std::vector<discovery_registration>& registrations_locked() const { return registrations_; }
   const discovery_filter& discovery_filter_locked() const { return disc_filter_; }
   // Port ID of a listen address, stable for the life of the process.
   uint16_t port_id_locked(const listen_address& a);
@@ -161,6 +172,7 @@ class nvmf_target {
   std::vector<std::shared_ptr<subsystem>> subsystems_;
   uint64_t genctr_ = 0;
   std::vector<discovery_referral> referrals_;
+  std::vector<discovery_registration> registrations_;
   discovery_filter disc_filter_;
   std::map<std::pair<std::string, std::string>, uint16_t> port_ids_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<tcp_listener>> listeners_;
