@@ -84,7 +84,9 @@ int main(int argc, char** argv) {
     add_nvmf_methods(methods, target, bdevs);
     add_mdns_methods(methods, target);  // its config section loads after nvmf's listeners
 
-    if (auto l = load_config(config, methods); !l) {
+    load_config_options load_opts;
+    load_opts.warn_only_methods = {"nvmf_publish_mdns_prr"};  // no avahi-daemon: run on without mDNS
+    if (auto l = load_config(config, methods, load_opts); !l) {
       std::fprintf(stderr, "nvmfd: config %s: %s\n", config_path.empty() ? "(default)" : config_path.c_str(),
                    l.err().message.c_str());
       rc = 1;

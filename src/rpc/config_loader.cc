@@ -169,6 +169,10 @@ result<void> load_config(const json& config, const rpc_method_table& methods,
         error e = r.take_err();
         e.message = fmt::format("config: {} {} failed: {}", c.method,
                                 c.params.is_null() ? "{}" : compact(c.params), e.message);
+        if (options.warn_only_methods.count(c.method)) {
+          NVMFD_LOG_WARN("{} (going on without it)", e.message);
+          continue;
+        }
         return e;
       }
     }

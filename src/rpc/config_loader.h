@@ -5,6 +5,7 @@
 //                   ...]}
 // A "config" element may also be an array of calls (SPDK's batches); it is flattened.
 // All functions run on the control thread: they call handlers of the table directly.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ struct load_config_options {
   // section the table does not know, to a method the table does not have, is skipped with a
   // warning. false: it is an error like any unknown method.
   bool skip_unknown_sections = true;
+  // Methods whose failure is logged as a warning and loading goes on: services that depend on
+  // something outside nvmfd (nvmfd itself: nvmf_publish_mdns_prr without an avahi-daemon, so
+  // that a saved config with mDNS still starts the daemon, which runs on without mDNS).
+  std::set<std::string> warn_only_methods;
 };
 
 // Applies a saved configuration through the table's handlers.

@@ -51,6 +51,20 @@ if [ "$mode" = unavailable ]; then
   ctl nvmf_get_subsystems > /dev/null || fail "nvmfd does not answer after the failed publish"
   ctl nvmf_stop_mdns_prr > /dev/null || fail "stop failed"
   ctl save_config | grep -q nvmf_publish_mdns_prr && fail "save_config has a publish that failed"
+  # A saved config that publishes still starts nvmfd without avahi: it says so and runs on.
+  kill -TERM "$tpid"; wait "$tpid" 2>/dev/null || true; tpid=""
+  python3 - "$work/config.json" > "$work/config_mdns.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["subsystems"].append({"subsystem": "nvmf_mdns", "config": [{"method": "nvmf_publish_mdns_prr", "params": {}}]})
+print(json.dumps(c))
+PY
+  "$bin/nvmfd" -c "$work/config_mdns.json" -r "$work/rpc.sock" -m 0x1 > "$work/nvmfd.log" 2>&1 &
+  tpid=$!
+  for _ in $(seq 100); do ctl rpc_get_methods > /dev/null 2>&1 && break; kill -0 "$tpid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$tpid" 2>/dev/null || fail "nvmfd did not start from a config with mDNS while avahi is away"
+  ctl nvmf_get_subsystems > /dev/null || fail "nvmfd does not answer"
+  grep -q "mDNS unavailable" "$work/nvmfd.log" || fail "nvmfd did not say that mDNS is unavailable"
   echo "mdns_prr unavailable: PASS"
   exit 0
 fi

@@ -92,6 +92,17 @@ TEST_F(config_loader_test, first_failing_call_stops_with_method_params_and_messa
   EXPECT_EQ(target_.log, (std::vector<std::string>{"nvmf_create:n1"}));
 }
 
+TEST_F(config_loader_test, a_warn_only_method_failing_does_not_stop_loading) {
+  auto cfg = json::parse(R"({"subsystems":[
+    {"subsystem":"nvmf","config":[{"method":"nvmf_create","params":{"nqn":"n1"}},
+                                  {"method":"nvmf_create","params":{"nqn":"fail"}},
+                                  {"method":"nvmf_create","params":{"nqn":"n3"}}]}]})");
+  load_config_options o;
+  o.warn_only_methods = {"nvmf_create"};
+  ASSERT_TRUE(load_config(cfg, methods_, o).ok());
+  EXPECT_EQ(target_.log, (std::vector<std::string>{"nvmf_create:n1", "nvmf_create:n3"}));
+}
+
 TEST_F(config_loader_test, handler_without_params_gets_null) {
   json seen = "unset";
   methods_.add("noparams", [&](const json& p) -> result<json> {
