@@ -19,6 +19,7 @@
 #include "reactor/reactor.h"
 #include "rpc/bdev_nvme_rpc.h"
 #include "rpc/bdev_rpc.h"
+#include "rpc/cdc_rpc.h"
 #include "rpc/config_loader.h"
 #include "rpc/framework_methods.h"
 #include "rpc/mdns_rpc.h"
@@ -82,7 +83,8 @@ int main(int argc, char** argv) {
     add_bdev_methods(methods, bdevs);
     add_bdev_nvme_methods(methods, nvme_controllers);  // before nvmf: its config section must load first
     add_nvmf_methods(methods, target, bdevs);
-    add_mdns_methods(methods, target);  // its config section loads after nvmf's listeners
+    add_mdns_methods(methods, target);
+    add_cdc_methods(methods, target, nvme_controllers);  // after nvmf: enables on loaded listeners  // its config section loads after nvmf's listeners
 
     load_config_options load_opts;
     load_opts.warn_only_methods = {"nvmf_publish_mdns_prr"};  // no avahi-daemon: run on without mDNS

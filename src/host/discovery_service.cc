@@ -101,6 +101,7 @@ void discovery_service::stop() {
     ++ctrl_generation_;
   }
   if (c) c->disconnect();
+  registry_.report_findings(owner_, {}, p_.trid);
   // The caller holds the control lock (RPC handlers do), or nothing else runs (teardown).
   registry_.detach_owned(owner_);
   std::lock_guard lk(mu_);
@@ -194,6 +195,11 @@ void discovery_service::reconcile(const std::vector<discovery_entry>& entries) {
   for (const discovery_entry& e : entries)
     if (is_tcp_nvm_entry(e) && !is_discovery_nqn(e.subnqn)) wanted.emplace(path_key{e.subnqn, e.traddr, e.trsvcid}, e);
 
+  {
+    std::vector<discovery_entry> found;
+    for (auto& [key, e] : wanted) found.push_back(e);
+    registry_.report_findings(owner_, std::move(found), p_.trid);  // a CDC's feed
+  }
   // The registry is shared with RPC handlers: its control lock, given up when stopping.
   std::unique_lock<std::timed_mutex> control(registry_.control_mutex(), std::defer_lock);
   for (;;) {

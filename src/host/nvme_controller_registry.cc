@@ -530,6 +530,38 @@ void nvme_controller_registry::republish_locked(nvme_controller_entry& e) {
   for (auto& c : retired) c->disconnect();
 }
 
+void nvme_controller_registry::set_findings_sink(findings_sink sink) {
+  std::vector<std::pair<std::string, std::pair<std::vector<discovery_entry>, transport_id>>> held;
+  {
+    std::lock_guard lk(findings_mu_);
+    findings_sink_ = sink;
+    held.assign(findings_.begin(), findings_.end());
+  }
+  if (sink)
+    for (auto& [owner, view] : held) sink(owner, view.first, view.second);
+}
+
+void nvme_controller_registry::report_findings(const std::string& owner, std::vector<discovery_entry> entries,
+                                               const transport_id& reporter) {
+  findings_sink sink;
+  {
+    std::lock_guard lk(findings_mu_);
+    if (entries.empty())
+      findings_.erase(owner);
+    else
+      findings_[owner] = {entries, reporter};
+    sink = findings_sink_;
+  }
+  if (sink) sink(owner, entries, reporter);
+}
+
+std::vector<std::string> nvme_controller_registry::finding_owners() const {
+  std::lock_guard lk(findings_mu_);
+  std::vector<std::string> out;
+  for (auto& [owner, view] : findings_) out.push_back(owner);
+  return out;
+}
+
 void nvme_controller_registry::mark_dirty(uint64_t entry_id) {
   std::lock_guard lk(dirty_mu_);
   dirty_.insert(entry_id);

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <functional>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,6 +30,7 @@
 
 #include "base/result.h"
 #include "bdev/bdev_registry.h"
+#include "host/discovery_client.h"
 #include "host/multipath_policy.h"
 #include "host/nvme_attach_request.h"
 #include "host/nvme_bdev.h"
@@ -115,6 +117,17 @@ class nvme_controller_registry {
   // The same by the path's address (what save_config writes: cntlids change on reconnect).
   result<void> set_preferred_path(const std::string& bdev_name, const std::string& traddr, const std::string& trsvcid);
 
+  // What discovery services found (for a Centralized Discovery Controller). Each service
+  // reports its whole current view (NVM entries, and the discovery controller it came from)
+  // after every refresh, and an empty one when it stops; the sink, when set, gets each report
+  // and, when set, every view held so far. Any thread (the services' own); the sink runs on
+  // the reporting thread with no registry lock held.
+  using findings_sink = std::function<void(const std::string& owner, const std::vector<discovery_entry>& entries,
+                                           const transport_id& reporter)>;
+  void set_findings_sink(findings_sink sink);
+  void report_findings(const std::string& owner, std::vector<discovery_entry> entries, const transport_id& reporter);
+  std::vector<std::string> finding_owners() const;
+
   const nvme_controller_entry* find(const std::string& name) const;
   std::vector<const nvme_controller_entry*> list() const;  // in attach order
   // The entry and bdev of an nvme bdev name, or nullptrs.
@@ -152,6 +165,10 @@ class nvme_controller_registry {
   std::timed_mutex control_mu_;
   std::mutex mu_;  // entries_ changes and table building
   std::vector<std::unique_ptr<nvme_controller_entry>> entries_;
+
+  mutable std::mutex findings_mu_;
+  findings_sink findings_sink_;
+  std::map<std::string, std::pair<std::vector<discovery_entry>, transport_id>> findings_;
 
   std::mutex dirty_mu_;
   std::condition_variable dirty_cv_;

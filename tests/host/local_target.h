@@ -25,6 +25,7 @@ class local_target {
   std::string port_text() const { return std::to_string(port_); }
   nvmf_target& target() { return *target_; }
   bdev_registry& bdevs() { return bdevs_; }
+  rpc_method_table& methods() { return methods_; }
 
  private:
   reactor_pool pool_;
