@@ -12,6 +12,7 @@
 #include "proto/nqn.h"
 #include "proto/wire.h"
 #include "rpc/bdev_nvme_discovery_rpc.h"
+#include "rpc/bdev_nvme_mdns_rpc.h"
 #include "rpc/param_reader.h"
 
 namespace nvmfd {
@@ -541,6 +542,7 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
                                 return calls;
                               }});
   add_bdev_nvme_discovery_methods(methods, controllers, services);
+  add_bdev_nvme_mdns_methods(methods, controllers);
 }
 
 }  // namespace nvmfd
