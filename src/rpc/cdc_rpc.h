@@ -4,7 +4,8 @@
 //   nvmf_discovery_enable_cdc {mode: "direct" | "referral"}  -> true
 //       direct: an NVM entry per discovered subsystem address, pointing at the real target
 //       (nvmf_target::set_registrations, one source per discovery service, merged there);
-//       referral: not implemented yet (-32602 says so).
+//       referral: instead, one referral (SUBTYPE 1) per discovery controller that reported
+//       something, so hosts ask that controller themselves.
 //   nvmf_discovery_disable_cdc {}                            -> true  (the entries leave)
 // Saved as section "nvmf_cdc" (after "nvmf"). Each change of the log is one new generation and
 // one Discovery Log Change notice to connected hosts (the target's doing).

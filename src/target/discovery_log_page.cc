@@ -68,7 +68,13 @@ std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::strin
       entries.push_back(e);
     }
     // Referrals: another service's port, so no port ID of ours (0) and its own TREQ.
-    for (auto& r : t.referrals_locked()) {
+    // RPC-made referrals, then those a CDC in referral mode found (each one once).
+    std::vector<discovery_referral> all_referrals = t.referrals_locked();
+    for (auto& [source, refs] : t.found_referrals_locked())
+      for (auto& r : refs)
+        if (std::none_of(all_referrals.begin(), all_referrals.end(), [&](auto& o) { return o.same_as(r); }))
+          all_referrals.push_back(r);
+    for (auto& r : all_referrals) {
       discovery_log_entry e{};
       e.trtype = static_cast<uint8_t>(transport_type::tcp);
       e.adrfam = adrfam_of(r.address);

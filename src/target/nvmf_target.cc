@@ -475,6 +475,32 @@ void nvmf_target::set_registrations(const std::string& source, std::vector<disco
   changed_locked();
 }
 
+void nvmf_target::set_found_referrals(const std::string& source, std::vector<discovery_referral> refs) {
+  std::lock_guard lk(mu_);
+  auto it = found_referrals_.find(source);
+  auto same = [](const std::vector<discovery_referral>& a, const std::vector<discovery_referral>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!a[i].same_as(b[i])) return false;
+    return true;
+  };
+  if (refs.empty()) {
+    if (it == found_referrals_.end()) return;
+    found_referrals_.erase(it);
+  } else {
+    if (it != found_referrals_.end() && same(it->second, refs)) return;
+    found_referrals_[source] = std::move(refs);
+  }
+  changed_locked();
+}
+
+std::vector<std::string> nvmf_target::found_referral_sources() const {
+  std::lock_guard lk(mu_);
+  std::vector<std::string> out;
+  for (auto& [src, refs] : found_referrals_) out.push_back(src);
+  return out;
+}
+
 std::vector<discovery_registration> nvmf_target::registrations() const {
   std::lock_guard lk(mu_);
   return registrations_;

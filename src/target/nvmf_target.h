@@ -110,6 +110,11 @@ class nvmf_target {
   result<void> remove_registration(const discovery_registration& r);
   void set_registrations(const std::string& source, std::vector<discovery_registration> regs);
   std::vector<discovery_registration> registrations() const;
+  // Referrals a CDC in referral mode derives from one source (a discovery service): replaces
+  // that source's set; listed after the RPC-made ones, each address/NQN once. Not in
+  // referrals() or the config (they come back with the source).
+  void set_found_referrals(const std::string& source, std::vector<discovery_referral> refs);
+  std::vector<std::string> found_referral_sources() const;
   // Which listeners the discovery log shows (see discovery_filter.h). A change that
   // changes the filter is a discovery log change.
   void set_discovery_filter(const discovery_filter& f);
@@ -136,6 +141,9 @@ class nvmf_target {
   uint64_t discovery_genctr_locked() const { return genctr_; }
   const std::vector<discovery_referral>& referrals_locked() const { return referrals_; }
   const std::vector<discovery_registration>& registrations_locked() const { return registrations_; }
+  const std::map<std::string, std::vector<discovery_referral>>& found_referrals_locked() const {
+    return found_referrals_;
+  }
   const discovery_filter& discovery_filter_locked() const { return disc_filter_; }
   // Port ID of a listen address, stable for the life of the process.
   uint16_t port_id_locked(const listen_address& a);
@@ -173,6 +181,7 @@ class nvmf_target {
   uint64_t genctr_ = 0;
   std::vector<discovery_referral> referrals_;
   std::vector<discovery_registration> registrations_;
+  std::map<std::string, std::vector<discovery_referral>> found_referrals_;
   discovery_filter disc_filter_;
   std::map<std::pair<std::string, std::string>, uint16_t> port_ids_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<tcp_listener>> listeners_;

@@ -1,4 +1,4 @@
-// Centralized Discovery Controller (direct mode): a target whose discovery log lists what the
+// Centralized Discovery Controller (direct and referral modes): a target whose discovery log lists what the
 // host side's discovery services found on other targets, kept current, with the time it
 // takes for a new subsystem to show up measured.
 #include <gtest/gtest.h>
@@ -20,17 +20,25 @@ using test::host_side;
 constexpr const char* nqn1 = "nqn.2016-06.io.nvmfd:far1";
 constexpr const char* nqn2 = "nqn.2016-06.io.nvmfd:far2";
 
-// The NVM entries (subnqn@traddr:trsvcid) of the discovery log at 127.0.0.1:port.
-std::set<std::string> nvm_entries(reactor_pool& pool, const std::string& port) {
+// The discovery log at 127.0.0.1:port, as text: NVM entries "subnqn@traddr:trsvcid" or
+// (referrals) "traddr:trsvcid".
+std::set<std::string> log_entries(reactor_pool& pool, const std::string& port, bool referrals) {
   transport_id t;
   t.traddr = "127.0.0.1";
   t.trsvcid = port;
   auto log = discover(pool, t, {}, false);
   std::set<std::string> out;
   if (!log) return {"error: " + log.err().message};
-  for (auto& e : *log)
-    if (e.subtype == static_cast<uint8_t>(subsystem_type::nvme)) out.insert(e.subnqn + "@" + e.traddr + ":" + e.trsvcid);
+  for (auto& e : *log) {
+    if (referrals && e.is_referral()) out.insert(e.traddr + ":" + e.trsvcid);
+    if (!referrals && e.subtype == static_cast<uint8_t>(subsystem_type::nvme))
+      out.insert(e.subnqn + "@" + e.traddr + ":" + e.trsvcid);
+  }
   return out;
+}
+std::set<std::string> nvm_entries(reactor_pool& pool, const std::string& port) { return log_entries(pool, port, false); }
+std::set<std::string> referral_entries(reactor_pool& pool, const std::string& port) {
+  return log_entries(pool, port, true);
 }
 
 bool wait_for(const std::function<bool()>& ok, std::chrono::milliseconds limit) {
@@ -41,7 +49,7 @@ bool wait_for(const std::function<bool()>& ok, std::chrono::milliseconds limit) 
   return true;
 }
 
-TEST(cdc, direct_mode_lists_what_discovery_services_find_and_follows_changes) {
+TEST(cdc, lists_what_discovery_services_find_directly_or_as_referrals) {
   test::local_target cdc;  // only its discovery listener: the CDC
   test::local_target far;  // the real target
   far.add_subsystem(nqn1);
@@ -80,15 +88,19 @@ TEST(cdc, direct_mode_lists_what_discovery_services_find_and_follows_changes) {
   cdc.call("nvmf_discovery_enable_cdc", {{"mode", "direct"}});
   EXPECT_EQ(nvm_entries(host.h.pool(), cdc.port_text()), std::set<std::string>({e1}));
 
+  // Referral mode: a referral to the discovery controller that reported, not the subsystems.
+  cdc.call("nvmf_discovery_enable_cdc", {{"mode", "referral"}});
+  EXPECT_EQ(nvm_entries(host.h.pool(), cdc.port_text()), std::set<std::string>());
+  EXPECT_EQ(referral_entries(host.h.pool(), cdc.port_text()), std::set<std::string>({"127.0.0.1:" + far.port_text()}));
+  EXPECT_EQ(cdc.call("nvmf_discovery_get_referrals", json::object()), json::array()) << "found, not configured";
+
   // The service stops: its findings leave the CDC.
   host.ok("bdev_nvme_stop_discovery", {{"name", "far"}});
   EXPECT_EQ(nvm_entries(host.h.pool(), cdc.port_text()), std::set<std::string>());
+  EXPECT_EQ(referral_entries(host.h.pool(), cdc.port_text()), std::set<std::string>());
   auto bad = (*cdc.methods().find("nvmf_discovery_enable_cdc"))({{"mode", "sideways"}});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.err().message.find("mode"), std::string::npos);
-  auto referral = (*cdc.methods().find("nvmf_discovery_enable_cdc"))({{"mode", "referral"}});
-  ASSERT_FALSE(referral.ok());
-  EXPECT_NE(referral.err().message.find("not implemented"), std::string::npos);
 }
 
 }  // namespace
