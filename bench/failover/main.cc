@@ -39,6 +39,7 @@
 #include "rpc/bdev_rpc.h"
 #include "rpc/nvmf_rpc.h"
 #include "target/nvmf_target.h"
+#include "tests/host/free_port.h"
 #include "tests/host/link_proxy.h"
 
 namespace {
@@ -57,18 +58,6 @@ json call(rpc_method_table& m, const std::string& method, const json& params) {
   auto r = (*m.find(method))(params);
   if (!r) throw std::runtime_error(method + ": " + r.err().message);
   return *r;
-}
-
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
 }
 
 // Keeps `qd` reads in flight on reactor 0 until stopped.
@@ -159,7 +148,7 @@ struct bench {
     call(tm, "bdev_malloc_create", {{"name", "Shared"}, {"block_size", 4096}, {"num_blocks", 16384}});
     call(tm, "nvmf_create_subsystem", {{"nqn", nqn}, {"allow_any_host", true}, {"ana_reporting", true}});
     call(tm, "nvmf_subsystem_add_ns", {{"nqn", nqn}, {"namespace", {{"bdev_name", "Shared"}, {"anagrpid", 1}}}});
-    port = std::to_string(free_port());
+    port = std::to_string(test::free_port());
     for (auto* a : {addr_a, addr_b})
       call(tm, "nvmf_subsystem_add_listener", {{"nqn", nqn}, {"listen_address", listen_address(a)}});
     proxy = std::make_unique<test::link_proxy>(addr_proxy, addr_b, static_cast<uint16_t>(std::stoi(port)));

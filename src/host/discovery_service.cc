@@ -201,14 +201,11 @@ void discovery_service::reconcile(const std::vector<discovery_entry>& entries) {
     registry_.report_findings(owner_, std::move(found), p_.trid);  // a CDC's feed
   }
   // The registry is shared with RPC handlers: its control lock, given up when stopping.
-  std::unique_lock<std::timed_mutex> control(registry_.control_mutex(), std::defer_lock);
-  for (;;) {
-    {
-      std::lock_guard lk(mu_);
-      if (stopping_) return;
-    }
-    if (control.try_lock_for(std::chrono::milliseconds(100))) break;
-  }
+  auto control = registry_.lock_control_unless([this] {
+    std::lock_guard lk(mu_);
+    return stopping_;
+  });
+  if (!control.owns_lock()) return;
 
   // Gone from the log: detach those paths (the controller goes with its last path).
   for (auto it = attached_.begin(); it != attached_.end();) {

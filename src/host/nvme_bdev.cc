@@ -150,23 +150,22 @@ const nvme_bdev_paths& nvme_bdev::refresh(reactor_view& v) {
 const nvme_bdev_path* nvme_bdev::select(reactor_view& v, reactor& r) {
   const nvme_bdev_paths& t = *v.table;
   const size_t n = t.paths.size();
+  // One pass ranks every path: the best class, and per class the first path (active_passive)
+  // and the one with the fewest commands outstanding here (queue_depth).
   int best = 0;
-  for (auto& p : t.paths) best = std::max(best, rank(p, &r));
+  const nvme_bdev_path* first[3] = {};
+  const nvme_bdev_path* shallowest[3] = {};
+  uint32_t depth[3] = {UINT32_MAX, UINT32_MAX, UINT32_MAX};
+  for (auto& p : t.paths) {
+    int k = rank(p, &r);
+    if (k == 0) continue;
+    best = std::max(best, k);
+    if (!first[k]) first[k] = &p;
+    if (uint32_t d = p.ctrl->io_queue(r)->outstanding(); d < depth[k]) depth[k] = d, shallowest[k] = &p;
+  }
   if (best == 0) return nullptr;
-  if (t.policy.mode == multipath_mode::active_passive) {
-    for (auto& p : t.paths)
-      if (rank(p, &r) == best) return &p;
-  }
-  if (t.policy.selector == multipath_selector::queue_depth) {
-    const nvme_bdev_path* pick = nullptr;
-    uint32_t least = UINT32_MAX;
-    for (auto& p : t.paths) {
-      if (rank(p, &r) != best) continue;
-      uint32_t depth = p.ctrl->io_queue(r)->outstanding();
-      if (depth < least) least = depth, pick = &p;
-    }
-    return pick;
-  }
+  if (t.policy.mode == multipath_mode::active_passive) return first[best];
+  if (t.policy.selector == multipath_selector::queue_depth) return shallowest[best];
   // round_robin: stay for rr_min_io I/Os, then move to the next path of the best class.
   if (v.rr_index < n && v.rr_count < t.policy.rr_min_io && rank(t.paths[v.rr_index], &r) == best) {
     ++v.rr_count;

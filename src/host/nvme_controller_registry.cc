@@ -109,6 +109,13 @@ nvme_controller_registry::~nvme_controller_registry() {
   }
 }
 
+std::unique_lock<std::timed_mutex> nvme_controller_registry::lock_control_unless(const std::function<bool()>& give_up) {
+  std::unique_lock<std::timed_mutex> control(control_mu_, std::defer_lock);
+  while (!give_up())
+    if (control.try_lock_for(std::chrono::milliseconds(100))) break;
+  return control;
+}
+
 result<void> nvme_controller_registry::set_defaults(const nvme_host_defaults& d) {
   if (!entries_.empty())
     return with_errno(errc::busy, EPERM, "bdev_nvme_set_options is not allowed once controllers are attached");

@@ -71,6 +71,10 @@ class nvme_controller_registry {
   reactor_pool& pool() { return pool_; }
   // Serializes the public methods between the threads that call them (see above).
   std::timed_mutex& control_mutex() { return control_mu_; }
+  // For threads that must be able to give up (a service being stopped by a caller that holds
+  // the lock): waits for the control lock, checking `give_up` every 100 ms; the returned lock
+  // is not owned when give_up() turned true first.
+  std::unique_lock<std::timed_mutex> lock_control_unless(const std::function<bool()>& give_up);
 
   const nvme_host_defaults& defaults() const { return defaults_; }
   const std::string& default_hostnqn() const { return hostnqn_; }

@@ -134,14 +134,10 @@ class mdns_discovery {
     }
     NVMFD_LOG_INFO("{}: discovery controller {} left mDNS: detaching what it offered", name_, key);
     // The registry's control lock, as the RPC handlers hold it, given up while stopping.
-    std::unique_lock<std::timed_mutex> control(reg_.control_mutex(), std::defer_lock);
-    for (;;) {
-      {
-        std::lock_guard lk(mu_);
-        if (stopping_) break;
-      }
-      if (control.try_lock_for(std::chrono::milliseconds(100))) break;
-    }
+    auto control = reg_.lock_control_unless([this] {
+      std::lock_guard lk(mu_);
+      return stopping_;
+    });
     gone->stop();
   }
 

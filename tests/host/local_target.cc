@@ -10,18 +10,6 @@
 
 namespace nvmfd::test {
 
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 local_target::local_target(unsigned reactors) : pool_(reactors), target_(std::make_unique<nvmf_target>(pool_)) {
   add_bdev_methods(methods_, bdevs_);
   add_nvmf_methods(methods_, *target_, bdevs_);

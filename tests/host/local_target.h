@@ -5,6 +5,7 @@
 #include <string>
 
 #include "bdev/bdev_registry.h"
+#include "free_port.h"
 #include "reactor/reactor.h"
 #include "rpc/rpc_method_table.h"
 #include "target/nvmf_target.h"
@@ -36,7 +37,5 @@ class local_target {
   int bdev_count_ = 0;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-uint16_t free_port();
 
 }  // namespace nvmfd::test
