@@ -51,11 +51,30 @@ void reactor::stop() {
   [[maybe_unused]] auto n = write(wakefd_, &one, sizeof(one));
 }
 
-result<void> reactor::watch(int fd, uint32_t events, event_handler* h) { return poller_->add(fd, events, h); }
+result<void> reactor::watch(int fd, uint32_t events, event_handler* h) {
+  auto r = poller_->add(fd, events, h);
+  if (r) handlers_[fd] = h;
+  return r;
+}
 
-result<void> reactor::rewatch(int fd, uint32_t events, event_handler* h) { return poller_->modify(fd, events, h); }
+result<void> reactor::rewatch(int fd, uint32_t events, event_handler* h) {
+  auto r = poller_->modify(fd, events, h);
+  if (r) handlers_[fd] = h;
+  return r;
+}
 
-void reactor::unwatch(int fd) { poller_->remove(fd); }
+void reactor::unwatch(int fd) {
+  poller_->remove(fd);
+  auto it = handlers_.find(fd);
+  if (it == handlers_.end()) return;
+  event_handler* h = it->second;
+  handlers_.erase(it);
+  // Events of this handler later in the batch being dispatched are stale: its owner may be
+  // destroyed as soon as unwatch returns (a listener removed through run_on, a connection
+  // released), so they must not be delivered.
+  for (int j = batch_next_; j < batch_n_; ++j)
+    if (batch_[j].tag == h) batch_[j].tag = this;
+}
 
 void reactor::defer(deferred_task& t) {
   assert(t.next_deferred_ == nullptr && deferred_tail_ != &t);
@@ -155,7 +174,11 @@ void reactor::run() {
   while (!stop_.load(std::memory_order_relaxed)) {
     if (uring_) uring_->flush();
     int n = poller_->wait(events, next_timeout_ms());
+    batch_ = events;
+    batch_n_ = n;
     for (int i = 0; i < n; ++i) {
+      batch_next_ = i + 1;
+      if (events[i].tag == this) continue;  // its handler was unwatched earlier in this batch
       auto* h = static_cast<event_handler*>(events[i].tag);
       if (h == nullptr) {
         uint64_t v;
@@ -166,6 +189,7 @@ void reactor::run() {
       }
       run_deferred_tasks();
     }
+    batch_n_ = batch_next_ = 0;
     run_timers();
     run_deferred_tasks();
   }

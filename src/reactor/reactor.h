@@ -74,6 +74,8 @@ class reactor {
   void run();
   result<void> watch(int fd, uint32_t events, event_handler* h);
   result<void> rewatch(int fd, uint32_t events, event_handler* h);
+  // After unwatch returns, h gets no event for fd, not even one already taken from the
+  // poller in the batch being dispatched: its owner may be destroyed then.
   void unwatch(int fd);
   void defer(deferred_task& t);
   // One-shot timer; control path (allocates). Returns an id for cancel().
@@ -91,6 +93,10 @@ class reactor {
   unsigned index_;
   std::optional<int> cpu_;
   std::unique_ptr<poll_backend> poller_;
+  std::map<int, event_handler*> handlers_;  // fd -> its handler, to drop stale batch events
+  poll_event* batch_ = nullptr;             // the events being dispatched, and the next index
+  int batch_n_ = 0;
+  int batch_next_ = 0;
   int wakefd_ = -1;
   std::atomic<bool> stop_{false};
 
