@@ -27,6 +27,7 @@ discovery_service::discovery_service(reactor_pool& pool, nvme_controller_registr
                                      discovery_service_params p)
     : pool_(pool), registry_(registry), p_(std::move(p)) {
   owner_ = p_.owner.empty() ? "discovery:" + p_.name : p_.owner;
+  findings_source_ = "discovery:" + p_.name;
   if (p_.trid.subnqn.empty()) p_.trid.subnqn = std::string(discovery_nqn);
 }
 
@@ -101,7 +102,7 @@ void discovery_service::stop() {
     ++ctrl_generation_;
   }
   if (c) c->disconnect();
-  registry_.report_findings(owner_, {}, p_.trid);
+  registry_.report_findings(findings_source_, {}, p_.trid);
   // The caller holds the control lock (RPC handlers do), or nothing else runs (teardown).
   registry_.detach_owned(owner_);
   std::lock_guard lk(mu_);
@@ -198,7 +199,7 @@ void discovery_service::reconcile(const std::vector<discovery_entry>& entries) {
   {
     std::vector<discovery_entry> found;
     for (auto& [key, e] : wanted) found.push_back(e);
-    registry_.report_findings(owner_, std::move(found), p_.trid);  // a CDC's feed
+    registry_.report_findings(findings_source_, std::move(found), p_.trid);  // a CDC's feed
   }
   // The registry is shared with RPC handlers: its control lock, given up when stopping.
   auto control = registry_.lock_control_unless([this] {

@@ -84,6 +84,7 @@ class discovery_service {
   nvme_controller_registry& registry_;
   discovery_service_params p_;
   std::string owner_;
+  std::string findings_source_;  // "discovery:<name>": unique, unlike the owner (mdns:<browser>)
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

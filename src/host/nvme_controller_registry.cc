@@ -545,27 +545,27 @@ void nvme_controller_registry::set_findings_sink(findings_sink sink) {
     held.assign(findings_.begin(), findings_.end());
   }
   if (sink)
-    for (auto& [owner, view] : held) sink(owner, view.first, view.second);
+    for (auto& [source, view] : held) sink(source, view.first, view.second);
 }
 
-void nvme_controller_registry::report_findings(const std::string& owner, std::vector<discovery_entry> entries,
+void nvme_controller_registry::report_findings(const std::string& source, std::vector<discovery_entry> entries,
                                                const transport_id& reporter) {
   findings_sink sink;
   {
     std::lock_guard lk(findings_mu_);
     if (entries.empty())
-      findings_.erase(owner);
+      findings_.erase(source);
     else
-      findings_[owner] = {entries, reporter};
+      findings_[source] = {entries, reporter};
     sink = findings_sink_;
   }
-  if (sink) sink(owner, entries, reporter);
+  if (sink) sink(source, entries, reporter);
 }
 
-std::vector<std::string> nvme_controller_registry::finding_owners() const {
+std::vector<std::string> nvme_controller_registry::finding_sources() const {
   std::lock_guard lk(findings_mu_);
   std::vector<std::string> out;
-  for (auto& [owner, view] : findings_) out.push_back(owner);
+  for (auto& [source, view] : findings_) out.push_back(source);
   return out;
 }
 

@@ -123,14 +123,15 @@ class nvme_controller_registry {
 
   // What discovery services found (for a Centralized Discovery Controller). Each service
   // reports its whole current view (NVM entries, and the discovery controller it came from)
-  // after every refresh, and an empty one when it stops; the sink, when set, gets each report
-  // and, when set, every view held so far. Any thread (the services' own); the sink runs on
-  // the reporting thread with no registry lock held.
-  using findings_sink = std::function<void(const std::string& owner, const std::vector<discovery_entry>& entries,
+  // under a source name of its own (never shared: one owner, e.g. an mDNS browser, may run
+  // many services) after every refresh, and an empty one when it stops; the sink, when set,
+  // gets each report and, when set, every view held so far. Any thread (the services' own);
+  // the sink runs on the reporting thread with no registry lock held.
+  using findings_sink = std::function<void(const std::string& source, const std::vector<discovery_entry>& entries,
                                            const transport_id& reporter)>;
   void set_findings_sink(findings_sink sink);
-  void report_findings(const std::string& owner, std::vector<discovery_entry> entries, const transport_id& reporter);
-  std::vector<std::string> finding_owners() const;
+  void report_findings(const std::string& source, std::vector<discovery_entry> entries, const transport_id& reporter);
+  std::vector<std::string> finding_sources() const;
 
   const nvme_controller_entry* find(const std::string& name) const;
   std::vector<const nvme_controller_entry*> list() const;  // in attach order

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "host/discovery_client.h"
+#include "host/discovery_service.h"
 #include "host_side.h"
 #include "local_target.h"
 #include "rpc/cdc_rpc.h"
@@ -101,6 +102,43 @@ TEST(cdc, lists_what_discovery_services_find_directly_or_as_referrals) {
   auto bad = (*cdc.methods().find("nvmf_discovery_enable_cdc"))({{"mode", "sideways"}});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.err().message.find("mode"), std::string::npos);
+}
+
+
+// An mDNS browser runs one discovery service per discovery controller it finds, all with the
+// same owner (mdns:<name>): each service's findings are its own, not overwritten by the
+// others' (a CDC listed only the last reporter's subsystems before).
+TEST(cdc, services_with_one_owner_each_keep_their_findings) {
+  test::local_target cdc;
+  test::local_target far1;
+  test::local_target far2;
+  far1.add_subsystem(nqn1);
+  far2.add_subsystem(nqn2);
+  host_side host;
+  add_cdc_methods(cdc.methods(), cdc.target(), host.controllers);
+  cdc.call("nvmf_discovery_enable_cdc", {{"mode", "direct"}});
+  std::vector<std::unique_ptr<discovery_service>> services;
+  for (auto* far : {&far1, &far2}) {
+    discovery_service_params p;
+    p.name = "net" + std::to_string(services.size()) + "_nvme";
+    p.trid.traddr = "127.0.0.1";
+    p.trid.trsvcid = far->port_text();
+    p.owner = "mdns:net";
+    p.wait_for_attach = true;
+    p.attach_timeout_ms = 10000;
+    auto s = discovery_service::start(host.h.pool(), host.controllers, p);
+    ASSERT_TRUE(s.ok()) << s.err().message;
+    services.push_back(std::move(s.value()));
+  }
+  const std::set<std::string> both{std::string(nqn1) + "@127.0.0.1:" + far1.port_text(),
+                                   std::string(nqn2) + "@127.0.0.1:" + far2.port_text()};
+  ASSERT_TRUE(wait_for([&] { return nvm_entries(host.h.pool(), cdc.port_text()) == both; }, 10s))
+      << "the CDC lists only some of what the services found";
+  services[1]->stop();
+  EXPECT_EQ(nvm_entries(host.h.pool(), cdc.port_text()),
+            std::set<std::string>({std::string(nqn1) + "@127.0.0.1:" + far1.port_text()}));
+  services[0]->stop();
+  EXPECT_EQ(nvm_entries(host.h.pool(), cdc.port_text()), std::set<std::string>());
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs a command next to a REAL avahi-daemon and D-Bus system bus that nothing else sees:
 #
-#   avahi_netns.sh [--no-avahi | --no-dbus] -- COMMAND [ARGS...]
+#   avahi_netns.sh [--here] [--no-avahi | --no-dbus] -- COMMAND [ARGS...]
 #
 # - A new network namespace (nvmfd-mdns-<pid>) with lo and a veth pair veth-a 10.78.0.1/24,
-#   veth-b 10.78.0.2/24, both ends inside, multicast on (Avahi ignores loopback).
+#   veth-b 10.78.0.2/24, both ends inside, multicast on (Avahi ignores loopback). With --here
+#   the veth pair is made in the CURRENT network namespace instead (which must be one a test
+#   made, e.g. linux-peer's lp-<pid>), and deleted at the end.
 # - In it, a private mount namespace (mount --make-rprivate /) with a tmpfs on /run, so the
 #   dbus-daemon --system (socket /run/dbus/system_bus_socket) and the avahi-daemon (its own
 #   config: IPv4, veth-a and veth-b only) are private to this run.
@@ -71,22 +73,28 @@ case "${1:-}" in
   --start-avahi) start_avahi; exit $? ;;
 esac
 
-with_avahi=1 with_dbus=1
+with_avahi=1 with_dbus=1 here=0
+if [ "${1:-}" = --here ]; then here=1; shift; fi
 if [ "${1:-}" = --no-avahi ]; then with_avahi=0; shift; fi
 if [ "${1:-}" = --no-dbus ]; then with_avahi=0 with_dbus=0; shift; fi
 [ "${1:-}" = -- ] && shift
-[ $# -gt 0 ] || { echo "usage: $0 [--no-avahi | --no-dbus] -- COMMAND [ARGS...]" >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 [--here] [--no-avahi | --no-dbus] -- COMMAND [ARGS...]" >&2; exit 2; }
 if [ "$(id -u)" != 0 ]; then echo "SKIP: network namespaces need root"; exit 77; fi
 for t in ip unshare mount dbus-daemon dbus-send avahi-daemon; do
   command -v "$t" > /dev/null || { echo "SKIP: $t not installed (scripts/deps.sh)"; exit 77; }
 done
 
+if [ "$here" = 1 ] && [ "$(readlink /proc/self/ns/net)" = "$(readlink /proc/1/ns/net)" ]; then
+  echo "avahi_netns: --here needs a network namespace made by the test, not the machine's own" >&2
+  exit 2
+fi
 ns="nvmfd-mdns-$$"
 export AVAHI_NETNS_DIR
 AVAHI_NETNS_DIR=$(mktemp -d /tmp/nvmfd-mdns.XXXXXX)
 export AVAHI_NETNS_WITH_AVAHI=$with_avahi AVAHI_NETNS_WITH_DBUS=$with_dbus
 cleanup() {
-  ip netns del "$ns" 2>/dev/null || true
+  if [ "$here" = 1 ]; then ip link del veth-a 2>/dev/null || true
+  else ip netns del "$ns" 2>/dev/null || true; fi
   rm -rf "$AVAHI_NETNS_DIR"
 }
 trap cleanup EXIT
@@ -106,15 +114,16 @@ publish-hinfo=no
 publish-workstation=no
 CONF
 
-ip netns add "$ns"
-ip -n "$ns" link set lo up
-ip -n "$ns" link add veth-a type veth peer name veth-b
-ip -n "$ns" addr add 10.78.0.1/24 dev veth-a
-ip -n "$ns" addr add 10.78.0.2/24 dev veth-b
-ip -n "$ns" link set veth-a multicast on up
-ip -n "$ns" link set veth-b multicast on up
+in_ns=()  # runs a command in the test's network namespace
+if [ "$here" = 0 ]; then ip netns add "$ns"; in_ns=(ip netns exec "$ns"); fi
+"${in_ns[@]}" ip link set lo up
+"${in_ns[@]}" ip link add veth-a type veth peer name veth-b
+"${in_ns[@]}" ip addr add 10.78.0.1/24 dev veth-a
+"${in_ns[@]}" ip addr add 10.78.0.2/24 dev veth-b
+"${in_ns[@]}" ip link set veth-a multicast on up
+"${in_ns[@]}" ip link set veth-b multicast on up
 rc=0
-ip netns exec "$ns" unshare --mount --propagation private bash "$self" --inner "$@" || rc=$?
+"${in_ns[@]}" unshare --mount --propagation private bash "$self" --inner "$@" || rc=$?
 if [ "$rc" != 0 ] && [ -s "$AVAHI_NETNS_DIR/avahi.log" ]; then
   echo "--- avahi-daemon log ---"; cat "$AVAHI_NETNS_DIR/avahi.log"
 fi
