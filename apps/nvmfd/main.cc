@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
     add_cdc_methods(methods, target, nvme_controllers);  // after nvmf: enables on loaded listeners  // its config section loads after nvmf's listeners
 
     load_config_options load_opts;
-    load_opts.warn_only_methods = {"nvmf_publish_mdns_prr"};  // no avahi-daemon: run on without mDNS
+    load_opts.warn_only_methods = {"nvmf_publish_mdns_prr",  // no avahi-daemon: run on without mDNS
+                                   "bdev_nvme_start_mdns_discovery"};
     if (auto l = load_config(config, methods, load_opts); !l) {
       std::fprintf(stderr, "nvmfd: config %s: %s\n", config_path.empty() ? "(default)" : config_path.c_str(),
                    l.err().message.c_str());

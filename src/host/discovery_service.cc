@@ -88,6 +88,24 @@ result<void> discovery_service::connect() {
   return success();
 }
 
+result<std::shared_ptr<host_controller>> discovery_service::connect_referral(const transport_id& r) {
+  host_controller::event_handlers h;
+  h.on_event = [this](uint32_t dw0) {
+    if ((dw0 & 0x7) != aen_type_notice || ((dw0 >> 8) & 0xff) != aen_notice_discovery_change) return;
+    std::lock_guard lk(mu_);
+    refresh_pending_ = true;
+    cv_.notify_all();
+  };
+  h.on_failure = [this](const std::string&) {
+    std::lock_guard lk(mu_);
+    referral_retry_ = true;
+    cv_.notify_all();
+  };
+  transport_id t = r;
+  t.subnqn = std::string(discovery_nqn);
+  return host_controller::connect(pool_, t, p_.opts, std::move(h));
+}
+
 void discovery_service::stop() {
   {
     std::lock_guard lk(mu_);
@@ -96,12 +114,15 @@ void discovery_service::stop() {
   }
   if (thread_.joinable()) thread_.join();
   std::shared_ptr<host_controller> c;
+  std::map<std::string, std::shared_ptr<host_controller>> referral_ctrls;
   {
     std::lock_guard lk(mu_);
     c = std::move(ctrl_);
+    referral_ctrls.swap(referral_ctrls_);
     ++ctrl_generation_;
   }
   if (c) c->disconnect();
+  for (auto& [key, rc] : referral_ctrls) rc->disconnect();
   registry_.report_findings(findings_source_, {}, p_.trid);
   // The caller holds the control lock (RPC handlers do), or nothing else runs (teardown).
   registry_.detach_owned(owner_);
@@ -143,6 +164,12 @@ void discovery_service::run() {
       }
       continue;
     }
+    if (referral_retry_) {  // a referral's controller failed: reconnect it at the next refresh
+      referral_retry_ = false;
+      cv_.wait_for(lk, std::chrono::seconds(std::max(1u, p_.reconnect.reconnect_delay_sec)), [&] { return stopping_; });
+      refresh_pending_ = true;
+      continue;
+    }
     if (refresh_pending_) {
       refresh_pending_ = false;
       lk.unlock();
@@ -167,23 +194,55 @@ void discovery_service::refresh() {
     return;
   }
   std::vector<discovery_entry> entries = log->entries;
-  // Referrals, one hop: each one's log is read once per refresh and merged.
+  // Referrals, one hop: a persistent connection to each (its change events refresh this
+  // service), its log merged with this one's.
   std::vector<transport_id> referrals;
+  std::map<std::string, std::shared_ptr<host_controller>> kept, dropped;
+  {
+    std::lock_guard lk(mu_);
+    dropped.swap(referral_ctrls_);
+  }
   for (const discovery_entry& e : log->entries) {
     if (!e.is_referral() || e.trtype != static_cast<uint8_t>(transport_type::tcp)) continue;
     transport_id r = e.trid();
     if (r.traddr == p_.trid.traddr && r.trsvcid == p_.trid.trsvcid) continue;  // itself
+    std::string key = r.traddr + ":" + r.trsvcid;
+    if (kept.count(key)) continue;  // listed twice
     referrals.push_back(r);
-    auto more = discover(pool_, r, p_.opts, false);
-    if (!more) {
-      NVMFD_LOG_WARN("{}: referral {}:{}: {}", p_.name, r.traddr, r.trsvcid, more.err().message);
-      continue;
+    std::shared_ptr<host_controller> rc;
+    if (auto it = dropped.find(key); it != dropped.end()) {
+      rc = std::move(it->second);
+      dropped.erase(it);
+      if (rc->failed()) {
+        rc->disconnect();
+        rc.reset();
+      }
     }
-    entries.insert(entries.end(), more->begin(), more->end());
+    if (!rc) {
+      auto c2 = connect_referral(r);
+      if (!c2) {
+        NVMFD_LOG_WARN("{}: referral {}: {}", p_.name, key, c2.err().message);
+        std::lock_guard lk(mu_);
+        referral_retry_ = true;
+        continue;
+      }
+      rc = std::move(c2.value());
+    }
+    auto more = read_discovery_log(*rc);
+    if (!more) {
+      NVMFD_LOG_WARN("{}: referral {}: reading its log: {}", p_.name, key, more.err().message);
+      std::lock_guard lk(mu_);
+      referral_retry_ = true;
+    } else {
+      entries.insert(entries.end(), more->entries.begin(), more->entries.end());
+    }
+    kept.emplace(key, std::move(rc));
   }
+  for (auto& [key, rc] : dropped) rc->disconnect();  // no longer referred to
   {
     std::lock_guard lk(mu_);
     referrals_ = referrals;
+    referral_ctrls_ = std::move(kept);  // stop() takes them once this thread has ended
   }
   reconcile(entries);
   std::lock_guard lk(mu_);

@@ -70,6 +70,9 @@ class discovery_service {
  private:
   discovery_service(reactor_pool& pool, nvme_controller_registry& registry, discovery_service_params p);
   result<void> connect();
+  // A persistent connection to the referral's discovery controller, whose change events
+  // refresh this service too; errors when it cannot be reached.
+  result<std::shared_ptr<host_controller>> connect_referral(const transport_id& r);
   void run();
   void refresh();
   void reconcile(const std::vector<discovery_entry>& entries);
@@ -96,6 +99,9 @@ class discovery_service {
   bool first_done_ = false;
   std::string last_error_;
   std::vector<transport_id> referrals_;
+  // Referrals followed (one hop): a persistent discovery controller each, by "traddr:trsvcid".
+  std::map<std::string, std::shared_ptr<host_controller>> referral_ctrls_;
+  bool referral_retry_ = false;  // a referral controller failed: refresh after the reconnect delay
   std::map<std::string, std::string> name_of_subsystem_;  // subnqn -> controller name
   std::vector<std::string> names_;                        // in order of first sight
   std::map<path_key, transport_id> attached_;             // paths this service attached

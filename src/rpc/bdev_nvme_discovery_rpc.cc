@@ -66,8 +66,25 @@ json discovery_calls(const discovery_services& services) {
   return calls;
 }
 
+json discovery_info_json(const std::string& name, const discovery_service& s) {
+  auto i = s.get_info();
+  json refs = json::array();
+  for (auto& r : i.referrals) {
+    transport_id t = r;
+    if (t.subnqn.empty()) t.subnqn = std::string(discovery_nqn);
+    refs.push_back({{"trid", nvme_trid_json(t)}});
+  }
+  json entry = {{"name", name}, {"trid", nvme_trid_json(i.trid)}, {"referrals", std::move(refs)}};
+  // nvmfd's additions: what it attached and whether its discovery controller is connected.
+  entry["controllers"] = i.controllers;
+  entry["connected"] = i.connected;
+  if (!i.last_error.empty() && !i.connected) entry["last_error"] = i.last_error;
+  return entry;
+}
+
 void add_bdev_nvme_discovery_methods(rpc_method_table& methods, nvme_controller_registry& controllers,
-                                     std::shared_ptr<discovery_services> shared) {
+                                     std::shared_ptr<discovery_services> shared,
+                                     std::function<void(json&)> more_info) {
   methods.add("bdev_nvme_start_discovery", [&controllers, shared](const json& params) -> result<json> {
     discovery_services& services = *shared;
     auto p = read_start(params, controllers.defaults());
@@ -108,27 +125,14 @@ void add_bdev_nvme_discovery_methods(rpc_method_table& methods, nvme_controller_
     return json(true);
   });
 
-  methods.add("bdev_nvme_get_discovery_info", [&controllers, shared](const json& params) -> result<json> {
+  methods.add("bdev_nvme_get_discovery_info", [&controllers, shared, more_info](const json& params) -> result<json> {
     discovery_services& services = *shared;
     param_reader p(params);
     if (auto f = p.finish(); !f) return f.take_err();
     std::unique_lock control(controllers.control_mutex());
     json out = json::array();
-    for (auto& [name, s] : services.by_name) {
-      auto i = s->get_info();
-      json refs = json::array();
-      for (auto& r : i.referrals) {
-        transport_id t = r;
-        if (t.subnqn.empty()) t.subnqn = std::string(discovery_nqn);
-        refs.push_back({{"trid", nvme_trid_json(t)}});
-      }
-      json entry = {{"name", name}, {"trid", nvme_trid_json(i.trid)}, {"referrals", std::move(refs)}};
-      // nvmfd's additions: what it attached and whether its discovery controller is connected.
-      entry["controllers"] = i.controllers;
-      entry["connected"] = i.connected;
-      if (!i.last_error.empty() && !i.connected) entry["last_error"] = i.last_error;
-      out.push_back(std::move(entry));
-    }
+    for (auto& [name, s] : services.by_name) out.push_back(discovery_info_json(name, *s));
+    if (more_info) more_info(out);
     return out;
   });
 

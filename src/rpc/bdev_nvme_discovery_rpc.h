@@ -7,6 +7,7 @@
 //   bdev_nvme_stop_discovery {name*}                               -> true  (-ENODEV unknown)
 //       detaches exactly what that service attached.
 //   bdev_nvme_get_discovery_info                                   -> [{name, trid, referrals}]
+//       every running service, those started by mDNS discovery too (as SPDK lists them)
 // and nvmfd's connection-ownership method:
 //   bdev_nvme_disconnect {subnqn, traddr, trsvcid, owner, force}   -> {"detached": [paths]}
 //       removes the paths to subnqn (at traddr/trsvcid if given) that `owner` made (default
@@ -14,6 +15,7 @@
 //       unless force. Without subnqn, force is required (everything of that owner, or of all).
 // The services are saved as bdev_nvme_start_discovery calls in the "bdev_nvme" section; the
 // controllers they attached are not saved (they come back with the service).
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,8 +33,14 @@ struct discovery_services {
   ~discovery_services();  // stops them all
 };
 
+// more_info, if set, appends the entries of services started elsewhere (mDNS discovery) to
+// bdev_nvme_get_discovery_info's result; it runs under the registry's control lock.
 void add_bdev_nvme_discovery_methods(rpc_method_table& methods, nvme_controller_registry& controllers,
-                                     std::shared_ptr<discovery_services> services);
+                                     std::shared_ptr<discovery_services> services,
+                                     std::function<void(json&)> more_info = {});
+
+// One bdev_nvme_get_discovery_info entry.
+json discovery_info_json(const std::string& name, const discovery_service& s);
 
 // The saved calls of the running services (for bdev_nvme's config section).
 json discovery_calls(const discovery_services& services);

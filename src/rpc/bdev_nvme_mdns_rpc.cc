@@ -17,6 +17,7 @@
 #include "host/discovery_service.h"
 #include "mdns/mdns_browser.h"
 #include "proto/nqn.h"
+#include "rpc/bdev_nvme_discovery_rpc.h"
 #include "rpc/bdev_nvme_rpc.h"
 #include "rpc/param_reader.h"
 
@@ -60,7 +61,14 @@ class mdns_discovery {
   const std::string& name() const { return name_; }
   const std::string& svcname() const { return svcname_; }
 
-  json info() {
+  const std::string& hostnqn() const { return hostnqn_; }
+
+  void append_discovery_info(json& out) const {
+    std::lock_guard lk(mu_);
+    for (auto& [key, s] : services_) out.push_back(discovery_info_json(s->params().name, *s));
+  }
+
+  json info() const {
     std::lock_guard lk(mu_);
     json refs = json::array();
     for (auto& [key, s] : services_) {
@@ -144,7 +152,7 @@ class mdns_discovery {
   std::string name_, svcname_, hostnqn_;
   nvme_controller_registry& reg_;
   std::unique_ptr<mdns_browser> browser_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<event> events_;
   bool stopping_ = false;
@@ -153,13 +161,28 @@ class mdns_discovery {
   std::thread thread_;
 };
 
+}  // namespace
+
 struct mdns_discoveries {
   std::map<std::string, std::unique_ptr<mdns_discovery>> by_name;
 };
 
-}  // namespace
+json mdns_discovery_calls(const mdns_discoveries& all) {
+  json calls = json::array();
+  for (auto& [name, d] : all.by_name) {
+    json params = {{"name", name}, {"svcname", d->svcname()}};
+    if (!d->hostnqn().empty()) params["hostnqn"] = d->hostnqn();
+    calls.push_back({{"method", "bdev_nvme_start_mdns_discovery"}, {"params", std::move(params)}});
+  }
+  return calls;
+}
 
-void add_bdev_nvme_mdns_methods(rpc_method_table& m, nvme_controller_registry& controllers) {
+void append_mdns_discovery_info(const mdns_discoveries& all, json& out) {
+  for (auto& [name, d] : all.by_name) d->append_discovery_info(out);
+}
+
+std::shared_ptr<mdns_discoveries> add_bdev_nvme_mdns_methods(rpc_method_table& m,
+                                                             nvme_controller_registry& controllers) {
   auto all = std::make_shared<mdns_discoveries>();
   m.add("bdev_nvme_start_mdns_discovery", [all, &controllers](const json& params) -> result<json> {
     param_reader p(params);
@@ -200,6 +223,7 @@ void add_bdev_nvme_mdns_methods(rpc_method_table& m, nvme_controller_registry& c
     for (auto& [name, d] : all->by_name) out.push_back(d->info());
     return out;
   });
+  return all;
 }
 
 }  // namespace nvmfd

@@ -6,12 +6,23 @@
 // Each discovery controller announced over mDNS gets a discovery service "<name><n>_nvme"
 // (bdev_nvme_discovery_rpc.h) owned by "mdns:<name>"; it stops, detaching what it attached,
 // when the announcement goes. Without an avahi-daemon, start answers "mDNS unavailable: ...".
-// Not saved in the config yet.
+// Saved as bdev_nvme_start_mdns_discovery calls (bdev_nvme's section, as SPDK); the discovery
+// services and controllers they made are not saved (they come back with the browser).
+#include <memory>
+
 #include "host/nvme_controller_registry.h"
 #include "rpc/rpc_method_table.h"
 
 namespace nvmfd {
 
-void add_bdev_nvme_mdns_methods(rpc_method_table& methods, nvme_controller_registry& controllers);
+struct mdns_discoveries;  // the running mDNS discoveries
+
+std::shared_ptr<mdns_discoveries> add_bdev_nvme_mdns_methods(rpc_method_table& methods,
+                                                             nvme_controller_registry& controllers);
+
+// Under the registry's control lock: the saved calls, and bdev_nvme_get_discovery_info entries
+// of the discovery services they started.
+json mdns_discovery_calls(const mdns_discoveries& all);
+void append_mdns_discovery_info(const mdns_discoveries& all, json& out);
 
 }  // namespace nvmfd

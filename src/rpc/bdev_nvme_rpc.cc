@@ -531,7 +531,8 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
     return json{{"name", name}, {"stats", std::move(stats)}};
   });
 
-  methods.add_config_section({"bdev_nvme", {}, [&controllers, services] {
+  auto mdns = add_bdev_nvme_mdns_methods(methods, controllers);
+  methods.add_config_section({"bdev_nvme", {}, [&controllers, services, mdns] {
                                 std::lock_guard control(controllers.control_mutex());
                                 json calls = json::array();
                                 calls.push_back(set_options_call(controllers.defaults()));
@@ -539,10 +540,11 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
                                   controller_calls(*e, controllers.defaults(), calls);
                                 // Discovery services bring their controllers back themselves.
                                 for (auto& c : discovery_calls(*services)) calls.push_back(std::move(c));
+                                for (auto& c : mdns_discovery_calls(*mdns)) calls.push_back(std::move(c));
                                 return calls;
                               }});
-  add_bdev_nvme_discovery_methods(methods, controllers, services);
-  add_bdev_nvme_mdns_methods(methods, controllers);
+  add_bdev_nvme_discovery_methods(methods, controllers, services,
+                                  [mdns](json& out) { append_mdns_discovery_info(*mdns, out); });
 }
 
 }  // namespace nvmfd

@@ -129,6 +129,33 @@ TEST(discovery_service, each_owner_removes_only_its_own_connections) {
   EXPECT_EQ(host.ok("bdev_nvme_get_controllers", json::object()), json::array());
 }
 
+// A referral is followed over a persistent connection: what appears on the referred
+// discovery controller is attached through its own change event, nothing changing on the
+// first one; the referral withdrawn, what came through it is detached.
+TEST(discovery_service, follows_referrals_persistently) {
+  test::local_target first;   // only a referral
+  test::local_target second;  // the subsystems
+  second.add_subsystem(nqn1);
+  json referral = {{"address", {{"trtype", "TCP"}, {"adrfam", "IPv4"}, {"traddr", "127.0.0.1"},
+                                {"trsvcid", second.port_text()}}}};
+  first.call("nvmf_discovery_add_referral", referral);
+  host_side host;
+  host.ok("bdev_nvme_start_discovery", start_params(first));
+  ASSERT_TRUE(wait_bdev(host, "nvme0n1", true)) << "the referred subsystem was not attached";
+  json info = host.ok("bdev_nvme_get_discovery_info", json::object());
+  ASSERT_EQ(info[0]["referrals"].size(), 1u) << info.dump();
+  EXPECT_EQ(info[0]["referrals"][0]["trid"]["trsvcid"], second.port_text());
+
+  second.add_subsystem(nqn2);
+  ASSERT_TRUE(wait_bdev(host, "nvme1n1", true)) << "a change behind the referral was not followed";
+
+  first.call("nvmf_discovery_remove_referral", referral);
+  ASSERT_TRUE(wait_bdev(host, "nvme0n1", false));
+  ASSERT_TRUE(wait_bdev(host, "nvme1n1", false));
+  EXPECT_EQ(host.ok("bdev_nvme_get_discovery_info", json::object())[0]["referrals"], json::array());
+  host.ok("bdev_nvme_stop_discovery", {{"name", "nvme"}});
+}
+
 TEST(discovery_service, bad_params_and_unreachable_controllers_are_clear_errors) {
   test::local_target t;
   host_side host;

@@ -6,8 +6,9 @@
 # three nvmfd:
 #   T1: subsystem cdc-t1 on 10.78.0.1:4420, discovery 10.78.0.1:8009, announced over mDNS
 #   T2: subsystem cdc-t2 on 10.78.0.2:4420, discovery 10.78.0.2:8009, announced over mDNS
-#   C:  the CDC: discovery listener 10.77.1.1:8009, nvmf_discovery_enable_cdc direct,
-#       bdev_nvme_start_mdns_discovery, and T1's subsystem also registered explicitly
+#   C:  the CDC, from its config file: discovery listener 10.77.1.1:8009,
+#       nvmf_discovery_enable_cdc direct, bdev_nvme_start_mdns_discovery; and over RPC T1's
+#       subsystem registered explicitly
 #       (nvmf_discovery_register): two sources, one entry
 # Measured on the host: T1 and T2 started -> both subsystems in C's discovery log.
 # The guest (guest_cdc_kernel.sh; routes 10.78.0.0/24 via 10.77.1.1) runs nvme discover and
@@ -55,6 +56,8 @@ CFG
 cdc_config() {
   cat <<CFG
 {"subsystems": [
+  {"subsystem": "bdev_nvme", "config": [
+    {"method": "bdev_nvme_start_mdns_discovery", "params": {"name": "mdns", "svcname": "_nvme-disc._tcp"}}]},
   {"subsystem": "nvmf", "config": [
     {"method": "nvmf_create_transport", "params": {"trtype": "TCP"}},
     {"method": "nvmf_subsystem_add_listener", "params": {"nqn": "$DISC",
@@ -73,8 +76,6 @@ servers() {
   "$bin/nvmfd" -c "$work/c.json" -r "$work/c.sock" -m 0x1 > "$work/c.log" 2>&1 &
   echo $! > "$work/c.pid"
   wait_rpc "$work/c.sock" || fail "the CDC nvmfd does not answer"
-  "$bin/nvmfctl" -s "$work/c.sock" bdev_nvme_start_mdns_discovery --name mdns --svcname _nvme-disc._tcp > /dev/null ||
-    fail "bdev_nvme_start_mdns_discovery"
   "$bin/nvmfctl" -s "$work/c.sock" call nvmf_discovery_register "{\"subnqn\": \"$NQN1\", \"listen_address\":
     {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": \"10.78.0.1\", \"trsvcid\": \"4420\"}}" > /dev/null ||
     fail "nvmf_discovery_register"

@@ -74,6 +74,17 @@ PY
 for _ in $(seq 100); do cctl bdev_get_bdevs --name mdns0_nvme0n1 > /dev/null 2>&1 && break; sleep 0.05; done
 cctl bdev_get_bdevs --name mdns0_nvme0n1 > /dev/null 2>&1 || fail "bdev mdns0_nvme0n1 not attached"
 cctl bdev_nvme_detach_controller --name mdns0_nvme0 > /dev/null 2>&1 && fail "a plain detach took the mDNS owner's controller"
+# As SPDK: the service it started is in bdev_nvme_get_discovery_info; save_config keeps the
+# browser (bdev_nvme_start_mdns_discovery), not the services or controllers it made.
+cctl bdev_nvme_get_discovery_info | grep -q '"name": *"mdns0_nvme"' || fail "get_discovery_info lacks mdns0_nvme"
+cctl save_config > "$work/saved.json" || fail "save_config"
+python3 - "$work/saved.json" <<'PY' || fail "save_config: mDNS discovery not saved as itself"
+import json, sys
+calls = [c for s in json.load(open(sys.argv[1]))["subsystems"] for c in (s["config"] or [])]
+m = [c for c in calls if c["method"] == "bdev_nvme_start_mdns_discovery"]
+assert m == [{"method": "bdev_nvme_start_mdns_discovery", "params": {"name": "mdns", "svcname": "_nvme-disc._tcp"}}], m
+assert not [c for c in calls if c["method"] in ("bdev_nvme_start_discovery", "bdev_nvme_attach_controller")], calls
+PY
 
 # The target goes away: its goodbye takes its entry out of the CDC, and C detaches.
 kill -TERM "$tpid"; wait "$tpid" 2>/dev/null || true; tpid=""

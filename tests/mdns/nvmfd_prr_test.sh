@@ -57,6 +57,8 @@ if [ "$mode" = unavailable ]; then
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["subsystems"].append({"subsystem": "nvmf_mdns", "config": [{"method": "nvmf_publish_mdns_prr", "params": {}}]})
+c["subsystems"].append({"subsystem": "bdev_nvme", "config": [{"method": "bdev_nvme_start_mdns_discovery",
+                        "params": {"name": "mdns", "svcname": "_nvme-disc._tcp"}}]})
 print(json.dumps(c))
 PY
   "$bin/nvmfd" -c "$work/config_mdns.json" -r "$work/rpc.sock" -m 0x1 > "$work/nvmfd.log" 2>&1 &
@@ -64,7 +66,9 @@ PY
   for _ in $(seq 100); do ctl rpc_get_methods > /dev/null 2>&1 && break; kill -0 "$tpid" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$tpid" 2>/dev/null || fail "nvmfd did not start from a config with mDNS while avahi is away"
   ctl nvmf_get_subsystems > /dev/null || fail "nvmfd does not answer"
-  grep -q "mDNS unavailable" "$work/nvmfd.log" || fail "nvmfd did not say that mDNS is unavailable"
+  grep -q "nvmf_publish_mdns_prr.*mDNS unavailable" "$work/nvmfd.log" || fail "nvmfd did not say that mDNS is unavailable"
+  grep -q "bdev_nvme_start_mdns_discovery.*mDNS unavailable" "$work/nvmfd.log" ||
+    fail "nvmfd did not say that mDNS browsing is unavailable"
   echo "mdns_prr unavailable: PASS"
   exit 0
 fi
