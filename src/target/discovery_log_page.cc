@@ -79,7 +79,10 @@ std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::strin
       e.trtype = static_cast<uint8_t>(transport_type::tcp);
       e.adrfam = adrfam_of(r.address);
       e.subtype = static_cast<uint8_t>(is_discovery_nqn(r.subnqn) ? subsystem_type::referral : subsystem_type::nvme);
-      e.treq = r.secure_channel ? treq_bits::secure_channel_required : treq_bits::secure_channel_not_required;
+      // Without secure_channel: "not specified", as Linux nvmet says, not SPDK's "not required"
+      // (libnvme 1.3's connect-all asks the kernel for TLS on a "not required" TCP entry, which
+      // a kernel without TLS refuses: the referral could not be followed).
+      e.treq = r.secure_channel ? treq_bits::secure_channel_required : treq_bits::secure_channel_not_specified;
       e.portid = 0;
       e.cntlid = cntlid_dynamic;
       e.asqsz = asqsz;

@@ -95,7 +95,7 @@ TEST_F(discovery_events_test, every_kind_of_log_change_sends_a_notice) {
   const auto cur = current("127.0.0.1", ports[0]);
   const auto sub = nvm(nqn, "127.0.0.1", ports[1]);
   const entry ref{static_cast<uint8_t>(subsystem_type::referral), std::string(discovery_nqn), "10.0.0.9", "8009", 0,
-                  treq_bits::secure_channel_not_required};
+                  treq_bits::secure_channel_not_specified};
   const json referral = {{"address", address("10.0.0.9", "8009")}};
   const std::vector<change> changes{
       {"create subsystem (allow_any_host)",
@@ -211,7 +211,7 @@ TEST_F(discovery_events_test, hosts_see_allowed_subsystems_and_filters_keep_matc
   ASSERT_TRUE(ok_json(add_listener(acl, "127.0.0.1", ports[0])));
   ASSERT_TRUE(ok_json(t.call("nvmf_discovery_add_referral", {{"address", address("10.0.0.9", "8009")}})));
   const entry ref{static_cast<uint8_t>(subsystem_type::referral), std::string(discovery_nqn), "10.0.0.9", "8009", 0,
-                  treq_bits::secure_channel_not_required};
+                  treq_bits::secure_channel_not_specified};
 
   test_client a;  // test_host_nqn, on 127.0.0.1:ports[0]
   ASSERT_TRUE(connect_discovery(a));

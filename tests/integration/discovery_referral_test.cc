@@ -36,7 +36,7 @@ TEST_F(discovery_referral_test, referrals_come_and_go_in_the_log_and_in_get_refe
       {static_cast<uint8_t>(subsystem_type::referral), std::string(discovery_nqn), "10.0.0.5", "8009", 0,
        treq_bits::secure_channel_required},
       {static_cast<uint8_t>(subsystem_type::nvme), remote_nqn, "10.0.0.6", "4420", 0,
-       treq_bits::secure_channel_not_required}};
+       treq_bits::secure_channel_not_specified}};
   EXPECT_EQ(log.entries, want);
   ASSERT_EQ(log.raw.size(), 3u);
   for (size_t i = 1; i < 3; ++i) {

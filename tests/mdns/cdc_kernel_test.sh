@@ -15,6 +15,8 @@
 # nvme connect-all against C only, does verified I/O on both targets, keeps a persistent
 # discovery controller on C, asks the host (lp-host hook) to stop T2 and checks that C sends
 # the Discovery Log Page Change AEN and that T2's entry has left C's log, T1 still serving.
+# Then C goes to referral mode: its log holds a referral to T1's discovery controller, and
+# nvme connect-all against C follows it to T1.
 #   cdc_kernel_test.sh BIN_DIR LINUX_PEER_DIR           (ctest: mdns_cdc_kernel)
 #   cdc_kernel_test.sh --servers BIN_DIR WORK           (run-guest --host-cmd, under avahi_netns.sh)
 #   cdc_kernel_test.sh --hook BIN_DIR WORK ACTION       (lp-host hook, in the netns)
@@ -110,6 +112,13 @@ hook() {  # runs in the netns (lp-host hook); WORK holds the PIDs and RPC socket
       for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -0 "$pid" 2>/dev/null && fail "T2 did not stop"
       echo "T2 stopped" >&2 ;;
+    cdc-referral)  # C to referral mode; T1's explicit registration withdrawn (referrals only)
+      local c=("$bin/nvmfctl" -s "$work/c.sock")
+      "${c[@]}" call nvmf_discovery_enable_cdc '{"mode": "referral"}' > /dev/null || fail "enable_cdc referral"
+      "${c[@]}" call nvmf_discovery_deregister "{\"subnqn\": \"$NQN1\", \"listen_address\":
+        {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": \"10.78.0.1\", \"trsvcid\": \"4420\"}}" > /dev/null ||
+        fail "nvmf_discovery_deregister"
+      echo "C in referral mode" >&2 ;;
     cdc-state)  # what C says: its log, registrations and mDNS findings
       echo "--- C's discovery log ---" >&2
       cdc_log >&2 || fail "C's discovery log"

@@ -125,10 +125,37 @@ dd if="$B1" of=/tmp/again1 bs=64k count=64 iflag=direct 2>/dev/null || fail "rea
 cmp -s /tmp/pat1 /tmp/again1 || fail "T1 data differs after T2 stopped"
 check "T1 still serves its data"
 
-stamp "== disconnect"
+stamp "== the CDC in referral mode: connect-all follows its referral to T1's discovery controller"
 nvme disconnect -n "$NQN1" || fail "disconnect T1"
 nvme disconnect -n "$NQN2" || fail "disconnect T2"
-nvme disconnect -d "$D" || fail "disconnect $D"
+hook cdc-referral
+cat > /tmp/want3.txt <<EOF
+current discovery subsystem|$CDC|8009|$DISC|explicit discovery connections, duplicate discovery information
+discovery subsystem referral|10.78.0.1|8009|$DISC|none
+EOF
+sort /tmp/want3.txt > /tmp/want3.sorted
+nvme discover -t tcp -a "$CDC" -s 8009 > /tmp/disc3.txt 2>&1 || fail "nvme discover (referral mode)"
+entries /tmp/disc3.txt > /tmp/entries3.txt
+cat /tmp/entries3.txt
+cmp -s /tmp/entries3.txt /tmp/want3.sorted ||
+    { diff /tmp/want3.sorted /tmp/entries3.txt || true; fail "the CDC's log in referral mode"; }
+check "the CDC lists itself and a referral to T1's discovery controller"
+nvme connect-all -t tcp -a "$CDC" -s 8009 || fail "nvme connect-all (referral mode)"
+lp_wait_for "ctrl_of $NQN1 10.78.0.1 > /dev/null && head_of $NQN1 > /dev/null" 30 ||
+    fail "connect-all did not reach T1 through the referral"
+B1=$(head_of "$NQN1")
+dd if="$B1" of=/tmp/again1 bs=64k count=64 iflag=direct 2>/dev/null || fail "read from $B1 (referral mode)"
+cmp -s /tmp/pat1 /tmp/again1 || fail "T1 data differs (referral mode)"
+check "connect-all through the referral reached T1 ($B1), its data intact"
+
+stamp "== disconnect"
+nvme disconnect -n "$NQN1" || fail "disconnect T1"
+# The discovery controllers: ours on the CDC, and the one nvme-cli kept on T1 (connect-all
+# reusing a persistent discovery controller keeps the referrals' ones too).
+for c in /sys/class/nvme/nvme*; do
+    [ "$(cat "$c/subsysnqn")" = "$DISC" ] || continue
+    nvme disconnect -d "${c##*/}" || fail "disconnect ${c##*/}"
+done
 lp_wait_for "[ -z \"\$(ls /sys/class/nvme 2>/dev/null)\" ]" 20 || fail "controllers left after disconnect"
-check "all three controllers gone"
+check "every controller gone"
 echo "GUEST CHECKS PASSED"
