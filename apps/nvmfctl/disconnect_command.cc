@@ -15,7 +15,7 @@ result<nlohmann::json> disconnect_params(const std::vector<std::string>& args) {
     result<void> r = success();
     if (a == "-n" || a == "--nqn") r = value("subnqn");
     else if (a == "-a" || a == "--traddr") r = value("traddr");
-    else if (a == "-p" || a == "--trsvcid" || a == "--port") r = value("trsvcid");
+    else if (a == "-s" || a == "-p" || a == "--trsvcid" || a == "--port") r = value("trsvcid");  // -s as nvme-cli
     else if (a == "--owner") r = value("owner");
     else if (a == "--all") all = true;
     else if (a == "--force") force = true;

@@ -28,7 +28,7 @@ Forms:
   nvmfctl [-s SOCKET] load_config [-j FILE | -i FILE | FILE | -]   (default: stdin)
   nvmfctl discover -t tcp -a ADDR [-s PORT] [-q HOSTNQN] [-o normal|json]   (a host: no nvmfd needed)
   nvmfctl identify -r 'trtype:tcp traddr:A trsvcid:P subnqn:NQN' [-o normal|json] [--ns NSID | --ctrl]
-  nvmfctl [-s SOCKET] disconnect -n NQN [-a ADDR] [-p PORT] [--owner NAME] [--force]
+  nvmfctl [-s SOCKET] disconnect -n NQN [-a ADDR] [-s PORT] [--owner NAME] [--force]   (-p PORT too)
   nvmfctl [-s SOCKET] disconnect --all --force [--owner NAME]
       nvmfd's host connections to NQN made by OWNER (default: bdev_nvme_attach_controller's,
       "rpc"; a discovery service's are "discovery:NAME"); --force: any owner's

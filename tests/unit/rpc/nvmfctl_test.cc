@@ -155,6 +155,28 @@ TEST_F(nvmfctl_test, dry_run_prints_the_request) {
   EXPECT_EQ(req["params"]["big"], "18446744073709551616");  // does not fit: a string
 }
 
+// disconnect: nvme-cli's -n/-a/-s after the command (-s there is the port, not the socket),
+// bdev_nvme_disconnect underneath; no host-wide disconnect without --force.
+TEST_F(nvmfctl_test, disconnect_takes_nvme_cli_options) {
+  auto r = run({"--dry-run", "disconnect", "-n", "nqn.x", "-a", "10.0.0.1", "-s", "4421", "--owner", "mdns:m"}, "",
+               false);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto req = json::parse(r.out);
+  EXPECT_EQ(req["method"], "bdev_nvme_disconnect");
+  EXPECT_EQ(req["params"],
+            json({{"subnqn", "nqn.x"}, {"traddr", "10.0.0.1"}, {"trsvcid", "4421"}, {"owner", "mdns:m"}}));
+  auto p = run({"--dry-run", "disconnect", "-n", "nqn.x", "-p", "4420"}, "", false);
+  ASSERT_EQ(p.status, 0) << p.err;
+  EXPECT_EQ(json::parse(p.out)["params"]["trsvcid"], "4420");
+  auto all = run({"--dry-run", "disconnect", "--all"}, "", false);
+  EXPECT_EQ(all.status, 1);
+  EXPECT_NE(all.err.find("--force"), std::string::npos) << all.err;
+  auto forced = run({"--dry-run", "disconnect", "--all", "--force"}, "", false);
+  ASSERT_EQ(forced.status, 0) << forced.err;
+  EXPECT_EQ(json::parse(forced.out)["params"], json({{"force", true}}));
+  EXPECT_EQ(run({"--dry-run", "disconnect"}, "", false).status, 1);
+}
+
 TEST_F(nvmfctl_test, save_config_like_rpc_py) {
   ASSERT_EQ(run({"bdev_create", "--name", "M0"}).status, 0);
   ASSERT_EQ(run({"nvmf_create", "--nqn", "n1"}).status, 0);
