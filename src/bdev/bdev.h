@@ -27,6 +27,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "base/uuid.h"
 #include "reactor/reactor.h"
@@ -91,7 +92,7 @@ class bdev {
 
   const std::string& name() const { return name_; }
   uint32_t block_size() const { return block_size_; }
-  uint64_t num_blocks() const { return num_blocks_; }
+  uint64_t num_blocks() const { return num_blocks_.load(std::memory_order_relaxed); }
   const uuid& id() const { return uuid_; }
 
   // SPDK's product_name for bdev_get_bdevs ("Malloc disk", "Null disk", "AIO disk").
@@ -103,6 +104,8 @@ class bdev {
   virtual uint32_t buf_align() const { return 1; }
   // True when the medium cannot be written: write, write_zeroes and unmap fail with -EROFS.
   virtual bool read_only() const { return false; }
+  // Other names the bdev is found by (SPDK's aliases, such as "lvs/lvol"). Control thread.
+  virtual std::vector<std::string> aliases() const { return {}; }
   // See the contract at the top of this file. Any reactor thread.
   virtual void submit(bdev_io& io) = 0;
 
@@ -115,17 +118,20 @@ class bdev {
 
   // True when [offset, offset+count) lies inside the device; used by every backend.
   bool in_range(uint64_t offset_blocks, uint64_t count) const {
-    return offset_blocks <= num_blocks_ && count <= num_blocks_ - offset_blocks;
+    uint64_t n = num_blocks();
+    return offset_blocks <= n && count <= n - offset_blocks;
   }
 
  protected:
   bdev(std::string name, uint32_t block_size, uint64_t num_blocks, uuid id)
       : name_(std::move(name)), block_size_(block_size), num_blocks_(num_blocks), uuid_(id) {}
+  // A backend whose size changes (a resized volume); control thread, I/O may be running.
+  void set_num_blocks(uint64_t n) { num_blocks_.store(n, std::memory_order_relaxed); }
 
  private:
   std::string name_;
   uint32_t block_size_;
-  uint64_t num_blocks_;
+  std::atomic<uint64_t> num_blocks_;
   uuid uuid_;
   int claim_count_ = 0;
   std::string claimed_by_;

@@ -1,0 +1,165 @@
+#include "bdev/lvol/lvol_bdev.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "bdev/bdev_validate.h"
+
+namespace nvmfd::lvol {
+
+namespace {
+
+// The parent I/O's state, in its backend_ctx (it stays on its owner reactor).
+struct parent_ctx {
+  uint32_t pending;
+  int status;
+};
+
+// One piece of a parent I/O on the base bdev. Pooled per reactor thread.
+struct piece final : bdev_io_callback, cluster_waiter, commit_waiter {
+  bdev_io io;
+  bdev_io* parent = nullptr;
+  lvol_bdev* self = nullptr;
+  uint64_t offset_in_cluster = 0;  // blocks
+  bool need_commit = false;
+  piece* next_free = nullptr;
+
+  void on_bdev_io_done(bdev_io& d) override {
+    if (d.status == 0 && need_commit) {
+      need_commit = false;
+      need_generation = self->store().dirty_generation();
+      commit_waiter::waiter_owner = d.owner;
+      self->store().wait_durable(*this);
+      return;
+    }
+    finish(d.status);
+  }
+  void on_cluster_ready(int st, uint32_t physical) override {
+    if (st != 0) return finish(st);
+    io.offset_blocks = uint64_t{physical} * self->store().blocks_per_cluster() + offset_in_cluster;
+    if (io.fua) need_commit = true;  // the new cluster's mapping must be durable too
+    self->store().base()->submit(io);
+  }
+  void on_committed(int st) override { finish(st == 0 ? 0 : -EIO); }
+  void finish(int st);
+};
+
+thread_local piece* free_pieces = nullptr;
+
+piece* take_piece() {
+  if (piece* p = free_pieces) {
+    free_pieces = p->next_free;
+    return p;
+  }
+  return new piece;  // grows to the reactor's peak concurrency, then reused
+}
+
+void piece::finish(int st) {
+  bdev_io* p = parent;
+  lvol_bdev* s = self;
+  next_free = free_pieces;
+  free_pieces = this;
+  s->piece_done(*p, st);
+}
+
+}  // namespace
+
+lvol_bdev::lvol_bdev(lvol_store& s, volume& v)
+    : bdev(v.vid.to_string(), s.base()->block_size(), v.size_clusters.load() * s.blocks_per_cluster(), v.vid),
+      store_(s), vol_(v) {}
+
+std::shared_ptr<lvol_bdev> make_lvol_bdev(lvol_store& s, volume& v) { return std::make_shared<lvol_bdev>(s, v); }
+
+std::vector<std::string> lvol_bdev::aliases() const { return {store_.info().name + "/" + store_.volume_name(vol_)}; }
+
+void lvol_bdev::piece_done(bdev_io& parent, int st) {
+  auto& ctx = parent.backend_ctx_as<parent_ctx>();
+  if (st != 0 && ctx.status == 0) ctx.status = st;
+  if (--ctx.pending == 0) parent.complete_later(ctx.status);
+}
+
+void lvol_bdev::submit(bdev_io& io) {
+  if (int st = validate_io(*this, io); st != 0) return io.complete_later(st);
+  auto& ctx = io.emplace_backend_ctx<parent_ctx>();
+  ctx.pending = 1;  // held until every piece has started
+  ctx.status = 0;
+  if (io.op == bdev_op::flush) {
+    start_flush(io);
+  } else {
+    uint64_t bpc = store_.blocks_per_cluster();
+    uint64_t at = io.offset_blocks, left = io.num_blocks;
+    std::byte* buf = io.buf;
+    while (left > 0) {
+      uint64_t off = at % bpc;
+      uint64_t n = std::min(left, bpc - off);
+      start_piece(io, at / bpc, off, n, buf);
+      at += n;
+      left -= n;
+      if (buf) buf += n * block_size();
+    }
+  }
+  piece_done(io, 0);
+}
+
+void lvol_bdev::start_flush(bdev_io& parent) {
+  piece* p = take_piece();
+  p->parent = &parent;
+  p->self = this;
+  p->need_commit = true;
+  p->io.op = bdev_op::flush;
+  p->io.fua = false;
+  p->io.offset_blocks = p->io.num_blocks = 0;
+  p->io.buf = nullptr;
+  p->io.owner = parent.owner;
+  p->io.done = p;
+  ++parent.backend_ctx_as<parent_ctx>().pending;
+  store_.base()->submit(p->io);
+}
+
+void lvol_bdev::start_piece(bdev_io& parent, uint64_t lc, uint64_t off, uint64_t n, std::byte* buf) {
+  uint64_t bpc = store_.blocks_per_cluster();
+  bool whole = off == 0 && n == bpc;
+  uint32_t phys;
+  switch (parent.op) {
+    case bdev_op::read:
+      phys = store_.resolve_read(vol_, lc);
+      if (phys == unallocated) {
+        std::memset(buf, 0, n * block_size());
+        return;
+      }
+      break;
+    case bdev_op::write_zeroes:
+    case bdev_op::unmap:
+      if (vol_.thin && whole && !vol_.parent.load()) {
+        store_.release_cluster(vol_, lc);
+        return;
+      }
+      phys = vol_.entry(lc);
+      if (phys == unallocated && !vol_.parent.load()) return;  // reads as zeroes already
+      break;
+    default:
+      phys = vol_.entry(lc);
+      break;
+  }
+  piece* p = take_piece();
+  p->parent = &parent;
+  p->self = this;
+  p->offset_in_cluster = off;
+  p->need_commit = false;
+  p->io.op = parent.op;
+  p->io.fua = parent.fua;
+  p->io.num_blocks = n;
+  p->io.buf = buf;
+  p->io.owner = parent.owner;
+  p->io.done = p;
+  p->cluster_waiter::waiter_owner = parent.owner;
+  ++parent.backend_ctx_as<parent_ctx>().pending;
+  if (phys == unallocated && parent.op != bdev_op::read) {
+    phys = store_.cluster_for_write(vol_, lc, *p);
+    if (phys == unallocated) return;  // resumed by on_cluster_ready
+  }
+  p->io.offset_blocks = uint64_t{phys} * bpc + off;
+  store_.base()->submit(p->io);
+}
+
+}  // namespace nvmfd::lvol
