@@ -19,6 +19,7 @@
 #include "reactor/reactor.h"
 #include "rpc/bdev_nvme_rpc.h"
 #include "rpc/bdev_rpc.h"
+#include "rpc/lvol_rpc.h"
 #include "rpc/cdc_rpc.h"
 #include "rpc/config_loader.h"
 #include "rpc/framework_methods.h"
@@ -77,10 +78,12 @@ int main(int argc, char** argv) {
   {
     nvmf_target target(reactors);
     bdev_registry bdevs;
+    lvol::lvol_manager lvols(reactors, bdevs);  // examines the bdevs the config creates
     nvme_controller_registry nvme_controllers(reactors, bdevs);
     rpc_method_table methods;
     add_framework_methods(methods);
     add_bdev_methods(methods, bdevs);
+    add_lvol_methods(methods, lvols);
     add_bdev_nvme_methods(methods, nvme_controllers);  // before nvmf: its config section must load first
     add_nvmf_methods(methods, target, bdevs);
     add_mdns_methods(methods, target);

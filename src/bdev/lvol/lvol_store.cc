@@ -123,7 +123,17 @@ lvol_store::lvol_store(reactor_pool& pool, std::shared_ptr<bdev> base, superbloc
   next_free_hint_ = sb_.first_data_cluster;
 }
 
-lvol_store::~lvol_store() { base_->release(); }
+lvol_store::~lvol_store() {
+  bool dirty;
+  {
+    std::lock_guard lk(mu_);
+    dirty = dirty_gen_.load() > durable_gen_ || commit_running_;
+  }
+  // A clean shutdown leaves nothing to redo: what writes allocated is committed.
+  if (dirty)
+    if (auto r = commit_sync(); !r) NVMFD_LOG_ERROR("{}", r.err().message);
+  base_->release();
+}
 
 result<std::unique_ptr<lvol_store>> lvol_store::create(reactor_pool& pool, std::shared_ptr<bdev> base,
                                                        std::string name, uint64_t cluster_size) {

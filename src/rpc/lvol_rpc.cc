@@ -1,0 +1,178 @@
+#include "rpc/lvol_rpc.h"
+
+#include <fmt/format.h>
+
+#include "bdev/lvol/lvol_bdev.h"
+#include "rpc/param_reader.h"
+
+namespace nvmfd {
+
+namespace {
+
+using lvol::lvol_manager;
+using lvol::lvol_store;
+using lvol::volume;
+
+constexpr uint64_t mib = 1ull << 20;
+
+// {uuid | lvs_name}: exactly one names the store.
+result<lvol_store*> store_param(param_reader& p, lvol_manager& lvols, const char* uuid_key = "uuid",
+                                const char* name_key = "lvs_name") {
+  auto id = p.optional_string(uuid_key);
+  auto name = p.optional_string(name_key);
+  if (auto f = p.finish(); !f) return f.take_err();
+  if (id.has_value() == name.has_value())
+    return error{errc::invalid_argument, fmt::format("give exactly one of {} and {}", uuid_key, name_key)};
+  return lvols.find_store(id, name);
+}
+
+json store_json(const lvol_store& s) {
+  auto i = s.info();
+  return {{"uuid", i.id.to_string()},          {"name", i.name},
+          {"base_bdev", i.base_bdev},          {"total_data_clusters", i.total_data_clusters},
+          {"free_clusters", i.free_clusters},  {"block_size", i.block_size},
+          {"cluster_size", i.cluster_size}};
+}
+
+json volume_json(const lvol_store& s, const volume& v) {
+  auto i = s.info();
+  std::string name = s.volume_name(v);
+  return {{"alias", i.name + "/" + name},
+          {"uuid", v.vid.to_string()},
+          {"name", name},
+          {"is_thin_provisioned", v.thin},
+          {"is_snapshot", v.snapshot},
+          {"is_clone", v.parent.load() != nullptr},
+          {"is_esnap_clone", false},
+          {"is_degraded", false},
+          {"lvs", {{"name", i.name}, {"uuid", i.id.to_string()}}}};
+}
+
+void ignore_clear_method(param_reader& p) {
+  p.optional_enum("clear_method", {"none", "unmap", "write_zeroes"});  // clusters always read as zeroes
+}
+
+}  // namespace
+
+void add_lvol_methods(rpc_method_table& m, lvol_manager& lvols) {
+  m.add("bdev_lvol_create_lvstore", [&lvols](const json& params) -> result<json> {
+    param_reader p(params);
+    auto bdev_name = p.required_string("bdev_name");
+    auto name = p.required_string("lvs_name");
+    auto cluster = p.optional_uint("cluster_sz", UINT32_MAX).value_or(4 * mib);
+    ignore_clear_method(p);
+    p.optional_uint("num_md_pages_per_cluster_ratio", UINT32_MAX);  // metadata is sized by the store
+    p.optional_uint("md_page_size", UINT32_MAX);
+    if (auto f = p.finish(); !f) return f.take_err();
+    auto s = lvols.create_store(bdev_name, name, cluster);
+    if (!s) return s.take_err();
+    return json((*s)->info().id.to_string());
+  });
+  m.add("bdev_lvol_delete_lvstore", [&lvols](const json& params) -> result<json> {
+    param_reader p(params);
+    auto s = store_param(p, lvols);
+    if (!s) return s.take_err();
+    if (auto r = lvols.delete_store(**s); !r) return r.take_err();
+    return json(true);
+  });
+  m.add("bdev_lvol_rename_lvstore", [&lvols](const json& params) -> result<json> {
+    param_reader p(params);
+    auto old_name = p.required_string("old_name");
+    auto new_name = p.required_string("new_name");
+    if (auto f = p.finish(); !f) return f.take_err();
+    auto s = lvols.find_store(std::nullopt, old_name);
+    if (!s) return s.take_err();
+    if (auto r = lvols.rename_store(**s, new_name); !r) return r.take_err();
+    return json(true);
+  });
+  m.add("bdev_lvol_grow_lvstore", [&lvols](const json& params) -> result<json> {
+    param_reader p(params);
+    auto s = store_param(p, lvols);
+    if (!s) return s.take_err();
+    if (auto r = (*s)->grow(); !r) return r.take_err();
+    return json(true);
+  });
+  m.add("bdev_lvol_get_lvstores", [&lvols](const json& params) -> result<json> {
+    param_reader p(params);
+    json out = json::array();
+    if (p.has("uuid") || p.has("lvs_name")) {
+      auto s = store_param(p, lvols);
+      if (!s) return s.take_err();
+      out.push_back(store_json(**s));
+      return out;
+    }
+    if (auto f = p.finish(); !f) return f.take_err();
+    for (auto* s : lvols.stores()) out.push_back(store_json(*s));
+    return out;
+  });
+
+  m.add("bdev_lvol_create", [&lvols](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.required_string("lvol_name");
+    auto size_mib = p.required_uint("size_in_mib", UINT64_MAX / mib);
+    bool thin = p.optional_bool("thin_provision").value_or(false);
+    ignore_clear_method(p);
+    auto s = store_param(p, lvols);
+    if (!s) return s.take_err();
+    if (size_mib == 0) return error{errc::invalid_argument, "size_in_mib: must not be 0"};
+    auto v = lvols.create_volume(**s, name, size_mib * mib, thin, std::nullopt);
+    if (!v) return v.take_err();
+    return json((*v)->bdev->name());
+  });
+  m.add("bdev_lvol_delete", [&lvols](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.required_string("name");
+    if (auto f = p.finish(); !f) return f.take_err();
+    auto v = lvols.find_volume(name);
+    if (!v) return v.take_err();
+    if (auto r = lvols.delete_volume(**v); !r) return r.take_err();
+    return json(true);
+  });
+  m.add("bdev_lvol_resize", [&lvols](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.required_string("name");
+    auto size_mib = p.required_uint("size_in_mib", UINT64_MAX / mib);
+    if (auto f = p.finish(); !f) return f.take_err();
+    auto v = lvols.find_volume(name);
+    if (!v) return v.take_err();
+    if (auto r = lvols.store_of(**v).resize_volume(**v, size_mib * mib); !r) return r.take_err();
+    return json(true);
+  });
+  m.add("bdev_lvol_rename", [&lvols](const json& params) -> result<json> {
+    param_reader p(params);
+    auto old_name = p.required_string("old_name");
+    auto new_name = p.required_string("new_name");
+    if (auto f = p.finish(); !f) return f.take_err();
+    auto v = lvols.find_volume(old_name);
+    if (!v) return v.take_err();
+    if (auto r = lvols.store_of(**v).rename_volume(**v, new_name); !r) return r.take_err();
+    return json(true);
+  });
+  m.add("bdev_lvol_set_read_only", [&lvols](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.required_string("name");
+    if (auto f = p.finish(); !f) return f.take_err();
+    auto v = lvols.find_volume(name);
+    if (!v) return v.take_err();
+    if (auto r = lvols.store_of(**v).set_read_only(**v); !r) return r.take_err();
+    return json(true);
+  });
+  m.add("bdev_lvol_get_lvols", [&lvols](const json& params) -> result<json> {
+    param_reader p(params);
+    std::vector<lvol_store*> stores;
+    if (p.has("lvs_uuid") || p.has("lvs_name")) {
+      auto s = store_param(p, lvols, "lvs_uuid", "lvs_name");
+      if (!s) return s.take_err();
+      stores.push_back(*s);
+    } else {
+      if (auto f = p.finish(); !f) return f.take_err();
+      stores = lvols.stores();
+    }
+    json out = json::array();
+    for (auto* s : stores)
+      for (auto* v : s->volumes()) out.push_back(volume_json(*s, *v));
+    return out;
+  });
+}
+
+}  // namespace nvmfd
