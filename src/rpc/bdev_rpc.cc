@@ -5,6 +5,7 @@
 #include "bdev/file_bdev.h"
 #include "bdev/null_bdev.h"
 #include "bdev/ram_bdev.h"
+#include "bdev/volatile_cache_bdev.h"
 #include "rpc/bdev_nvme_rpc.h"
 #include "rpc/param_reader.h"
 
@@ -85,6 +86,9 @@ json describe(const bdev& b) {
     j["driver_specific"]["aio"] = {{"filename", f->filename()}, {"block_size_override", true},
                                    {"readonly", f->read_only()}, {"fallocate", false}, {"direct", f->direct()}};
   }
+  if (auto* v = dynamic_cast<const volatile_cache_bdev*>(&b))
+    j["driver_specific"]["volatile_cache"] = {{"filename", v->filename()}, {"cached_blocks", v->cached_blocks()},
+                                              {"flushes", v->flushes()}};
   if (auto* n = dynamic_cast<const nvme_bdev*>(&b)) j["driver_specific"] = nvme_bdev_driver_specific(*n);
   return j;
 }
@@ -105,6 +109,10 @@ json bdev_config(const bdev_registry& r) {
                        {"params", {{"name", b->name()}, {"filename", f->filename()},
                                    {"block_size", b->block_size()}, {"readonly", f->read_only()},
                                    {"uuid", b->id().to_string()}}}});
+    } else if (auto* v = dynamic_cast<const volatile_cache_bdev*>(b.get())) {
+      calls.push_back({{"method", "bdev_volatile_cache_create"},
+                       {"params", {{"name", b->name()}, {"filename", v->filename()},
+                                   {"block_size", b->block_size()}, {"uuid", b->id().to_string()}}}});
     }
   }
   calls.push_back({{"method", "bdev_wait_for_examine"}});
@@ -154,6 +162,20 @@ void add_bdev_methods(rpc_method_table& methods, bdev_registry& bdevs) {
     return finish_create(bdevs, upcast(file_bdev::create(name, filename, static_cast<uint32_t>(block_size), readonly, id)));
   });
   methods.add("bdev_aio_delete", [&bdevs](const json& params) { return delete_bdev(bdevs, params, "AIO disk"); });
+
+  // nvmfd's own test tool (no SPDK counterpart): a file behind a write cache that only a
+  // flush writes back, for crash tests (volatile_cache_bdev.h).
+  methods.add("bdev_volatile_cache_create", [&bdevs](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.required_string("name");
+    auto filename = p.required_string("filename");
+    auto block_size = p.optional_uint("block_size", UINT32_MAX).value_or(512);
+    auto id = read_uuid(p);
+    if (auto f = p.finish(); !f) return f.take_err();
+    return finish_create(bdevs, upcast(volatile_cache_bdev::create(name, filename, static_cast<uint32_t>(block_size), id)));
+  });
+  methods.add("bdev_volatile_cache_delete",
+              [&bdevs](const json& params) { return delete_bdev(bdevs, params, "Volatile cache disk"); });
 
   methods.add("bdev_get_bdevs", [&bdevs](const json& params) -> result<json> {
     param_reader p(params);

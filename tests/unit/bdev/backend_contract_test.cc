@@ -1,6 +1,6 @@
-// The bdev contract, checked on every storing backend (RAM, and files in each I/O mode):
-// data round trips, ranges, zeroing, flush, many I/Os in flight, and completions that run
-// on the owner reactor and never inline.
+// The bdev contract, checked on every storing backend (RAM, files in each I/O mode, and a
+// file behind a volatile cache): data round trips, ranges, zeroing, flush, many I/Os in
+// flight, and completions that run on the owner reactor and never inline.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -17,6 +17,7 @@
 
 #include "bdev/file_bdev.h"
 #include "bdev/ram_bdev.h"
+#include "bdev/volatile_cache_bdev.h"
 #include "bdev_harness.h"
 #include "temp_file.h"
 
@@ -32,18 +33,27 @@ struct backend_case {
   std::function<std::shared_ptr<bdev>(temp_file&, std::string& skip)> make;
 };
 
-std::shared_ptr<bdev> make_file(temp_file& f, std::string& skip, const char* dir,
-                                uint32_t block_size, file_bdev_options opts) {
+// Creates a file of disk_blocks blocks in dir and opens it as a bdev with open(path).
+template <class Open>
+std::shared_ptr<bdev> make_on_file(temp_file& f, std::string& skip, const char* dir,
+                                   uint32_t block_size, Open open) {
   if (!f.create(dir, disk_blocks * block_size)) {
     skip = std::string("cannot create a file in ") + dir;
     return nullptr;
   }
-  auto b = file_bdev::create("f0", f.path(), block_size, false, std::nullopt, opts);
+  auto b = open(f.path());
   if (!b) {
     skip = b.err().message;
     return nullptr;
   }
   return *b;
+}
+
+std::shared_ptr<bdev> make_file(temp_file& f, std::string& skip, const char* dir,
+                                uint32_t block_size, file_bdev_options opts) {
+  return make_on_file(f, skip, dir, block_size, [&](const std::string& path) {
+    return file_bdev::create("f0", path, block_size, false, std::nullopt, opts);
+  });
 }
 
 std::vector<backend_case> cases() {
@@ -52,6 +62,11 @@ std::vector<backend_case> cases() {
     std::string s = std::to_string(bs);
     v.push_back({"ram_" + s, bs, [bs](temp_file&, std::string&) -> std::shared_ptr<bdev> {
                    return *ram_bdev::create("r0", bs, disk_blocks, std::nullopt);
+                 }});
+    v.push_back({"volatile_cache_" + s, bs, [bs](temp_file& f, std::string& skip) {
+                   return make_on_file(f, skip, "/tmp", bs, [bs](const std::string& path) {
+                     return volatile_cache_bdev::create("v0", path, bs, std::nullopt);
+                   });
                  }});
     struct mode {
       const char* label;
