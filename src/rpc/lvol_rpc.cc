@@ -37,15 +37,26 @@ json store_json(const lvol_store& s) {
 json volume_json(const lvol_store& s, const volume& v) {
   auto i = s.info();
   std::string name = s.volume_name(v);
-  return {{"alias", i.name + "/" + name},
+  json j = {{"alias", i.name + "/" + name},
           {"uuid", v.vid.to_string()},
           {"name", name},
-          {"is_thin_provisioned", v.thin},
+          {"is_thin_provisioned", v.thin.load()},
           {"is_snapshot", v.snapshot},
           {"is_clone", v.parent.load() != nullptr},
           {"is_esnap_clone", false},
           {"is_degraded", false},
           {"lvs", {{"name", i.name}, {"uuid", i.id.to_string()}}}};
+  // nvmfd's addition: a long operation (inflate, decouple_parent) and its progress.
+  auto op = s.operation_of(v);
+  if (!op.name.empty())
+    j["operation"] = {{"name", op.name}, {"clusters_done", op.done}, {"clusters_total", op.total}, {"state", op.state}};
+  return j;
+}
+
+// The params are complete: the volume named `name` (UUID or "lvs/lvol").
+result<volume*> finish_and_find(param_reader& p, lvol_manager& lvols, const std::string& name) {
+  if (auto f = p.finish(); !f) return f.take_err();
+  return lvols.find_volume(name);
 }
 
 void ignore_clear_method(param_reader& p) {
@@ -122,8 +133,7 @@ void add_lvol_methods(rpc_method_table& m, lvol_manager& lvols) {
   m.add("bdev_lvol_delete", [&lvols](const json& params) -> result<json> {
     param_reader p(params);
     auto name = p.required_string("name");
-    if (auto f = p.finish(); !f) return f.take_err();
-    auto v = lvols.find_volume(name);
+    auto v = finish_and_find(p, lvols, name);
     if (!v) return v.take_err();
     if (auto r = lvols.delete_volume(**v); !r) return r.take_err();
     return json(true);
@@ -132,8 +142,7 @@ void add_lvol_methods(rpc_method_table& m, lvol_manager& lvols) {
     param_reader p(params);
     auto name = p.required_string("name");
     auto size_mib = p.required_uint("size_in_mib", UINT64_MAX / mib);
-    if (auto f = p.finish(); !f) return f.take_err();
-    auto v = lvols.find_volume(name);
+    auto v = finish_and_find(p, lvols, name);
     if (!v) return v.take_err();
     if (auto r = lvols.store_of(**v).resize_volume(**v, size_mib * mib); !r) return r.take_err();
     return json(true);
@@ -142,8 +151,7 @@ void add_lvol_methods(rpc_method_table& m, lvol_manager& lvols) {
     param_reader p(params);
     auto old_name = p.required_string("old_name");
     auto new_name = p.required_string("new_name");
-    if (auto f = p.finish(); !f) return f.take_err();
-    auto v = lvols.find_volume(old_name);
+    auto v = finish_and_find(p, lvols, old_name);
     if (!v) return v.take_err();
     if (auto r = lvols.store_of(**v).rename_volume(**v, new_name); !r) return r.take_err();
     return json(true);
@@ -151,8 +159,7 @@ void add_lvol_methods(rpc_method_table& m, lvol_manager& lvols) {
   m.add("bdev_lvol_set_read_only", [&lvols](const json& params) -> result<json> {
     param_reader p(params);
     auto name = p.required_string("name");
-    if (auto f = p.finish(); !f) return f.take_err();
-    auto v = lvols.find_volume(name);
+    auto v = finish_and_find(p, lvols, name);
     if (!v) return v.take_err();
     if (auto r = lvols.store_of(**v).set_read_only(**v); !r) return r.take_err();
     return json(true);
@@ -173,6 +180,45 @@ void add_lvol_methods(rpc_method_table& m, lvol_manager& lvols) {
       for (auto* v : s->volumes()) out.push_back(volume_json(*s, *v));
     return out;
   });
+
+  m.add("bdev_lvol_snapshot", [&lvols](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.required_string("lvol_name");
+    auto snap = p.required_string("snapshot_name");
+    auto v = finish_and_find(p, lvols, name);
+    if (!v) return v.take_err();
+    auto s = lvols.snapshot(**v, snap);
+    if (!s) return s.take_err();
+    return json((*s)->bdev->name());
+  });
+  m.add("bdev_lvol_clone", [&lvols](const json& params) -> result<json> {
+    param_reader p(params);
+    auto snap = p.required_string("snapshot_name");
+    auto name = p.required_string("clone_name");
+    auto s = finish_and_find(p, lvols, snap);
+    if (!s) return s.take_err();
+    auto c = lvols.clone(**s, name);
+    if (!c) return c.take_err();
+    return json((*c)->bdev->name());
+  });
+  // Long operations: by default the reply comes when they are done (as SPDK's); with
+  // nvmfd's wait_for_completion false it comes at once and bdev_lvol_get_lvols reports the
+  // progress ("operation").
+  auto long_op = [&lvols](const char* method, bool whole) {
+    return [&lvols, method, whole](const json& params) -> result<json> {
+      param_reader p(params);
+      auto name = p.required_string("name");
+      bool wait = p.optional_bool("wait_for_completion").value_or(true);
+      if (auto f = p.finish(); !f) return f.take_err();
+      auto v = lvols.find_volume(name);
+      if (!v) return v.take_err();
+      auto r = lvols.run_long_operation(**v, whole ? "inflate" : "decouple_parent", wait);
+      if (!r) return r.take_err();
+      return json(true);
+    };
+  };
+  m.add("bdev_lvol_inflate", long_op("bdev_lvol_inflate", true));
+  m.add("bdev_lvol_decouple_parent", long_op("bdev_lvol_decouple_parent", false));
 }
 
 }  // namespace nvmfd

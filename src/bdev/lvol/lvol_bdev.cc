@@ -13,7 +13,10 @@ namespace {
 struct parent_ctx {
   uint32_t pending;
   int status;
+  bool counted;  // a write kind counted in the volume's inflight_writes
 };
+
+bool is_write_kind(bdev_op op) { return op == bdev_op::write || op == bdev_op::write_zeroes || op == bdev_op::unmap; }
 
 // One piece of a parent I/O on the base bdev. Pooled per reactor thread.
 struct piece final : bdev_io_callback, cluster_waiter, commit_waiter {
@@ -75,14 +78,30 @@ std::vector<std::string> lvol_bdev::aliases() const { return {store_.info().name
 void lvol_bdev::piece_done(bdev_io& parent, int st) {
   auto& ctx = parent.backend_ctx_as<parent_ctx>();
   if (st != 0 && ctx.status == 0) ctx.status = st;
-  if (--ctx.pending == 0) parent.complete_later(ctx.status);
+  if (--ctx.pending != 0) return;
+  if (ctx.counted) vol_.inflight_writes.fetch_sub(1);
+  parent.complete_later(ctx.status);
 }
 
 void lvol_bdev::submit(bdev_io& io) {
   if (int st = validate_io(*this, io); st != 0) return io.complete_later(st);
+  bool counted = is_write_kind(io.op);
+  if (counted) {
+    vol_.inflight_writes.fetch_add(1);
+    if (vol_.frozen.load()) {  // a snapshot is being taken: wait for the thaw
+      vol_.inflight_writes.fetch_sub(1);
+      std::lock_guard lk(vol_.parked_mu);
+      if (vol_.frozen.load()) {
+        vol_.parked.push_back(&io);
+        return;
+      }
+      vol_.inflight_writes.fetch_add(1);
+    }
+  }
   auto& ctx = io.emplace_backend_ctx<parent_ctx>();
   ctx.pending = 1;  // held until every piece has started
   ctx.status = 0;
+  ctx.counted = counted;
   if (io.op == bdev_op::flush) {
     start_flush(io);
   } else {
@@ -130,7 +149,7 @@ void lvol_bdev::start_piece(bdev_io& parent, uint64_t lc, uint64_t off, uint64_t
       break;
     case bdev_op::write_zeroes:
     case bdev_op::unmap:
-      if (vol_.thin && whole && !vol_.parent.load()) {
+      if (vol_.thin.load() && whole && !vol_.parent.load()) {
         store_.release_cluster(vol_, lc);
         return;
       }

@@ -20,7 +20,9 @@ lvol_manager::lvol_manager(reactor_pool& pool, bdev_registry& bdevs) : pool_(poo
   bdevs_.add_examiner([this](const std::shared_ptr<bdev>& b) { examine(b); });
 }
 
-lvol_manager::~lvol_manager() = default;
+lvol_manager::~lvol_manager() {
+  for (auto& t : operations_) t.join();
+}
 
 void lvol_manager::examine(const std::shared_ptr<bdev>& b) {
   if (!examinable(*b) || b->claimed()) return;
@@ -127,12 +129,45 @@ result<volume*> lvol_manager::create_volume(lvol_store& s, const std::string& na
 result<void> lvol_manager::delete_volume(volume& v) {
   if (v.bdev->claimed()) return error{errc::busy, fmt::format("lvol {} is in use by {}", v.name, v.bdev->claimed_by())};
   lvol_store& s = store_of(v);
-  for (volume* o : s.volumes())
-    if (o->parent.load() == &v)
-      return error{errc::busy, fmt::format("snapshot {} has clones (such as {}): inflate or decouple them first",
-                                           v.name, o->name)};
+  int clones = 0;
+  for (volume* o : s.volumes()) clones += o->parent.load() == &v;
+  if (clones > 1)
+    return error{errc::busy, fmt::format("snapshot {} has {} clones: inflate or decouple all but one first", v.name,
+                                         clones)};
   if (auto r = bdevs_.remove(v.bdev->name()); !r) return r;
-  return s.delete_volume(v);
+  if (auto r = s.delete_volume(v); !r) {
+    (void)bdevs_.add(v.bdev);  // still there
+    return r;
+  }
+  return success();
+}
+
+result<volume*> lvol_manager::snapshot(volume& v, const std::string& name) {
+  auto s = store_of(v).snapshot(v, name);
+  if (!s) return s.take_err();
+  if (auto r = register_volume(**s); !r) return r.take_err();
+  return s;
+}
+
+result<volume*> lvol_manager::clone(volume& snap, const std::string& name) {
+  auto c = store_of(snap).clone(snap, name);
+  if (!c) return c.take_err();
+  if (auto r = register_volume(**c); !r) return r.take_err();
+  return c;
+}
+
+result<void> lvol_manager::run_long_operation(volume& v, const std::string& name, bool wait) {
+  lvol_store& s = store_of(v);
+  if (name == "decouple_parent" && !v.parent.load())
+    return error{errc::invalid_argument, fmt::format("{} has no parent to decouple from", s.volume_name(v))};
+  if (!s.begin_operation(v, name))
+    return error{errc::busy, fmt::format("an operation runs on {} already", s.volume_name(v))};
+  auto run = [&s, &v, name] { return name == "inflate" ? s.inflate(v) : s.decouple_parent(v); };
+  if (wait) return run();
+  operations_.emplace_back([run] {
+    if (auto r = run(); !r) NVMFD_LOG_ERROR("{}", r.err().message);
+  });
+  return success();
 }
 
 }  // namespace nvmfd::lvol

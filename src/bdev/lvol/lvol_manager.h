@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/result.h"
@@ -38,6 +39,11 @@ class lvol_manager {
   result<volume*> create_volume(lvol_store& s, const std::string& name, uint64_t size_bytes, bool thin,
                                 std::optional<uuid> id);
   result<void> delete_volume(volume& v);
+  result<volume*> snapshot(volume& v, const std::string& name);
+  result<volume*> clone(volume& snapshot, const std::string& name);
+  // inflate / decouple_parent on a thread of its own; wait: return when it is done (with its
+  // result), else at once (progress: lvol_store::operation_of). busy if one runs on v.
+  result<void> run_long_operation(volume& v, const std::string& name, bool wait);
 
  private:
   result<void> register_volume(volume& v);
@@ -45,6 +51,7 @@ class lvol_manager {
   reactor_pool& pool_;
   bdev_registry& bdevs_;
   std::vector<std::unique_ptr<lvol_store>> stores_;
+  std::vector<std::thread> operations_;  // joined at destruction
 };
 
 }  // namespace nvmfd::lvol

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <fmt/format.h>
+#include <thread>
 
 #include "base/log.h"
 #include "bdev/bdev_sync_io.h"
@@ -25,6 +27,25 @@ result<void> valid_name(const std::string& name, const char* what) {
     return error{errc::invalid_argument, fmt::format("{} name '{}' must not contain '/'", what, name)};
   return success();
 }
+
+// A status handed from a reactor to a waiting control thread.
+struct status_latch {
+  void set(int st) {
+    std::lock_guard lk(mu);
+    status = st;
+    done = true;
+    cv.notify_all();
+  }
+  int wait() {
+    std::unique_lock lk(mu);
+    cv.wait(lk, [&] { return done; });
+    return status;
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  int status = 0;
+};
 
 // Wakes a waiter on its own reactor (never inline), or at once on the control path.
 void wake_commit(commit_waiter* w, int st) {
@@ -242,7 +263,7 @@ volume* lvol_store::add_volume_locked(const volume_record& r) {
   v->id = r.id;
   v->vid = r.vid;
   v->name = r.name;
-  v->thin = r.thin;
+  v->thin.store(r.thin);
   v->snapshot = r.snapshot;
   v->read_only.store(r.read_only);
   v->size_clusters.store(r.size_clusters);
@@ -308,7 +329,7 @@ metadata lvol_store::snapshot_locked() const {
     r.parent_id = parent ? parent->id : 0;
     r.vid = v->vid;
     r.name = v->name;
-    r.thin = v->thin;
+    r.thin = v->thin.load();
     r.read_only = v->read_only.load();
     r.snapshot = v->snapshot;
     r.size_clusters = v->size_clusters.load();
@@ -383,16 +404,8 @@ void lvol_store::wait_durable(commit_waiter& w) {
 
 result<void> lvol_store::commit_sync() {
   struct waiter final : commit_waiter {
-    void on_committed(int st) override {
-      std::lock_guard lk(mu);
-      status = st;
-      done = true;
-      cv.notify_all();
-    }
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    int status = 0;
+    void on_committed(int st) override { latch.set(st); }
+    status_latch latch;
   } w;
   {
     std::lock_guard lk(mu_);
@@ -400,11 +413,8 @@ result<void> lvol_store::commit_sync() {
     w.need_generation = dirty_gen_.load();
   }
   wait_durable(w);
-  std::unique_lock lk(w.mu);
-  w.cv.wait(lk, [&] { return w.done; });
-  if (w.status != 0)
-    return error{errc::io_error, fmt::format("lvol store {}: metadata commit failed: {}", name_, std::strerror(-w.status)),
-                 -w.status};
+  if (int st = w.latch.wait(); st != 0)
+    return error{errc::io_error, fmt::format("lvol store {}: metadata commit failed: {}", name_, std::strerror(-st)), -st};
   return success();
 }
 
@@ -573,21 +583,45 @@ result<volume*> lvol_store::create_volume(const std::string& name, uint64_t size
 result<void> lvol_store::delete_volume(volume& v) {
   if (v.bdev->claimed())
     return error{errc::busy, fmt::format("lvol {} is in use by {}", v.name, v.bdev->claimed_by())};
+  volume* only_clone = nullptr;
   {
     std::lock_guard lk(mu_);
+    int clones = 0;
     for (auto& o : volumes_)
-      if (o->parent.load() == &v)
-        return error{errc::busy, fmt::format("snapshot {} has clones (such as {}): inflate or decouple them first",
-                                             v.name, o->name)};
+      if (o->parent.load() == &v) {
+        ++clones;
+        only_clone = o.get();
+      }
+    if (clones > 1)
+      return error{errc::busy, fmt::format("snapshot {} has {} clones: inflate or decouple all but one first", v.name,
+                                           clones)};
+    if (v.op_running || (only_clone && only_clone->op_running))
+      return error{errc::busy, fmt::format("an operation runs on {} or its clone", v.name)};
+  }
+  // A snapshot with one clone: the clone takes over the clusters it still reads from it
+  // (no copy), and the snapshot's parent; the rest of the snapshot's clusters are freed.
+  if (only_clone) freeze(*only_clone);
+  {
+    std::lock_guard lk(mu_);
     uint64_t g = dirty_gen_.fetch_add(1) + 1;
-    for (uint64_t lc = 0; lc < v.size_clusters.load(); ++lc)
-      if (uint32_t p = v.entry(lc); p != unallocated) pending_free_.emplace_back(g, p);
+    for (uint64_t lc = 0; lc < v.size_clusters.load(); ++lc) {
+      uint32_t p = v.entry(lc);
+      if (p == unallocated) continue;
+      cluster_map* cm = only_clone ? only_clone->map.load() : nullptr;
+      if (cm && lc < only_clone->size_clusters.load() && cm->entries[lc].load() == unallocated)
+        cm->entries[lc].store(p);
+      else
+        pending_free_.emplace_back(g, p);
+    }
+    if (only_clone) only_clone->parent.store(v.parent.load());
     auto it = std::find_if(volumes_.begin(), volumes_.end(), [&](auto& o) { return o.get() == &v; });
     // The volume's memory stays until the store goes: a bdev reference may outlive it.
     retired_.push_back(std::move(*it));
     volumes_.erase(it);
   }
-  return commit_sync();
+  auto r = commit_sync();
+  if (only_clone) thaw(*only_clone);
+  return r;
 }
 
 result<void> lvol_store::resize_volume(volume& v, uint64_t size_bytes) {
@@ -623,6 +657,151 @@ result<void> lvol_store::resize_volume(volume& v, uint64_t size_bytes) {
     if (auto r = zero_clusters(c, 1); !r) return r;
   v.bdev->set_size_blocks(clusters * blocks_per_cluster());
   return commit_sync();
+}
+
+void lvol_store::freeze(volume& v) {
+  v.frozen.store(true);
+  while (v.inflight_writes.load() > 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+}
+
+void lvol_store::thaw(volume& v) {
+  std::vector<bdev_io*> parked;
+  {
+    std::lock_guard lk(v.parked_mu);
+    v.frozen.store(false);
+    parked.swap(v.parked);
+  }
+  for (bdev_io* io : parked) io->owner->post([b = v.bdev, io] { b->submit(*io); });
+}
+
+result<volume*> lvol_store::snapshot(volume& v, const std::string& name) {
+  if (v.snapshot) return error{errc::invalid_argument, fmt::format("{} is a snapshot already", v.name)};
+  if (auto n = check_name(name, nullptr); !n) return n.take_err();
+  {
+    std::lock_guard lk(mu_);
+    if (volumes_.size() >= max_volumes)
+      return error{errc::no_memory, fmt::format("lvol store {} holds {} volumes already", name_, max_volumes)};
+    if (v.op_running) return error{errc::busy, fmt::format("an operation runs on {}", v.name)};
+  }
+  freeze(v);
+  volume* s;
+  {
+    std::lock_guard lk(mu_);
+    volume_record r;
+    r.id = next_volume_id_++;
+    r.vid = uuid::random_v4();
+    r.name = name;
+    r.thin = v.thin.load();
+    r.snapshot = r.read_only = true;
+    r.size_clusters = v.size_clusters.load();
+    s = add_volume_locked(r);
+    cluster_map* vm = v.map.load();
+    cluster_map* sm = s->map.load();
+    // Readers of v see its own entry, then (once cleared) the snapshot's: never a hole.
+    for (uint64_t lc = 0; lc < r.size_clusters; ++lc) sm->entries[lc].store(vm->entries[lc].load());
+    s->parent.store(v.parent.load());
+    v.parent.store(s);
+    for (uint64_t lc = 0; lc < r.size_clusters; ++lc) vm->entries[lc].store(unallocated);
+    v.thin.store(true);
+  }
+  auto r = commit_sync();
+  thaw(v);
+  if (!r) return r.take_err();
+  return s;
+}
+
+result<volume*> lvol_store::clone(volume& s, const std::string& name) {
+  if (!s.snapshot) return error{errc::invalid_argument, fmt::format("{} is not a snapshot", s.name)};
+  if (auto n = check_name(name, nullptr); !n) return n.take_err();
+  volume* c;
+  {
+    std::lock_guard lk(mu_);
+    if (volumes_.size() >= max_volumes)
+      return error{errc::no_memory, fmt::format("lvol store {} holds {} volumes already", name_, max_volumes)};
+    volume_record r;
+    r.id = next_volume_id_++;
+    r.vid = uuid::random_v4();
+    r.name = name;
+    r.thin = true;
+    r.size_clusters = s.size_clusters.load();
+    c = add_volume_locked(r);
+    c->parent.store(&s);
+  }
+  if (auto r = commit_sync(); !r) return r.take_err();
+  return c;
+}
+
+bool lvol_store::begin_operation(volume& v, const std::string& name) {
+  std::lock_guard lk(mu_);
+  if (v.op_running) return false;
+  v.op_running = true;
+  v.op = {name, 0, 0, "running"};
+  return true;
+}
+
+volume::operation lvol_store::operation_of(const volume& v) const {
+  std::lock_guard lk(mu_);
+  return v.op;
+}
+
+result<void> lvol_store::allocate_sync(volume& v, uint64_t lc) {
+  struct waiter final : cluster_waiter {
+    void on_cluster_ready(int st, uint32_t) override { latch.set(st); }
+    status_latch latch;
+  } w;
+  reactor& r = pool_.at(0);
+  w.waiter_owner = &r;
+  r.post([this, &v, lc, &w] {
+    if (cluster_for_write(v, lc, w) != unallocated) w.on_cluster_ready(0, 0);
+  });
+  if (int st = w.latch.wait(); st != 0)
+    return error{errc::io_error, fmt::format("copying cluster {} of {}: {}", lc, v.name, std::strerror(-st)), -st};
+  return success();
+}
+
+result<void> lvol_store::copy_from_ancestors(volume& v, bool whole_chain) {
+  volume* parent = v.parent.load();
+  uint64_t size = v.size_clusters.load();
+  std::vector<uint64_t> todo;
+  for (uint64_t lc = 0; lc < size; ++lc)
+    if (v.entry(lc) == unallocated && (whole_chain || (parent && parent->entry(lc) != unallocated))) todo.push_back(lc);
+  {
+    std::lock_guard lk(mu_);
+    v.op.total = todo.size();
+  }
+  auto finish = [&](result<void> r) {
+    std::lock_guard lk(mu_);
+    v.op_running = false;
+    v.op.state = r ? "done" : "failed: " + r.err().message;
+    return r;
+  };
+  for (uint64_t lc : todo) {
+    if (auto r = allocate_sync(v, lc); !r) return finish(r);
+    std::lock_guard lk(mu_);
+    ++v.op.done;
+  }
+  {
+    std::lock_guard lk(mu_);
+    if (whole_chain) {
+      v.parent.store(nullptr);
+      v.thin.store(false);
+    } else {
+      v.parent.store(parent ? parent->parent.load() : nullptr);
+    }
+  }
+  return finish(commit_sync());
+}
+
+result<void> lvol_store::inflate(volume& v) { return copy_from_ancestors(v, true); }
+
+result<void> lvol_store::decouple_parent(volume& v) {
+  if (!v.parent.load()) {
+    std::lock_guard lk(mu_);
+    v.op_running = false;
+    v.op.state = "failed: no parent";
+    return error{errc::invalid_argument, fmt::format("{} has no parent to decouple from", v.name)};
+  }
+  return copy_from_ancestors(v, false);
 }
 
 result<void> lvol_store::rename_volume(volume& v, const std::string& name) {

@@ -52,7 +52,7 @@ struct volume {
   uint32_t id = 0;
   uuid vid;
   std::string name;                      // under the store's mutex
-  bool thin = false;
+  std::atomic<bool> thin{false};
   bool snapshot = false;
   std::atomic<bool> read_only{false};
   std::atomic<volume*> parent{nullptr};  // the snapshot it is a clone of
@@ -60,6 +60,21 @@ struct volume {
   std::atomic<uint64_t> size_clusters{0};
   std::vector<std::unique_ptr<cluster_map>> maps;  // current one last; older ones stay until the volume goes
   std::shared_ptr<lvol_bdev> bdev;
+
+  // Write freeze (snapshot, merge): writes in flight are counted; while frozen, new ones
+  // are parked and resubmitted on their reactors when thawed.
+  std::atomic<int64_t> inflight_writes{0};
+  std::atomic<bool> frozen{false};
+  std::mutex parked_mu;
+  std::vector<bdev_io*> parked;
+  // A long operation (inflate, decouple) in the background: progress for get_lvols.
+  struct operation {
+    std::string name;      // "inflate" / "decouple_parent"
+    uint64_t done = 0, total = 0;
+    std::string state;     // "running", "done", or "failed: ..."
+  };
+  operation op;            // under the store's mutex
+  bool op_running = false;
 
   uint32_t entry(uint64_t lc) const {
     cluster_map* m = map.load(std::memory_order_acquire);
@@ -128,6 +143,19 @@ class lvol_store {
   result<void> resize_volume(volume& v, uint64_t size_bytes);
   result<void> rename_volume(volume& v, const std::string& name);
   result<void> set_read_only(volume& v);
+  // Makes snapshot `name` of v: the snapshot takes v's clusters and becomes read-only; v
+  // becomes its thin clone (writes copy on write). Writes to v are frozen meanwhile.
+  result<volume*> snapshot(volume& v, const std::string& name);
+  // A new thin volume whose parent is snapshot s.
+  result<volume*> clone(volume& s, const std::string& name);
+  // Copies into v every cluster it reads from an ancestor (inflate: all of them, and it has
+  // no parent afterwards; decouple: those its parent owns, and its parent becomes the
+  // grandparent). Runs on the calling thread, I/O going on meanwhile; progress in v.op.
+  result<void> inflate(volume& v);
+  result<void> decouple_parent(volume& v);
+  // Marks a long operation as started (false if one runs on v already).
+  bool begin_operation(volume& v, const std::string& name);
+  volume::operation operation_of(const volume& v) const;
   result<void> rename(const std::string& name);
   // Takes the whole base bdev again (it grew): more data clusters, up to what the
   // metadata was sized for. Returns the new number of data clusters.
@@ -170,6 +198,11 @@ class lvol_store {
   result<void> zero_clusters(uint64_t first, uint64_t count);
   void publish_map_locked(volume& v, uint64_t capacity);
   result<void> check_name(const std::string& name, const volume* except) const;
+  result<void> copy_from_ancestors(volume& v, bool whole_chain);
+  // Control thread: v's cluster lc allocated (filled from its ancestors) through the data path.
+  result<void> allocate_sync(volume& v, uint64_t lc);
+  void freeze(volume& v);
+  void thaw(volume& v);
 
   reactor_pool& pool_;
   std::shared_ptr<bdev> base_;

@@ -4,7 +4,10 @@
 // metadata slot (the older generation loads) or both slots (a clear error).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "bdev/bdev_registry.h"
 #include "bdev/bdev_sync_io.h"
@@ -241,6 +244,132 @@ TEST_F(lvol_test, a_torn_newest_slot_falls_back_and_two_bad_slots_refuse_to_load
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.err().code, errc::invalid_argument);
   EXPECT_NE(r.err().message.find("checksum"), std::string::npos) << r.err().message;
+}
+
+}  // namespace
+}  // namespace nvmfd::lvol
+
+namespace nvmfd::lvol {
+namespace {
+
+TEST_F(lvol_test, snapshots_clones_inflate_decouple_and_merge) {
+  lvol_store& s = make_store();
+  uint64_t bpc = mib / 512;
+  lvol_bdev& v = make_volume(s, "v", 4 * mib, false);
+  write_check(v, 0, 8, 1);
+  write_check(v, 2 * bpc, 8, 2);
+  uint64_t free0 = s.info().free_clusters;
+
+  // Snapshot: it takes the clusters; v reads through it and copies on write.
+  auto snap = mgr.snapshot(v.vol(), "snap");
+  ASSERT_TRUE(snap.ok()) << snap.err().message;
+  lvol_bdev& sb = *(*snap)->bdev;
+  EXPECT_EQ(bdevs.find("lvs0/snap").get(), &sb);
+  EXPECT_TRUE(sb.read_only());
+  EXPECT_EQ(s.allocated_clusters(v.vol()), 0u);
+  EXPECT_EQ(s.allocated_clusters(sb.vol()), 4u);
+  EXPECT_EQ(s.info().free_clusters, free0) << "no copy at snapshot time";
+  EXPECT_TRUE(reads_pattern(v, 0, 8, 1));
+  write_check(v, 8, 8, 3);  // cluster 0 copied on write: the rest of it comes from the snapshot
+  EXPECT_TRUE(reads_pattern(v, 0, 8, 1));
+  EXPECT_TRUE(reads_pattern(sb, 0, 8, 1));
+  EXPECT_TRUE(reads_zero(sb, 8, 8)) << "the snapshot does not see the clone's write";
+  EXPECT_EQ(s.allocated_clusters(v.vol()), 1u);
+  buffer w(4096);
+  EXPECT_EQ(h.write(sb, 0, 8, w.data()), -EROFS);
+  EXPECT_FALSE(mgr.snapshot(sb.vol(), "snap2").ok()) << "a snapshot of a snapshot";
+  EXPECT_EQ(mgr.snapshot(v.vol(), "snap").err().code, errc::already_exists);
+
+  // A clone of the snapshot: reads it, writes its own.
+  auto cl = mgr.clone(sb.vol(), "clone");
+  ASSERT_TRUE(cl.ok()) << cl.err().message;
+  lvol_bdev& c = *(*cl)->bdev;
+  EXPECT_TRUE(reads_pattern(c, 2 * bpc, 8, 2));
+  write_check(c, 2 * bpc, 8, 4);
+  EXPECT_TRUE(reads_pattern(sb, 2 * bpc, 8, 2));
+  EXPECT_FALSE(mgr.clone(v.vol(), "x").ok()) << "only snapshots are cloned";
+  // Two clones: the snapshot cannot go.
+  EXPECT_EQ(mgr.delete_volume(sb.vol()).err().code, errc::busy);
+
+  // Decouple the clone: it copies what the snapshot owns, and has no parent then.
+  ASSERT_TRUE(mgr.run_long_operation(c.vol(), "decouple_parent", true).ok());
+  EXPECT_EQ(c.vol().parent.load(), nullptr);
+  EXPECT_EQ(s.allocated_clusters(c.vol()), 4u);
+  EXPECT_TRUE(reads_pattern(c, 0, 8, 1));
+  EXPECT_TRUE(reads_pattern(c, 2 * bpc, 8, 4));
+  EXPECT_EQ(s.operation_of(c.vol()).state, "done");
+  EXPECT_EQ(mgr.run_long_operation(c.vol(), "decouple_parent", true).err().code, errc::invalid_argument);
+
+  // One clone left (v): deleting the snapshot merges it into v, no copy.
+  uint64_t free1 = s.info().free_clusters;
+  std::string snap_name = sb.name();
+  ASSERT_TRUE(mgr.delete_volume(sb.vol()).ok());
+  EXPECT_FALSE(bdevs.find(snap_name));
+  EXPECT_EQ(v.vol().parent.load(), nullptr);
+  EXPECT_EQ(s.allocated_clusters(v.vol()), 4u);
+  EXPECT_TRUE(reads_pattern(v, 0, 8, 1));
+  EXPECT_TRUE(reads_pattern(v, 8, 8, 3));
+  EXPECT_TRUE(reads_pattern(v, 2 * bpc, 8, 2));
+  EXPECT_EQ(h.flush(v), 0);
+  EXPECT_EQ(s.info().free_clusters, free1 + 1) << "the snapshot's cluster 0 (overwritten in v) is freed";
+
+  // Inflate: a thin clone becomes thick and independent; thin volume, zero fill.
+  auto snap2 = mgr.snapshot(v.vol(), "snap2");
+  ASSERT_TRUE(snap2.ok());
+  ASSERT_TRUE(mgr.run_long_operation(v.vol(), "inflate", false).ok());
+  for (int i = 0; i < 500 && s.operation_of(v.vol()).state == "running"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(s.operation_of(v.vol()).state, "done");
+  EXPECT_EQ(s.operation_of(v.vol()).total, 4u);
+  EXPECT_EQ(v.vol().parent.load(), nullptr);
+  EXPECT_FALSE(v.vol().thin.load());
+  EXPECT_TRUE(reads_pattern(v, 2 * bpc, 8, 2));
+  ASSERT_TRUE(mgr.delete_volume((*snap2)->bdev->vol()).ok()) << "no clone left";
+  EXPECT_TRUE(reads_pattern(v, 0, 8, 1));
+
+  // Everything survives a reload.
+  base->release();
+  bdev_registry bdevs2;
+  lvol_manager mgr2(h.pool(), bdevs2);
+  ASSERT_TRUE(bdevs2.add(base).ok());
+  auto v2 = bdevs2.find("lvs0/v");
+  auto c2 = bdevs2.find("lvs0/clone");
+  ASSERT_TRUE(v2 && c2);
+  EXPECT_TRUE(reads_pattern(*v2, 8, 8, 3));
+  EXPECT_TRUE(reads_pattern(*c2, 2 * bpc, 8, 4));
+  EXPECT_FALSE(bdevs2.find("lvs0/snap"));
+}
+
+TEST_F(lvol_test, writes_during_snapshots_land_in_the_volume_not_the_snapshot) {
+  lvol_store& s = make_store();
+  lvol_bdev& v = make_volume(s, "v", 8 * mib, true);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> seed{1000};
+  std::thread writer([&] {
+    buffer w(4096);
+    while (!stop) {
+      test::fill_pattern(w.span(), ++seed);
+      ASSERT_EQ(h.write(v, (seed % 2000) * 8, 8, w.data()), 0);
+    }
+  });
+  std::vector<volume*> snaps;
+  for (int i = 0; i < 5; ++i) {
+    auto sn = mgr.snapshot(v.vol(), "s" + std::to_string(i));
+    ASSERT_TRUE(sn.ok()) << sn.err().message;
+    snaps.push_back(*sn);
+  }
+  stop = true;
+  writer.join();
+  // Each snapshot is frozen in time: reading it twice gives the same, whatever v does.
+  buffer a(8 * mib), b(8 * mib);
+  lvol_bdev& last = *snaps.back()->bdev;
+  ASSERT_EQ(h.read(last, 0, 8 * mib / 512, a.data()), 0);
+  buffer w(4096);
+  test::fill_pattern(w.span(), 5);
+  for (uint64_t u = 0; u < 2000; u += 7) ASSERT_EQ(h.write(v, u * 8, 8, w.data()), 0);
+  ASSERT_EQ(h.read(last, 0, 8 * mib / 512, b.data()), 0);
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), 8 * mib), 0);
+  EXPECT_TRUE(reads_pattern(v, 7 * 8, 8, 5));
 }
 
 }  // namespace
