@@ -1,10 +1,13 @@
 #include "rpc/bdev_rpc.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "bdev/file_bdev.h"
 #include "bdev/null_bdev.h"
 #include "bdev/ram_bdev.h"
+#include "bdev/lvol/lvol_bdev.h"
 #include "bdev/volatile_cache_bdev.h"
 #include "rpc/bdev_nvme_rpc.h"
 #include "rpc/param_reader.h"
@@ -63,7 +66,7 @@ result<json> delete_bdev(bdev_registry& r, const json& params, std::string_view 
 json describe(const bdev& b) {
   json j = {
       {"name", b.name()},
-      {"aliases", json::array()},
+      {"aliases", b.aliases()},
       {"product_name", b.product_name()},
       {"block_size", b.block_size()},
       {"num_blocks", b.num_blocks()},
@@ -90,6 +93,21 @@ json describe(const bdev& b) {
     j["driver_specific"]["volatile_cache"] = {{"filename", v->filename()}, {"cached_blocks", v->cached_blocks()},
                                               {"flushes", v->flushes()}};
   if (auto* n = dynamic_cast<const nvme_bdev*>(&b)) j["driver_specific"] = nvme_bdev_driver_specific(*n);
+  if (auto* l = dynamic_cast<const lvol::lvol_bdev*>(&b)) {
+    const lvol::lvol_store& s = l->store();
+    const lvol::volume& v = l->vol();
+    json d = {{"lvol_store_uuid", s.info().id.to_string()}, {"base_bdev", s.base()->name()},
+              {"thin_provision", v.thin.load()}, {"num_allocated_clusters", s.allocated_clusters(v)},
+              {"snapshot", v.snapshot}, {"clone", v.parent.load() != nullptr}, {"esnap_clone", false}};
+    if (auto* parent = v.parent.load()) d["base_snapshot"] = s.volume_name(*parent);
+    if (v.snapshot) {
+      json clones = json::array();
+      for (auto* o : s.volumes())
+        if (o->parent.load() == &v) clones.push_back(s.volume_name(*o));
+      d["clones"] = clones;
+    }
+    j["driver_specific"]["lvol"] = d;
+  }
   return j;
 }
 
@@ -183,8 +201,12 @@ void add_bdev_methods(rpc_method_table& methods, bdev_registry& bdevs) {
     p.optional_uint("timeout");
     if (auto f = p.finish(); !f) return f.take_err();
     json out = json::array();
-    for (auto& b : bdevs.list())
-      if (!name || b->name() == *name || b->id().to_string() == *name) out.push_back(describe(*b));
+    for (auto& b : bdevs.list()) {
+      auto aliases = b->aliases();
+      if (!name || b->name() == *name || b->id().to_string() == *name ||
+          std::find(aliases.begin(), aliases.end(), *name) != aliases.end())
+        out.push_back(describe(*b));
+    }
     if (name && out.empty()) return error{errc::not_found, fmt::format("bdev {} not found", *name)};
     return out;
   });
