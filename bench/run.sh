@@ -80,10 +80,10 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then
-  for b in nvmfd nvmfctl nvmf-perf nvmf-failover-bench; do [ -x "build/bin/$b" ] || { echo "[bench] build/bin/$b is missing" >&2; exit 1; }; done
+  for b in nvmfd nvmfctl nvmf-perf nvmf-failover-bench nvmf-lvol-bench; do [ -x "build/bin/$b" ] || { echo "[bench] build/bin/$b is missing" >&2; exit 1; }; done
 else
   if [ ! -f build/build.ninja ]; then bash scripts/deps.sh; cmake --preset release >/dev/null; fi
-  for b in nvmfd nvmfctl nvmf-perf nvmf-failover-bench; do cmake --build build --target "$b" >/dev/null; done
+  for b in nvmfd nvmfctl nvmf-perf nvmf-failover-bench nvmf-lvol-bench; do cmake --build build --target "$b" >/dev/null; done
 fi
 
 work=build/bench/$(date -u +%Y%m%dT%H%M%SZ)
@@ -255,7 +255,11 @@ fi
 forget_pid "$fo_pid"
 cat "$work/failover.txt" >&2
 
-# --- d. the report ---------------------------------------------------------------------------
+# --- d. logical volume overhead (bench/lvol.sh) ----------------------------------------------
+echo "[bench] lvol: thick volume vs its base bdev, through NVMe/TCP and at the bdev layer" >&2
+"${prio[@]}" bash bench/lvol.sh "$work"
+
+# --- e. the report ---------------------------------------------------------------------------
 python3 bench/report.py "$work" > "$work/performance.md"
 mkdir -p "$(dirname "$doc")"
 cp "$work/performance.md" "$doc"

@@ -62,7 +62,7 @@ void piece::finish(int st) {
   lvol_bdev* s = self;
   next_free = free_pieces;
   free_pieces = this;
-  s->piece_done(*p, st);
+  s->piece_done(*p, st, false);
 }
 
 }  // namespace
@@ -75,12 +75,15 @@ std::shared_ptr<lvol_bdev> make_lvol_bdev(lvol_store& s, volume& v) { return std
 
 std::vector<std::string> lvol_bdev::aliases() const { return {store_.info().name + "/" + store_.volume_name(vol_)}; }
 
-void lvol_bdev::piece_done(bdev_io& parent, int st) {
+void lvol_bdev::piece_done(bdev_io& parent, int st, bool inside_submit) {
   auto& ctx = parent.backend_ctx_as<parent_ctx>();
   if (st != 0 && ctx.status == 0) ctx.status = st;
   if (--ctx.pending != 0) return;
-  if (ctx.counted) vol_.inflight_writes.fetch_sub(1);
-  parent.complete_later(ctx.status);
+  if (ctx.counted) vol_.inflight_writes.fetch_sub(1, std::memory_order_release);
+  if (inside_submit) return parent.complete_later(ctx.status);
+  // From a piece's completion (already deferred, on the owner reactor): no second hop.
+  parent.status = ctx.status;
+  parent.done->on_bdev_io_done(parent);
 }
 
 void lvol_bdev::submit(bdev_io& io) {
@@ -117,7 +120,7 @@ void lvol_bdev::submit(bdev_io& io) {
       if (buf) buf += n * block_size();
     }
   }
-  piece_done(io, 0);
+  piece_done(io, 0, true);
 }
 
 void lvol_bdev::start_flush(bdev_io& parent) {

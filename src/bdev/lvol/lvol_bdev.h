@@ -37,8 +37,9 @@ class lvol_bdev final : public bdev {
   // Control thread (resize).
   void set_size_blocks(uint64_t n) { set_num_blocks(n); }
 
-  // Internal: one piece of an I/O finished with status st (owner reactor).
-  void piece_done(bdev_io& parent, int st);
+  // Internal: one piece of an I/O finished with status st (owner reactor); the last one
+  // completes the parent (later when inside submit, else at once).
+  void piece_done(bdev_io& parent, int st, bool inside_submit);
 
  private:
   void start_piece(bdev_io& parent, uint64_t lc, uint64_t offset_in_cluster, uint64_t blocks, std::byte* buf);
