@@ -1,6 +1,7 @@
 #include "bdev/bdev_registry.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <fmt/format.h>
 
 namespace nvmfd {
@@ -18,7 +19,7 @@ result<void> bdev_registry::remove(const std::string& name) {
   auto b = find(name);
   if (!b) return error{errc::not_found, fmt::format("bdev {} not found", name)};
   if (b->claimed())
-    return error{errc::busy, fmt::format("bdev {} is in use by {}", name, b->claimed_by())};
+    return error{errc::busy, fmt::format("bdev {} is in use by {}", name, b->claimed_by()), EBUSY};
   std::erase(bdevs_, b);
   return success();
 }

@@ -63,7 +63,7 @@ result<lvol_store*> lvol_manager::create_store(const std::string& bdev_name, con
 result<void> lvol_manager::delete_store(lvol_store& s) {
   for (volume* v : s.volumes())
     if (v->bdev->claimed())
-      return error{errc::busy, fmt::format("lvol {} is in use by {}", v->name, v->bdev->claimed_by())};
+      return error{errc::busy, fmt::format("lvol {} is in use by {}", v->name, v->bdev->claimed_by()), EBUSY};
   // Clones before their snapshots.
   for (bool again = true; again;) {
     again = false;
@@ -127,13 +127,13 @@ result<volume*> lvol_manager::create_volume(lvol_store& s, const std::string& na
 }
 
 result<void> lvol_manager::delete_volume(volume& v) {
-  if (v.bdev->claimed()) return error{errc::busy, fmt::format("lvol {} is in use by {}", v.name, v.bdev->claimed_by())};
+  if (v.bdev->claimed()) return error{errc::busy, fmt::format("lvol {} is in use by {}", v.name, v.bdev->claimed_by()), EBUSY};
   lvol_store& s = store_of(v);
   int clones = 0;
   for (volume* o : s.volumes()) clones += o->parent.load() == &v;
   if (clones > 1)
     return error{errc::busy, fmt::format("snapshot {} has {} clones: inflate or decouple all but one first", v.name,
-                                         clones)};
+                                         clones), EBUSY};
   if (auto r = bdevs_.remove(v.bdev->name()); !r) return r;
   if (auto r = s.delete_volume(v); !r) {
     (void)bdevs_.add(v.bdev);  // still there
@@ -161,7 +161,7 @@ result<void> lvol_manager::run_long_operation(volume& v, const std::string& name
   if (name == "decouple_parent" && !v.parent.load())
     return error{errc::invalid_argument, fmt::format("{} has no parent to decouple from", s.volume_name(v))};
   if (!s.begin_operation(v, name))
-    return error{errc::busy, fmt::format("an operation runs on {} already", s.volume_name(v))};
+    return error{errc::busy, fmt::format("an operation runs on {} already", s.volume_name(v)), EBUSY};
   auto run = [&s, &v, name] { return name == "inflate" ? s.inflate(v) : s.decouple_parent(v); };
   if (wait) return run();
   operations_.emplace_back([run] {

@@ -160,7 +160,7 @@ result<std::unique_ptr<lvol_store>> lvol_store::create(reactor_pool& pool, std::
                                                        std::string name, uint64_t cluster_size) {
   if (auto n = valid_name(name, "lvol store"); !n) return n.take_err();
   if (base->claimed())
-    return error{errc::busy, fmt::format("bdev {} is in use by {}", base->name(), base->claimed_by())};
+    return error{errc::busy, fmt::format("bdev {} is in use by {}", base->name(), base->claimed_by()), EBUSY};
   if (base->read_only()) return error{errc::invalid_argument, fmt::format("bdev {} is read-only", base->name())};
   uint32_t bs = base->block_size();
   if (!power_of_two(cluster_size) || cluster_size < min_cluster_size || cluster_size < bs ||
@@ -235,7 +235,7 @@ result<std::unique_ptr<lvol_store>> lvol_store::load(reactor_pool& pool, std::sh
   if (base->num_blocks() * bs < best->total_clusters * sb->cluster_size)
     return fail(fmt::format("the bdev is shorter than the store's {} clusters", best->total_clusters));
   if (base->claimed())
-    return error{errc::busy, fmt::format("bdev {} is in use by {}", base->name(), base->claimed_by())};
+    return error{errc::busy, fmt::format("bdev {} is in use by {}", base->name(), base->claimed_by()), EBUSY};
   std::unique_ptr<lvol_store> s(new lvol_store(pool, base, *sb, *best));
   if (auto r = s->build_volumes(*best); !r) return fail(r.err().message);
   base->claim("lvol store " + best->name);
@@ -582,7 +582,7 @@ result<volume*> lvol_store::create_volume(const std::string& name, uint64_t size
 
 result<void> lvol_store::delete_volume(volume& v) {
   if (v.bdev->claimed())
-    return error{errc::busy, fmt::format("lvol {} is in use by {}", v.name, v.bdev->claimed_by())};
+    return error{errc::busy, fmt::format("lvol {} is in use by {}", v.name, v.bdev->claimed_by()), EBUSY};
   volume* only_clone = nullptr;
   {
     std::lock_guard lk(mu_);
@@ -594,9 +594,9 @@ result<void> lvol_store::delete_volume(volume& v) {
       }
     if (clones > 1)
       return error{errc::busy, fmt::format("snapshot {} has {} clones: inflate or decouple all but one first", v.name,
-                                           clones)};
+                                           clones), EBUSY};
     if (v.op_running || (only_clone && only_clone->op_running))
-      return error{errc::busy, fmt::format("an operation runs on {} or its clone", v.name)};
+      return error{errc::busy, fmt::format("an operation runs on {} or its clone", v.name), EBUSY};
   }
   // A snapshot with one clone: the clone takes over the clusters it still reads from it
   // (no copy), and the snapshot's parent; the rest of the snapshot's clusters are freed.
@@ -681,7 +681,7 @@ result<volume*> lvol_store::snapshot(volume& v, const std::string& name) {
     std::lock_guard lk(mu_);
     if (volumes_.size() >= max_volumes)
       return error{errc::no_memory, fmt::format("lvol store {} holds {} volumes already", name_, max_volumes)};
-    if (v.op_running) return error{errc::busy, fmt::format("an operation runs on {}", v.name)};
+    if (v.op_running) return error{errc::busy, fmt::format("an operation runs on {}", v.name), EBUSY};
   }
   freeze(v);
   volume* s;
@@ -850,7 +850,7 @@ result<void> lvol_store::destroy() {
   {
     std::lock_guard lk(mu_);
     if (!volumes_.empty())
-      return error{errc::busy, fmt::format("lvol store {} still has {} volumes", name_, volumes_.size())};
+      return error{errc::busy, fmt::format("lvol store {} still has {} volumes", name_, volumes_.size()), EBUSY};
   }
   uint32_t bs = base_->block_size();
   aligned_buffer zero(std::max<std::size_t>(superblock_size, bs));
