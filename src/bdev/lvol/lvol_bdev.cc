@@ -40,7 +40,6 @@ struct piece final : bdev_io_callback, cluster_waiter, commit_waiter {
   void on_cluster_ready(int st, uint32_t physical) override {
     if (st != 0) return finish(st);
     io.offset_blocks = uint64_t{physical} * self->store().blocks_per_cluster() + offset_in_cluster;
-    if (io.fua) need_commit = true;  // the new cluster's mapping must be durable too
     self->store().base()->submit(io);
   }
   void on_committed(int st) override { finish(st == 0 ? 0 : -EIO); }
@@ -138,6 +137,17 @@ void lvol_bdev::start_flush(bdev_io& parent) {
   store_.base()->submit(p->io);
 }
 
+void lvol_bdev::wait_commit(bdev_io& parent) {
+  piece* p = take_piece();
+  p->parent = &parent;
+  p->self = this;
+  p->need_commit = false;
+  p->need_generation = store_.dirty_generation();
+  p->commit_waiter::waiter_owner = parent.owner;
+  ++parent.backend_ctx_as<parent_ctx>().pending;
+  store_.wait_durable(*p);
+}
+
 void lvol_bdev::start_piece(bdev_io& parent, uint64_t lc, uint64_t off, uint64_t n, std::byte* buf) {
   uint64_t bpc = store_.blocks_per_cluster();
   bool whole = off == 0 && n == bpc;
@@ -154,10 +164,14 @@ void lvol_bdev::start_piece(bdev_io& parent, uint64_t lc, uint64_t off, uint64_t
     case bdev_op::unmap:
       if (vol_.thin.load() && whole && !vol_.parent.load()) {
         store_.release_cluster(vol_, lc);
+        if (parent.fua) wait_commit(parent);  // the release must be durable too
         return;
       }
       phys = vol_.entry(lc);
-      if (phys == unallocated && !vol_.parent.load()) return;  // reads as zeroes already
+      if (phys == unallocated && !vol_.parent.load()) {  // reads as zeroes already
+        if (parent.fua) wait_commit(parent);  // (a release of it may be pending)
+        return;
+      }
       break;
     default:
       phys = vol_.entry(lc);
@@ -167,7 +181,9 @@ void lvol_bdev::start_piece(bdev_io& parent, uint64_t lc, uint64_t off, uint64_t
   p->parent = &parent;
   p->self = this;
   p->offset_in_cluster = off;
-  p->need_commit = false;
+  // FUA: the data, and the mapping of its cluster (it may be newly allocated and not yet
+  // committed, by this write or an earlier one), must be durable before it completes.
+  p->need_commit = parent.fua;
   p->io.op = parent.op;
   p->io.fua = parent.fua;
   p->io.num_blocks = n;

@@ -44,6 +44,8 @@ class lvol_bdev final : public bdev {
  private:
   void start_piece(bdev_io& parent, uint64_t lc, uint64_t offset_in_cluster, uint64_t blocks, std::byte* buf);
   void start_flush(bdev_io& parent);
+  // A piece of parent that only waits until the metadata dirty so far is durable.
+  void wait_commit(bdev_io& parent);
 
   lvol_store& store_;
   volume& vol_;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <fmt/format.h>
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "base/crc32c.h"
@@ -91,7 +93,7 @@ superblock plan_layout(uuid id, uint32_t block_size, uint64_t cluster_size, uint
   sb.id = id;
   sb.block_size = block_size;
   sb.cluster_size = cluster_size;
-  sb.max_clusters = 4 * (base_bytes / cluster_size);
+  sb.max_clusters = std::min<uint64_t>(4 * (base_bytes / cluster_size), max_store_clusters);
   sb.slot_size = slot_bytes_for(sb.max_clusters);
   sb.slot_offset[0] = superblock_size;
   sb.slot_offset[1] = superblock_size + sb.slot_size;
@@ -137,6 +139,10 @@ result<superblock> decode_superblock(std::span<const std::byte> block) {
   std::memcpy(&stored, block.data() + superblock_size - 4, 4);  // little-endian host (le.h)
   if (stored != crc(block.subspan(0, superblock_size - 4))) return corrupt("superblock checksum mismatch");
   if (version != format_version) return corrupt(fmt::format("unsupported format version {}", version));
+  bool pow2 = sb.cluster_size && !(sb.cluster_size & (sb.cluster_size - 1));
+  if (!pow2 || sb.cluster_size > max_format_cluster_size || sb.max_clusters > max_store_clusters ||
+      sb.block_size > superblock_size || sb.first_data_cluster > sb.max_clusters)
+    return corrupt("superblock sizes out of range");
   if (sb.block_size < 512 || sb.cluster_size == 0 || sb.cluster_size % sb.block_size != 0 || sb.slot_size == 0 ||
       sb.slot_size % 4096 != 0 || sb.slot_offset[0] != superblock_size ||
       sb.slot_offset[1] != superblock_size + sb.slot_size ||
@@ -238,7 +244,8 @@ result<metadata> decode_metadata(const superblock& sb, std::span<const std::byte
     v.size_clusters = r.u64();
     uint32_t count = r.u32();
     if (!r.ok() || v.id == 0 || v.id >= md.next_volume_id || !ids.insert(v.id).second || v.name.empty() ||
-        !names.insert(v.name).second || count > v.size_clusters || count > md.total_clusters)
+        !names.insert(v.name).second || v.size_clusters == 0 || v.size_clusters >= unallocated ||
+        count > v.size_clusters || count > md.total_clusters)
       return corrupt(fmt::format("volume record {} is invalid", i));
     v.allocated.reserve(count);
     for (uint32_t k = 0; k < count; ++k) {
@@ -253,9 +260,17 @@ result<metadata> decode_metadata(const superblock& sb, std::span<const std::byte
   }
   if (!r.ok()) return corrupt("metadata is truncated");
   if (seen != bitmap) return corrupt("allocation map disagrees with the volumes' cluster maps");
-  for (auto& v : md.volumes)
+  std::map<uint32_t, uint32_t> parent_of;
+  for (auto& v : md.volumes) {
     if (v.parent_id && (!ids.count(v.parent_id) || v.parent_id == v.id))
       return corrupt(fmt::format("volume {} has an unknown parent", v.name));
+    parent_of[v.id] = v.parent_id;
+  }
+  for (auto& v : md.volumes) {  // chains end, and not too deep (a read walks them)
+    std::size_t depth = 0;
+    for (uint32_t id = v.parent_id; id; id = parent_of[id])
+      if (++depth > max_parent_depth) return corrupt(fmt::format("volume {}'s parent chain loops", v.name));
+  }
   return md;
 }
 

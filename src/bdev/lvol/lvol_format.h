@@ -27,6 +27,10 @@ inline constexpr std::size_t superblock_size = 4096;
 inline constexpr std::size_t max_name_len = 63;  // SPDK's limit for lvstore and lvol names
 inline constexpr uint32_t max_volumes = 1024;
 inline constexpr uint32_t unallocated = 0xFFFFFFFFu;  // a cluster-map entry with no cluster
+// Physical clusters are 32-bit: a store and its metadata hold fewer than this many.
+inline constexpr uint64_t max_store_clusters = uint64_t{1} << 30;
+inline constexpr uint64_t max_format_cluster_size = 64ull << 20;
+inline constexpr std::size_t max_parent_depth = 64;
 
 struct superblock {
   uuid id;

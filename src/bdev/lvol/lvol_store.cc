@@ -20,6 +20,15 @@ constexpr uint64_t zero_chunk_bytes = 1ull << 30;
 
 bool power_of_two(uint64_t v) { return v && !(v & (v - 1)); }
 
+// Clusters for size_bytes (rounded up), or an error for 0 or more than a map can hold.
+result<uint64_t> clusters_for(uint64_t size_bytes, uint64_t cluster_size) {
+  uint64_t n = size_bytes / cluster_size + (size_bytes % cluster_size != 0);
+  if (n == 0) return error{errc::invalid_argument, "size must not be 0"};
+  if (n >= unallocated)
+    return error{errc::invalid_argument, fmt::format("size of {} clusters is too large", n)};
+  return n;
+}
+
 result<void> valid_name(const std::string& name, const char* what) {
   if (name.empty() || name.size() > max_name_len)
     return error{errc::invalid_argument, fmt::format("{} name must have 1 to {} characters", what, max_name_len)};
@@ -163,12 +172,20 @@ result<std::unique_ptr<lvol_store>> lvol_store::create(reactor_pool& pool, std::
     return error{errc::busy, fmt::format("bdev {} is in use by {}", base->name(), base->claimed_by()), EBUSY};
   if (base->read_only()) return error{errc::invalid_argument, fmt::format("bdev {} is read-only", base->name())};
   uint32_t bs = base->block_size();
+  if (bs > superblock_size)
+    return error{errc::invalid_argument,
+                 fmt::format("bdev {} has {}-byte blocks: lvol stores take block sizes up to {}", base->name(), bs,
+                             superblock_size)};
   if (!power_of_two(cluster_size) || cluster_size < min_cluster_size || cluster_size < bs ||
       cluster_size > max_cluster_size)
     return error{errc::invalid_argument,
                  fmt::format("cluster_sz {} must be a power of two from {} (and the block size {}) to {}", cluster_size,
                              min_cluster_size, bs, max_cluster_size)};
   uint64_t base_bytes = base->num_blocks() * bs;
+  if (base_bytes / cluster_size >= max_store_clusters)
+    return error{errc::invalid_argument,
+                 fmt::format("bdev {} has more than {} clusters of {} bytes: use a larger cluster_sz", base->name(),
+                             max_store_clusters, cluster_size)};
   superblock sb = plan_layout(uuid::random_v4(), bs, cluster_size, base_bytes);
   metadata md;
   md.name = name;
@@ -477,6 +494,7 @@ void lvol_store::finish_allocation(allocation* a, int status) {
   cluster_waiter* waiters;
   {
     std::lock_guard lk(mu_);
+    if (status == 0 && a->lc >= a->vol->size_clusters.load()) status = -EINVAL;  // shrunk meanwhile
     if (status == 0) {
       a->vol->map.load()->entries[a->lc].store(a->physical, std::memory_order_release);
       dirty_gen_.fetch_add(1);
@@ -539,42 +557,60 @@ void lvol_store::publish_map_locked(volume& v, uint64_t capacity) {
   v.maps.push_back(std::move(m));
 }
 
+result<std::vector<uint32_t>> lvol_store::take_zeroed_clusters(uint64_t count) {
+  std::vector<uint32_t> taken;
+  {
+    std::lock_guard lk(mu_);
+    if (count > free_count_)
+      return error{errc::no_memory,
+                   fmt::format("lvol store {} has {} free clusters, {} needed", name_, free_count_, count), ENOSPC};
+    for (uint64_t i = 0; i < count; ++i) taken.push_back(take_free_cluster_locked());
+  }
+  // Zeroed before any map shows them (they may hold a deleted volume's data, and a commit
+  // by another volume's flush may run meanwhile).
+  std::vector<uint32_t> sorted = taken;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < sorted.size();) {
+    std::size_t j = i + 1;
+    while (j < sorted.size() && sorted[j] == sorted[j - 1] + 1) ++j;
+    if (auto r = zero_clusters(sorted[i], j - i); !r) {
+      std::lock_guard lk(mu_);
+      for (uint32_t c : taken) in_use_[c] = false;
+      free_count_ += taken.size();
+      return r.take_err();
+    }
+    i = j;
+  }
+  return taken;
+}
+
 result<volume*> lvol_store::create_volume(const std::string& name, uint64_t size_bytes, bool thin,
                                           std::optional<uuid> id) {
   if (auto n = check_name(name, nullptr); !n) return n.take_err();
-  if (size_bytes == 0) return error{errc::invalid_argument, "size must not be 0"};
-  uint64_t clusters = (size_bytes + sb_.cluster_size - 1) / sb_.cluster_size;
-  if (clusters > UINT32_MAX) return error{errc::invalid_argument, "size too large"};
-  volume* v;
-  std::vector<uint32_t> taken;
+  auto clusters = clusters_for(size_bytes, sb_.cluster_size);
+  if (!clusters) return clusters.take_err();
   {
     std::lock_guard lk(mu_);
     if (volumes_.size() >= max_volumes)
       return error{errc::no_memory, fmt::format("lvol store {} holds {} volumes already", name_, max_volumes)};
-    if (!thin && clusters > free_count_)
-      return error{errc::no_memory,
-                   fmt::format("lvol store {} has {} free clusters, {} needed", name_, free_count_, clusters), ENOSPC};
+  }
+  std::vector<uint32_t> taken;
+  if (!thin) {
+    auto t = take_zeroed_clusters(*clusters);
+    if (!t) return t.take_err();
+    taken = std::move(t.value());
+  }
+  volume* v;
+  {
+    std::lock_guard lk(mu_);
     volume_record r;
     r.id = next_volume_id_++;
     r.vid = id && !id->is_zero() ? *id : uuid::random_v4();
     r.name = name;
     r.thin = thin;
-    r.size_clusters = clusters;
+    r.size_clusters = *clusters;
     v = add_volume_locked(r);
-    if (!thin)
-      for (uint64_t lc = 0; lc < clusters; ++lc) {
-        uint32_t c = take_free_cluster_locked();
-        taken.push_back(c);
-        v->map.load()->entries[lc].store(c);
-      }
-  }
-  // A thick volume's clusters read as zeroes (they may hold a deleted volume's data).
-  std::sort(taken.begin(), taken.end());
-  for (std::size_t i = 0; i < taken.size();) {
-    std::size_t j = i + 1;
-    while (j < taken.size() && taken[j] == taken[j - 1] + 1) ++j;
-    if (auto r = zero_clusters(taken[i], j - i); !r) return r.take_err();
-    i = j;
+    for (uint64_t lc = 0; lc < taken.size(); ++lc) v->map.load()->entries[lc].store(taken[lc]);
   }
   if (auto r = commit_sync(); !r) return r.take_err();
   return v;
@@ -595,8 +631,9 @@ result<void> lvol_store::delete_volume(volume& v) {
     if (clones > 1)
       return error{errc::busy, fmt::format("snapshot {} has {} clones: inflate or decouple all but one first", v.name,
                                            clones), EBUSY};
-    if (v.op_running || (only_clone && only_clone->op_running))
-      return error{errc::busy, fmt::format("an operation runs on {} or its clone", v.name), EBUSY};
+    for (auto& o : volumes_)
+      if (o->op_running)  // an inflate / decouple walks the parent chains
+        return error{errc::busy, fmt::format("{} runs on {}: wait for it", o->op.name, o->name), EBUSY};
   }
   // A snapshot with one clone: the clone takes over the clusters it still reads from it
   // (no copy), and the snapshot's parent; the rest of the snapshot's clusters are freed.
@@ -626,36 +663,36 @@ result<void> lvol_store::delete_volume(volume& v) {
 
 result<void> lvol_store::resize_volume(volume& v, uint64_t size_bytes) {
   if (v.snapshot) return error{errc::invalid_argument, fmt::format("{} is a snapshot: it cannot be resized", v.name)};
-  if (size_bytes == 0) return error{errc::invalid_argument, "size must not be 0"};
-  uint64_t clusters = (size_bytes + sb_.cluster_size - 1) / sb_.cluster_size;
-  if (clusters > UINT32_MAX) return error{errc::invalid_argument, "size too large"};
+  auto clusters = clusters_for(size_bytes, sb_.cluster_size);
+  if (!clusters) return clusters.take_err();
   uint64_t old = v.size_clusters.load();
-  std::vector<uint32_t> taken;
-  {
+  if (*clusters > old) {
+    std::vector<uint32_t> taken;
+    if (!v.thin.load()) {
+      auto t = take_zeroed_clusters(*clusters - old);
+      if (!t) return t.take_err();
+      taken = std::move(t.value());
+    }
     std::lock_guard lk(mu_);
-    if (clusters > old) {
-      if (!v.thin && clusters - old > free_count_)
-        return error{errc::no_memory,
-                     fmt::format("lvol store {} has {} free clusters, {} needed", name_, free_count_, clusters - old),
-                     ENOSPC};
-      publish_map_locked(v, clusters);
-      if (!v.thin)
-        for (uint64_t lc = old; lc < clusters; ++lc) {
-          uint32_t c = take_free_cluster_locked();
-          taken.push_back(c);
-          v.map.load()->entries[lc].store(c);
-        }
-    } else {
+    publish_map_locked(v, *clusters);
+    for (uint64_t i = 0; i < taken.size(); ++i) v.map.load()->entries[old + i].store(taken[i]);
+    v.size_clusters.store(*clusters);
+  } else if (*clusters < old) {
+    // The new end first (new I/O past it fails), then drain the writes still in flight, so
+    // none lands in (or allocates) a cluster being given back.
+    v.size_clusters.store(*clusters);
+    v.bdev->set_size_blocks(*clusters * blocks_per_cluster());
+    freeze(v);
+    {
+      std::lock_guard lk(mu_);
       uint64_t g = dirty_gen_.fetch_add(1) + 1;
-      for (uint64_t lc = clusters; lc < old; ++lc)
+      for (uint64_t lc = *clusters; lc < old; ++lc)
         if (uint32_t p = v.map.load()->entries[lc].exchange(unallocated); p != unallocated)
           pending_free_.emplace_back(g, p);
     }
-    v.size_clusters.store(clusters);
+    thaw(v);
   }
-  for (uint32_t c : taken)
-    if (auto r = zero_clusters(c, 1); !r) return r;
-  v.bdev->set_size_blocks(clusters * blocks_per_cluster());
+  v.bdev->set_size_blocks(*clusters * blocks_per_cluster());
   return commit_sync();
 }
 

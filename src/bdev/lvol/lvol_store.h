@@ -195,6 +195,8 @@ class lvol_store {
   void finish_commit(commit_job* job, int status);
   void finish_allocation(allocation* a, int status);
   uint32_t take_free_cluster_locked();
+  // count free clusters taken and zeroed (not in any map yet); given back on failure.
+  result<std::vector<uint32_t>> take_zeroed_clusters(uint64_t count);
   result<void> zero_clusters(uint64_t first, uint64_t count);
   void publish_map_locked(volume& v, uint64_t capacity);
   result<void> check_name(const std::string& name, const volume* except) const;

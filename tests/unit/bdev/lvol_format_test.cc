@@ -120,6 +120,13 @@ TEST(lvol_format, inconsistent_maps_are_refused_even_with_good_checksums) {
   auto orphan = test_md();
   orphan.volumes[1].parent_id = 9;
   EXPECT_FALSE(decode_metadata(sb, *encode_metadata(sb, orphan)).ok());
+  auto cycle = test_md();  // each the other's parent: a read would walk forever
+  cycle.volumes[0].parent_id = 3;
+  EXPECT_FALSE(decode_metadata(sb, *encode_metadata(sb, cycle)).ok());
+  auto empty = test_md();
+  empty.volumes[1].size_clusters = 0;
+  empty.volumes[1].allocated.clear();
+  EXPECT_FALSE(decode_metadata(sb, *encode_metadata(sb, empty)).ok());
 }
 
 }  // namespace
