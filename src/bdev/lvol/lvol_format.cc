@@ -196,6 +196,17 @@ result<std::vector<std::byte>> encode_metadata(const superblock& sb, const metad
   return out;
 }
 
+uint64_t used_slot_bytes(const superblock& sb, std::span<const std::byte> first) {
+  if (first.size() < slot_header_size || std::memcmp(first.data(), md_magic, sizeof md_magic) != 0) return 4096;
+  uint32_t stored = 0;
+  std::memcpy(&stored, first.data() + slot_header_size - 4, 4);
+  if (stored != crc(first.subspan(0, slot_header_size - 4))) return 4096;
+  uint64_t len = 0;
+  std::memcpy(&len, first.data() + 24, 8);
+  if (len > sb.slot_size - slot_header_size) return 4096;
+  return align_up(slot_header_size + len, 4096);
+}
+
 result<metadata> decode_metadata(const superblock& sb, std::span<const std::byte> slot) {
   if (slot.size() < slot_header_size || std::memcmp(slot.data(), md_magic, sizeof md_magic) != 0)
     return corrupt("metadata slot has no magic");

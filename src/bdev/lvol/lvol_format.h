@@ -75,6 +75,9 @@ struct metadata {
 // Encodes md into a slot image of sb.slot_size bytes (with the allocation bitmap derived
 // from the volumes). invalid_argument when it does not fit, no_memory never.
 result<std::vector<std::byte>> encode_metadata(const superblock& sb, const metadata& md);
+// How many bytes of a slot to read, from its first 4096 bytes: header plus payload rounded up
+// to 4096 when the header is intact, else 4096 (decode_metadata then says what is wrong).
+uint64_t used_slot_bytes(const superblock& sb, std::span<const std::byte> first_block);
 // invalid_argument when the slot is torn or inconsistent: bad checksum, a cluster outside
 // the data area or owned twice, an allocation bitmap that disagrees with the volumes.
 result<metadata> decode_metadata(const superblock& sb, std::span<const std::byte> slot);

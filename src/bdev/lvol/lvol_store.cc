@@ -202,11 +202,13 @@ result<std::unique_ptr<lvol_store>> lvol_store::create(reactor_pool& pool, std::
   aligned_buffer sb_block(std::max<std::size_t>(superblock_size, bs));
   uint64_t sb_blocks = sb_block.size() / bs;
   if (auto r = sync_bdev_io(pool, *base, bdev_op::write, 0, sb_blocks, sb_block.data()); !r) return r.take_err();
-  aligned_buffer s0(sb.slot_size), s1(sb.slot_size);
-  std::copy(slot->begin(), slot->end(), s1.data());  // generation g lives in slot g % 2
-  if (auto r = sync_bdev_io(pool, *base, bdev_op::write, sb.slot_offset[0] / bs, sb.slot_size / bs, s0.data()); !r)
+  // Only what is used: the image (generation g lives in slot g % 2), and slot 0's first
+  // block zeroed (no magic: not a slot).
+  aligned_buffer s0(superblock_size), s1(slot->size());
+  std::copy(slot->begin(), slot->end(), s1.data());
+  if (auto r = sync_bdev_io(pool, *base, bdev_op::write, sb.slot_offset[0] / bs, s0.size() / bs, s0.data()); !r)
     return r.take_err();
-  if (auto r = sync_bdev_io(pool, *base, bdev_op::write, sb.slot_offset[1] / bs, sb.slot_size / bs, s1.data()); !r)
+  if (auto r = sync_bdev_io(pool, *base, bdev_op::write, sb.slot_offset[1] / bs, s1.size() / bs, s1.data()); !r)
     return r.take_err();
   if (auto r = sync_bdev_io(pool, *base, bdev_op::flush, 0, 0, nullptr); !r) return r.take_err();
   auto enc = encode_superblock(sb);
@@ -236,8 +238,14 @@ result<std::unique_ptr<lvol_store>> lvol_store::load(reactor_pool& pool, std::sh
   std::optional<metadata> best;
   std::string why;
   for (int i = 0; i < 2; ++i) {
-    aligned_buffer slot(sb->slot_size);
-    if (auto r = sync_bdev_io(pool, *base, bdev_op::read, sb->slot_offset[i] / bs, sb->slot_size / bs, slot.data()); !r)
+    // The first block tells the payload length (checked by its own CRC); then only the used
+    // part of the slot is read.
+    aligned_buffer head(superblock_size);
+    if (auto r = sync_bdev_io(pool, *base, bdev_op::read, sb->slot_offset[i] / bs, head.size() / bs, head.data()); !r)
+      return r.take_err();
+    uint64_t used = used_slot_bytes(*sb, {head.data(), head.size()});
+    aligned_buffer slot(used);
+    if (auto r = sync_bdev_io(pool, *base, bdev_op::read, sb->slot_offset[i] / bs, slot.size() / bs, slot.data()); !r)
       return r.take_err();
     auto md = decode_metadata(*sb, {slot.data(), slot.size()});
     if (!md) {
