@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/buffer_pool.h"
 #include "bdev/bdev_validate.h"
 
 namespace nvmfd::lvol {
@@ -26,8 +27,13 @@ struct piece final : bdev_io_callback, cluster_waiter, commit_waiter {
   uint64_t offset_in_cluster = 0;  // blocks
   bool need_commit = false;
   piece* next_free = nullptr;
+  // A piece whose part of the caller's buffer is not aligned as the base needs goes through
+  // a buffer of the reactor's pool (allocation-free once warm); user is the caller's part.
+  std::byte* user = nullptr;
+  std::size_t bounce_len = 0;
 
   void on_bdev_io_done(bdev_io& d) override {
+    if (bounce_len && d.status == 0 && d.op == bdev_op::read) std::memcpy(user, d.buf, bounce_len);
     if (d.status == 0 && need_commit) {
       need_commit = false;
       need_generation = self->store().dirty_generation();
@@ -57,6 +63,10 @@ piece* take_piece() {
 }
 
 void piece::finish(int st) {
+  if (bounce_len) {  // on the owner reactor, whose pool it came from
+    buffer_pool::local().give(io.buf, bounce_len);
+    bounce_len = 0;
+  }
   bdev_io* p = parent;
   lvol_bdev* s = self;
   next_free = free_pieces;
@@ -188,6 +198,18 @@ void lvol_bdev::start_piece(bdev_io& parent, uint64_t lc, uint64_t off, uint64_t
   p->io.fua = parent.fua;
   p->io.num_blocks = n;
   p->io.buf = buf;
+  p->bounce_len = 0;
+  uint32_t align = store_.base()->buf_align();
+  if (buf && align > 1 && reinterpret_cast<uintptr_t>(buf) % align != 0) {
+    std::size_t len = n * block_size();
+    std::byte* b = len <= buffer_pool::max_size ? buffer_pool::local().take(len) : nullptr;
+    if (b) {
+      if (parent.op == bdev_op::write) std::memcpy(b, buf, len);
+      p->user = buf;
+      p->bounce_len = len;
+      p->io.buf = b;
+    }  // else the base answers -EINVAL, as for any misaligned buffer
+  }
   p->io.owner = parent.owner;
   p->io.done = p;
   p->cluster_waiter::waiter_owner = parent.owner;
