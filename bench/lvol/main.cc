@@ -37,6 +37,7 @@ class io_loop final : public bdev_io_callback {
   }
 
   void start() {
+    inflight_ = static_cast<int>(slots_.size());
     r_.post([this] {
       for (std::size_t i = 0; i < slots_.size(); ++i) submit(slots_[i], bufs_[i].data());
     });
@@ -58,7 +59,6 @@ class io_loop final : public bdev_io_callback {
 
  private:
   void submit(bdev_io& io, std::byte* buf) {
-    if (io.owner == nullptr) ++inflight_;
     io.op = op_;
     io.offset_blocks = rng_() % range_;
     io.num_blocks = 1;

@@ -6,15 +6,13 @@
 
 #include "base/log.h"
 #include "host/nvme_controller_registry.h"
+#include "proto/features.h"
 #include "proto/nqn.h"
 
 namespace nvmfd {
 
 namespace {
 
-// Asynchronous Event completion Dword 0: notice, Discovery Log Page Change (Base 2.0 Fig. 147).
-constexpr uint32_t aen_type_notice = 0x2;
-constexpr uint32_t aen_notice_discovery_change = 0xf0;
 
 bool is_tcp_nvm_entry(const discovery_entry& e) {
   return e.subtype == static_cast<uint8_t>(subsystem_type::nvme) &&
@@ -62,7 +60,7 @@ result<void> discovery_service::connect() {
   }
   host_controller::event_handlers h;
   h.on_event = [this, gen](uint32_t dw0) {
-    if ((dw0 & 0x7) != aen_type_notice || ((dw0 >> 8) & 0xff) != aen_notice_discovery_change) return;
+    if (!aer_fields::decode(dw0).is_notice(aer_notice::discovery_log_change)) return;
     std::lock_guard lk(mu_);
     if (gen != ctrl_generation_) return;
     refresh_pending_ = true;
@@ -91,7 +89,7 @@ result<void> discovery_service::connect() {
 result<std::shared_ptr<host_controller>> discovery_service::connect_referral(const transport_id& r) {
   host_controller::event_handlers h;
   h.on_event = [this](uint32_t dw0) {
-    if ((dw0 & 0x7) != aen_type_notice || ((dw0 >> 8) & 0xff) != aen_notice_discovery_change) return;
+    if (!aer_fields::decode(dw0).is_notice(aer_notice::discovery_log_change)) return;
     std::lock_guard lk(mu_);
     refresh_pending_ = true;
     cv_.notify_all();

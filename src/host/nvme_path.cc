@@ -4,16 +4,13 @@
 
 #include "base/log.h"
 #include "host/ana_log_reader.h"
+#include "proto/features.h"
 
 namespace nvmfd {
 
 namespace {
 
 std::atomic<uint64_t> next_path_id{1};
-
-// Asynchronous Event completion Dword 0 (NVMe Base 2.0 Figure 147).
-constexpr uint32_t aen_type_notice = 0x2;
-constexpr uint32_t aen_notice_ana_change = 0x03;
 
 bool same_path(const transport_id& a, const transport_id& b) {
   return a.traddr == b.traddr && a.trsvcid == b.trsvcid;
@@ -77,7 +74,7 @@ host_controller::event_handlers nvme_path::handlers() {
   }
   host_controller::event_handlers h;
   h.on_event = [this, gen](uint32_t dw0) {
-    if ((dw0 & 0x7) != aen_type_notice || ((dw0 >> 8) & 0xff) != aen_notice_ana_change) return;
+    if (!aer_fields::decode(dw0).is_notice(aer_notice::ana_change)) return;
     std::lock_guard lk(mu_);
     if (gen != ctrl_generation_) return;
     ana_refresh_pending_ = true;

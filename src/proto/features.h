@@ -149,6 +149,10 @@ struct aer_fields {
     return {static_cast<uint8_t>(dw0 & 0x7), static_cast<uint8_t>((dw0 >> 8) & 0xff),
             static_cast<uint8_t>((dw0 >> 16) & 0xff)};
   }
+  // True for a notice of that kind.
+  bool is_notice(aer_notice n) const {
+    return type == static_cast<uint8_t>(aer_type::notice) && info == static_cast<uint8_t>(n);
+  }
 };
 
 }  // namespace nvmfd

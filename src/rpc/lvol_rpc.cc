@@ -26,6 +26,18 @@ result<lvol_store*> store_param(param_reader& p, lvol_manager& lvols, const char
   return lvols.find_store(id, name);
 }
 
+// {uuid | lvs_name} when either is given (that store), else every store.
+result<std::vector<lvol_store*>> stores_param(param_reader& p, lvol_manager& lvols, const char* uuid_key,
+                                              const char* name_key) {
+  if (p.has(uuid_key) || p.has(name_key)) {
+    auto s = store_param(p, lvols, uuid_key, name_key);
+    if (!s) return s.take_err();
+    return std::vector<lvol_store*>{*s};
+  }
+  if (auto f = p.finish(); !f) return f.take_err();
+  return lvols.stores();
+}
+
 json store_json(const lvol_store& s) {
   auto i = s.info();
   return {{"uuid", i.id.to_string()},          {"name", i.name},
@@ -37,7 +49,7 @@ json store_json(const lvol_store& s) {
 json volume_json(const lvol_store& s, const volume& v) {
   auto i = s.info();
   std::string name = s.volume_name(v);
-  json j = {{"alias", i.name + "/" + name},
+  json j = {{"alias", s.alias_of(v)},
           {"uuid", v.vid.to_string()},
           {"name", name},
           {"is_thin_provisioned", v.thin.load()},
@@ -57,6 +69,21 @@ json volume_json(const lvol_store& s, const volume& v) {
 result<volume*> finish_and_find(param_reader& p, lvol_manager& lvols, const std::string& name) {
   if (auto f = p.finish(); !f) return f.take_err();
   return lvols.find_volume(name);
+}
+
+// The params are complete: op on the volume named `name`; the reply is true.
+template <class Op>
+result<json> on_volume(param_reader& p, lvol_manager& lvols, const std::string& name, Op op) {
+  auto v = finish_and_find(p, lvols, name);
+  if (!v) return v.take_err();
+  if (result<void> r = op(**v); !r) return r.take_err();
+  return json(true);
+}
+
+// A new volume's reply: its bdev name (the UUID), as SPDK answers.
+result<json> new_volume(result<volume*> v) {
+  if (!v) return v.take_err();
+  return json((*v)->bdev->name());
 }
 
 void ignore_clear_method(param_reader& p) {
@@ -105,15 +132,10 @@ void add_lvol_methods(rpc_method_table& m, lvol_manager& lvols) {
   });
   m.add("bdev_lvol_get_lvstores", [&lvols](const json& params) -> result<json> {
     param_reader p(params);
+    auto stores = stores_param(p, lvols, "uuid", "lvs_name");
+    if (!stores) return stores.take_err();
     json out = json::array();
-    if (p.has("uuid") || p.has("lvs_name")) {
-      auto s = store_param(p, lvols);
-      if (!s) return s.take_err();
-      out.push_back(store_json(**s));
-      return out;
-    }
-    if (auto f = p.finish(); !f) return f.take_err();
-    for (auto* s : lvols.stores()) out.push_back(store_json(*s));
+    for (auto* s : *stores) out.push_back(store_json(*s));
     return out;
   });
 
@@ -125,58 +147,36 @@ void add_lvol_methods(rpc_method_table& m, lvol_manager& lvols) {
     ignore_clear_method(p);
     auto s = store_param(p, lvols);
     if (!s) return s.take_err();
-    if (size_mib == 0) return error{errc::invalid_argument, "size_in_mib: must not be 0"};
-    auto v = lvols.create_volume(**s, name, size_mib * mib, thin, std::nullopt);
-    if (!v) return v.take_err();
-    return json((*v)->bdev->name());
+    return new_volume(lvols.create_volume(**s, name, size_mib * mib, thin, std::nullopt));
   });
   m.add("bdev_lvol_delete", [&lvols](const json& params) -> result<json> {
     param_reader p(params);
     auto name = p.required_string("name");
-    auto v = finish_and_find(p, lvols, name);
-    if (!v) return v.take_err();
-    if (auto r = lvols.delete_volume(**v); !r) return r.take_err();
-    return json(true);
+    return on_volume(p, lvols, name, [&](volume& v) { return lvols.delete_volume(v); });
   });
   m.add("bdev_lvol_resize", [&lvols](const json& params) -> result<json> {
     param_reader p(params);
     auto name = p.required_string("name");
     auto size_mib = p.required_uint("size_in_mib", UINT64_MAX / mib);
-    auto v = finish_and_find(p, lvols, name);
-    if (!v) return v.take_err();
-    if (auto r = lvols.store_of(**v).resize_volume(**v, size_mib * mib); !r) return r.take_err();
-    return json(true);
+    return on_volume(p, lvols, name, [&](volume& v) { return lvols.store_of(v).resize_volume(v, size_mib * mib); });
   });
   m.add("bdev_lvol_rename", [&lvols](const json& params) -> result<json> {
     param_reader p(params);
     auto old_name = p.required_string("old_name");
     auto new_name = p.required_string("new_name");
-    auto v = finish_and_find(p, lvols, old_name);
-    if (!v) return v.take_err();
-    if (auto r = lvols.store_of(**v).rename_volume(**v, new_name); !r) return r.take_err();
-    return json(true);
+    return on_volume(p, lvols, old_name, [&](volume& v) { return lvols.store_of(v).rename_volume(v, new_name); });
   });
   m.add("bdev_lvol_set_read_only", [&lvols](const json& params) -> result<json> {
     param_reader p(params);
     auto name = p.required_string("name");
-    auto v = finish_and_find(p, lvols, name);
-    if (!v) return v.take_err();
-    if (auto r = lvols.store_of(**v).set_read_only(**v); !r) return r.take_err();
-    return json(true);
+    return on_volume(p, lvols, name, [&](volume& v) { return lvols.store_of(v).set_read_only(v); });
   });
   m.add("bdev_lvol_get_lvols", [&lvols](const json& params) -> result<json> {
     param_reader p(params);
-    std::vector<lvol_store*> stores;
-    if (p.has("lvs_uuid") || p.has("lvs_name")) {
-      auto s = store_param(p, lvols, "lvs_uuid", "lvs_name");
-      if (!s) return s.take_err();
-      stores.push_back(*s);
-    } else {
-      if (auto f = p.finish(); !f) return f.take_err();
-      stores = lvols.stores();
-    }
+    auto stores = stores_param(p, lvols, "lvs_uuid", "lvs_name");
+    if (!stores) return stores.take_err();
     json out = json::array();
-    for (auto* s : stores)
+    for (auto* s : *stores)
       for (auto* v : s->volumes()) out.push_back(volume_json(*s, *v));
     return out;
   });
@@ -187,9 +187,7 @@ void add_lvol_methods(rpc_method_table& m, lvol_manager& lvols) {
     auto snap = p.required_string("snapshot_name");
     auto v = finish_and_find(p, lvols, name);
     if (!v) return v.take_err();
-    auto s = lvols.snapshot(**v, snap);
-    if (!s) return s.take_err();
-    return json((*s)->bdev->name());
+    return new_volume(lvols.snapshot(**v, snap));
   });
   m.add("bdev_lvol_clone", [&lvols](const json& params) -> result<json> {
     param_reader p(params);
@@ -197,28 +195,21 @@ void add_lvol_methods(rpc_method_table& m, lvol_manager& lvols) {
     auto name = p.required_string("clone_name");
     auto s = finish_and_find(p, lvols, snap);
     if (!s) return s.take_err();
-    auto c = lvols.clone(**s, name);
-    if (!c) return c.take_err();
-    return json((*c)->bdev->name());
+    return new_volume(lvols.clone(**s, name));
   });
   // Long operations: by default the reply comes when they are done (as SPDK's); with
   // nvmfd's wait_for_completion false it comes at once and bdev_lvol_get_lvols reports the
   // progress ("operation").
-  auto long_op = [&lvols](const char* method, bool whole) {
-    return [&lvols, method, whole](const json& params) -> result<json> {
+  auto long_op = [&lvols](lvol::long_operation op) {
+    return [&lvols, op](const json& params) -> result<json> {
       param_reader p(params);
       auto name = p.required_string("name");
       bool wait = p.optional_bool("wait_for_completion").value_or(true);
-      if (auto f = p.finish(); !f) return f.take_err();
-      auto v = lvols.find_volume(name);
-      if (!v) return v.take_err();
-      auto r = lvols.run_long_operation(**v, whole ? "inflate" : "decouple_parent", wait);
-      if (!r) return r.take_err();
-      return json(true);
+      return on_volume(p, lvols, name, [&](volume& v) { return lvols.run_long_operation(v, op, wait); });
     };
   };
-  m.add("bdev_lvol_inflate", long_op("bdev_lvol_inflate", true));
-  m.add("bdev_lvol_decouple_parent", long_op("bdev_lvol_decouple_parent", false));
+  m.add("bdev_lvol_inflate", long_op(lvol::long_operation::inflate));
+  m.add("bdev_lvol_decouple_parent", long_op(lvol::long_operation::decouple_parent));
 }
 
 }  // namespace nvmfd

@@ -19,6 +19,7 @@ self=$(readlink -f "$0")
 here=$(dirname "$self")
 
 fail() { echo "CHECK FAILED (host): $*" >&2; exit 1; }
+. "$here/../lib/nvmfd_proc.sh"
 
 hook() {
   local bin=$1 sock=$2 action=$3
@@ -75,17 +76,10 @@ fi
 bin=$1
 peer=$2
 for b in nvmfd nvmfctl; do [ -x "$bin/$b" ] || fail "$bin/$b is not built"; done
-if [ "$(id -u)" != 0 ]; then
-  echo "interop_kernel_discovery: SKIPPED (linux-peer's netns mode needs root)"
-  exit 77
-fi
+require_root interop_kernel_discovery
 work=$(mktemp -d /tmp/nvmfd-kernel-disc.XXXXXX)
-cleanup() {
-  local p
-  p=$(cat "$work/nvmfd.pid" 2>/dev/null || true)
-  if [ -n "$p" ] && kill -0 "$p" 2>/dev/null && grep -q nvmfd "/proc/$p/cmdline" 2>/dev/null; then
-    kill -KILL "$p" 2>/dev/null || true
-  fi
+cleanup() {  # an nvmfd that outlived run-guest (run-guest itself killed)
+  stop_pidfile "$work/nvmfd.pid"
   rm -rf "$work"
 }
 trap cleanup EXIT

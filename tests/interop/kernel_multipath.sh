@@ -31,6 +31,7 @@ NQN=nqn.2016-06.io.nvmfd:multipath
 PORT=4420
 
 fail() { echo "CHECK FAILED (host): $*" >&2; exit 1; }
+. "$here/../lib/nvmfd_proc.sh"
 
 # Runs inside the netns (lp-host hook); the RPC socket is a path, reachable across namespaces.
 hook() {
@@ -89,21 +90,12 @@ fi
 bin=$1
 peer=$2
 for b in nvmfd nvmfctl; do [ -x "$bin/$b" ] || fail "$bin/$b is not built"; done
-if [ "$(id -u)" != 0 ]; then
-  echo "interop_kernel_multipath: SKIPPED (linux-peer's netns mode needs root)"
-  exit 77
-fi
+require_root interop_kernel_multipath
 work=$(mktemp -d /tmp/nvmfd-kernel-mp.XXXXXX)
 cleanup() {
   # run-guest stops its host commands; this catches an nvmfd that outlived it (e.g. when
   # run-guest itself was killed).
-  local p
-  p=$(cat "$work/nvmfd.pid" 2>/dev/null || true)
-  if [ -n "$p" ] && kill -0 "$p" 2>/dev/null && grep -q nvmfd "/proc/$p/cmdline" 2>/dev/null; then
-    kill "$p" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  fi
+  stop_pidfile "$work/nvmfd.pid"
   rm -rf "$work"
 }
 trap cleanup EXIT

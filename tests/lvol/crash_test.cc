@@ -11,9 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../../include/nvmfd/host.h"
+#include "../host/free_port.h"
 
 namespace nvmfd {
 namespace {
@@ -52,18 +51,6 @@ std::string slurp(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-int free_port() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  close(s);
-  return ntohs(a.sin_port);
 }
 
 // The content of version v of unit u: its identity in the first 16 bytes, then a pattern.
@@ -164,7 +151,7 @@ class crash_test : public ::testing::TestWithParam<const char*> {
     ASSERT_GE(fd, 0);
     ASSERT_EQ(ftruncate(fd, 64 << 20), 0);
     close(fd);
-    port_ = free_port();
+    port_ = test::free_port();
     sock_ = dir_ + "/rpc.sock";
   }
   void TearDown() override {

@@ -12,6 +12,7 @@ self=$(readlink -f "$0")
 here=$(dirname "$self")
 NQN=nqn.2016-06.io.nvmfd:kernel-lvol
 fail() { echo "CHECK FAILED (host): $*" >&2; exit 1; }
+. "$here/../lib/nvmfd_proc.sh"
 
 config() {  # WORK PORT WITH_NS
   local ns=""
@@ -34,23 +35,9 @@ start() {  # WORK: start nvmfd with WORK/config.json, wait for its RPC socket
   bin=$(cat "$work/bin")
   "$bin/nvmfd" -c "$work/config.json" -r "$work/rpc.sock" -m 0x1 >> "$work/nvmfd.log" 2>&1 &
   echo $! > "$work/nvmfd.pid"
-  for _ in $(seq 100); do
-    "$bin/nvmfctl" -s "$work/rpc.sock" rpc_get_methods > /dev/null 2>&1 && return 0
-    sleep 0.1
-  done
+  wait_rpc "$bin" "$work/rpc.sock" && return 0
   tail -n 20 "$work/nvmfd.log" >&2
   fail "nvmfd did not start"
-}
-
-stop_hard() {  # WORK: SIGKILL by PID
-  local p
-  p=$(cat "$1/nvmfd.pid" 2>/dev/null || true)
-  [ -n "$p" ] || return 0
-  if kill -0 "$p" 2>/dev/null && grep -q nvmfd "/proc/$p/cmdline" 2>/dev/null; then
-    kill -KILL "$p"
-    while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
-  fi
-  : > "$1/nvmfd.pid"
 }
 
 if [ "${1:-}" = --hook ]; then
@@ -58,7 +45,7 @@ if [ "${1:-}" = --hook ]; then
   bin=$(cat "$work/bin")
   case "$3" in
     restart)
-      stop_hard "$work"
+      stop_pidfile "$work/nvmfd.pid" 0
       echo "nvmfd killed (SIGKILL): its base's unflushed writes are gone" >&2
       start "$work"
       "$bin/nvmfctl" -s "$work/rpc.sock" bdev_lvol_get_lvols >&2 || fail "the lvol did not load" ;;
@@ -81,7 +68,7 @@ fi
 bin=$1
 peer=$2
 work=$(mktemp -d /tmp/nvmfd-kernel-lvol.XXXXXX)
-trap 'stop_hard "$work"; rm -rf "$work"' EXIT
+trap 'stop_pidfile "$work/nvmfd.pid" 0; rm -rf "$work"' EXIT
 echo "$bin" > "$work/bin"
 truncate -s 128M "$work/base.img"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -30,11 +30,8 @@ NQN2=nqn.2016-06.io.nvmfd:cdc-t2
 CDC_ADDR=10.77.1.1
 
 fail() { echo "CHECK FAILED (host): $*" >&2; exit 1; }
+. "$here/../lib/nvmfd_proc.sh"
 now_ms() { date +%s%3N; }
-wait_rpc() {
-  for _ in $(seq 200); do "$bin/nvmfctl" -s "$1" rpc_get_methods > /dev/null 2>&1 && return 0; sleep 0.05; done
-  return 1
-}
 cdc_log() { "$bin/nvmfctl" discover -t tcp -a "$CDC_ADDR" -s 8009 -o json 2>/dev/null; }
 
 target_config() {  # NAME ADDR: a target with one RAM namespace, announcing its discovery listener
@@ -77,7 +74,7 @@ servers() {
   target_config cdc-t2 10.78.0.2 > "$work/t2.json"
   "$bin/nvmfd" -c "$work/c.json" -r "$work/c.sock" -m 0x1 > "$work/c.log" 2>&1 &
   echo $! > "$work/c.pid"
-  wait_rpc "$work/c.sock" || fail "the CDC nvmfd does not answer"
+  wait_rpc "$bin" "$work/c.sock" || fail "the CDC nvmfd does not answer"
   "$bin/nvmfctl" -s "$work/c.sock" call nvmf_discovery_register "{\"subnqn\": \"$NQN1\", \"listen_address\":
     {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": \"10.78.0.1\", \"trsvcid\": \"4420\"}}" > /dev/null ||
     fail "nvmf_discovery_register"
@@ -108,7 +105,7 @@ hook() {  # runs in the netns (lp-host hook); WORK holds the PIDs and RPC socket
       local pid
       pid=$(cat "$work/t2.pid")
       grep -q nvmfd "/proc/$pid/cmdline" 2>/dev/null || fail "T2 (pid $pid) is not running"
-      kill -TERM "$pid"
+      kill -TERM "$pid"  # a clean stop: its mDNS goodbye is what takes it out of C
       for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -0 "$pid" 2>/dev/null && fail "T2 did not stop"
       echo "T2 stopped" >&2 ;;
@@ -136,7 +133,7 @@ esac
 bin=$1
 peer=$2
 for b in nvmfd nvmfctl; do [ -x "$bin/$b" ] || fail "$bin/$b is not built"; done
-if [ "$(id -u)" != 0 ]; then echo "mdns_cdc_kernel: SKIPPED (network namespaces need root)"; exit 77; fi
+require_root mdns_cdc_kernel
 for t in dbus-daemon avahi-daemon; do
   command -v "$t" > /dev/null || { echo "mdns_cdc_kernel: SKIPPED ($t not installed)"; exit 77; }
 done
@@ -144,12 +141,8 @@ work=$(mktemp -d /tmp/nvmfd-cdc-kernel.XXXXXX)
 cleanup() {
   # run-guest stops its host commands and everything in its netns; this catches daemons that
   # outlived it (run-guest itself killed).
-  local f p
-  for f in "$work"/*.pid; do
-    [ -e "$f" ] || continue
-    p=$(cat "$f")
-    if kill -0 "$p" 2>/dev/null && grep -q nvmfd "/proc/$p/cmdline" 2>/dev/null; then kill -KILL "$p" || true; fi
-  done
+  local f
+  for f in "$work"/*.pid; do [ -e "$f" ] && stop_pidfile "$f" 0; done
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -6,6 +6,7 @@
 # bdev_nvme_get_mdns_discovery_info; T stopped -> its entry leaves C's log and C detaches.
 #   mdns_cdc_test.sh BIN_DIR
 set -euo pipefail
+. "$(dirname "$0")/../lib/nvmfd_proc.sh"
 bin=$1
 work=$(mktemp -d /tmp/nvmfd-mdns-cdc.XXXXXX)
 tpid=""; cpid=""
@@ -20,7 +21,6 @@ nqn=nqn.2016-06.io.nvmfd:mdns-far
 now_ms() { date +%s%3N; }
 cctl() { "$bin/nvmfctl" -s "$work/c.sock" "$@"; }
 tctl() { "$bin/nvmfctl" -s "$work/t.sock" "$@"; }
-wait_rpc() { for _ in $(seq 100); do "$bin/nvmfctl" -s "$1" rpc_get_methods > /dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
 in_cdc_log() { "$bin/nvmfctl" discover -t tcp -a 10.78.0.2 -s 8009 -o json 2>/dev/null | grep -q "$nqn"; }
 
 cat > "$work/c.json" <<CFG
@@ -46,7 +46,7 @@ CFG
 
 "$bin/nvmfd" -c "$work/c.json" -r "$work/c.sock" -m 0x1 > "$work/cdc.log" 2>&1 &
 cpid=$!
-wait_rpc "$work/c.sock" || fail "the CDC nvmfd does not answer"
+wait_rpc "$bin" "$work/c.sock" || fail "the CDC nvmfd does not answer"
 cctl nvmf_discovery_enable_cdc --mode direct > /dev/null || fail "enable_cdc"
 cctl bdev_nvme_start_mdns_discovery --name mdns --svcname _nvme-disc._tcp > /dev/null || fail "start_mdns_discovery"
 in_cdc_log && fail "the subsystem is in the CDC's log before its target started"

@@ -74,6 +74,26 @@ void piece::finish(int st) {
   s->piece_done(*p, st, false);
 }
 
+// A piece of parent, counted in its pending pieces, whose base I/O (if any) completes on
+// the parent's reactor.
+piece* new_piece(lvol_bdev& self, bdev_io& parent, bdev_op op, bool need_commit) {
+  piece* p = take_piece();
+  p->parent = &parent;
+  p->self = &self;
+  p->need_commit = need_commit;
+  p->bounce_len = 0;
+  p->io.op = op;
+  p->io.fua = parent.fua;
+  p->io.offset_blocks = p->io.num_blocks = 0;
+  p->io.buf = nullptr;
+  p->io.owner = parent.owner;
+  p->io.done = p;
+  p->cluster_waiter::waiter_owner = parent.owner;
+  p->commit_waiter::waiter_owner = parent.owner;
+  ++parent.backend_ctx_as<parent_ctx>().pending;
+  return p;
+}
+
 }  // namespace
 
 lvol_bdev::lvol_bdev(lvol_store& s, volume& v)
@@ -82,7 +102,7 @@ lvol_bdev::lvol_bdev(lvol_store& s, volume& v)
 
 std::shared_ptr<lvol_bdev> make_lvol_bdev(lvol_store& s, volume& v) { return std::make_shared<lvol_bdev>(s, v); }
 
-std::vector<std::string> lvol_bdev::aliases() const { return {store_.info().name + "/" + store_.volume_name(vol_)}; }
+std::vector<std::string> lvol_bdev::aliases() const { return {store_.alias_of(vol_)}; }
 
 void lvol_bdev::piece_done(bdev_io& parent, int st, bool inside_submit) {
   auto& ctx = parent.backend_ctx_as<parent_ctx>();
@@ -133,28 +153,13 @@ void lvol_bdev::submit(bdev_io& io) {
 }
 
 void lvol_bdev::start_flush(bdev_io& parent) {
-  piece* p = take_piece();
-  p->parent = &parent;
-  p->self = this;
-  p->need_commit = true;
-  p->io.op = bdev_op::flush;
-  p->io.fua = false;
-  p->io.offset_blocks = p->io.num_blocks = 0;
-  p->io.buf = nullptr;
-  p->io.owner = parent.owner;
-  p->io.done = p;
-  ++parent.backend_ctx_as<parent_ctx>().pending;
+  piece* p = new_piece(*this, parent, bdev_op::flush, true);
   store_.base()->submit(p->io);
 }
 
 void lvol_bdev::wait_commit(bdev_io& parent) {
-  piece* p = take_piece();
-  p->parent = &parent;
-  p->self = this;
-  p->need_commit = false;
+  piece* p = new_piece(*this, parent, parent.op, false);
   p->need_generation = store_.dirty_generation();
-  p->commit_waiter::waiter_owner = parent.owner;
-  ++parent.backend_ctx_as<parent_ctx>().pending;
   store_.wait_durable(*p);
 }
 
@@ -187,18 +192,12 @@ void lvol_bdev::start_piece(bdev_io& parent, uint64_t lc, uint64_t off, uint64_t
       phys = vol_.entry(lc);
       break;
   }
-  piece* p = take_piece();
-  p->parent = &parent;
-  p->self = this;
-  p->offset_in_cluster = off;
   // FUA: the data, and the mapping of its cluster (it may be newly allocated and not yet
   // committed, by this write or an earlier one), must be durable before it completes.
-  p->need_commit = parent.fua;
-  p->io.op = parent.op;
-  p->io.fua = parent.fua;
+  piece* p = new_piece(*this, parent, parent.op, parent.fua);
+  p->offset_in_cluster = off;
   p->io.num_blocks = n;
   p->io.buf = buf;
-  p->bounce_len = 0;
   uint32_t align = store_.base()->buf_align();
   if (buf && align > 1 && reinterpret_cast<uintptr_t>(buf) % align != 0) {
     std::size_t len = n * block_size();
@@ -210,10 +209,6 @@ void lvol_bdev::start_piece(bdev_io& parent, uint64_t lc, uint64_t off, uint64_t
       p->io.buf = b;
     }  // else the base answers -EINVAL, as for any misaligned buffer
   }
-  p->io.owner = parent.owner;
-  p->io.done = p;
-  p->cluster_waiter::waiter_owner = parent.owner;
-  ++parent.backend_ctx_as<parent_ctx>().pending;
   if (phys == unallocated && parent.op != bdev_op::read) {
     phys = store_.cluster_for_write(vol_, lc, *p);
     if (phys == unallocated) return;  // resumed by on_cluster_ready

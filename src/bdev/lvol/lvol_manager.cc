@@ -33,7 +33,7 @@ void lvol_manager::examine(const std::shared_ptr<bdev>& b) {
   }
   auto info = s.value()->info();
   for (auto& o : stores_)
-    if (o->info().name == info.name || o->info().id == info.id) {
+    if (o->name() == info.name || o->info().id == info.id) {
       NVMFD_LOG_ERROR("bdev {}: lvol store {} ({}) clashes with the store already loaded from {}: not loaded",
                       b->name(), info.name, info.id.to_string(), o->base()->name());
       return;
@@ -53,7 +53,7 @@ result<lvol_store*> lvol_manager::create_store(const std::string& bdev_name, con
   auto b = bdevs_.find(bdev_name);
   if (!b) return error{errc::not_found, fmt::format("bdev {} not found", bdev_name)};
   for (auto& o : stores_)
-    if (o->info().name == name) return error{errc::already_exists, fmt::format("lvol store {} already exists", name), EEXIST};
+    if (o->name() == name) return error{errc::already_exists, fmt::format("lvol store {} already exists", name), EEXIST};
   auto s = lvol_store::create(pool_, b, name, cluster_size);
   if (!s) return s.take_err();
   stores_.push_back(std::move(s.value()));
@@ -83,7 +83,7 @@ result<void> lvol_manager::delete_store(lvol_store& s) {
 
 result<void> lvol_manager::rename_store(lvol_store& s, const std::string& name) {
   for (auto& o : stores_)
-    if (o.get() != &s && o->info().name == name)
+    if (o.get() != &s && o->name() == name)
       return error{errc::already_exists, fmt::format("lvol store {} already exists", name), EEXIST};
   return s.rename(name);
 }
@@ -106,11 +106,7 @@ std::vector<lvol_store*> lvol_manager::stores() const {
 }
 
 result<volume*> lvol_manager::find_volume(const std::string& name) const {
-  for (auto& s : stores_) {
-    std::string lvs = s->info().name;
-    for (volume* v : s->volumes())
-      if (v->bdev->name() == name || lvs + "/" + s->volume_name(*v) == name) return v;
-  }
+  if (auto* l = dynamic_cast<lvol_bdev*>(bdevs_.find(name).get())) return &l->vol();  // by UUID or alias
   return error{errc::not_found, fmt::format("lvol {} not found", name), ENODEV};
 }
 
@@ -127,13 +123,8 @@ result<volume*> lvol_manager::create_volume(lvol_store& s, const std::string& na
 }
 
 result<void> lvol_manager::delete_volume(volume& v) {
-  if (v.bdev->claimed()) return error{errc::busy, fmt::format("lvol {} is in use by {}", v.name, v.bdev->claimed_by()), EBUSY};
   lvol_store& s = store_of(v);
-  int clones = 0;
-  for (volume* o : s.volumes()) clones += o->parent.load() == &v;
-  if (clones > 1)
-    return error{errc::busy, fmt::format("snapshot {} has {} clones: inflate or decouple all but one first", v.name,
-                                         clones), EBUSY};
+  if (auto r = s.can_delete(v); !r) return r;
   if (auto r = bdevs_.remove(v.bdev->name()); !r) return r;
   if (auto r = s.delete_volume(v); !r) {
     (void)bdevs_.add(v.bdev);  // still there
@@ -156,13 +147,13 @@ result<volume*> lvol_manager::clone(volume& snap, const std::string& name) {
   return c;
 }
 
-result<void> lvol_manager::run_long_operation(volume& v, const std::string& name, bool wait) {
+result<void> lvol_manager::run_long_operation(volume& v, long_operation op, bool wait) {
   lvol_store& s = store_of(v);
-  if (name == "decouple_parent" && !v.parent.load())
+  if (op == long_operation::decouple_parent && !v.parent.load())
     return error{errc::invalid_argument, fmt::format("{} has no parent to decouple from", s.volume_name(v))};
-  if (!s.begin_operation(v, name))
+  if (!s.begin_operation(v, op))
     return error{errc::busy, fmt::format("an operation runs on {} already", s.volume_name(v)), EBUSY};
-  auto run = [&s, &v, name] { return name == "inflate" ? s.inflate(v) : s.decouple_parent(v); };
+  auto run = [&s, &v, op] { return op == long_operation::inflate ? s.inflate(v) : s.decouple_parent(v); };
   if (wait) return run();
   operations_.emplace_back([run] {
     if (auto r = run(); !r) NVMFD_LOG_ERROR("{}", r.err().message);

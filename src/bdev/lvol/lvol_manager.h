@@ -43,7 +43,7 @@ class lvol_manager {
   result<volume*> clone(volume& snapshot, const std::string& name);
   // inflate / decouple_parent on a thread of its own; wait: return when it is done (with its
   // result), else at once (progress: lvol_store::operation_of). busy if one runs on v.
-  result<void> run_long_operation(volume& v, const std::string& name, bool wait);
+  result<void> run_long_operation(volume& v, long_operation op, bool wait);
 
  private:
   result<void> register_volume(volume& v);

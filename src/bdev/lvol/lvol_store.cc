@@ -335,6 +335,16 @@ std::string lvol_store::volume_name(const volume& v) const {
   return v.name;
 }
 
+std::string lvol_store::name() const {
+  std::lock_guard lk(mu_);
+  return name_;
+}
+
+std::string lvol_store::alias_of(const volume& v) const {
+  std::lock_guard lk(mu_);
+  return name_ + "/" + v.name;
+}
+
 uint64_t lvol_store::allocated_clusters(const volume& v) const {
   uint64_t n = 0, size = v.size_clusters.load();
   for (uint64_t lc = 0; lc < size; ++lc) n += v.entry(lc) != unallocated;
@@ -624,24 +634,28 @@ result<volume*> lvol_store::create_volume(const std::string& name, uint64_t size
   return v;
 }
 
-result<void> lvol_store::delete_volume(volume& v) {
+result<void> lvol_store::can_delete(const volume& v) const {
   if (v.bdev->claimed())
-    return error{errc::busy, fmt::format("lvol {} is in use by {}", v.name, v.bdev->claimed_by()), EBUSY};
+    return error{errc::busy, fmt::format("lvol {} is in use by {}", volume_name(v), v.bdev->claimed_by()), EBUSY};
+  std::lock_guard lk(mu_);
+  int clones = 0;
+  for (auto& o : volumes_) clones += o->parent.load() == &v;
+  if (clones > 1)
+    return error{errc::busy, fmt::format("snapshot {} has {} clones: inflate or decouple all but one first", v.name,
+                                         clones), EBUSY};
+  for (auto& o : volumes_)
+    if (o->op_running)  // an inflate / decouple walks the parent chains
+      return error{errc::busy, fmt::format("{} runs on {}: wait for it", o->op.name, o->name), EBUSY};
+  return success();
+}
+
+result<void> lvol_store::delete_volume(volume& v) {
+  if (auto r = can_delete(v); !r) return r;
   volume* only_clone = nullptr;
   {
     std::lock_guard lk(mu_);
-    int clones = 0;
     for (auto& o : volumes_)
-      if (o->parent.load() == &v) {
-        ++clones;
-        only_clone = o.get();
-      }
-    if (clones > 1)
-      return error{errc::busy, fmt::format("snapshot {} has {} clones: inflate or decouple all but one first", v.name,
-                                           clones), EBUSY};
-    for (auto& o : volumes_)
-      if (o->op_running)  // an inflate / decouple walks the parent chains
-        return error{errc::busy, fmt::format("{} runs on {}: wait for it", o->op.name, o->name), EBUSY};
+      if (o->parent.load() == &v) only_clone = o.get();
   }
   // A snapshot with one clone: the clone takes over the clusters it still reads from it
   // (no copy), and the snapshot's parent; the rest of the snapshot's clusters are freed.
@@ -776,11 +790,11 @@ result<volume*> lvol_store::clone(volume& s, const std::string& name) {
   return c;
 }
 
-bool lvol_store::begin_operation(volume& v, const std::string& name) {
+bool lvol_store::begin_operation(volume& v, long_operation op) {
   std::lock_guard lk(mu_);
   if (v.op_running) return false;
   v.op_running = true;
-  v.op = {name, 0, 0, "running"};
+  v.op = {to_string(op), 0, 0, "running"};
   return true;
 }
 
@@ -839,15 +853,7 @@ result<void> lvol_store::copy_from_ancestors(volume& v, bool whole_chain) {
 
 result<void> lvol_store::inflate(volume& v) { return copy_from_ancestors(v, true); }
 
-result<void> lvol_store::decouple_parent(volume& v) {
-  if (!v.parent.load()) {
-    std::lock_guard lk(mu_);
-    v.op_running = false;
-    v.op.state = "failed: no parent";
-    return error{errc::invalid_argument, fmt::format("{} has no parent to decouple from", v.name)};
-  }
-  return copy_from_ancestors(v, false);
-}
+result<void> lvol_store::decouple_parent(volume& v) { return copy_from_ancestors(v, false); }
 
 result<void> lvol_store::rename_volume(volume& v, const std::string& name) {
   if (auto n = check_name(name, &v); !n) return n;

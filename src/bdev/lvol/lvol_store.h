@@ -48,6 +48,12 @@ struct cluster_map {
   std::unique_ptr<std::atomic<uint32_t>[]> entries;
 };
 
+// The long operations a volume can run in the background.
+enum class long_operation { inflate, decouple_parent };
+inline const char* to_string(long_operation op) {
+  return op == long_operation::inflate ? "inflate" : "decouple_parent";
+}
+
 struct volume {
   uint32_t id = 0;
   uuid vid;
@@ -134,11 +140,16 @@ class lvol_store {
   std::vector<volume*> volumes() const;
   volume* find_volume(const std::string& name) const;
   std::string volume_name(const volume& v) const;
+  std::string name() const;
+  // "<store>/<volume>": the volume bdev's alias.
+  std::string alias_of(const volume& v) const;
   uint64_t allocated_clusters(const volume& v) const;
 
   // --- control operations (control thread; durable when they return) ---
   result<volume*> create_volume(const std::string& name, uint64_t size_bytes, bool thin, std::optional<uuid> id);
-  // The volume's bdev must be unclaimed (no namespace uses it); snapshots with clones refuse.
+  // busy when v's bdev is claimed (a namespace uses it), it is a snapshot with more than one
+  // clone, or an inflate / decouple runs in the store; a snapshot with one clone merges into it.
+  result<void> can_delete(const volume& v) const;
   result<void> delete_volume(volume& v);
   result<void> resize_volume(volume& v, uint64_t size_bytes);
   result<void> rename_volume(volume& v, const std::string& name);
@@ -150,11 +161,12 @@ class lvol_store {
   result<volume*> clone(volume& s, const std::string& name);
   // Copies into v every cluster it reads from an ancestor (inflate: all of them, and it has
   // no parent afterwards; decouple: those its parent owns, and its parent becomes the
-  // grandparent). Runs on the calling thread, I/O going on meanwhile; progress in v.op.
+  // grandparent; without a parent nothing changes). Runs on the calling thread, I/O going on
+  // meanwhile; progress in v.op (begin_operation first).
   result<void> inflate(volume& v);
   result<void> decouple_parent(volume& v);
   // Marks a long operation as started (false if one runs on v already).
-  bool begin_operation(volume& v, const std::string& name);
+  bool begin_operation(volume& v, long_operation op);
   volume::operation operation_of(const volume& v) const;
   result<void> rename(const std::string& name);
   // Takes the whole base bdev again (it grew): more data clusters, up to what the

@@ -292,13 +292,13 @@ TEST_F(lvol_test, snapshots_clones_inflate_decouple_and_merge) {
   EXPECT_EQ(mgr.delete_volume(sb.vol()).err().code, errc::busy);
 
   // Decouple the clone: it copies what the snapshot owns, and has no parent then.
-  ASSERT_TRUE(mgr.run_long_operation(c.vol(), "decouple_parent", true).ok());
+  ASSERT_TRUE(mgr.run_long_operation(c.vol(), long_operation::decouple_parent, true).ok());
   EXPECT_EQ(c.vol().parent.load(), nullptr);
   EXPECT_EQ(s.allocated_clusters(c.vol()), 4u);
   EXPECT_TRUE(reads_pattern(c, 0, 8, 1));
   EXPECT_TRUE(reads_pattern(c, 2 * bpc, 8, 4));
   EXPECT_EQ(s.operation_of(c.vol()).state, "done");
-  EXPECT_EQ(mgr.run_long_operation(c.vol(), "decouple_parent", true).err().code, errc::invalid_argument);
+  EXPECT_EQ(mgr.run_long_operation(c.vol(), long_operation::decouple_parent, true).err().code, errc::invalid_argument);
 
   // One clone left (v): deleting the snapshot merges it into v, no copy.
   uint64_t free1 = s.info().free_clusters;
@@ -316,7 +316,7 @@ TEST_F(lvol_test, snapshots_clones_inflate_decouple_and_merge) {
   // Inflate: a thin clone becomes thick and independent; thin volume, zero fill.
   auto snap2 = mgr.snapshot(v.vol(), "snap2");
   ASSERT_TRUE(snap2.ok());
-  ASSERT_TRUE(mgr.run_long_operation(v.vol(), "inflate", false).ok());
+  ASSERT_TRUE(mgr.run_long_operation(v.vol(), long_operation::inflate, false).ok());
   for (int i = 0; i < 500 && s.operation_of(v.vol()).state == "running"; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(s.operation_of(v.vol()).state, "done");
