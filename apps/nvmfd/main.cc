@@ -1,6 +1,7 @@
 // nvmfd: the NVMe-over-Fabrics (NVMe/TCP) target daemon.
 //
 //   nvmfd [-c CONFIG.json] [-r RPC_SOCKET] [-m CORE_MASK] [-L LOG_LEVEL]
+//         [--poll-mode adaptive|event|always] [--poll-us N] [--interrupt-mode]
 //
 // Wiring only: reactors, the target, block devices, RPC methods, the config, the RPC
 // server; then it waits for SIGINT/SIGTERM and shuts down in reverse order.
@@ -25,6 +26,7 @@
 #include "rpc/framework_methods.h"
 #include "rpc/mdns_rpc.h"
 #include "rpc/nvmf_rpc.h"
+#include "rpc/reactor_rpc.h"
 #include "rpc/rpc_server.h"
 #include "target/nvmf_target.h"
 
@@ -36,7 +38,22 @@ int main(int argc, char** argv) {
   app.add_option("-r,--rpc-socket", rpc_path, "JSON-RPC Unix socket path")->capture_default_str();
   app.add_option("-m,--cpumask", core_mask, "hexadecimal mask of the cores to run reactors on (default: all)");
   app.add_option("-L,--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  poll_settings polling;
+  std::string poll_mode_name{to_string(polling.mode)};
+  uint64_t poll_us = static_cast<uint64_t>(polling.max_poll.count());
+  bool interrupt_mode = false;
+  app.add_option("--poll-mode", poll_mode_name,
+                 "adaptive: poll for a while after work, then sleep; event: never poll; always: never sleep "
+                 "(a core per reactor at 100%, as SPDK)")
+      ->check(CLI::IsMember({"adaptive", "event", "always"}))
+      ->capture_default_str();
+  app.add_option("--poll-us", poll_us, "ceiling of the adaptive polling window, microseconds")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1000000}))
+      ->capture_default_str();
+  app.add_flag("--interrupt-mode", interrupt_mode, "same as --poll-mode event (SPDK's flag)");
   CLI11_PARSE(app, argc, argv);
+  polling.mode = interrupt_mode ? poll_mode::event : *parse_poll_mode(poll_mode_name);
+  polling.max_poll = std::chrono::microseconds(poll_us);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
@@ -73,7 +90,7 @@ int main(int argc, char** argv) {
     config = default_config();
   }
 
-  reactor_pool reactors(static_cast<unsigned>(cpus.size()), cpus);
+  reactor_pool reactors(static_cast<unsigned>(cpus.size()), cpus, polling);
   int rc = 0;
   {
     nvmf_target target(reactors);
@@ -82,6 +99,7 @@ int main(int argc, char** argv) {
     nvme_controller_registry nvme_controllers(reactors, bdevs);
     rpc_method_table methods;
     add_framework_methods(methods);
+    add_reactor_methods(methods, reactors);
     add_bdev_methods(methods, bdevs);
     add_lvol_methods(methods, lvols);
     add_bdev_nvme_methods(methods, nvme_controllers);  // before nvmf: its config section must load first

@@ -18,6 +18,11 @@
 //    range reads as zeroes too, for every backend in src/bdev (NVMe DLFEAT may say so).
 //  - write, write_zeroes and unmap on a read_only() bdev fail with -EROFS.
 //  - the bdev must outlive its in-flight I/Os (a claim or the caller's shared_ptr keeps it).
+//  - reads in place: when reads_in_place(bytes) is true, a read of that size may be
+//    submitted with io.buf == nullptr; it completes with io.buf pointing at the data in the
+//    bdev's own memory (no copy), readable for as long as the caller keeps the bdev alive.
+//    A write to those blocks submitted meanwhile may change what it reads, as with any
+//    overlapping I/O (NVMe leaves their order undefined). Never to be written through.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -106,6 +111,11 @@ class bdev {
   virtual bool read_only() const { return false; }
   // Other names the bdev is found by (SPDK's aliases, such as "lvs/lvol"). Control thread.
   virtual std::vector<std::string> aliases() const { return {}; }
+  // See "reads in place" at the top of this file. Any thread.
+  virtual bool reads_in_place(uint64_t bytes) const {
+    (void)bytes;
+    return false;
+  }
   // See the contract at the top of this file. Any reactor thread.
   virtual void submit(bdev_io& io) = 0;
 

@@ -38,7 +38,9 @@ int validate_io(const bdev& b, const bdev_io& io) {
     case bdev_op::write:
       if (io.op == bdev_op::write && b.read_only()) return -EROFS;
       if (!b.in_range(io.offset_blocks, io.num_blocks)) return -EINVAL;
-      if (io.num_blocks > 0 && io.buf == nullptr) return -EINVAL;
+      if (io.num_blocks > 0 && io.buf == nullptr &&
+          !(io.op == bdev_op::read && b.reads_in_place(io.num_blocks * b.block_size())))
+        return -EINVAL;
       if (reinterpret_cast<uintptr_t>(io.buf) % b.buf_align() != 0) return -EINVAL;
       return 0;
     case bdev_op::write_zeroes:

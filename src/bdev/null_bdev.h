@@ -25,6 +25,8 @@ class null_bdev final : public bdev {
   std::string_view product_name() const override { return "Null disk"; }
   bool has_volatile_cache() const override { return false; }
   bool supports(bdev_op) const override { return true; }
+  // Reads of up to zero_region_size bytes in place: from one shared region of zeroes.
+  bool reads_in_place(uint64_t bytes) const override;
   void submit(bdev_io& io) override;
 
  private:

@@ -51,7 +51,10 @@ void ram_bdev::submit(bdev_io& io) {
   uint64_t len = io.num_blocks * block_size();
   switch (io.op) {
     case bdev_op::read:
-      if (len) std::memcpy(io.buf, mem_ + off, len);
+      if (io.buf == nullptr)
+        io.buf = mem_ + off;  // in place (validate_io allowed the null buffer)
+      else if (len)
+        std::memcpy(io.buf, mem_ + off, len);
       break;
     case bdev_op::write:
       if (len) std::memcpy(mem_ + off, io.buf, len);

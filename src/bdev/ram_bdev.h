@@ -29,6 +29,8 @@ class ram_bdev final : public bdev {
   std::string_view product_name() const override { return "Malloc disk"; }
   bool has_volatile_cache() const override { return false; }
   bool supports(bdev_op) const override { return true; }
+  // Every read in place: straight from the disk's memory.
+  bool reads_in_place(uint64_t) const override { return true; }
   void submit(bdev_io& io) override;
 
  private:

@@ -86,6 +86,8 @@ void host_qpair::submit(host_request& req) {
                      ? clock_type::now() + std::chrono::milliseconds(limit_ms)
                      : clock_type::time_point::max();
   ++outstanding_;
+  req.awaited = req.timeout_ms != host_request::no_timeout;
+  if (req.awaited) reactor_.add_pending();
   req.state = host_request_state::waiting;
 
   capsule_cmd_pdu pdu{};
@@ -108,6 +110,7 @@ void host_qpair::submit(host_request& req) {
 void host_qpair::complete(host_request& req, const nvme_completion& c) {
   req.state = host_request_state::free;
   --outstanding_;
+  if (req.awaited) reactor_.remove_pending();
   host_callback* cb = req.cb;
   req.next_free = free_;
   free_ = &req;

@@ -58,6 +58,9 @@ struct host_request final : tx_pdu_done {
   // no_timeout, never (an Asynchronous Event Request waits for as long as it takes).
   uint32_t timeout_ms = 0;
   static constexpr uint32_t no_timeout = UINT32_MAX;
+  // Counted as work outstanding on the reactor (it polls while such commands run); not
+  // for commands that may wait indefinitely (AER).
+  bool awaited = false;
   host_callback* cb = nullptr;
   void* user = nullptr;             // for the caller's use
 

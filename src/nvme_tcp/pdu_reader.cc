@@ -126,8 +126,16 @@ bool pdu_reader::consume(const std::byte* p, size_t n, size_t& used) {
   return true;
 }
 
+read_status pdu_reader::feed(std::span<const std::byte> bytes) {
+  if (stopped_) return read_status::stopped;
+  size_t used = 0;
+  if (!consume(bytes.data(), bytes.size(), used)) return failed_ ? read_status::protocol_error : read_status::stopped;
+  return read_status::would_block;
+}
+
 read_status pdu_reader::pump(int fd, size_t budget) {
   size_t total = 0;
+  bool drained = false;
   for (;;) {
     if (staged_pos_ < staged_len_) {
       size_t used = 0;
@@ -136,15 +144,16 @@ read_status pdu_reader::pump(int fd, size_t budget) {
       if (!go) return failed_ ? read_status::protocol_error : read_status::stopped;
     }
     staged_pos_ = staged_len_ = 0;
+    // A recv that returned less than it asked for emptied the socket: another would only
+    // say EAGAIN. Return now, so that the replies to what was read go out first; bytes that
+    // arrive meanwhile keep the socket readable for the next poll.
+    if (drained) return read_status::would_block;
     if (total >= budget) return read_status::budget_spent;
 
     ssize_t n;
     bool direct = state_ == state::data && data_ != nullptr && data_len_ - data_got_ >= direct_threshold;
-    if (direct) {
-      n = recv(fd, data_ + data_got_, data_len_ - data_got_, 0);
-    } else {
-      n = recv(fd, staging_.get(), staging_size, 0);
-    }
+    size_t asked = direct ? data_len_ - data_got_ : staging_size;
+    n = recv(fd, direct ? data_ + data_got_ : staging_.get(), asked, 0);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return read_status::would_block;
       if (errno == EINTR) continue;
@@ -152,6 +161,7 @@ read_status pdu_reader::pump(int fd, size_t budget) {
     }
     if (n == 0) return read_status::closed;
     total += static_cast<size_t>(n);
+    drained = static_cast<size_t>(n) < asked;
     if (direct) {
       if (has_ddgst_) crc_ = crc32c_update(crc_, data_ + data_got_, static_cast<size_t>(n));
       data_got_ += static_cast<uint32_t>(n);

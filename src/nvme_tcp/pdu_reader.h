@@ -34,7 +34,7 @@ class pdu_reader_sink {
 };
 
 enum class read_status : uint8_t {
-  would_block,     // socket drained; wait for EPOLLIN
+  would_block,     // socket drained (a recv came back short or said EAGAIN); wait for EPOLLIN
   budget_spent,    // more may be readable; call again on the next loop pass
   closed,          // peer closed or the socket failed
   protocol_error,  // a header failed validation: send a TermReq with term_info(), then close
@@ -45,8 +45,14 @@ class pdu_reader {
  public:
   pdu_reader(pdu_reader_sink& sink, pdu_check_params params);
 
-  // Reads and dispatches PDUs until the socket would block or budget bytes were read.
+  // Reads and dispatches PDUs until the socket is drained (a short recv: no extra recv
+  // only to hear EAGAIN) or budget bytes were read. Level-triggered readiness reports
+  // bytes that arrive after a short recv.
   read_status pump(int fd, size_t budget);
+  // Dispatches PDUs from bytes received by other means (io_uring's buffers): consumes all
+  // of them unless the stream turns out bad (protocol_error) or the sink stops the reader
+  // (stopped); otherwise returns would_block (wants more bytes).
+  read_status feed(std::span<const std::byte> bytes);
   // Called by the sink after ICReq/ICResp: digests and limits for every later PDU.
   void set_params(const pdu_check_params& p) { params_ = p; }
   const pdu_check_params& params() const { return params_; }

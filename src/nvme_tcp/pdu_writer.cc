@@ -12,7 +12,6 @@ namespace nvmfd {
 
 namespace {
 constexpr std::array<std::byte, 128> zero_pad{};
-constexpr size_t max_iov = 64;
 }  // namespace
 
 void pdu_writer::build(tx_pdu& p, std::byte* header, uint8_t hlen, const std::byte* data, uint32_t data_len,
@@ -57,41 +56,48 @@ void pdu_writer::enqueue(tx_pdu& p) {
   tail_ = &p;
 }
 
+size_t pdu_writer::gather(std::span<iovec> out) const {
+  size_t n = 0;
+  for (tx_pdu* p = head_; p && n < out.size(); p = p->next)
+    for (uint8_t i = p->first_iov; i < p->iovcnt && n < out.size(); ++i) out[n++] = p->iov[i];
+  return n;
+}
+
+void pdu_writer::advance(size_t sent) {
+  while (head_ && sent > 0) {
+    tx_pdu* p = head_;
+    while (p->first_iov < p->iovcnt && sent > 0) {
+      iovec& v = p->iov[p->first_iov];
+      if (sent >= v.iov_len) {
+        sent -= v.iov_len;
+        ++p->first_iov;
+      } else {
+        v.iov_base = static_cast<std::byte*>(v.iov_base) + sent;
+        v.iov_len -= sent;
+        sent = 0;
+      }
+    }
+    if (p->first_iov < p->iovcnt) break;
+    head_ = p->next;
+    if (!head_) tail_ = nullptr;
+    p->next = nullptr;
+    if (p->done) p->done->on_pdu_sent(*p);
+  }
+}
+
 write_status pdu_writer::flush(int fd) {
   while (head_) {
     iovec iov[max_iov];
-    size_t n = 0;
-    for (tx_pdu* p = head_; p && n < max_iov; p = p->next)
-      for (uint8_t i = p->first_iov; i < p->iovcnt && n < max_iov; ++i) iov[n++] = p->iov[i];
     msghdr msg{};
     msg.msg_iov = iov;
-    msg.msg_iovlen = n;
+    msg.msg_iovlen = gather(iov);
     ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return write_status::would_block;
       if (errno == EINTR) continue;
       return write_status::closed;
     }
-    size_t left = static_cast<size_t>(w);
-    while (head_ && left > 0) {
-      tx_pdu* p = head_;
-      while (p->first_iov < p->iovcnt && left > 0) {
-        iovec& v = p->iov[p->first_iov];
-        if (left >= v.iov_len) {
-          left -= v.iov_len;
-          ++p->first_iov;
-        } else {
-          v.iov_base = static_cast<std::byte*>(v.iov_base) + left;
-          v.iov_len -= left;
-          left = 0;
-        }
-      }
-      if (p->first_iov < p->iovcnt) break;
-      head_ = p->next;
-      if (!head_) tail_ = nullptr;
-      p->next = nullptr;
-      if (p->done) p->done->on_pdu_sent(*p);
-    }
+    advance(static_cast<size_t>(w));
   }
   return write_status::idle;
 }

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "proto/nvme_tcp_pdu.h"
 
@@ -46,9 +47,17 @@ class pdu_writer {
   static void build(tx_pdu& p, std::byte* header, uint8_t hlen, const std::byte* data, uint32_t data_len,
                     bool hdgst, bool ddgst, uint32_t pda_bytes = 0);
 
+  static constexpr size_t max_iov = 64;
+
   void enqueue(tx_pdu& p);
   // Writes until the queue is empty or the socket would block.
   write_status flush(int fd);
+  // For senders of their own (io_uring): the iovecs of the queue from its head, up to
+  // out.size() of them; then, once `sent` bytes of them are on the socket, advance(sent)
+  // drops what was sent and tells each finished PDU's owner. PDUs queued meanwhile join
+  // the tail; the gathered iovecs stay valid until advance.
+  size_t gather(std::span<iovec> out) const;
+  void advance(size_t sent);
   bool empty() const { return head_ == nullptr; }
 
  private:

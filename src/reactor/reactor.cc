@@ -19,8 +19,8 @@ thread_local reactor* tls_current = nullptr;
 constexpr int max_events = 64;
 }  // namespace
 
-reactor::reactor(unsigned index, std::optional<int> cpu)
-    : index_(index), cpu_(cpu), poller_(make_epoll_backend()) {
+reactor::reactor(unsigned index, std::optional<int> cpu, poll_settings polling)
+    : index_(index), cpu_(cpu), poller_(make_epoll_backend()), window_(polling), settings_(polling) {
   wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wakefd_ < 0) {
     NVMFD_LOG_ERROR("reactor {}: eventfd: {}", index, errno);
@@ -49,6 +49,21 @@ void reactor::stop() {
   stop_.store(true);
   uint64_t one = 1;
   [[maybe_unused]] auto n = write(wakefd_, &one, sizeof(one));
+}
+
+void reactor::set_poll_settings(poll_settings s) {
+  {
+    std::lock_guard lk(settings_mu_);
+    settings_ = s;
+  }
+  settings_changed_.store(true, std::memory_order_release);
+  uint64_t one = 1;  // a reactor asleep picks the change up now
+  [[maybe_unused]] auto n = write(wakefd_, &one, sizeof(one));
+}
+
+poll_settings reactor::get_poll_settings() const {
+  std::lock_guard lk(settings_mu_);
+  return settings_;
 }
 
 result<void> reactor::watch(int fd, uint32_t events, event_handler* h) {
@@ -120,17 +135,19 @@ uring_engine* reactor::uring() {
   return uring_.get();
 }
 
-void reactor::run_posted() {
+bool reactor::run_posted() {
   std::vector<std::function<void()>> batch;
   {
     std::lock_guard lk(post_mu_);
     batch.swap(posted_);
   }
   for (auto& fn : batch) fn();
+  return !batch.empty();
 }
 
-void reactor::run_deferred_tasks() {
+bool reactor::run_deferred_tasks() {
   // Tasks deferred while running are picked up in the same pass: bounded by the work queued.
+  bool ran = deferred_head_ != nullptr;
   while (deferred_head_) {
     deferred_task* t = deferred_head_;
     deferred_head_ = t->next_deferred_;
@@ -138,10 +155,13 @@ void reactor::run_deferred_tasks() {
     t->next_deferred_ = nullptr;
     t->run_deferred();
   }
+  return ran;
 }
 
-void reactor::run_timers() {
+bool reactor::run_timers() {
+  if (timer_order_.empty()) return false;
   auto now = clock_type::now();
+  bool ran = false;
   while (!timer_order_.empty() && timer_order_.begin()->first <= now) {
     timer_id id = timer_order_.begin()->second;
     timer_order_.erase(timer_order_.begin());
@@ -150,7 +170,31 @@ void reactor::run_timers() {
     auto fn = std::move(it->second.second);
     timers_.erase(it);
     fn();
+    ran = true;
   }
+  return ran;
+}
+
+bool reactor::dispatch(std::span<poll_event> events) {
+  batch_ = events.data();
+  batch_n_ = static_cast<int>(events.size());
+  bool work = false;
+  for (int i = 0; i < batch_n_; ++i) {
+    batch_next_ = i + 1;
+    if (events[i].tag == this) continue;  // its handler was unwatched earlier in this batch
+    auto* h = static_cast<event_handler*>(events[i].tag);
+    if (h == nullptr) {
+      uint64_t v;
+      [[maybe_unused]] auto r = read(wakefd_, &v, sizeof(v));
+      work |= run_posted();
+    } else {
+      h->on_events(events[i].events);
+      work = true;
+    }
+    run_deferred_tasks();
+  }
+  batch_n_ = batch_next_ = 0;
+  return work;
 }
 
 int reactor::next_timeout_ms() const {
@@ -171,27 +215,35 @@ void reactor::run() {
       NVMFD_LOG_WARN("reactor {}: cannot pin to cpu {}", index_, *cpu_);
   }
   poll_event events[max_events];
+  bool polling = window_.settings().mode == poll_mode::always;
   while (!stop_.load(std::memory_order_relaxed)) {
-    if (uring_) uring_->flush();
-    int n = poller_->wait(events, next_timeout_ms());
-    batch_ = events;
-    batch_n_ = n;
-    for (int i = 0; i < n; ++i) {
-      batch_next_ = i + 1;
-      if (events[i].tag == this) continue;  // its handler was unwatched earlier in this batch
-      auto* h = static_cast<event_handler*>(events[i].tag);
-      if (h == nullptr) {
-        uint64_t v;
-        [[maybe_unused]] auto r = read(wakefd_, &v, sizeof(v));
-        run_posted();
-      } else {
-        h->on_events(events[i].events);
-      }
-      run_deferred_tasks();
+    if (settings_changed_.load(std::memory_order_acquire)) {
+      settings_changed_.store(false, std::memory_order_relaxed);
+      window_.set(get_poll_settings());
     }
-    batch_n_ = batch_next_ = 0;
-    run_timers();
-    run_deferred_tasks();
+    if (uring_) uring_->flush();
+    int timeout = polling ? 0 : next_timeout_ms();
+    clock_type::time_point slept_at;
+    if (timeout != 0) {
+      slept_at = clock_type::now();
+      counters_.asleep_since.store(reactor_counters::ns_of(slept_at), std::memory_order_relaxed);
+    }
+    int n = poller_->wait(events, timeout);
+    bool work = n > 0 && dispatch({events, static_cast<size_t>(n)});
+    work |= run_timers();
+    work |= run_deferred_tasks();
+    auto now = clock_type::now();
+    if (timeout != 0) {
+      window_.after_sleep(slept_at, now, work);
+      counters_.sleeps.store(counters_.sleeps.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      counters_.idle_ns.store(counters_.idle_ns.load(std::memory_order_relaxed) +
+                                  static_cast<uint64_t>(std::chrono::nanoseconds(now - slept_at).count()),
+                              std::memory_order_relaxed);
+      counters_.asleep_since.store(0, std::memory_order_relaxed);
+    }
+    polling = window_.keep_polling(now, work, pending_ > 0);
+    counters_.passes.store(counters_.passes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    counters_.window_ns.store(std::chrono::nanoseconds(window_.window()).count(), std::memory_order_relaxed);
   }
   // Drain what was posted before stop so that waiters (run_on) are released.
   run_posted();
@@ -199,11 +251,11 @@ void reactor::run() {
   tls_current = nullptr;
 }
 
-reactor_pool::reactor_pool(unsigned n, std::vector<int> cpus) {
+reactor_pool::reactor_pool(unsigned n, std::vector<int> cpus, poll_settings polling) {
   for (unsigned i = 0; i < n; ++i) {
     std::optional<int> cpu;
     if (i < cpus.size()) cpu = cpus[i];
-    reactors_.push_back(std::make_unique<reactor>(i, cpu));
+    reactors_.push_back(std::make_unique<reactor>(i, cpu, polling));
   }
   for (auto& r : reactors_) threads_.emplace_back([rp = r.get()] { rp->run(); });
 }
@@ -222,6 +274,10 @@ void reactor_pool::run_on(unsigned i, const std::function<void()>& fn) {
   });
   std::unique_lock lk(mu);
   cv.wait(lk, [&] { return done; });
+}
+
+void reactor_pool::set_poll_settings(poll_settings s) {
+  for (auto& r : reactors_) r->set_poll_settings(s);
 }
 
 void reactor_pool::stop() {

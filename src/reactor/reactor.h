@@ -6,6 +6,11 @@
 //
 // The poll backend is epoll behind poll_backend; io_uring serves block I/O through
 // uring_engine, whose completion eventfd is one of the epoll sources.
+//
+// Polling: after a pass that did work, the loop polls (a zero timeout) for the window its
+// poll_window allows before it blocks, so a request that follows soon is picked up without
+// the wake-up of a sleeping CPU, while an idle reactor sleeps (poll_window.h).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -15,11 +20,13 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
 #include "base/result.h"
 #include "reactor/poll_backend.h"
+#include "reactor/poll_window.h"
 
 namespace nvmfd {
 
@@ -51,10 +58,36 @@ class deferred_task {
 using clock_type = std::chrono::steady_clock;
 using timer_id = uint64_t;
 
+// What a reactor did since it started; written by its thread only, read relaxed by any.
+struct reactor_counters {
+  std::atomic<uint64_t> passes{0};     // loop passes (polls and sleeps)
+  std::atomic<uint64_t> sleeps{0};     // blocking waits
+  std::atomic<uint64_t> idle_ns{0};    // time spent blocked
+  std::atomic<int64_t> window_ns{0};   // the current poll window
+  std::atomic<int64_t> asleep_since{0}; // clock_type ns of the blocking wait under way, 0 if awake
+  clock_type::time_point started = clock_type::now();
+
+  static int64_t ns_of(clock_type::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  }
+  // Time blocked since the reactor was created, the wait under way included.
+  uint64_t slept_ns() const {
+    int64_t since = asleep_since.load(std::memory_order_relaxed);
+    uint64_t now_asleep = since ? static_cast<uint64_t>(std::max<int64_t>(0, ns_of(clock_type::now()) - since)) : 0;
+    return idle_ns.load(std::memory_order_relaxed) + now_asleep;
+  }
+  // Time awake (working or polling) since the reactor was created.
+  uint64_t busy_ns() const {
+    auto total = static_cast<uint64_t>(std::chrono::nanoseconds(clock_type::now() - started).count());
+    auto idle = slept_ns();
+    return total > idle ? total - idle : 0;
+  }
+};
+
 class reactor {
  public:
   // index: this reactor's position in its pool; cpu: the CPU to pin to, if any.
-  reactor(unsigned index, std::optional<int> cpu);
+  reactor(unsigned index, std::optional<int> cpu, poll_settings polling = {});
   ~reactor();
   reactor(const reactor&) = delete;
   reactor& operator=(const reactor&) = delete;
@@ -68,6 +101,11 @@ class reactor {
   void post(std::function<void()> fn);
   // Asks run() to return after the current iteration.
   void stop();
+  // Changes how the loop polls (takes effect on its next pass). Control path.
+  void set_poll_settings(poll_settings s);
+  poll_settings get_poll_settings() const;
+  const reactor_counters& counters() const { return counters_; }
+  std::optional<int> cpu() const { return cpu_; }
 
   // --- this reactor's thread only ---
   // Runs the loop on the calling thread until stop(). Pins the thread if a CPU was given.
@@ -83,12 +121,17 @@ class reactor {
   void cancel(timer_id id);
   // This reactor's io_uring engine, created on first use; nullptr if io_uring is unavailable.
   uring_engine* uring();
+  // Work outstanding outside the loop (commands sent, completions awaited): while any is,
+  // the loop polls at least briefly after work. Per-I/O safe: a plain counter.
+  void add_pending() { ++pending_; }
+  void remove_pending() { --pending_; }
 
  private:
-  void run_posted();
-  void run_deferred_tasks();
-  void run_timers();
+  bool run_posted();
+  bool run_deferred_tasks();
+  bool run_timers();
   int next_timeout_ms() const;
+  bool dispatch(std::span<poll_event> events);
 
   unsigned index_;
   std::optional<int> cpu_;
@@ -112,13 +155,20 @@ class reactor {
 
   std::unique_ptr<uring_engine> uring_;
   bool uring_failed_ = false;
+
+  poll_window window_;
+  mutable std::mutex settings_mu_;
+  poll_settings settings_;          // guarded by settings_mu_; copied into window_ on change
+  std::atomic<bool> settings_changed_{false};
+  uint64_t pending_ = 0;
+  reactor_counters counters_;
 };
 
 // A fixed set of reactors, each on its own thread.
 class reactor_pool {
  public:
   // Starts n reactors; reactor i is pinned to cpus[i] when cpus has that entry.
-  reactor_pool(unsigned n, std::vector<int> cpus = {});
+  reactor_pool(unsigned n, std::vector<int> cpus = {}, poll_settings polling = {});
   ~reactor_pool();  // stops and joins
 
   unsigned size() const { return static_cast<unsigned>(reactors_.size()); }
@@ -126,6 +176,9 @@ class reactor_pool {
   // Runs fn on reactor i and waits for it to finish. Must not be called from reactor i.
   void run_on(unsigned i, const std::function<void()>& fn);
   void stop();
+  // Every reactor's polling, now and for the rest of its life. Control path.
+  void set_poll_settings(poll_settings s);
+  poll_settings get_poll_settings() const { return reactors_.empty() ? poll_settings{} : reactors_[0]->get_poll_settings(); }
 
  private:
   std::vector<std::unique_ptr<reactor>> reactors_;

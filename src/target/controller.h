@@ -27,8 +27,22 @@ struct target_request;
 
 // I/O counters of one queue, written by that queue's reactor only and read relaxed by the
 // admin queue (SMART / Health log). They live in the controller so they outlive the queue.
-struct queue_stats {
+// Each queue's counters fill cache lines of their own (no false sharing between reactors),
+// and their single writer adds without a locked read-modify-write.
+struct alignas(64) queue_stats {
   std::atomic<uint64_t> read_ops{0}, write_ops{0}, read_bytes{0}, write_bytes{0};
+  // Single writer: a plain load and store, atomic only so that readers see whole values.
+  static void add(std::atomic<uint64_t>& counter, uint64_t n) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void count_read(uint64_t bytes) {
+    add(read_ops, 1);
+    add(read_bytes, bytes);
+  }
+  void count_write(uint64_t bytes) {
+    add(write_ops, 1);
+    add(write_bytes, bytes);
+  }
   struct snapshot_t {
     uint64_t read_ops = 0, write_ops = 0, read_bytes = 0, write_bytes = 0;
   };

@@ -101,6 +101,7 @@ nvme_status prepare_io(tcp_qpair& qp, target_request& req) {
       if (bytes > qp.options().max_io_size) return nvme_status::generic(sc_generic::invalid_field);
       if (bytes != sgl_len) return nvme_status::generic(sc_generic::data_sgl_length_invalid);
       req.xfer_len = static_cast<uint32_t>(bytes);
+      req.in_place = opc == io_opcode::read && d.reads_in_place(bytes);
       return nvme_status::success();
     }
     case io_opcode::write_zeroes:
@@ -132,6 +133,7 @@ std::optional<nvme_status> execute_io(tcp_qpair& qp, target_request& req) {
   switch (static_cast<io_opcode>(cmd.opcode)) {
     case io_opcode::read:
       io.op = bdev_op::read;
+      if (req.in_place) io.buf = nullptr;  // the bdev points io.buf at its data
       req.c2h_len = req.xfer_len;
       break;
     case io_opcode::write:
@@ -173,11 +175,10 @@ std::optional<nvme_status> io_step_done(tcp_qpair& qp, target_request& req) {
   if (io.op == bdev_op::unmap && submit_next_dsm_range(qp, req)) return std::nullopt;
   auto& st = qp.ctrl()->stats(qp.qid());
   if (io.op == bdev_op::read) {
-    st.read_ops.fetch_add(1, std::memory_order_relaxed);
-    st.read_bytes.fetch_add(req.xfer_len, std::memory_order_relaxed);
+    st.count_read(req.xfer_len);
+    req.c2h_data = io.buf;  // the pooled buffer, or the bdev's own memory (reads in place)
   } else if (io.op == bdev_op::write) {
-    st.write_ops.fetch_add(1, std::memory_order_relaxed);
-    st.write_bytes.fetch_add(req.xfer_len, std::memory_order_relaxed);
+    st.count_write(req.xfer_len);
   }
   return nvme_status::success();
 }

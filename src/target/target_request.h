@@ -46,6 +46,8 @@ struct target_request final : bdev_io_callback, tx_pdu_done {
 
   std::byte* buf = nullptr;           // from the reactor's buffer_pool
   uint32_t buf_len = 0;
+  bool in_place = false;              // a read the bdev serves from its own memory: no buf
+  const std::byte* c2h_data = nullptr;  // a read's data to send (buf, or the bdev's memory)
 
   // I/O commands
   bdev_io io;

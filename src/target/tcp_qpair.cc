@@ -73,7 +73,8 @@ target_request* tcp_qpair::alloc_request() {
   req->cqe = {};
   req->dir = data_direction::none;
   req->xfer_len = req->c2h_len = req->in_capsule_len = req->h2c_received = 0;
-  req->data_digest_error = req->early_error = false;
+  req->data_digest_error = req->early_error = req->in_place = false;
+  req->c2h_data = nullptr;
   req->ns = nullptr;
   req->snap = nullptr;
   req->dsm_next = req->dsm_count = 0;
@@ -310,7 +311,7 @@ void tcp_qpair::start_command(target_request& req) {
         return complete(req, nvme_status::generic(sc_generic::sgl_descriptor_type_invalid));
       if (req.xfer_len > opts_.max_io_size)
         return complete(req, nvme_status::generic(sc_generic::data_sgl_length_invalid));
-      if (!take_buffer(req, req.xfer_len))
+      if (!req.in_place && !take_buffer(req, req.xfer_len))
         return complete(req, nvme_status::generic(sc_generic::internal_error, false));
       return execute(req);
     default:
@@ -386,7 +387,8 @@ void tcp_qpair::complete(target_request& req, nvme_status st) {
     d.datao = 0;
     d.datal = req.c2h_len;
     std::memcpy(req.data_hdr.data(), &d, sizeof(d));
-    pdu_writer::build(req.data_tx, req.data_hdr.data(), sizeof(d), req.buf, req.c2h_len, hdgst_, ddgst_, c2h_pda_);
+    const std::byte* data = req.c2h_data ? req.c2h_data : req.buf;
+    pdu_writer::build(req.data_tx, req.data_hdr.data(), sizeof(d), data, req.c2h_len, hdgst_, ddgst_, c2h_pda_);
     req.data_tx.done = success_flag ? &req : nullptr;
     writer_.enqueue(req.data_tx);
     if (success_flag) {

@@ -7,32 +7,12 @@
 #include "host/host_controller.h"
 #include "host/io_command.h"
 #include "local_target.h"
+#include "run_io.h"
 
 namespace nvmfd {
 namespace {
 
-struct waiter final : host_callback {
-  std::promise<nvme_completion> p;
-  void on_host_complete(host_request&, const nvme_completion& c) override { p.set_value(c); }
-};
-
-nvme_completion run_io(reactor_pool& pool, host_controller& c, const nvme_sqe& cmd, std::byte* data, uint32_t len,
-                       bool h2c) {
-  waiter w;
-  pool.run_on(0, [&] {
-    host_qpair* q = c.io_queue(pool.at(0));
-    host_request* r = q->alloc();
-    r->cmd = cmd;
-    r->data = data;
-    r->data_len = len;
-    r->host_to_controller = h2c;
-    r->cb = &w;
-    q->submit(*r);
-  });
-  auto f = w.p.get_future();
-  EXPECT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-  return f.get();
-}
+using test::run_io;
 
 class host_io : public ::testing::TestWithParam<std::pair<bool, bool>> {};
 

@@ -10,7 +10,8 @@
 
 namespace nvmfd::test {
 
-local_target::local_target(unsigned reactors) : pool_(reactors), target_(std::make_unique<nvmf_target>(pool_)) {
+local_target::local_target(unsigned reactors, poll_settings polling)
+    : pool_(reactors, {}, polling), target_(std::make_unique<nvmf_target>(pool_)) {
   add_bdev_methods(methods_, bdevs_);
   add_nvmf_methods(methods_, *target_, bdevs_);
   call("nvmf_create_transport", {{"trtype", "TCP"}, {"max_io_size", 1048576}});

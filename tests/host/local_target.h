@@ -14,7 +14,7 @@ namespace nvmfd::test {
 
 class local_target {
  public:
-  explicit local_target(unsigned reactors = 2);
+  explicit local_target(unsigned reactors = 2, poll_settings polling = {});
   ~local_target();
 
   // Calls an RPC method; fails the test (ADD_FAILURE) and returns null on error.
@@ -27,6 +27,7 @@ class local_target {
   nvmf_target& target() { return *target_; }
   bdev_registry& bdevs() { return bdevs_; }
   rpc_method_table& methods() { return methods_; }
+  reactor_pool& pool() { return pool_; }
 
  private:
   reactor_pool pool_;

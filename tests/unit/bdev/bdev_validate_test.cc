@@ -4,7 +4,9 @@
 #include <cerrno>
 
 #include "bdev/bdev_validate.h"
+#include "bdev/null_bdev.h"
 #include "bdev/ram_bdev.h"
+#include "bdev/zero_region.h"
 
 namespace nvmfd::test {
 namespace {
@@ -22,6 +24,16 @@ TEST(bdev_validate, geometry) {
   EXPECT_FALSE(check_geometry(512, ~uint64_t{0} / 512 + 1).ok());
 }
 
+TEST(bdev_validate, a_null_disk_reads_in_place_up_to_its_zero_region) {
+  auto b = *null_bdev::create("n", 4096, 1 << 20, std::nullopt);
+  bdev_io io;
+  io.op = bdev_op::read;
+  io.num_blocks = zero_region_size / 4096;
+  EXPECT_EQ(validate_io(*b, io), 0);
+  io.num_blocks += 1;  // larger than the region: needs a buffer of its own
+  EXPECT_EQ(validate_io(*b, io), -EINVAL);
+}
+
 TEST(bdev_validate, io_checks) {
   auto b = *ram_bdev::create("r", 512, 100, std::nullopt);
   alignas(16) std::byte buf[512];
@@ -35,6 +47,8 @@ TEST(bdev_validate, io_checks) {
   EXPECT_EQ(validate_io(*b, io), -EINVAL);
   io.num_blocks = 1;
   io.buf = nullptr;
+  EXPECT_EQ(validate_io(*b, io), 0);  // a RAM disk reads in place
+  io.op = bdev_op::write;
   EXPECT_EQ(validate_io(*b, io), -EINVAL);
   io.op = bdev_op::flush;  // no range, no buffer
   io.offset_blocks = 1000;

@@ -47,6 +47,18 @@ TEST(null_bdev, reads_are_zero_whatever_was_written) {
   EXPECT_EQ(h.wrong_thread_completions(), 0);
 }
 
+TEST(null_bdev, reads_in_place_come_from_one_shared_region_of_zeroes) {
+  auto b = *null_bdev::create("n", 4096, 1 << 20, std::nullopt);
+  bdev_harness h;
+  bdev_io a = h.make(bdev_op::read, 0, 32, nullptr), c = h.make(bdev_op::read, 5000, 1024, nullptr);
+  ASSERT_EQ(h.run(*b, a), 0);
+  ASSERT_EQ(h.run(*b, c), 0);
+  EXPECT_EQ(a.buf, c.buf);  // one region for every read: no memset, no copy
+  EXPECT_TRUE(all_zero({a.buf, 32 * 4096}));
+  EXPECT_TRUE(all_zero({c.buf, 1024 * 4096}));
+  EXPECT_EQ(h.run(*b, h.make(bdev_op::read, (1 << 20) - 1, 2, nullptr)), -EINVAL);
+}
+
 TEST(null_bdev, many_ios_in_flight) {
   auto b = *null_bdev::create("n", 4096, 1 << 20, std::nullopt);
   bdev_harness h;
