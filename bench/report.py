@@ -115,6 +115,17 @@ def lvol_section(work):
     return o
 
 
+def compare_section(work):
+    """Side by side with SPDK (bench/spdk_compare.sh WORK/compare), as lines."""
+    d = os.path.join(work, "compare")
+    if not os.path.exists(os.path.join(d, "machine.env")):
+        return []
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.dont_write_bytecode = True  # no __pycache__ in the checkout
+    import compare_report
+    return [""] + compare_report.section(d).rstrip("\n").split("\n")
+
+
 def main():
     work = sys.argv[1]
     m = env(work)
@@ -240,6 +251,7 @@ def main():
              "others = all CPU time on the machine (`/proc/stat`) minus those two. 1.00 is one core fully busy.")
     o.extend(failover_section(work))
     o.extend(lvol_section(work))
+    o.extend(compare_section(work))
     o.append("")
     o.append("## Commands")
     o.append("")

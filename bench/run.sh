@@ -2,7 +2,8 @@
 # bench/run.sh: measures raw TCP loopback (iperf3) and nvmfd driven by nvmf-perf on this
 # machine, then writes docs/performance.md from the tools' JSON output (bench/README.md).
 #
-#   bash bench/run.sh                          # about 3 minutes once built
+#   bash bench/run.sh                          # about 35 minutes once built (30 of them side by
+#                                              # side with SPDK; BENCH_COMPARE=0 leaves that out)
 #   BENCH_TIME=5 BENCH_WARMUP=1 BENCH_DOC=/tmp/p.md bash bench/run.sh   # quicker, elsewhere
 #
 # The target runs on core 0 (nvmfd -m 0x1), nvmf-perf on core 1 (-c 0x2); iperf3's client
@@ -140,7 +141,7 @@ read -r b1 t1 < <(cpu_busy_total)
   echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "busy_before_pct=$(( (b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))"
   echo "git=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src apps 2>/dev/null || echo ' (with local changes)')"
-  echo "invocation=$(env | grep -E '^BENCH_(TIME|WARMUP|DOC|NICE|NO_BUILD)=' | sort | tr '\n' ' ' | sed 's/ $//' || true)"
+  echo "invocation=$(env | grep -E '^BENCH_(TIME|WARMUP|DOC|NICE|NO_BUILD|COMPARE|PAIRS|IDLE_S)=' | sort | tr '\n' ' ' | sed 's/ $//' || true)"
   echo "time_s=$time_s"
   echo "warmup_s=$warmup_s"
   echo "target_cpu=$target_cpu"
@@ -259,7 +260,15 @@ cat "$work/failover.txt" >&2
 echo "[bench] lvol: thick volume vs its base bdev, through NVMe/TCP and at the bdev layer" >&2
 "${prio[@]}" bash bench/lvol.sh "$work"
 
-# --- e. the report ---------------------------------------------------------------------------
+# --- e. side by side with SPDK v26.05's nvmf_tgt (bench/spdk_compare.sh, results in compare/) --
+# Not under "${prio[@]}": it sets the priority of what it runs itself, and runs its plain part
+# without. Without the SPDK peer (SPDK_PEER_DIR) it measures the nvmfd half only.
+if [ "${BENCH_COMPARE:-1}" != 0 ]; then
+  echo "[bench] side by side with SPDK: bench/spdk_compare.sh" >&2
+  BENCH_NO_BUILD=1 bash bench/spdk_compare.sh "$work/compare"
+fi
+
+# --- f. the report ---------------------------------------------------------------------------
 python3 bench/report.py "$work" > "$work/performance.md"
 mkdir -p "$(dirname "$doc")"
 cp "$work/performance.md" "$doc"
