@@ -9,7 +9,7 @@
 namespace nvmfd::perf {
 
 
-command_line parse_command_line(int argc, const char* const* argv) {
+command_line parse_command_line(int argc, const char* const* argv, const std::vector<int>& allowed) {
   command_line out;
   perf_options& o = out.options;
   int read_pct = -1;
@@ -26,8 +26,9 @@ command_line parse_command_line(int argc, const char* const* argv) {
   app.add_option("-r,--transport", o.trid_text,
                  "transport ID: 'trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4420 subnqn:NQN'")
       ->required();
-  app.add_option("-c,--core-mask", o.core_mask, "cores to run on, hexadecimal (0x3) or a list ([0,2-3])")
-      ->capture_default_str();
+  app.add_option("-c,--core-mask", o.core_mask,
+                 "cores to run on, hexadecimal (0x3) or a list ([0,2-3]), among the CPUs this process may use "
+                 "(default: the first of those, one core: core 0 unless taskset or a cpuset says otherwise)");
   app.add_option("-P,--num-qpairs", o.qpairs_per_ns, "I/O queue pairs per core")
       ->capture_default_str()->check(CLI::Range(1u, 1024u));
   app.add_flag("--hdgst", o.hdgst, "enable the NVMe/TCP header digest");
@@ -64,12 +65,13 @@ command_line parse_command_line(int argc, const char* const* argv) {
     out.error = "-t and --warmup must be below 10^7 seconds";
     return out;
   }
-  auto cpus = cpus_from_core_mask(o.core_mask);
+  auto cpus = select_cpus(o.core_mask, cpu_default::first_allowed, allowed);
   if (!cpus) {
-    out.error = fmt::format("-c {}: {}", o.core_mask, cpus.err().message);
+    out.error = o.core_mask.empty() ? cpus.err().message : fmt::format("-c {}: {}", o.core_mask, cpus.err().message);
     return out;
   }
   o.cpus = std::move(cpus.value());
+  if (o.core_mask.empty()) o.core_mask = "[" + format_cpu_list(o.cpus) + "]";
   auto trid = transport_id::parse(o.trid_text);
   if (!trid) {
     out.error = fmt::format("-r: {}", trid.err().message);
