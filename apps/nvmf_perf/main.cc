@@ -15,6 +15,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "apps/nvmf_perf/perf_options.h"
 #include "apps/nvmf_perf/perf_report.h"
 #include "apps/nvmf_perf/perf_worker.h"
+#include "base/core_mask.h"
 #include "base/log.h"
 #include "host/host_controller.h"
 #include "reactor/reactor.h"
@@ -45,21 +47,21 @@ uint64_t mix_seed(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// The calling thread on the CPUs of the mask; fails naming a CPU this process may not use.
+// The calling thread on the CPUs of the mask (parse_command_line checked they are allowed).
 bool pin_main_thread(const std::vector<int>& cpus, std::string& err) {
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) CPU_ZERO(&allowed);
   cpu_set_t set;
   CPU_ZERO(&set);
   for (int c : cpus) {
-    if (c >= CPU_SETSIZE || !CPU_ISSET(c, &allowed)) {
-      err = fmt::format("core {} is not available to this process", c);
+    if (c >= CPU_SETSIZE) {
+      err = fmt::format("core {} is beyond the CPUs this program can pin to", c);
       return false;
     }
     CPU_SET(c, &set);
   }
-  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  if (int e = pthread_setaffinity_np(pthread_self(), sizeof(set), &set); e != 0) {
+    err = fmt::format("cannot pin to cores {}: {}", format_cpu_list(cpus), std::strerror(e));
+    return false;
+  }
   return true;
 }
 
@@ -140,6 +142,7 @@ result<std::shared_ptr<host_controller>> perf_app::connect(uint32_t io_queue_siz
   copts.hdgst = o_.hdgst;
   copts.ddgst = o_.ddgst;
   copts.num_io_queues = static_cast<uint32_t>(o_.cpus.size()) * o_.qpairs_per_ns;
+  copts.hostnqn = o_.hostnqn;
   copts.io_queue_size = io_queue_size;
   return host_controller::connect(*pool_, o_.trid, copts);
 }
@@ -315,7 +318,7 @@ int perf_app::run() {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  pool_ = std::make_unique<reactor_pool>(static_cast<unsigned>(o_.cpus.size()), o_.cpus);
+  pool_ = std::make_unique<reactor_pool>(static_cast<unsigned>(o_.cpus.size()), o_.cpus, o_.polling);
   FILE* info = o_.json_path == "-" ? stderr : stdout;
   std::fprintf(info, "Initializing NVMe Controllers\n");
   auto c = connect(o_.queue_depth + 1);
@@ -401,7 +404,12 @@ int perf_app::run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto cl = parse_command_line(argc, argv);
+  auto allowed = allowed_cpus();
+  if (!allowed) {
+    std::fprintf(stderr, "nvmf-perf: %s\n", allowed.err().message.c_str());
+    return 1;
+  }
+  auto cl = parse_command_line(argc, argv, *allowed);
   if (cl.help) {
     std::fputs(cl.usage.c_str(), stdout);
     return 0;

@@ -8,8 +8,29 @@
 
 namespace nvmfd::perf {
 
+namespace {
 
-command_line parse_command_line(int argc, const char* const* argv) {
+// Takes "hostnqn:NQN" out of a transport ID string (spdk_nvme_perf reads it from -r too).
+std::string take_hostnqn(std::string& trid) {
+  std::string kept, hostnqn;
+  size_t pos = 0;
+  while (pos < trid.size()) {
+    size_t end = trid.find_first_of(" \t", pos);
+    if (end == std::string::npos) end = trid.size();
+    std::string word = trid.substr(pos, end - pos);
+    if (word.rfind("hostnqn:", 0) == 0)
+      hostnqn = word.substr(8);
+    else if (!word.empty())
+      kept += (kept.empty() ? "" : " ") + word;
+    pos = end + 1;
+  }
+  trid = kept;
+  return hostnqn;
+}
+
+}  // namespace
+
+command_line parse_command_line(int argc, const char* const* argv, const std::vector<int>& allowed) {
   command_line out;
   perf_options& o = out.options;
   int read_pct = -1;
@@ -26,8 +47,9 @@ command_line parse_command_line(int argc, const char* const* argv) {
   app.add_option("-r,--transport", o.trid_text,
                  "transport ID: 'trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4420 subnqn:NQN'")
       ->required();
-  app.add_option("-c,--core-mask", o.core_mask, "cores to run on, hexadecimal (0x3) or a list ([0,2-3])")
-      ->capture_default_str();
+  app.add_option("-c,--core-mask", o.core_mask,
+                 "cores to run on, hexadecimal (0x3) or a list ([0,2-3]), among the CPUs this process may use "
+                 "(default: the first of those, one core: core 0 unless taskset or a cpuset says otherwise)");
   app.add_option("-P,--num-qpairs", o.qpairs_per_ns, "I/O queue pairs per core")
       ->capture_default_str()->check(CLI::Range(1u, 1024u));
   app.add_flag("--hdgst", o.hdgst, "enable the NVMe/TCP header digest");
@@ -35,6 +57,16 @@ command_line parse_command_line(int argc, const char* const* argv) {
   app.add_option("--json", o.json_path, "also write the results as JSON to FILE ('-': stdout)");
   app.add_option("--warmup", o.warmup_seconds, "seconds run before measuring, excluded from the figures")
       ->check(CLI::NonNegativeNumber);
+  std::string poll_mode_name{to_string(o.polling.mode)};
+  uint64_t poll_us = static_cast<uint64_t>(o.polling.max_poll.count());
+  app.add_option("--poll-mode", poll_mode_name,
+                 "reactor polling: adaptive (poll after work, sleep when idle), event (never poll), always "
+                 "(never sleep, as spdk_nvme_perf)")
+      ->check(CLI::IsMember({"adaptive", "event", "always"}))
+      ->capture_default_str();
+  app.add_option("--poll-us", poll_us, "ceiling of the adaptive polling window, microseconds")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1000000}))
+      ->capture_default_str();
   out.usage = app.help();
   try {
     app.parse(argc, argv);
@@ -64,13 +96,17 @@ command_line parse_command_line(int argc, const char* const* argv) {
     out.error = "-t and --warmup must be below 10^7 seconds";
     return out;
   }
-  auto cpus = cpus_from_core_mask(o.core_mask);
+  auto cpus = select_cpus(o.core_mask, cpu_default::first_allowed, allowed);
   if (!cpus) {
-    out.error = fmt::format("-c {}: {}", o.core_mask, cpus.err().message);
+    out.error = o.core_mask.empty() ? cpus.err().message : fmt::format("-c {}: {}", o.core_mask, cpus.err().message);
     return out;
   }
   o.cpus = std::move(cpus.value());
-  auto trid = transport_id::parse(o.trid_text);
+  if (o.core_mask.empty()) o.core_mask = "[" + format_cpu_list(o.cpus) + "]";
+  o.polling = {*parse_poll_mode(poll_mode_name), std::chrono::microseconds(poll_us)};
+  std::string trid_text = o.trid_text;
+  o.hostnqn = take_hostnqn(trid_text);
+  auto trid = transport_id::parse(trid_text);
   if (!trid) {
     out.error = fmt::format("-r: {}", trid.err().message);
     return out;

@@ -6,6 +6,10 @@
 //             [-c CORE_MASK] [-P QPAIRS_PER_NS] [--hdgst] [--ddgst] [--json FILE|-]
 //             [--warmup SECONDS]
 //
+// Cores: -c must name CPUs this process may run on (its affinity: taskset, cpuset). Without
+// -c it runs on one core, the first CPU it may use: spdk_nvme_perf's default is core 0
+// alone, and one core keeps that, but under `taskset -c 1` the one core is CPU 1.
+//
 // parse_command_line() never exits or prints: it returns the options, or asks for the usage
 // (help), or names what is wrong (the caller prints it with the usage and exits 2).
 #include <cstdint>
@@ -15,6 +19,7 @@
 #include "base/core_mask.h"
 #include "base/result.h"
 #include "host/transport_id.h"
+#include "reactor/poll_window.h"
 
 namespace nvmfd::perf {
 
@@ -28,7 +33,9 @@ struct perf_options {
   double warmup_seconds = 0;     // --warmup: run before measuring, excluded from the figures
   std::string trid_text;         // -r
   transport_id trid;
-  std::string core_mask = "0x1"; // -c
+  std::string hostnqn;           // "hostnqn:" of -r (as spdk_nvme_perf); empty: nvmfd's own
+  poll_settings polling;         // --poll-mode, --poll-us
+  std::string core_mask;         // -c as given; without -c, "[N]" of the CPU chosen
   std::vector<int> cpus;         // CPUs of the mask, ascending: one reactor each
   uint32_t qpairs_per_ns = 1;    // -P: I/O queue pairs per core
   bool hdgst = false;
@@ -43,7 +50,8 @@ struct command_line {
   std::string usage;
 };
 
-command_line parse_command_line(int argc, const char* const* argv);
+// allowed: the CPUs this process may run on (allowed_cpus()), ascending.
+command_line parse_command_line(int argc, const char* const* argv, const std::vector<int>& allowed);
 
 
 }  // namespace nvmfd::perf

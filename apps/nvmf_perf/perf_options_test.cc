@@ -11,10 +11,13 @@ namespace {
 
 const char* const trid = "trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4420 subnqn:nqn.2016-06.io.nvmfd:cnode1";
 
-command_line parse(std::initializer_list<const char*> args) {
+// The CPUs the parsed command lines may use, unless a test says otherwise.
+const std::vector<int> four_cpus{0, 1, 2, 3};
+
+command_line parse(std::initializer_list<const char*> args, const std::vector<int>& allowed = four_cpus) {
   std::vector<const char*> argv{"nvmf-perf"};
   argv.insert(argv.end(), args);
-  return parse_command_line(static_cast<int>(argv.size()), argv.data());
+  return parse_command_line(static_cast<int>(argv.size()), argv.data(), allowed);
 }
 
 TEST(PerfOptions, SpdkStyleCommandLine) {
@@ -41,10 +44,26 @@ TEST(PerfOptions, Defaults) {
   auto c = parse({"-q", "1", "-o", "512", "-w", "write", "-t", "1", "-r", trid});
   ASSERT_TRUE(c.error.empty()) << c.error;
   EXPECT_EQ(c.options.cpus, std::vector<int>{0});
+  EXPECT_EQ(c.options.core_mask, "[0]");
   EXPECT_EQ(c.options.qpairs_per_ns, 1u);
   EXPECT_EQ(c.options.read_pct, 0u);
   EXPECT_FALSE(c.options.random);
   EXPECT_EQ(c.options.warmup_seconds, 0.0);
+  EXPECT_EQ(c.options.polling.mode, poll_mode::adaptive);
+  EXPECT_TRUE(c.options.hostnqn.empty());
+}
+
+TEST(PerfOptions, HostNqnInTheTransportIdAndPollingFlags) {
+  auto c = parse({"-q", "1", "-o", "512", "-w", "read", "-t", "1", "--poll-mode", "always", "--poll-us", "20", "-r",
+                  "trtype:tcp traddr:127.0.0.1 hostnqn:nqn.2014-08.org.nvmexpress:uuid:1 trsvcid:4420 "
+                  "subnqn:nqn.2016-06.io.nvmfd:cnode1"});
+  ASSERT_TRUE(c.error.empty()) << c.error;
+  EXPECT_EQ(c.options.hostnqn, "nqn.2014-08.org.nvmexpress:uuid:1");
+  EXPECT_EQ(c.options.trid.trsvcid, "4420");
+  EXPECT_EQ(c.options.trid.subnqn, "nqn.2016-06.io.nvmfd:cnode1");
+  EXPECT_EQ(c.options.polling.mode, poll_mode::always);
+  EXPECT_EQ(c.options.polling.max_poll, std::chrono::microseconds(20));
+  EXPECT_FALSE(parse({"-q", "1", "-o", "512", "-w", "read", "-t", "1", "--poll-mode", "busy", "-r", trid}).error.empty());
 }
 
 TEST(PerfOptions, MixedWorkloadsReadFiftyPercentUnlessToldOtherwise) {
@@ -76,10 +95,32 @@ TEST(PerfOptions, BadFlagsAreErrors) {
        }) {
     std::vector<const char*> argv{"nvmf-perf"};
     argv.insert(argv.end(), args.begin(), args.end());
-    auto c = parse_command_line(static_cast<int>(argv.size()), argv.data());
+    auto c = parse_command_line(static_cast<int>(argv.size()), argv.data(), four_cpus);
     EXPECT_FALSE(c.error.empty()) << argv.size();
     EXPECT_FALSE(c.usage.empty());
   }
+}
+
+// Issue 13: under `taskset -c 1` the default core is CPU 1, not core 0 (which the process
+// may not use), and a -c outside the allowed CPUs is refused naming the core.
+TEST(PerfOptions, DefaultCoreIsTheFirstAllowedCpu) {
+  auto c = parse({"-q", "1", "-o", "512", "-w", "read", "-t", "1", "-r", trid}, {1});
+  ASSERT_TRUE(c.error.empty()) << c.error;
+  EXPECT_EQ(c.options.cpus, std::vector<int>{1});
+  EXPECT_EQ(c.options.core_mask, "[1]");
+  auto d = parse({"-q", "1", "-o", "512", "-w", "read", "-t", "1", "-r", trid}, {2, 3, 5});
+  ASSERT_TRUE(d.error.empty()) << d.error;
+  EXPECT_EQ(d.options.cpus, std::vector<int>{2});
+}
+
+TEST(PerfOptions, CoreMaskOutsideTheAllowedCpusIsAnError) {
+  auto c = parse({"-q", "1", "-o", "512", "-w", "read", "-t", "1", "-r", trid, "-c", "0x1"}, {1});
+  EXPECT_EQ(c.error, "-c 0x1: core 0 is not available to this process (allowed: 1)");
+  auto d = parse({"-q", "1", "-o", "512", "-w", "read", "-t", "1", "-r", trid, "-c", "[0-1]"}, {0});
+  EXPECT_EQ(d.error, "-c [0-1]: core 1 is not available to this process (allowed: 0)");
+  auto ok = parse({"-q", "1", "-o", "512", "-w", "read", "-t", "1", "-r", trid, "-c", "0x2"}, {1});
+  EXPECT_TRUE(ok.error.empty()) << ok.error;
+  EXPECT_EQ(ok.options.core_mask, "0x2");
 }
 
 TEST(PerfOptions, Help) {

@@ -3,6 +3,9 @@
 //   nvmfd [-c CONFIG.json] [-r RPC_SOCKET] [-m CORE_MASK] [-L LOG_LEVEL]
 //         [--poll-mode adaptive|event|always] [--poll-us N] [--interrupt-mode]
 //
+// Without -m, a reactor runs on every CPU the process may use (its affinity: taskset,
+// cpuset); a mask naming any other CPU is refused (exit 2).
+//
 // Wiring only: reactors, the target, block devices, RPC methods, the config, the RPC
 // server; then it waits for SIGINT/SIGTERM and shuts down in reverse order.
 #include <signal.h>
@@ -11,7 +14,6 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
-#include <thread>
 
 #include "apps/nvmfd/default_config.h"
 #include "base/core_mask.h"
@@ -36,7 +38,9 @@ int main(int argc, char** argv) {
   std::string config_path, rpc_path = "/var/tmp/nvmfd.sock", core_mask, log_level = "info";
   app.add_option("-c,--config", config_path, "JSON config (SPDK save_config format); without it, the default config");
   app.add_option("-r,--rpc-socket", rpc_path, "JSON-RPC Unix socket path")->capture_default_str();
-  app.add_option("-m,--cpumask", core_mask, "hexadecimal mask of the cores to run reactors on (default: all)");
+  app.add_option("-m,--cpumask", core_mask,
+                 "cores to run reactors on, hexadecimal (0x3) or a list ([0,2-3]), all of them among the CPUs "
+                 "this process may use (default: every such CPU, e.g. only core 0 under taskset -c 0)");
   app.add_option("-L,--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
   poll_settings polling;
   std::string poll_mode_name{to_string(polling.mode)};
@@ -58,17 +62,18 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
 
-  std::vector<int> cpus;
-  if (!core_mask.empty()) {
-    auto c = cpus_from_core_mask(core_mask);
-    if (!c) {
-      std::fprintf(stderr, "nvmfd: -m %s: %s\n", core_mask.c_str(), c.err().message.c_str());
-      return 2;
-    }
-    cpus = std::move(c.value());
-  } else {
-    for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i) cpus.push_back(static_cast<int>(i));
+  // One reactor per CPU of -m, or per CPU this process may run on (taskset, cpuset).
+  auto allowed = allowed_cpus();
+  if (!allowed) {
+    std::fprintf(stderr, "nvmfd: %s\n", allowed.err().message.c_str());
+    return 1;
   }
+  auto selected = select_cpus(core_mask, cpu_default::all_allowed, *allowed);
+  if (!selected) {
+    std::fprintf(stderr, "nvmfd: -m %s: %s\n", core_mask.c_str(), selected.err().message.c_str());
+    return 2;
+  }
+  const std::vector<int> cpus = std::move(selected.value());
 
   // Signals go to the main thread only: block them before any thread starts.
   sigset_t sigs;
@@ -118,7 +123,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "nvmfd: RPC socket %s: %s\n", rpc_path.c_str(), server.err().message.c_str());
       rc = 1;
     } else {
-      NVMFD_LOG_INFO("nvmfd {} running on {} reactor(s); RPC on {}", nvmfd_version, reactors.size(), rpc_path);
+      NVMFD_LOG_INFO("nvmfd {} running on {} reactor(s), core(s) {}; RPC on {}", nvmfd_version, reactors.size(),
+                     format_cpu_list(cpus), rpc_path);
       int sig = 0;
       sigwait(&sigs, &sig);
       NVMFD_LOG_INFO("signal {}: shutting down", sig);

@@ -1,7 +1,11 @@
 #include "base/core_mask.h"
 
+#include <sched.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -47,6 +51,62 @@ result<std::vector<int>> cpus_from_core_mask(const std::string& mask) {
   std::sort(cpus.begin(), cpus.end());
   cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
   if (cpus.empty()) return error{errc::invalid_argument, "core mask selects no core"};
+  return cpus;
+}
+
+result<std::vector<int>> allowed_cpus() {
+  // A set big enough for the machine: grow it while the kernel says it is too small.
+  for (int ncpus = 1024; ncpus <= (1 << 20); ncpus *= 2) {
+    cpu_set_t* set = CPU_ALLOC(ncpus);
+    if (!set) return error{errc::io_error, "out of memory for a CPU set"};
+    const size_t size = CPU_ALLOC_SIZE(ncpus);
+    CPU_ZERO_S(size, set);
+    if (sched_getaffinity(0, size, set) != 0) {
+      const int e = errno;
+      CPU_FREE(set);
+      if (e == EINVAL) continue;
+      return error{errc::io_error, fmt::format("sched_getaffinity: {}", std::strerror(e))};
+    }
+    std::vector<int> cpus;
+    for (int c = 0; c < ncpus; ++c)
+      if (CPU_ISSET_S(c, size, set)) cpus.push_back(c);
+    CPU_FREE(set);
+    if (cpus.empty()) return error{errc::io_error, "sched_getaffinity: no CPU"};
+    return cpus;
+  }
+  return error{errc::io_error, "sched_getaffinity: the CPU set is too large"};
+}
+
+std::string format_cpu_list(const std::vector<int>& cpus) {
+  std::string out;
+  for (size_t i = 0; i < cpus.size();) {
+    size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += j == i ? fmt::format("{}", cpus[i]) : fmt::format("{}-{}", cpus[i], cpus[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+result<void> check_cpus_allowed(const std::vector<int>& cpus, const std::vector<int>& allowed) {
+  for (int c : cpus)
+    if (!std::binary_search(allowed.begin(), allowed.end(), c))
+      return error{errc::invalid_argument, fmt::format("core {} is not available to this process (allowed: {})", c,
+                                                       format_cpu_list(allowed))};
+  return success();
+}
+
+result<std::vector<int>> select_cpus(const std::string& mask, cpu_default when_no_mask,
+                                     const std::vector<int>& allowed) {
+  if (mask.empty()) {
+    if (allowed.empty()) return error{errc::invalid_argument, "no CPU is available to this process"};
+    if (when_no_mask == cpu_default::first_allowed) return std::vector<int>{allowed.front()};
+    return allowed;
+  }
+  auto cpus = cpus_from_core_mask(mask);
+  if (!cpus) return cpus;
+  if (auto a = check_cpus_allowed(*cpus, allowed); !a) return a.take_err();
   return cpus;
 }
 

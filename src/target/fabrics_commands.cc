@@ -1,5 +1,8 @@
 // Fabrics commands (NVMe-oF 1.1 section 3): Connect, Property Get/Set, Disconnect.
 #include <cstring>
+#include <fmt/format.h>
+#include <string>
+#include <string_view>
 
 #include "base/log.h"
 #include "proto/controller_properties.h"
@@ -15,18 +18,74 @@ namespace nvmfd {
 
 namespace {
 
-// NVMe-oF 1.1 3.3: Connect Invalid Parameters names the field (IATTR, IPO) in dw0.
-nvme_status invalid_param(target_request& req, bool in_data, uint16_t offset) {
-  req.cqe.dw0 = connect_response_invalid_param(in_data, offset);
-  return nvme_status::specific(sc_command_specific::connect_invalid_parameters);
+// A Connect field a refusal names: in the SQE or in the connect data, by byte offset.
+struct connect_field {
+  const char* name;
+  bool in_data;
+  uint16_t offset;
+};
+constexpr connect_field field_recfmt{"recfmt", false, connect_sqe_offset::recfmt};
+constexpr connect_field field_qid{"qid", false, connect_sqe_offset::qid};
+constexpr connect_field field_sqsize{"sqsize", false, connect_sqe_offset::sqsize};
+constexpr connect_field field_cntlid{"cntlid", true, connect_data_offset::cntlid};
+constexpr connect_field field_subnqn{"subnqn", true, connect_data_offset::subnqn};
+constexpr connect_field field_hostnqn{"hostnqn", true, connect_data_offset::hostnqn};
+
+// Text from the wire, fit for a log line: bytes outside printable ASCII as \xNN.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) out += fmt::format("\\x{:02x}", u);
+    else out += c;
+  }
+  return out;
 }
 
-nvme_status connect_admin(tcp_qpair& qp, target_request& req, const connect_command_fields& f,
-                          const connect_data& d, std::shared_ptr<subsystem> sub, const std::string& hostnqn) {
+std::string quoted(std::string_view nqn) { return "'" + printable(nqn) + "'"; }
+
+// One Connect being executed: what it asked for, and how it is refused. Every refusal is
+// logged (warn) with the host's address, the subsystem, the reason and the field.
+struct connect_context {
+  tcp_qpair& qp;
+  target_request& req;
+  connect_command_fields f;
+  std::string subnqn;
+  std::string hostnqn;
+
+  // Logs the refusal and returns st; field: the field to name in the log, if any.
+  nvme_status refuse(nvme_status st, std::string_view why, const connect_field* field = nullptr) const {
+    std::string where;
+    if (field)
+      where = fmt::format(" (field {}, offset {} of {})", field->name, field->offset,
+                          field->in_data ? "Connect data" : "the Connect command");
+    NVMFD_LOG_WARN("Connect refused from {} to {} (qid {}): {}{}", qp.target().peer_of(qp), quoted(subnqn), f.qid,
+                   printable(why), where);
+    return st;
+  }
+  // NVMe-oF 1.1 3.3: Connect Invalid Parameters names the field (IATTR, IPO) in dw0.
+  nvme_status invalid_param(const connect_field& field, std::string_view why) const {
+    req.cqe.dw0 = connect_response_invalid_param(field.in_data, field.offset);
+    return refuse(nvme_status::specific(sc_command_specific::connect_invalid_parameters), why, &field);
+  }
+  // Connect Invalid Host. Its dw0 names HOSTNQN as well, as Linux nvmet does (the spec
+  // defines IATTR/IPO for Invalid Parameters only; hosts ignore it here).
+  nvme_status invalid_host(std::string_view why) const {
+    req.cqe.dw0 = connect_response_invalid_param(field_hostnqn.in_data, field_hostnqn.offset);
+    return refuse(nvme_status::specific(sc_command_specific::connect_invalid_host), why, &field_hostnqn);
+  }
+};
+
+nvme_status connect_admin(connect_context& cx, const connect_data& d, std::shared_ptr<subsystem> sub) {
+  tcp_qpair& qp = cx.qp;
+  const auto& f = cx.f;
   const auto& opts = qp.options();
   if (f.sqsize < 31 || f.sqsize > opts.max_aq_depth - 1)  // admin queue: 32 entries at least
-    return invalid_param(req, false, connect_sqe_offset::sqsize);
-  if (d.cntlid.get() != cntlid_dynamic) return invalid_param(req, true, connect_data_offset::cntlid);
+    return cx.invalid_param(field_sqsize, fmt::format("admin queue size {} is outside 32..{}", f.sqsize + 1,
+                                                      opts.max_aq_depth));
+  if (d.cntlid.get() != cntlid_dynamic)
+    return cx.invalid_param(field_cntlid, fmt::format("cntlid {:#x} is not FFFFh (dynamic controllers only)",
+                                                      d.cntlid.get()));
   uuid hostid;
   std::memcpy(hostid.bytes.data(), d.hostid, 16);
   std::shared_ptr<controller> c;
@@ -37,80 +96,104 @@ nvme_status connect_admin(tcp_qpair& qp, target_request& req, const connect_comm
     // delete_subsystem find every controller that came through what they remove.
     auto* l = sub->listener_for(qp.local().addr, std::to_string(qp.local().port));
     if (!l || qp.target().find_subsystem_locked(sub->nqn()) != sub)
-      return invalid_param(req, true, connect_data_offset::subnqn);
+      return cx.invalid_param(field_subnqn, "the subsystem or its listener was removed during Connect");
     uint16_t cntlid = sub->allocate_cntlid();
-    if (cntlid == 0) return nvme_status::specific(sc_command_specific::controller_busy);
+    if (cntlid == 0)
+      return cx.refuse(nvme_status::specific(sc_command_specific::controller_busy),
+                       "no free controller ID in the subsystem's cntlid range");
     uint32_t kato = f.kato_ms;
     // Discovery controllers may run without keep-alive (kato 0); I/O controllers get
     // at least min_kato, as SPDK does, so that a vanished host is noticed.
     if (sub->type() == subsystem_kind::nvme && kato != 0 && kato < opts.min_kato) kato = opts.min_kato;
-    c = std::make_shared<controller>(qp.target(), sub, cntlid, hostnqn, hostid, kato, qp.owner(),
+    c = std::make_shared<controller>(qp.target(), sub, cntlid, cx.hostnqn, hostid, kato, qp.owner(),
                                      opts.max_io_qpairs_per_ctrlr);
     c->set_listener(l->traddr, l->trsvcid);
     sub->controllers()[cntlid] = c;
   }
   qp.bind(c, 0, static_cast<uint16_t>(f.sqsize + 1), f.sq_flow_control_disabled());
   c->attach_admin_queue(&qp);
-  req.cqe.dw0 = connect_response_success(c->cntlid());
-  NVMFD_LOG_INFO("controller {} of {} created for host {}", c->cntlid(), sub->nqn(), hostnqn);
+  cx.req.cqe.dw0 = connect_response_success(c->cntlid());
+  NVMFD_LOG_INFO("controller {} of {} created for host {} at {}", c->cntlid(), sub->nqn(), quoted(cx.hostnqn),
+                 qp.target().peer_of(qp));
   return nvme_status::success();
 }
 
-nvme_status connect_io(tcp_qpair& qp, target_request& req, const connect_command_fields& f, const connect_data& d,
-                       const std::shared_ptr<subsystem>& sub, const std::string& hostnqn) {
-  if (sub->type() == subsystem_kind::discovery) return invalid_param(req, false, connect_sqe_offset::qid);
+nvme_status connect_io(connect_context& cx, const connect_data& d, const std::shared_ptr<subsystem>& sub) {
+  tcp_qpair& qp = cx.qp;
+  const auto& f = cx.f;
+  if (sub->type() == subsystem_kind::discovery)
+    return cx.invalid_param(field_qid, "a discovery controller has no I/O queues");
   if (f.sqsize == 0 || f.sqsize > qp.options().max_queue_depth - 1)
-    return invalid_param(req, false, connect_sqe_offset::sqsize);
+    return cx.invalid_param(field_sqsize, fmt::format("I/O queue size {} is outside 2..{}", f.sqsize + 1,
+                                                      qp.options().max_queue_depth));
   std::shared_ptr<controller> c;
   {
     std::lock_guard lk(qp.target().mu());
     auto it = sub->controllers().find(d.cntlid.get());
     if (it != sub->controllers().end()) c = it->second.lock();
   }
-  if (!c) return invalid_param(req, true, connect_data_offset::cntlid);
-  if (c->hostnqn() != hostnqn) return invalid_param(req, true, connect_data_offset::hostnqn);
+  if (!c) return cx.invalid_param(field_cntlid, fmt::format("no controller {} in the subsystem", d.cntlid.get()));
+  // The I/O queue's host must be the admin queue's (an empty Host NQN matches only empty).
+  if (c->hostnqn() != cx.hostnqn)
+    return cx.invalid_param(field_hostnqn, fmt::format("host nqn {} is not controller {}'s host {}",
+                                                       quoted(cx.hostnqn), c->cntlid(), quoted(c->hostnqn())));
   // SPDK and nvmet answer an I/O queue Connect before CC.EN = 1 with Command Sequence Error.
-  if (!c->enabled) return nvme_status::generic(sc_generic::command_sequence_error);
+  if (!c->enabled)
+    return cx.refuse(nvme_status::generic(sc_generic::command_sequence_error),
+                     fmt::format("controller {} is not enabled (CC.EN = 0)", c->cntlid()));
   // Without Set Features (Number of Queues) the host may use up to the controller's maximum.
   uint16_t allowed = c->io_queues_set ? c->io_queues_granted.load() : c->max_io_queues();
-  if (f.qid > allowed) return invalid_param(req, false, connect_sqe_offset::qid);
+  if (f.qid > allowed)
+    return cx.invalid_param(field_qid, fmt::format("qid {} is beyond the {} I/O queue(s) granted", f.qid, allowed));
   if (!c->register_io_queue(f.qid, qp.owner().index(), qp.weak_from_this()))
-    return invalid_param(req, false, connect_sqe_offset::qid);
+    return cx.invalid_param(field_qid, fmt::format("qid {} of controller {} is in use (or the controller is ending)",
+                                                   f.qid, c->cntlid()));
   qp.bind(c, f.qid, static_cast<uint16_t>(f.sqsize + 1), f.sq_flow_control_disabled());
-  req.cqe.dw0 = connect_response_success(c->cntlid());
+  cx.req.cqe.dw0 = connect_response_success(c->cntlid());
   return nvme_status::success();
 }
 
+// NVMe-oF 1.1 3.3. The Host NQN may be empty where the subsystem lets any host in (the
+// discovery subsystem always does): SPDK's and Linux nvmet's targets accept that, and
+// SPDK's hosts send it unless told a host NQN. A non-empty one must be a valid NQN.
 nvme_status do_connect(tcp_qpair& qp, target_request& req) {
-  if (qp.connected()) return nvme_status::generic(sc_generic::command_sequence_error);
-  auto f = decode_connect(req.cmd);
-  if (f.recfmt != 0) return nvme_status::specific(sc_command_specific::incompatible_format);
+  connect_context cx{qp, req, decode_connect(req.cmd), {}, {}};
   auto d = decode_connect_data({req.buf, req.in_capsule_len});
+  if (d) {
+    cx.subnqn = nqn_from_field(d->subnqn);
+    cx.hostnqn = nqn_from_field(d->hostnqn);
+  }
+  if (qp.connected())
+    return cx.refuse(nvme_status::generic(sc_generic::command_sequence_error), "the queue is already connected");
+  if (cx.f.recfmt != 0)
+    return cx.refuse(nvme_status::specific(sc_command_specific::incompatible_format),
+                     fmt::format("record format {} is not 0", cx.f.recfmt), &field_recfmt);
   if (!d || req.in_capsule_len != sizeof(connect_data))
-    return nvme_status::generic(sc_generic::data_sgl_length_invalid);
-  std::string subnqn(nqn_from_field(d->subnqn));
-  std::string hostnqn(nqn_from_field(d->hostnqn));
-  if (!validate_nqn(hostnqn)) return invalid_param(req, true, connect_data_offset::hostnqn);
+    return cx.refuse(nvme_status::generic(sc_generic::data_sgl_length_invalid),
+                     fmt::format("Connect data is {} bytes in the capsule, not {}", req.in_capsule_len,
+                                 sizeof(connect_data)));
+  if (!cx.hostnqn.empty())
+    if (auto v = validate_nqn(cx.hostnqn); !v) return cx.invalid_param(field_hostnqn, v.err().message);
   std::shared_ptr<subsystem> sub;
   bool host_ok = false, listener_ok = false;
   {
     std::lock_guard lk(qp.target().mu());
-    sub = qp.target().find_subsystem_locked(subnqn);
+    sub = qp.target().find_subsystem_locked(cx.subnqn);
     if (sub) {
-      host_ok = sub->host_allowed(hostnqn);
+      host_ok = sub->host_allowed(cx.hostnqn);
       listener_ok = sub->accepts_connection_on(qp.local().addr, std::to_string(qp.local().port));
     }
   }
-  if (!sub || !listener_ok) {
-    NVMFD_LOG_INFO("connect to unknown subsystem '{}' (or not on {}:{}) from {}", subnqn, qp.local().addr,
-                   qp.local().port, hostnqn);
-    return invalid_param(req, true, connect_data_offset::subnqn);
-  }
-  if (!host_ok) {
-    NVMFD_LOG_INFO("host {} is not allowed to connect to {}", hostnqn, subnqn);
-    return nvme_status::specific(sc_command_specific::connect_invalid_host);
-  }
-  return f.qid == 0 ? connect_admin(qp, req, f, *d, sub, hostnqn) : connect_io(qp, req, f, *d, sub, hostnqn);
+  if (!sub) return cx.invalid_param(field_subnqn, "no such subsystem");
+  if (!listener_ok)
+    return cx.invalid_param(field_subnqn, fmt::format("the subsystem does not listen on {}:{}", qp.local().addr,
+                                                      qp.local().port));
+  if (!host_ok)
+    return cx.invalid_host(cx.hostnqn.empty()
+                               ? "host nqn '' not allowed, as only a subsystem allowing any host takes an empty one"
+                               : fmt::format("host nqn {} not allowed, as it is not on the subsystem's allow list",
+                                             quoted(cx.hostnqn)));
+  return cx.f.qid == 0 ? connect_admin(cx, *d, sub) : connect_io(cx, *d, sub);
 }
 
 uint64_t cap_value(const tcp_qpair& qp) {
