@@ -36,9 +36,11 @@ peer=${SPDK_PEER_DIR:-../shared/spdk-peer}
 spdk_mem_mb=${BENCH_SPDK_MEM_MB:-2048}  # nvmf_tgt --no-huge -s: the 1 GiB RAM bdev lives in it
 read -r -a nvmfd_args <<< "${BENCH_NVMFD_ARGS:-}"            # extra flags for nvmfd as a target
 read -r -a host_nvmfd_args <<< "${BENCH_HOST_NVMFD_ARGS:-}"  # extra flags for the idle host nvmfd
-# One Host NQN for every client that sends one (spdk_nvme_perf, the idle host), whatever the
-# target: spdk_nvme_perf sends an empty one otherwise, which nvmfd refuses.
+# The idle host's Host NQN. spdk_nvme_perf runs as a new user runs it, without hostnqn: in -r
+# (it then sends an empty Host NQN, which both targets take where any host is allowed), unless
+# BENCH_HOSTNQN is set, which it then sends to both.
 hostnqn=${BENCH_HOSTNQN:-nqn.2014-08.org.nvmexpress:uuid:$(cat /proc/sys/kernel/random/uuid)}
+perf_hostnqn=${BENCH_HOSTNQN:+ hostnqn:$BENCH_HOSTNQN}
 target_cpu=0
 host_cpu=1
 if [ "$(nproc)" -lt 2 ]; then
@@ -281,7 +283,7 @@ client_run() {
     spdk_nvme_perf)
       local warm=(); [ "$warmup_s" != 0 ] && warm=(-a "$warmup_s")
       cmd=(stdbuf -oL "${prio[@]}" taskset -c "$host_cpu" "$peer/bin/spdk_nvme_perf" -c "$host_mask" --no-huge -s 1024
-           "$@" -t "$time_s" "${warm[@]}" -r "$(trid "${tport[$target]}" "$ns") hostnqn:$hostnqn") ;;
+           "$@" -t "$time_s" "${warm[@]}" -r "$(trid "${tport[$target]}" "$ns")$perf_hostnqn") ;;
     nvmf-perf)
       cmd=(stdbuf -oL "${prio[@]}" taskset -c "$host_cpu" "$bin/nvmf-perf" "$@" -t "$time_s" --warmup "$warmup_s"
            -r "$(trid "${tport[$target]}" "$ns")" -c "$host_mask" --json "$work/$prefix.json") ;;
@@ -436,12 +438,11 @@ fi
 if [[ $parts == *" plain "* ]]; then
   # A new session (own autogroup, nice 0) unless setsid is missing: no priority, no warm-up.
   plain=(); command -v setsid >/dev/null && plain=(setsid)
-  # TODO(lead): drop these two once nvmfd without -m stays on the CPUs taskset gives it and
-  # nvmf-perf without -c runs on its taskset CPU: the plain run must use the defaults.
-  # BENCH_PLAIN_DEFAULTS=1 drops them now.
-  plain_nvmfd_pin=(-m 0x1)
-  plain_perf_pin=(-c 0x2)
-  if [ "${BENCH_PLAIN_DEFAULTS:-0}" = 1 ]; then plain_nvmfd_pin=(); plain_perf_pin=(); fi
+  # The defaults place both: nvmfd and nvmf-perf run on the CPUs taskset gives them.
+  # BENCH_PLAIN_DEFAULTS=0 pins them explicitly (-m 0x1, -c 0x2) as well.
+  plain_nvmfd_pin=()
+  plain_perf_pin=()
+  if [ "${BENCH_PLAIN_DEFAULTS:-1}" = 0 ]; then plain_nvmfd_pin=(-m 0x1); plain_perf_pin=(-c 0x2); fi
   port=$(free_port)
   pcfg=$work/plain-config.json
   cat > "$pcfg" <<CFG
