@@ -147,6 +147,11 @@ nvme_status identify(tcp_qpair& qp, target_request& req) {
       }
       return send_to_host(req, page.data(), page.size());
     }
+    case identify_cns::io_cs_controller:
+      // NVM Command Set specific controller data (NVM CS 1.0 Figure 106: VSL, WZSL, WUSL, DMRL,
+      // DMRSL, DMSL): all zero, no limits beyond MDTS. Other command sets are not supported.
+      if (f.csi != static_cast<uint8_t>(command_set::nvm)) return nvme_status::generic(sc_generic::invalid_field);
+      return send_to_host(req, page.data(), page.size());
     case identify_cns::namespace_id_descriptors: {
       auto* ns = table->find(f.nsid);
       if (!ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);

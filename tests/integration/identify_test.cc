@@ -141,5 +141,17 @@ TEST_F(identify_test, namespace_id_descriptors_carry_uuid_and_nguid) {
                          nvme_status::generic(sc_generic::invalid_namespace_or_format)));
 }
 
+TEST_F(identify_test, nvm_command_set_controller_data_is_zero_other_sets_are_refused) {
+  // SPDK's bdev_nvme and Linux hosts read CNS 06h for the NVM command set.
+  auto h = connect_controller();
+  ASSERT_TRUE(ok(h));
+  auto r = h->admin.identify(cns(identify_cns::io_cs_controller), 0, 0, static_cast<uint8_t>(command_set::nvm));
+  ASSERT_TRUE(succeeded(r));
+  EXPECT_EQ(r->data, std::vector<std::byte>(identify_data_size));
+  EXPECT_TRUE(has_status(h->admin.identify(cns(identify_cns::io_cs_controller), 0, 0,
+                                           static_cast<uint8_t>(command_set::zoned)),
+                         nvme_status::generic(sc_generic::invalid_field)));
+}
+
 }  // namespace
 }  // namespace nvmfd

@@ -469,9 +469,10 @@ result<command_result> test_client::disconnect() {
 
 // --- admin -----------------------------------------------------------------------------
 
-result<command_result> test_client::identify(uint8_t cns, uint32_t nsid, uint16_t cntid) {
+result<command_result> test_client::identify(uint8_t cns, uint32_t nsid, uint16_t cntid, uint8_t csi) {
   nvme_sqe s = make_sqe(static_cast<uint8_t>(admin_opcode::identify), nsid);
   s.cdw10 = uint32_t{cns} | (uint32_t{cntid} << 16);
+  s.cdw11 = uint32_t{csi} << 24;
   set_sgl_transport(s, identify_data_size);
   return execute(s, {}, {}, identify_data_size);
 }

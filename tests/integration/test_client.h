@@ -203,7 +203,7 @@ class test_client {
   result<command_result> disconnect();
 
   // --- admin ---
-  result<command_result> identify(uint8_t cns, uint32_t nsid = 0, uint16_t cntid = 0);
+  result<command_result> identify(uint8_t cns, uint32_t nsid = 0, uint16_t cntid = 0, uint8_t csi = 0);
   result<command_result> get_log_page(uint8_t lid, uint64_t offset, uint32_t len, uint32_t nsid = 0xffffffffu,
                                       bool rae = false);
   result<command_result> set_features(uint8_t fid, uint32_t cdw11, uint32_t nsid = 0);
