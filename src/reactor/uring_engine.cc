@@ -50,7 +50,12 @@ result<std::unique_ptr<uring_engine>> uring_engine::create(reactor& r, mode m, c
   std::unique_ptr<uring_engine> e(new uring_engine(r, m, recv));
   int rc = init_ring(e->ring_, entries, m == mode::driving);
   if (rc < 0) return error::from_errno(-rc, "io_uring_queue_init");
-  if (m == mode::driving) return e;
+  if (m == mode::driving) {
+    // Entering the kernel by a registered index spares the fd lookup of every call; where
+    // the kernel cannot, the plain fd is used.
+    (void)io_uring_register_ring_fd(&e->ring_);
+    return e;
+  }
   e->evfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (e->evfd_ < 0) {
     io_uring_queue_exit(&e->ring_);
