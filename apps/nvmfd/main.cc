@@ -2,6 +2,7 @@
 //
 //   nvmfd [-c CONFIG.json] [-r RPC_SOCKET] [-m CORE_MASK] [-L LOG_LEVEL]
 //         [--poll-mode adaptive|event|always] [--poll-us N] [--interrupt-mode]
+//         [--io-backend auto|epoll|uring]
 //
 // Without -m, a reactor runs on every CPU the process may use (its affinity: taskset,
 // cpuset); a mask naming any other CPU is refused (exit 2).
@@ -55,6 +56,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{0}, uint64_t{1000000}))
       ->capture_default_str();
   app.add_flag("--interrupt-mode", interrupt_mode, "same as --poll-mode event (SPDK's flag)");
+  std::string io_backend_name = "auto";
+  app.add_option("--io-backend", io_backend_name,
+                 "socket I/O: epoll, uring (io_uring: multishot receive, sends on the ring), or auto: uring "
+                 "where the kernel supports it (NVMFD_IO_BACKEND may set what auto means)")
+      ->check(CLI::IsMember({"auto", "epoll", "uring"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   polling.mode = interrupt_mode ? poll_mode::event : *parse_poll_mode(poll_mode_name);
   polling.max_poll = std::chrono::microseconds(poll_us);
@@ -95,7 +102,9 @@ int main(int argc, char** argv) {
     config = default_config();
   }
 
-  reactor_pool reactors(static_cast<unsigned>(cpus.size()), cpus, polling);
+  io_settings io;
+  io.backend = *parse_io_backend(io_backend_name);
+  reactor_pool reactors(static_cast<unsigned>(cpus.size()), cpus, polling, io);
   int rc = 0;
   {
     nvmf_target target(reactors);
@@ -123,8 +132,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "nvmfd: RPC socket %s: %s\n", rpc_path.c_str(), server.err().message.c_str());
       rc = 1;
     } else {
-      NVMFD_LOG_INFO("nvmfd {} running on {} reactor(s), core(s) {}; RPC on {}", nvmfd_version, reactors.size(),
-                     format_cpu_list(cpus), rpc_path);
+      NVMFD_LOG_INFO("nvmfd {} running on {} reactor(s), core(s) {}, {} socket I/O; RPC on {}", nvmfd_version,
+                     reactors.size(), format_cpu_list(cpus), to_string(reactors.backend()), rpc_path);
       int sig = 0;
       sigwait(&sigs, &sig);
       NVMFD_LOG_INFO("signal {}: shutting down", sig);

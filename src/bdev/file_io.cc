@@ -49,7 +49,7 @@ void file_io::start() {
   run();
 }
 
-void file_io::on_complete(int res) {
+void file_io::on_complete(int res, uint32_t) {
   if (advance(res)) run();
 }
 

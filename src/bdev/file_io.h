@@ -18,7 +18,7 @@ class file_io final : public uring_op {
   // ring: the owner reactor's engine, or nullptr for synchronous syscalls.
   file_io(file_bdev& dev, bdev_io& io, uring_engine* ring) : dev_(dev), io_(io), ring_(ring) {}
   void start();
-  void on_complete(int res) override;
+  void on_complete(int res, uint32_t flags) override;
 
  private:
   enum class stage : uint8_t {

@@ -1,6 +1,5 @@
 #include "host/host_qpair.h"
 
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <bit>
@@ -13,7 +12,6 @@
 namespace nvmfd {
 
 namespace {
-constexpr size_t read_budget = 512 * 1024;
 nvme_status path_error() { return nvme_status::path(sc_host::host_path_error); }
 }  // namespace
 
@@ -35,12 +33,13 @@ host_qpair::host_qpair(reactor& r, int fd, const host_qpair_params& p)
 }
 
 host_qpair::~host_qpair() {
-  if (fd_ >= 0) ::close(fd_);
+  if (!channel_ && fd_ >= 0) ::close(fd_);
 }
 
 void host_qpair::start() {
-  started_ = true;
-  if (auto w = reactor_.watch(fd_, EPOLLIN, this); !w) fail(w.err().message);
+  if (failed_) return;
+  channel_ = make_pdu_channel(reactor_, fd_, reader_, writer_, *this);
+  if (auto w = channel_->start(); !w) fail(w.err().message);
 }
 
 host_request* host_qpair::alloc() {
@@ -140,24 +139,23 @@ void host_qpair::wake_waiters() {
 
 // --- receive ---------------------------------------------------------------------------
 
-void host_qpair::on_events(uint32_t events) {
-  if (failed_) return;
-  if (events & EPOLLIN) {
-    switch (reader_.pump(fd_, read_budget)) {
-      case read_status::closed:
-        fail("the controller closed the connection");
-        return;
-      case read_status::protocol_error:
-        fail(fmt::format("protocol error from the controller (FES {:#x}, FEI {})",
-                         static_cast<unsigned>(reader_.error_info().fes), reader_.error_info().fei));
-        return;
-      default:
-        break;
-    }
+void host_qpair::on_channel_error(channel_error e) {
+  switch (e) {
+    case channel_error::peer_closed:
+      fail("the controller closed the connection");
+      break;
+    case channel_error::protocol_error:
+      fail(fmt::format("protocol error from the controller (FES {:#x}, FEI {})",
+                       static_cast<unsigned>(reader_.error_info().fes), reader_.error_info().fei));
+      break;
+    default:
+      fail(std::string(to_string(e)));
+      break;
   }
-  if (failed_) return;
-  if (events & EPOLLOUT) flush_now();
-  if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) fail("socket error");
+}
+
+void host_qpair::on_channel_quiet() {
+  auto last = std::move(self_);  // may be the last reference: nothing of this is used after
 }
 
 std::variant<std::byte*, term_error> host_qpair::on_pdu_header(std::span<const std::byte> header, uint32_t data_len) {
@@ -297,17 +295,8 @@ void host_qpair::run_deferred() {
 }
 
 void host_qpair::flush_now() {
-  if (failed_) return;
-  write_status st = writer_.flush(fd_);
-  if (st == write_status::closed) {
-    fail("send failed");
-    return;
-  }
-  bool need_out = st == write_status::would_block;
-  if (need_out != want_out_) {
-    want_out_ = need_out;
-    (void)reactor_.rewatch(fd_, EPOLLIN | (need_out ? EPOLLOUT : 0u), this);
-  }
+  if (failed_ || !channel_) return;
+  channel_->flush();
 }
 
 // --- failure and timeouts --------------------------------------------------------------
@@ -323,8 +312,13 @@ void host_qpair::fail(const std::string& why, bool expected) {
   reader_.stop();
   if (timeout_timer_) reactor_.cancel(timeout_timer_);
   timeout_timer_ = 0;
-  if (started_) reactor_.unwatch(fd_);
-  ::close(fd_);
+  // The channel shuts the socket down now; until it is quiet, this stays alive.
+  if (channel_) {
+    channel_->close();
+    if (!channel_->quiet()) self_ = shared_from_this();
+  } else {
+    ::close(fd_);
+  }
   fd_ = -1;
   writer_ = pdu_writer{};
   auto now = clock_type::now();

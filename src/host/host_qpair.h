@@ -9,12 +9,20 @@
 // command). A C2HTermReq, a protocol violation by the controller, a dropped connection or a
 // command timeout fails the queue: every outstanding command completes with a host status
 // (host_path_error, or host_aborted for the one that timed out) and the queue is dead.
+// Socket I/O goes through a pdu_channel (epoll or io_uring, after the reactor's backend).
+//
+// Lifetime: a host_qpair is owned by shared_ptrs. After fail(), io_uring operations may
+// still point at its command slots (PDU headers) until its channel is quiet: the queue
+// holds a reference to itself until then, so the last owner may let go at any time. The
+// data buffers of failed commands are the callers' again at once: the socket is shut down
+// before they complete, so a send still in flight can no longer read them out to the wire.
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "nvme_tcp/pdu_channel.h"
 #include "nvme_tcp/pdu_reader.h"
 #include "nvme_tcp/pdu_writer.h"
 #include "reactor/reactor.h"
@@ -62,7 +70,7 @@ struct icresp_info {
 // thread; waits up to timeout_ms). Fails on a malformed ICResp or digests not granted.
 result<icresp_info> icreq_exchange(int fd, bool hdgst, bool ddgst, int timeout_ms);
 
-class host_qpair final : public event_handler,
+class host_qpair final : public pdu_channel_client,
                          public pdu_reader_sink,
                          public deferred_task,
                          public std::enable_shared_from_this<host_qpair> {
@@ -99,8 +107,9 @@ class host_qpair final : public event_handler,
   // expected: a host-initiated teardown, logged at debug level rather than as a warning.
   void fail(const std::string& why, bool expected = false);
 
-  // event_handler / pdu_reader_sink / deferred_task
-  void on_events(uint32_t events) override;
+  // pdu_channel_client / pdu_reader_sink / deferred_task
+  void on_channel_error(channel_error e) override;
+  void on_channel_quiet() override;
   std::variant<std::byte*, term_error> on_pdu_header(std::span<const std::byte> header, uint32_t data_len) override;
   void on_pdu_received(std::span<const std::byte> header, bool data_digest_ok) override;
   void run_deferred() override;
@@ -122,6 +131,8 @@ class host_qpair final : public event_handler,
   host_qpair_params params_;
   pdu_reader reader_;
   pdu_writer writer_;
+  std::unique_ptr<pdu_channel> channel_;     // from start() on, owns the socket
+  std::shared_ptr<host_qpair> self_;         // after fail(), until the channel is quiet
   std::vector<std::unique_ptr<host_request>> slots_;
   host_request* free_ = nullptr;
   unsigned index_bits_ = 0;
@@ -132,9 +143,7 @@ class host_qpair final : public event_handler,
   uint32_t rx_datal_ = 0;
   bool rx_success_ = false;
   bool flush_scheduled_ = false;
-  bool want_out_ = false;
   std::atomic<bool> failed_{false};  // written on the reactor, read from control threads too
-  bool started_ = false;
   std::string failure_;
   timer_id timeout_timer_ = 0;
   uint64_t stale_completions_ = 0;

@@ -25,6 +25,8 @@ class epoll_backend final : public poll_backend {
   result<void> modify(int fd, uint32_t events, void* tag) override { return ctl(EPOLL_CTL_MOD, fd, events, tag); }
   void remove(int fd) override { epoll_ctl(fd_, EPOLL_CTL_DEL, fd, nullptr); }
 
+  int fd() const override { return fd_; }
+
   int wait(std::span<poll_event> out, int timeout_ms) override {
     epoll_event ev[64];
     int max = static_cast<int>(std::min<size_t>(out.size(), 64));

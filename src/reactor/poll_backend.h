@@ -1,7 +1,7 @@
 #pragma once
-// poll_backend: the readiness-notification seam of a reactor. epoll_backend implements it
-// today; an io_uring-based backend (IORING_OP_POLL_ADD) can replace it without touching the
-// reactor or anything above it. Used only by its reactor's thread.
+// poll_backend: the readiness-notification seam of a reactor (epoll). With the uring
+// io_backend the reactor waits on its ring instead and watches fd() from there.
+// Used only by its reactor's thread.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -23,6 +23,8 @@ class poll_backend {
   virtual void remove(int fd) = 0;
   // Waits up to timeout_ms (-1: no limit) and fills out; returns the count, or -1 on EINTR.
   virtual int wait(std::span<poll_event> out, int timeout_ms) = 0;
+  // The descriptor that turns readable when an event is pending.
+  virtual int fd() const = 0;
 };
 
 // Level-triggered epoll.

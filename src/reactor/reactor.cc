@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -17,10 +18,15 @@ namespace nvmfd {
 namespace {
 thread_local reactor* tls_current = nullptr;
 constexpr int max_events = 64;
+// How long a stopping reactor waits for its io_uring operations to come in.
+constexpr std::chrono::milliseconds uring_stop_bound{5000};
 }  // namespace
 
-reactor::reactor(unsigned index, std::optional<int> cpu, poll_settings polling)
+reactor::reactor(unsigned index, std::optional<int> cpu, poll_settings polling, io_settings io)
     : index_(index), cpu_(cpu), poller_(make_epoll_backend()), window_(polling), settings_(polling) {
+  io_ = io;
+  backend_.store(resolve_io_backend(io.backend), std::memory_order_relaxed);
+  epoll_op_.r = this;
   wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wakefd_ < 0) {
     NVMFD_LOG_ERROR("reactor {}: eventfd: {}", index, errno);
@@ -123,8 +129,8 @@ void reactor::cancel(timer_id id) {
 }
 
 uring_engine* reactor::uring() {
-  if (!uring_ && !uring_failed_) {
-    auto e = uring_engine::create(*this);
+  if (!uring_ && !uring_failed_ && backend() == io_backend::epoll) {
+    auto e = uring_engine::create(*this, uring_engine::mode::watched);
     if (e.ok()) {
       uring_ = std::move(e.value());
     } else {
@@ -197,6 +203,58 @@ bool reactor::dispatch(std::span<poll_event> events) {
   return work;
 }
 
+void reactor::start_uring() {
+  auto e = uring_engine::create(*this, uring_engine::mode::driving, io_);
+  if (!e) {
+    NVMFD_LOG_WARN("reactor {}: io_uring ring: {}; running on epoll", index_, e.err().message);
+    backend_.store(io_backend::epoll, std::memory_order_relaxed);
+    return;
+  }
+  uring_ = std::move(e.value());
+  arm_epoll_poll();
+  epoll_ready_ = true;  // whatever was watched before the loop started
+}
+
+void reactor::arm_epoll_poll() {
+  io_uring_sqe* sqe = uring_->get_sqe(epoll_op_);
+  if (!sqe) return;  // full ring: epoll_ready_ keeps the loop looking until a later pass re-arms
+  io_uring_prep_poll_multishot(sqe, poller_->fd(), POLLIN);
+  epoll_armed_ = true;
+}
+
+void reactor::epoll_poll_op::on_complete(int res, uint32_t flags) {
+  if (res >= 0) r->epoll_ready_ = true;
+  if (!(flags & IORING_CQE_F_MORE)) {
+    r->epoll_armed_ = false;
+    if (res == -ECANCELED) return;  // stopping
+    r->epoll_ready_ = true;         // whatever fired meanwhile: look before re-arming
+  }
+}
+
+bool reactor::epoll_pass(int timeout, std::span<poll_event> events) {
+  if (uring_) uring_->flush();
+  int n = poller_->wait(events, timeout);
+  return n > 0 && dispatch(events.first(static_cast<size_t>(n)));
+}
+
+bool reactor::uring_pass(int timeout, std::span<poll_event> events) {
+  if (!epoll_armed_ && !stop_.load(std::memory_order_relaxed)) arm_epoll_poll();
+  if (timeout == 0)
+    uring_->flush();
+  else
+    uring_->wait(timeout);
+  bool work = uring_->reap();
+  if (work) run_deferred_tasks();
+  if (epoll_ready_) {
+    // Level-triggered fds left ready do not wake the epoll fd again: look once more on the
+    // next pass as long as this look found events.
+    int n = poller_->wait(events, 0);
+    epoll_ready_ = n > 0;
+    if (n > 0) work |= dispatch(events.first(static_cast<size_t>(n)));
+  }
+  return work;
+}
+
 int reactor::next_timeout_ms() const {
   if (deferred_head_) return 0;
   if (timer_order_.empty()) return -1;
@@ -214,6 +272,8 @@ void reactor::run() {
     if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
       NVMFD_LOG_WARN("reactor {}: cannot pin to cpu {}", index_, *cpu_);
   }
+  if (backend() == io_backend::uring) start_uring();
+  const bool on_uring = backend() == io_backend::uring;
   poll_event events[max_events];
   bool polling = window_.settings().mode == poll_mode::always;
   while (!stop_.load(std::memory_order_relaxed)) {
@@ -221,15 +281,13 @@ void reactor::run() {
       settings_changed_.store(false, std::memory_order_relaxed);
       window_.set(get_poll_settings());
     }
-    if (uring_) uring_->flush();
-    int timeout = polling ? 0 : next_timeout_ms();
+    int timeout = polling || (on_uring && epoll_ready_) ? 0 : next_timeout_ms();
     clock_type::time_point slept_at;
     if (timeout != 0) {
       slept_at = clock_type::now();
       counters_.asleep_since.store(reactor_counters::ns_of(slept_at), std::memory_order_relaxed);
     }
-    int n = poller_->wait(events, timeout);
-    bool work = n > 0 && dispatch({events, static_cast<size_t>(n)});
+    bool work = on_uring ? uring_pass(timeout, events) : epoll_pass(timeout, events);
     work |= run_timers();
     work |= run_deferred_tasks();
     auto now = clock_type::now();
@@ -248,14 +306,24 @@ void reactor::run() {
   // Drain what was posted before stop so that waiters (run_on) are released.
   run_posted();
   run_deferred_tasks();
+  // Nothing in flight may outlive the loop: io_uring operations refer to their owners.
+  if (uring_) {
+    if (epoll_armed_) {
+      if (io_uring_sqe* sqe = uring_->get_sqe(nullptr)) io_uring_prep_cancel(sqe, &epoll_op_, 0);
+    }
+    uring_->stop(uring_stop_bound);
+    run_deferred_tasks();
+  }
   tls_current = nullptr;
 }
 
-reactor_pool::reactor_pool(unsigned n, std::vector<int> cpus, poll_settings polling) {
+reactor_pool::reactor_pool(unsigned n, std::vector<int> cpus, poll_settings polling, io_settings io)
+    : backend_(resolve_io_backend(io.backend)) {
+  io.backend = backend_;
   for (unsigned i = 0; i < n; ++i) {
     std::optional<int> cpu;
     if (i < cpus.size()) cpu = cpus[i];
-    reactors_.push_back(std::make_unique<reactor>(i, cpu, polling));
+    reactors_.push_back(std::make_unique<reactor>(i, cpu, polling, io));
   }
   for (auto& r : reactors_) threads_.emplace_back([rp = r.get()] { rp->run(); });
 }

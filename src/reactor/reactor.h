@@ -4,12 +4,19 @@
 // (fds, deferred tasks, timers, its io_uring engine) is touched only by that reactor's
 // thread; other threads reach it only through post(), which is thread-safe.
 //
-// The poll backend is epoll behind poll_backend; io_uring serves block I/O through
-// uring_engine, whose completion eventfd is one of the epoll sources.
+// I/O backend (io_backend.h), fixed when the reactor is created:
+//  - epoll: the loop waits in epoll_wait (poll_backend); block I/O goes through a
+//    uring_engine whose completion eventfd is one of the epoll sources.
+//  - uring: the loop waits on its uring_engine (driving mode), which also carries block and
+//    socket I/O. epoll keeps the other fds (listeners, the wake eventfd): a multishot poll on
+//    the ring watches the epoll fd, and the loop runs epoll_wait(0) when it fires, and again
+//    on the next pass while the last one found events (fds left ready are level-triggered
+//    and wake the epoll fd no more).
 //
 // Polling: after a pass that did work, the loop polls (a zero timeout) for the window its
 // poll_window allows before it blocks, so a request that follows soon is picked up without
-// the wake-up of a sleeping CPU, while an idle reactor sleeps (poll_window.h).
+// the wake-up of a sleeping CPU, while an idle reactor sleeps (poll_window.h). A uring poll
+// pass submits what is queued and reaps completions from user space.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -25,8 +32,10 @@
 #include <vector>
 
 #include "base/result.h"
+#include "reactor/io_backend.h"
 #include "reactor/poll_backend.h"
 #include "reactor/poll_window.h"
+#include "reactor/uring_op.h"
 
 namespace nvmfd {
 
@@ -86,8 +95,10 @@ struct reactor_counters {
 
 class reactor {
  public:
-  // index: this reactor's position in its pool; cpu: the CPU to pin to, if any.
-  reactor(unsigned index, std::optional<int> cpu, poll_settings polling = {});
+  // index: this reactor's position in its pool; cpu: the CPU to pin to, if any; io.backend
+  // is resolved here (resolve_io_backend). A uring reactor whose ring cannot be created when
+  // its loop starts runs on epoll (logged).
+  reactor(unsigned index, std::optional<int> cpu, poll_settings polling = {}, io_settings io = {});
   ~reactor();
   reactor(const reactor&) = delete;
   reactor& operator=(const reactor&) = delete;
@@ -106,6 +117,8 @@ class reactor {
   poll_settings get_poll_settings() const;
   const reactor_counters& counters() const { return counters_; }
   std::optional<int> cpu() const { return cpu_; }
+  // epoll or uring (what the loop really runs once it has started).
+  io_backend backend() const { return backend_.load(std::memory_order_relaxed); }
 
   // --- this reactor's thread only ---
   // Runs the loop on the calling thread until stop(). Pins the thread if a CPU was given.
@@ -119,7 +132,8 @@ class reactor {
   // One-shot timer; control path (allocates). Returns an id for cancel().
   timer_id schedule(clock_type::duration delay, std::function<void()> fn);
   void cancel(timer_id id);
-  // This reactor's io_uring engine, created on first use; nullptr if io_uring is unavailable.
+  // This reactor's io_uring engine: with the uring backend, the one the loop waits on; with
+  // epoll, one created on first use for block I/O. nullptr if io_uring is unavailable.
   uring_engine* uring();
   // Work outstanding outside the loop (commands sent, completions awaited): while any is,
   // the loop polls at least briefly after work. Per-I/O safe: a plain counter.
@@ -132,6 +146,16 @@ class reactor {
   bool run_timers();
   int next_timeout_ms() const;
   bool dispatch(std::span<poll_event> events);
+  bool epoll_pass(int timeout, std::span<poll_event> events);
+  bool uring_pass(int timeout, std::span<poll_event> events);
+  void start_uring();
+  void arm_epoll_poll();
+
+  // The multishot poll of the epoll fd on the ring (uring backend).
+  struct epoll_poll_op final : uring_op {
+    reactor* r = nullptr;
+    void on_complete(int res, uint32_t flags) override;
+  };
 
   unsigned index_;
   std::optional<int> cpu_;
@@ -155,6 +179,11 @@ class reactor {
 
   std::unique_ptr<uring_engine> uring_;
   bool uring_failed_ = false;
+  io_settings io_;
+  std::atomic<io_backend> backend_{io_backend::epoll};
+  epoll_poll_op epoll_op_;
+  bool epoll_armed_ = false;
+  bool epoll_ready_ = false;  // look at epoll (its poll fired, or the last look found events)
 
   poll_window window_;
   mutable std::mutex settings_mu_;
@@ -167,8 +196,9 @@ class reactor {
 // A fixed set of reactors, each on its own thread.
 class reactor_pool {
  public:
-  // Starts n reactors; reactor i is pinned to cpus[i] when cpus has that entry.
-  reactor_pool(unsigned n, std::vector<int> cpus = {}, poll_settings polling = {});
+  // Starts n reactors; reactor i is pinned to cpus[i] when cpus has that entry. io.backend
+  // is resolved once for all of them.
+  reactor_pool(unsigned n, std::vector<int> cpus = {}, poll_settings polling = {}, io_settings io = {});
   ~reactor_pool();  // stops and joins
 
   unsigned size() const { return static_cast<unsigned>(reactors_.size()); }
@@ -179,10 +209,13 @@ class reactor_pool {
   // Every reactor's polling, now and for the rest of its life. Control path.
   void set_poll_settings(poll_settings s);
   poll_settings get_poll_settings() const { return reactors_.empty() ? poll_settings{} : reactors_[0]->get_poll_settings(); }
+  // The backend asked for, resolved (a reactor may still have fallen back: reactor::backend()).
+  io_backend backend() const { return backend_; }
 
  private:
   std::vector<std::unique_ptr<reactor>> reactors_;
   std::vector<std::thread> threads_;
+  io_backend backend_;
 };
 
 }  // namespace nvmfd

@@ -17,6 +17,7 @@ json reactor_json(const reactor& r, const poll_settings& s) {
           {"busy", c.busy_ns()},
           {"idle", idle},
           {"in_interrupt", s.mode == poll_mode::event},
+          {"io_backend", to_string(r.backend())},
           {"poll_mode", to_string(s.mode)},
           {"poll_window_us", c.window_ns.load(std::memory_order_relaxed) / 1000.0},
           {"passes", c.passes.load(std::memory_order_relaxed)},

@@ -1,7 +1,5 @@
 #include "target/tcp_qpair.h"
 
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,8 +20,6 @@ uint32_t max_pdu_data(const tcp_transport_options& o) {
   return std::max({admin_in_capsule_data_size, o.in_capsule_data_size, tcp_max_h2c_data});
 }
 
-constexpr size_t read_budget = 512 * 1024;
-
 }  // namespace
 
 void target_request::on_bdev_io_done(bdev_io&) { qp->on_io_done(*this); }
@@ -38,14 +34,15 @@ tcp_qpair::tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_opt
       reader_(*this, pdu_check_params{pdu_role::target, false, false, false, 0, max_pdu_data(opts)}) {}
 
 tcp_qpair::~tcp_qpair() {
-  if (fd_ >= 0) ::close(fd_);
+  if (!channel_ && fd_ >= 0) ::close(fd_);
 }
 
 void tcp_qpair::start() {
   if (auto a = local_address(fd_)) local_ = *a;
   if (auto a = peer_address(fd_)) peer_ = *a;
   grow_requests(1);  // room for the Connect; the queue size is known after it
-  if (auto w = reactor_.watch(fd_, EPOLLIN, this); !w) {
+  channel_ = make_pdu_channel(reactor_, fd_, reader_, writer_, *this);
+  if (auto w = channel_->start(); !w) {
     NVMFD_LOG_ERROR("qpair: {}", w.err().message);
     close("cannot watch socket");
   }
@@ -112,36 +109,27 @@ void tcp_qpair::bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t queue
 
 // --- receive ---------------------------------------------------------------------------
 
-void tcp_qpair::on_events(uint32_t events) {
+void tcp_qpair::on_channel_error(channel_error e) {
   if (state_ == conn_state::closed) return;
-  if (events & EPOLLIN) {
-    if (state_ == conn_state::terminating) {
-      std::byte sink[4096];
-      for (;;) {
-        ssize_t n = recv(fd_, sink, sizeof(sink), 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-          close("terminated");
-          return;
-        }
-        if (n < 0) break;
-      }
-    } else {
-      switch (reader_.pump(fd_, read_budget)) {
-        case read_status::closed:
-          close("peer closed the connection");
-          return;
-        case read_status::protocol_error:
-          send_term_req(reader_.error_info(), reader_.error_header());
-          break;
-        default:
-          break;
-      }
-    }
+  switch (e) {
+    case channel_error::protocol_error:
+      send_term_req(reader_.error_info(), reader_.error_header());
+      break;
+    case channel_error::peer_closed:
+      // After our C2HTermReq, the host closing is the end of the drain.
+      close(state_ == conn_state::terminating ? "terminated" : "peer closed the connection");
+      break;
+    default:
+      close(to_string(e));
+      break;
   }
-  if (state_ == conn_state::closed) return;
-  if (events & EPOLLOUT) flush_now();
-  if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) close("socket error");
 }
+
+void tcp_qpair::on_channel_drained() {
+  if (close_after_send_ && state_ != conn_state::closed) close("disconnect");
+}
+
+void tcp_qpair::on_channel_quiet() { maybe_release(); }
 
 std::variant<std::byte*, term_error> tcp_qpair::on_pdu_header(std::span<const std::byte> header,
                                                               uint32_t data_len) {
@@ -449,18 +437,8 @@ void tcp_qpair::run_deferred() {
 }
 
 void tcp_qpair::flush_now() {
-  if (state_ == conn_state::closed) return;
-  write_status st = writer_.flush(fd_);
-  if (st == write_status::closed) {
-    close("send failed");
-    return;
-  }
-  bool need_out = st == write_status::would_block;
-  if (need_out != want_out_ && state_ != conn_state::closed) {
-    want_out_ = need_out;
-    (void)reactor_.rewatch(fd_, EPOLLIN | (need_out ? EPOLLOUT : 0u), this);
-  }
-  if (close_after_send_ && writer_.empty()) close("disconnect");
+  if (state_ == conn_state::closed || !channel_) return;
+  channel_->flush();  // on_channel_drained closes after a Disconnect's response
 }
 
 void tcp_qpair::send_term_req(const term_error& e, std::span<const std::byte> bad_header) {
@@ -469,6 +447,7 @@ void tcp_qpair::send_term_req(const term_error& e, std::span<const std::byte> ba
                  qid_, static_cast<unsigned>(e.fes), e.fei);
   state_ = conn_state::terminating;
   reader_.stop();
+  channel_->discard_input();
   term_req_pdu t{};
   t.ch.type = static_cast<uint8_t>(pdu_type::c2h_term_req);
   t.ch.hlen = sizeof(t);
@@ -491,7 +470,7 @@ void tcp_qpair::send_term_req(const term_error& e, std::span<const std::byte> ba
 void tcp_qpair::on_pdu_sent(tx_pdu& p) {
   if (&p != &term_tx_ || state_ != conn_state::terminating) return;
   // TermReq is out: stop sending, drain what the host still sends, close on EOF or in 1 s.
-  shutdown(fd_, SHUT_WR);
+  channel_->shutdown_write();
   std::weak_ptr<tcp_qpair> weak = weak_from_this();
   drain_timer_ = reactor_.schedule(std::chrono::seconds(1), [weak] {
     if (auto q = weak.lock()) {
@@ -519,18 +498,23 @@ void tcp_qpair::close(std::string_view why) {
     else
       ctrl_->unregister_io_queue(qid_);
   }
-  reactor_.unwatch(fd_);
-  ::close(fd_);
+  if (channel_)
+    channel_->close();
+  else
+    ::close(fd_);
   fd_ = -1;
   writer_ = pdu_writer{};
-  // Free every command not waiting on a bdev; those are freed when their I/O completes.
-  for (auto& r : requests_)
-    if (r->state != request_state::free && !r->in_bdev) release_request(*r);
   maybe_release();
 }
 
 void tcp_qpair::maybe_release() {
-  if (state_ != conn_state::closed || inflight_io_ != 0 || released_) return;
+  if (state_ != conn_state::closed || released_) return;
+  // A send in flight may still read the PDUs of requests: on_channel_quiet calls again.
+  if (channel_ && !channel_->quiet()) return;
+  // Free every command not waiting on a bdev; those are freed when their I/O completes.
+  for (auto& r : requests_)
+    if (r->state != request_state::free && !r->in_bdev) release_request(*r);
+  if (inflight_io_ != 0) return;
   released_ = true;
   target_.release_qpair(this);
 }

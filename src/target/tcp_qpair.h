@@ -8,13 +8,19 @@
 // data with C2HData. Any transport violation sends a C2HTermReq naming the field, drains,
 // and closes this connection only.
 //
+// Socket I/O goes through a pdu_channel (epoll or io_uring, after the reactor's backend).
+//
 // Threading: everything here runs on the owning reactor. close() may be called from there
 // only; other threads post to the reactor.
+// Lifetime: after close(), the qpair is released (nvmf_target::release_qpair, which
+// destroys it) once its bdev I/O has completed and its channel is quiet (no io_uring
+// operation refers to its requests' PDUs anymore); requests are freed then too.
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "nvme_tcp/pdu_channel.h"
 #include "nvme_tcp/pdu_reader.h"
 #include "nvme_tcp/pdu_writer.h"
 #include "nvme_tcp/socket.h"
@@ -39,7 +45,7 @@ struct ns_snapshot {
   std::vector<ana_state> ana;
 };
 
-class tcp_qpair final : public event_handler,
+class tcp_qpair final : public pdu_channel_client,
                         public pdu_reader_sink,
                         public tx_pdu_done,
                         public deferred_task,
@@ -49,8 +55,8 @@ class tcp_qpair final : public event_handler,
   ~tcp_qpair();
 
   void start();
-  // Closes the connection (idempotent). Outstanding bdev I/O finishes before the qpair
-  // is released.
+  // Closes the connection (idempotent). Outstanding bdev I/O finishes, and the channel
+  // becomes quiet, before the qpair is released.
   void close(std::string_view why);
 
   nvmf_target& target() { return target_; }
@@ -77,8 +83,10 @@ class tcp_qpair final : public event_handler,
   // After a Disconnect's response is sent, the connection closes.
   void close_after_send() { close_after_send_ = true; }
 
-  // event_handler
-  void on_events(uint32_t events) override;
+  // pdu_channel_client
+  void on_channel_error(channel_error e) override;
+  void on_channel_drained() override;
+  void on_channel_quiet() override;
   // pdu_reader_sink
   std::variant<std::byte*, term_error> on_pdu_header(std::span<const std::byte> header, uint32_t data_len) override;
   void on_pdu_received(std::span<const std::byte> header, bool data_digest_ok) override;
@@ -107,19 +115,19 @@ class tcp_qpair final : public event_handler,
 
   nvmf_target& target_;
   reactor& reactor_;
-  int fd_;
+  int fd_;                                 // until start() hands it to the channel
   tcp_transport_options opts_;
   socket_address local_;
   socket_address peer_;
   pdu_reader reader_;
   pdu_writer writer_;
+  std::unique_ptr<pdu_channel> channel_;
 
   enum class conn_state : uint8_t { wait_ic_req, ready, terminating, closed };
   conn_state state_ = conn_state::wait_ic_req;
   bool hdgst_ = false;
   bool ddgst_ = false;
   uint32_t c2h_pda_ = 0;      // host-requested C2H data alignment, bytes (0: none)
-  bool want_out_ = false;
   bool flush_scheduled_ = false;
   bool close_after_send_ = false;
   bool sq_flow_control_disabled_ = false;  // Connect CATTR bit 2

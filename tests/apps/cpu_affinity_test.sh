@@ -48,7 +48,7 @@ taskset -c "$F" "$bin/nvmfd" -c "$work/config.json" -r "$work/rpc.sock" > "$work
 echo $! > "$work/nvmfd.pid"
 pid=$(cat "$work/nvmfd.pid")
 wait_rpc "$bin" "$work/rpc.sock" || fail "nvmfd did not answer on its RPC socket"
-grep -qF "running on 1 reactor(s), core(s) $F;" "$work/nvmfd.log" || fail "nvmfd did not say it runs 1 reactor on core $F"
+grep -qF "running on 1 reactor(s), core(s) $F," "$work/nvmfd.log" || fail "nvmfd did not say it runs 1 reactor on core $F"
 threads=0
 for t in /proc/"$pid"/task/*; do
   list=$(awk '/^Cpus_allowed_list:/ {print $2}' "$t/status")

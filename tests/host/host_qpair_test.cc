@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <future>
+#include <thread>
 
 #include "host/host_qpair.h"
 #include "host/io_command.h"
@@ -79,8 +80,10 @@ struct qpair_fixture : ::testing::Test {
     pool.run_on(0, [this] { q->start(); });
   }
   void TearDown() override {
-    pool.run_on(0, [this] { q->fail("test over"); });
-    pool.run_on(0, [this] { q.reset(); });
+    if (q) {
+      pool.run_on(0, [this] { q->fail("test over"); });
+      pool.run_on(0, [this] { q.reset(); });
+    }
     close(fds[1]);
   }
   // Submits cmd on the reactor; returns the CID it got.
@@ -238,6 +241,27 @@ TEST_F(qpair_fixture, unanswered_command_times_out_as_host_aborted) {
   EXPECT_EQ(c.status.sct, status_type::path_related);
   EXPECT_EQ(c.status.sc, sc_host::host_aborted);
   EXPECT_NE(q->failure_reason().find("timed out"), std::string::npos);
+}
+
+// Writes the controller does not read: the queue's sends stall on a full socket (with
+// io_uring, a SENDMSG stays in flight). Failing the queue completes every command at once,
+// and the last owner may drop the queue right away: it lives on until its channel is quiet
+// (ASan builds check that nothing is used after it goes).
+TEST_F(qpair_fixture, failing_with_sends_stuck_on_a_full_socket) {
+  int small = 4096;
+  ASSERT_EQ(setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+  std::vector<std::vector<std::byte>> bufs(8, std::vector<std::byte>(4096, std::byte{9}));
+  std::array<recorder, 8> r;
+  for (size_t i = 0; i < r.size(); ++i) submit(r[i], make_rw(io_opcode::write, 1, i * 8, 8), bufs[i].data(), 4096, true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::weak_ptr<host_qpair> weak = q;
+  pool.run_on(0, [this] {
+    q->fail("failed with sends stuck");
+    q.reset();  // the last owner lets go at once
+  });
+  for (auto& x : r) EXPECT_EQ(wait(x).status.sc, sc_host::host_path_error);
+  for (int i = 0; i < 500 && !weak.expired(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_TRUE(weak.expired()) << "the queue was not destroyed once its channel was quiet";
 }
 
 }  // namespace

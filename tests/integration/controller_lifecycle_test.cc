@@ -8,6 +8,8 @@
 #include <chrono>
 #include <thread>
 
+#include <sys/socket.h>
+
 #include "proto/features.h"
 #include "proto/identify.h"
 #include "proto/log_pages.h"
@@ -319,6 +321,24 @@ TEST_F(lifecycle_test, target_shutdown_with_connected_hosts_does_not_hang) {
   // Nobody listens any more.
   test_client late;
   EXPECT_FALSE(ok(late.open(addr(), port())));
+}
+
+// Replies the host does not read: the target's sends stall on a full socket (with io_uring,
+// a SENDMSG stays in flight). Shutdown must still close everything and return promptly, and
+// nothing may outlive it (TearDown counts threads and fds; ASan builds check the memory).
+TEST_F(lifecycle_test, target_shutdown_with_replies_stuck_on_a_full_socket) {
+  auto h = connect_controller();
+  ASSERT_TRUE(ok(h));
+  int small = 16 * 1024;
+  setsockopt(h->io.socket().fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  constexpr int reads = 32;  // 8 MiB of replies, far more than the socket buffers hold
+  for (int i = 0; i < reads; ++i) ASSERT_TRUE(ok(h->io.submit_read(target_fixture::ns_512, 0, 512, 512)));
+  std::this_thread::sleep_for(200ms);
+  const auto t0 = steady::now();
+  fx->shutdown();
+  EXPECT_LT(seconds_since(t0), 5.0);
+  EXPECT_TRUE(ok(h->io.wait_closed()));
+  EXPECT_TRUE(ok(h->admin.wait_closed()));
 }
 
 }  // namespace

@@ -79,5 +79,17 @@ TEST_F(reactor_rpc_test, get_reactors_has_spdk_fields_and_counts_time) {
   }
 }
 
+TEST_F(reactor_rpc_test, get_reactors_names_each_reactors_io_backend) {
+  pool_.run_on(0, [] {});
+  pool_.run_on(1, [] {});  // both loops have started: a fallback to epoll would show now
+  auto r = call("framework_get_reactors", {});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ((*r)["reactors"].size(), 2u);
+  for (const auto& x : (*r)["reactors"]) {
+    EXPECT_EQ(x["io_backend"], std::string(to_string(pool_.backend())));
+    EXPECT_TRUE(x["io_backend"] == "epoll" || x["io_backend"] == "uring");
+  }
+}
+
 }  // namespace
 }  // namespace nvmfd
