@@ -9,6 +9,10 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
+import compare_report  # noqa: E402  (the SPDK section and machine.env reader)
+
 TARGETS = [("null0", "null"), ("malloc0", "RAM")]
 WORKLOADS = [  # (run-name suffix, description)
     ("randread-4k-qd1", "4 KiB random read"),
@@ -22,15 +26,6 @@ WORKLOADS = [  # (run-name suffix, description)
 def load(work, name):
     with open(os.path.join(work, name)) as f:
         return json.load(f)
-
-
-def env(work):
-    out = {}
-    with open(os.path.join(work, "machine.env")) as f:
-        for line in f:
-            k, _, v = line.rstrip("\n").partition("=")
-            out[k] = v
-    return out
 
 
 def runs_cpu(work, clk_tck):
@@ -120,15 +115,12 @@ def compare_section(work):
     d = os.path.join(work, "compare")
     if not os.path.exists(os.path.join(d, "machine.env")):
         return []
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    sys.dont_write_bytecode = True  # no __pycache__ in the checkout
-    import compare_report
     return [""] + compare_report.section(d).rstrip("\n").split("\n")
 
 
 def main():
     work = sys.argv[1]
-    m = env(work)
+    m = compare_report.read_env(work)
     clk = int(m["clk_tck"])
     cpu = runs_cpu(work, clk)
     iperf_runs = []  # (MiB/s, run number, JSON)

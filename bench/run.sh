@@ -46,17 +46,7 @@ target_mask=$(printf '0x%x' $((1 << target_cpu)))
 host_mask=$(printf '0x%x' $((1 << host_cpu)))
 
 # --- processes: every one we start is in pids, stopped by PID on exit ---------------------
-pids=()
-stop_pid() {
-  local p=$1
-  [ -n "$p" ] || return 0
-  if kill -0 "$p" 2>/dev/null; then
-    kill -TERM "$p" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  fi
-  wait "$p" 2>/dev/null || true
-}
+source bench/lib.sh
 cleanup() {
   local p
   for p in "${pids[@]}"; do stop_pid "$p"; done
@@ -93,40 +83,6 @@ mkdir -p "$work"
 : > "$work/runs.tsv"
 echo "[bench] results in $work" >&2
 
-# A command as it could be typed again: words with spaces or quotes in single quotes.
-quote() {
-  local a out=()
-  for a in "$@"; do
-    if [[ $a =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then out+=("$a"); else out+=("'${a//\'/\'\\\'\'}'"); fi
-  done
-  echo "${out[*]}"
-}
-# Starts "$@" in the background with output to $1's file; sets bg_pid.
-start_bg() {
-  local log=$1
-  shift
-  quote "$@" >> "$work/commands.txt"
-  "$@" > "$log" 2>&1 &
-  bg_pid=$!
-  pids+=("$bg_pid")
-}
-forget_pid() {
-  local p kept=()
-  for p in "${pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
-  pids=("${kept[@]}")
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_listening() {
-  for _ in $(seq 100); do
-    ss -Hltn "sport = :$1" | grep -q . && return 0
-    sleep 0.1
-  done
-  echo "[bench] nothing listens on port $1" >&2
-  return 1
-}
-# Jiffies: all CPUs busy, all CPUs total (from /proc/stat), and a process's user+system.
-cpu_busy_total() { awk '/^cpu /{t=0; for(i=2;i<=9;i++) t+=$i; print t-$5-$6, t; exit}' /proc/stat; }
-proc_jiffies() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
 # --- the machine, and how busy it is before we start ----------------------------------------
 read -r b0 t0 < <(cpu_busy_total)
@@ -157,7 +113,7 @@ for i in 1 2 3; do
   port=$(free_port)
   start_bg "$work/iperf3_server_$i.json" "${prio[@]}" taskset -c "$host_cpu" iperf3 -s -1 -p "$port" -J
   server_pid=$bg_pid
-  wait_listening "$port"
+  wait_listening "$port" "$server_pid" || { echo "[bench] nothing listens on port $port" >&2; exit 1; }
   echo "[bench] iperf3 run $i, ${time_s}s" >&2
   read -r mb0 mt0 < <(cpu_busy_total)
   w0=$(date +%s.%N)

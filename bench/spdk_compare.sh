@@ -68,18 +68,7 @@ if [ "$nice_level" != 0 ] && nice -n "$nice_level" true 2>/dev/null; then
 fi
 
 # --- processes: every one we start is in pids, stopped by PID on exit ---------------------
-pids=()
-stop_pid() {
-  local p=$1
-  [ -n "$p" ] || return 0
-  if kill -0 "$p" 2>/dev/null; then
-    kill -TERM "$p" 2>/dev/null || true
-    kill -CONT "$p" 2>/dev/null || true  # a stopped target gets the TERM only once continued
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  fi
-  wait "$p" 2>/dev/null || true
-}
+source bench/lib.sh
 cleanup() {
   local p
   for p in "${pids[@]}"; do stop_pid "$p"; done
@@ -135,38 +124,6 @@ printf 'target\thost\twindow_s\ttarget_jiffies\thost_jiffies\ttarget_cores\n' > 
 printf 'round\tkind\tprefix\trc\n' > "$work/plain.tsv"
 echo "[compare] results in $work" >&2
 
-quote() {
-  local a out=()
-  for a in "$@"; do
-    if [[ $a =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then out+=("$a"); else out+=("'${a//\'/\'\\\'\'}'"); fi
-  done
-  echo "${out[*]}"
-}
-# start_bg LOG CMD...: CMD in the background, output to LOG; sets bg_pid.
-start_bg() {
-  local log=$1
-  shift
-  quote "$@" >> "$work/commands.txt"
-  "$@" > "$log" 2>&1 &
-  bg_pid=$!
-  pids+=("$bg_pid")
-}
-forget_pid() {
-  local p kept=()
-  for p in "${pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
-  pids=("${kept[@]}")
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_listening() {  # PORT PID
-  for _ in $(seq 300); do
-    ss -Hltn "sport = :$1" | grep -q . && return 0
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
-proc_jiffies() { awk '{print $14+$15}' "/proc/$1/stat"; }
-cpu_busy_total() { awk '/^cpu /{t=0; for(i=2;i<=9;i++) t+=$i; print t-$5-$6, t; exit}' /proc/stat; }
 
 # The BENCH_* settings of this run, as they would be typed: NAME=VALUE or NAME='VALUE'.
 invocation() {

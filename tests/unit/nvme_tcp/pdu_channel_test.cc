@@ -182,6 +182,14 @@ class pdu_channel_test : public ::testing::TestWithParam<io_backend> {
     });
     return p.get_future().get();
   }
+  // An endpoint on fd, created and started on the pool's reactor.
+  static std::unique_ptr<endpoint> started(reactor_pool& pool, int fd, bool flag) {
+    return on_reactor(pool, [&] {
+      auto ep = std::make_unique<endpoint>(pool.at(0), fd, flag);
+      EXPECT_TRUE(ep->channel->start().ok());
+      return ep;
+    });
+  }
   template <class F>
   static bool eventually(reactor_pool& pool, F pred, std::chrono::milliseconds limit = 5000ms) {
     auto deadline = std::chrono::steady_clock::now() + limit;
@@ -196,11 +204,7 @@ class pdu_channel_test : public ::testing::TestWithParam<io_backend> {
 TEST_P(pdu_channel_test, receives_a_stream_of_pdus_cut_anywhere) {
   auto pool = make_pool();
   tcp_pair tp;
-  std::unique_ptr<endpoint> ep;
-  on_reactor(*pool, [&] {
-    ep = std::make_unique<endpoint>(pool->at(0), tp.ours, true);
-    ASSERT_TRUE(ep->channel->start().ok());
-  });
+  auto ep = started(*pool, tp.ours, true);
   pdu_stream s(300, true, 7);
   std::mt19937 rng(11);
   size_t off = 0;
@@ -230,11 +234,7 @@ TEST_P(pdu_channel_test, receive_buffers_running_out_rearm_and_lose_nothing) {
   if (GetParam() != io_backend::uring) GTEST_SKIP() << "provided buffers are io_uring's";
   auto pool = make_pool(2, 64);
   tcp_pair tp;
-  std::unique_ptr<endpoint> ep;
-  on_reactor(*pool, [&] {
-    ep = std::make_unique<endpoint>(pool->at(0), tp.ours, false);
-    ASSERT_TRUE(ep->channel->start().ok());
-  });
+  auto ep = started(*pool, tp.ours, false);
   pdu_stream s(40, false, 3);
   // Hold the reactor while the whole stream is written: the receive then finds more bytes
   // than its two buffers hold, and ends with -ENOBUFS.
@@ -259,11 +259,7 @@ TEST_P(pdu_channel_test, receive_buffers_running_out_rearm_and_lose_nothing) {
 TEST_P(pdu_channel_test, peer_close_is_reported_after_the_last_pdu) {
   auto pool = make_pool();
   tcp_pair tp;
-  std::unique_ptr<endpoint> ep;
-  on_reactor(*pool, [&] {
-    ep = std::make_unique<endpoint>(pool->at(0), tp.ours, false);
-    ASSERT_TRUE(ep->channel->start().ok());
-  });
+  auto ep = started(*pool, tp.ours, false);
   pdu_stream s(3, false, 5);
   tp.write_all(s.bytes);
   tp.close_peer();
@@ -308,11 +304,9 @@ TEST_P(pdu_channel_test, send_larger_than_the_socket_buffer_completes_in_pieces)
   small_send_buffer(tp.ours);
   int rcv = 32 * 1024;
   setsockopt(tp.peer, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-  std::unique_ptr<endpoint> ep;
   big_pdu big(8u << 20);
+  auto ep = started(*pool, tp.ours, false);
   on_reactor(*pool, [&] {
-    ep = std::make_unique<endpoint>(pool->at(0), tp.ours, false);
-    ASSERT_TRUE(ep->channel->start().ok());
     ep->writer.enqueue(big.tx);
     ep->channel->flush();
   });
@@ -383,11 +377,7 @@ TEST_P(pdu_channel_test, a_reactor_stopping_with_an_open_channel_leaves_nothing_
   if (GetParam() != io_backend::uring) GTEST_SKIP() << "an epoll channel has nothing in flight";
   auto pool = make_pool();
   tcp_pair tp;
-  std::unique_ptr<endpoint> ep;
-  on_reactor(*pool, [&] {
-    ep = std::make_unique<endpoint>(pool->at(0), tp.ours, false);
-    ASSERT_TRUE(ep->channel->start().ok());
-  });
+  auto ep = started(*pool, tp.ours, false);
   pool->stop();  // the channel is closed quietly; its receive comes back before the loop ends
   EXPECT_TRUE(ep->channel->closed());
   EXPECT_TRUE(ep->channel->quiet());
