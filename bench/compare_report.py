@@ -333,6 +333,10 @@ def section(work):
             o.append(f"| {desc} | {', '.join(f0(v) for v in vals)} | {f0(med(ok))} | "
                      f"{'—' if kind == 'iperf3' else '**' + f2(ratio) + '**'} |")
 
+    # --- limits ---
+    if "limits" in parts:
+        o.extend(limits_lines(work, env, main, goals))
+
     # --- goals ---
     o.append("")
     o.append("### Goals")
@@ -351,6 +355,61 @@ def section(work):
     o.append("```")
     o.append(END)
     return "\n".join(o) + "\n"
+
+
+def limits_lines(work, env, main, goals):
+    """Where the 4 KiB random read ceiling is: the ideal target (nvmf-tcp-floor) and nvmfd in
+    event mode, next to the main section's figures for the same case."""
+    o = ["", "### Where the ceiling is: 4 KiB random read, null namespace", ""]
+    o.append("Two measurements of the same run that say whether the target or the client sets the IOPS above. "
+             "**Ideal pair** (`nvmf-tcp-floor`, bench/tcp_floor/main.cc): a target and a client with nothing of "
+             "NVMe in them, on the same cores, over loopback TCP; the client keeps QD commands of 72 bytes in "
+             "flight, the target answers each with a 24-byte header and 4 KiB of payload, one sendmsg per batch, "
+             "both polling. Its target CPU per reply is the kernel's floor for a 4 KiB read on this machine. "
+             "**nvmfd in event mode** (`--poll-mode event`): it sleeps whenever it has nothing to do, so the cores it "
+             "uses are what the work needs; if it reaches the default mode's IOPS with CPU to spare, the client "
+             "is the limit, not the target.")
+    floors = {}
+    for r in read_tsv(os.path.join(work, "floor.tsv")):
+        j = load_json(os.path.join(work, r["prefix"] + ".json")) if r["rc"] == "0" else None
+        if j:
+            floors.setdefault(int(r["qd"]), []).append(j)
+    ev, failed = collect(work, env, "limits", None)
+    o.append("")
+    o.append("| QD | ideal pair replies/s | ideal target CPU s / 10⁶ | client | nvmfd IOPS (default mode) | SPDK IOPS "
+             "| nvmfd event-mode IOPS | event mode: target cores used | event mode: CPU s / 10⁶ |")
+    o.append("|--:|--:|--:|---|--:|--:|--:|--:|--:|")
+    for qd in (32, 128):
+        fl = floors.get(qd, [])
+        fr, fc = med([j["units_per_s"] for j in fl]), med([j["sender_cpu_s_per_mio"] for j in fl])
+        for client, cdesc in CLIENTS:
+            e = ev.get((client, "null0", f"randread-4k-qd{qd}"), {}).get("event", {})
+            if not e:
+                continue
+            m = main.get((client, "null0", f"randread-4k-qd{qd}"), {})
+            ni = med([f["iops"] for f in m.get("nvmfd", {}).values()])
+            si = med([f["iops"] for f in m.get("spdk", {}).values()])
+            ei, ec = med([f["iops"] for f in e.values()]), med([f["target_cores"] for f in e.values()])
+            ep = med([f["cpu_s_per_mio"] for f in e.values()])
+            o.append(f"| {qd} | {f0(fr)} | {f2(fc)} | {cdesc} | {f0(ni)} | {f0(si)} | {f0(ei)} | {f2(ec)} | {f2(ep)} |")
+            goals.setdefault("limits", {})[(client, qd)] = {"floor_iops": fr, "event_iops": ei, "event_cores": ec, "nvmfd_iops": ni,
+                                             "spdk_iops": si}
+    if failed:
+        o.append("")
+        o.append(f"Failed runs: {len(failed)}: " + ", ".join(f"`{p}`" for p in failed))
+    return o
+
+
+def client_bound(g):
+    """The QD32/QD128 cases with spdk_nvme_perf where nvmfd in event mode reached at least 0.95 of
+    SPDK's IOPS with at most 0.90 of its core: there the client, not the target, is the limit."""
+    out = []
+    for qd in (32, 128):
+        d = g.get("limits", {}).get(("spdk_nvme_perf", qd))
+        if d and None not in (d["event_iops"], d["event_cores"], d["spdk_iops"]) and \
+                d["event_iops"] >= 0.95 * d["spdk_iops"] and d["event_cores"] <= 0.90:
+            out.append((qd, d))
+    return out
 
 
 def verdict(ok):
@@ -387,6 +446,11 @@ def goal_lines(g, have_spdk, parts):
                  f"namespaces), and no case below 1.00: lowest QD32/QD128 ratio {f2(lo[3])} ({lo[2]}, "
                  f"{name(lo[0], lo[1])}); lowest of all {len(allf)} cases {f2(lo_all[3])} ({lo_all[2]}, "
                  f"{name(lo_all[0], lo_all[1])}) → {verdict(ok)}")
+        for qd, d in client_bound(g):
+            o.append(f"  - QD{qd}, spdk_nvme_perf: nvmfd in event mode did {f0(d['event_iops'])} IOPS "
+                     f"({d['event_iops'] / d['spdk_iops']:.2f} × SPDK) using {d['event_cores']:.2f} of its core: the "
+                     f"client on its one core is the limit there, for both targets; the ideal pair did "
+                     f"{f0(d['floor_iops'])} replies/s (see \"Where the ceiling is\").")
     else:
         o.append(f"- 4 KiB random read QD32 and QD128, one target core, IOPS nvmfd ≥ 1.25 × SPDK, no case below "
                  f"1.00: {nos}")
@@ -442,6 +506,8 @@ def selected_commands(work):
             continue
         # The plain run's rounds 2 and 3 repeat round 1 (iperf3 on another port).
         key = re.sub(r"-p \d+", "-p PORT", re.sub(r"-[123]\.json", ".json", line))
+        if "nvmf-tcp-floor" in line and not re.search(r"-1\.json", line):
+            continue  # the ideal pair: pair 1 of each QD stands for the rest
         if "plain" in line or "iperf3" in line:
             if key in seen:
                 continue

@@ -8,7 +8,7 @@
 #                                         # puts the section into the page it writes)
 #   BENCH_TIME=1 BENCH_PAIRS=1 BENCH_IDLE_S=3 BENCH_DOC=/tmp/x.md bash bench/spdk_compare.sh  # a quick check
 #
-# Parts (BENCH_COMPARE_PARTS, default all four):
+# Parts (BENCH_COMPARE_PARTS, default all five):
 #  main       5 cases x {null, RAM} x {spdk_nvme_perf, nvmf-perf}; nvmfd and SPDK alternate run by
 #             run (nvmfd, SPDK, nvmfd, SPDK, ...), BENCH_PAIRS pairs. Both targets on core 0
 #             (-m 0x1 under taskset -c 0), the client on core 1. While one target runs the other
@@ -18,6 +18,10 @@
 #  multicore  4 KiB randread QD128 over 2 connections against nvmfd -m 0x1 vs -m 0x3.
 #  plain      as a new user runs it (no nice, no warm-up): nvmfd with its defaults, 128 KiB
 #             sequential read QD16 on a null (512-byte blocks) and a RAM namespace, vs iperf3.
+#  limits     where the 4 KiB random read ceiling at QD32/QD128 is: nvmf-tcp-floor (an ideal
+#             target and client with nothing of NVMe, bench/tcp_floor/main.cc) and nvmfd in event
+#             mode (it sleeps when it has nothing to do, so its CPU shows what the work needs),
+#             with both clients on the null namespace.
 # Every process started here is stopped by its PID on exit; only 127.0.0.1, free ports.
 set -euo pipefail
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
@@ -29,7 +33,7 @@ pairs=${BENCH_PAIRS:-5}
 idle_s=${BENCH_IDLE_S:-30}
 plain_time_s=${BENCH_PLAIN_TIME:-4}
 doc=${BENCH_DOC:-docs/performance.md}
-parts=" ${BENCH_COMPARE_PARTS:-main idle multicore plain} "
+parts=" ${BENCH_COMPARE_PARTS:-main idle multicore plain limits} "
 build_dir=${BENCH_BUILD_DIR:-build}
 bin=$build_dir/bin
 peer=${SPDK_PEER_DIR:-../shared/spdk-peer}
@@ -93,9 +97,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
   if [ ! -f "$build_dir/build.ninja" ]; then bash scripts/deps.sh; cmake --preset release >/dev/null; fi
-  for b in nvmfd nvmfctl nvmf-perf; do cmake --build "$build_dir" --target "$b" >/dev/null; done
+  for b in nvmfd nvmfctl nvmf-perf nvmf-tcp-floor; do cmake --build "$build_dir" --target "$b" >/dev/null; done
 fi
-for b in nvmfd nvmfctl nvmf-perf; do [ -x "$bin/$b" ] || { echo "[compare] $bin/$b is missing" >&2; exit 1; }; done
+for b in nvmfd nvmfctl nvmf-perf nvmf-tcp-floor; do [ -x "$bin/$b" ] || { echo "[compare] $bin/$b is missing" >&2; exit 1; }; done
 
 have_spdk=1
 for f in bin/nvmf_tgt bin/spdk_nvme_perf scripts/rpc.py; do
@@ -122,6 +126,7 @@ mkdir -p "$work"
 printf 'section\tpair\tclient\ttarget\tns\tcase\tprefix\trc\n' > "$work/runs.tsv"
 printf 'target\thost\twindow_s\ttarget_jiffies\thost_jiffies\ttarget_cores\n' > "$work/idle.tsv"
 printf 'round\tkind\tprefix\trc\n' > "$work/plain.tsv"
+printf 'pair\tqd\tprefix\trc\n' > "$work/floor.tsv"
 echo "[compare] results in $work" >&2
 
 
@@ -190,14 +195,16 @@ retire() {  # NAME: stop the target for good
 # config PORT: the benchmark config (bench/nvmfd_bench.json) on PORT, for either target.
 config() { local f=$work/config-$1.json; sed "s/@PORT@/$1/g" bench/nvmfd_bench.json > "$f"; echo "$f"; }
 
-# start_nvmfd NAME MASK CPUS: nvmfd with the benchmark config under taskset -c CPUS.
+# start_nvmfd NAME MASK CPUS [ARGS...]: nvmfd with the benchmark config under taskset -c CPUS,
+# with BENCH_NVMFD_ARGS and then ARGS.
 start_nvmfd() {
   local name=$1 mask=$2 cpus=$3 port cfg
+  shift 3
   port=$(free_port)
   cfg=$(config "$port")
   tsock[$name]=$work/$name.sock
   start_bg "$work/$name.log" "${prio[@]}" taskset -c "$cpus" "$bin/nvmfd" -c "$cfg" -r "${tsock[$name]}" -m "$mask" \
-    "${nvmfd_args[@]}"
+    "${nvmfd_args[@]}" "$@"
   tpid[$name]=$bg_pid
   tport[$name]=$port
   for _ in $(seq 100); do
@@ -462,6 +469,31 @@ CFG
     done
   done
   retire plain
+fi
+
+# --- limits: where the 4 KiB random read ceiling is ---------------------------------------------
+if [[ $parts == *" limits "* ]]; then
+  start_nvmfd event 0x1 "$target_cpu" --poll-mode event
+  for pair in $(seq "$pairs"); do
+    for qd in 32 128; do
+      # The ideal pair alone on the cores (the event-mode nvmfd sleeps, and is stopped too).
+      kill -STOP "${tpid[event]}"
+      active=""
+      prefix=floor-qd$qd-$pair
+      cmd=("${prio[@]}" "$bin/nvmf-tcp-floor" --send-cpu "$target_cpu" --recv-cpu "$host_cpu" -q "$qd" -t "$time_s"
+           --json "$work/$prefix.json")
+      quote "${cmd[@]}" >> "$work/commands.txt"
+      rc=0
+      "${cmd[@]}" > "$work/$prefix.txt" 2>&1 || rc=$?
+      printf '%s\t%s\t%s\t%s\n' "$pair" "$qd" "$prefix" "$rc" >> "$work/floor.tsv"
+      [ "$rc" = 0 ] || failures=$((failures + 1))
+      echo "[compare] $prefix: $(cat "$work/$prefix.txt")" >&2
+      for client in "${clients[@]}"; do
+        client_run limits "$pair" "$client" event null0 "randread-4k-qd$qd" -q "$qd" -o 4096 -w randread
+      done
+    done
+  done
+  retire event
 fi
 
 [ "$failures" = 0 ] || echo "[compare] $failures run(s) failed: the report shows them" >&2

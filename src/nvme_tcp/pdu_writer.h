@@ -47,7 +47,7 @@ class pdu_writer {
   static void build(tx_pdu& p, std::byte* header, uint8_t hlen, const std::byte* data, uint32_t data_len,
                     bool hdgst, bool ddgst, uint32_t pda_bytes = 0);
 
-  static constexpr size_t max_iov = 64;
+  static constexpr size_t max_iov = 256;  // iovecs per sendmsg: 128 reads and their data at QD128
 
   void enqueue(tx_pdu& p);
   // Writes until the queue is empty or the socket would block.
