@@ -82,7 +82,7 @@ void host_qpair::submit(host_request& req) {
   sgl.sgl_identifier = req.in_capsule ? sgl_id::data_block_offset : sgl_id::transport_data_block;
   uint32_t limit_ms = req.timeout_ms ? req.timeout_ms : params_.io_timeout_ms;
   req.deadline = limit_ms && limit_ms != host_request::no_timeout
-                     ? clock_type::now() + std::chrono::milliseconds(limit_ms)
+                     ? reactor_.now() + std::chrono::milliseconds(limit_ms)
                      : clock_type::time_point::max();
   ++outstanding_;
   req.awaited = req.timeout_ms != host_request::no_timeout;
@@ -321,7 +321,7 @@ void host_qpair::fail(const std::string& why, bool expected) {
   }
   fd_ = -1;
   writer_ = pdu_writer{};
-  auto now = clock_type::now();
+  auto now = reactor_.now();
   for (auto& s : slots_) {
     if (s->state == host_request_state::free) continue;
     bool timed_out = s->deadline <= now;
@@ -345,7 +345,7 @@ void host_qpair::arm_timeout_check() {
 
 void host_qpair::check_timeouts() {
   if (failed_) return;
-  auto now = clock_type::now();
+  auto now = reactor_.now();
   for (auto& s : slots_) {
     if (s->state != host_request_state::free && s->deadline <= now) {
       fail(fmt::format("command {:#x} (opcode {:#x}) timed out after {} ms", s->cmd.cid.get(), s->cmd.opcode,

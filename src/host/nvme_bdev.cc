@@ -210,7 +210,7 @@ void nvme_bdev::dispatch(bdev_io& io) {
 
 void nvme_bdev::park(bdev_io& io, reactor_view& v) {
   auto& st = state_of(io);
-  auto now = clock_type::now();
+  auto now = io.owner->now();  // fast_io_fail_timeout_sec runs on the reactor's time
   if (st.parked_since == clock_type::time_point{}) st.parked_since = now;
   uint32_t limit = v.table->io_fail_timeout_ms;
   if (limit && now - st.parked_since >= std::chrono::milliseconds(limit)) return io.complete_later(-EIO);

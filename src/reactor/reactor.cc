@@ -22,8 +22,13 @@ constexpr int max_events = 64;
 constexpr std::chrono::milliseconds uring_stop_bound{5000};
 }  // namespace
 
-reactor::reactor(unsigned index, std::optional<int> cpu, poll_settings polling, io_settings io)
-    : index_(index), cpu_(cpu), poller_(make_epoll_backend()), window_(polling), settings_(polling) {
+reactor::reactor(unsigned index, std::optional<int> cpu, poll_settings polling, io_settings io, time_source* time)
+    : index_(index),
+      cpu_(cpu),
+      time_(time ? time : &steady_time()),
+      poller_(make_epoll_backend()),
+      window_(polling),
+      settings_(polling) {
   io_ = io;
   backend_.store(resolve_io_backend(io.backend), std::memory_order_relaxed);
   epoll_op_.r = this;
@@ -33,28 +38,33 @@ reactor::reactor(unsigned index, std::optional<int> cpu, poll_settings polling, 
     std::abort();  // invariant: the process cannot run without its event loops
   }
   (void)poller_->add(wakefd_, EPOLLIN, nullptr);  // a null tag marks the wake eventfd
+  time_->subscribe(*this);
 }
 
 reactor::~reactor() {
+  time_->unsubscribe(*this);
   uring_.reset();
   if (wakefd_ >= 0) close(wakefd_);
 }
 
 reactor* reactor::current() { return tls_current; }
 
+void reactor::wake() {
+  uint64_t one = 1;
+  [[maybe_unused]] auto n = write(wakefd_, &one, sizeof(one));
+}
+
 void reactor::post(std::function<void()> fn) {
   {
     std::lock_guard lk(post_mu_);
     posted_.push_back(std::move(fn));
   }
-  uint64_t one = 1;
-  [[maybe_unused]] auto n = write(wakefd_, &one, sizeof(one));
+  wake();
 }
 
 void reactor::stop() {
   stop_.store(true);
-  uint64_t one = 1;
-  [[maybe_unused]] auto n = write(wakefd_, &one, sizeof(one));
+  wake();
 }
 
 void reactor::set_poll_settings(poll_settings s) {
@@ -63,8 +73,7 @@ void reactor::set_poll_settings(poll_settings s) {
     settings_ = s;
   }
   settings_changed_.store(true, std::memory_order_release);
-  uint64_t one = 1;  // a reactor asleep picks the change up now
-  [[maybe_unused]] auto n = write(wakefd_, &one, sizeof(one));
+  wake();  // a reactor asleep picks the change up now
 }
 
 poll_settings reactor::get_poll_settings() const {
@@ -108,7 +117,7 @@ void reactor::defer(deferred_task& t) {
 }
 
 timer_id reactor::schedule(clock_type::duration delay, std::function<void()> fn) {
-  auto when = clock_type::now() + delay;
+  auto when = time_->now() + delay;
   timer_id id = next_timer_id_++;
   timer_order_.emplace(when, id);
   timers_.emplace(id, std::make_pair(when, std::move(fn)));
@@ -166,7 +175,7 @@ bool reactor::run_deferred_tasks() {
 
 bool reactor::run_timers() {
   if (timer_order_.empty()) return false;
-  auto now = clock_type::now();
+  auto now = time_->now();
   bool ran = false;
   while (!timer_order_.empty() && timer_order_.begin()->first <= now) {
     timer_id id = timer_order_.begin()->second;
@@ -258,8 +267,9 @@ bool reactor::uring_pass(int timeout, std::span<poll_event> events) {
 int reactor::next_timeout_ms() const {
   if (deferred_head_) return 0;
   if (timer_order_.empty()) return -1;
-  auto delta = timer_order_.begin()->first - clock_type::now();
+  auto delta = timer_order_.begin()->first - time_->now();
   if (delta <= clock_type::duration::zero()) return 0;
+  if (!time_->moves_by_itself()) return -1;  // advancing the time wakes the loop
   return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(delta).count());
 }
 
@@ -317,13 +327,14 @@ void reactor::run() {
   tls_current = nullptr;
 }
 
-reactor_pool::reactor_pool(unsigned n, std::vector<int> cpus, poll_settings polling, io_settings io)
+reactor_pool::reactor_pool(unsigned n, std::vector<int> cpus, poll_settings polling, io_settings io,
+                           time_source* time)
     : backend_(resolve_io_backend(io.backend)) {
   io.backend = backend_;
   for (unsigned i = 0; i < n; ++i) {
     std::optional<int> cpu;
     if (i < cpus.size()) cpu = cpus[i];
-    reactors_.push_back(std::make_unique<reactor>(i, cpu, polling, io));
+    reactors_.push_back(std::make_unique<reactor>(i, cpu, polling, io, time));
   }
   for (auto& r : reactors_) threads_.emplace_back([rp = r.get()] { rp->run(); });
 }

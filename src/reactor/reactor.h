@@ -17,6 +17,9 @@
 // poll_window allows before it blocks, so a request that follows soon is picked up without
 // the wake-up of a sleeping CPU, while an idle reactor sleeps (poll_window.h). A uring poll
 // pass submits what is queued and reaps completions from user space.
+//
+// Time: timers, and the code on the reactor through now(), run on the reactor's
+// time_source: the steady clock, or in tests a manual_time that only the test moves.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -35,6 +38,7 @@
 #include "reactor/io_backend.h"
 #include "reactor/poll_backend.h"
 #include "reactor/poll_window.h"
+#include "reactor/time_source.h"
 #include "reactor/uring_op.h"
 
 namespace nvmfd {
@@ -93,12 +97,14 @@ struct reactor_counters {
   }
 };
 
-class reactor {
+class reactor final : private time_listener {
  public:
   // index: this reactor's position in its pool; cpu: the CPU to pin to, if any; io.backend
   // is resolved here (resolve_io_backend). A uring reactor whose ring cannot be created when
-  // its loop starts runs on epoll (logged).
-  reactor(unsigned index, std::optional<int> cpu, poll_settings polling = {}, io_settings io = {});
+  // its loop starts runs on epoll (logged). time: the clock of its timers (steady_time() when
+  // null; tests pass a manual_time), which must outlive the reactor.
+  reactor(unsigned index, std::optional<int> cpu, poll_settings polling = {}, io_settings io = {},
+          time_source* time = nullptr);
   ~reactor();
   reactor(const reactor&) = delete;
   reactor& operator=(const reactor&) = delete;
@@ -116,6 +122,10 @@ class reactor {
   void set_poll_settings(poll_settings s);
   poll_settings get_poll_settings() const;
   const reactor_counters& counters() const { return counters_; }
+  // The time of this reactor's timers: code on the reactor reads it instead of a clock of
+  // its own, so that tests control it.
+  time_source::time_point now() const { return time_->now(); }
+  time_source& time() const { return *time_; }
   std::optional<int> cpu() const { return cpu_; }
   // epoll or uring (what the loop really runs once it has started).
   io_backend backend() const { return backend_.load(std::memory_order_relaxed); }
@@ -129,7 +139,8 @@ class reactor {
   // poller in the batch being dispatched: its owner may be destroyed then.
   void unwatch(int fd);
   void defer(deferred_task& t);
-  // One-shot timer; control path (allocates). Returns an id for cancel().
+  // One-shot timer, due `delay` after now(); control path (allocates). Returns an id for
+  // cancel().
   timer_id schedule(clock_type::duration delay, std::function<void()> fn);
   void cancel(timer_id id);
   // This reactor's io_uring engine: with the uring backend, the one the loop waits on; with
@@ -150,6 +161,8 @@ class reactor {
   bool uring_pass(int timeout, std::span<poll_event> events);
   void start_uring();
   void arm_epoll_poll();
+  void wake();
+  void on_time_moved() override { wake(); }
 
   // The multishot poll of the epoll fd on the ring (uring backend).
   struct epoll_poll_op final : uring_op {
@@ -159,6 +172,7 @@ class reactor {
 
   unsigned index_;
   std::optional<int> cpu_;
+  time_source* time_;
   std::unique_ptr<poll_backend> poller_;
   std::map<int, event_handler*> handlers_;  // fd -> its handler, to drop stale batch events
   poll_event* batch_ = nullptr;             // the events being dispatched, and the next index
@@ -197,8 +211,9 @@ class reactor {
 class reactor_pool {
  public:
   // Starts n reactors; reactor i is pinned to cpus[i] when cpus has that entry. io.backend
-  // is resolved once for all of them.
-  reactor_pool(unsigned n, std::vector<int> cpus = {}, poll_settings polling = {}, io_settings io = {});
+  // is resolved once for all of them. time: their clock (reactor's constructor).
+  reactor_pool(unsigned n, std::vector<int> cpus = {}, poll_settings polling = {}, io_settings io = {},
+               time_source* time = nullptr);
   ~reactor_pool();  // stops and joins
 
   unsigned size() const { return static_cast<unsigned>(reactors_.size()); }

@@ -51,7 +51,7 @@ void controller::arm_keep_alive_timer() {
     auto c = weak.lock();
     if (!c || !c->admin_qp_) return;
     c->ka_timer_ = 0;
-    auto idle = clock_type::now() - c->last_keep_alive_;
+    auto idle = c->admin_reactor_.now() - c->last_keep_alive_;
     if (c->kato_ms && idle > std::chrono::milliseconds(c->kato_ms)) {
       NVMFD_LOG_WARN("controller {} of {} (host {}): keep-alive timeout ({} ms), closing", c->cntlid_,
                      c->subsys_->nqn(), c->hostnqn_, c->kato_ms);

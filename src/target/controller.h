@@ -84,7 +84,7 @@ class controller : public std::enable_shared_from_this<controller> {
   uint32_t csts = 0;
   uint32_t aec = 0;                    // Asynchronous Event Configuration (feature 0x0b)
   uint32_t kato_ms = 0;
-  void keep_alive() { last_keep_alive_ = clock_type::now(); }
+  void keep_alive() { last_keep_alive_ = admin_reactor_.now(); }
   // Set Features Keep Alive Timer: the new timeout takes effect now (0 turns it off).
   void set_kato(uint32_t ms);
   // CC written by Property Set: EN and SHN take effect on CSTS.
@@ -134,7 +134,7 @@ class controller : public std::enable_shared_from_this<controller> {
   std::unique_ptr<queue_stats[]> stats_;
 
   tcp_qpair* admin_qp_ = nullptr;
-  clock_type::time_point last_keep_alive_ = clock_type::now();
+  clock_type::time_point last_keep_alive_ = admin_reactor_.now();  // on the reactor's time (tests move it)
   timer_id ka_timer_ = 0;
   std::vector<target_request*> parked_aers_;
   std::deque<uint32_t> pending_events_;             // AER completion dw0 values

@@ -59,10 +59,10 @@ void target_fixture::set_test_log_level() {
   spdlog::set_level(level ? spdlog::level::from_str(level) : spdlog::level::err);
 }
 
-result<std::unique_ptr<target_fixture>> target_fixture::start(const tcp_transport_options& opts) {
+result<std::unique_ptr<target_fixture>> target_fixture::start(const tcp_transport_options& opts, time_source* time) {
   set_test_log_level();
   std::unique_ptr<target_fixture> f(new target_fixture(opts));
-  f->reactors_ = std::make_unique<reactor_pool>(2);
+  f->reactors_ = std::make_unique<reactor_pool>(2, std::vector<int>{}, poll_settings{}, io_settings{}, time);
   f->target_ = std::make_unique<nvmf_target>(*f->reactors_);
   if (auto r = f->configure(); !r) return r.take_err();
   return f;

@@ -41,7 +41,10 @@ class target_fixture {
   static tcp_transport_options default_transport();
 
   // Starts reactors, target, bdevs, subsystems and listeners. Fails with the first error.
-  static result<std::unique_ptr<target_fixture>> start(const tcp_transport_options& opts = default_transport());
+  // time: the reactors' clock (a manual_time in tests that move time themselves); null for
+  // the steady clock. It must outlive the fixture.
+  static result<std::unique_ptr<target_fixture>> start(const tcp_transport_options& opts = default_transport(),
+                                                       time_source* time = nullptr);
   ~target_fixture();
   target_fixture(const target_fixture&) = delete;
   target_fixture& operator=(const target_fixture&) = delete;

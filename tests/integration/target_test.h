@@ -19,11 +19,13 @@ namespace nvmfd {
 class target_test : public ::testing::Test {
  protected:
   virtual tcp_transport_options transport() const { return target_fixture::default_transport(); }
+  // The target's clock: null for the steady clock; tests of timers return a manual_time.
+  virtual time_source* time() { return nullptr; }
 
   void SetUp() override {
     threads_before_ = count_entries("/proc/self/task");
     fds_before_ = count_entries("/proc/self/fd");
-    auto f = target_fixture::start(transport());
+    auto f = target_fixture::start(transport(), time());
     ASSERT_TRUE(ok(f));
     fx = std::move(f.value());
   }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Guest side of kernel_discovery.sh (busybox sh, linux-peer --mode netns): nvmet on the
+# Guest side of kernel_discovery.sh (busybox sh, tests/guest --mode netns): nvmet on the
 # guest's 10.77.1.2, ports 1 (4420) and 2 (4421); nvmfd's discovery service on the host side
 # follows it. Each change is followed by `lp-host hook` checks of nvmfd's bdevs.
 set -e

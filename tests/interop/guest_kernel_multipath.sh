@@ -1,5 +1,5 @@
 #!/bin/sh
-# Guest side of kernel_multipath.sh (busybox sh, linux-peer --mode netns): the kernel's native
+# Guest side of kernel_multipath.sh (busybox sh, tests/guest --mode netns): the kernel's native
 # NVMe multipath against nvmfd listening on 10.77.1.1 (path 1, eth0) and 10.77.2.1 (path 2,
 # eth1). $1 = subsystem NQN, $2 = port. ANA changes go to nvmfd over RPC through
 # `lp-host hook ana PATH STATE [ANAGRPID]` (kernel_multipath.sh --hook, in the netns).

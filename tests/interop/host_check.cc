@@ -1,5 +1,5 @@
 // nvmf-host-check: our host library against a real NVMe/TCP target (the Linux kernel's
-// nvmet in the linux-peer guest, see kernel_target.sh). Exit status 0 when every check
+// nvmet in the tests/guest guest, see kernel_target.sh). Exit status 0 when every check
 // passed, 1 otherwise (each failure printed on stderr).
 //
 //   nvmf-host-check io -a ADDR -s PORT -n NQN --seed S --offset BYTES --size BYTES

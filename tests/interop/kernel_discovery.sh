@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interop: our host's discovery service (bdev_nvme_start_discovery, in nvmfd) against the
-# Linux kernel's discovery controller (nvmet, kernel 6.1, in a QEMU guest), in linux-peer's
+# Linux kernel's discovery controller (nvmet, kernel 6.1, in a QEMU guest), in the guest harness's
 # netns mode so that the addresses nvmet puts in its log (10.77.1.2) are reachable. nvmfd
 # runs in the netns as a host only (--host-cmd); the guest changes nvmet and asks the host
 # (`lp-host hook`) to check nvmfd's view after each change:
@@ -11,7 +11,7 @@
 #     port 2's subsystem (kd2n1); a subsystem linked to port 2 later comes in through the
 #     referral's own persistent connection and AEN (kd3n1)
 #   - a subsystem unlinked from port 1 -> detached; stop_discovery -> nothing left
-#   kernel_discovery.sh BIN_DIR LINUX_PEER_DIR                 (ctest: interop_kernel_discovery)
+#   kernel_discovery.sh BIN_DIR GUEST_DIR                 (ctest: interop_kernel_discovery)
 #   kernel_discovery.sh --hook BIN_DIR RPC_SOCK ACTION ARGS...  (run by the guest's lp-host)
 # Needs root (netns mode); exits 77 (ctest: skipped) otherwise.
 set -euo pipefail

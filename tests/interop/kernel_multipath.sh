@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interop: the Linux kernel's native NVMe multipath (kernel 6.1 nvme-tcp host, nvme-cli 2.3, in
-# a QEMU guest) against nvmfd's ANA target. linux-peer's netns mode gives two networks: nvmfd
+# a QEMU guest) against nvmfd's ANA target. the guest harness's (tests/guest) netns mode gives two networks: nvmfd
 # runs inside the namespace (a --host-cmd) and listens on 10.77.1.1:4420 (path 1) and
 # 10.77.2.1:4420 (path 2) for one subsystem with ana_reporting and a 64 MiB RAM namespace in
 # ANA group 1. One guest boot (guest_kernel_multipath.sh) checks:
@@ -20,7 +20,7 @@
 #   - nvmfd's own view (nvmf_subsystem_get_controllers) matches the guest's: the two cntlids with
 #     their I/O queue counts after connecting and after the reconnect (the cut controller is
 #     gone at its keep-alive timeout), none after nvme disconnect; nvmfd is still serving.
-#   kernel_multipath.sh BIN_DIR LINUX_PEER_DIR            (ctest: interop_kernel_multipath)
+#   kernel_multipath.sh BIN_DIR GUEST_DIR            (ctest: interop_kernel_multipath)
 #   kernel_multipath.sh --hook BIN_DIR RPC_SOCK ACTION ARGS...  (run by the guest's lp-host)
 # Needs root (netns mode); exits 77 (ctest: skipped) otherwise. NVMFD_INTEROP_GUEST_ARGS adds
 # run-guest options (e.g. "--loglevel 7 --dmesg always").

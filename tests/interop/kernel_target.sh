@@ -12,7 +12,7 @@
 #   io         nvmf-host-check io, digests off then on: 8 MiB each in 4 KiB (in-capsule),
 #              128 KiB and 1 MiB (R2T + H2CData) writes, read back, compared, flushed
 # and finally checks the md5 of what landed in its backing file.
-#   kernel_target.sh BIN_DIR LINUX_PEER_DIR           (ctest: interop_kernel_target)
+#   kernel_target.sh BIN_DIR GUEST_DIR           (ctest: interop_kernel_target)
 #   kernel_target.sh --hook BIN_DIR FWD SHARE ACTION ARGS...   (run by the guest's lp-host)
 # NVMFD_INTEROP_SEED fixes the pattern seed (printed at the start); NVMFD_INTEROP_GUEST_ARGS
 # adds run-guest options (e.g. "--loglevel 7 --dmesg always" to see what nvmet logs).

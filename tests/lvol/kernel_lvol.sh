@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Interop: the Linux kernel host (nvme-cli 2.3, kernel 6.1, QEMU guest via linux-peer, slirp)
+# Interop: the Linux kernel host (nvme-cli 2.3, kernel 6.1, QEMU guest via tests/guest, slirp)
 # writes to a THIN logical volume exported by nvmfd with dd oflag=sync and conv=fsync; nvmfd
 # is then killed with SIGKILL on a base that loses every unflushed write (bdev_volatile_cache:
 # a power cut) and restarted; the kernel reconnects and reads back exactly what it wrote.
 # That needs all of it: VWC set in Identify (the base has a volatile cache), the kernel's
 # Flush and FUA writes honoured by the lvol (new clusters' metadata committed) and the base.
-#   kernel_lvol.sh BIN_DIR LINUX_PEER_DIR        (ctest: interop_kernel_lvol)
+#   kernel_lvol.sh BIN_DIR GUEST_DIR        (ctest: interop_kernel_lvol)
 #   kernel_lvol.sh --hook WORK ACTION            (run by the guest's lp-host: restart | lvols)
 set -euo pipefail
 self=$(readlink -f "$0")
@@ -83,7 +83,7 @@ config "$work" "$port" 1 > "$work/config.json"  # what a restart loads
 
 start_s=$(date +%s)
 rc=0
-# coreutils dd in the guest (busybox dd has no oflag=sync): linux-peer copies it with its libraries.
+# coreutils dd in the guest (busybox dd has no oflag=sync): the guest harness copies it with its libraries.
 export LP_GUEST_BINS="/usr/sbin/nvme /usr/bin/ip /usr/bin/ss /usr/sbin/tc /bin/dd"
 timeout 600 "$peer/run-guest" --timeout 540 --hook "bash $self --hook $work" \
   "$here/guest_kernel_lvol.sh" "$port" "$NQN" || rc=$?

@@ -6,7 +6,7 @@
 # - A new network namespace (nvmfd-mdns-<pid>) with lo and a veth pair veth-a 10.78.0.1/24,
 #   veth-b 10.78.0.2/24, both ends inside, multicast on (Avahi ignores loopback). With --here
 #   the veth pair is made in the CURRENT network namespace instead (which must be one a test
-#   made, e.g. linux-peer's lp-<pid>), and deleted at the end.
+#   made, e.g. the guest harness's lp-<pid>), and deleted at the end.
 # - In it, a private mount namespace (mount --make-rprivate /) with a tmpfs on /run, so the
 #   dbus-daemon --system (socket /run/dbus/system_bus_socket) and the avahi-daemon (its own
 #   config: IPv4, veth-a and veth-b only) are private to this run.

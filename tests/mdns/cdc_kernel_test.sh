@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 5's end-to-end test: mDNS discovery, a Centralized Discovery Controller and the Linux
-# kernel host, all real. linux-peer's netns mode makes the network namespace (guest on
+# kernel host, all real. the guest harness's (tests/guest) netns mode makes the network namespace (guest on
 # 10.77.1.2 behind lptap1 = 10.77.1.1); in it avahi_netns.sh --here adds veth-a 10.78.0.1 and
 # veth-b 10.78.0.2 and runs a real dbus-daemon and avahi-daemon (private mount namespace), and
 # three nvmfd:
@@ -17,7 +17,7 @@
 # the Discovery Log Page Change AEN and that T2's entry has left C's log, T1 still serving.
 # Then C goes to referral mode: its log holds a referral to T1's discovery controller, and
 # nvme connect-all against C follows it to T1.
-#   cdc_kernel_test.sh BIN_DIR LINUX_PEER_DIR           (ctest: mdns_cdc_kernel)
+#   cdc_kernel_test.sh BIN_DIR GUEST_DIR           (ctest: mdns_cdc_kernel)
 #   cdc_kernel_test.sh --servers BIN_DIR WORK           (run-guest --host-cmd, under avahi_netns.sh)
 #   cdc_kernel_test.sh --hook BIN_DIR WORK ACTION       (lp-host hook, in the netns)
 # Needs root; exits 77 (ctest: skipped) without it or without avahi/dbus.

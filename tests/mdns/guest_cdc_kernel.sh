@@ -1,5 +1,5 @@
 #!/bin/sh
-# Guest side of cdc_kernel_test.sh (busybox sh, linux-peer --mode netns): the kernel host
+# Guest side of cdc_kernel_test.sh (busybox sh, tests/guest --mode netns): the kernel host
 # (nvme-cli 2.3) uses only the CDC at $3:8009 to find and connect to T1 ($1, 10.78.0.1) and
 # T2 ($2, 10.78.0.2); T2 is stopped through `lp-host hook stop-t2`.
 set -e

@@ -1,5 +1,5 @@
 #pragma once
-// Output of nvme-cli 2.3 (libnvme 1.3) captured in the linux-peer guest (Linux 6.1 nvmet,
+// Output of nvme-cli 2.3 (libnvme 1.3) captured in the guest of tests/guest (then ../shared/linux-peer) (Linux 6.1 nvmet,
 // subsystem nqn.2014-08.io.linux-peer:cap, model "capmodel", serial "capserial123", a 64 MiB
 // file namespace with 4 KiB blocks, port 1 on 127.0.0.1:4420), byte for byte:
 //   nvme discover -t tcp -a 127.0.0.1 -s 4420 [-o json]
