@@ -31,7 +31,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../../include/nvmfd/host.h"
+#include "nvmfd/host.h"
 #include "../host/free_port.h"
 
 namespace nvmfd {
