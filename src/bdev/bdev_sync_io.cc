@@ -7,6 +7,8 @@
 #include <mutex>
 #include <new>
 
+#include "reactor/reactor_assert.h"
+
 namespace nvmfd {
 
 namespace {
@@ -27,6 +29,7 @@ struct sync_waiter final : bdev_io_callback {
 
 result<void> sync_bdev_io(reactor_pool& pool, bdev& b, bdev_op op, uint64_t offset_blocks, uint64_t num_blocks,
                           std::byte* buf, bool fua) {
+  assert_off_reactor("sync_bdev_io");
   sync_waiter w;
   w.io.op = op;
   w.io.fua = fua;

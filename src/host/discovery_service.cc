@@ -8,6 +8,7 @@
 #include "host/nvme_controller_registry.h"
 #include "proto/features.h"
 #include "proto/nqn.h"
+#include "reactor/thread_name.h"
 
 namespace nvmfd {
 
@@ -35,6 +36,7 @@ result<std::unique_ptr<discovery_service>> discovery_service::start(reactor_pool
   std::unique_ptr<discovery_service> s(new discovery_service(pool, registry, std::move(p)));
   if (auto c = s->connect(); !c) return c.take_err();
   s->thread_ = std::thread([raw = s.get()] { raw->run(); });
+  set_thread_name(s->thread_, "nvme-disc");
   if (s->p_.wait_for_attach) {
     // The service attaches under the registry's control lock: the caller must not hold it.
     std::unique_lock lk(s->mu_);

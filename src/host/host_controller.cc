@@ -12,6 +12,7 @@
 #include "proto/features.h"
 #include "proto/log_pages.h"
 #include "proto/nqn.h"
+#include "reactor/reactor_assert.h"
 
 namespace nvmfd {
 
@@ -157,6 +158,7 @@ result<void> host_controller::enable() {
 }
 
 result<nvme_completion> host_controller::admin(nvme_sqe cmd, std::byte* data, uint32_t len, bool h2c) {
+  assert_off_reactor("host_controller::admin");
   // Called from control threads: disconnect() may reset admin_ meanwhile (under mu_).
   std::shared_ptr<host_qpair> q;
   {
@@ -232,6 +234,7 @@ result<void> host_controller::refresh_namespaces() {
 result<std::shared_ptr<host_controller>> host_controller::connect(reactor_pool& pool, const transport_id& trid,
                                                                   const controller_options& opts,
                                                                   event_handlers events) {
+  assert_off_reactor("host_controller::connect");
   if (trid.subnqn.empty()) return error{errc::invalid_argument, "transport ID lacks subnqn"};
   std::shared_ptr<host_controller> c(new host_controller(pool, trid, opts));
   c->events_ = std::move(events);
@@ -408,6 +411,7 @@ void host_controller::on_queue_failed(const std::string& why) {
 
 void host_controller::disconnect() {
   if (disconnected_.exchange(true)) return;
+  assert_off_reactor("host_controller::disconnect");
   std::vector<std::shared_ptr<host_qpair>> all;
   {
     std::lock_guard lk(mu_);

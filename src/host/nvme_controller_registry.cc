@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "host/io_command.h"
 #include "proto/nqn.h"
+#include "reactor/thread_name.h"
 
 namespace nvmfd {
 
@@ -89,6 +90,7 @@ nvme_controller_registry::nvme_controller_registry(reactor_pool& pool, bdev_regi
     : pool_(pool), bdevs_(bdevs), hostid_(uuid::random_v4()) {
   hostnqn_ = "nqn.2014-08.org.nvmexpress:uuid:" + hostid_.to_string();
   publisher_ = std::thread([this] { run_publisher(); });
+  set_thread_name(publisher_, "nvme-publish");
 }
 
 nvme_controller_registry::~nvme_controller_registry() {

@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "host/ana_log_reader.h"
 #include "proto/features.h"
+#include "reactor/thread_name.h"
 
 namespace nvmfd {
 
@@ -61,6 +62,7 @@ result<std::unique_ptr<nvme_path>> nvme_path::connect(reactor_pool& pool, nvme_a
     p->ana_ = std::move(ana->groups);
   }
   p->supervisor_ = std::thread([raw = p.get()] { raw->supervise(); });
+  set_thread_name(p->supervisor_, "nvme-path");
   return p;
 }
 

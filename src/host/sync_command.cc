@@ -4,6 +4,8 @@
 #include <memory>
 #include <mutex>
 
+#include "reactor/reactor_assert.h"
+
 namespace nvmfd {
 
 namespace {
@@ -30,6 +32,7 @@ struct sync_waiter final : host_callback {
 
 result<sync_result> run_sync(host_qpair& q, const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c,
                              uint32_t wait_ms) {
+  assert_off_reactor("run_sync");
   auto w = std::make_shared<sync_waiter>();
   w->buf = std::move(data);
   w->self = w;

@@ -9,8 +9,11 @@
 
 #include <cassert>
 #include <cerrno>
+#include <string>
 
 #include "base/log.h"
+#include "reactor/blocking_call.h"
+#include "reactor/thread_name.h"
 #include "reactor/uring_engine.h"
 
 namespace nvmfd {
@@ -336,23 +339,22 @@ reactor_pool::reactor_pool(unsigned n, std::vector<int> cpus, poll_settings poll
     if (i < cpus.size()) cpu = cpus[i];
     reactors_.push_back(std::make_unique<reactor>(i, cpu, polling, io, time));
   }
-  for (auto& r : reactors_) threads_.emplace_back([rp = r.get()] { rp->run(); });
+  for (auto& r : reactors_) {
+    threads_.emplace_back([rp = r.get()] { rp->run(); });
+    set_thread_name(threads_.back(), "reactor-" + std::to_string(r->index()));
+  }
 }
 
 reactor_pool::~reactor_pool() { stop(); }
 
-void reactor_pool::run_on(unsigned i, const std::function<void()>& fn) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  reactors_[i]->post([&] {
-    fn();
-    std::lock_guard lk(mu);
-    done = true;
-    cv.notify_one();
-  });
-  std::unique_lock lk(mu);
-  cv.wait(lk, [&] { return done; });
+void reactor_pool::run_on(unsigned i, const std::function<void()>& fn, std::source_location where) {
+  (void)blocking_call<void>(
+      at(i),
+      [&fn](completion<void> done) {
+        fn();
+        done(success());
+      },
+      std::nullopt, "reactor_pool::run_on", where);
 }
 
 void reactor_pool::set_poll_settings(poll_settings s) {

@@ -30,6 +30,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <source_location>
 #include <span>
 #include <thread>
 #include <vector>
@@ -207,7 +208,7 @@ class reactor final : private time_listener {
   reactor_counters counters_;
 };
 
-// A fixed set of reactors, each on its own thread.
+// A fixed set of reactors, each on its own thread, named reactor-<index> (thread_name.h).
 class reactor_pool {
  public:
   // Starts n reactors; reactor i is pinned to cpus[i] when cpus has that entry. io.backend
@@ -218,8 +219,14 @@ class reactor_pool {
 
   unsigned size() const { return static_cast<unsigned>(reactors_.size()); }
   reactor& at(unsigned i) { return *reactors_[i]; }
-  // Runs fn on reactor i and waits for it to finish. Must not be called from reactor i.
-  void run_on(unsigned i, const std::function<void()>& fn);
+  // The home of control work that runs as state machines on a reactor (lvol store
+  // allocation and commits, long lvol operations): reactor 0, which also holds the target's
+  // listener and the host's admin queues.
+  reactor& control() { return *reactors_[0]; }
+  // Runs fn on reactor i and waits for it to finish (blocking_call). Never from reactor i
+  // itself (asserted: it would wait for ever); from another reactor it stalls that one.
+  void run_on(unsigned i, const std::function<void()>& fn,
+              std::source_location where = std::source_location::current());
   void stop();
   // Every reactor's polling, now and for the rest of its life. Control path.
   void set_poll_settings(poll_settings s);

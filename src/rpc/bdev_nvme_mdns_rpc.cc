@@ -17,6 +17,7 @@
 #include "host/discovery_service.h"
 #include "mdns/mdns_browser.h"
 #include "proto/nqn.h"
+#include "reactor/thread_name.h"
 #include "rpc/bdev_nvme_discovery_rpc.h"
 #include "rpc/bdev_nvme_rpc.h"
 #include "rpc/param_reader.h"
@@ -41,6 +42,7 @@ class mdns_discovery {
     if (!b) return b.take_err();
     browser_ = std::move(b.value());
     thread_ = std::thread([this] { run(); });
+    set_thread_name(thread_, "mdns-disc");
     return success();
   }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "reactor/thread_name.h"
 
 namespace nvmfd {
 
@@ -19,6 +20,7 @@ result<std::unique_ptr<rpc_server>> rpc_server::start(const std::string& path,
   if (wake < 0) return error::from_errno(errno, "eventfd");
   std::unique_ptr<rpc_server> s(new rpc_server(std::move(*listener), methods, wake));
   s->thread_ = std::thread([p = s.get()] { p->run(); });
+  set_thread_name(s->thread_, "rpc");
   NVMFD_LOG_INFO("rpc: listening on {}", path);
   return s;
 }

@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "bdev/lvol/lvol_bdev.h"
+#include "reactor/thread_name.h"
 
 namespace nvmfd::lvol {
 
@@ -158,6 +159,7 @@ result<void> lvol_manager::run_long_operation(volume& v, long_operation op, bool
   operations_.emplace_back([run] {
     if (auto r = run(); !r) NVMFD_LOG_ERROR("{}", r.err().message);
   });
+  set_thread_name(operations_.back(), "lvol-op");
   return success();
 }
 

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "bdev/bdev_sync_io.h"
 #include "bdev/lvol/lvol_bdev.h"
+#include "reactor/reactor_assert.h"
 
 namespace nvmfd::lvol {
 
@@ -46,6 +47,7 @@ struct status_latch {
     cv.notify_all();
   }
   int wait() {
+    assert_off_reactor("lvol_store: a wait for a reactor");
     std::unique_lock lk(mu);
     cv.wait(lk, [&] { return done; });
     return status;
@@ -719,6 +721,7 @@ result<void> lvol_store::resize_volume(volume& v, uint64_t size_bytes) {
 }
 
 void lvol_store::freeze(volume& v) {
+  assert_off_reactor("lvol_store::freeze");
   v.frozen.store(true);
   while (v.inflight_writes.load() > 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
 }
