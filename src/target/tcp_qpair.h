@@ -25,7 +25,7 @@
 #include "nvme_tcp/pdu_writer.h"
 #include "nvme_tcp/socket.h"
 #include "reactor/reactor.h"
-#include "proto/ana_log.h"
+#include "target/ns_snapshot.h"
 #include "target/target_request.h"
 #include "target/transport_options.h"
 
@@ -33,17 +33,6 @@ namespace nvmfd {
 
 class nvmf_target;
 class controller;
-class namespace_table;
-
-// A namespace-table snapshot and how many running commands use it.
-struct ns_snapshot {
-  std::shared_ptr<const namespace_table> table;
-  uint64_t generation = 0;
-  uint32_t inflight = 0;
-  // ANA state of each namespace (index nsid - 1) through this controller's listener;
-  // empty when every namespace is optimized there.
-  std::vector<ana_state> ana;
-};
 
 class tcp_qpair final : public pdu_channel_client,
                         public pdu_reader_sink,
