@@ -31,7 +31,7 @@ nvme_status send_to_host(target_request& req, const void* data, size_t len) {
 
 void fill_identify_controller(tcp_qpair& qp, controller& c, identify_controller& id) {
   auto& sub = *c.subsys();
-  const auto& opts = qp.options();
+  const auto& limits = qp.limits();
   bool discovery = c.is_discovery();
   std::shared_ptr<const namespace_table> table;
   bool ana = false;
@@ -45,13 +45,13 @@ void fill_identify_controller(tcp_qpair& qp, controller& c, identify_controller&
   }
   set_ascii(id.fr, firmware_revision);
   id.rab = 6;
-  id.mdts = static_cast<uint8_t>(std::bit_width(opts.max_io_size / 4096) - 1);
+  id.mdts = static_cast<uint8_t>(std::bit_width(limits.max_io_size / 4096) - 1);
   id.cntlid = c.cntlid();
   id.ver = nvme_version_1_4;
   id.cntrltype = static_cast<uint8_t>(discovery ? controller_type::discovery : controller_type::io);
   id.aerl = max_outstanding_aers - 1;
-  id.kas = opts.kas;
-  id.maxcmd = discovery ? opts.max_aq_depth : opts.max_queue_depth;
+  id.kas = limits.kas;
+  id.maxcmd = discovery ? limits.max_aq_depth : limits.max_queue_depth;
   id.sgls = sgls_bits::supported | sgls_bits::address_is_offset;
   id.msdbd = 1;
   id.ofcs = 1;  // Disconnect command supported
@@ -72,7 +72,7 @@ void fill_identify_controller(tcp_qpair& qp, controller& c, identify_controller&
     id.vwc = table->any_volatile_cache() ? (vwc_bits::present | vwc_bits::flush_broadcast_unsupported) : 0;
     id.wctemp = 343;
     id.cctemp = 373;
-    id.ioccsz = (sizeof(nvme_sqe) + opts.in_capsule_data_size) / 16;
+    id.ioccsz = (sizeof(nvme_sqe) + limits.in_capsule_data_size) / 16;
     id.iorcsz = sizeof(nvme_cqe) / 16;
     id.icdoff = 0;
     id.fcatt = 0;  // dynamic controller model

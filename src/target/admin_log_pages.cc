@@ -114,7 +114,7 @@ std::optional<nvme_status> execute_get_log_page(tcp_qpair& qp, target_request& r
   auto lid = static_cast<log_page_id>(f.lid);
   if (c.is_discovery()) {
     if (lid != log_page_id::discovery) return nvme_status::specific(sc_command_specific::invalid_log_page);
-    page = build_discovery_log_page(qp.target(), c.hostnqn(), qp.local().addr, std::to_string(qp.local().port));
+    page = build_discovery_log_page(qp.target(), c.hostnqn(), qp.local().traddr, qp.local().trsvcid);
     if (!f.rae) c.unmask_notice(f.lid);
   } else {
     switch (lid) {

@@ -8,7 +8,7 @@
 #include "proto/log_pages.h"
 #include "target/nvmf_target.h"
 #include "target/subsystem.h"
-#include "target/tcp_qpair.h"
+#include "target/target_queue.h"
 
 namespace nvmfd {
 
@@ -29,8 +29,8 @@ controller::~controller() = default;
 
 bool controller::is_discovery() const { return subsys_->type() == subsystem_kind::discovery; }
 
-void controller::attach_admin_queue(tcp_qpair* qp) {
-  admin_qp_ = qp;
+void controller::attach_admin_queue(target_queue* q) {
+  admin_queue_ = q;
   keep_alive();
   arm_keep_alive_timer();
 }
@@ -40,7 +40,7 @@ void controller::set_kato(uint32_t ms) {
   keep_alive();
   if (ka_timer_) admin_reactor_.cancel(ka_timer_);
   ka_timer_ = 0;
-  if (admin_qp_) arm_keep_alive_timer();
+  if (admin_queue_) arm_keep_alive_timer();
 }
 
 void controller::arm_keep_alive_timer() {
@@ -49,13 +49,13 @@ void controller::arm_keep_alive_timer() {
   std::weak_ptr<controller> weak = weak_from_this();
   ka_timer_ = admin_reactor_.schedule(period, [weak] {
     auto c = weak.lock();
-    if (!c || !c->admin_qp_) return;
+    if (!c || !c->admin_queue_) return;
     c->ka_timer_ = 0;
     auto idle = c->admin_reactor_.now() - c->last_keep_alive_;
     if (c->kato_ms && idle > std::chrono::milliseconds(c->kato_ms)) {
       NVMFD_LOG_WARN("controller {} of {} (host {}): keep-alive timeout ({} ms), closing", c->cntlid_,
                      c->subsys_->nqn(), c->hostnqn_, c->kato_ms);
-      c->admin_qp_->close("keep-alive timeout");
+      c->admin_queue_->close("keep-alive timeout");
       return;
     }
     c->arm_keep_alive_timer();
@@ -65,7 +65,7 @@ void controller::arm_keep_alive_timer() {
 void controller::detach_admin_queue() {
   if (ka_timer_) admin_reactor_.cancel(ka_timer_);
   ka_timer_ = 0;
-  admin_qp_ = nullptr;
+  admin_queue_ = nullptr;
   parked_aers_.clear();
   enabled = false;
   {
@@ -109,12 +109,12 @@ bool controller::park_aer(target_request& req) {
 }
 
 void controller::deliver_events() {
-  while (admin_qp_ && !parked_aers_.empty() && !pending_events_.empty()) {
+  while (admin_queue_ && !parked_aers_.empty() && !pending_events_.empty()) {
     target_request* req = parked_aers_.front();
     parked_aers_.erase(parked_aers_.begin());
     req->cqe.dw0 = pending_events_.front();
     pending_events_.pop_front();
-    admin_qp_->complete(*req, nvme_status::success());
+    admin_queue_->complete(*req, nvme_status::success());
   }
 }
 
@@ -172,12 +172,12 @@ void controller::unmask_notice(uint8_t log_page) {
   if (log_page == static_cast<uint8_t>(log_page_id::ana)) notice_ana_masked_ = false;
 }
 
-bool controller::register_io_queue(uint16_t qid, unsigned reactor_index, std::weak_ptr<tcp_qpair> qp) {
+bool controller::register_io_queue(uint16_t qid, unsigned reactor_index, std::weak_ptr<target_queue> q) {
   std::lock_guard lk(io_mu_);
   if (ended_) return false;
   auto it = io_queues_.find(qid);
-  if (it != io_queues_.end() && !it->second.qp.expired()) return false;
-  io_queues_[qid] = io_queue_ref{reactor_index, std::move(qp)};
+  if (it != io_queues_.end() && !it->second.queue.expired()) return false;
+  io_queues_[qid] = io_queue_ref{reactor_index, std::move(q)};
   return true;
 }
 
@@ -209,7 +209,7 @@ void controller::close_io_queues(const char* why) {
     queues.swap(io_queues_);
   }
   for (auto& [qid, ref] : queues) {
-    std::weak_ptr<tcp_qpair> weak = ref.qp;
+    std::weak_ptr<target_queue> weak = ref.queue;
     target_.reactors().at(ref.reactor_index).post([weak, why] {
       if (auto q = weak.lock()) q->close(why);
     });

@@ -22,7 +22,7 @@ namespace nvmfd {
 
 class nvmf_target;
 class subsystem;
-class tcp_qpair;
+class target_queue;
 struct target_request;
 
 // I/O counters of one queue, written by that queue's reactor only and read relaxed by the
@@ -76,7 +76,7 @@ class controller : public std::enable_shared_from_this<controller> {
   }
 
   // --- admin reactor only ---
-  void attach_admin_queue(tcp_qpair* qp);
+  void attach_admin_queue(target_queue* q);
   // The admin queue went away: the controller ends; its I/O queues are closed and no
   // I/O queue can join it any more.
   void detach_admin_queue();
@@ -108,7 +108,7 @@ class controller : public std::enable_shared_from_this<controller> {
   std::atomic<bool> io_queues_set{false};
   // Registers I/O queue qid; false if it is in use or the controller has ended (its admin
   // queue closed, perhaps while this I/O queue's Connect ran on another reactor).
-  bool register_io_queue(uint16_t qid, unsigned reactor_index, std::weak_ptr<tcp_qpair> qp);
+  bool register_io_queue(uint16_t qid, unsigned reactor_index, std::weak_ptr<target_queue> q);
   void unregister_io_queue(uint16_t qid);
   // Asks every I/O queue's reactor to close it.
   void close_io_queues(const char* why);
@@ -133,7 +133,7 @@ class controller : public std::enable_shared_from_this<controller> {
   uint16_t max_io_queues_;
   std::unique_ptr<queue_stats[]> stats_;
 
-  tcp_qpair* admin_qp_ = nullptr;
+  target_queue* admin_queue_ = nullptr;
   clock_type::time_point last_keep_alive_ = admin_reactor_.now();  // on the reactor's time (tests move it)
   timer_id ka_timer_ = 0;
   std::vector<target_request*> parked_aers_;
@@ -147,7 +147,7 @@ class controller : public std::enable_shared_from_this<controller> {
 
   struct io_queue_ref {
     unsigned reactor_index;
-    std::weak_ptr<tcp_qpair> qp;
+    std::weak_ptr<target_queue> queue;
   };
   mutable std::mutex io_mu_;
   std::map<uint16_t, io_queue_ref> io_queues_;

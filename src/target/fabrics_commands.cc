@@ -59,7 +59,7 @@ struct connect_context {
     if (field)
       where = fmt::format(" (field {}, offset {} of {})", field->name, field->offset,
                           field->in_data ? "Connect data" : "the Connect command");
-    NVMFD_LOG_WARN("Connect refused from {} to {} (qid {}): {}{}", qp.target().peer_of(qp), quoted(subnqn), f.qid,
+    NVMFD_LOG_WARN("Connect refused from {} to {} (qid {}): {}{}", qp.peer(), quoted(subnqn), f.qid,
                    printable(why), where);
     return st;
   }
@@ -79,10 +79,10 @@ struct connect_context {
 nvme_status connect_admin(connect_context& cx, const connect_data& d, std::shared_ptr<subsystem> sub) {
   tcp_qpair& qp = cx.qp;
   const auto& f = cx.f;
-  const auto& opts = qp.options();
-  if (f.sqsize < 31 || f.sqsize > opts.max_aq_depth - 1)  // admin queue: 32 entries at least
+  const auto& limits = qp.limits();
+  if (f.sqsize < 31 || f.sqsize > limits.max_aq_depth - 1)  // admin queue: 32 entries at least
     return cx.invalid_param(field_sqsize, fmt::format("admin queue size {} is outside 32..{}", f.sqsize + 1,
-                                                      opts.max_aq_depth));
+                                                      limits.max_aq_depth));
   if (d.cntlid.get() != cntlid_dynamic)
     return cx.invalid_param(field_cntlid, fmt::format("cntlid {:#x} is not FFFFh (dynamic controllers only)",
                                                       d.cntlid.get()));
@@ -94,7 +94,7 @@ nvme_status connect_admin(connect_context& cx, const connect_data& d, std::share
     // The subsystem or the listener may have gone since do_connect looked. Resolving the
     // listener and registering the controller under one lock lets remove_listener and
     // delete_subsystem find every controller that came through what they remove.
-    auto* l = sub->listener_for(qp.local().addr, std::to_string(qp.local().port));
+    auto* l = sub->listener_for(qp.local().traddr, qp.local().trsvcid);
     if (!l || qp.target().find_subsystem_locked(sub->nqn()) != sub)
       return cx.invalid_param(field_subnqn, "the subsystem or its listener was removed during Connect");
     uint16_t cntlid = sub->allocate_cntlid();
@@ -104,9 +104,9 @@ nvme_status connect_admin(connect_context& cx, const connect_data& d, std::share
     uint32_t kato = f.kato_ms;
     // Discovery controllers may run without keep-alive (kato 0); I/O controllers get
     // at least min_kato, as SPDK does, so that a vanished host is noticed.
-    if (sub->type() == subsystem_kind::nvme && kato != 0 && kato < opts.min_kato) kato = opts.min_kato;
+    if (sub->type() == subsystem_kind::nvme && kato != 0 && kato < limits.min_kato) kato = limits.min_kato;
     c = std::make_shared<controller>(qp.target(), sub, cntlid, cx.hostnqn, hostid, kato, qp.owner(),
-                                     opts.max_io_qpairs_per_ctrlr);
+                                     limits.max_io_qpairs_per_ctrlr);
     c->set_listener(l->traddr, l->trsvcid);
     sub->controllers()[cntlid] = c;
   }
@@ -114,7 +114,7 @@ nvme_status connect_admin(connect_context& cx, const connect_data& d, std::share
   c->attach_admin_queue(&qp);
   cx.req.cqe.dw0 = connect_response_success(c->cntlid());
   NVMFD_LOG_INFO("controller {} of {} created for host {} at {}", c->cntlid(), sub->nqn(), quoted(cx.hostnqn),
-                 qp.target().peer_of(qp));
+                 qp.peer());
   return nvme_status::success();
 }
 
@@ -123,9 +123,9 @@ nvme_status connect_io(connect_context& cx, const connect_data& d, const std::sh
   const auto& f = cx.f;
   if (sub->type() == subsystem_kind::discovery)
     return cx.invalid_param(field_qid, "a discovery controller has no I/O queues");
-  if (f.sqsize == 0 || f.sqsize > qp.options().max_queue_depth - 1)
+  if (f.sqsize == 0 || f.sqsize > qp.limits().max_queue_depth - 1)
     return cx.invalid_param(field_sqsize, fmt::format("I/O queue size {} is outside 2..{}", f.sqsize + 1,
-                                                      qp.options().max_queue_depth));
+                                                      qp.limits().max_queue_depth));
   std::shared_ptr<controller> c;
   {
     std::lock_guard lk(qp.target().mu());
@@ -181,13 +181,13 @@ nvme_status do_connect(tcp_qpair& qp, target_request& req) {
     sub = qp.target().find_subsystem_locked(cx.subnqn);
     if (sub) {
       host_ok = sub->host_allowed(cx.hostnqn);
-      listener_ok = sub->accepts_connection_on(qp.local().addr, std::to_string(qp.local().port));
+      listener_ok = sub->accepts_connection_on(qp.local().traddr, qp.local().trsvcid);
     }
   }
   if (!sub) return cx.invalid_param(field_subnqn, "no such subsystem");
   if (!listener_ok)
-    return cx.invalid_param(field_subnqn, fmt::format("the subsystem does not listen on {}:{}", qp.local().addr,
-                                                      qp.local().port));
+    return cx.invalid_param(field_subnqn, fmt::format("the subsystem does not listen on {}:{}", qp.local().traddr,
+                                                      qp.local().trsvcid));
   if (!host_ok)
     return cx.invalid_host(cx.hostnqn.empty()
                                ? "host nqn '' not allowed, as only a subsystem allowing any host takes an empty one"
@@ -198,7 +198,7 @@ nvme_status do_connect(tcp_qpair& qp, target_request& req) {
 
 uint64_t cap_value(const tcp_qpair& qp) {
   cap_fields cap;
-  cap.mqes = static_cast<uint16_t>(qp.options().max_queue_depth - 1);
+  cap.mqes = static_cast<uint16_t>(qp.limits().max_queue_depth - 1);
   cap.cqr = true;
   cap.to = 30;  // 15 s ready timeout
   cap.css = cap_css::nvm;
@@ -243,7 +243,7 @@ std::optional<nvme_status> execute_fabrics(tcp_qpair& qp, target_request& req) {
     case fabrics_type::property_get: return property_get(qp, req);
     case fabrics_type::property_set: return property_set(qp, req);
     case fabrics_type::disconnect:
-      qp.close_after_send();
+      qp.disconnect_after_response();
       return nvme_status::success();
     default: return nvme_status::generic(sc_generic::invalid_opcode);
   }

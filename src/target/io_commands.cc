@@ -98,7 +98,7 @@ nvme_status prepare_io(tcp_qpair& qp, target_request& req) {
     case io_opcode::write: {
       if (!d.in_range(slba(cmd), nlb(cmd))) return nvme_status::generic(sc_generic::lba_out_of_range);
       uint64_t bytes = uint64_t{nlb(cmd)} * d.block_size();
-      if (bytes > qp.options().max_io_size) return nvme_status::generic(sc_generic::invalid_field);
+      if (bytes > qp.limits().max_io_size) return nvme_status::generic(sc_generic::invalid_field);
       if (bytes != sgl_len) return nvme_status::generic(sc_generic::data_sgl_length_invalid);
       req.xfer_len = static_cast<uint32_t>(bytes);
       req.in_place = opc == io_opcode::read && d.reads_in_place(bytes);

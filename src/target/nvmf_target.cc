@@ -20,7 +20,7 @@ error no_subsystem(const std::string& nqn) {
 }  // namespace
 
 nvmf_target::nvmf_target(reactor_pool& reactors)
-    : reactors_(reactors), conns_(reactors.size()), peers_(reactors.size()) {
+    : reactors_(reactors), conns_(reactors.size()) {
   auto disc = std::make_shared<subsystem>(std::string(discovery_nqn), subsystem_kind::discovery, 0);
   disc->allow_any_host = true;
   disc->serial_number = "";
@@ -559,25 +559,13 @@ void nvmf_target::adopt_connection(int fd) {
   r.post([this, &r, idx, fd, opts] {
     auto q = std::make_shared<tcp_qpair>(*this, r, fd, opts);
     conns_[idx].emplace(q.get(), q);
-    if (auto a = peer_address(fd))
-      peers_[idx].emplace(q.get(), a->ipv6 ? fmt::format("[{}]:{}", a->addr, a->port)
-                                           : fmt::format("{}:{}", a->addr, a->port));
     q->start();
   });
 }
 
 void nvmf_target::release_qpair(tcp_qpair* qp) {
   unsigned idx = qp->owner().index();
-  qp->owner().post([this, idx, qp] {
-    peers_[idx].erase(qp);
-    conns_[idx].erase(qp);
-  });
-}
-
-std::string nvmf_target::peer_of(tcp_qpair& qp) const {
-  const auto& peers = peers_.at(qp.owner().index());
-  auto it = peers.find(&qp);
-  return it == peers.end() ? "an unknown peer" : it->second;
+  qp->owner().post([this, idx, qp] { conns_[idx].erase(qp); });
 }
 
 }  // namespace nvmfd

@@ -154,9 +154,6 @@ class nvmf_target {
   void adopt_connection(int fd);
   // Called on the qpair's reactor when it has closed and may be destroyed.
   void release_qpair(tcp_qpair* qp);
-  // "address:port" of the host at the other end of a connection this target adopted, for
-  // logs ("an unknown peer" when it is not known). On the qpair's reactor only.
-  std::string peer_of(tcp_qpair& qp) const;
 
  private:
   std::shared_ptr<subsystem> find_locked(const std::string& nqn) const;
@@ -192,8 +189,6 @@ class nvmf_target {
   std::vector<discovery_listener_observer> discovery_listener_observers_;  // set at wiring
   // Per reactor: the connections it owns. Touched only by that reactor.
   std::vector<std::unordered_map<tcp_qpair*, std::shared_ptr<tcp_qpair>>> conns_;
-  // Per reactor: the remote address of each of those connections (as conns_).
-  std::vector<std::unordered_map<const tcp_qpair*, std::string>> peers_;
 };
 
 }  // namespace nvmfd

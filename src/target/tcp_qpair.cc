@@ -20,6 +20,11 @@ uint32_t max_pdu_data(const tcp_transport_options& o) {
   return std::max({admin_in_capsule_data_size, o.in_capsule_data_size, tcp_max_h2c_data});
 }
 
+// "addr:port", "[v6addr]:port": the host's end as Connect logs name it.
+std::string describe_peer(const socket_address& a) {
+  return a.ipv6 ? fmt::format("[{}]:{}", a.addr, a.port) : fmt::format("{}:{}", a.addr, a.port);
+}
+
 }  // namespace
 
 void target_request::on_bdev_io_done(bdev_io&) { qp->on_io_done(*this); }
@@ -27,8 +32,7 @@ void target_request::on_bdev_io_done(bdev_io&) { qp->on_io_done(*this); }
 void target_request::on_pdu_sent(tx_pdu&) { qp->release_request(*this); }
 
 tcp_qpair::tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_options& opts)
-    : target_(t),
-      reactor_(r),
+    : target_queue(t, r, limits_of(opts)),
       fd_(fd),
       opts_(opts),
       reader_(*this, pdu_check_params{pdu_role::target, false, false, false, 0, max_pdu_data(opts)}) {}
@@ -38,10 +42,16 @@ tcp_qpair::~tcp_qpair() {
 }
 
 void tcp_qpair::start() {
-  if (auto a = local_address(fd_)) local_ = *a;
-  if (auto a = peer_address(fd_)) peer_ = *a;
+  queue_endpoint local;
+  if (auto a = local_address(fd_)) local = {a->addr, std::to_string(a->port)};
+  std::string peer = "an unknown peer";
+  if (auto a = peer_address(fd_)) {
+    peer_ = *a;
+    peer = describe_peer(peer_);
+  }
+  set_endpoints(std::move(local), std::move(peer));
   grow_requests(1);  // room for the Connect; the queue size is known after it
-  channel_ = make_pdu_channel(reactor_, fd_, reader_, writer_, *this);
+  channel_ = make_pdu_channel(owner(), fd_, reader_, writer_, *this);
   if (auto w = channel_->start(); !w) {
     NVMFD_LOG_ERROR("qpair: {}", w.err().message);
     close("cannot watch socket");
@@ -54,7 +64,7 @@ void tcp_qpair::grow_requests(uint16_t n) {
     req->qp = this;
     req->index = static_cast<uint16_t>(requests_.size());
     req->io.done = req.get();
-    req->io.owner = &reactor_;
+    req->io.owner = &owner();
     req->next_free = free_list_;
     free_list_ = req.get();
     requests_.push_back(std::move(req));
@@ -82,9 +92,7 @@ void tcp_qpair::release_request(target_request& req) {
   if (req.buf) buffer_pool::local().give(req.buf, req.buf_len);
   req.buf = nullptr;
   req.buf_len = 0;
-  if (req.snap) put_snapshot(req.snap);
-  req.snap = nullptr;
-  req.ns = nullptr;
+  end_request(req);
   req.state = request_state::free;
   req.next_free = free_list_;
   free_list_ = &req;
@@ -97,14 +105,6 @@ bool tcp_qpair::take_buffer(target_request& req, uint32_t len) {
   req.buf = buffer_pool::local().take(len);
   req.buf_len = req.buf ? len : 0;
   return req.buf != nullptr;
-}
-
-void tcp_qpair::bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t queue_size, bool sq_flow_control_disabled) {
-  sq_flow_control_disabled_ = sq_flow_control_disabled;
-  ctrl_ = std::move(c);
-  qid_ = qid;
-  queue_size_ = queue_size;
-  grow_requests(queue_size);
 }
 
 // --- receive ---------------------------------------------------------------------------
@@ -158,7 +158,7 @@ std::variant<std::byte*, term_error> tcp_qpair::on_capsule_header(std::span<cons
   req->in_capsule_len = data_len;
   rx_req_ = req;
   if (data_len == 0) return static_cast<std::byte*>(nullptr);
-  uint32_t limit = (!connected() || qid_ == 0) ? admin_in_capsule_data_size : opts_.in_capsule_data_size;
+  uint32_t limit = (!connected() || qid() == 0) ? admin_in_capsule_data_size : opts_.in_capsule_data_size;
   if (data_len > limit) {
     req->early_error = true;
     req->early_status = nvme_status::generic(sc_generic::data_sgl_length_invalid);
@@ -202,8 +202,7 @@ void tcp_qpair::on_pdu_received(std::span<const std::byte> header, bool data_dig
     case pdu_type::capsule_cmd: {
       target_request& req = *rx_req_;
       rx_req_ = nullptr;
-      // Every capsule consumes a submission queue entry, whatever becomes of it (Base 2.0 4.6).
-      if (queue_size_ > 0) sqhd_ = static_cast<uint16_t>((sqhd_ + 1) % queue_size_);
+      consume_sqe();  // whatever becomes of the command, even with a bad digest
       if (!data_digest_ok) {
         // NVMe/TCP 3.6.2.? : a data digest error fails the command, not the connection.
         complete(req, nvme_status::generic(sc_generic::transient_transport_error, false));
@@ -228,7 +227,7 @@ void tcp_qpair::on_pdu_received(std::span<const std::byte> header, bool data_dig
     case pdu_type::h2c_term_req: {
       auto t = load_wire<term_req_pdu>(header.data());
       NVMFD_LOG_WARN("qpair {}:{} qid {}: host terminated the connection (FES {:#x}, FEI {})", peer_.addr,
-                     peer_.port, qid_, t.fes.get(), t.fei.get());
+                     peer_.port, qid(), t.fes.get(), t.fei.get());
       reader_.stop();
       close("H2CTermReq");
       break;
@@ -312,22 +311,15 @@ void tcp_qpair::execute(target_request& req) {
   std::optional<nvme_status> st;
   if (req.cmd.opcode == static_cast<uint8_t>(admin_opcode::fabrics))
     st = execute_fabrics(*this, req);
-  else if (qid_ == 0)
+  else if (qid() == 0)
     st = execute_admin(*this, req);
   else
     st = execute_io(*this, req);
   if (st) complete(req, *st);
 }
 
-void tcp_qpair::submit_bdev_io(target_request& req) {
-  req.in_bdev = true;
-  ++inflight_io_;
-  req.ns->dev->submit(req.io);
-}
-
 void tcp_qpair::on_io_done(target_request& req) {
-  req.in_bdev = false;
-  --inflight_io_;
+  bdev_io_finished(req);
   if (state_ != conn_state::ready) {
     release_request(req);
     maybe_release();
@@ -359,16 +351,13 @@ void tcp_qpair::complete(target_request& req, nvme_status st) {
     return;
   }
   req.state = request_state::sending;
-  req.cqe.cid = req.cid();
-  req.cqe.sqid = qid_;
-  req.cqe.sqhd = sqhd_;
-  req.cqe.status = st.encode();
+  fill_cqe(req, st);
   if (st.ok() && req.dir == data_direction::controller_to_host && req.c2h_len > 0) {
     data_pdu d{};
     d.ch.type = static_cast<uint8_t>(pdu_type::c2h_data);
     // NVMe/TCP 3.6.2.8: SUCCESS (no CapsuleResp follows) only when the host disabled SQ flow
     // control at Connect, since the response would carry SQHD; and only for plain results.
-    bool success_flag = opts_.c2h_success && sq_flow_control_disabled_ && qid_ != 0 && req.cqe.dw0.get() == 0 &&
+    bool success_flag = opts_.c2h_success && sq_flow_control_disabled() && qid() != 0 && req.cqe.dw0.get() == 0 &&
                         req.cqe.dw1.get() == 0;
     d.ch.flags = static_cast<uint8_t>(pdu_flags::last_pdu | (success_flag ? pdu_flags::success : 0));
     d.cccid = req.cid();
@@ -394,41 +383,12 @@ void tcp_qpair::complete(target_request& req, nvme_status st) {
   schedule_flush();
 }
 
-ns_snapshot* tcp_qpair::current_snapshot() {
-  auto& sub = *ctrl_->subsys();
-  if (!snap_ || snap_->generation != sub.ns_generation()) {
-    auto fresh = std::make_unique<ns_snapshot>();
-    {
-      std::lock_guard lk(target_.mu());
-      fresh->table = sub.namespaces_snapshot();
-      fresh->generation = sub.ns_generation();
-      // ANA states of this controller's listener, resolved per namespace so that the I/O
-      // path indexes a vector instead of looking anything up.
-      if (auto* l = sub.find_listener(ctrl_->listener_traddr(), ctrl_->listener_trsvcid()); l && !l->ana_states.empty()) {
-        fresh->ana.assign(fresh->table->max_nsid(), ana_state::optimized);
-        for (auto& ns : fresh->table->slots())
-          if (ns) fresh->ana[ns->nsid - 1] = l->state_of(ns->anagrpid);
-      }
-    }
-    if (snap_ && snap_->inflight > 0) retired_snaps_.push_back(std::move(snap_));
-    snap_ = std::move(fresh);
-  }
-  ++snap_->inflight;
-  return snap_.get();
-}
-
-void tcp_qpair::put_snapshot(ns_snapshot* s) {
-  --s->inflight;
-  if (s != snap_.get() && s->inflight == 0)
-    std::erase_if(retired_snaps_, [s](auto& p) { return p.get() == s; });
-}
-
 // --- send ------------------------------------------------------------------------------
 
 void tcp_qpair::schedule_flush() {
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
-  reactor_.defer(*this);
+  owner().defer(*this);
 }
 
 void tcp_qpair::run_deferred() {
@@ -444,7 +404,7 @@ void tcp_qpair::flush_now() {
 void tcp_qpair::send_term_req(const term_error& e, std::span<const std::byte> bad_header) {
   if (state_ == conn_state::terminating || state_ == conn_state::closed) return;  // one TermReq at most
   NVMFD_LOG_WARN("qpair {}:{} qid {}: protocol error, FES {:#x} FEI {}: sending C2HTermReq", peer_.addr, peer_.port,
-                 qid_, static_cast<unsigned>(e.fes), e.fei);
+                 qid(), static_cast<unsigned>(e.fes), e.fei);
   state_ = conn_state::terminating;
   reader_.stop();
   channel_->discard_input();
@@ -471,10 +431,10 @@ void tcp_qpair::on_pdu_sent(tx_pdu& p) {
   if (&p != &term_tx_ || state_ != conn_state::terminating) return;
   // TermReq is out: stop sending, drain what the host still sends, close on EOF or in 1 s.
   channel_->shutdown_write();
-  std::weak_ptr<tcp_qpair> weak = weak_from_this();
-  drain_timer_ = reactor_.schedule(std::chrono::seconds(1), [weak] {
+  std::weak_ptr<target_queue> weak = weak_from_this();
+  drain_timer_ = owner().schedule(std::chrono::seconds(1), [weak] {
     if (auto q = weak.lock()) {
-      q->drain_timer_ = 0;
+      static_cast<tcp_qpair&>(*q).drain_timer_ = 0;
       q->close("terminated");
     }
   });
@@ -484,20 +444,15 @@ void tcp_qpair::on_pdu_sent(tx_pdu& p) {
 
 void tcp_qpair::close(std::string_view why) {
   if (state_ == conn_state::closed) return;
-  NVMFD_LOG_DEBUG("qpair {}:{} qid {} closing: {}", peer_.addr, peer_.port, qid_, why);
+  NVMFD_LOG_DEBUG("qpair {}:{} qid {} closing: {}", peer_.addr, peer_.port, qid(), why);
   (void)why;
   state_ = conn_state::closed;
   reader_.stop();
-  if (drain_timer_) reactor_.cancel(drain_timer_);
+  if (drain_timer_) owner().cancel(drain_timer_);
   drain_timer_ = 0;
   // Release the queue ID before the host can see the socket close, so that a host that
   // reconnects at once finds it free.
-  if (ctrl_) {
-    if (qid_ == 0)
-      ctrl_->detach_admin_queue();
-    else
-      ctrl_->unregister_io_queue(qid_);
-  }
+  unbind();
   if (channel_)
     channel_->close();
   else
@@ -514,9 +469,9 @@ void tcp_qpair::maybe_release() {
   // Free every command not waiting on a bdev; those are freed when their I/O completes.
   for (auto& r : requests_)
     if (r->state != request_state::free && !r->in_bdev) release_request(*r);
-  if (inflight_io_ != 0) return;
+  if (inflight_io() != 0) return;
   released_ = true;
-  target_.release_qpair(this);
+  target().release_qpair(this);
 }
 
 }  // namespace nvmfd

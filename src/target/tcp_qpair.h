@@ -1,9 +1,10 @@
 #pragma once
-// tcp_qpair: the target side of one NVMe/TCP connection, i.e. one queue pair (admin or I/O).
+// tcp_qpair: the target side of one NVMe/TCP connection, i.e. one queue pair (admin or I/O):
+// the TCP transport's target_queue.
 //
 // Life: created on a reactor for an accepted socket; ICReq/ICResp; a Connect binds it to
 // a controller (qid 0 creates the controller). Commands follow the parse-then-execute path:
-// a capsule is validated (prepare_command) before any data moves; write data arrives
+// a capsule is validated (begin_command) before any data moves; write data arrives
 // in-capsule or through R2T/H2CData; only then does the command execute; reads return
 // data with C2HData. Any transport violation sends a C2HTermReq naming the field, drains,
 // and closes this connection only.
@@ -25,63 +26,34 @@
 #include "nvme_tcp/pdu_writer.h"
 #include "nvme_tcp/socket.h"
 #include "reactor/reactor.h"
-#include "proto/ana_log.h"
+#include "target/target_queue.h"
 #include "target/target_request.h"
 #include "target/transport_options.h"
 
 namespace nvmfd {
 
-class nvmf_target;
-class controller;
-class namespace_table;
-
-// A namespace-table snapshot and how many running commands use it.
-struct ns_snapshot {
-  std::shared_ptr<const namespace_table> table;
-  uint64_t generation = 0;
-  uint32_t inflight = 0;
-  // ANA state of each namespace (index nsid - 1) through this controller's listener;
-  // empty when every namespace is optimized there.
-  std::vector<ana_state> ana;
-};
-
-class tcp_qpair final : public pdu_channel_client,
+class tcp_qpair final : public target_queue,
+                        public pdu_channel_client,
                         public pdu_reader_sink,
                         public tx_pdu_done,
-                        public deferred_task,
-                        public std::enable_shared_from_this<tcp_qpair> {
+                        public deferred_task {
  public:
   tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_options& opts);
-  ~tcp_qpair();
+  ~tcp_qpair() override;
 
   void start();
+
+  // target_queue
+  // Queues C2HData (controller-to-host commands that succeeded) and/or CapsuleResp.
+  void complete(target_request& req, nvme_status st) override;
+  // After a Disconnect's response is sent, the connection closes.
+  void disconnect_after_response() override { close_after_send_ = true; }
   // Closes the connection (idempotent). Outstanding bdev I/O finishes, and the channel
   // becomes quiet, before the qpair is released.
-  void close(std::string_view why);
+  void close(std::string_view why) override;
 
-  nvmf_target& target() { return target_; }
-  reactor& owner() { return reactor_; }
-  uint16_t qid() const { return qid_; }
-  bool connected() const { return ctrl_ != nullptr; }
-  controller* ctrl() { return ctrl_.get(); }
-  const std::shared_ptr<controller>& ctrl_ptr() const { return ctrl_; }
-  const socket_address& local() const { return local_; }
-  const tcp_transport_options& options() const { return opts_; }
-  uint16_t queue_size() const { return queue_size_; }
-
-  // Binds this queue to a controller after a successful Connect.
-  void bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t queue_size, bool sq_flow_control_disabled);
-  // Completes a command: data (controller-to-host commands that succeeded) then response.
-  void complete(target_request& req, nvme_status st);
-  // The namespace table to use for a new command (refreshed when the subsystem changed).
-  ns_snapshot* current_snapshot();
-  void put_snapshot(ns_snapshot* s);
-  // Submits req.io to req.ns's bdev; on_io_done follows on this reactor.
-  void submit_bdev_io(target_request& req);
   // Called by target_request when its bdev I/O is done.
   void on_io_done(target_request& req);
-  // After a Disconnect's response is sent, the connection closes.
-  void close_after_send() { close_after_send_ = true; }
 
   // pdu_channel_client
   void on_channel_error(channel_error e) override;
@@ -107,18 +79,16 @@ class tcp_qpair final : public pdu_channel_client,
   void send_term_req(const term_error& e, std::span<const std::byte> bad_header);
   void schedule_flush();
   void flush_now();
-  void finish_close();
   void maybe_release();
   target_request* alloc_request();
   bool take_buffer(target_request& req, uint32_t len);
   void grow_requests(uint16_t n);
+  // target_queue: room for queue_size() requests.
+  void on_bound() override { grow_requests(queue_size()); }
 
-  nvmf_target& target_;
-  reactor& reactor_;
   int fd_;                                 // until start() hands it to the channel
-  tcp_transport_options opts_;
-  socket_address local_;
-  socket_address peer_;
+  tcp_transport_options opts_;             // the TCP-only ones (limits() has the rest)
+  socket_address peer_;                    // for this transport's own log lines
   pdu_reader reader_;
   pdu_writer writer_;
   std::unique_ptr<pdu_channel> channel_;
@@ -130,21 +100,11 @@ class tcp_qpair final : public pdu_channel_client,
   uint32_t c2h_pda_ = 0;      // host-requested C2H data alignment, bytes (0: none)
   bool flush_scheduled_ = false;
   bool close_after_send_ = false;
-  bool sq_flow_control_disabled_ = false;  // Connect CATTR bit 2
   bool released_ = false;
-
-  std::shared_ptr<controller> ctrl_;
-  uint16_t qid_ = 0;
-  uint16_t queue_size_ = 0;
-  uint16_t sqhd_ = 0;
 
   std::vector<std::unique_ptr<target_request>> requests_;
   target_request* free_list_ = nullptr;
   target_request* rx_req_ = nullptr;       // request the current PDU belongs to
-  uint32_t inflight_io_ = 0;               // bdev I/Os not yet completed
-
-  std::unique_ptr<ns_snapshot> snap_;
-  std::vector<std::unique_ptr<ns_snapshot>> retired_snaps_;
 
   std::array<std::byte, 128 + digest_len> icresp_hdr_{};
   tx_pdu icresp_tx_;
@@ -153,7 +113,6 @@ class tcp_qpair final : public pdu_channel_client,
   std::array<std::byte, 152> term_data_{};                // TermReq data (bad header) / received H2CTermReq
   tx_pdu term_tx_;
   timer_id drain_timer_ = 0;
-
 };
 
 }  // namespace nvmfd

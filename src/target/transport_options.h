@@ -2,6 +2,8 @@
 // Options of the TCP transport (SPDK's nvmf_create_transport parameters that apply to TCP).
 #include <cstdint>
 
+#include "target/queue_limits.h"
+
 namespace nvmfd {
 
 struct tcp_transport_options {
@@ -24,6 +26,19 @@ struct tcp_transport_options {
   uint16_t kas = 10;                       // keep-alive granularity in Identify, 100 ms units
   uint32_t min_kato = 10000;               // ms: smallest keep-alive timeout granted to an I/O controller
 };
+
+// The limits the command handlers see on a TCP queue (the TCP-only options stay here).
+inline queue_limits limits_of(const tcp_transport_options& o) {
+  queue_limits l;
+  l.max_queue_depth = o.max_queue_depth;
+  l.max_aq_depth = o.max_aq_depth;
+  l.max_io_qpairs_per_ctrlr = o.max_io_qpairs_per_ctrlr;
+  l.in_capsule_data_size = o.in_capsule_data_size;
+  l.max_io_size = o.max_io_size;
+  l.kas = o.kas;
+  l.min_kato = o.min_kato;
+  return l;
+}
 
 // Largest data in one H2CData PDU we accept (ICResp MAXH2CDATA).
 inline constexpr uint32_t tcp_max_h2c_data = 131072;

@@ -1,0 +1,74 @@
+#include "target/target_queue.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "target/controller.h"
+#include "target/nvmf_target.h"
+#include "target/subsystem.h"
+#include "target/target_namespace.h"
+
+namespace nvmfd {
+
+target_queue::target_queue(nvmf_target& t, reactor& r, queue_limits limits)
+    : target_(t), reactor_(r), limits_(limits) {}
+
+target_queue::~target_queue() = default;
+
+void target_queue::set_endpoints(queue_endpoint local, std::string peer) {
+  local_ = std::move(local);
+  peer_ = std::move(peer);
+}
+
+void target_queue::bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t queue_size,
+                        bool sq_flow_control_disabled) {
+  sq_flow_control_disabled_ = sq_flow_control_disabled;
+  ctrl_ = std::move(c);
+  qid_ = qid;
+  queue_size_ = queue_size;
+  on_bound();
+}
+
+void target_queue::unbind() {
+  if (!ctrl_ || unbound_) return;
+  unbound_ = true;
+  if (qid_ == 0)
+    ctrl_->detach_admin_queue();
+  else
+    ctrl_->unregister_io_queue(qid_);
+}
+
+ns_snapshot* target_queue::current_snapshot() {
+  auto& sub = *ctrl_->subsys();
+  if (!snap_ || snap_->generation != sub.ns_generation()) {
+    auto fresh = std::make_unique<ns_snapshot>();
+    {
+      std::lock_guard lk(target_.mu());
+      fresh->table = sub.namespaces_snapshot();
+      fresh->generation = sub.ns_generation();
+      // ANA states of this controller's listener, resolved per namespace so that the I/O
+      // path indexes a vector instead of looking anything up.
+      if (auto* l = sub.find_listener(ctrl_->listener_traddr(), ctrl_->listener_trsvcid()); l && !l->ana_states.empty()) {
+        fresh->ana.assign(fresh->table->max_nsid(), ana_state::optimized);
+        for (auto& ns : fresh->table->slots())
+          if (ns) fresh->ana[ns->nsid - 1] = l->state_of(ns->anagrpid);
+      }
+    }
+    if (snap_ && snap_->inflight > 0) retired_snaps_.push_back(std::move(snap_));
+    snap_ = std::move(fresh);
+  }
+  ++snap_->inflight;
+  return snap_.get();
+}
+
+void target_queue::retire_snapshot(ns_snapshot* s) {
+  std::erase_if(retired_snaps_, [s](auto& p) { return p.get() == s; });
+}
+
+void target_queue::submit_bdev_io(target_request& req) {
+  req.in_bdev = true;
+  ++inflight_io_;
+  req.ns->dev->submit(req.io);
+}
+
+}  // namespace nvmfd

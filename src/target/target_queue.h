@@ -1,0 +1,136 @@
+#pragma once
+// target_queue: one NVMe queue pair of the target (admin or I/O), whatever transport carries
+// it, as Linux's nvmet_sq and SPDK's spdk_nvmf_qpair are. The command handlers
+// (command_handlers.h) work on a target_queue and a target_request only; a transport derives
+// from it (tcp_qpair, tests' fake_queue) and implements the three actions at the bottom.
+//
+// The neutral state lives here as plain members behind non-virtual accessors, so that the
+// I/O path reaches it without a virtual call; the transport calls its own (final) overrides
+// directly. Only the controller calls complete() and close() through the base (AERs,
+// keep-alive timeout, controller reset), all on the control path.
+//
+// Threading: everything runs on the owning reactor (owner()), once constructed.
+// Lifetime: owned through a shared_ptr (the controller keeps a weak_ptr to each I/O queue,
+// weak_from_this()); the transport decides when it is released.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/nvme_command.h"
+#include "target/ns_snapshot.h"
+#include "target/queue_endpoint.h"
+#include "target/queue_limits.h"
+#include "target/target_request.h"
+
+namespace nvmfd {
+
+class controller;
+class nvmf_target;
+class reactor;
+
+class target_queue : public std::enable_shared_from_this<target_queue> {
+ public:
+  virtual ~target_queue();
+  target_queue(const target_queue&) = delete;
+  target_queue& operator=(const target_queue&) = delete;
+
+  nvmf_target& target() const { return target_; }
+  reactor& owner() const { return reactor_; }
+  uint16_t qid() const { return qid_; }
+  uint16_t queue_size() const { return queue_size_; }
+  bool connected() const { return ctrl_ != nullptr; }
+  controller* ctrl() const { return ctrl_.get(); }
+  const std::shared_ptr<controller>& ctrl_ptr() const { return ctrl_; }
+  // Connect CATTR bit 2: the host disabled SQ flow control (SQHD need not be reported).
+  bool sq_flow_control_disabled() const { return sq_flow_control_disabled_; }
+  const queue_limits& limits() const { return limits_; }
+  // Where the host reached the target (matches subsystem listeners).
+  const queue_endpoint& local() const { return local_; }
+  // The host's end, for logs: "addr:port", "[v6addr]:port", or "an unknown peer".
+  const std::string& peer() const { return peer_; }
+
+  // --- for the command handlers ---
+  // Binds this queue to a controller after a successful Connect (then on_bound()).
+  void bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t queue_size, bool sq_flow_control_disabled);
+  // The namespace table for a new command, refreshed when the subsystem changed; every call
+  // is matched by one put_snapshot() (end_request does it for req.snap).
+  ns_snapshot* current_snapshot();
+  void put_snapshot(ns_snapshot* s) {
+    if (--s->inflight == 0 && s != snap_.get()) retire_snapshot(s);
+  }
+  // Submits req.io to req.ns's bdev. The bdev completes it later on this reactor, through
+  // req.io.done (the transport's), which must call bdev_io_finished(req) first.
+  void submit_bdev_io(target_request& req);
+
+  // --- for transports ---
+  void bdev_io_finished(target_request& req) {
+    req.in_bdev = false;
+    --inflight_io_;
+  }
+  // bdev I/Os submitted and not yet finished, over all of this queue's requests.
+  uint32_t inflight_io() const { return inflight_io_; }
+  // A command capsule arrived: it takes a submission queue entry, whatever becomes of it
+  // (Base 2.0 4.6: SQHD advances for each).
+  void consume_sqe() {
+    if (queue_size_ > 0) sqhd_ = static_cast<uint16_t>((sqhd_ + 1) % queue_size_);
+  }
+  // The completion queue entry for req with status st: CID, SQ ID, SQ head, status.
+  void fill_cqe(target_request& req, nvme_status st) const {
+    req.cqe.cid = req.cid();
+    req.cqe.sqid = qid_;
+    req.cqe.sqhd = sqhd_;
+    req.cqe.status = st.encode();
+  }
+  // The command is over (its response is sent, or the queue is closing): drops its hold
+  // on the namespace snapshot. The transport frees its data buffer.
+  void end_request(target_request& req) {
+    if (req.snap) put_snapshot(req.snap);
+    req.snap = nullptr;
+    req.ns = nullptr;
+  }
+  // The queue is closing: the controller lets go of it (the admin queue ends the
+  // controller; an I/O queue frees its qid). Call it before the host can see the link
+  // close, so that a host reconnecting at once finds the qid free. Idempotent.
+  void unbind();
+
+  // --- what a transport does ---
+  // Completes req with status st: controller-to-host data (when st is success and
+  // req.c2h_len > 0: from req.c2h_data, else req.buf) then the response (fill_cqe). The
+  // request belongs to this queue. Called by the controller for AERs; a transport calls its
+  // own override.
+  virtual void complete(target_request& req, nvme_status st) = 0;
+  // Disconnect: the queue closes once this command's response is out.
+  virtual void disconnect_after_response() = 0;
+  // Closes the queue (idempotent); commands in flight end without a response. Calls
+  // unbind() before the host can see the link close.
+  virtual void close(std::string_view why) = 0;
+
+ protected:
+  target_queue(nvmf_target& t, reactor& r, queue_limits limits);
+  // Sets where the host reached us and who it is, once the transport knows.
+  void set_endpoints(queue_endpoint local, std::string peer);
+  // After bind(): e.g. room for queue_size() requests.
+  virtual void on_bound() {}
+
+ private:
+  void retire_snapshot(ns_snapshot* s);
+
+  nvmf_target& target_;
+  reactor& reactor_;
+  queue_limits limits_;
+  queue_endpoint local_;
+  std::string peer_ = "an unknown peer";
+  std::shared_ptr<controller> ctrl_;
+  uint16_t qid_ = 0;
+  uint16_t queue_size_ = 0;
+  uint16_t sqhd_ = 0;
+  bool sq_flow_control_disabled_ = false;
+  bool unbound_ = false;
+  uint32_t inflight_io_ = 0;
+  std::unique_ptr<ns_snapshot> snap_;
+  std::vector<std::unique_ptr<ns_snapshot>> retired_snaps_;
+};
+
+}  // namespace nvmfd
