@@ -52,6 +52,8 @@ struct target_request {
   uint16_t cid() const { return cmd.cid.get(); }
   // The command's data: xfer_len bytes at buf.
   std::span<std::byte> data() const { return {buf, xfer_len}; }
+  // The in-capsule data, as it arrived.
+  std::span<const std::byte> in_capsule_data() const { return {buf, in_capsule_len}; }
   // Clears what one command left behind, for the next (the transport's fields, the buffer
   // and the io callback stay).
   void reset() {

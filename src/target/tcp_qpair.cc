@@ -262,13 +262,7 @@ void tcp_qpair::on_ic_req(std::span<const std::byte> header) {
 
 void tcp_qpair::start_command(tcp_request& req) {
   if (req.early_error) return complete(req, req.early_status);
-  bool is_connect = req.cmd.opcode == static_cast<uint8_t>(admin_opcode::fabrics) &&
-                    req.cmd.fctype() == static_cast<uint8_t>(fabrics_type::connect);
-  if (!connected() && !is_connect) return complete(req, nvme_status::generic(sc_generic::command_sequence_error));
-  // NVMe-oF 1.1 2.2: fabrics commands use SGLs only (PSDT 01b or 10b).
-  if (req.cmd.psdt() == 0 || req.cmd.psdt() == 3) return complete(req, nvme_status::generic(sc_generic::invalid_field));
-
-  nvme_status st = prepare_command(*this, req);
+  nvme_status st = begin_command(*this, req);
   if (!st.ok()) return complete(req, st);
 
   const auto& sgl = req.cmd.sgl;
@@ -305,14 +299,7 @@ void tcp_qpair::start_command(tcp_request& req) {
 
 void tcp_qpair::execute(tcp_request& req) {
   req.state = request_state::executing;
-  std::optional<nvme_status> st;
-  if (req.cmd.opcode == static_cast<uint8_t>(admin_opcode::fabrics))
-    st = execute_fabrics(*this, req);
-  else if (qid() == 0)
-    st = execute_admin(*this, req);
-  else
-    st = execute_io(*this, req);
-  if (st) complete(req, *st);
+  if (auto st = execute_command(*this, req)) complete(req, *st);
 }
 
 void tcp_qpair::on_io_done(tcp_request& req) {
