@@ -12,10 +12,9 @@
 namespace nvmfd {
 namespace {
 
-const auto ok = nvme_status::success();
-const auto invalid_param = nvme_status::specific(sc_command_specific::connect_invalid_parameters);
-const auto invalid_host = nvme_status::specific(sc_command_specific::connect_invalid_host);
-const auto sequence_error = nvme_status::generic(sc_generic::command_sequence_error);
+using namespace want;
+constexpr auto invalid_param = nvme_status::specific(sc_command_specific::connect_invalid_parameters);
+constexpr auto invalid_host = nvme_status::specific(sc_command_specific::connect_invalid_host);
 
 // Connect DW0 of Invalid Parameters (NVMe-oF 1.1 Figure 21): IPO in bits 15:0, IATTR bit 0
 // (bit 16) set when the offset is in the Connect data rather than in the SQE.
@@ -181,7 +180,7 @@ TEST(connect_test, commands_before_connect_and_psdt) {
     SCOPED_TRACE(int(psdt));
     auto s = sqe::identify(1);
     s.flags = static_cast<uint8_t>(psdt << 6);
-    EXPECT_EQ(h.execute(*q, s).status, nvme_status::generic(sc_generic::invalid_field));
+    EXPECT_EQ(h.execute(*q, s).status, invalid_field);
   }
 }
 
@@ -200,7 +199,6 @@ TEST(connect_test, property_rows) {
   cap.cqr = true;
   cap.to = 30;
   cap.css = cap_css::nvm;
-  const auto invalid_field = nvme_status::generic(sc_generic::invalid_field);
   const row rows[] = {
       {"CAP", false, sqe::property_get(property_offset::cap, true), ok, cap.encode()},
       {"VS", false, sqe::property_get(property_offset::vs, false), ok, nvme_version_1_4},

@@ -14,9 +14,7 @@ namespace {
 constexpr uint8_t fid(feature_id f) { return static_cast<uint8_t>(f); }
 constexpr uint8_t sel(feature_select s) { return static_cast<uint8_t>(s); }
 
-const auto ok = nvme_status::success();
-const auto invalid_field = nvme_status::generic(sc_generic::invalid_field);
-const auto sequence_error = nvme_status::generic(sc_generic::command_sequence_error);
+using namespace want;
 
 // One command of a feature sequence on one controller, and what it must return.
 struct step {
@@ -41,8 +39,7 @@ uint32_t queues(uint16_t n) { return queue_counts{uint16_t(n - 1), uint16_t(n - 
 
 TEST(features_test, nvm_controller_steps) {
   handler_harness h;
-  auto q = h.make_queue();
-  h.connect_admin(*q, handler_harness::open_nqn);
+  auto q = h.admin_queue(handler_harness::open_nqn);
   const uint32_t changeable = feature_capability_bits::changeable;
   run_steps(h, *q, {
       // Number of Queues: the maximum until set; the grant is min(NSQR, NCQR, max) + 1.
@@ -90,8 +87,7 @@ TEST(features_test, nvm_controller_steps) {
 
 TEST(features_test, discovery_controller_steps) {
   handler_harness h;
-  auto q = h.make_queue();
-  h.connect_admin(*q, std::string(discovery_nqn));
+  auto q = h.admin_queue(std::string(discovery_nqn));
   run_steps(h, *q, {
       {"NoQ get", sqe::get_features(fid(feature_id::number_of_queues)), invalid_field, {}},
       {"NoQ set", sqe::set_features(fid(feature_id::number_of_queues), 0), invalid_field, {}},
@@ -113,8 +109,7 @@ TEST(features_test, number_of_queues_is_fixed_once_an_io_queue_exists) {
 
 TEST(features_test, host_identifier_returns_connect_hostid) {
   handler_harness h;
-  auto q = h.make_queue();
-  h.connect_admin(*q, handler_harness::open_nqn);
+  auto q = h.admin_queue(handler_harness::open_nqn);
   auto c = h.execute(*q, sqe::get_features(fid(feature_id::host_identifier), 0, 16));
   ASSERT_EQ(c.status, ok);
   ASSERT_EQ(c.data.size(), 16u);
@@ -124,8 +119,7 @@ TEST(features_test, host_identifier_returns_connect_hostid) {
 
 TEST(features_test, keep_alive_timeout_closes_the_admin_queue) {
   handler_harness h;
-  auto q = h.make_queue();
-  h.connect_admin(*q, handler_harness::open_nqn);
+  auto q = h.admin_queue(handler_harness::open_nqn);
   ASSERT_EQ(h.execute(*q, sqe::set_features(fid(feature_id::keep_alive_timer), 1000)).status, ok);
   auto advance = [&](int ms) {
     h.time().advance(std::chrono::milliseconds(ms));
@@ -147,8 +141,7 @@ TEST(features_test, keep_alive_timeout_closes_the_admin_queue) {
 
 TEST(features_test, async_event_requests) {
   handler_harness h;
-  auto q = h.make_queue();
-  h.connect_admin(*q, handler_harness::open_nqn);
+  auto q = h.admin_queue(handler_harness::open_nqn);
   ASSERT_EQ(h.execute(*q, sqe::set_features(fid(feature_id::async_event_configuration),
                                             aec_bits::namespace_attribute)).status, ok);
   std::vector<uint16_t> parked;

@@ -12,9 +12,7 @@ namespace {
 
 constexpr uint8_t lid(log_page_id l) { return static_cast<uint8_t>(l); }
 
-const auto ok = nvme_status::success();
-const auto invalid_field = nvme_status::generic(sc_generic::invalid_field);
-const auto invalid_log_page = nvme_status::specific(sc_command_specific::invalid_log_page);
+using namespace want;
 
 TEST(get_log_page_test, status_rows) {
   struct row {
@@ -52,16 +50,14 @@ TEST(get_log_page_test, status_rows) {
       {"offset at the end: zeroes", false, sqe::get_log_page(lid(log_page_id::smart_health), 64, 512), ok, 64},
       {"length above the data length", false,
        with_sgl(sqe::get_log_page(lid(log_page_id::smart_health), 512), 256),
-       nvme_status::generic(sc_generic::data_sgl_length_invalid), 0},
+       sgl_length, 0},
       {"discovery log", true, sqe::get_log_page(lid(log_page_id::discovery), 4096), ok, 4096},
       {"SMART on a discovery controller", true, sqe::get_log_page(lid(log_page_id::smart_health), 512),
        invalid_log_page, 0},
   };
   handler_harness h;
-  auto nvm = h.make_queue();
-  auto disc = h.make_queue();
-  h.connect_admin(*nvm, handler_harness::open_nqn);
-  h.connect_admin(*disc, std::string(discovery_nqn));
+  auto nvm = h.admin_queue(handler_harness::open_nqn);
+  auto disc = h.admin_queue(std::string(discovery_nqn));
   for (const auto& r : rows) {
     SCOPED_TRACE(r.name);
     auto c = h.execute(r.discovery ? *disc : *nvm, r.cmd);
@@ -88,8 +84,7 @@ TEST(get_log_page_test, smart_counts_io) {
 
 TEST(get_log_page_test, changed_namespace_list_is_kept_with_rae) {
   handler_harness h;
-  auto q = h.make_queue();
-  h.connect_admin(*q, handler_harness::open_nqn);
+  auto q = h.admin_queue(handler_harness::open_nqn);
   auto d = ram_disk("unit-changed", 512, 64);
   namespace_params p;
   p.dev = d;
@@ -116,25 +111,9 @@ TEST(get_log_page_test, changed_namespace_list_is_kept_with_rae) {
 TEST(get_log_page_test, ana_log_shows_the_listener_states) {
   handler_harness h;
   const std::string nqn = "nqn.2024-01.io.nvmfd:unit-ana";
-  subsystem_params sp;
-  sp.nqn = nqn;
-  sp.max_namespaces = 4;
-  sp.allow_any_host = true;
-  sp.ana_reporting = true;
-  ASSERT_TRUE(h.target().create_subsystem(sp).ok());
-  for (uint32_t nsid : {1u, 2u}) {
-    namespace_params p;
-    p.dev = ram_disk("unit-ana-" + std::to_string(nsid), 512, 64);
-    p.nsid = nsid;
-    ASSERT_TRUE(h.target().add_namespace(nqn, p).ok());
-  }
-  h.add_listener(nqn);
-  listen_address la;
-  la.traddr = fake_queue::default_traddr;
-  la.trsvcid = fake_queue::default_trsvcid;
-  ASSERT_TRUE(h.target().set_ana_state(nqn, la, ana_state::inaccessible, 2).ok());
-  auto q = h.make_queue();
-  h.connect_admin(*q, nqn);
+  h.add_subsystem(nqn, {ram_disk("unit-ana-1", 512, 64), ram_disk("unit-ana-2", 512, 64)}, true);
+  h.set_ana_state(nqn, 2, ana_state::inaccessible);
+  auto q = h.admin_queue(nqn);
 
   struct row {
     const char* name;
@@ -178,8 +157,7 @@ TEST(get_log_page_test, discovery_log_rows) {
   handler_harness h;
   for (const auto& r : rows) {
     SCOPED_TRACE(r.name);
-    auto q = h.make_queue();
-    h.connect_admin(*q, std::string(discovery_nqn), r.hostnqn);
+    auto q = h.admin_queue(std::string(discovery_nqn), r.hostnqn);
     auto c = h.execute(*q, sqe::get_log_page(lid(log_page_id::discovery), 4096));
     ASSERT_EQ(c.status, ok);
     ASSERT_EQ(data_at<le64>(c, 8).get(), r.entries.size()) << "numrec";
@@ -197,8 +175,7 @@ TEST(get_log_page_test, discovery_log_rows) {
 
 TEST(get_log_page_test, discovery_genctr_moves_with_the_configuration) {
   handler_harness h;
-  auto q = h.make_queue();
-  h.connect_admin(*q, std::string(discovery_nqn));
+  auto q = h.admin_queue(std::string(discovery_nqn));
   auto genctr = [&] {
     auto c = h.execute(*q, sqe::get_log_page(lid(log_page_id::discovery), 1024));
     EXPECT_EQ(c.status, ok);

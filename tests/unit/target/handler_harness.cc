@@ -18,7 +18,7 @@ std::shared_ptr<bdev> ram_disk(const std::string& name, uint32_t block_size, uin
 
 namespace {
 
-void add_ram_namespace(nvmf_target& t, const std::string& nqn, uint32_t nsid, std::shared_ptr<bdev> dev) {
+void add_namespace(nvmf_target& t, const std::string& nqn, uint32_t nsid, std::shared_ptr<bdev> dev) {
   namespace_params p;
   p.dev = std::move(dev);
   p.nsid = nsid;
@@ -39,15 +39,15 @@ handler_harness::handler_harness()
   open.max_namespaces = 8;
   open.allow_any_host = true;
   EXPECT_TRUE(target_->create_subsystem(open).ok());
-  add_ram_namespace(*target_, open_nqn, 1, ram_disk("unit-open-1", 512, 2048));
-  add_ram_namespace(*target_, open_nqn, 2, ram_disk("unit-open-2", 4096, 64));
+  add_namespace(*target_, open_nqn, 1, ram_disk("unit-open-1", 512, 2048));
+  add_namespace(*target_, open_nqn, 2, ram_disk("unit-open-2", 4096, 64));
 
   subsystem_params acl;
   acl.nqn = acl_nqn;
   acl.max_namespaces = 4;
   EXPECT_TRUE(target_->create_subsystem(acl).ok());
   EXPECT_TRUE(target_->add_host(acl_nqn, allowed_host).ok());
-  add_ram_namespace(*target_, acl_nqn, 1, ram_disk("unit-acl-1", 512, 256));
+  add_namespace(*target_, acl_nqn, 1, ram_disk("unit-acl-1", 512, 256));
 
   add_listener(open_nqn);
   add_listener(acl_nqn);
@@ -119,6 +119,12 @@ void handler_harness::connect_io(fake_queue& q, const std::string& nqn, uint16_t
   EXPECT_TRUE(c.status.ok()) << "I/O Connect to " << nqn << ": sct " << int(c.status.sct) << " sc " << int(c.status.sc);
 }
 
+std::shared_ptr<fake_queue> handler_harness::admin_queue(const std::string& nqn, const std::string& hostnqn) {
+  auto q = make_queue();
+  connect_admin(*q, nqn, hostnqn);
+  return q;
+}
+
 handler_harness::io_pair handler_harness::connect_pair(const std::string& nqn, queue_limits limits) {
   io_pair p;
   p.admin = make_queue(limits);
@@ -137,6 +143,26 @@ void handler_harness::add_listener(const std::string& nqn, const std::string& tr
   a.adrfam = traddr.find(':') != std::string::npos ? "IPv6" : "IPv4";
   std::lock_guard lk(target_->mu());
   s->listeners.push_back(a);
+}
+
+void handler_harness::add_subsystem(const std::string& nqn, const std::vector<std::shared_ptr<bdev>>& disks,
+                                    bool ana_reporting) {
+  subsystem_params sp;
+  sp.nqn = nqn;
+  sp.max_namespaces = std::max<uint32_t>(4, static_cast<uint32_t>(disks.size()));
+  sp.allow_any_host = true;
+  sp.ana_reporting = ana_reporting;
+  ASSERT_TRUE(target_->create_subsystem(sp).ok());
+  for (size_t i = 0; i < disks.size(); ++i) add_namespace(*target_, nqn, static_cast<uint32_t>(i + 1), disks[i]);
+  add_listener(nqn);
+}
+
+void handler_harness::set_ana_state(const std::string& nqn, uint32_t anagrpid, ana_state st) {
+  listen_address a;
+  a.traddr = fake_queue::default_traddr;
+  a.trsvcid = fake_queue::default_trsvcid;
+  auto r = target_->set_ana_state(nqn, a, st, anagrpid);
+  EXPECT_TRUE(r.ok()) << r.err().message;
 }
 
 std::shared_ptr<subsystem> handler_harness::subsystem_of(const std::string& nqn) {

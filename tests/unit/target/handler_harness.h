@@ -40,6 +40,17 @@ T data_at(const fake_completion& c, size_t off) {
   return v;
 }
 
+// The statuses the test tables name most, as a host reads them.
+namespace want {
+inline constexpr nvme_status ok = nvme_status::success();
+inline constexpr nvme_status invalid_field = nvme_status::generic(sc_generic::invalid_field);
+inline constexpr nvme_status invalid_ns = nvme_status::generic(sc_generic::invalid_namespace_or_format);
+inline constexpr nvme_status sequence_error = nvme_status::generic(sc_generic::command_sequence_error);
+inline constexpr nvme_status lba_out_of_range = nvme_status::generic(sc_generic::lba_out_of_range);
+inline constexpr nvme_status sgl_length = nvme_status::generic(sc_generic::data_sgl_length_invalid);
+inline constexpr nvme_status invalid_log_page = nvme_status::specific(sc_command_specific::invalid_log_page);
+}  // namespace want
+
 // A RAM disk for a namespace (fails the test if it cannot be made).
 std::shared_ptr<bdev> ram_disk(const std::string& name, uint32_t block_size, uint64_t blocks);
 
@@ -77,6 +88,8 @@ class handler_harness {
 
   // --- connecting ---
   fake_completion connect(fake_queue& q, const sqe::connect_request& c) { return execute(q, c.cmd, c.data); }
+  // A new queue with a successful admin Connect to nqn, enabled (CC.EN = 1).
+  std::shared_ptr<fake_queue> admin_queue(const std::string& nqn, const std::string& hostnqn = host_nqn);
   // An admin queue Connect to nqn that must succeed, with CC.EN = 1 after it unless !enable.
   // Returns the cntlid.
   uint16_t connect_admin(fake_queue& q, const std::string& nqn, const std::string& hostnqn = host_nqn,
@@ -92,6 +105,12 @@ class handler_harness {
   io_pair connect_pair(const std::string& nqn = open_nqn, queue_limits limits = {});
 
   // --- configuration (control thread: the test's) ---
+  // A subsystem any host may connect to, listening on fake_queue's default address, with
+  // one namespace per disk (NSIDs 1, 2, ...; each in the ANA group of its NSID).
+  void add_subsystem(const std::string& nqn, const std::vector<std::shared_ptr<bdev>>& disks,
+                     bool ana_reporting = false);
+  // The ANA state of group anagrpid through the default listener of nqn.
+  void set_ana_state(const std::string& nqn, uint32_t anagrpid, ana_state st);
   // Adds a listener to nqn's configuration without opening a socket.
   void add_listener(const std::string& nqn, const std::string& traddr = fake_queue::default_traddr,
                     const std::string& trsvcid = fake_queue::default_trsvcid);

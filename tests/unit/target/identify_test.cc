@@ -54,7 +54,7 @@ TEST(identify_test, controller_fields) {
     auto q = h.make_queue(r.limits);
     uint16_t cntlid = h.connect_admin(*q, nqn);
     auto c = h.execute(*q, sqe::identify(cns_controller));
-    ASSERT_EQ(c.status, nvme_status::success());
+    ASSERT_EQ(c.status, want::ok);
     auto id = controller_data(c);
     EXPECT_EQ(id.cntrltype, r.cntrltype);
     EXPECT_EQ(id.mdts, r.mdts);
@@ -89,9 +89,7 @@ TEST(identify_test, cns_rows) {
     std::vector<std::pair<size_t, uint32_t>> dwords;
     bool all_zero = false;
   };
-  const auto invalid_ns = nvme_status::generic(sc_generic::invalid_namespace_or_format);
-  const auto invalid_field = nvme_status::generic(sc_generic::invalid_field);
-  const auto ok = nvme_status::success();
+  using namespace want;
   const row rows[] = {
       // Identify Namespace: NSZE at 0, LBA format 0 (LBADS at byte 130).
       {"namespace 1 (512 x 2048)", false, cns_namespace, 1, 0, ok, {{0, 2048}}, {{128, 9u << 16}}},
@@ -114,10 +112,8 @@ TEST(identify_test, cns_rows) {
       {"discovery controller, active list", true, cns_active_list, 0, 0, invalid_field},
   };
   handler_harness h;
-  auto nvm = h.make_queue();
-  auto disc = h.make_queue();
-  h.connect_admin(*nvm, handler_harness::open_nqn);
-  h.connect_admin(*disc, std::string(discovery_nqn));
+  auto nvm = h.admin_queue(handler_harness::open_nqn);
+  auto disc = h.admin_queue(std::string(discovery_nqn));
   for (const auto& r : rows) {
     SCOPED_TRACE(r.name);
     auto c = h.execute(r.discovery ? *disc : *nvm, sqe::identify(r.cns, r.nsid, r.csi));
@@ -137,11 +133,10 @@ TEST(identify_test, cns_rows) {
 
 TEST(identify_test, short_transfer_gets_the_first_bytes) {
   handler_harness h;
-  auto q = h.make_queue();
-  h.connect_admin(*q, handler_harness::open_nqn);
+  auto q = h.admin_queue(handler_harness::open_nqn);
   auto whole = h.execute(*q, sqe::identify(cns_controller));
   auto part = h.execute(*q, sqe::identify(cns_controller, 0, 0, 512));
-  ASSERT_EQ(part.status, nvme_status::success());
+  ASSERT_EQ(part.status, want::ok);
   ASSERT_EQ(part.data.size(), 512u);
   EXPECT_TRUE(std::equal(part.data.begin(), part.data.end(), whole.data.begin()));
 }

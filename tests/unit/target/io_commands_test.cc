@@ -12,10 +12,8 @@
 namespace nvmfd {
 namespace {
 
-const auto ok = nvme_status::success();
-const auto invalid_ns = nvme_status::generic(sc_generic::invalid_namespace_or_format);
-const auto out_of_range = nvme_status::generic(sc_generic::lba_out_of_range);
-const auto sgl_length = nvme_status::generic(sc_generic::data_sgl_length_invalid);
+using namespace want;
+constexpr auto out_of_range = want::lba_out_of_range;
 
 nvme_sqe read(uint32_t nsid, uint64_t slba, uint32_t nlb, uint32_t block_size = 512) {
   return sqe::rw(io_opcode::read, nsid, slba, nlb, nlb * block_size);
@@ -80,8 +78,8 @@ TEST(io_commands_test, prepare_rows) {
       {"SLBA + NLB wraps past 2^64", write(1, ~uint64_t{0}, 2), out_of_range},
       {"the last 4 KiB block", read(2, 63, 1, 4096), ok},
       {"past the end of the 4 KiB namespace", write(2, 60, 8, 4096), out_of_range},
-      {"above max_io_size (512-byte blocks)", read(1, 0, 257), nvme_status::generic(sc_generic::invalid_field)},
-      {"above max_io_size (4 KiB blocks)", read(2, 0, 33, 4096), nvme_status::generic(sc_generic::invalid_field)},
+      {"above max_io_size (512-byte blocks)", read(1, 0, 257), invalid_field},
+      {"above max_io_size (4 KiB blocks)", read(2, 0, 33, 4096), invalid_field},
       {"SGL length is not NLB x block size", with_sgl(read(1, 0, 8), 512), sgl_length},
       {"write zeroes past the end", write_zeroes(1, 2048, 1), out_of_range},
       {"write zeroes", write_zeroes(1, 0, 16), ok},
@@ -149,27 +147,13 @@ TEST(io_commands_test, dataset_management) {
 TEST(io_commands_test, ana_path_statuses) {
   handler_harness h;
   const std::string nqn = "nqn.2024-01.io.nvmfd:unit-ana-io";
-  subsystem_params sp;
-  sp.nqn = nqn;
-  sp.max_namespaces = 4;
-  sp.allow_any_host = true;
-  sp.ana_reporting = true;
-  ASSERT_TRUE(h.target().create_subsystem(sp).ok());
-  for (uint32_t nsid = 1; nsid <= 4; ++nsid) {
-    namespace_params np;
-    np.dev = ram_disk("unit-ana-io-" + std::to_string(nsid), 512, 64);
-    np.nsid = nsid;  // ANA group = nsid
-    ASSERT_TRUE(h.target().add_namespace(nqn, np).ok());
-  }
-  h.add_listener(nqn);
-  listen_address la;
-  la.traddr = fake_queue::default_traddr;
-  la.trsvcid = fake_queue::default_trsvcid;
-  auto set = [&](uint32_t group, ana_state st) { ASSERT_TRUE(h.target().set_ana_state(nqn, la, st, group).ok()); };
-  set(1, ana_state::inaccessible);
-  set(2, ana_state::persistent_loss);
-  set(3, ana_state::change);
-  set(4, ana_state::non_optimized);
+  std::vector<std::shared_ptr<bdev>> disks;
+  for (int i = 1; i <= 4; ++i) disks.push_back(ram_disk("unit-ana-io-" + std::to_string(i), 512, 64));
+  h.add_subsystem(nqn, disks, true);
+  h.set_ana_state(nqn, 1, ana_state::inaccessible);
+  h.set_ana_state(nqn, 2, ana_state::persistent_loss);
+  h.set_ana_state(nqn, 3, ana_state::change);
+  h.set_ana_state(nqn, 4, ana_state::non_optimized);
   auto p = h.connect_pair(nqn);
   struct row {
     const char* name;
@@ -189,7 +173,7 @@ TEST(io_commands_test, ana_path_statuses) {
     EXPECT_EQ(h.execute(*p.io, write(r.nsid, 0, 1)).status, r.status);
   }
   // A state change reaches the queue's next command (new namespace snapshot).
-  set(1, ana_state::optimized);
+  h.set_ana_state(nqn, 1, ana_state::optimized);
   EXPECT_EQ(h.execute(*p.io, read(1, 0, 1)).status, ok);
 }
 
@@ -213,17 +197,9 @@ TEST(io_commands_test, bdev_errno_rows) {
   };
   handler_harness h;
   const std::string nqn = "nqn.2024-01.io.nvmfd:unit-fault";
-  subsystem_params sp;
-  sp.nqn = nqn;
-  sp.allow_any_host = true;
-  ASSERT_TRUE(h.target().create_subsystem(sp).ok());
   auto faulty = fault_bdev::create("unit-fault", ram_disk("unit-fault-inner", 512, 256));
   ASSERT_TRUE(faulty.ok());
-  namespace_params np;
-  np.dev = faulty.value();
-  np.nsid = 1;
-  ASSERT_TRUE(h.target().add_namespace(nqn, np).ok());
-  h.add_listener(nqn);
+  h.add_subsystem(nqn, {faulty.value()});
   auto p = h.connect_pair(nqn);
   for (const auto& r : rows) {
     SCOPED_TRACE(r.name);

@@ -99,21 +99,17 @@ struct connect_request {
   std::vector<std::byte> data;
 };
 
+// Built from the dwords of NVMe-oF 1.1 Figure 19, independently of the target's decoder:
+// CDW10 RECFMT (15:0) and QID (31:16), CDW11 SQSIZE (15:0) and CATTR (23:16), CDW12 KATO.
 inline connect_request connect(std::string_view subnqn, std::string_view hostnqn, uint16_t qid, uint16_t sqsize,
                                uint16_t cntlid = cntlid_dynamic, uint32_t kato_ms = 0, uint8_t cattr = 0) {
-  connect_command c{};
-  c.opcode = static_cast<uint8_t>(admin_opcode::fabrics);
-  c.fctype = static_cast<uint8_t>(fabrics_type::connect);
-  c.qid = qid;
-  c.sqsize = sqsize;
-  c.cattr = cattr;
-  c.kato = kato_ms;
   connect_request r;
-  r.cmd = load_wire<nvme_sqe>(&c);
-  r.cmd.flags = 0x1 << 6;
-  r.cmd.sgl = {};
-  r.cmd.sgl.sgl_identifier = sgl_id::data_block_offset;
+  r.cmd = fabrics(fabrics_type::connect);
+  r.cmd.sgl.sgl_identifier = sgl_id::data_block_offset;  // in-capsule data
   r.cmd.sgl.length = sizeof(connect_data);
+  r.cmd.cdw10 = uint32_t{qid} << 16;
+  r.cmd.cdw11 = sqsize | (uint32_t{cattr} << 16);
+  r.cmd.cdw12 = kato_ms;
   connect_data d{};
   uuid hostid = *uuid::parse("4d8e8a3c-3f6f-4b7e-9a51-0c1a2b3c4d5e");
   std::memcpy(d.hostid, hostid.bytes.data(), sizeof(d.hostid));
