@@ -11,7 +11,7 @@
 #include "target/command_handlers.h"
 #include "target/controller.h"
 #include "target/nvmf_target.h"
-#include "target/tcp_qpair.h"
+#include "target/target_queue.h"
 
 namespace nvmfd {
 
@@ -22,21 +22,22 @@ constexpr uint8_t ana_transition_time_s = 10;  // ANATT: how long a group may st
 
 // Copies a structure to the host buffer: at most xfer_len bytes, the rest zero.
 nvme_status send_to_host(target_request& req, const void* data, size_t len) {
-  size_t n = std::min<size_t>(len, req.xfer_len);
-  if (n) std::memcpy(req.buf, data, n);
-  if (req.xfer_len > n) std::memset(req.buf + n, 0, req.xfer_len - n);
+  auto out = req.data();
+  size_t n = std::min(len, out.size());
+  if (n) std::memcpy(out.data(), data, n);
+  if (out.size() > n) std::memset(out.data() + n, 0, out.size() - n);
   req.c2h_len = req.xfer_len;
   return nvme_status::success();
 }
 
-void fill_identify_controller(tcp_qpair& qp, controller& c, identify_controller& id) {
+void fill_identify_controller(target_queue& q, controller& c, identify_controller& id) {
   auto& sub = *c.subsys();
-  const auto& limits = qp.limits();
+  const auto& limits = q.limits();
   bool discovery = c.is_discovery();
   std::shared_ptr<const namespace_table> table;
   bool ana = false;
   {
-    std::lock_guard lk(qp.target().mu());
+    std::lock_guard lk(q.target().mu());
     set_ascii(id.sn, sub.serial_number);
     set_ascii(id.mn, sub.model_number);
     table = sub.namespaces_snapshot();
@@ -107,20 +108,20 @@ void fill_identify_namespace(const subsystem& sub, const target_namespace& ns, i
   if (ns.eui64) std::memcpy(id.eui64, ns.eui64->data(), 8);
 }
 
-nvme_status identify(tcp_qpair& qp, target_request& req) {
+nvme_status identify(target_queue& q, target_request& req) {
   auto f = decode_identify(req.cmd);
-  controller& c = *qp.ctrl();
+  controller& c = *q.ctrl();
   std::array<std::byte, identify_data_size> page{};
   if (f.cns == static_cast<uint8_t>(identify_cns::controller)) {
     identify_controller id{};
-    fill_identify_controller(qp, c, id);
+    fill_identify_controller(q, c, id);
     std::memcpy(page.data(), &id, sizeof(id));
     return send_to_host(req, page.data(), page.size());
   }
   if (c.is_discovery()) return nvme_status::generic(sc_generic::invalid_field);
   std::shared_ptr<const namespace_table> table;
   {
-    std::lock_guard lk(qp.target().mu());
+    std::lock_guard lk(q.target().mu());
     table = c.subsys()->namespaces_snapshot();
   }
   switch (static_cast<identify_cns>(f.cns)) {
@@ -164,19 +165,19 @@ nvme_status identify(tcp_qpair& qp, target_request& req) {
   }
 }
 
-nvme_status get_feature_value(tcp_qpair& qp, target_request& req, const get_features_fields& f, uint32_t& dw0);
+nvme_status get_feature_value(target_queue& q, target_request& req, const get_features_fields& f, uint32_t& dw0);
 
-nvme_status get_features(tcp_qpair& qp, target_request& req) {
+nvme_status get_features(target_queue& q, target_request& req) {
   auto f = decode_get_features(req.cmd);
   if (f.sel > 3) return nvme_status::generic(sc_generic::invalid_field);
   uint32_t dw0 = 0;
-  nvme_status st = get_feature_value(qp, req, f, dw0);
+  nvme_status st = get_feature_value(q, req, f, dw0);
   req.cqe.dw0 = dw0;
   return st;
 }
 
-nvme_status get_feature_value(tcp_qpair& qp, target_request& req, const get_features_fields& f, uint32_t& dw0) {
-  controller& c = *qp.ctrl();
+nvme_status get_feature_value(target_queue& q, target_request& req, const get_features_fields& f, uint32_t& dw0) {
+  controller& c = *q.ctrl();
   auto sel = static_cast<feature_select>(f.sel);
   bool caps = sel == feature_select::supported_capabilities;
   switch (static_cast<feature_id>(f.fid)) {
@@ -194,7 +195,7 @@ nvme_status get_feature_value(tcp_qpair& qp, target_request& req, const get_feat
       return nvme_status::success();
     case feature_id::volatile_write_cache: {
       if (c.is_discovery()) return nvme_status::generic(sc_generic::invalid_field);
-      std::lock_guard lk(qp.target().mu());
+      std::lock_guard lk(q.target().mu());
       if (!c.subsys()->namespaces_snapshot()->any_volatile_cache()) return nvme_status::generic(sc_generic::invalid_field);
       dw0 = caps ? 0 : vwc_enable;
       return nvme_status::success();
@@ -219,9 +220,9 @@ nvme_status get_feature_value(tcp_qpair& qp, target_request& req, const get_feat
   }
 }
 
-nvme_status set_features(tcp_qpair& qp, target_request& req) {
+nvme_status set_features(target_queue& q, target_request& req) {
   auto f = decode_set_features(req.cmd);
-  controller& c = *qp.ctrl();
+  controller& c = *q.ctrl();
   if (f.sv) return nvme_status::specific(sc_command_specific::feature_id_not_saveable);
   switch (static_cast<feature_id>(f.fid)) {
     case feature_id::number_of_queues: {
@@ -257,7 +258,7 @@ nvme_status set_features(tcp_qpair& qp, target_request& req) {
       return nvme_status::success();
     case feature_id::volatile_write_cache: {
       if (c.is_discovery()) return nvme_status::generic(sc_generic::invalid_field);
-      std::lock_guard lk(qp.target().mu());
+      std::lock_guard lk(q.target().mu());
       bool present = c.subsys()->namespaces_snapshot()->any_volatile_cache();
       // The cache cannot be turned off; enabling it (the state it is in) is accepted.
       if (!present || !(f.cdw11 & vwc_enable)) return nvme_status::generic(sc_generic::invalid_field);
@@ -272,13 +273,13 @@ nvme_status set_features(tcp_qpair& qp, target_request& req) {
 
 }  // namespace
 
-nvme_status prepare_command(tcp_qpair& qp, target_request& req) {
+nvme_status prepare_command(target_queue& q, target_request& req) {
   uint8_t opc = req.cmd.opcode;
   uint32_t sgl_len = req.cmd.sgl.length.get();
   if (opc == static_cast<uint8_t>(admin_opcode::fabrics)) {
     req.dir = static_cast<data_direction>(req.cmd.fctype() & 0x3);
-  } else if (qp.qid() != 0) {
-    return prepare_io(qp, req);
+  } else if (q.qid() != 0) {
+    return prepare_io(q, req);
   } else {
     req.dir = static_cast<data_direction>(opc & 0x3);
   }
@@ -287,13 +288,13 @@ nvme_status prepare_command(tcp_qpair& qp, target_request& req) {
   return nvme_status::success();
 }
 
-std::optional<nvme_status> execute_admin(tcp_qpair& qp, target_request& req) {
-  controller& c = *qp.ctrl();
+std::optional<nvme_status> execute_admin(target_queue& q, target_request& req) {
+  controller& c = *q.ctrl();
   switch (static_cast<admin_opcode>(req.cmd.opcode)) {
-    case admin_opcode::identify: return identify(qp, req);
-    case admin_opcode::get_log_page: return execute_get_log_page(qp, req);
-    case admin_opcode::get_features: return get_features(qp, req);
-    case admin_opcode::set_features: return set_features(qp, req);
+    case admin_opcode::identify: return identify(q, req);
+    case admin_opcode::get_log_page: return execute_get_log_page(q, req);
+    case admin_opcode::get_features: return get_features(q, req);
+    case admin_opcode::set_features: return set_features(q, req);
     case admin_opcode::keep_alive:
       c.keep_alive();
       return nvme_status::success();

@@ -13,7 +13,7 @@
 #include "target/controller.h"
 #include "target/discovery_log_page.h"
 #include "target/nvmf_target.h"
-#include "target/tcp_qpair.h"
+#include "target/target_queue.h"
 
 namespace nvmfd {
 
@@ -59,12 +59,12 @@ std::vector<std::byte> changed_namespaces(controller& c, bool rae) {
 
 // Base 2.0 5.16.1.13: one descriptor per ANA group that has namespaces, in group order,
 // with the state through this controller's listener; NSID lists unless rgo.
-std::vector<std::byte> ana_log(tcp_qpair& qp, controller& c, bool rgo, bool rae) {
+std::vector<std::byte> ana_log(target_queue& q, controller& c, bool rgo, bool rae) {
   std::map<uint32_t, std::vector<uint32_t>> groups;
   uint64_t chgcnt = 0;
   std::map<uint32_t, ana_state> states;
   {
-    std::lock_guard lk(qp.target().mu());
+    std::lock_guard lk(q.target().mu());
     auto& sub = *c.subsys();
     for (auto& ns : sub.namespaces_snapshot()->slots())
       if (ns) groups[ns->anagrpid].push_back(ns->nsid);
@@ -105,16 +105,16 @@ std::vector<std::byte> ana_log(tcp_qpair& qp, controller& c, bool rgo, bool rae)
 
 }  // namespace
 
-std::optional<nvme_status> execute_get_log_page(tcp_qpair& qp, target_request& req) {
+std::optional<nvme_status> execute_get_log_page(target_queue& q, target_request& req) {
   auto f = decode_get_log_page(req.cmd);
-  controller& c = *qp.ctrl();
+  controller& c = *q.ctrl();
   if (!f.offset_aligned() || f.ot) return nvme_status::generic(sc_generic::invalid_field);
   if (f.length_bytes() > req.xfer_len) return nvme_status::generic(sc_generic::data_sgl_length_invalid);
   std::vector<std::byte> page;
   auto lid = static_cast<log_page_id>(f.lid);
   if (c.is_discovery()) {
     if (lid != log_page_id::discovery) return nvme_status::specific(sc_command_specific::invalid_log_page);
-    page = build_discovery_log_page(qp.target(), c.hostnqn(), qp.local().traddr, qp.local().trsvcid);
+    page = build_discovery_log_page(q.target(), c.hostnqn(), q.local().traddr, q.local().trsvcid);
     if (!f.rae) c.unmask_notice(f.lid);
   } else {
     switch (lid) {
@@ -135,11 +135,11 @@ std::optional<nvme_status> execute_get_log_page(tcp_qpair& qp, target_request& r
       case log_page_id::ana: {
         bool ana_reporting;
         {
-          std::lock_guard lk(qp.target().mu());
+          std::lock_guard lk(q.target().mu());
           ana_reporting = c.subsys()->ana_reporting;
         }
         if (!ana_reporting) return nvme_status::specific(sc_command_specific::invalid_log_page);
-        page = ana_log(qp, c, (f.lsp & ana_lsp_bits::rgo) != 0, f.rae);
+        page = ana_log(q, c, (f.lsp & ana_lsp_bits::rgo) != 0, f.rae);
         break;
       }
       default:
@@ -151,8 +151,9 @@ std::optional<nvme_status> execute_get_log_page(tcp_qpair& qp, target_request& r
   size_t len = static_cast<size_t>(f.length_bytes());
   size_t avail = page.size() - static_cast<size_t>(f.offset_bytes);
   size_t n = std::min(len, avail);
-  if (n) std::memcpy(req.buf, page.data() + f.offset_bytes, n);
-  if (len > n) std::memset(req.buf + n, 0, len - n);
+  auto out = req.data().first(len);  // len <= xfer_len, checked above
+  if (n) std::memcpy(out.data(), page.data() + f.offset_bytes, n);
+  if (len > n) std::memset(out.data() + n, 0, len - n);
   req.c2h_len = static_cast<uint32_t>(len);
   return nvme_status::success();
 }

@@ -1,29 +1,46 @@
 #pragma once
-// The command handlers of the target, split by command group (fabrics_commands.cc,
-// admin_commands.cc, admin_log_pages.cc, io_commands.cc). All run on the queue's reactor.
+// The command handlers of the target, transport-neutral: they work on a target_queue and a
+// target_request only (target_queue.h, target_request.h), so that any transport can carry
+// them. Split by command group: fabrics_commands.cc, admin_commands.cc,
+// admin_log_pages.cc, io_commands.cc; the order of the steps in command_dispatch.cc.
+// All run on the queue's reactor.
 //
-// prepare_*: validates a command before any of its data moves and sets req.dir and
-//   req.xfer_len. Returns the status to complete with at once, or success to go on.
-// execute_*: runs a prepared command whose host-to-controller data (if any) is in req.buf.
-//   Returns the completion status, or nullopt when the command completes later
-//   (bdev I/O, a parked Asynchronous Event Request). Controller-to-host data goes in
-//   req.buf with req.c2h_len set; result dwords in req.cqe.
+// What a transport does for each command, in order:
+//   1. begin_command: validates the command before any of its data moves, and sets req.dir
+//      and req.xfer_len. Anything but success: complete with that status at once.
+//   2. moves the data (host-to-controller into req.buf; a buffer for controller-to-host
+//      unless req.in_place), after checks of its own (SGL descriptors, transfer limits);
+//   3. execute_command: the completion status, or nullopt when the command completes later;
+//   4. for each bdev completion (req.io.done): q.bdev_io_finished(req), then io_step_done:
+//      the status, or nullopt while the command goes on (Dataset Management ranges);
+//   5. completes the command (target_queue::complete) with the status.
+// A parked Asynchronous Event Request is completed by its controller, through
+// target_queue::complete.
 #include <optional>
 
 #include "proto/nvme_command.h"
 
 namespace nvmfd {
 
-class tcp_qpair;
+class target_queue;
 struct target_request;
 
-nvme_status prepare_command(tcp_qpair& qp, target_request& req);
-std::optional<nvme_status> execute_fabrics(tcp_qpair& qp, target_request& req);
-std::optional<nvme_status> execute_admin(tcp_qpair& qp, target_request& req);
-std::optional<nvme_status> execute_get_log_page(tcp_qpair& qp, target_request& req);
-nvme_status prepare_io(tcp_qpair& qp, target_request& req);
-std::optional<nvme_status> execute_io(tcp_qpair& qp, target_request& req);
-// A bdev I/O of req finished: the command's status, or nullopt if it goes on (DSM ranges).
-std::optional<nvme_status> io_step_done(tcp_qpair& qp, target_request& req);
+// Step 1: Connect first (else Command Sequence Error), PSDT 01b/10b (else Invalid Field),
+// then prepare_command.
+nvme_status begin_command(target_queue& q, target_request& req);
+// Step 3: fabrics, admin (qid 0) or I/O.
+std::optional<nvme_status> execute_command(target_queue& q, target_request& req);
+// Step 4: a bdev I/O of req finished.
+std::optional<nvme_status> io_step_done(target_queue& q, target_request& req);
+
+// Per command group. prepare_*: sets req.dir and req.xfer_len, or returns the status to
+// complete with. execute_*: controller-to-host data goes in req.buf with req.c2h_len set,
+// result dwords in req.cqe.
+nvme_status prepare_command(target_queue& q, target_request& req);
+std::optional<nvme_status> execute_fabrics(target_queue& q, target_request& req);
+std::optional<nvme_status> execute_admin(target_queue& q, target_request& req);
+std::optional<nvme_status> execute_get_log_page(target_queue& q, target_request& req);
+nvme_status prepare_io(target_queue& q, target_request& req);
+std::optional<nvme_status> execute_io(target_queue& q, target_request& req);
 
 }  // namespace nvmfd

@@ -12,7 +12,7 @@
 #include "target/command_handlers.h"
 #include "target/controller.h"
 #include "target/nvmf_target.h"
-#include "target/tcp_qpair.h"
+#include "target/target_queue.h"
 
 namespace nvmfd {
 
@@ -47,7 +47,7 @@ std::string quoted(std::string_view nqn) { return "'" + printable(nqn) + "'"; }
 // One Connect being executed: what it asked for, and how it is refused. Every refusal is
 // logged (warn) with the host's address, the subsystem, the reason and the field.
 struct connect_context {
-  tcp_qpair& qp;
+  target_queue& q;
   target_request& req;
   connect_command_fields f;
   std::string subnqn;
@@ -59,7 +59,7 @@ struct connect_context {
     if (field)
       where = fmt::format(" (field {}, offset {} of {})", field->name, field->offset,
                           field->in_data ? "Connect data" : "the Connect command");
-    NVMFD_LOG_WARN("Connect refused from {} to {} (qid {}): {}{}", qp.peer(), quoted(subnqn), f.qid,
+    NVMFD_LOG_WARN("Connect refused from {} to {} (qid {}): {}{}", q.peer(), quoted(subnqn), f.qid,
                    printable(why), where);
     return st;
   }
@@ -77,9 +77,9 @@ struct connect_context {
 };
 
 nvme_status connect_admin(connect_context& cx, const connect_data& d, std::shared_ptr<subsystem> sub) {
-  tcp_qpair& qp = cx.qp;
+  target_queue& q = cx.q;
   const auto& f = cx.f;
-  const auto& limits = qp.limits();
+  const auto& limits = q.limits();
   if (f.sqsize < 31 || f.sqsize > limits.max_aq_depth - 1)  // admin queue: 32 entries at least
     return cx.invalid_param(field_sqsize, fmt::format("admin queue size {} is outside 32..{}", f.sqsize + 1,
                                                       limits.max_aq_depth));
@@ -90,12 +90,12 @@ nvme_status connect_admin(connect_context& cx, const connect_data& d, std::share
   std::memcpy(hostid.bytes.data(), d.hostid, 16);
   std::shared_ptr<controller> c;
   {
-    std::lock_guard lk(qp.target().mu());
+    std::lock_guard lk(q.target().mu());
     // The subsystem or the listener may have gone since do_connect looked. Resolving the
     // listener and registering the controller under one lock lets remove_listener and
     // delete_subsystem find every controller that came through what they remove.
-    auto* l = sub->listener_for(qp.local().traddr, qp.local().trsvcid);
-    if (!l || qp.target().find_subsystem_locked(sub->nqn()) != sub)
+    auto* l = sub->listener_for(q.local().traddr, q.local().trsvcid);
+    if (!l || q.target().find_subsystem_locked(sub->nqn()) != sub)
       return cx.invalid_param(field_subnqn, "the subsystem or its listener was removed during Connect");
     uint16_t cntlid = sub->allocate_cntlid();
     if (cntlid == 0)
@@ -105,30 +105,30 @@ nvme_status connect_admin(connect_context& cx, const connect_data& d, std::share
     // Discovery controllers may run without keep-alive (kato 0); I/O controllers get
     // at least min_kato, as SPDK does, so that a vanished host is noticed.
     if (sub->type() == subsystem_kind::nvme && kato != 0 && kato < limits.min_kato) kato = limits.min_kato;
-    c = std::make_shared<controller>(qp.target(), sub, cntlid, cx.hostnqn, hostid, kato, qp.owner(),
+    c = std::make_shared<controller>(q.target(), sub, cntlid, cx.hostnqn, hostid, kato, q.owner(),
                                      limits.max_io_qpairs_per_ctrlr);
     c->set_listener(l->traddr, l->trsvcid);
     sub->controllers()[cntlid] = c;
   }
-  qp.bind(c, 0, static_cast<uint16_t>(f.sqsize + 1), f.sq_flow_control_disabled());
-  c->attach_admin_queue(&qp);
+  q.bind(c, 0, static_cast<uint16_t>(f.sqsize + 1), f.sq_flow_control_disabled());
+  c->attach_admin_queue(&q);
   cx.req.cqe.dw0 = connect_response_success(c->cntlid());
   NVMFD_LOG_INFO("controller {} of {} created for host {} at {}", c->cntlid(), sub->nqn(), quoted(cx.hostnqn),
-                 qp.peer());
+                 q.peer());
   return nvme_status::success();
 }
 
 nvme_status connect_io(connect_context& cx, const connect_data& d, const std::shared_ptr<subsystem>& sub) {
-  tcp_qpair& qp = cx.qp;
+  target_queue& q = cx.q;
   const auto& f = cx.f;
   if (sub->type() == subsystem_kind::discovery)
     return cx.invalid_param(field_qid, "a discovery controller has no I/O queues");
-  if (f.sqsize == 0 || f.sqsize > qp.limits().max_queue_depth - 1)
+  if (f.sqsize == 0 || f.sqsize > q.limits().max_queue_depth - 1)
     return cx.invalid_param(field_sqsize, fmt::format("I/O queue size {} is outside 2..{}", f.sqsize + 1,
-                                                      qp.limits().max_queue_depth));
+                                                      q.limits().max_queue_depth));
   std::shared_ptr<controller> c;
   {
-    std::lock_guard lk(qp.target().mu());
+    std::lock_guard lk(q.target().mu());
     auto it = sub->controllers().find(d.cntlid.get());
     if (it != sub->controllers().end()) c = it->second.lock();
   }
@@ -145,10 +145,10 @@ nvme_status connect_io(connect_context& cx, const connect_data& d, const std::sh
   uint16_t allowed = c->io_queues_set ? c->io_queues_granted.load() : c->max_io_queues();
   if (f.qid > allowed)
     return cx.invalid_param(field_qid, fmt::format("qid {} is beyond the {} I/O queue(s) granted", f.qid, allowed));
-  if (!c->register_io_queue(f.qid, qp.owner().index(), qp.weak_from_this()))
+  if (!c->register_io_queue(f.qid, q.owner().index(), q.weak_from_this()))
     return cx.invalid_param(field_qid, fmt::format("qid {} of controller {} is in use (or the controller is ending)",
                                                    f.qid, c->cntlid()));
-  qp.bind(c, f.qid, static_cast<uint16_t>(f.sqsize + 1), f.sq_flow_control_disabled());
+  q.bind(c, f.qid, static_cast<uint16_t>(f.sqsize + 1), f.sq_flow_control_disabled());
   cx.req.cqe.dw0 = connect_response_success(c->cntlid());
   return nvme_status::success();
 }
@@ -156,14 +156,14 @@ nvme_status connect_io(connect_context& cx, const connect_data& d, const std::sh
 // NVMe-oF 1.1 3.3. The Host NQN may be empty where the subsystem lets any host in (the
 // discovery subsystem always does): SPDK's and Linux nvmet's targets accept that, and
 // SPDK's hosts send it unless told a host NQN. A non-empty one must be a valid NQN.
-nvme_status do_connect(tcp_qpair& qp, target_request& req) {
-  connect_context cx{qp, req, decode_connect(req.cmd), {}, {}};
-  auto d = decode_connect_data({req.buf, req.in_capsule_len});
+nvme_status do_connect(target_queue& q, target_request& req) {
+  connect_context cx{q, req, decode_connect(req.cmd), {}, {}};
+  auto d = decode_connect_data(req.in_capsule_data());
   if (d) {
     cx.subnqn = nqn_from_field(d->subnqn);
     cx.hostnqn = nqn_from_field(d->hostnqn);
   }
-  if (qp.connected())
+  if (q.connected())
     return cx.refuse(nvme_status::generic(sc_generic::command_sequence_error), "the queue is already connected");
   if (cx.f.recfmt != 0)
     return cx.refuse(nvme_status::specific(sc_command_specific::incompatible_format),
@@ -177,17 +177,17 @@ nvme_status do_connect(tcp_qpair& qp, target_request& req) {
   std::shared_ptr<subsystem> sub;
   bool host_ok = false, listener_ok = false;
   {
-    std::lock_guard lk(qp.target().mu());
-    sub = qp.target().find_subsystem_locked(cx.subnqn);
+    std::lock_guard lk(q.target().mu());
+    sub = q.target().find_subsystem_locked(cx.subnqn);
     if (sub) {
       host_ok = sub->host_allowed(cx.hostnqn);
-      listener_ok = sub->accepts_connection_on(qp.local().traddr, qp.local().trsvcid);
+      listener_ok = sub->accepts_connection_on(q.local().traddr, q.local().trsvcid);
     }
   }
   if (!sub) return cx.invalid_param(field_subnqn, "no such subsystem");
   if (!listener_ok)
-    return cx.invalid_param(field_subnqn, fmt::format("the subsystem does not listen on {}:{}", qp.local().traddr,
-                                                      qp.local().trsvcid));
+    return cx.invalid_param(field_subnqn, fmt::format("the subsystem does not listen on {}:{}", q.local().traddr,
+                                                      q.local().trsvcid));
   if (!host_ok)
     return cx.invalid_host(cx.hostnqn.empty()
                                ? "host nqn '' not allowed, as only a subsystem allowing any host takes an empty one"
@@ -196,9 +196,9 @@ nvme_status do_connect(tcp_qpair& qp, target_request& req) {
   return cx.f.qid == 0 ? connect_admin(cx, *d, sub) : connect_io(cx, *d, sub);
 }
 
-uint64_t cap_value(const tcp_qpair& qp) {
+uint64_t cap_value(const target_queue& q) {
   cap_fields cap;
-  cap.mqes = static_cast<uint16_t>(qp.limits().max_queue_depth - 1);
+  cap.mqes = static_cast<uint16_t>(q.limits().max_queue_depth - 1);
   cap.cqr = true;
   cap.to = 30;  // 15 s ready timeout
   cap.css = cap_css::nvm;
@@ -207,16 +207,16 @@ uint64_t cap_value(const tcp_qpair& qp) {
   return cap.encode();
 }
 
-nvme_status property_get(tcp_qpair& qp, target_request& req) {
-  if (qp.qid() != 0) return nvme_status::generic(sc_generic::invalid_field);
+nvme_status property_get(target_queue& q, target_request& req) {
+  if (q.qid() != 0) return nvme_status::generic(sc_generic::invalid_field);
   auto p = decode_property(req.cmd);
   uint8_t width = property_width(p.offset);
   if (p.size_bytes() == 0 || width == 0 || width != p.size_bytes())
     return nvme_status::generic(sc_generic::invalid_field);
-  controller& c = *qp.ctrl();
+  controller& c = *q.ctrl();
   uint64_t v = 0;
   switch (p.offset) {
-    case property_offset::cap: v = cap_value(qp); break;
+    case property_offset::cap: v = cap_value(q); break;
     case property_offset::vs: v = nvme_version_1_4; break;
     case property_offset::cc: v = c.cc; break;
     case property_offset::csts: v = c.csts; break;
@@ -227,23 +227,23 @@ nvme_status property_get(tcp_qpair& qp, target_request& req) {
   return nvme_status::success();
 }
 
-nvme_status property_set(tcp_qpair& qp, target_request& req) {
-  if (qp.qid() != 0) return nvme_status::generic(sc_generic::invalid_field);
+nvme_status property_set(target_queue& q, target_request& req) {
+  if (q.qid() != 0) return nvme_status::generic(sc_generic::invalid_field);
   auto p = decode_property(req.cmd);
   if (p.offset != property_offset::cc || p.size_bytes() != 4) return nvme_status::generic(sc_generic::invalid_field);
-  qp.ctrl()->write_cc(static_cast<uint32_t>(p.value));
+  q.ctrl()->write_cc(static_cast<uint32_t>(p.value));
   return nvme_status::success();
 }
 
 }  // namespace
 
-std::optional<nvme_status> execute_fabrics(tcp_qpair& qp, target_request& req) {
+std::optional<nvme_status> execute_fabrics(target_queue& q, target_request& req) {
   switch (static_cast<fabrics_type>(req.cmd.fctype())) {
-    case fabrics_type::connect: return do_connect(qp, req);
-    case fabrics_type::property_get: return property_get(qp, req);
-    case fabrics_type::property_set: return property_set(qp, req);
+    case fabrics_type::connect: return do_connect(q, req);
+    case fabrics_type::property_get: return property_get(q, req);
+    case fabrics_type::property_set: return property_set(q, req);
     case fabrics_type::disconnect:
-      qp.disconnect_after_response();
+      q.disconnect_after_response();
       return nvme_status::success();
     default: return nvme_status::generic(sc_generic::invalid_opcode);
   }

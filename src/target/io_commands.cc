@@ -8,7 +8,7 @@
 #include "target/command_handlers.h"
 #include "target/controller.h"
 #include "target/target_namespace.h"
-#include "target/tcp_qpair.h"
+#include "target/target_queue.h"
 
 namespace nvmfd {
 
@@ -49,7 +49,7 @@ nvme_status status_from_errno(int st, bdev_op op) {
 }
 
 // Starts the next non-empty deallocate range; false when none is left.
-bool submit_next_dsm_range(tcp_qpair& qp, target_request& req) {
+bool submit_next_dsm_range(target_queue& q, target_request& req) {
   while (req.dsm_next < req.dsm_count) {
     auto r = range_at(req, req.dsm_next++);
     if (r.nlb.get() == 0) continue;
@@ -57,7 +57,7 @@ bool submit_next_dsm_range(tcp_qpair& qp, target_request& req) {
     req.io.offset_blocks = r.slba.get();
     req.io.num_blocks = r.nlb.get();
     req.io.buf = nullptr;
-    qp.submit_bdev_io(req);
+    q.submit_bdev_io(req);
     return true;
   }
   return false;
@@ -65,7 +65,7 @@ bool submit_next_dsm_range(tcp_qpair& qp, target_request& req) {
 
 }  // namespace
 
-nvme_status prepare_io(tcp_qpair& qp, target_request& req) {
+nvme_status prepare_io(target_queue& q, target_request& req) {
   const auto& cmd = req.cmd;
   auto opc = static_cast<io_opcode>(cmd.opcode);
   switch (opc) {
@@ -79,7 +79,7 @@ nvme_status prepare_io(tcp_qpair& qp, target_request& req) {
       return nvme_status::generic(sc_generic::invalid_opcode);
   }
   req.dir = static_cast<data_direction>(cmd.opcode & 0x3);
-  req.snap = qp.current_snapshot();
+  req.snap = q.current_snapshot();
   req.ns = req.snap->table->find(cmd.nsid.get());
   if (!req.ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
   if (!req.snap->ana.empty()) {
@@ -98,7 +98,7 @@ nvme_status prepare_io(tcp_qpair& qp, target_request& req) {
     case io_opcode::write: {
       if (!d.in_range(slba(cmd), nlb(cmd))) return nvme_status::generic(sc_generic::lba_out_of_range);
       uint64_t bytes = uint64_t{nlb(cmd)} * d.block_size();
-      if (bytes > qp.limits().max_io_size) return nvme_status::generic(sc_generic::invalid_field);
+      if (bytes > q.limits().max_io_size) return nvme_status::generic(sc_generic::invalid_field);
       if (bytes != sgl_len) return nvme_status::generic(sc_generic::data_sgl_length_invalid);
       req.xfer_len = static_cast<uint32_t>(bytes);
       req.in_place = opc == io_opcode::read && d.reads_in_place(bytes);
@@ -120,11 +120,11 @@ nvme_status prepare_io(tcp_qpair& qp, target_request& req) {
   }
 }
 
-std::optional<nvme_status> execute_io(tcp_qpair& qp, target_request& req) {
+std::optional<nvme_status> execute_io(target_queue& q, target_request& req) {
   const auto& cmd = req.cmd;
   const bdev& d = *req.ns->dev;
   bdev_io& io = req.io;
-  io.owner = &qp.owner();
+  io.owner = &q.owner();
   io.status = 0;
   io.fua = false;
   io.buf = req.buf;
@@ -159,21 +159,21 @@ std::optional<nvme_status> execute_io(tcp_qpair& qp, target_request& req) {
         if (!d.in_range(r.slba.get(), r.nlb.get())) return nvme_status::generic(sc_generic::lba_out_of_range);
       }
       req.dsm_next = 0;
-      if (!submit_next_dsm_range(qp, req)) return nvme_status::success();
+      if (!submit_next_dsm_range(q, req)) return nvme_status::success();
       return std::nullopt;
     }
     default:
       return nvme_status::generic(sc_generic::invalid_opcode);
   }
-  qp.submit_bdev_io(req);
+  q.submit_bdev_io(req);
   return std::nullopt;
 }
 
-std::optional<nvme_status> io_step_done(tcp_qpair& qp, target_request& req) {
+std::optional<nvme_status> io_step_done(target_queue& q, target_request& req) {
   const bdev_io& io = req.io;
   if (io.status != 0) return status_from_errno(io.status, io.op);
-  if (io.op == bdev_op::unmap && submit_next_dsm_range(qp, req)) return std::nullopt;
-  auto& st = qp.ctrl()->stats(qp.qid());
+  if (io.op == bdev_op::unmap && submit_next_dsm_range(q, req)) return std::nullopt;
+  auto& st = q.ctrl()->stats(q.qid());
   if (io.op == bdev_op::read) {
     st.count_read(req.xfer_len);
     req.c2h_data = io.buf;  // the pooled buffer, or the bdev's own memory (reads in place)

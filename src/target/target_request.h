@@ -1,72 +1,71 @@
 #pragma once
-// target_request: one command slot of a target queue pair, from capsule to response.
-// Preallocated per queue (queue size slots); holds everything a command needs on the
-// data path (the SQE, the CQE being built, the data buffer, the embedded bdev_io and the
-// PDU headers to send), so that a command allocates nothing.
-#include <array>
+// target_request: one command of a target queue, whatever the transport, as Linux's
+// nvmet_req and SPDK's spdk_nvmf_request are. The command handlers read and write only
+// these fields. A transport embeds it in its own request slot (tcp_request) and owns the
+// slots: preallocated per queue, so that a command allocates nothing.
+//
+// The data buffer, as handed to the handlers (command_handlers.h):
+//  - before begin_command: in_capsule_len bytes of in-capsule data at buf (Connect's 1024);
+//  - before execute_command: when dir != none and xfer_len > 0, and not in_place, buf holds
+//    at least xfer_len bytes (host-to-controller: the command's data);
+//  - after a controller-to-host command succeeds: c2h_len bytes to send, at c2h_data if set
+//    (a read the bdev served from its own memory), else at buf.
+// Threading: the queue's reactor only.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "bdev/bdev.h"
-#include "nvme_tcp/pdu_writer.h"
 #include "proto/nvme_command.h"
 
 namespace nvmfd {
 
-class tcp_qpair;
+class target_queue;
 struct target_namespace;
 struct ns_snapshot;
-
-enum class request_state : uint8_t {
-  free,
-  receiving,      // capsule (with in-capsule data) or H2CData PDUs arriving
-  awaiting_h2c,   // R2T sent, waiting for H2CData
-  executing,      // in a handler, a bdev, or parked (AER)
-  sending,        // C2HData/CapsuleResp queued; freed when the last PDU is on the wire
-};
 
 // Data direction of a command, from opcode bits 1:0 (NVMe Base 2.0 Figure 88).
 enum class data_direction : uint8_t { none = 0, host_to_controller = 1, controller_to_host = 2, bidirectional = 3 };
 
-struct target_request final : bdev_io_callback, tx_pdu_done {
-  tcp_qpair* qp = nullptr;
-  uint16_t index = 0;                 // slot number; the R2T transfer tag is index
-  request_state state = request_state::free;
+struct target_request {
+  target_queue* queue = nullptr;      // the queue whose slot this is (set by the transport)
   nvme_sqe cmd{};
   nvme_cqe cqe{};
   data_direction dir = data_direction::none;
   uint32_t xfer_len = 0;              // bytes of data the command moves (SGL length)
   uint32_t c2h_len = 0;               // bytes to send to the host (<= xfer_len)
-  uint32_t in_capsule_len = 0;
-  uint32_t h2c_received = 0;
-  bool data_digest_error = false;
-  bool early_error = false;           // early_status completes the command once its data is in
+  uint32_t in_capsule_len = 0;        // bytes of in-capsule data at buf
   bool in_bdev = false;               // a bdev I/O of this command is outstanding
-  nvme_status early_status{};
 
-  std::byte* buf = nullptr;           // from the reactor's buffer_pool
+  std::byte* buf = nullptr;           // the transport's buffer (contiguous)
   uint32_t buf_len = 0;
   bool in_place = false;              // a read the bdev serves from its own memory: no buf
   const std::byte* c2h_data = nullptr;  // a read's data to send (buf, or the bdev's memory)
 
   // I/O commands
-  bdev_io io;
+  bdev_io io;                         // io.done and io.owner: set by the transport
   const target_namespace* ns = nullptr;
   ns_snapshot* snap = nullptr;        // keeps ns alive while the command runs
   uint32_t dsm_next = 0;              // Dataset Management: next range to deallocate
   uint32_t dsm_count = 0;
 
-  std::array<std::byte, 32> data_hdr{};  // C2HData header (24) + header digest
-  std::array<std::byte, 32> resp_hdr{};  // CapsuleResp header (24) + header digest
-  std::array<std::byte, 32> r2t_hdr{};   // R2T header (24) + header digest
-  tx_pdu data_tx, resp_tx, r2t_tx;
-
-  target_request* next_free = nullptr;
-
-  void on_bdev_io_done(bdev_io& io) override;
-  void on_pdu_sent(tx_pdu& p) override;
-
   uint16_t cid() const { return cmd.cid.get(); }
+  // The command's data: xfer_len bytes at buf.
+  std::span<std::byte> data() const { return {buf, xfer_len}; }
+  // The in-capsule data, as it arrived.
+  std::span<const std::byte> in_capsule_data() const { return {buf, in_capsule_len}; }
+  // Clears what one command left behind, for the next (the transport's fields, the buffer
+  // and the io callback stay).
+  void reset() {
+    cqe = {};
+    dir = data_direction::none;
+    xfer_len = c2h_len = in_capsule_len = 0;
+    in_place = false;
+    c2h_data = nullptr;
+    ns = nullptr;
+    snap = nullptr;
+    dsm_next = dsm_count = 0;
+  }
 };
 
 }  // namespace nvmfd

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "base/buffer_pool.h"
@@ -27,9 +28,9 @@ std::string describe_peer(const socket_address& a) {
 
 }  // namespace
 
-void target_request::on_bdev_io_done(bdev_io&) { qp->on_io_done(*this); }
+void tcp_request::on_bdev_io_done(bdev_io&) { qp->on_io_done(*this); }
 
-void target_request::on_pdu_sent(tx_pdu&) { qp->release_request(*this); }
+void tcp_request::on_pdu_sent(tx_pdu&) { qp->release_request(*this); }
 
 tcp_qpair::tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_options& opts)
     : target_queue(t, r, limits_of(opts)),
@@ -60,7 +61,8 @@ void tcp_qpair::start() {
 
 void tcp_qpair::grow_requests(uint16_t n) {
   while (requests_.size() < n) {
-    auto req = std::make_unique<target_request>();
+    auto req = std::make_unique<tcp_request>();
+    req->queue = this;
     req->qp = this;
     req->index = static_cast<uint16_t>(requests_.size());
     req->io.done = req.get();
@@ -71,24 +73,19 @@ void tcp_qpair::grow_requests(uint16_t n) {
   }
 }
 
-target_request* tcp_qpair::alloc_request() {
-  target_request* req = free_list_;
+tcp_request* tcp_qpair::alloc_request() {
+  tcp_request* req = free_list_;
   if (!req) return nullptr;
   free_list_ = req->next_free;
   req->next_free = nullptr;
+  req->reset();
   req->state = request_state::receiving;
-  req->cqe = {};
-  req->dir = data_direction::none;
-  req->xfer_len = req->c2h_len = req->in_capsule_len = req->h2c_received = 0;
-  req->data_digest_error = req->early_error = req->in_place = false;
-  req->c2h_data = nullptr;
-  req->ns = nullptr;
-  req->snap = nullptr;
-  req->dsm_next = req->dsm_count = 0;
+  req->h2c_received = 0;
+  req->data_digest_error = req->early_error = false;
   return req;
 }
 
-void tcp_qpair::release_request(target_request& req) {
+void tcp_qpair::release_request(tcp_request& req) {
   if (req.buf) buffer_pool::local().give(req.buf, req.buf_len);
   req.buf = nullptr;
   req.buf_len = 0;
@@ -151,7 +148,7 @@ std::variant<std::byte*, term_error> tcp_qpair::on_pdu_header(std::span<const st
 
 std::variant<std::byte*, term_error> tcp_qpair::on_capsule_header(std::span<const std::byte> header,
                                                                   uint32_t data_len) {
-  target_request* req = alloc_request();
+  tcp_request* req = alloc_request();
   // More commands outstanding than the queue has entries (NVMe/TCP 3.3: SQ size).
   if (!req) return term_error{term_fes::pdu_sequence_error, 0};
   req->cmd = load_wire<nvme_sqe>(header.data() + sizeof(pdu_common_header));
@@ -178,7 +175,7 @@ std::variant<std::byte*, term_error> tcp_qpair::on_h2c_data_header(std::span<con
   uint16_t ttag = d.ttag.get();
   if (ttag >= requests_.size() || requests_[ttag]->state != request_state::awaiting_h2c)
     return term_error{term_fes::invalid_header_field, offsetof(data_pdu, ttag)};
-  target_request& req = *requests_[ttag];
+  tcp_request& req = *requests_[ttag];
   if (req.cid() != d.cccid.get()) return term_error{term_fes::invalid_header_field, offsetof(data_pdu, cccid)};
   uint32_t datao = d.datao.get(), datal = d.datal.get();
   if (datal == 0 || datal != data_len) return term_error{term_fes::invalid_header_field, offsetof(data_pdu, datal)};
@@ -200,7 +197,7 @@ void tcp_qpair::on_pdu_received(std::span<const std::byte> header, bool data_dig
       on_ic_req(header);
       break;
     case pdu_type::capsule_cmd: {
-      target_request& req = *rx_req_;
+      tcp_request& req = *rx_req_;
       rx_req_ = nullptr;
       consume_sqe();  // whatever becomes of the command, even with a bad digest
       if (!data_digest_ok) {
@@ -212,7 +209,7 @@ void tcp_qpair::on_pdu_received(std::span<const std::byte> header, bool data_dig
       break;
     }
     case pdu_type::h2c_data: {
-      target_request& req = *rx_req_;
+      tcp_request& req = *rx_req_;
       rx_req_ = nullptr;
       req.h2c_received += load_wire<data_pdu>(header.data()).datal.get();
       if (!data_digest_ok) req.data_digest_error = true;
@@ -263,15 +260,9 @@ void tcp_qpair::on_ic_req(std::span<const std::byte> header) {
 
 // --- command path ----------------------------------------------------------------------
 
-void tcp_qpair::start_command(target_request& req) {
+void tcp_qpair::start_command(tcp_request& req) {
   if (req.early_error) return complete(req, req.early_status);
-  bool is_connect = req.cmd.opcode == static_cast<uint8_t>(admin_opcode::fabrics) &&
-                    req.cmd.fctype() == static_cast<uint8_t>(fabrics_type::connect);
-  if (!connected() && !is_connect) return complete(req, nvme_status::generic(sc_generic::command_sequence_error));
-  // NVMe-oF 1.1 2.2: fabrics commands use SGLs only (PSDT 01b or 10b).
-  if (req.cmd.psdt() == 0 || req.cmd.psdt() == 3) return complete(req, nvme_status::generic(sc_generic::invalid_field));
-
-  nvme_status st = prepare_command(*this, req);
+  nvme_status st = begin_command(*this, req);
   if (!st.ok()) return complete(req, st);
 
   const auto& sgl = req.cmd.sgl;
@@ -306,19 +297,12 @@ void tcp_qpair::start_command(target_request& req) {
   }
 }
 
-void tcp_qpair::execute(target_request& req) {
+void tcp_qpair::execute(tcp_request& req) {
   req.state = request_state::executing;
-  std::optional<nvme_status> st;
-  if (req.cmd.opcode == static_cast<uint8_t>(admin_opcode::fabrics))
-    st = execute_fabrics(*this, req);
-  else if (qid() == 0)
-    st = execute_admin(*this, req);
-  else
-    st = execute_io(*this, req);
-  if (st) complete(req, *st);
+  if (auto st = execute_command(*this, req)) complete(req, *st);
 }
 
-void tcp_qpair::on_io_done(target_request& req) {
+void tcp_qpair::on_io_done(tcp_request& req) {
   bdev_io_finished(req);
   if (state_ != conn_state::ready) {
     release_request(req);
@@ -328,7 +312,7 @@ void tcp_qpair::on_io_done(target_request& req) {
   if (auto st = io_step_done(*this, req)) complete(req, *st);
 }
 
-void tcp_qpair::send_r2t(target_request& req) {
+void tcp_qpair::send_r2t(tcp_request& req) {
   req.state = request_state::awaiting_h2c;
   req.h2c_received = 0;
   r2t_pdu r{};
@@ -344,7 +328,9 @@ void tcp_qpair::send_r2t(target_request& req) {
   schedule_flush();
 }
 
-void tcp_qpair::complete(target_request& req, nvme_status st) {
+void tcp_qpair::complete(target_request& generic, nvme_status st) {
+  assert(generic.queue == this);  // a queue completes only its own slots
+  auto& req = static_cast<tcp_request&>(generic);
   if (state_ != conn_state::ready) {
     release_request(req);
     maybe_release();

@@ -27,7 +27,7 @@
 #include "nvme_tcp/socket.h"
 #include "reactor/reactor.h"
 #include "target/target_queue.h"
-#include "target/target_request.h"
+#include "target/tcp_request.h"
 #include "target/transport_options.h"
 
 namespace nvmfd {
@@ -52,8 +52,8 @@ class tcp_qpair final : public target_queue,
   // becomes quiet, before the qpair is released.
   void close(std::string_view why) override;
 
-  // Called by target_request when its bdev I/O is done.
-  void on_io_done(target_request& req);
+  // Called by tcp_request when its bdev I/O is done.
+  void on_io_done(tcp_request& req);
 
   // pdu_channel_client
   void on_channel_error(channel_error e) override;
@@ -67,20 +67,20 @@ class tcp_qpair final : public target_queue,
   // deferred_task: flush the send queue once per loop pass (batches completions)
   void run_deferred() override;
 
-  void release_request(target_request& req);
+  void release_request(tcp_request& req);
 
  private:
   std::variant<std::byte*, term_error> on_capsule_header(std::span<const std::byte> header, uint32_t data_len);
   std::variant<std::byte*, term_error> on_h2c_data_header(std::span<const std::byte> header, uint32_t data_len);
   void on_ic_req(std::span<const std::byte> header);
-  void start_command(target_request& req);
-  void execute(target_request& req);
-  void send_r2t(target_request& req);
+  void start_command(tcp_request& req);
+  void execute(tcp_request& req);
+  void send_r2t(tcp_request& req);
   void send_term_req(const term_error& e, std::span<const std::byte> bad_header);
   void schedule_flush();
   void flush_now();
   void maybe_release();
-  target_request* alloc_request();
+  tcp_request* alloc_request();
   bool take_buffer(target_request& req, uint32_t len);
   void grow_requests(uint16_t n);
   // target_queue: room for queue_size() requests.
@@ -102,9 +102,9 @@ class tcp_qpair final : public target_queue,
   bool close_after_send_ = false;
   bool released_ = false;
 
-  std::vector<std::unique_ptr<target_request>> requests_;
-  target_request* free_list_ = nullptr;
-  target_request* rx_req_ = nullptr;       // request the current PDU belongs to
+  std::vector<std::unique_ptr<tcp_request>> requests_;
+  tcp_request* free_list_ = nullptr;
+  tcp_request* rx_req_ = nullptr;       // request the current PDU belongs to
 
   std::array<std::byte, 128 + digest_len> icresp_hdr_{};
   tx_pdu icresp_tx_;
