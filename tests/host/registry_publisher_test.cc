@@ -21,8 +21,9 @@ struct recorder {
   std::atomic<int> running{0};
   std::atomic<int> overlaps{0};
   std::atomic<int> off_control{0};
-  reactor* control = nullptr;
+  reactor* control;
 
+  explicit recorder(reactor* c) : control(c) {}
   registry_publisher::build_fn build() {
     return [this](const std::set<uint64_t>& ids) {
       if (running.fetch_add(1) != 0) ++overlaps;
@@ -47,24 +48,23 @@ struct recorder {
   }
 };
 
-TEST(registry_publisher, publish_and_wait_returns_after_a_round_on_the_control_reactor_took_the_id) {
-  reactor_pool pool(2);
-  recorder rec;
-  rec.control = &pool.control();
-  auto pub = registry_publisher::make(pool, rec.build());
+// Two reactors: the control reactor (0) and one more to mark from.
+struct registry_publisher_test : ::testing::Test {
+  reactor_pool pool{2};
+  recorder rec{&pool.control()};
+  std::shared_ptr<registry_publisher> pub = registry_publisher::make(pool, rec.build());
+  void TearDown() override { pub->stop(); }  // no round may use rec after it goes
+};
+
+TEST_F(registry_publisher_test, publish_and_wait_returns_after_a_round_on_the_control_reactor_took_the_id) {
   pub->publish_and_wait(7);
   EXPECT_EQ(rec.seen(), std::set<uint64_t>{7});
   pub->publish_and_wait(7);
   EXPECT_EQ(rec.round_count(), 2u) << "a second wait needs a round of its own";
   EXPECT_EQ(rec.off_control.load(), 0);
-  pub->stop();
 }
 
-TEST(registry_publisher, a_storm_of_marks_from_threads_and_reactors_is_coalesced_and_none_is_lost) {
-  reactor_pool pool(2);
-  recorder rec;
-  rec.control = &pool.control();
-  auto pub = registry_publisher::make(pool, rec.build());
+TEST_F(registry_publisher_test, a_storm_of_marks_from_threads_and_reactors_is_coalesced_and_none_is_lost) {
   std::vector<std::thread> markers;
   for (uint64_t t = 0; t < 8; ++t)
     markers.emplace_back([&, t] {
@@ -83,14 +83,9 @@ TEST(registry_publisher, a_storm_of_marks_from_threads_and_reactors_is_coalesced
   EXPECT_LT(rec.round_count(), 9000u) << "marks were coalesced into rounds";
   EXPECT_EQ(rec.overlaps.load(), 0) << "one round at a time";
   EXPECT_EQ(rec.off_control.load(), 0);
-  pub->stop();
 }
 
-TEST(registry_publisher, nothing_runs_after_stop) {
-  reactor_pool pool(1);
-  recorder rec;
-  rec.control = &pool.control();
-  auto pub = registry_publisher::make(pool, rec.build());
+TEST_F(registry_publisher_test, nothing_runs_after_stop) {
   pub->mark_dirty(1);
   pub->stop();
   std::size_t rounds = rec.round_count();
