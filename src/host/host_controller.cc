@@ -12,6 +12,8 @@
 #include "proto/features.h"
 #include "proto/log_pages.h"
 #include "proto/nqn.h"
+#include "reactor/blocking_call.h"
+#include "reactor/post_all.h"
 #include "reactor/reactor_assert.h"
 
 namespace nvmfd {
@@ -412,31 +414,59 @@ void host_controller::on_queue_failed(const std::string& why) {
 void host_controller::disconnect() {
   if (disconnected_.exchange(true)) return;
   assert_off_reactor("host_controller::disconnect");
-  std::vector<std::shared_ptr<host_qpair>> all;
+  // this outlives the wait: the teardown needs no reference of its own.
+  (void)blocking_call<void>(
+      pool_.control(), [this](completion<void> done) { tear_down(nullptr, std::move(done)); }, std::nullopt,
+      "host_controller::disconnect");
+}
+
+void host_controller::disconnect_async(completion<void> done) {
+  if (disconnected_.exchange(true)) return pool_.control().post([done]() mutable { done(success()); });
+  tear_down(shared_from_this(), std::move(done));
+}
+
+// Four rounds, each posted to the reactors it concerns once the one before has finished
+// everywhere: cancel the keep-alive timer (admin reactor); fail every queue (outstanding
+// commands complete with a host path error); empty the per-reactor queue table, so that
+// io_queue() never returns a queue about to go; destroy each queue on its reactor, after the
+// failures' deferred work there has run. keep holds the controller when nobody waits.
+void host_controller::tear_down(std::shared_ptr<host_controller> keep, completion<void> done) {
+  auto queues = std::make_shared<std::vector<std::vector<std::shared_ptr<host_qpair>>>>(pool_.size());
+  reactor* admin_reactor = nullptr;
   {
     std::lock_guard lk(mu_);
-    all = io_queues_;
-    if (admin_) all.push_back(admin_);
+    for (auto& q : io_queues_) (*queues)[q->owner().index()].push_back(q);
+    if (admin_) {
+      admin_reactor = &admin_->owner();
+      (*queues)[admin_reactor->index()].push_back(admin_);
+    }
   }
-  // The keep-alive timer lives on the admin reactor: cancel it there.
-  if (admin_) pool_.run_on(admin_->owner().index(), [this] {
-      if (ka_timer_) admin_->owner().cancel(ka_timer_);
-      ka_timer_ = 0;
-    });
-  for (auto& q : all) pool_.run_on(q->owner().index(), [q] { q->fail("disconnected by the host", true); });
-  {
-    std::lock_guard lk(mu_);
-    io_queues_.clear();
-    admin_.reset();
-  }
-  // Destroy each queue on its reactor, after the failures' deferred work there has run.
-  // The table stays sized but empties on each reactor first, so io_queue() never sees a
-  // destroyed queue.
-  for (unsigned i = 0; i < queue_by_reactor_.size(); ++i) pool_.run_on(i, [this, i] { queue_by_reactor_[i] = nullptr; });
-  for (auto& q : all) {
-    unsigned idx = q->owner().index();
-    pool_.run_on(idx, [q = std::move(q)]() mutable { q.reset(); });
-  }
+  reactor* home = &pool_.control();
+  auto destroy_queues = [this, keep, queues, done, home]() mutable {
+    post_all(pool_, [queues](reactor& r) { (*queues)[r.index()].clear(); }, *home,
+             [keep, done]() mutable { done(success()); });
+  };
+  auto empty_table = [this, keep, destroy_queues, home]() mutable {
+    {
+      std::lock_guard lk(mu_);
+      io_queues_.clear();
+      admin_.reset();
+    }
+    post_all(pool_, [this, keep](reactor& r) {
+      if (r.index() < queue_by_reactor_.size()) queue_by_reactor_[r.index()] = nullptr;
+    }, *home, destroy_queues);
+  };
+  auto fail_queues = [this, keep, queues, empty_table, home]() mutable {
+    post_all(pool_, [queues](reactor& r) {
+      for (auto& q : (*queues)[r.index()]) q->fail("disconnected by the host", true);
+    }, *home, empty_table);
+  };
+  if (!admin_reactor) return fail_queues();
+  admin_reactor->post([this, keep, admin_reactor, fail_queues, home] {
+    if (ka_timer_) admin_reactor->cancel(ka_timer_);
+    ka_timer_ = 0;
+    home->post(fail_queues);
+  });
 }
 
 }  // namespace nvmfd

@@ -19,6 +19,7 @@
 #include "host/host_qpair.h"
 #include "host/transport_id.h"
 #include "proto/identify.h"
+#include "reactor/completion.h"
 #include "reactor/reactor.h"
 
 namespace nvmfd {
@@ -67,6 +68,11 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
 
   // Control thread: Disconnect-free teardown (closes every queue; outstanding commands fail).
   void disconnect();
+  // The same from any thread, reactors included: done runs on the pool's control reactor
+  // once every queue is closed and gone (at once, posted, when the controller was disconnected
+  // already). The controller keeps itself alive until then; dropping the last reference on a
+  // reactor afterwards is safe (its destructor has nothing left to do).
+  void disconnect_async(completion<void> done);
 
   const transport_id& trid() const { return trid_; }
   const controller_options& options() const { return opts_; }
@@ -102,6 +108,7 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   result<uint64_t> property_get(uint32_t offset, bool eight);
   result<void> property_set(uint32_t offset, uint32_t value);
   void on_queue_failed(const std::string& why);
+  void tear_down(std::shared_ptr<host_controller> keep, completion<void> done);
   void start_keep_alive();
   void arm_keep_alive();
   result<void> start_async_events();

@@ -85,13 +85,12 @@ void nvme_bdev::publish(std::shared_ptr<const nvme_bdev_paths> table) {
   generation_.fetch_add(1, std::memory_order_release);
 }
 
-void nvme_bdev::sync(reactor_pool& pool) {
-  for (unsigned i = 0; i < reactors_ && i < pool.size(); ++i)
-    pool.run_on(i, [this, &pool, i] {
-      refresh(views_[i]);
-      retry_parked(pool.at(i));
-    });
+void nvme_bdev::refresh_on(reactor& r) {
+  if (r.index() >= reactors_) return;
+  refresh(views_[r.index()]);
+  retry_parked(r);
 }
+
 
 void nvme_bdev::shut_down(reactor_pool& pool) {
   publish(std::make_shared<nvme_bdev_paths>());

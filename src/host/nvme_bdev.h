@@ -15,9 +15,9 @@
 //    io_fail_timeout_ms (fast_io_fail_timeout_sec), or at once when the table has no path
 //    at all (every path given up).
 //
-// Control side (any non-reactor thread): the owner (nvme_controller_registry) builds path
-// tables and publish()es them; sync() makes every reactor take the newest table before it
-// returns, after which no reactor refers to a controller missing from it.
+// Control side: the owner (nvme_controller_registry) builds path tables and publish()es
+// them (any thread); refresh_on(r) on every reactor r makes every reactor take the newest
+// table, after which no reactor refers to a controller missing from it.
 #include <atomic>
 #include <map>
 #include <memory>
@@ -67,7 +67,9 @@ class nvme_bdev final : public bdev, public host_callback, public slot_waiter_ca
 
   // --- control side ---
   void publish(std::shared_ptr<const nvme_bdev_paths> table);
-  void sync(reactor_pool& pool);
+  // On reactor r (of the pool the bdev serves): r takes the newest table and retries the I/O
+  // that waits there for a usable path.
+  void refresh_on(reactor& r);
   // Publishes an empty table and fails every waiting I/O (-EIO); before the bdev goes away.
   void shut_down(reactor_pool& pool);
   std::shared_ptr<const nvme_bdev_paths> paths() const;

@@ -8,7 +8,6 @@
 #include "base/log.h"
 #include "host/io_command.h"
 #include "proto/nqn.h"
-#include "reactor/thread_name.h"
 
 namespace nvmfd {
 
@@ -89,17 +88,11 @@ std::string spdk_adrfam(const transport_id& t) {
 nvme_controller_registry::nvme_controller_registry(reactor_pool& pool, bdev_registry& bdevs)
     : pool_(pool), bdevs_(bdevs), hostid_(uuid::random_v4()) {
   hostnqn_ = "nqn.2014-08.org.nvmexpress:uuid:" + hostid_.to_string();
-  publisher_ = std::thread([this] { run_publisher(); });
-  set_thread_name(publisher_, "nvme-publish");
+  publisher_ = registry_publisher::make(pool_, [this](const std::set<uint64_t>& ids) { return publish_tables(ids); });
 }
 
 nvme_controller_registry::~nvme_controller_registry() {
-  {
-    std::lock_guard lk(dirty_mu_);
-    stopping_ = true;
-    dirty_cv_.notify_all();
-  }
-  publisher_.join();
+  publisher_->stop();
   std::vector<std::unique_ptr<nvme_controller_entry>> all;
   {
     std::lock_guard lk(mu_);
@@ -519,24 +512,25 @@ std::shared_ptr<const nvme_bdev_paths> nvme_controller_registry::build_table(
   return t;
 }
 
-void nvme_controller_registry::republish(nvme_controller_entry& e) {
-  std::lock_guard lk(mu_);
-  republish_locked(e);
-}
+void nvme_controller_registry::republish(nvme_controller_entry& e) { publisher_->publish_and_wait(e.id); }
 
-void nvme_controller_registry::republish_locked(nvme_controller_entry& e) {
-  // Retired before the statuses are read: a controller retired later is still in them
-  // and waits for the next round (its path marks the entry dirty after retiring it).
-  std::vector<std::shared_ptr<host_controller>> retired;
-  for (auto& p : e.paths)
-    for (auto& c : p->take_retired()) retired.push_back(std::move(c));
-  std::vector<nvme_path::status> statuses;
-  for (auto& p : e.paths) statuses.push_back(p->get_status());
-  for (auto& b : e.bdevs) {
-    b->publish(build_table(e, *b, statuses));
-    b->sync(pool_);
+registry_publisher::published nvme_controller_registry::publish_tables(const std::set<uint64_t>& ids) {
+  registry_publisher::published out;
+  std::lock_guard lk(mu_);
+  for (auto& e : entries_) {
+    if (!ids.count(e->id)) continue;
+    // Retired before the statuses are read: a controller retired later is still in them
+    // and waits for the next round (its path marks the entry dirty after retiring it).
+    for (auto& p : e->paths)
+      for (auto& c : p->take_retired()) out.retired.push_back(std::move(c));
+    std::vector<nvme_path::status> statuses;
+    for (auto& p : e->paths) statuses.push_back(p->get_status());
+    for (auto& b : e->bdevs) {
+      b->publish(build_table(*e, *b, statuses));
+      out.bdevs.push_back(b);
+    }
   }
-  for (auto& c : retired) c->disconnect();
+  return out;
 }
 
 void nvme_controller_registry::set_findings_sink(findings_sink sink) {
@@ -571,27 +565,6 @@ std::vector<std::string> nvme_controller_registry::finding_sources() const {
   return out;
 }
 
-void nvme_controller_registry::mark_dirty(uint64_t entry_id) {
-  std::lock_guard lk(dirty_mu_);
-  dirty_.insert(entry_id);
-  dirty_cv_.notify_all();
-}
-
-void nvme_controller_registry::run_publisher() {
-  std::unique_lock lk(dirty_mu_);
-  for (;;) {
-    dirty_cv_.wait(lk, [&] { return stopping_ || !dirty_.empty(); });
-    if (stopping_) return;
-    std::set<uint64_t> ids = std::move(dirty_);
-    dirty_.clear();
-    lk.unlock();
-    {
-      std::lock_guard g(mu_);
-      for (auto& e : entries_)
-        if (ids.count(e->id)) republish_locked(*e);
-    }
-    lk.lock();
-  }
-}
+void nvme_controller_registry::mark_dirty(uint64_t entry_id) { publisher_->mark_dirty(entry_id); }
 
 }  // namespace nvmfd

@@ -6,8 +6,9 @@
 // bdev_registry.
 //
 // Whenever a path changes (connection lost or back, ANA states), the registry rebuilds the
-// path tables of that name's bdevs on its own thread, publishes them, waits until every
-// reactor has taken them, and only then disconnects controllers that paths stopped using.
+// path tables of that name's bdevs, publishes them, has every reactor take them, and only
+// then disconnects controllers that paths stopped using: a job on the pool's control reactor
+// (registry_publisher.h), which coalesces changes that come while it runs.
 //
 // Threading: callers of the public methods hold control_mutex() (RPC handlers, config loading,
 // discovery services' threads); they block while connecting. find()/list() results stay
@@ -15,17 +16,14 @@
 // Ownership: each path records its owner (nvme_attach_request::owner); removals name the
 // owner and never take another owner's paths.
 // Lifetime: destroy the registry before its reactor_pool stops; it disconnects everything.
-#include <condition_variable>
 #include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/result.h"
@@ -35,6 +33,7 @@
 #include "host/nvme_attach_request.h"
 #include "host/nvme_bdev.h"
 #include "host/nvme_path.h"
+#include "host/registry_publisher.h"
 #include "reactor/reactor.h"
 
 namespace nvmfd {
@@ -147,15 +146,15 @@ class nvme_controller_registry {
   // Removes path i of *it (the name with its last path).
   result<void> remove_path(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it, size_t i);
   // Rebuilds, publishes and syncs the tables of e's bdevs, then disconnects retired
-  // controllers. Takes mu_.
+  // controllers: a round of the publisher, waited for. Caller holds no lock.
   void republish(nvme_controller_entry& e);
-  void republish_locked(nvme_controller_entry& e);
+  // A publisher round's first step (registry_publisher::build_fn): takes mu_.
+  registry_publisher::published publish_tables(const std::set<uint64_t>& ids);
   std::shared_ptr<const nvme_bdev_paths> build_table(const nvme_controller_entry& e, nvme_bdev& b,
                                                      const std::vector<nvme_path::status>& statuses);
   result<void> set_preferred(const std::string& bdev_name, const std::function<bool(const nvme_path::status&)>& is_it,
                              const std::string& what);
   void mark_dirty(uint64_t entry_id);
-  void run_publisher();
 
   reactor_pool& pool_;
   bdev_registry& bdevs_;
@@ -175,11 +174,7 @@ class nvme_controller_registry {
   findings_sink findings_sink_;
   std::map<std::string, std::pair<std::vector<discovery_entry>, transport_id>> findings_;
 
-  std::mutex dirty_mu_;
-  std::condition_variable dirty_cv_;
-  std::set<uint64_t> dirty_;
-  bool stopping_ = false;
-  std::thread publisher_;
+  std::shared_ptr<registry_publisher> publisher_;
 };
 
 // "TCP", "IPv4"/"IPv6": SPDK's spellings in RPC results and saved configs.

@@ -26,6 +26,7 @@ struct piece final : bdev_io_callback, cluster_waiter, commit_waiter {
   lvol_bdev* self = nullptr;
   uint64_t offset_in_cluster = 0;  // blocks
   bool need_commit = false;
+  bool releasing = false;  // gives its cluster back (release_cluster) instead of doing I/O
   piece* next_free = nullptr;
   // A piece whose part of the caller's buffer is not aligned as the base needs goes through
   // a buffer of the reactor's pool (allocation-free once warm); user is the caller's part.
@@ -34,19 +35,21 @@ struct piece final : bdev_io_callback, cluster_waiter, commit_waiter {
 
   void on_bdev_io_done(bdev_io& d) override {
     if (bounce_len && d.status == 0 && d.op == bdev_op::read) std::memcpy(user, d.buf, bounce_len);
-    if (d.status == 0 && need_commit) {
-      need_commit = false;
-      need_generation = self->store().dirty_generation();
-      commit_waiter::waiter_owner = d.owner;
-      self->store().wait_durable(*this);
-      return;
-    }
+    if (d.status == 0) return done_then_commit();
     finish(d.status);
   }
   void on_cluster_ready(int st, uint32_t physical) override {
     if (st != 0) return finish(st);
+    if (releasing) return done_then_commit();
     io.offset_blocks = uint64_t{physical} * self->store().blocks_per_cluster() + offset_in_cluster;
     self->store().base()->submit(io);
+  }
+  // Its own work is done: with need_commit, waits until the metadata is durable first.
+  void done_then_commit() {
+    if (!need_commit) return finish(0);
+    need_commit = false;
+    need_generation = self->store().dirty_generation();
+    self->store().wait_durable(*this);
   }
   void on_committed(int st) override { finish(st == 0 ? 0 : -EIO); }
   void finish(int st);
@@ -81,6 +84,7 @@ piece* new_piece(lvol_bdev& self, bdev_io& parent, bdev_op op, bool need_commit)
   p->parent = &parent;
   p->self = &self;
   p->need_commit = need_commit;
+  p->releasing = false;
   p->bounce_len = 0;
   p->io.op = op;
   p->io.fua = parent.fua;
@@ -108,7 +112,7 @@ void lvol_bdev::piece_done(bdev_io& parent, int st, bool inside_submit) {
   auto& ctx = parent.backend_ctx_as<parent_ctx>();
   if (st != 0 && ctx.status == 0) ctx.status = st;
   if (--ctx.pending != 0) return;
-  if (ctx.counted) vol_.inflight_writes.fetch_sub(1, std::memory_order_release);
+  if (ctx.counted) vol_.write_done();
   if (inside_submit) return parent.complete_later(ctx.status);
   // From a piece's completion (already deferred, on the owner reactor): no second hop.
   parent.status = ctx.status;
@@ -118,18 +122,7 @@ void lvol_bdev::piece_done(bdev_io& parent, int st, bool inside_submit) {
 void lvol_bdev::submit(bdev_io& io) {
   if (int st = validate_io(*this, io); st != 0) return io.complete_later(st);
   bool counted = is_write_kind(io.op);
-  if (counted) {
-    vol_.inflight_writes.fetch_add(1);
-    if (vol_.frozen.load()) {  // a snapshot is being taken: wait for the thaw
-      vol_.inflight_writes.fetch_sub(1);
-      std::lock_guard lk(vol_.parked_mu);
-      if (vol_.frozen.load()) {
-        vol_.parked.push_back(&io);
-        return;
-      }
-      vol_.inflight_writes.fetch_add(1);
-    }
-  }
+  if (counted && !vol_.start_write(io)) return;  // frozen (a snapshot is being taken): parked until the thaw
   auto& ctx = io.emplace_backend_ctx<parent_ctx>();
   ctx.pending = 1;  // held until every piece has started
   ctx.status = 0;
@@ -178,8 +171,9 @@ void lvol_bdev::start_piece(bdev_io& parent, uint64_t lc, uint64_t off, uint64_t
     case bdev_op::write_zeroes:
     case bdev_op::unmap:
       if (vol_.thin.load() && whole && !vol_.parent.load()) {
-        store_.release_cluster(vol_, lc);
-        if (parent.fua) wait_commit(parent);  // the release must be durable too
+        piece* p = new_piece(*this, parent, parent.op, parent.fua);  // fua: the release must be durable too
+        p->releasing = true;
+        store_.release_cluster(vol_, lc, *p);
         return;
       }
       phys = vol_.entry(lc);

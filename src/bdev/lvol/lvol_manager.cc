@@ -5,7 +5,7 @@
 
 #include "base/log.h"
 #include "bdev/lvol/lvol_bdev.h"
-#include "reactor/thread_name.h"
+#include "reactor/blocking_call.h"
 
 namespace nvmfd::lvol {
 
@@ -22,7 +22,13 @@ lvol_manager::lvol_manager(reactor_pool& pool, bdev_registry& bdevs) : pool_(poo
 }
 
 lvol_manager::~lvol_manager() {
-  for (auto& t : operations_) t.join();
+  for (auto& job : jobs_) {
+    if (job->ended()) continue;
+    (void)blocking_call<void>(job->home(), [job](completion<void> done) {
+      job->cancel();
+      job->when_ended([done]() mutable { done(success()); });
+    }, std::nullopt, "~lvol_manager");
+  }
 }
 
 void lvol_manager::examine(const std::shared_ptr<bdev>& b) {
@@ -154,12 +160,17 @@ result<void> lvol_manager::run_long_operation(volume& v, long_operation op, bool
     return error{errc::invalid_argument, fmt::format("{} has no parent to decouple from", s.volume_name(v))};
   if (!s.begin_operation(v, op))
     return error{errc::busy, fmt::format("an operation runs on {} already", s.volume_name(v)), EBUSY};
-  auto run = [&s, &v, op] { return op == long_operation::inflate ? s.inflate(v) : s.decouple_parent(v); };
-  if (wait) return run();
-  operations_.emplace_back([run] {
-    if (auto r = run(); !r) NVMFD_LOG_ERROR("{}", r.err().message);
+  auto job = long_operation_job::make(s, v, op);
+  if (wait)
+    return blocking_call<void>(s.home(), [job](completion<void> done) { job->start(std::move(done)); },
+                               std::nullopt, "lvol_manager::run_long_operation");
+  std::erase_if(jobs_, [](auto& j) { return j->ended(); });
+  jobs_.push_back(job);
+  s.home().post([job] {
+    job->start([](result<void> r) {
+      if (!r) NVMFD_LOG_ERROR("{}", r.err().message);
+    });
   });
-  set_thread_name(operations_.back(), "lvol-op");
   return success();
 }
 

@@ -2,15 +2,15 @@
 // lvol_manager: the lvol stores of one nvmfd process, and their volumes' bdevs in the bdev
 // registry. It examines every bdev added to the registry: one holding an lvol store is
 // loaded with its volumes (so after a restart they are back as soon as the base bdev is
-// created from the config). Control thread only.
+// created from the config). Control thread only (never a reactor: it waits for them).
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/result.h"
 #include "bdev/bdev_registry.h"
+#include "bdev/lvol/long_operation_job.h"
 #include "bdev/lvol/lvol_store.h"
 #include "reactor/reactor.h"
 
@@ -20,6 +20,7 @@ class lvol_manager {
  public:
   // Registers itself as an examiner of bdevs; bdevs must outlive the manager's use.
   lvol_manager(reactor_pool& pool, bdev_registry& bdevs);
+  // Cancels the long operations still running and waits until they have stopped.
   ~lvol_manager();
 
   // Loads the store on b, if any, and registers its volumes. Errors are logged.
@@ -41,8 +42,9 @@ class lvol_manager {
   result<void> delete_volume(volume& v);
   result<volume*> snapshot(volume& v, const std::string& name);
   result<volume*> clone(volume& snapshot, const std::string& name);
-  // inflate / decouple_parent on a thread of its own; wait: return when it is done (with its
-  // result), else at once (progress: lvol_store::operation_of). busy if one runs on v.
+  // inflate / decouple_parent as a job on the store's home reactor (long_operation_job.h);
+  // wait: return when it is done (with its result), else at once (progress:
+  // lvol_store::operation_of). busy if one runs on v.
   result<void> run_long_operation(volume& v, long_operation op, bool wait);
 
  private:
@@ -51,7 +53,7 @@ class lvol_manager {
   reactor_pool& pool_;
   bdev_registry& bdevs_;
   std::vector<std::unique_ptr<lvol_store>> stores_;
-  std::vector<std::thread> operations_;  // joined at destruction
+  std::vector<std::shared_ptr<long_operation_job>> jobs_;  // in the background; ended ones reaped
 };
 
 }  // namespace nvmfd::lvol
