@@ -257,10 +257,10 @@ TEST_F(lifecycle_test, disconnect_on_an_io_queue_answers_then_closes_it) {
   EXPECT_TRUE(succeeded(io.read(target_fixture::ns_512, 0, 8, 512)));
 }
 
-// TARGET BUG (see the report): tcp_qpair::close() closes the socket before it unregisters
-// the queue from its controller, so a host that has seen the connection end after
-// Disconnect may find the qid still taken (Connect Invalid Parameters, QID). The window is
-// small; many rounds make it show.
+// A queue unregisters from its controller before its socket closes, so a host that has seen
+// the connection end after Disconnect finds the qid free (once a bug: the socket closed
+// first, and a quick reconnect got Connect Invalid Parameters, QID). The window was small;
+// many rounds make it show.
 TEST_F(lifecycle_test, qid_is_free_once_the_host_sees_the_disconnected_queue_close) {
   auto h = connect_controller();
   ASSERT_TRUE(ok(h));

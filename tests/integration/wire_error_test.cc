@@ -370,10 +370,10 @@ TEST_F(wire_error_test, sqhd_advances_by_one_per_command_and_wraps) {
   }
 }
 
-// TARGET BUG (see the report): SQHD tells the host which submission queue entries it may
-// reuse (NVMe Base 2.0 4.6). A capsule whose data digest fails was consumed like any other,
-// but src/target/tcp_qpair.cc completes it without advancing sqhd_ (only start_command
-// does), so from then on every completion reports one entry fewer consumed.
+// SQHD tells the host which submission queue entries it may reuse (NVMe Base 2.0 4.6). A
+// capsule whose data digest fails was consumed like any other, so the head advances past it
+// too (once a bug: only a started command advanced it, and every later completion then
+// reported one entry fewer consumed).
 TEST_F(wire_error_test, sqhd_advances_past_a_command_failed_by_its_data_digest) {
   client_options o;
   o.ddgst = true;
