@@ -14,7 +14,7 @@ constexpr size_t read_budget = 512 * 1024;
 
 epoll_pdu_channel::epoll_pdu_channel(reactor& r, int fd, pdu_reader& reader, pdu_writer& writer,
                                      pdu_channel_client& client)
-    : reactor_(r), fd_(fd), reader_(reader), writer_(writer), client_(client) {}
+    : pdu_channel(fd, reader, writer, client), reactor_(r) {}
 
 epoll_pdu_channel::~epoll_pdu_channel() {
   // Closing the fd also takes it off epoll; the owner destroys an open channel only off

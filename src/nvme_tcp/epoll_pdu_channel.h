@@ -15,10 +15,8 @@ class epoll_pdu_channel final : public pdu_channel, private event_handler {
 
   result<void> start() override;
   void flush() override;
-  void discard_input() override { discarding_ = true; }
   void shutdown_write() override;
   void close() override;
-  bool closed() const override { return closed_; }
   bool quiet() const override { return closed_; }
 
  private:
@@ -27,14 +25,8 @@ class epoll_pdu_channel final : public pdu_channel, private event_handler {
   bool drain_input();
 
   reactor& reactor_;
-  int fd_;
-  pdu_reader& reader_;
-  pdu_writer& writer_;
-  pdu_channel_client& client_;
   bool watched_ = false;
   bool want_out_ = false;
-  bool discarding_ = false;  // discard_input(), or the reader failed
-  bool closed_ = false;
 };
 
 }  // namespace nvmfd

@@ -52,6 +52,8 @@ class pdu_channel_client {
 class pdu_channel {
  public:
   virtual ~pdu_channel() = default;
+  pdu_channel(const pdu_channel&) = delete;
+  pdu_channel& operator=(const pdu_channel&) = delete;
 
   // Starts receiving. A failure (socket not registered) leaves the channel to be closed.
   virtual result<void> start() = 0;
@@ -61,14 +63,27 @@ class pdu_channel {
   virtual void flush() = 0;
   // From now on received bytes are dropped unread; the end of the stream is still reported
   // (peer_closed). For the drain after a C2HTermReq.
-  virtual void discard_input() = 0;
+  void discard_input() { discarding_ = true; }
   // Half-closes the socket (SHUT_WR).
   virtual void shutdown_write() = 0;
   // Idempotent. Stops receiving and sending (queued PDUs are not sent); the socket is
   // closed once no operation refers to it.
   virtual void close() = 0;
-  virtual bool closed() const = 0;
+  bool closed() const { return closed_; }
   virtual bool quiet() const = 0;
+
+ protected:
+  pdu_channel(int fd, pdu_reader& reader, pdu_writer& writer, pdu_channel_client& client)
+      : fd_(fd), reader_(reader), writer_(writer), client_(client) {}
+
+  // What both backends keep: the socket (-1 once closed), the connection's reader, writer
+  // and client, and where the channel stands.
+  int fd_;
+  pdu_reader& reader_;
+  pdu_writer& writer_;
+  pdu_channel_client& client_;
+  bool discarding_ = false;  // discard_input(), or the reader failed
+  bool closed_ = false;
 };
 
 // The channel for r's backend, for the connected socket fd. The reader and the writer must

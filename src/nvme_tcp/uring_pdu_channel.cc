@@ -11,7 +11,7 @@ namespace nvmfd {
 
 uring_pdu_channel::uring_pdu_channel(uring_engine& engine, int fd, pdu_reader& reader, pdu_writer& writer,
                                      pdu_channel_client& client)
-    : engine_(&engine), buffers_(engine.recv_buffers()), fd_(fd), reader_(reader), writer_(writer), client_(client) {
+    : pdu_channel(fd, reader, writer, client), engine_(&engine), buffers_(engine.recv_buffers()) {
   recv_op_.ch = this;
   send_op_.ch = this;
   engine.add_stop_hook(*this);

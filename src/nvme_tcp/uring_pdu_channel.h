@@ -31,10 +31,8 @@ class uring_pdu_channel final : public pdu_channel, private uring_stop_hook {
 
   result<void> start() override;
   void flush() override;
-  void discard_input() override { discarding_ = true; }
   void shutdown_write() override;
   void close() override;
-  bool closed() const override { return closed_; }
   bool quiet() const override { return quiet_; }
 
  private:
@@ -60,17 +58,11 @@ class uring_pdu_channel final : public pdu_channel, private uring_stop_hook {
 
   uring_engine* engine_;
   provided_buffers* buffers_;
-  int fd_;
-  pdu_reader& reader_;
-  pdu_writer& writer_;
-  pdu_channel_client& client_;
   recv_op recv_op_;
   send_op send_op_;
   bool recv_armed_ = false;    // a receive is in flight (until a completion without F_MORE)
   bool send_inflight_ = false;
   bool started_ = false;
-  bool discarding_ = false;    // discard_input(), or the reader failed
-  bool closed_ = false;
   bool quiet_ = false;
   bool abandoned_ = false;     // closed by the engine's stop: no more calls to the client
   std::array<iovec, pdu_writer::max_iov> iov_{};
