@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "base/le.h"
+#include "base/strong_id.h"
 #include "proto/controller_properties.h"
 #include "proto/nqn.h"
 #include "proto/nvme_command.h"
@@ -66,7 +67,7 @@ inline constexpr uint8_t disable_sq_flow_control = 1u << 2;
 
 struct connect_command_fields {
   uint16_t recfmt = 0;   // must be 0, else status incompatible_format (Linux nvmet too)
-  uint16_t qid = 0;
+  qid_t qid;
   uint16_t sqsize = 0;   // zero-based, as on the wire; 0 is invalid (a 1-entry queue)
   uint8_t cattr = 0;
   uint32_t kato_ms = 0;
@@ -78,7 +79,7 @@ struct connect_command_fields {
 
 inline connect_command_fields decode_connect(const nvme_sqe& sqe) {
   const auto c = load_wire<connect_command>(&sqe);
-  return {c.recfmt.get(), c.qid.get(), c.sqsize.get(), c.cattr, c.kato.get()};
+  return {c.recfmt.get(), qid_t{c.qid.get()}, c.sqsize.get(), c.cattr, c.kato.get()};
 }
 
 // Connect data, 1024 bytes of in-capsule data (NVMe-oF 1.1 Figure 21).
@@ -110,8 +111,8 @@ inline std::optional<connect_data> decode_connect_data(std::span<const std::byte
 }
 
 // Connect response DW0 on success: CNTLID in bits 15:0, AUTHREQ in bits 17:16.
-constexpr uint32_t connect_response_success(uint16_t cntlid, uint8_t authreq = 0) {
-  return uint32_t{cntlid} | (uint32_t{authreq & 0x3u} << 16);
+constexpr uint32_t connect_response_success(cntlid_t cntlid, uint8_t authreq = 0) {
+  return uint32_t{cntlid.value} | (uint32_t{authreq & 0x3u} << 16);
 }
 // Connect response DW0 with status connect_invalid_parameters: IPO in bits 15:0 and IATTR
 // in bits 23:16, whose bit 0 says the offset is in the connect data (else in the SQE).

@@ -216,8 +216,8 @@ result<json> create_subsystem(nvmf_target& t, const json& params) {
   if (s.max_namespaces == 0) s.max_namespaces = 32;  // SPDK: 0 means the default
   s.allow_any_host = p.optional_bool("allow_any_host").value_or(false);
   s.ana_reporting = p.optional_bool("ana_reporting").value_or(false);
-  s.min_cntlid = static_cast<uint16_t>(p.optional_uint("min_cntlid", UINT16_MAX).value_or(1));
-  s.max_cntlid = static_cast<uint16_t>(p.optional_uint("max_cntlid", UINT16_MAX).value_or(0xffef));
+  s.min_cntlid = cntlid_t{static_cast<uint16_t>(p.optional_uint("min_cntlid", UINT16_MAX).value_or(1))};
+  s.max_cntlid = cntlid_t{static_cast<uint16_t>(p.optional_uint("max_cntlid", UINT16_MAX).value_or(0xffef))};
   if (p.optional_bool("passthrough").value_or(false)) p.fail("passthrough", "not supported");
   p.ignore({"tgt_name", "max_discard_size_kib", "max_write_zeroes_size_kib", "dmrsl", "wzsl", "enable_nssr"});
   if (auto f = p.finish(); !f) return f.take_err();
@@ -231,7 +231,7 @@ result<json> add_ns(nvmf_target& t, bdev_registry& bdevs, const json& params) {
   p.ignore({"tgt_name"});
   auto ns = p.sub("namespace");
   namespace_params np;
-  np.nsid = static_cast<uint32_t>(ns.optional_uint("nsid", UINT32_MAX).value_or(0));
+  np.nsid = nsid_t{static_cast<uint32_t>(ns.optional_uint("nsid", UINT32_MAX).value_or(0))};
   auto bdev_name = ns.required_string("bdev_name");
   if (auto g = ns.optional_string("nguid")) {
     np.nguid = parse_hex_id<16>(*g);
@@ -254,7 +254,7 @@ result<json> add_ns(nvmf_target& t, bdev_registry& bdevs, const json& params) {
   if (!np.dev) return error{errc::not_found, fmt::format("bdev {} not found", bdev_name)};
   auto r = t.add_namespace(nqn, np);
   if (!r) return r.take_err();
-  return json(*r);
+  return json(r->value);
 }
 
 // SPDK's shape (nvmf_subsystem_get_listeners): {"address": {trtype, adrfam, traddr,
@@ -284,13 +284,13 @@ json subsystem_json(const subsystem& s) {
   j["model_number"] = s.model_number;
   j["max_namespaces"] = s.max_namespaces();
   j["passthrough"] = false;
-  j["min_cntlid"] = s.min_cntlid;
-  j["max_cntlid"] = s.max_cntlid;
+  j["min_cntlid"] = s.min_cntlid.value;
+  j["max_cntlid"] = s.max_cntlid.value;
   if (s.ana_reporting) j["ana_reporting"] = true;
   json nss = json::array();
   for (auto& ns : s.namespaces_snapshot()->slots()) {
     if (!ns) continue;
-    json n = {{"nsid", ns->nsid}, {"bdev_name", ns->dev->name()}, {"name", ns->dev->name()},
+    json n = {{"nsid", ns->nsid.value}, {"bdev_name", ns->dev->name()}, {"name", ns->dev->name()},
               {"nguid", hex_upper(ns->nguid.data(), 16)}, {"uuid", ns->id.to_string()}, {"anagrpid", ns->anagrpid}};
     if (ns->eui64) n["eui64"] = hex_upper(ns->eui64->data(), 8);
     nss.push_back(n);
@@ -313,13 +313,13 @@ json nvmf_config(nvmf_target& t) {
       calls.push_back({{"method", "nvmf_create_subsystem"},
                        {"params", {{"nqn", s->nqn()}, {"allow_any_host", s->allow_any_host},
                                    {"serial_number", s->serial_number}, {"model_number", s->model_number},
-                                   {"max_namespaces", s->max_namespaces()}, {"min_cntlid", s->min_cntlid},
-                                   {"max_cntlid", s->max_cntlid}, {"ana_reporting", s->ana_reporting}}}});
+                                   {"max_namespaces", s->max_namespaces()}, {"min_cntlid", s->min_cntlid.value},
+                                   {"max_cntlid", s->max_cntlid.value}, {"ana_reporting", s->ana_reporting}}}});
       for (auto& h : s->hosts)
         calls.push_back({{"method", "nvmf_subsystem_add_host"}, {"params", {{"nqn", s->nqn()}, {"host", h}}}});
       for (auto& ns : s->namespaces_snapshot()->slots()) {
         if (!ns) continue;
-        json n = {{"nsid", ns->nsid}, {"bdev_name", ns->dev->name()}, {"nguid", hex_upper(ns->nguid.data(), 16)},
+        json n = {{"nsid", ns->nsid.value}, {"bdev_name", ns->dev->name()}, {"nguid", hex_upper(ns->nguid.data(), 16)},
                   {"uuid", ns->id.to_string()}, {"anagrpid", ns->anagrpid}};
         if (ns->eui64) n["eui64"] = hex_upper(ns->eui64->data(), 8);
         calls.push_back({{"method", "nvmf_subsystem_add_ns"}, {"params", {{"nqn", s->nqn()}, {"namespace", n}}}});
@@ -414,7 +414,7 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
           return json(true);
         }));
   m.add("nvmf_subsystem_set_ns_ana_group", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
-          auto nsid = static_cast<uint32_t>(p.required_uint("nsid", UINT32_MAX));
+          nsid_t nsid{static_cast<uint32_t>(p.required_uint("nsid", UINT32_MAX))};
           auto grp = static_cast<uint32_t>(p.required_uint("anagrpid", UINT32_MAX));
           if (auto f = p.finish(); !f) return f.take_err();
           if (auto r = t.set_ns_ana_group(nqn, nsid, grp); !r) return r.take_err();
@@ -437,7 +437,7 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
         }));
   m.add("nvmf_subsystem_add_ns", [&t, &bdevs](const json& params) { return add_ns(t, bdevs, params); });
   m.add("nvmf_subsystem_remove_ns", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
-          auto nsid = static_cast<uint32_t>(p.required_uint("nsid", UINT32_MAX));
+          nsid_t nsid{static_cast<uint32_t>(p.required_uint("nsid", UINT32_MAX))};
           if (auto f = p.finish(); !f) return f.take_err();
           if (auto r = t.remove_namespace(nqn, nsid); !r) return r.take_err();
           return json(true);
@@ -482,7 +482,7 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
           if (!cs) return cs.take_err();
           json out = json::array();
           for (auto& c : *cs)
-            out.push_back({{"cntlid", c.cntlid}, {"hostnqn", c.hostnqn}, {"hostid", c.hostid.to_string()},
+            out.push_back({{"cntlid", c.cntlid.value}, {"hostnqn", c.hostnqn}, {"hostid", c.hostid.to_string()},
                            {"num_io_qpairs", c.num_io_qpairs}});
           return out;
         }));

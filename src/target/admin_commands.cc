@@ -47,7 +47,7 @@ void fill_identify_controller(target_queue& q, controller& c, identify_controlle
   set_ascii(id.fr, firmware_revision);
   id.rab = 6;
   id.mdts = static_cast<uint8_t>(std::bit_width(limits.max_io_size / 4096) - 1);
-  id.cntlid = c.cntlid();
+  id.cntlid = c.cntlid().value;
   id.ver = nvme_version_1_4;
   id.cntrltype = static_cast<uint8_t>(discovery ? controller_type::discovery : controller_type::io);
   id.aerl = max_outstanding_aers - 1;
@@ -126,10 +126,10 @@ nvme_status identify(target_queue& q, target_request& req) {
   }
   switch (static_cast<identify_cns>(f.cns)) {
     case identify_cns::namespace_: {
-      if (f.nsid == 0 || (f.nsid > table->max_nsid() && f.nsid != 0xffffffffu))
+      if (f.nsid == 0 || (f.nsid > table->max_nsid().value && f.nsid != 0xffffffffu))
         return nvme_status::generic(sc_generic::invalid_namespace_or_format);
       // An inactive (or the broadcast) NSID returns zeroes (Base 2.0 5.17.2.1).
-      if (auto* ns = table->find(f.nsid)) {
+      if (auto* ns = table->find(nsid_t{f.nsid})) {
         identify_namespace id{};
         fill_identify_namespace(*c.subsys(), *ns, id);
         std::memcpy(page.data(), &id, sizeof(id));
@@ -139,11 +139,11 @@ nvme_status identify(target_queue& q, target_request& req) {
     case identify_cns::active_namespace_list: {
       if (f.nsid >= 0xfffffffeu) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
       size_t n = 0;
-      for (uint32_t id : table->active_nsids()) {
-        if (id <= f.nsid) continue;
+      for (nsid_t id : table->active_nsids()) {
+        if (id.value <= f.nsid) continue;
         if (n == 1024) break;
         le32 v;
-        v = id;
+        v = id.value;
         std::memcpy(page.data() + 4 * n++, &v, 4);
       }
       return send_to_host(req, page.data(), page.size());
@@ -154,7 +154,7 @@ nvme_status identify(target_queue& q, target_request& req) {
       if (f.csi != static_cast<uint8_t>(command_set::nvm)) return nvme_status::generic(sc_generic::invalid_field);
       return send_to_host(req, page.data(), page.size());
     case identify_cns::namespace_id_descriptors: {
-      auto* ns = table->find(f.nsid);
+      auto* ns = table->find(nsid_t{f.nsid});
       if (!ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
       build_ns_id_descriptors(page, ns->eui64 ? ns->eui64->data() : nullptr, ns->nguid.data(), ns->id.bytes.data(),
                               true);
@@ -278,7 +278,7 @@ nvme_status prepare_command(target_queue& q, target_request& req) {
   uint32_t sgl_len = req.cmd.sgl.length.get();
   if (opc == static_cast<uint8_t>(admin_opcode::fabrics)) {
     req.dir = static_cast<data_direction>(req.cmd.fctype() & 0x3);
-  } else if (q.qid() != 0) {
+  } else if (!q.is_admin()) {
     return prepare_io(q, req);
   } else {
     req.dir = static_cast<data_direction>(opc & 0x3);

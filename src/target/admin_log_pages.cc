@@ -52,7 +52,7 @@ std::vector<std::byte> firmware_slot() {
 std::vector<std::byte> changed_namespaces(controller& c, bool rae) {
   changed_namespace_list_log log{};
   auto ids = c.take_changed_namespaces(!rae);
-  for (size_t i = 0; i < ids.size() && i < 1024; ++i) log.nsid[i] = ids[i];
+  for (size_t i = 0; i < ids.size() && i < 1024; ++i) log.nsid[i] = ids[i].value;
   if (!rae) c.unmask_notice(static_cast<uint8_t>(log_page_id::changed_namespace_list));
   return as_bytes(log);
 }
@@ -67,7 +67,7 @@ std::vector<std::byte> ana_log(target_queue& q, controller& c, bool rgo, bool ra
     std::lock_guard lk(q.target().mu());
     auto& sub = *c.subsys();
     for (auto& ns : sub.namespaces_snapshot()->slots())
-      if (ns) groups[ns->anagrpid].push_back(ns->nsid);
+      if (ns) groups[ns->anagrpid].push_back(ns->nsid.value);
     if (auto* l = sub.find_listener(c.listener_traddr(), c.listener_trsvcid())) {
       chgcnt = l->ana_chgcnt;
       states = l->ana_states;

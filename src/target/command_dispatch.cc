@@ -17,7 +17,7 @@ nvme_status begin_command(target_queue& q, target_request& req) {
 
 std::optional<nvme_status> execute_command(target_queue& q, target_request& req) {
   if (req.cmd.opcode == static_cast<uint8_t>(admin_opcode::fabrics)) return execute_fabrics(q, req);
-  if (q.qid() == 0) return execute_admin(q, req);
+  if (q.is_admin()) return execute_admin(q, req);
   return execute_io(q, req);
 }
 

@@ -12,7 +12,7 @@
 
 namespace nvmfd {
 
-controller::controller(nvmf_target& t, std::shared_ptr<subsystem> s, uint16_t cntlid, std::string hostnqn,
+controller::controller(nvmf_target& t, std::shared_ptr<subsystem> s, cntlid_t cntlid, std::string hostnqn,
                        uuid hostid, uint32_t kato, reactor& admin_reactor, uint16_t max_io_queues)
     : target_(t),
       subsys_(std::move(s)),
@@ -118,8 +118,8 @@ void controller::deliver_events() {
   }
 }
 
-void controller::notice_namespaces_changed(const std::vector<uint32_t>& nsids) {
-  for (uint32_t id : nsids) {
+void controller::notice_namespaces_changed(const std::vector<nsid_t>& nsids) {
+  for (nsid_t id : nsids) {
     if (changed_ns_overflow_) break;
     if (std::find(changed_ns_.begin(), changed_ns_.end(), id) != changed_ns_.end()) continue;
     if (changed_ns_.size() >= 1024) {
@@ -157,8 +157,8 @@ void controller::notice_ana_changed() {
   deliver_events();
 }
 
-std::vector<uint32_t> controller::take_changed_namespaces(bool clear) {
-  std::vector<uint32_t> out = changed_ns_overflow_ ? std::vector<uint32_t>{0xffffffffu} : changed_ns_;
+std::vector<nsid_t> controller::take_changed_namespaces(bool clear) {
+  std::vector<nsid_t> out = changed_ns_overflow_ ? std::vector<nsid_t>{broadcast_nsid} : changed_ns_;
   if (clear) {
     changed_ns_.clear();
     changed_ns_overflow_ = false;
@@ -172,7 +172,7 @@ void controller::unmask_notice(uint8_t log_page) {
   if (log_page == static_cast<uint8_t>(log_page_id::ana)) notice_ana_masked_ = false;
 }
 
-bool controller::register_io_queue(uint16_t qid, unsigned reactor_index, std::weak_ptr<target_queue> q) {
+bool controller::register_io_queue(qid_t qid, unsigned reactor_index, std::weak_ptr<target_queue> q) {
   std::lock_guard lk(io_mu_);
   if (ended_) return false;
   auto it = io_queues_.find(qid);
@@ -181,7 +181,7 @@ bool controller::register_io_queue(uint16_t qid, unsigned reactor_index, std::we
   return true;
 }
 
-void controller::unregister_io_queue(uint16_t qid) {
+void controller::unregister_io_queue(qid_t qid) {
   std::lock_guard lk(io_mu_);
   io_queues_.erase(qid);
 }
@@ -203,7 +203,7 @@ size_t controller::io_queue_count() const {
 }
 
 void controller::close_io_queues(const char* why) {
-  std::map<uint16_t, io_queue_ref> queues;
+  std::map<qid_t, io_queue_ref> queues;
   {
     std::lock_guard lk(io_mu_);
     queues.swap(io_queues_);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "base/strong_id.h"
 #include "base/uuid.h"
 #include "reactor/reactor.h"
 
@@ -50,13 +51,13 @@ struct alignas(64) queue_stats {
 
 class controller : public std::enable_shared_from_this<controller> {
  public:
-  controller(nvmf_target& t, std::shared_ptr<subsystem> s, uint16_t cntlid, std::string hostnqn, uuid hostid,
+  controller(nvmf_target& t, std::shared_ptr<subsystem> s, cntlid_t cntlid, std::string hostnqn, uuid hostid,
              uint32_t kato_ms, reactor& admin_reactor, uint16_t max_io_queues);
   ~controller();
 
   nvmf_target& target() const { return target_; }
   const std::shared_ptr<subsystem>& subsys() const { return subsys_; }
-  uint16_t cntlid() const { return cntlid_; }
+  cntlid_t cntlid() const { return cntlid_; }
   const std::string& hostnqn() const { return hostnqn_; }
   const uuid& hostid() const { return hostid_; }
   reactor& admin_reactor() const { return admin_reactor_; }
@@ -92,14 +93,14 @@ class controller : public std::enable_shared_from_this<controller> {
   // Parks an Asynchronous Event Request; false if the limit (aerl + 1) is reached.
   bool park_aer(target_request& req);
   // Namespace attribute changed (from the control thread, posted here).
-  void notice_namespaces_changed(const std::vector<uint32_t>& nsids);
+  void notice_namespaces_changed(const std::vector<nsid_t>& nsids);
   // The discovery log changed (discovery controllers; posted here by the target).
   void notice_discovery_log_changed();
   // The ANA log of this controller's listener changed (posted here by the target).
   void notice_ana_changed();
   // Returns and clears the Changed Namespace List (log page 04h), 1024 entries at most;
   // clear_on_read false when RAE is set.
-  std::vector<uint32_t> take_changed_namespaces(bool clear);
+  std::vector<nsid_t> take_changed_namespaces(bool clear);
   void unmask_notice(uint8_t log_page);
 
   // --- any reactor ---
@@ -108,13 +109,13 @@ class controller : public std::enable_shared_from_this<controller> {
   std::atomic<bool> io_queues_set{false};
   // Registers I/O queue qid; false if it is in use or the controller has ended (its admin
   // queue closed, perhaps while this I/O queue's Connect ran on another reactor).
-  bool register_io_queue(uint16_t qid, unsigned reactor_index, std::weak_ptr<target_queue> q);
-  void unregister_io_queue(uint16_t qid);
+  bool register_io_queue(qid_t qid, unsigned reactor_index, std::weak_ptr<target_queue> q);
+  void unregister_io_queue(qid_t qid);
   // Asks every I/O queue's reactor to close it.
   void close_io_queues(const char* why);
   size_t io_queue_count() const;
   // Counters of queue qid (0 .. max_io_queues); the queue's reactor writes them.
-  queue_stats& stats(uint16_t qid) { return stats_[qid]; }
+  queue_stats& stats(qid_t qid) { return stats_[qid.value]; }
   uint16_t max_io_queues() const { return max_io_queues_; }
   // Sum over all queues.
   queue_stats::snapshot_t total_stats() const;
@@ -126,7 +127,7 @@ class controller : public std::enable_shared_from_this<controller> {
 
   nvmf_target& target_;
   std::shared_ptr<subsystem> subsys_;
-  uint16_t cntlid_;
+  cntlid_t cntlid_;
   std::string hostnqn_;
   uuid hostid_;
   reactor& admin_reactor_;
@@ -142,7 +143,7 @@ class controller : public std::enable_shared_from_this<controller> {
   bool notice_discovery_masked_ = false;            // until log 70h is read
   bool notice_ana_masked_ = false;                  // until log 0Ch is read
   std::string listener_traddr_, listener_trsvcid_;
-  std::vector<uint32_t> changed_ns_;
+  std::vector<nsid_t> changed_ns_;
   bool changed_ns_overflow_ = false;
 
   struct io_queue_ref {
@@ -150,7 +151,7 @@ class controller : public std::enable_shared_from_this<controller> {
     std::weak_ptr<target_queue> queue;
   };
   mutable std::mutex io_mu_;
-  std::map<uint16_t, io_queue_ref> io_queues_;
+  std::map<qid_t, io_queue_ref> io_queues_;
   bool ended_ = false;                              // under io_mu_: the admin queue is gone
 };
 

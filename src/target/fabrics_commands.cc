@@ -97,20 +97,20 @@ nvme_status connect_admin(connect_context& cx, const connect_data& d, std::share
     auto* l = sub->listener_for(q.local().traddr, q.local().trsvcid);
     if (!l || q.target().find_subsystem_locked(sub->nqn()) != sub)
       return cx.invalid_param(field_subnqn, "the subsystem or its listener was removed during Connect");
-    uint16_t cntlid = sub->allocate_cntlid();
-    if (cntlid == 0)
+    std::optional<cntlid_t> cntlid = sub->allocate_cntlid();
+    if (!cntlid)
       return cx.refuse(nvme_status::specific(sc_command_specific::controller_busy),
                        "no free controller ID in the subsystem's cntlid range");
     uint32_t kato = f.kato_ms;
     // Discovery controllers may run without keep-alive (kato 0); I/O controllers get
     // at least min_kato, as SPDK does, so that a vanished host is noticed.
     if (sub->type() == subsystem_kind::nvme && kato != 0 && kato < limits.min_kato) kato = limits.min_kato;
-    c = std::make_shared<controller>(q.target(), sub, cntlid, cx.hostnqn, hostid, kato, q.owner(),
+    c = std::make_shared<controller>(q.target(), sub, *cntlid, cx.hostnqn, hostid, kato, q.owner(),
                                      limits.max_io_qpairs_per_ctrlr);
     c->set_listener(l->traddr, l->trsvcid);
-    sub->controllers()[cntlid] = c;
+    sub->controllers()[*cntlid] = c;
   }
-  q.bind(c, 0, static_cast<uint16_t>(f.sqsize + 1), f.sq_flow_control_disabled());
+  q.bind(c, admin_qid, static_cast<uint16_t>(f.sqsize + 1), f.sq_flow_control_disabled());
   c->attach_admin_queue(&q);
   cx.req.cqe.dw0 = connect_response_success(c->cntlid());
   NVMFD_LOG_INFO("controller {} of {} created for host {} at {}", c->cntlid(), sub->nqn(), quoted(cx.hostnqn),
@@ -129,7 +129,7 @@ nvme_status connect_io(connect_context& cx, const connect_data& d, const std::sh
   std::shared_ptr<controller> c;
   {
     std::lock_guard lk(q.target().mu());
-    auto it = sub->controllers().find(d.cntlid.get());
+    auto it = sub->controllers().find(cntlid_t{d.cntlid.get()});
     if (it != sub->controllers().end()) c = it->second.lock();
   }
   if (!c) return cx.invalid_param(field_cntlid, fmt::format("no controller {} in the subsystem", d.cntlid.get()));
@@ -143,7 +143,7 @@ nvme_status connect_io(connect_context& cx, const connect_data& d, const std::sh
                      fmt::format("controller {} is not enabled (CC.EN = 0)", c->cntlid()));
   // Without Set Features (Number of Queues) the host may use up to the controller's maximum.
   uint16_t allowed = c->io_queues_set ? c->io_queues_granted.load() : c->max_io_queues();
-  if (f.qid > allowed)
+  if (f.qid.value > allowed)
     return cx.invalid_param(field_qid, fmt::format("qid {} is beyond the {} I/O queue(s) granted", f.qid, allowed));
   if (!c->register_io_queue(f.qid, q.owner().index(), q.weak_from_this()))
     return cx.invalid_param(field_qid, fmt::format("qid {} of controller {} is in use (or the controller is ending)",
@@ -193,7 +193,7 @@ nvme_status do_connect(target_queue& q, target_request& req) {
                                ? "host nqn '' not allowed, as only a subsystem allowing any host takes an empty one"
                                : fmt::format("host nqn {} not allowed, as it is not on the subsystem's allow list",
                                              quoted(cx.hostnqn)));
-  return cx.f.qid == 0 ? connect_admin(cx, *d, sub) : connect_io(cx, *d, sub);
+  return cx.f.qid == admin_qid ? connect_admin(cx, *d, sub) : connect_io(cx, *d, sub);
 }
 
 uint64_t cap_value(const target_queue& q) {
@@ -208,7 +208,7 @@ uint64_t cap_value(const target_queue& q) {
 }
 
 nvme_status property_get(target_queue& q, target_request& req) {
-  if (q.qid() != 0) return nvme_status::generic(sc_generic::invalid_field);
+  if (!q.is_admin()) return nvme_status::generic(sc_generic::invalid_field);
   auto p = decode_property(req.cmd);
   uint8_t width = property_width(p.offset);
   if (p.size_bytes() == 0 || width == 0 || width != p.size_bytes())
@@ -228,7 +228,7 @@ nvme_status property_get(target_queue& q, target_request& req) {
 }
 
 nvme_status property_set(target_queue& q, target_request& req) {
-  if (q.qid() != 0) return nvme_status::generic(sc_generic::invalid_field);
+  if (!q.is_admin()) return nvme_status::generic(sc_generic::invalid_field);
   auto p = decode_property(req.cmd);
   if (p.offset != property_offset::cc || p.size_bytes() != 4) return nvme_status::generic(sc_generic::invalid_field);
   q.ctrl()->write_cc(static_cast<uint32_t>(p.value));

@@ -80,11 +80,11 @@ nvme_status prepare_io(target_queue& q, target_request& req) {
   }
   req.dir = static_cast<data_direction>(cmd.opcode & 0x3);
   req.snap = q.current_snapshot();
-  req.ns = req.snap->table->find(cmd.nsid.get());
+  req.ns = req.snap->table->find(nsid_t{cmd.nsid.get()});
   if (!req.ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
   if (!req.snap->ana.empty()) {
     // Base 2.0 8.20.3: commands on an inaccessible path fail with a path-related status.
-    switch (req.snap->ana[req.ns->nsid - 1]) {
+    switch (req.snap->ana[namespace_table::slot_of(req.ns->nsid)]) {
       case ana_state::inaccessible: return nvme_status::path(sc_path::ana_inaccessible);
       case ana_state::persistent_loss: return nvme_status::path(sc_path::ana_persistent_loss);
       case ana_state::change: return nvme_status::path(sc_path::ana_transition);

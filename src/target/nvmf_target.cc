@@ -100,7 +100,7 @@ result<std::shared_ptr<subsystem>> nvmf_target::create_subsystem(const subsystem
   if (p.nqn == discovery_nqn) return error{errc::invalid_argument, "the discovery subsystem exists already"};
   if (p.max_namespaces == 0 || p.max_namespaces > 1024)
     return error{errc::invalid_argument, "max_namespaces must be 1..1024"};
-  if (p.min_cntlid < 1 || p.max_cntlid > 0xffef || p.min_cntlid > p.max_cntlid)
+  if (p.min_cntlid.value < 1 || p.max_cntlid.value > 0xffef || p.min_cntlid > p.max_cntlid)
     return error{errc::invalid_argument, "need 1 <= min_cntlid <= max_cntlid <= 65519"};
   if (p.serial_number.size() > 20) return error{errc::invalid_argument, "serial_number longer than 20 characters"};
   if (p.model_number.size() > 40) return error{errc::invalid_argument, "model_number longer than 40 characters"};
@@ -236,9 +236,9 @@ void nvmf_target::notify_discovery_listener_observers(const std::string& nqn) {
   for (auto& o : discovery_listener_observers_) o();
 }
 
-result<uint32_t> nvmf_target::add_namespace(const std::string& nqn, const namespace_params& p) {
+result<nsid_t> nvmf_target::add_namespace(const std::string& nqn, const namespace_params& p) {
   std::shared_ptr<subsystem> s;
-  uint32_t nsid = 0;
+  nsid_t nsid;
   {
     std::lock_guard lk(mu_);
     s = find_locked(nqn);
@@ -248,20 +248,20 @@ result<uint32_t> nvmf_target::add_namespace(const std::string& nqn, const namesp
       return error{errc::busy, fmt::format("bdev {} is already in use by {}", p.dev->name(), p.dev->claimed_by())};
     auto old = s->namespaces_snapshot();
     nsid = p.nsid;
-    if (nsid == 0) {
-      for (uint32_t i = 1; i <= old->max_nsid(); ++i)
+    if (nsid.value == 0) {
+      for (nsid_t i{1}; i <= old->max_nsid(); ++i.value)
         if (!old->find(i)) {
           nsid = i;
           break;
         }
-      if (nsid == 0) return error{errc::invalid_argument, fmt::format("{} has no free namespace ID", nqn)};
+      if (nsid.value == 0) return error{errc::invalid_argument, fmt::format("{} has no free namespace ID", nqn)};
     } else if (nsid > old->max_nsid()) {
       return error{errc::invalid_argument, fmt::format("nsid {} is above max_namespaces {}", nsid, old->max_nsid())};
     } else if (old->find(nsid)) {
       return error{errc::already_exists, fmt::format("nsid {} already exists in {}", nsid, nqn)};
     }
     // ANA group IDs run 1..ANAGRPMAX, which is max_namespaces (as in SPDK).
-    if (p.anagrpid > old->max_nsid())
+    if (p.anagrpid > old->max_nsid().value)
       return error{errc::invalid_argument,
                    fmt::format("anagrpid {} is above max_namespaces {}", p.anagrpid, old->max_nsid())};
     auto ns = std::make_shared<target_namespace>();
@@ -270,9 +270,9 @@ result<uint32_t> nvmf_target::add_namespace(const std::string& nqn, const namesp
     ns->id = p.id ? *p.id : (p.dev->id().is_zero() ? uuid::random_v4() : p.dev->id());
     ns->nguid = p.nguid ? *p.nguid : ns->id.bytes;
     ns->eui64 = p.eui64;
-    ns->anagrpid = p.anagrpid ? p.anagrpid : nsid;
+    ns->anagrpid = p.anagrpid ? p.anagrpid : nsid.value;
     auto fresh = std::make_shared<namespace_table>(*old);
-    fresh->slots()[nsid - 1] = ns;
+    fresh->slots()[namespace_table::slot_of(nsid)] = ns;
     s->publish(std::move(fresh));
     p.dev->claim(fmt::format("{} nsid {}", nqn, nsid));
   }
@@ -280,7 +280,7 @@ result<uint32_t> nvmf_target::add_namespace(const std::string& nqn, const namesp
   return nsid;
 }
 
-result<void> nvmf_target::remove_namespace(const std::string& nqn, uint32_t nsid) {
+result<void> nvmf_target::remove_namespace(const std::string& nqn, nsid_t nsid) {
   std::shared_ptr<subsystem> s;
   {
     std::lock_guard lk(mu_);
@@ -291,14 +291,14 @@ result<void> nvmf_target::remove_namespace(const std::string& nqn, uint32_t nsid
     if (!ns) return error{errc::not_found, fmt::format("{} has no namespace {}", nqn, nsid)};
     ns->dev->release();
     auto fresh = std::make_shared<namespace_table>(*old);
-    fresh->slots()[nsid - 1] = nullptr;
+    fresh->slots()[namespace_table::slot_of(nsid)] = nullptr;
     s->publish(std::move(fresh));
   }
   notify_namespace_change(s, nsid);
   return success();
 }
 
-void nvmf_target::notify_namespace_change(const std::shared_ptr<subsystem>& s, uint32_t nsid) {
+void nvmf_target::notify_namespace_change(const std::shared_ptr<subsystem>& s, nsid_t nsid) {
   std::vector<std::shared_ptr<controller>> ctrls;
   {
     std::lock_guard lk(mu_);
@@ -338,7 +338,7 @@ result<void> nvmf_target::set_ana_state(const std::string& nqn, const listen_add
   return success();
 }
 
-result<void> nvmf_target::set_ns_ana_group(const std::string& nqn, uint32_t nsid, uint32_t anagrpid) {
+result<void> nvmf_target::set_ns_ana_group(const std::string& nqn, nsid_t nsid, uint32_t anagrpid) {
   std::lock_guard lk(mu_);
   auto s = find_locked(nqn);
   if (!s) return no_subsystem(nqn);
@@ -351,7 +351,7 @@ result<void> nvmf_target::set_ns_ana_group(const std::string& nqn, uint32_t nsid
   auto moved = std::make_shared<target_namespace>(*ns);
   moved->anagrpid = anagrpid;
   auto fresh = std::make_shared<namespace_table>(*old);
-  fresh->slots()[nsid - 1] = std::move(moved);
+  fresh->slots()[namespace_table::slot_of(nsid)] = std::move(moved);
   s->publish(std::move(fresh));
   for (auto& l : s->listeners) ++l.ana_chgcnt;
   notify_ana_change_locked(*s, nullptr);
@@ -541,7 +541,7 @@ void nvmf_target::disconnect_controllers(const std::vector<std::shared_ptr<contr
       reactors_.run_on(i, [&, i] {
         std::vector<std::shared_ptr<tcp_qpair>> victims;
         for (auto& [p, sp] : conns_[i])
-          if (doomed(*sp) && (!admin_only || sp->qid() == 0)) victims.push_back(sp);
+          if (doomed(*sp) && (!admin_only || sp->is_admin())) victims.push_back(sp);
         for (auto& q : victims) q->close(why);
       });
     }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/strong_id.h"
 #include "reactor/reactor.h"
 #include "target/discovery_filter.h"
 #include "target/discovery_referral.h"
@@ -41,13 +42,13 @@ struct subsystem_params {
   uint32_t max_namespaces = 32;
   bool allow_any_host = false;
   bool ana_reporting = false;
-  uint16_t min_cntlid = 1;
-  uint16_t max_cntlid = 0xffef;
+  cntlid_t min_cntlid{1};
+  cntlid_t max_cntlid{0xffef};
 };
 
 struct namespace_params {
   std::shared_ptr<bdev> dev;
-  uint32_t nsid = 0;                              // 0: lowest free
+  nsid_t nsid;                                    // 0: lowest free
   std::optional<uuid> id;
   std::optional<std::array<uint8_t, 16>> nguid;
   std::optional<std::array<uint8_t, 8>> eui64;
@@ -55,7 +56,7 @@ struct namespace_params {
 };
 
 struct controller_info {
-  uint16_t cntlid;
+  cntlid_t cntlid;
   std::string hostnqn;
   uuid hostid;
   size_t num_io_qpairs;
@@ -82,8 +83,8 @@ class nvmf_target {
   // matched it); controllers on other listeners, and other subsystems' controllers on the
   // same address, stay. When it returns, every queue of those controllers is closed.
   result<void> remove_listener(const std::string& nqn, const listen_address& a);
-  result<uint32_t> add_namespace(const std::string& nqn, const namespace_params& p);
-  result<void> remove_namespace(const std::string& nqn, uint32_t nsid);
+  result<nsid_t> add_namespace(const std::string& nqn, const namespace_params& p);
+  result<void> remove_namespace(const std::string& nqn, nsid_t nsid);
   result<void> add_host(const std::string& nqn, const std::string& hostnqn);
   result<void> remove_host(const std::string& nqn, const std::string& hostnqn);
   result<void> set_allow_any_host(const std::string& nqn, bool allow);
@@ -94,7 +95,7 @@ class nvmf_target {
                              std::optional<uint32_t> anagrpid);
   // Moves namespace nsid to ANA group anagrpid (1..max_namespaces); every controller of
   // the subsystem gets an ANA change notice.
-  result<void> set_ns_ana_group(const std::string& nqn, uint32_t nsid, uint32_t anagrpid);
+  result<void> set_ns_ana_group(const std::string& nqn, nsid_t nsid, uint32_t anagrpid);
   // Referrals in the discovery log, after the subsystems' entries, in the order added.
   // Adding one that exists (same address, service and NQN) succeeds and changes nothing,
   // as in SPDK; removing one that does not exist is not_found; a bad NQN is invalid_argument.
@@ -167,7 +168,7 @@ class nvmf_target {
   // Closes every queue (admin and I/O) of these controllers and returns when they are
   // closed; their bdev I/O in flight completes later. Control thread, without mu().
   void disconnect_controllers(const std::vector<std::shared_ptr<controller>>& ctrls, const char* why);
-  void notify_namespace_change(const std::shared_ptr<subsystem>& s, uint32_t nsid);
+  void notify_namespace_change(const std::shared_ptr<subsystem>& s, nsid_t nsid);
   // Posts an ANA change notice to the subsystem's controllers connected through listener a
   // (all of them when a is null).
   void notify_ana_change_locked(subsystem& s, const listen_address* a);

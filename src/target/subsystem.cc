@@ -37,18 +37,20 @@ listen_address* subsystem::listener_for(const std::string& traddr, const std::st
   return nullptr;
 }
 
-uint16_t subsystem::allocate_cntlid() {
-  if (min_cntlid > max_cntlid) return 0;
-  uint32_t span = uint32_t{max_cntlid} - min_cntlid + 1;
+std::optional<cntlid_t> subsystem::allocate_cntlid() {
+  if (min_cntlid > max_cntlid) return std::nullopt;
+  uint32_t first = min_cntlid.value;
+  uint32_t span = uint32_t{max_cntlid.value} - first + 1;
   for (uint32_t i = 0; i < span; ++i) {
-    uint16_t c = static_cast<uint16_t>(min_cntlid + (next_cntlid_ + i) % span);
+    uint32_t offset = (next_cntlid_ + i) % span;
+    cntlid_t c{static_cast<uint16_t>(first + offset)};
     auto it = controllers_.find(c);
     if (it == controllers_.end() || it->second.expired()) {
-      next_cntlid_ = static_cast<uint16_t>((c - min_cntlid + 1) % span);
+      next_cntlid_ = static_cast<uint16_t>((offset + 1) % span);
       return c;
     }
   }
-  return 0;
+  return std::nullopt;
 }
 
 }  // namespace nvmfd

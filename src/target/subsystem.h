@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -54,8 +55,8 @@ class subsystem {
   std::string model_number = "nvmfd Controller";
   bool allow_any_host = false;
   bool ana_reporting = false;
-  uint16_t min_cntlid = 1;
-  uint16_t max_cntlid = 0xffef;
+  cntlid_t min_cntlid{1};
+  cntlid_t max_cntlid{0xffef};
   std::set<std::string> hosts;
   std::vector<listen_address> listeners;
 
@@ -73,7 +74,7 @@ class subsystem {
   // Bumps the namespace generation without changing the table, so that every queue pair
   // takes a fresh snapshot (ANA states changed).
   void republish() { generation_.fetch_add(1, std::memory_order_release); }
-  uint32_t max_namespaces() const { return table_->max_nsid(); }
+  uint32_t max_namespaces() const { return table_->max_nsid().value; }
 
   // Namespaces: the current table (immutable) and its generation.
   std::shared_ptr<const namespace_table> namespaces_snapshot() const { return table_; }
@@ -85,17 +86,17 @@ class subsystem {
   }
 
   // Controllers of this subsystem, by cntlid.
-  std::map<uint16_t, std::weak_ptr<controller>>& controllers() { return controllers_; }
-  // The next free cntlid in [min_cntlid, max_cntlid], or 0 if none is free.
-  uint16_t allocate_cntlid();
+  std::map<cntlid_t, std::weak_ptr<controller>>& controllers() { return controllers_; }
+  // The next free cntlid in [min_cntlid, max_cntlid], or none if all are in use.
+  std::optional<cntlid_t> allocate_cntlid();
 
  private:
   std::string nqn_;
   subsystem_kind type_;
   std::shared_ptr<const namespace_table> table_;
   std::atomic<uint64_t> generation_{1};
-  std::map<uint16_t, std::weak_ptr<controller>> controllers_;
-  uint16_t next_cntlid_ = 0;
+  std::map<cntlid_t, std::weak_ptr<controller>> controllers_;
+  uint16_t next_cntlid_ = 0;  // offset from min_cntlid where the next search starts
 };
 
 }  // namespace nvmfd

@@ -7,13 +7,14 @@
 #include <optional>
 #include <vector>
 
+#include "base/strong_id.h"
 #include "base/uuid.h"
 #include "bdev/bdev.h"
 
 namespace nvmfd {
 
 struct target_namespace {
-  uint32_t nsid = 0;
+  nsid_t nsid;
   std::shared_ptr<bdev> dev;
   uuid id;                              // NIDT 3
   std::array<uint8_t, 16> nguid{};      // NIDT 2
@@ -25,14 +26,18 @@ class namespace_table {
  public:
   explicit namespace_table(uint32_t max_namespaces) : slots_(max_namespaces) {}
 
-  uint32_t max_nsid() const { return static_cast<uint32_t>(slots_.size()); }
+  // The highest valid NSID (MNAN/NN): IDs are 1 .. max_nsid().
+  nsid_t max_nsid() const { return nsid_t{static_cast<uint32_t>(slots_.size())}; }
+  bool in_range(nsid_t nsid) const { return nsid.value != 0 && nsid <= max_nsid(); }
+  // The slot of an in-range NSID (slots() and per-namespace arrays are indexed by it).
+  static size_t slot_of(nsid_t nsid) { return nsid.value - 1; }
   // The active namespace with this id, or nullptr (inactive or out of range).
-  const target_namespace* find(uint32_t nsid) const {
-    if (nsid == 0 || nsid > slots_.size()) return nullptr;
-    return slots_[nsid - 1].get();
+  const target_namespace* find(nsid_t nsid) const {
+    if (!in_range(nsid)) return nullptr;
+    return slots_[slot_of(nsid)].get();
   }
-  std::vector<uint32_t> active_nsids() const {
-    std::vector<uint32_t> ids;
+  std::vector<nsid_t> active_nsids() const {
+    std::vector<nsid_t> ids;
     for (auto& s : slots_)
       if (s) ids.push_back(s->nsid);
     return ids;

@@ -20,7 +20,7 @@ void target_queue::set_endpoints(queue_endpoint local, std::string peer) {
   peer_ = std::move(peer);
 }
 
-void target_queue::bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t queue_size,
+void target_queue::bind(std::shared_ptr<controller> c, qid_t qid, uint16_t queue_size,
                         bool sq_flow_control_disabled) {
   sq_flow_control_disabled_ = sq_flow_control_disabled;
   ctrl_ = std::move(c);
@@ -32,7 +32,7 @@ void target_queue::bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t qu
 void target_queue::unbind() {
   if (!ctrl_ || unbound_) return;
   unbound_ = true;
-  if (qid_ == 0)
+  if (is_admin())
     ctrl_->detach_admin_queue();
   else
     ctrl_->unregister_io_queue(qid_);
@@ -49,9 +49,9 @@ ns_snapshot* target_queue::current_snapshot() {
       // ANA states of this controller's listener, resolved per namespace so that the I/O
       // path indexes a vector instead of looking anything up.
       if (auto* l = sub.find_listener(ctrl_->listener_traddr(), ctrl_->listener_trsvcid()); l && !l->ana_states.empty()) {
-        fresh->ana.assign(fresh->table->max_nsid(), ana_state::optimized);
+        fresh->ana.assign(fresh->table->slots().size(), ana_state::optimized);
         for (auto& ns : fresh->table->slots())
-          if (ns) fresh->ana[ns->nsid - 1] = l->state_of(ns->anagrpid);
+          if (ns) fresh->ana[namespace_table::slot_of(ns->nsid)] = l->state_of(ns->anagrpid);
       }
     }
     if (snap_ && snap_->inflight > 0) retired_snaps_.push_back(std::move(snap_));

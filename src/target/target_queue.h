@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/strong_id.h"
 #include "proto/nvme_command.h"
 #include "target/ns_snapshot.h"
 #include "target/queue_endpoint.h"
@@ -38,7 +39,8 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
 
   nvmf_target& target() const { return target_; }
   reactor& owner() const { return reactor_; }
-  uint16_t qid() const { return qid_; }
+  qid_t qid() const { return qid_; }
+  bool is_admin() const { return qid_ == admin_qid; }
   uint16_t queue_size() const { return queue_size_; }
   bool connected() const { return ctrl_ != nullptr; }
   controller* ctrl() const { return ctrl_.get(); }
@@ -53,7 +55,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
 
   // --- for the command handlers ---
   // Binds this queue to a controller after a successful Connect (then on_bound()).
-  void bind(std::shared_ptr<controller> c, uint16_t qid, uint16_t queue_size, bool sq_flow_control_disabled);
+  void bind(std::shared_ptr<controller> c, qid_t qid, uint16_t queue_size, bool sq_flow_control_disabled);
   // The namespace table for a new command, refreshed when the subsystem changed; every call
   // is matched by one put_snapshot() (end_request does it for req.snap).
   ns_snapshot* current_snapshot();
@@ -79,7 +81,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   // The completion queue entry for req with status st: CID, SQ ID, SQ head, status.
   void fill_cqe(target_request& req, nvme_status st) const {
     req.cqe.cid = req.cid();
-    req.cqe.sqid = qid_;
+    req.cqe.sqid = qid_.value;
     req.cqe.sqhd = sqhd_;
     req.cqe.status = st.encode();
   }
@@ -123,7 +125,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   queue_endpoint local_;
   std::string peer_ = "an unknown peer";
   std::shared_ptr<controller> ctrl_;
-  uint16_t qid_ = 0;
+  qid_t qid_ = admin_qid;
   uint16_t queue_size_ = 0;
   uint16_t sqhd_ = 0;
   bool sq_flow_control_disabled_ = false;

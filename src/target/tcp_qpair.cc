@@ -155,7 +155,7 @@ std::variant<std::byte*, term_error> tcp_qpair::on_capsule_header(std::span<cons
   req->in_capsule_len = data_len;
   rx_req_ = req;
   if (data_len == 0) return static_cast<std::byte*>(nullptr);
-  uint32_t limit = (!connected() || qid() == 0) ? admin_in_capsule_data_size : opts_.in_capsule_data_size;
+  uint32_t limit = (!connected() || is_admin()) ? admin_in_capsule_data_size : opts_.in_capsule_data_size;
   if (data_len > limit) {
     req->early_error = true;
     req->early_status = nvme_status::generic(sc_generic::data_sgl_length_invalid);
@@ -343,7 +343,7 @@ void tcp_qpair::complete(target_request& generic, nvme_status st) {
     d.ch.type = static_cast<uint8_t>(pdu_type::c2h_data);
     // NVMe/TCP 3.6.2.8: SUCCESS (no CapsuleResp follows) only when the host disabled SQ flow
     // control at Connect, since the response would carry SQHD; and only for plain results.
-    bool success_flag = opts_.c2h_success && sq_flow_control_disabled() && qid() != 0 && req.cqe.dw0.get() == 0 &&
+    bool success_flag = opts_.c2h_success && sq_flow_control_disabled() && !is_admin() && req.cqe.dw0.get() == 0 &&
                         req.cqe.dw1.get() == 0;
     d.ch.flags = static_cast<uint8_t>(pdu_flags::last_pdu | (success_flag ? pdu_flags::success : 0));
     d.cccid = req.cid();

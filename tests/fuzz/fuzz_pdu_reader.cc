@@ -77,7 +77,7 @@ void decode_header(std::span<const std::byte> header) {
       if (s.opcode == static_cast<uint8_t>(admin_opcode::fabrics)) {
         auto f = decode_connect(s);
         auto p = decode_property(s);
-        h += f.qid + f.sqsize + f.kato_ms + p.offset + p.size_bytes();
+        h += f.qid.value + f.sqsize + f.kato_ms + p.offset + p.size_bytes();
       } else {
         auto id = decode_identify(s);
         auto lp = decode_get_log_page(s);

@@ -83,7 +83,7 @@ void sqe_decoders(std::span<const std::byte> in) {
   check(s.fctype() == static_cast<uint8_t>(raw[4]), "FCTYPE is not byte 4");
 
   const auto c = decode_connect(s);
-  check(c.qid == (uint16_t(raw[42]) | uint16_t(raw[43]) << 8), "Connect QID is not bytes 43:42");
+  check(c.qid.value == (uint16_t(raw[42]) | uint16_t(raw[43]) << 8), "Connect QID is not bytes 43:42");
   check(c.sq_flow_control_disabled() == ((c.cattr & 4) != 0), "CATTR bit 2");
   const auto p = decode_property(s);
   check(p.size_code <= 7 && (p.size_bytes() == 0 || p.size_bytes() == 4 || p.size_bytes() == 8), "ATTRIB size");

@@ -96,10 +96,10 @@ class fuzz_target {
     check(d1.ok() && d2.ok(), "ram_bdev::create failed");
     namespace_params n1;
     n1.dev = d1.value();
-    n1.nsid = 1;
+    n1.nsid = nsid_t{1};
     namespace_params n2;
     n2.dev = d2.value();
-    n2.nsid = 2;
+    n2.nsid = nsid_t{2};
     n2.eui64 = std::array<uint8_t, 8>{1, 2, 3, 4, 5, 6, 7, 8};
     check(target_.add_namespace(sp.nqn, n1).ok() && target_.add_namespace(sp.nqn, n2).ok(), "add_namespace failed");
 

@@ -67,7 +67,7 @@ class ana_test : public target_test {
     for (uint32_t i = 0; i < 3; ++i) {
       auto d = fx->make_ram_bdev("ana" + std::to_string(i + 1), 512, 2048);
       ASSERT_TRUE(ok(d));
-      ASSERT_TRUE(ok(fx->target().add_namespace(p.nqn, {.dev = *d, .nsid = i + 1, .anagrpid = groups[i]})));
+      ASSERT_TRUE(ok(fx->target().add_namespace(p.nqn, {.dev = *d, .nsid = nsid_t{i + 1}, .anagrpid = groups[i]})));
     }
     ASSERT_TRUE(ok(fx->target().add_listener(p.nqn, fx->listener())));
   }
@@ -224,7 +224,7 @@ TEST_F(ana_test, moving_a_namespace_to_another_group) {
   auto h = connect_ana();
   ASSERT_TRUE(ok(h));
   ASSERT_TRUE(ok(set_state(ana_state::inaccessible, 2u)));
-  ASSERT_TRUE(ok(fx->target().set_ns_ana_group(std::string(ana_nqn), 3, 2)));
+  ASSERT_TRUE(ok(fx->target().set_ns_ana_group(std::string(ana_nqn), nsid_t{3}, 2)));
   EXPECT_TRUE(has_status(h->io.read(3, 0, 1, 512), nvme_status::path(sc_path::ana_inaccessible)));
   auto r = get_ana_log(h->admin, false, false);
   ASSERT_TRUE(succeeded(r));
@@ -232,7 +232,7 @@ TEST_F(ana_test, moving_a_namespace_to_another_group) {
   ASSERT_TRUE(log);
   ASSERT_EQ(log->groups.size(), 2u);
   EXPECT_EQ(log->groups[1].nsids, (std::vector<uint32_t>{2, 3}));
-  EXPECT_FALSE(ok(fx->target().set_ns_ana_group(std::string(ana_nqn), 3, 9))) << "above max_namespaces";
+  EXPECT_FALSE(ok(fx->target().set_ns_ana_group(std::string(ana_nqn), nsid_t{3}, 9))) << "above max_namespaces";
   EXPECT_FALSE(ok(set_state(ana_state::inaccessible, 0u)));
 }
 

@@ -27,7 +27,7 @@ class bdev_fault_test : public target_test {
     auto f = fault_bdev::create("fault", *inner);
     ASSERT_TRUE(ok(f));
     dev_ = *f;
-    auto nsid = fx->target().add_namespace(std::string(target_fixture::open_nqn), {.dev = dev_, .nsid = fault_nsid});
+    auto nsid = fx->target().add_namespace(std::string(target_fixture::open_nqn), {.dev = dev_, .nsid = nsid_t{fault_nsid}});
     ASSERT_TRUE(ok(nsid));
   }
 

@@ -121,7 +121,7 @@ TEST_F(lifecycle_test, namespace_hot_add_raises_an_event_and_the_changed_list_na
   ASSERT_TRUE(ok(dev));
   auto nsid = fx->target().add_namespace(std::string(target_fixture::open_nqn), {.dev = *dev});
   ASSERT_TRUE(ok(nsid));
-  EXPECT_EQ(*nsid, 3u) << "the lowest free nsid";
+  EXPECT_EQ(*nsid, nsid_t{3}) << "the lowest free nsid";
 
   auto ev = h->admin.wait(*aer);
   ASSERT_TRUE(succeeded(ev));
@@ -132,18 +132,18 @@ TEST_F(lifecycle_test, namespace_hot_add_raises_an_event_and_the_changed_list_na
 
   auto log = h->admin.get_log_page(changed_ns_lid, 0, 4096);
   ASSERT_TRUE(succeeded(log));
-  EXPECT_EQ(nsid_list(log->data), std::vector<uint32_t>{*nsid});
+  EXPECT_EQ(nsid_list(log->data), std::vector<uint32_t>{nsid->value});
   auto again = h->admin.get_log_page(changed_ns_lid, 0, 4096);
   ASSERT_TRUE(succeeded(again));
   EXPECT_TRUE(nsid_list(again->data).empty()) << "reading without RAE clears the list";
 
   auto active = h->admin.identify(static_cast<uint8_t>(identify_cns::active_namespace_list), 0);
   ASSERT_TRUE(succeeded(active));
-  EXPECT_EQ(nsid_list(active->data), (std::vector<uint32_t>{1, 2, *nsid}));
+  EXPECT_EQ(nsid_list(active->data), (std::vector<uint32_t>{1, 2, nsid->value}));
   // The I/O queue connected before the add sees the new namespace.
   auto data = random_bytes(4096, 31);
-  EXPECT_TRUE(succeeded(h->io.write(*nsid, 8, data, 512, write_mode::in_capsule)));
-  auto r = h->io.read(*nsid, 8, 8, 512);
+  EXPECT_TRUE(succeeded(h->io.write(nsid->value, 8, data, 512, write_mode::in_capsule)));
+  auto r = h->io.read(nsid->value, 8, 8, 512);
   ASSERT_TRUE(succeeded(r));
   EXPECT_TRUE(r->data == data);
 }
@@ -161,7 +161,7 @@ TEST_F(lifecycle_test, namespace_events_are_masked_until_the_changed_list_is_rea
     EXPECT_TRUE(ok(dev));
     auto nsid = fx->target().add_namespace(open, {.dev = *dev});
     EXPECT_TRUE(ok(nsid));
-    return nsid ? *nsid : 0;
+    return nsid ? nsid->value : 0;
   };
   auto aer1 = h->admin.submit_async_event_request();
   ASSERT_TRUE(ok(aer1));
@@ -195,7 +195,7 @@ TEST_F(lifecycle_test, namespace_removed_under_inflight_io) {
   constexpr int depth = 96;
   for (int i = 0; i < depth; ++i) ASSERT_TRUE(ok(h->io.submit_read(target_fixture::ns_4k, 0, 16, 4096)));
   const auto open = std::string(target_fixture::open_nqn);
-  ASSERT_TRUE(ok(fx->target().remove_namespace(open, target_fixture::ns_4k)));
+  ASSERT_TRUE(ok(fx->target().remove_namespace(open, nsid_t{target_fixture::ns_4k})));
   int good = 0, gone = 0;
   for (int i = 0; i < depth; ++i) {
     auto c = h->io.wait_any();
@@ -211,7 +211,7 @@ TEST_F(lifecycle_test, namespace_removed_under_inflight_io) {
   }
   EXPECT_EQ(good + gone, depth);
   ASSERT_TRUE(ok(fx->target().add_namespace(open, {.dev = fx->ns_dev(target_fixture::ns_4k),
-                                                    .nsid = target_fixture::ns_4k})));
+                                                    .nsid = nsid_t{target_fixture::ns_4k}})));
   auto r = h->io.read(target_fixture::ns_4k, 0, 16, 4096);
   ASSERT_TRUE(succeeded(r));
   EXPECT_TRUE(r->data == data) << "the same bdev, the same data";
@@ -225,7 +225,7 @@ TEST_F(lifecycle_test, namespace_removal_raises_an_event_and_fails_later_io) {
   ASSERT_TRUE(succeeded(h->io.read(target_fixture::ns_4k, 0, 1, 4096)));
   auto aer = h->admin.submit_async_event_request();
   ASSERT_TRUE(ok(aer));
-  ASSERT_TRUE(ok(fx->target().remove_namespace(std::string(target_fixture::open_nqn), target_fixture::ns_4k)));
+  ASSERT_TRUE(ok(fx->target().remove_namespace(std::string(target_fixture::open_nqn), nsid_t{target_fixture::ns_4k})));
   auto ev = h->admin.wait(*aer);
   ASSERT_TRUE(succeeded(ev));
   EXPECT_EQ(ev->dw0(), aer_notice_result(aer_notice::namespace_attribute_changed, changed_ns_lid));

@@ -148,7 +148,7 @@ TEST_F(controller_state_test, cntlid_range_exhausted_is_controller_busy) {
   subsystem_params p;
   p.nqn = "nqn.2014-08.io.nvmfd.test:single";
   p.allow_any_host = true;
-  p.min_cntlid = p.max_cntlid = 7;
+  p.min_cntlid = p.max_cntlid = cntlid_t{7};
   ASSERT_TRUE(ok(fx->target().create_subsystem(p)));
   ASSERT_TRUE(ok(fx->target().add_listener(p.nqn, fx->listener())));
   test_client first;

@@ -71,7 +71,7 @@ class listener_removal_test : public target_test {
     auto cs = fx->target().controllers(nqn);
     EXPECT_TRUE(ok(cs));
     if (cs)
-      for (auto& c : *cs) out.push_back(c.cntlid);
+      for (auto& c : *cs) out.push_back(c.cntlid.value);
     return out;
   }
 
@@ -201,7 +201,7 @@ TEST_F(listener_removal_test, commands_in_flight_are_dropped_safely) {
   auto held = fault_bdev::create("held", *inner);
   ASSERT_TRUE(ok(held));
   auto dev = *held;
-  ASSERT_TRUE(ok(fx->target().add_namespace(open_nqn, {.dev = dev, .nsid = fault_nsid})));
+  ASSERT_TRUE(ok(fx->target().add_namespace(open_nqn, {.dev = dev, .nsid = nsid_t{fault_nsid}})));
   auto second = add_listener_on_free_port(open_nqn, "127.0.0.2");
   ASSERT_TRUE(ok(second));
   auto h = test_controller::connect(params_at(*second, open_nqn));

@@ -102,8 +102,8 @@ result<void> target_fixture::configure() {
   open.allow_any_host = true;
   open.max_namespaces = max_namespaces;
   if (auto s = target_->create_subsystem(open); !s) return s.take_err();
-  if (auto n = target_->add_namespace(open.nqn, {.dev = dev_512_, .nsid = ns_512}); !n) return n.take_err();
-  if (auto n = target_->add_namespace(open.nqn, {.dev = dev_4k_, .nsid = ns_4k}); !n) return n.take_err();
+  if (auto n = target_->add_namespace(open.nqn, {.dev = dev_512_, .nsid = nsid_t{ns_512}}); !n) return n.take_err();
+  if (auto n = target_->add_namespace(open.nqn, {.dev = dev_4k_, .nsid = nsid_t{ns_4k}}); !n) return n.take_err();
 
   subsystem_params acl;
   acl.nqn = std::string(acl_nqn);
@@ -111,7 +111,7 @@ result<void> target_fixture::configure() {
   acl.allow_any_host = false;
   if (auto s = target_->create_subsystem(acl); !s) return s.take_err();
   if (auto r = target_->add_host(acl.nqn, std::string(test_host_nqn)); !r) return r;
-  if (auto n = target_->add_namespace(acl.nqn, {.dev = *acl_dev, .nsid = 1}); !n) return n.take_err();
+  if (auto n = target_->add_namespace(acl.nqn, {.dev = *acl_dev, .nsid = nsid_t{1}}); !n) return n.take_err();
 
   return listen_on_free_port();
 }

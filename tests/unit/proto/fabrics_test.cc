@@ -24,7 +24,7 @@ TEST(connect, decode_from_dwords) {
   const auto f = decode_connect(sqe);
   EXPECT_EQ(sqe.fctype(), static_cast<uint8_t>(fabrics_type::connect));
   EXPECT_EQ(f.recfmt, 0);
-  EXPECT_EQ(f.qid, 5);
+  EXPECT_EQ(f.qid, qid_t{5});
   EXPECT_EQ(f.sqsize, 127);
   EXPECT_EQ(f.cattr, 0x04);
   EXPECT_TRUE(f.sq_flow_control_disabled());
@@ -49,8 +49,8 @@ TEST(connect, offsets_for_ipo) {
   EXPECT_EQ(connect_data_offset::hostnqn, 512);
   EXPECT_EQ(connect_response_invalid_param(true, connect_data_offset::hostnqn), 0x10200u);
   EXPECT_EQ(connect_response_invalid_param(false, connect_sqe_offset::sqsize), 44u);
-  EXPECT_EQ(connect_response_success(0x1234), 0x1234u);
-  EXPECT_EQ(connect_response_success(1, 0x1), 0x10001u);
+  EXPECT_EQ(connect_response_success(cntlid_t{0x1234}), 0x1234u);
+  EXPECT_EQ(connect_response_success(cntlid_t{1}, 0x1), 0x10001u);
 }
 
 TEST(connect, data_round_trip_and_truncation) {

@@ -144,7 +144,7 @@ TEST(connect_test, success_binds_the_queue) {
   uint16_t cntlid = static_cast<uint16_t>(c.cqe.dw0.get());
   EXPECT_NE(cntlid, 0);
   EXPECT_TRUE(admin->connected());
-  EXPECT_EQ(admin->qid(), 0);
+  EXPECT_EQ(admin->qid(), qid_t{0});
   EXPECT_EQ(admin->queue_size(), 32);
   // KATO below the target's minimum is raised for an I/O controller.
   EXPECT_EQ(h.execute(*admin, sqe::get_features(0x0f)).cqe.dw0.get(), queue_limits{}.min_kato);
@@ -155,7 +155,7 @@ TEST(connect_test, success_binds_the_queue) {
                                         cattr_bits::disable_sq_flow_control));
   ASSERT_EQ(ic.status, ok);
   EXPECT_EQ(ic.cqe.dw0.get(), cntlid);
-  EXPECT_EQ(io->qid(), 1);
+  EXPECT_EQ(io->qid(), qid_t{1});
   EXPECT_EQ(io->queue_size(), 64);
   EXPECT_TRUE(io->sq_flow_control_disabled());
   EXPECT_EQ(ic.cqe.sqid.get(), 1) << "the response names the queue";

@@ -153,7 +153,7 @@ TEST(features_test, async_event_requests) {
   // A namespace change completes the oldest parked AER through the queue's complete().
   namespace_params p;
   p.dev = ram_disk("unit-aer", 512, 64);
-  p.nsid = 4;
+  p.nsid = nsid_t{4};
   ASSERT_TRUE(h.target().add_namespace(handler_harness::open_nqn, p).ok());
   auto c = h.wait(*q, parked[0]);
   EXPECT_EQ(c.status, ok);
@@ -161,13 +161,13 @@ TEST(features_test, async_event_requests) {
                                                static_cast<uint8_t>(log_page_id::changed_namespace_list)));
   // Masked until the Changed Namespace List is read without RAE.
   p.dev = ram_disk("unit-aer-2", 512, 64);
-  p.nsid = 5;
+  p.nsid = nsid_t{5};
   ASSERT_TRUE(h.target().add_namespace(handler_harness::open_nqn, p).ok());
   EXPECT_TRUE(h.pending(*q, parked[1]));
   ASSERT_EQ(h.execute(*q, sqe::get_log_page(static_cast<uint8_t>(log_page_id::changed_namespace_list), 4096)).status,
             ok);
   p.dev = ram_disk("unit-aer-3", 512, 64);
-  p.nsid = 6;
+  p.nsid = nsid_t{6};
   ASSERT_TRUE(h.target().add_namespace(handler_harness::open_nqn, p).ok());
   EXPECT_EQ(h.wait(*q, parked[1]).status, ok);
 }

@@ -88,7 +88,7 @@ TEST(get_log_page_test, changed_namespace_list_is_kept_with_rae) {
   auto d = ram_disk("unit-changed", 512, 64);
   namespace_params p;
   p.dev = d;
-  p.nsid = 3;
+  p.nsid = nsid_t{3};
   ASSERT_TRUE(h.target().add_namespace(handler_harness::open_nqn, p).ok());
   h.run([] {});  // the notice posted to the admin reactor
   const uint8_t changed = lid(log_page_id::changed_namespace_list);

@@ -21,7 +21,7 @@ namespace {
 void add_namespace(nvmf_target& t, const std::string& nqn, uint32_t nsid, std::shared_ptr<bdev> dev) {
   namespace_params p;
   p.dev = std::move(dev);
-  p.nsid = nsid;
+  p.nsid = nsid_t{nsid};
   auto r = t.add_namespace(nqn, p);
   EXPECT_TRUE(r.ok()) << r.err().message;
 }
