@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "base/log.h"
-#include "host/discovery_service.h"
+#include "discovery/discovery_service.h"
 #include "mdns/mdns_browser.h"
 #include "proto/nqn.h"
 #include "reactor/thread_name.h"

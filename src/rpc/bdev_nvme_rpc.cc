@@ -401,7 +401,7 @@ json nvme_bdev_driver_specific(const nvme_bdev& b) {
 void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& controllers) {
   // The discovery services live as long as the method table (destroyed before the registry,
   // which its owner declares first): their handlers and the config section share them.
-  auto services = std::make_shared<discovery_services>();
+  auto services = std::make_shared<discovery_services>(controllers);
   // Every handler holds the registry's control lock (discovery services' threads share it).
   auto add = [&methods, &controllers](const char* name, std::function<result<json>(const json&)> fn) {
     methods.add(name, [&controllers, fn = std::move(fn)](const json& params) -> result<json> {

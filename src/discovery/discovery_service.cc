@@ -1,4 +1,4 @@
-#include "host/discovery_service.h"
+#include "discovery/discovery_service.h"
 
 #include <fmt/format.h>
 
