@@ -7,7 +7,7 @@
 namespace nvmfd {
 
 discovery_services::~discovery_services() {
-  // Nobody else calls the registry now (the RPC server has stopped): no control lock needed.
+  // Nobody else calls the registry now (the RPC server has stopped): no control token needed.
   for (auto& [name, s] : by_name_) s->stop();
 }
 
@@ -22,14 +22,14 @@ result<void> discovery_services::check_unused(const discovery_service_params& p)
 }
 
 result<void> discovery_services::start(discovery_service_params p) {
-  std::unique_lock control(registry_.control_mutex());
+  auto control = registry_.lock_control();
   if (auto r = check_unused(p); !r) return r;
   std::string name = p.name;
-  // The service attaches under the control lock: released while it starts (wait_for_attach).
+  // The service attaches under the control token: given back while it starts (wait_for_attach).
   control.unlock();
   auto s = discovery_service::start(registry_.pool(), registry_, std::move(p));
   if (!s) return s.take_err();
-  control.lock();
+  control = registry_.lock_control();
   if (by_name_.count(name)) {  // started meanwhile by another caller
     s.value()->stop();
     return error{errc::already_exists, fmt::format("discovery service {} already exists", name), EEXIST};
@@ -39,12 +39,12 @@ result<void> discovery_services::start(discovery_service_params p) {
 }
 
 result<void> discovery_services::stop(const std::string& name) {
-  std::unique_lock control(registry_.control_mutex());
+  auto control = registry_.lock_control();
   auto it = by_name_.find(name);
   if (it == by_name_.end()) return error{errc::not_found, fmt::format("discovery service {} not found", name)};
   auto s = std::move(it->second);
   by_name_.erase(it);
-  s->stop();  // its thread gives up waiting for the control lock when stopping
+  s->stop();  // its thread gives up waiting for the control token when stopping
   return success();
 }
 

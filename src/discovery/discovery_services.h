@@ -4,8 +4,8 @@
 // are each used by one service at most.
 //
 // Threading: a thread that may block (the RPC thread, the config load, a test's). start()
-// and stop() take the registry's control lock themselves, so the caller must not hold it;
-// by_name() is read under it. Lifetime: destroy before the registry (the destructor stops
+// and stop() take the registry's control token themselves, so the caller must not hold it;
+// by_name() is read holding it. Lifetime: destroy before the registry (the destructor stops
 // every service, detaching what it attached).
 #include <map>
 #include <memory>
@@ -29,7 +29,7 @@ class discovery_services {
   // Stops the named service, detaching exactly what it attached. Errors: not_found.
   result<void> stop(const std::string& name);
 
-  // Under the registry's control lock.
+  // While holding the registry's control token.
   const std::map<std::string, std::unique_ptr<discovery_service>>& by_name() const { return by_name_; }
 
  private:

@@ -99,7 +99,7 @@ void add_bdev_nvme_discovery_methods(rpc_method_table& methods, nvme_controller_
     discovery_services& services = *shared;
     param_reader p(params);
     if (auto f = p.finish(); !f) return f.take_err();
-    std::unique_lock control(controllers.control_mutex());
+    auto control = controllers.lock_control();
     json out = json::array();
     for (auto& [name, s] : services.by_name()) out.push_back(discovery_info_json(name, *s));
     if (more_info) more_info(out);
@@ -117,7 +117,7 @@ void add_bdev_nvme_discovery_methods(rpc_method_table& methods, nvme_controller_
     if (!subnqn && !force)
       p.fail("subnqn", "required: disconnecting every subsystem needs force (nvmfctl disconnect --all --force)");
     if (auto f = p.finish(); !f) return f.take_err();
-    std::unique_lock control(controllers.control_mutex());
+    auto control = controllers.lock_control();
     nvme_controller_registry::path_match m;
     m.subnqn = subnqn;
     m.traddr = traddr;

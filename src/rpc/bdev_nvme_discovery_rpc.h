@@ -26,7 +26,7 @@
 namespace nvmfd {
 
 // more_info, if set, appends the entries of services started elsewhere (mDNS discovery) to
-// bdev_nvme_get_discovery_info's result; it runs under the registry's control lock.
+// bdev_nvme_get_discovery_info's result; it runs holding the registry's control token.
 void add_bdev_nvme_discovery_methods(rpc_method_table& methods, nvme_controller_registry& controllers,
                                      std::shared_ptr<discovery_services> services,
                                      std::function<void(json&)> more_info = {});
