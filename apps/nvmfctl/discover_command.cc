@@ -8,7 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "host/discovery_client.h"
-#include "host/identify_json.h"
+#include "identify_json.h"
 #include "proto/nqn.h"
 
 namespace nvmfd::ctl {

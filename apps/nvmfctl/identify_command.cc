@@ -5,7 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "discover_command.h"
-#include "host/identify_json.h"
+#include "identify_json.h"
 
 namespace nvmfd::ctl {
 

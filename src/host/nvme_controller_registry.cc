@@ -86,7 +86,7 @@ std::string spdk_adrfam(const transport_id& t) {
 }
 
 nvme_controller_registry::nvme_controller_registry(reactor_pool& pool, bdev_registry& bdevs)
-    : pool_(pool), bdevs_(bdevs), hostid_(uuid::random_v4()) {
+    : pool_(pool), bdevs_(bdevs), hostid_(uuid::random_v4()), control_(pool.control()) {
   hostnqn_ = "nqn.2014-08.org.nvmexpress:uuid:" + hostid_.to_string();
   publisher_ = registry_publisher::make(pool_, [this](const std::set<uint64_t>& ids) { return publish_tables(ids); });
 }
@@ -102,13 +102,6 @@ nvme_controller_registry::~nvme_controller_registry() {
     for (auto& b : e->bdevs) b->shut_down(pool_);
     for (auto& p : e->paths) p->stop();
   }
-}
-
-std::unique_lock<std::timed_mutex> nvme_controller_registry::lock_control_unless(const std::function<bool()>& give_up) {
-  std::unique_lock<std::timed_mutex> control(control_mu_, std::defer_lock);
-  while (!give_up())
-    if (control.try_lock_for(std::chrono::milliseconds(100))) break;
-  return control;
 }
 
 result<void> nvme_controller_registry::set_defaults(const nvme_host_defaults& d) {

@@ -10,9 +10,9 @@
 // then disconnects controllers that paths stopped using: a job on the pool's control reactor
 // (registry_publisher.h), which coalesces changes that come while it runs.
 //
-// Threading: callers of the public methods hold control_mutex() (RPC handlers, config loading,
-// discovery services' threads); they block while connecting. find()/list() results stay
-// valid while the caller holds it. Never call from a reactor.
+// Threading: callers of the public methods hold the control token (lock_control(): RPC
+// handlers, config loading, discovery services' threads); they block while connecting.
+// find()/list() results stay valid while the caller holds it. Never call from a reactor.
 // Ownership: each path records its owner (nvme_attach_request::owner); removals name the
 // owner and never take another owner's paths.
 // Lifetime: destroy the registry before its reactor_pool stops; it disconnects everything.
@@ -23,6 +23,8 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <source_location>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,7 @@
 #include "host/nvme_bdev.h"
 #include "host/nvme_path.h"
 #include "host/registry_publisher.h"
+#include "reactor/control_queue.h"
 #include "reactor/reactor.h"
 
 namespace nvmfd {
@@ -68,12 +71,17 @@ class nvme_controller_registry {
   nvme_controller_registry& operator=(const nvme_controller_registry&) = delete;
 
   reactor_pool& pool() { return pool_; }
-  // Serializes the public methods between the threads that call them (see above).
-  std::timed_mutex& control_mutex() { return control_mu_; }
-  // For threads that must be able to give up (a service being stopped by a caller that holds
-  // the lock): waits for the control lock, checking `give_up` every 100 ms; the returned lock
-  // is not owned when give_up() turned true first.
-  std::unique_lock<std::timed_mutex> lock_control_unless(const std::function<bool()>& give_up);
+  // Serializes the public methods between the threads that call them (see above): a FIFO
+  // turn on the control reactor (control_queue.h), held while the token lives. From a thread
+  // that may block, never the control reactor's. With a stop token (a service's thread, which
+  // a caller holding the turn may be stopping), the wait ends as soon as stop is requested
+  // and the token is then empty.
+  control_queue::token lock_control(std::stop_token stop = {},
+                                    std::source_location where = std::source_location::current()) {
+    return control_.lock_blocking(stop, where);
+  }
+  // The same turn for state machines on the control reactor (acquire/cancel).
+  control_queue& control() { return control_; }
 
   const nvme_host_defaults& defaults() const { return defaults_; }
   const std::string& default_hostnqn() const { return hostnqn_; }
@@ -166,7 +174,7 @@ class nvme_controller_registry {
   std::string hostnqn_;
   uint64_t next_entry_id_ = 1;
 
-  std::timed_mutex control_mu_;
+  control_queue control_;
   std::mutex mu_;  // entries_ changes and table building
   std::vector<std::unique_ptr<nvme_controller_entry>> entries_;
 

@@ -44,14 +44,9 @@ result<discovery_service_params> read_start(const json& params, const nvme_host_
 
 }  // namespace
 
-discovery_services::~discovery_services() {
-  // Nobody else calls the registry now (the RPC server has stopped): no control lock needed.
-  for (auto& [name, s] : by_name) s->stop();
-}
-
 json discovery_calls(const discovery_services& services) {
   json calls = json::array();
-  for (auto& [name, s] : services.by_name) {
+  for (auto& [name, s] : services.by_name()) {
     const discovery_service_params& p = s->params();
     json params = {{"name", name}};
     params.update({{"trtype", "TCP"}, {"adrfam", spdk_adrfam(p.trid)}, {"traddr", p.trid.traddr},
@@ -86,42 +81,17 @@ void add_bdev_nvme_discovery_methods(rpc_method_table& methods, nvme_controller_
                                      std::shared_ptr<discovery_services> shared,
                                      std::function<void(json&)> more_info) {
   methods.add("bdev_nvme_start_discovery", [&controllers, shared](const json& params) -> result<json> {
-    discovery_services& services = *shared;
     auto p = read_start(params, controllers.defaults());
     if (!p) return p.take_err();
-    std::unique_lock control(controllers.control_mutex());
-    if (services.by_name.count(p->name))
-      return error{errc::already_exists, fmt::format("discovery service {} already exists", p->name), EEXIST};
-    for (auto& [n, s] : services.by_name)
-      if (s->params().trid.traddr == p->trid.traddr && s->params().trid.trsvcid == p->trid.trsvcid)
-        return error{errc::already_exists,
-                     fmt::format("discovery service {} already uses {}:{}", n, p->trid.traddr, p->trid.trsvcid), EEXIST};
-    std::string name = p->name;
-    // The service attaches under the control lock: released while it starts (wait_for_attach).
-    control.unlock();
-    auto s = discovery_service::start(controllers.pool(), controllers, std::move(p.value()));
-    if (!s) return s.take_err();
-    control.lock();
-    if (services.by_name.count(name)) {
-      control.unlock();
-      s.value()->stop();
-      return error{errc::already_exists, fmt::format("discovery service {} already exists", name), EEXIST};
-    }
-    services.by_name.emplace(name, std::move(s.value()));
+    if (auto r = shared->start(std::move(p.value())); !r) return r.take_err();
     return json(true);
   });
 
-  methods.add("bdev_nvme_stop_discovery", [&controllers, shared](const json& params) -> result<json> {
-    discovery_services& services = *shared;
+  methods.add("bdev_nvme_stop_discovery", [shared](const json& params) -> result<json> {
     param_reader p(params);
     auto name = p.required_string("name");
     if (auto f = p.finish(); !f) return f.take_err();
-    std::unique_lock control(controllers.control_mutex());
-    auto it = services.by_name.find(name);
-    if (it == services.by_name.end()) return error{errc::not_found, fmt::format("discovery service {} not found", name)};
-    auto s = std::move(it->second);
-    services.by_name.erase(it);
-    s->stop();  // its thread gives up waiting for the control lock when stopping
+    if (auto r = shared->stop(name); !r) return r.take_err();
     return json(true);
   });
 
@@ -129,9 +99,9 @@ void add_bdev_nvme_discovery_methods(rpc_method_table& methods, nvme_controller_
     discovery_services& services = *shared;
     param_reader p(params);
     if (auto f = p.finish(); !f) return f.take_err();
-    std::unique_lock control(controllers.control_mutex());
+    auto control = controllers.lock_control();
     json out = json::array();
-    for (auto& [name, s] : services.by_name) out.push_back(discovery_info_json(name, *s));
+    for (auto& [name, s] : services.by_name()) out.push_back(discovery_info_json(name, *s));
     if (more_info) more_info(out);
     return out;
   });
@@ -147,7 +117,7 @@ void add_bdev_nvme_discovery_methods(rpc_method_table& methods, nvme_controller_
     if (!subnqn && !force)
       p.fail("subnqn", "required: disconnecting every subsystem needs force (nvmfctl disconnect --all --force)");
     if (auto f = p.finish(); !f) return f.take_err();
-    std::unique_lock control(controllers.control_mutex());
+    auto control = controllers.lock_control();
     nvme_controller_registry::path_match m;
     m.subnqn = subnqn;
     m.traddr = traddr;

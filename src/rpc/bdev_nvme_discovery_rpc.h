@@ -16,25 +16,17 @@
 // The services are saved as bdev_nvme_start_discovery calls in the "bdev_nvme" section; the
 // controllers they attached are not saved (they come back with the service).
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 
-#include "host/discovery_service.h"
+#include "discovery/discovery_services.h"
 #include "host/nvme_controller_registry.h"
 #include "rpc/rpc_method_table.h"
 
 namespace nvmfd {
 
-// The running discovery services by name. Control thread (RPC handlers, under the
-// registry's control lock).
-struct discovery_services {
-  std::map<std::string, std::unique_ptr<discovery_service>> by_name;
-  ~discovery_services();  // stops them all
-};
-
 // more_info, if set, appends the entries of services started elsewhere (mDNS discovery) to
-// bdev_nvme_get_discovery_info's result; it runs under the registry's control lock.
+// bdev_nvme_get_discovery_info's result; it runs holding the registry's control token.
 void add_bdev_nvme_discovery_methods(rpc_method_table& methods, nvme_controller_registry& controllers,
                                      std::shared_ptr<discovery_services> services,
                                      std::function<void(json&)> more_info = {});

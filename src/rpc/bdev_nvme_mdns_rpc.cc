@@ -11,10 +11,11 @@
 #include <fmt/format.h>
 #include <map>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 
 #include "base/log.h"
-#include "host/discovery_service.h"
+#include "discovery/discovery_service.h"
 #include "mdns/mdns_browser.h"
 #include "proto/nqn.h"
 #include "reactor/thread_name.h"
@@ -47,7 +48,7 @@ class mdns_discovery {
   }
 
   // Stops the browser and every discovery service it started (detaching what they attached).
-  // The caller holds the registry's control lock, or nothing else runs.
+  // The caller holds the registry's control token, or nothing else runs.
   void stop() {
     browser_.reset();  // no callback after this
     {
@@ -55,6 +56,7 @@ class mdns_discovery {
       stopping_ = true;
       cv_.notify_all();
     }
+    stop_.request_stop();
     if (thread_.joinable()) thread_.join();
     for (auto& [key, s] : services_) s->stop();
     services_.clear();
@@ -143,11 +145,14 @@ class mdns_discovery {
       services_.erase(it);
     }
     NVMFD_LOG_INFO("{}: discovery controller {} left mDNS: detaching what it offered", name_, key);
-    // The registry's control lock, as the RPC handlers hold it, given up while stopping.
-    auto control = reg_.lock_control_unless([this] {
+    // The registry's control token, as the RPC handlers hold it. When stop() ends the wait,
+    // the service goes back to the others, which stop() stops holding the token.
+    auto control = reg_.lock_control(stop_.get_token());
+    if (!control) {
       std::lock_guard lk(mu_);
-      return stopping_;
-    });
+      services_.emplace(key, std::move(gone));
+      return;
+    }
     gone->stop();
   }
 
@@ -158,6 +163,7 @@ class mdns_discovery {
   std::condition_variable cv_;
   std::deque<event> events_;
   bool stopping_ = false;
+  std::stop_source stop_;  // requested by stop(): ends the thread's wait for the control token
   unsigned next_index_ = 0;
   std::map<std::string, std::unique_ptr<discovery_service>> services_;  // by address:port
   std::thread thread_;
@@ -197,7 +203,7 @@ std::shared_ptr<mdns_discoveries> add_bdev_nvme_mdns_methods(rpc_method_table& m
     if (hostnqn)
       if (auto v = validate_nqn(*hostnqn); !v) p.fail("hostnqn", v.err().message);
     if (auto f = p.finish(); !f) return f.take_err();
-    std::lock_guard control(controllers.control_mutex());
+    auto control = controllers.lock_control();
     if (all->by_name.count(name))
       return error{errc::already_exists, fmt::format("mDNS discovery {} already exists", name), EEXIST};
     auto d = std::make_unique<mdns_discovery>(name, svcname, hostnqn.value_or(""), controllers);
@@ -209,7 +215,7 @@ std::shared_ptr<mdns_discoveries> add_bdev_nvme_mdns_methods(rpc_method_table& m
     param_reader p(params);
     auto name = p.required_string("name");
     if (auto f = p.finish(); !f) return f.take_err();
-    std::lock_guard control(controllers.control_mutex());
+    auto control = controllers.lock_control();
     auto it = all->by_name.find(name);
     if (it == all->by_name.end()) return error{errc::not_found, fmt::format("mDNS discovery {} not found", name)};
     auto d = std::move(it->second);
@@ -220,7 +226,7 @@ std::shared_ptr<mdns_discoveries> add_bdev_nvme_mdns_methods(rpc_method_table& m
   m.add("bdev_nvme_get_mdns_discovery_info", [all, &controllers](const json& params) -> result<json> {
     param_reader p(params);
     if (auto f = p.finish(); !f) return f.take_err();
-    std::lock_guard control(controllers.control_mutex());
+    auto control = controllers.lock_control();
     json out = json::array();
     for (auto& [name, d] : all->by_name) out.push_back(d->info());
     return out;

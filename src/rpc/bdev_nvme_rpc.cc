@@ -401,11 +401,11 @@ json nvme_bdev_driver_specific(const nvme_bdev& b) {
 void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& controllers) {
   // The discovery services live as long as the method table (destroyed before the registry,
   // which its owner declares first): their handlers and the config section share them.
-  auto services = std::make_shared<discovery_services>();
-  // Every handler holds the registry's control lock (discovery services' threads share it).
+  auto services = std::make_shared<discovery_services>(controllers);
+  // Every handler holds the registry's control token (discovery services' threads share it).
   auto add = [&methods, &controllers](const char* name, std::function<result<json>(const json&)> fn) {
     methods.add(name, [&controllers, fn = std::move(fn)](const json& params) -> result<json> {
-      std::lock_guard control(controllers.control_mutex());
+      auto control = controllers.lock_control();
       return fn(params);
     });
   };
@@ -533,7 +533,7 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
 
   auto mdns = add_bdev_nvme_mdns_methods(methods, controllers);
   methods.add_config_section({"bdev_nvme", {}, [&controllers, services, mdns] {
-                                std::lock_guard control(controllers.control_mutex());
+                                auto control = controllers.lock_control();
                                 json calls = json::array();
                                 calls.push_back(set_options_call(controllers.defaults()));
                                 for (const nvme_controller_entry* e : controllers.list())

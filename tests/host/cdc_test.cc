@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "host/discovery_client.h"
-#include "host/discovery_service.h"
+#include "discovery/discovery_service.h"
 #include "host_side.h"
 #include "local_target.h"
 #include "rpc/cdc_rpc.h"

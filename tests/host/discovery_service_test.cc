@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "discovery/discovery_service.h"
 #include "host_side.h"
 #include "local_target.h"
 #include "rpc/config_loader.h"
@@ -31,6 +32,27 @@ bool wait_bdev(host_side& host, const std::string& name, bool present, std::chro
     std::this_thread::sleep_for(20ms);
   }
   return false;
+}
+
+// Waits until n requests wait for the registry's control token.
+bool wait_queued(nvme_controller_registry& r, size_t n, std::chrono::seconds limit = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (r.control().queued() != n)
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    else std::this_thread::yield();
+  return true;
+}
+
+std::unique_ptr<discovery_service> start_service(host_side& host, const test::local_target& t) {
+  discovery_service_params p;
+  p.name = "nvme";
+  p.trid.traddr = "127.0.0.1";
+  p.trid.trsvcid = t.port_text();
+  p.wait_for_attach = true;
+  p.attach_timeout_ms = 10000;
+  auto s = discovery_service::start(host.h.pool(), host.controllers, p);
+  EXPECT_TRUE(s.ok()) << s.err().message;
+  return s.ok() ? std::move(s.value()) : nullptr;
 }
 
 std::vector<std::string> controller_names(host_side& host) {
@@ -154,6 +176,51 @@ TEST(discovery_service, follows_referrals_persistently) {
   ASSERT_TRUE(wait_bdev(host, "nvme1n1", false));
   EXPECT_EQ(host.ok("bdev_nvme_get_discovery_info", json::object())[0]["referrals"], json::array());
   host.ok("bdev_nvme_stop_discovery", {{"name", "nvme"}});
+}
+
+// The service reconciles holding the registry's control token: while an RPC holds it, the
+// change waits in the token's FIFO queue, and goes through once the RPC gives it back.
+TEST(discovery_service, a_change_waits_for_the_control_token_and_goes_through_after_it) {
+  test::local_target t;
+  t.add_subsystem(nqn1);
+  host_side host;
+  auto s = start_service(host, t);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(host.bdevs.find("nvme0n1"));
+  auto control = host.controllers.lock_control();
+  t.add_subsystem(nqn2);  // a log change: the service reads the log, then waits for the token
+  ASSERT_TRUE(wait_queued(host.controllers, 1)) << "the service did not ask for the control token";
+  EXPECT_FALSE(host.bdevs.find("nvme1n1")) << "attached without the control token";
+  control.unlock();
+  ASSERT_TRUE(wait_bdev(host, "nvme1n1", true)) << "the change was not attached once the token was free";
+  s->stop();
+  EXPECT_FALSE(host.bdevs.find("nvme0n1"));
+  EXPECT_FALSE(host.bdevs.find("nvme1n1"));
+}
+
+// bdev_nvme_stop_discovery stops a service holding the control token. When the service's
+// thread waits for that token, stop() ends the wait at once (no polling): its request leaves
+// the queue, the change it was about to attach is dropped, and what it had attached goes.
+TEST(discovery_service, stop_while_it_waits_for_the_control_token_returns_at_once) {
+  test::local_target t;
+  t.add_subsystem(nqn1);
+  host_side host;
+  auto s = start_service(host, t);
+  ASSERT_TRUE(s);
+  auto control = host.controllers.lock_control();
+  t.add_subsystem(nqn2);
+  ASSERT_TRUE(wait_queued(host.controllers, 1)) << "the service did not ask for the control token";
+  auto t0 = std::chrono::steady_clock::now();
+  s->stop();
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("[discovery_service] stop while waiting for the control token: %.2f ms\n", ms);
+  RecordProperty("stop_while_waiting_ms", std::to_string(ms));
+  host.h.pool().run_on(0, [] {});  // after the cancel the service's thread posted
+  EXPECT_EQ(host.controllers.control().queued(), 0u);
+  EXPECT_FALSE(host.bdevs.find("nvme0n1"));
+  EXPECT_FALSE(host.bdevs.find("nvme1n1"));
+  control.unlock();
+  EXPECT_EQ(host.ok("bdev_nvme_get_controllers", json::object()), json::array());
 }
 
 TEST(discovery_service, bad_params_and_unreachable_controllers_are_clear_errors) {

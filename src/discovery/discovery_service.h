@@ -12,13 +12,14 @@
 // Everything it attaches is owned by it (owner "discovery:<name>", or the owner given), and
 // stop() detaches exactly that.
 //
-// Threading: start()/stop()/info() on the control thread; the service's own thread talks to
-// the discovery controller and calls the registry through nvme_controller_registry's
-// control lock (attach/detach_owned).
+// Threading: start()/stop()/info() on a thread that may block (the RPC thread); the
+// service's own thread talks to the discovery controller and calls the registry holding its
+// control token (nvme_controller_registry::lock_control), a wait that stop() ends at once.
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,7 +53,9 @@ class discovery_service {
   discovery_service& operator=(const discovery_service&) = delete;
 
   // Stops the thread, disconnects the discovery controller and detaches every controller
-  // path this service attached. Control thread, not holding the registry's control lock.
+  // path this service attached. A thread that may block, holding the registry's control
+  // token (RPC handlers) or alone with the registry (teardown); the service's thread, if it
+  // waits for the token, gives up at once.
   void stop();
 
   const discovery_service_params& params() const { return p_; }
@@ -96,6 +99,7 @@ class discovery_service {
   bool refresh_pending_ = true;
   bool failure_pending_ = false;
   bool stopping_ = false;
+  std::stop_source stop_;  // requested by stop(): ends the thread's wait for the control token
   bool first_done_ = false;
   std::string last_error_;
   std::vector<transport_id> referrals_;

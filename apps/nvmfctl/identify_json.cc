@@ -1,4 +1,4 @@
-#include "host/identify_json.h"
+#include "identify_json.h"
 
 #include <algorithm>
 #include <cstring>

@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "discovery_log_image.h"
-#include "host/identify_json.h"
+#include "tests/unit/host/discovery_log_image.h"
+#include "apps/nvmfctl/identify_json.h"
 #include "nvme_cli_golden.h"
 #include "proto/wire.h"
 

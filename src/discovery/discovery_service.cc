@@ -1,4 +1,4 @@
-#include "host/discovery_service.h"
+#include "discovery/discovery_service.h"
 
 #include <fmt/format.h>
 
@@ -38,12 +38,13 @@ result<std::unique_ptr<discovery_service>> discovery_service::start(reactor_pool
   s->thread_ = std::thread([raw = s.get()] { raw->run(); });
   set_thread_name(s->thread_, "nvme-disc");
   if (s->p_.wait_for_attach) {
-    // The service attaches under the registry's control lock: the caller must not hold it.
+    // The service attaches holding the registry's control token: the caller must not hold it.
     std::unique_lock lk(s->mu_);
     auto done = [&] { return s->first_done_; };
     auto limit = std::chrono::milliseconds(s->p_.attach_timeout_ms ? s->p_.attach_timeout_ms : UINT32_MAX);
     if (!s->cv_.wait_for(lk, limit, done)) {
       lk.unlock();
+      auto control = registry.lock_control();  // stop() detaches what it attached so far
       s->stop();
       return error{errc::timed_out, fmt::format("{}: the discovered subsystems were not attached within {} ms",
                                                 s->p_.name, s->p_.attach_timeout_ms)};
@@ -112,6 +113,7 @@ void discovery_service::stop() {
     stopping_ = true;
     cv_.notify_all();
   }
+  stop_.request_stop();
   if (thread_.joinable()) thread_.join();
   std::shared_ptr<host_controller> c;
   std::map<std::string, std::shared_ptr<host_controller>> referral_ctrls;
@@ -124,7 +126,7 @@ void discovery_service::stop() {
   if (c) c->disconnect();
   for (auto& [key, rc] : referral_ctrls) rc->disconnect();
   registry_.report_findings(findings_source_, {}, p_.trid);
-  // The caller holds the control lock (RPC handlers do), or nothing else runs (teardown).
+  // The caller holds the control token (RPC handlers do), or nothing else runs (teardown).
   registry_.detach_owned(owner_);
   std::lock_guard lk(mu_);
   attached_.clear();
@@ -260,12 +262,10 @@ void discovery_service::reconcile(const std::vector<discovery_entry>& entries) {
     for (auto& [key, e] : wanted) found.push_back(e);
     registry_.report_findings(findings_source_, std::move(found), p_.trid);  // a CDC's feed
   }
-  // The registry is shared with RPC handlers: its control lock, given up when stopping.
-  auto control = registry_.lock_control_unless([this] {
-    std::lock_guard lk(mu_);
-    return stopping_;
-  });
-  if (!control.owns_lock()) return;
+  // The registry is shared with RPC handlers: its control token; the wait ends when stop()
+  // is called (by a caller that may hold the token).
+  auto control = registry_.lock_control(stop_.get_token());
+  if (!control) return;
 
   // Gone from the log: detach those paths (the controller goes with its last path).
   for (auto it = attached_.begin(); it != attached_.end();) {

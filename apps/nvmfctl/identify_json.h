@@ -1,5 +1,6 @@
 #pragma once
-// identify_json: nvme-cli's output formats for what our host reads, so that scripts written
+// identify_json: nvmfctl's printing of what our host reads, in nvme-cli's output formats (it lives
+// with the CLI that prints it: the host library has no JSON), so that scripts written
 // against nvme-cli 2.3 (libnvme 1.3) read nvmfctl's output unchanged:
 //   - JSON: `nvme id-ctrl -o json`, `nvme id-ns -o json`, `nvme discover -o json`: the same
 //     keys in the same order and the same value encodings (numbers, or strings for 128-bit
