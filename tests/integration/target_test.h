@@ -53,6 +53,14 @@ class target_test : public ::testing::Test {
     return test_controller::connect(params(target_fixture::open_nqn, std::move(o)));
   }
 
+  // Connects io afresh and as I/O queue 1 of open_nqn's controller cntlid; true if the
+  // target accepted it (false while qid 1 is still taken, or on a transport error).
+  bool io_queue_1_connects(test_client& io, uint16_t cntlid) const {
+    if (!ok(io.connect(addr(), port()))) return false;
+    auto r = io.fabrics_connect(target_fixture::open_nqn, 1, 127, cntlid);
+    return ok(r) && r->status().ok();
+  }
+
   std::unique_ptr<target_fixture> fx;
 
  private:
