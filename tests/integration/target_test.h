@@ -32,6 +32,10 @@ class target_test : public ::testing::Test {
 
   void TearDown() override {
     fx.reset();
+    // pthread_join returns when the kernel clears the thread's tid, which it does before it
+    // reaps the task from /proc: a joined thread can still be listed for a moment (long
+    // enough on a loaded machine to fail a test now and then). Wait for the reaping.
+    wait_until([&] { return count_entries("/proc/self/task") == threads_before_; });
     EXPECT_EQ(count_entries("/proc/self/task"), threads_before_) << "a thread outlived the target";
     EXPECT_EQ(count_entries("/proc/self/fd"), fds_before_) << "a file descriptor outlived the target";
   }
