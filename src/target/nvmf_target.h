@@ -177,6 +177,10 @@ class nvmf_target {
   // (all of them when a is null).
   void notify_ana_change_locked(subsystem& s, const listen_address* a);
   void notify_discovery_listener_observers(const std::string& nqn);
+  // Reactor i only: a copy of its connection set, to close them from (closing may change it).
+  std::vector<std::shared_ptr<tcp_qpair>> connections_on(unsigned i) const;
+  // Reactor i only: arrives at drain_[i] if a shutdown waits and conns_[i] is empty.
+  void arrive_if_drained(unsigned i);
 
   reactor_pool& reactors_;
   mutable std::mutex mu_;
@@ -197,8 +201,6 @@ class nvmf_target {
   // Per reactor, while a shutdown waits for it: the shutdown's countdown, which that reactor
   // arrives at (once) when its conns_ is empty. Touched only by that reactor.
   std::vector<std::shared_ptr<countdown>> drain_;
-  std::vector<std::shared_ptr<tcp_qpair>> connections_on(unsigned i) const;
-  void arrive_if_drained(unsigned i);
 };
 
 }  // namespace nvmfd
