@@ -65,6 +65,16 @@ void reactor::post(std::function<void()> fn) {
   wake();
 }
 
+bool reactor::post(deferred_task& t) {
+  if (tls_current == this) {
+    defer(t);
+    return true;
+  }
+  auto r = inbox_.push(t);
+  if (r == task_inbox::push_result::queued_first) wake();  // else a wake-up is under way
+  return r != task_inbox::push_result::closed;
+}
+
 void reactor::stop() {
   stop_.store(true);
   wake();
@@ -203,8 +213,9 @@ bool reactor::dispatch(std::span<poll_event> events) {
     auto* h = static_cast<event_handler*>(events[i].tag);
     if (h == nullptr) {
       uint64_t v;
-      [[maybe_unused]] auto r = read(wakefd_, &v, sizeof(v));
+      [[maybe_unused]] auto r = read(wakefd_, &v, sizeof(v));  // before the queues: no wake-up lost
       work |= run_posted();
+      work |= inbox_.run_all();
     } else {
       h->on_events(events[i].events);
       work = true;
@@ -278,6 +289,7 @@ int reactor::next_timeout_ms() const {
 
 void reactor::run() {
   tls_current = this;
+  inbox_.reopen();
   if (cpu_) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -316,8 +328,10 @@ void reactor::run() {
     counters_.passes.store(counters_.passes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     counters_.window_ns.store(std::chrono::nanoseconds(window_.window()).count(), std::memory_order_relaxed);
   }
-  // Drain what was posted before stop so that waiters (run_on) are released.
+  // Drain what was posted before stop so that waiters (run_on) are released; tasks posted
+  // from other threads after this are refused (post returns false).
   run_posted();
+  inbox_.close();
   run_deferred_tasks();
   // Nothing in flight may outlive the loop: io_uring operations refer to their owners.
   if (uring_) {

@@ -36,9 +36,11 @@
 #include <vector>
 
 #include "base/result.h"
+#include "reactor/deferred_task.h"
 #include "reactor/io_backend.h"
 #include "reactor/poll_backend.h"
 #include "reactor/poll_window.h"
+#include "reactor/task_inbox.h"
 #include "reactor/time_source.h"
 #include "reactor/uring_op.h"
 
@@ -53,20 +55,6 @@ class event_handler {
 
  protected:
   ~event_handler() = default;
-};
-
-// Work queued to run later on the same reactor, after the current event. Intrusive, so
-// deferring allocates nothing; a task must not be deferred twice before it has run.
-class deferred_task {
- public:
-  virtual void run_deferred() = 0;
-
- protected:
-  ~deferred_task() = default;
-
- private:
-  friend class reactor;
-  deferred_task* next_deferred_ = nullptr;
 };
 
 using clock_type = std::chrono::steady_clock;
@@ -117,6 +105,12 @@ class reactor final : private time_listener {
   // --- any thread ---
   // Runs fn on this reactor's thread. Control path only: allocates.
   void post(std::function<void()> fn);
+  // Runs t on this reactor's thread, after the current event: the data path's cross-thread
+  // message (allocates nothing, takes no lock; task_inbox.h). From this reactor's own thread
+  // it is defer(t). Tasks posted from one thread run in the order posted. False: the loop
+  // has ended (stopped and drained), t was not queued and will not run; the caller still
+  // owns it. Every task posted before that (true) runs, the drain at stop included.
+  [[nodiscard]] bool post(deferred_task& t);
   // Asks run() to return after the current iteration.
   void stop();
   // Changes how the loop polls (takes effect on its next pass). Control path.
@@ -184,6 +178,7 @@ class reactor final : private time_listener {
 
   std::mutex post_mu_;
   std::vector<std::function<void()>> posted_;
+  task_inbox inbox_;
 
   deferred_task* deferred_head_ = nullptr;
   deferred_task* deferred_tail_ = nullptr;

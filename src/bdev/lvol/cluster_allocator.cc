@@ -1,9 +1,11 @@
 #include "bdev/lvol/cluster_allocator.h"
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "bdev/bdev_sync_io.h"
+#include "bdev/lvol/lvol_message.h"
 #include "reactor/reactor_assert.h"
 
 namespace nvmfd::lvol {
@@ -16,7 +18,8 @@ struct cluster_allocator::fill final : bdev_io_callback {
   uint32_t physical;
   uint32_t source;  // the ancestor's physical cluster to copy, or unallocated
   cluster_waiter* waiters = nullptr;
-  std::unique_ptr<aligned_buffer> copy;
+  fill* next_idle = nullptr;
+  std::unique_ptr<aligned_buffer> copy;  // kept across uses
   bdev_io io;
   bool writing = false;
 
@@ -32,9 +35,10 @@ struct cluster_allocator::fill final : bdev_io_callback {
       io.offset_blocks = first_block(physical);
       writing = true;
     } else {
-      copy = std::make_unique<aligned_buffer>(owner->cluster_size_);  // zeroed
+      if (!copy) copy = std::make_unique<aligned_buffer>(owner->cluster_size_);
       io.buf = copy->data();
       if (source == unallocated) {
+        std::memset(copy->data(), 0, copy->size());  // it may hold an earlier copy
         io.op = bdev_op::write;
         io.offset_blocks = first_block(physical);
         writing = true;
@@ -54,22 +58,53 @@ struct cluster_allocator::fill final : bdev_io_callback {
   }
 };
 
-namespace {
-
-void resume(cluster_waiter& w, int status, uint32_t physical) {
-  w.waiter_owner->post([&w, status, physical] { w.on_cluster_ready(status, physical); });
+void cluster_waiter::serve_on_home() {
+  if (release_)
+    allocator_->release(*vol_, lc_, *this);
+  else
+    allocator_->fill_for_write(*vol_, lc_, *this);
 }
 
-}  // namespace
+void cluster_allocator::resume(cluster_waiter& w, int status, uint32_t physical) {
+  w.status_ = status;
+  w.physical_ = physical;
+  send_message(*w.waiter_owner, w.to_owner_);
+}
+
+void cluster_allocator::request_fill(volume& v, uint64_t lc, cluster_waiter& w) { request(v, lc, w, false); }
+
+void cluster_allocator::request_release(volume& v, uint64_t lc, cluster_waiter& w) { request(v, lc, w, true); }
+
+void cluster_allocator::request(volume& v, uint64_t lc, cluster_waiter& w, bool release) {
+  w.allocator_ = this;
+  w.vol_ = &v;
+  w.lc_ = lc;
+  w.release_ = release;
+  if (reactor::current() == &home_)
+    w.serve_on_home();
+  else
+    send_message(home_, w.to_home_);
+}
+
+void cluster_allocator::release(volume& v, uint64_t lc, cluster_waiter& w) {
+  assert_on(home_, "cluster_allocator::release");
+  cluster_map* m = v.map.load();
+  uint32_t p = lc < m->capacity ? m->entries[lc].exchange(unallocated, std::memory_order_acq_rel) : unallocated;
+  if (p != unallocated) release_after(committer_.mark_dirty(), p);
+  resume(w, 0, unallocated);
+}
 
 cluster_allocator::cluster_allocator(reactor& home, bdev& base, metadata_committer& committer, uint64_t cluster_size,
                                      uint64_t first_data_cluster, uint64_t total_clusters)
     : home_(home), base_(base), committer_(committer), cluster_size_(cluster_size),
       first_data_cluster_(first_data_cluster), next_free_hint_(first_data_cluster) {
   in_use_.assign(total_clusters, false);
+  filling_.reserve(8);
   for (uint64_t c = 0; c < std::min(first_data_cluster, total_clusters); ++c) in_use_[c] = true;
   set_free_count(total_clusters > first_data_cluster ? total_clusters - first_data_cluster : 0);
 }
+
+cluster_allocator::~cluster_allocator() = default;
 
 void cluster_allocator::mark_used(uint32_t c) {
   if (in_use_[c]) return;
@@ -135,15 +170,22 @@ void cluster_allocator::grow(uint64_t total_clusters) {
 void cluster_allocator::fill_for_write(volume& v, uint64_t lc, cluster_waiter& w) {
   assert_on(home_, "cluster_allocator::fill_for_write");
   if (uint32_t p = v.entry(lc); p != unallocated) return resume(w, 0, p);
-  auto key = std::make_pair(v.id, lc);
-  if (auto it = filling_.find(key); it != filling_.end()) {
-    w.next_waiter = it->second->waiters;
-    it->second->waiters = &w;
-    return;
+  for (fill* f : filling_) {
+    if (f->vol == &v && f->lc == lc) {
+      w.next_waiter = f->waiters;
+      f->waiters = &w;
+      return;
+    }
   }
   uint32_t c = take_one();
   if (c == unallocated) return resume(w, -ENOSPC, unallocated);
-  auto* f = new fill;
+  fill* f = idle_fills_;
+  if (f) {
+    idle_fills_ = f->next_idle;
+  } else {
+    f = fills_.emplace_back(std::make_unique<fill>()).get();
+  }
+  f->writing = false;
   f->owner = this;
   f->vol = &v;
   f->lc = lc;
@@ -152,7 +194,7 @@ void cluster_allocator::fill_for_write(volume& v, uint64_t lc, cluster_waiter& w
   f->source = parent ? resolve_read(*parent, lc) : unallocated;
   w.next_waiter = nullptr;
   f->waiters = &w;
-  filling_.emplace(key, f);
+  filling_.push_back(f);
   f->start();
 }
 
@@ -164,10 +206,11 @@ void cluster_allocator::finish_fill(fill* f, int status) {
   } else {
     give_back(std::span<const uint32_t>(&f->physical, 1));
   }
-  filling_.erase(std::make_pair(f->vol->id, f->lc));
+  std::erase(filling_, f);
   uint32_t c = status == 0 ? f->physical : unallocated;
   cluster_waiter* waiters = f->waiters;
-  delete f;
+  f->next_idle = idle_fills_;
+  idle_fills_ = f;
   while (waiters) {
     cluster_waiter* w = waiters;
     waiters = w->next_waiter;

@@ -5,11 +5,12 @@
 //
 // Threads: it belongs to the store's home reactor, where every call runs (asserted), except
 // free_count() (any thread) and mark_used() (while the store loads, before it is shared).
-// Other threads reach it through lvol_store, which posts to home: allocating and releasing
-// take no lock. Fills run on home too; their I/O is asynchronous.
+// Other threads reach it by message (request_fill, request_release: the waiter carries the
+// request to home and the answer back as its own deferred tasks), so allocating and releasing
+// take no lock and allocate nothing. Fills run on home too; their I/O is asynchronous.
 #include <atomic>
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <utility>
@@ -18,11 +19,15 @@
 #include "bdev/bdev.h"
 #include "bdev/lvol/metadata_committer.h"
 #include "bdev/lvol/volume.h"
+#include "reactor/member_task.h"
 #include "reactor/reactor.h"
 
 namespace nvmfd::lvol {
 
-// Resumed (posted to waiter_owner) once the cluster it asked for is ready.
+class cluster_allocator;
+
+// Resumed on waiter_owner (posted, never inline) once the cluster it asked for is ready. One
+// request at a time per waiter; it stays alive until resumed.
 class cluster_waiter {
  public:
   virtual void on_cluster_ready(int status, uint32_t physical) = 0;
@@ -30,7 +35,23 @@ class cluster_waiter {
   cluster_waiter* next_waiter = nullptr;
 
  protected:
+  cluster_waiter() = default;
   ~cluster_waiter() = default;
+
+ private:
+  friend class cluster_allocator;
+  void serve_on_home();
+  void answer_on_owner() { on_cluster_ready(status_, physical_); }
+
+  // The request (to home) and the answer (to waiter_owner), carried without allocating.
+  cluster_allocator* allocator_ = nullptr;
+  volume* vol_ = nullptr;
+  uint64_t lc_ = 0;
+  bool release_ = false;
+  int status_ = 0;
+  uint32_t physical_ = unallocated;
+  member_task<cluster_waiter, &cluster_waiter::serve_on_home> to_home_{*this};
+  member_task<cluster_waiter, &cluster_waiter::answer_on_owner> to_owner_{*this};
 };
 
 class cluster_allocator {
@@ -39,11 +60,18 @@ class cluster_allocator {
   // marks the metadata dirty in committer.
   cluster_allocator(reactor& home, bdev& base, metadata_committer& committer, uint64_t cluster_size,
                     uint64_t first_data_cluster, uint64_t total_clusters);
+  ~cluster_allocator();
   cluster_allocator(const cluster_allocator&) = delete;
   cluster_allocator& operator=(const cluster_allocator&) = delete;
 
   // --- while the store loads ---
   void mark_used(uint32_t c);
+
+  // --- any thread (the data path) ---
+  // fill_for_write and release, on home: run there at once when called on home, else sent
+  // there by message.
+  void request_fill(volume& v, uint64_t lc, cluster_waiter& w);
+  void request_release(volume& v, uint64_t lc, cluster_waiter& w);
 
   // --- home reactor ---
   // Resumes w with status 0 and v's cluster for lc: as soon as possible when v has it, else
@@ -51,6 +79,9 @@ class cluster_allocator {
   // mapped into v. Or -ENOSPC (no cluster free), -EINVAL (lc is past v's end: it shrank
   // meanwhile), or the fill's I/O error. Waiters that come during a fill of (v, lc) share it.
   void fill_for_write(volume& v, uint64_t lc, cluster_waiter& w);
+  // Unmaps logical cluster lc of v (free once the change is durable), then resumes w with
+  // status 0.
+  void release(volume& v, uint64_t lc, cluster_waiter& w);
   // count free clusters, marked used (not mapped anywhere yet); nothing when fewer are free.
   std::optional<std::vector<uint32_t>> take(uint64_t count);
   // Clusters taken and never mapped.
@@ -71,6 +102,9 @@ class cluster_allocator {
   uint32_t take_one();
   void set_free_count(uint64_t n) { free_count_.store(n, std::memory_order_release); }
   void finish_fill(fill* f, int status);
+  void request(volume& v, uint64_t lc, cluster_waiter& w, bool release);
+  // Answers w on its owner reactor.
+  static void resume(cluster_waiter& w, int status, uint32_t physical);
 
   reactor& home_;
   bdev& base_;
@@ -81,7 +115,12 @@ class cluster_allocator {
   std::vector<std::pair<uint64_t, uint32_t>> pending_free_;  // (generation of the release, cluster)
   uint64_t next_free_hint_;
   std::atomic<uint64_t> free_count_{0};                      // written on home
-  std::map<std::pair<uint32_t, uint64_t>, fill*> filling_;   // (volume id, logical cluster)
+  // The fills under way: few (at most one per write in flight), so searched linearly. A fill
+  // that ends goes back to idle_fills_ (with its copy buffer) for the next, so that a first
+  // write allocates nothing once the pool has grown to the peak of concurrent fills.
+  std::vector<fill*> filling_;
+  std::vector<std::unique_ptr<fill>> fills_;  // every fill made
+  fill* idle_fills_ = nullptr;
 };
 
 }  // namespace nvmfd::lvol

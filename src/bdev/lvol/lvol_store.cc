@@ -280,34 +280,17 @@ result<void> lvol_store::change(std::function<result<void>(uint64_t generation)>
   }, std::nullopt, "lvol_store: a control operation");
 }
 
-void lvol_store::wait_durable(commit_waiter& w) {
-  if (reactor::current() == &home_) return committer_.wait_durable(w);
-  home_.post([this, &w] { committer_.wait_durable(w); });
-}
+void lvol_store::wait_durable(commit_waiter& w) { committer_.request_durable(w); }
 
 // ---------------------------------------------------------------- data path
 
 uint32_t lvol_store::cluster_for_write(volume& v, uint64_t lc, cluster_waiter& w) {
   if (uint32_t p = v.entry(lc); p != unallocated) return p;
-  if (reactor::current() == &home_)
-    allocator_.fill_for_write(v, lc, w);
-  else
-    home_.post([this, &v, lc, &w] { allocator_.fill_for_write(v, lc, w); });
+  allocator_.request_fill(v, lc, w);
   return unallocated;
 }
 
-void lvol_store::release_cluster(volume& v, uint64_t lc, cluster_waiter& w) {
-  auto release = [this, &v, lc, &w] {
-    cluster_map* m = v.map.load();
-    uint32_t p = lc < m->capacity ? m->entries[lc].exchange(unallocated, std::memory_order_acq_rel) : unallocated;
-    if (p != unallocated) allocator_.release_after(committer_.mark_dirty(), p);
-    w.waiter_owner->post([&w] { w.on_cluster_ready(0, unallocated); });
-  };
-  if (reactor::current() == &home_)
-    release();
-  else
-    home_.post(release);
-}
+void lvol_store::release_cluster(volume& v, uint64_t lc, cluster_waiter& w) { allocator_.request_release(v, lc, w); }
 
 // ---------------------------------------------------------------- long operations
 

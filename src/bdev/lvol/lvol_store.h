@@ -19,7 +19,8 @@
 // Threads. The store has a home reactor (the pool's control reactor). Everything the
 // metadata holds is written there only: cluster maps, the volumes and their names, the
 // allocator (cluster_allocator.h) and the committer; so a commit reads it all without a lock,
-// and the data path reaches home by message (post), never by a lock:
+// and the data path reaches home by message (reactor::post of a task its waiter carries: no
+// allocation), never by a lock:
 //  - data path (any reactor): cluster_for_write, release_cluster, wait_durable; reads of
 //    cluster maps are lock-free atomics;
 //  - control operations (the control thread: RPC handlers, config load, examine; never a

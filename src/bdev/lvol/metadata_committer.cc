@@ -6,21 +6,24 @@
 
 #include "base/log.h"
 #include "bdev/bdev_sync_io.h"
+#include "bdev/lvol/lvol_message.h"
 #include "reactor/reactor_assert.h"
 
 namespace nvmfd::lvol {
 
-namespace {
+void commit_waiter::wait_on_home() { committer_->wait_durable(*this); }
 
-// Wakes a waiter on its own reactor (never inline), or at once when it has none.
-void wake(commit_waiter* w, int st) {
-  if (w->waiter_owner)
-    w->waiter_owner->post([w, st] { w->on_committed(st); });
-  else
-    w->on_committed(st);
+void metadata_committer::wake(commit_waiter& w, int status) {
+  if (!w.waiter_owner) return w.on_committed(status);
+  w.status_ = status;
+  send_message(*w.waiter_owner, w.to_owner_);
 }
 
-}  // namespace
+void metadata_committer::request_durable(commit_waiter& w) {
+  if (reactor::current() == &home_) return wait_durable(w);
+  w.committer_ = this;
+  send_message(home_, w.to_home_);
+}
 
 // One metadata commit: flush base, write the slot, flush base. On home.
 struct metadata_committer::commit_job final : bdev_io_callback {
@@ -66,7 +69,7 @@ uint64_t metadata_committer::mark_dirty() {
 
 void metadata_committer::wait_durable(commit_waiter& w) {
   assert_on(home_, "metadata_committer::wait_durable");
-  if (w.need_generation <= durable_gen_.load(std::memory_order_relaxed)) return wake(&w, 0);
+  if (w.need_generation <= durable_gen_.load(std::memory_order_relaxed)) return wake(w, 0);
   waiters_.push_back(&w);
   if (!commit_running_) start_commit();
 }
@@ -112,7 +115,7 @@ void metadata_committer::finish_commit(commit_job* job, int status) {
     return true;
   });
   if (!waiters_.empty()) start_commit();
-  for (auto* w : wake_now) wake(w, status);
+  for (auto* w : wake_now) wake(*w, status);
 }
 
 }  // namespace nvmfd::lvol

@@ -8,7 +8,7 @@
 // gets the next one.
 //
 // Threads: it belongs to the store's home reactor. mark_dirty and wait_durable run there
-// (asserted); dirty_generation() and idle() are read anywhere. The image is taken on home, from
+// (asserted); request_durable, dirty_generation() and idle() run anywhere. The image is taken on home, from
 // state that only home writes, so a commit takes no lock.
 #include <atomic>
 #include <cstdint>
@@ -18,12 +18,16 @@
 
 #include "bdev/bdev.h"
 #include "bdev/lvol/lvol_format.h"
+#include "reactor/member_task.h"
 #include "reactor/reactor.h"
 
 namespace nvmfd::lvol {
 
+class metadata_committer;
+
 // Resumed once metadata up to need_generation is durable (status 0), or a commit failed
-// (-EIO, -ENOSPC): posted to waiter_owner, or called inline on home when it is null.
+// (-EIO, -ENOSPC): posted to waiter_owner, or called inline on home when it is null. One wait
+// at a time per waiter; it stays alive until resumed.
 class commit_waiter {
  public:
   virtual void on_committed(int status) = 0;
@@ -31,7 +35,19 @@ class commit_waiter {
   uint64_t need_generation = 0;
 
  protected:
+  commit_waiter() = default;
   ~commit_waiter() = default;
+
+ private:
+  friend class metadata_committer;
+  void wait_on_home();
+  void answer_on_owner() { on_committed(status_); }
+
+  // The request (to home) and the answer (to waiter_owner), carried without allocating.
+  metadata_committer* committer_ = nullptr;
+  int status_ = 0;
+  member_task<commit_waiter, &commit_waiter::wait_on_home> to_home_{*this};
+  member_task<commit_waiter, &commit_waiter::answer_on_owner> to_owner_{*this};
 };
 
 class metadata_committer {
@@ -50,6 +66,10 @@ class metadata_committer {
   // Every change is durable (a commit runs only while one is not).
   bool idle() const { return dirty_generation() <= durable_gen_.load(std::memory_order_acquire); }
 
+  // wait_durable on home: at once when called there, else sent there by message (the data
+  // path: allocates nothing).
+  void request_durable(commit_waiter& w);
+
   // --- home reactor ---
   // A change to the metadata's contents was made: returns its generation.
   uint64_t mark_dirty();
@@ -60,6 +80,8 @@ class metadata_committer {
 
   void start_commit();
   void finish_commit(commit_job* job, int status);
+  // Resumes w with status: on its owner reactor (never inline), or at once when it has none.
+  static void wake(commit_waiter& w, int status);
 
   reactor& home_;
   bdev& base_;
