@@ -20,6 +20,7 @@
 #include "base/core_mask.h"
 #include "base/log.h"
 #include "bdev/bdev_registry.h"
+#include "reactor/loop_thread.h"
 #include "reactor/reactor.h"
 #include "rpc/bdev_nvme_rpc.h"
 #include "rpc/bdev_rpc.h"
@@ -107,6 +108,10 @@ int main(int argc, char** argv) {
   reactor_pool reactors(static_cast<unsigned>(cpus.size()), cpus, polling, io);
   int rc = 0;
   {
+    // The RPC thread: a loop outside the pool that may block. RPC handlers, Avahi (mDNS
+    // publishing and browsing) and mDNS discovery's events run on it. Declared first, so it
+    // outlives everything that runs there (the target keeps the mDNS advertisement alive).
+    loop_thread rpc_loop("rpc");
     nvmf_target target(reactors);
     bdev_registry bdevs;
     lvol::lvol_manager lvols(reactors, bdevs);  // examines the bdevs the config creates
@@ -116,9 +121,9 @@ int main(int argc, char** argv) {
     add_reactor_methods(methods, reactors);
     add_bdev_methods(methods, bdevs);
     add_lvol_methods(methods, lvols);
-    add_bdev_nvme_methods(methods, nvme_controllers);  // before nvmf: its config section must load first
+    add_bdev_nvme_methods(methods, nvme_controllers, &rpc_loop.loop());  // before nvmf: its config section must load first
     add_nvmf_methods(methods, target, bdevs);
-    add_mdns_methods(methods, target);
+    add_mdns_methods(methods, target, &rpc_loop.loop());
     add_cdc_methods(methods, target, nvme_controllers);  // after nvmf: enables on loaded listeners  // its config section loads after nvmf's listeners
 
     load_config_options load_opts;
@@ -128,7 +133,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "nvmfd: config %s: %s\n", config_path.empty() ? "(default)" : config_path.c_str(),
                    l.err().message.c_str());
       rc = 1;
-    } else if (auto server = rpc_server::start(rpc_path, methods); !server) {
+    } else if (auto server = rpc_server::start(rpc_path, methods, rpc_loop.loop()); !server) {
       std::fprintf(stderr, "nvmfd: RPC socket %s: %s\n", rpc_path.c_str(), server.err().message.c_str());
       rc = 1;
     } else {

@@ -34,7 +34,8 @@ struct nvme_attach_request {
   bool prchk_guard = false;
   reconnect_policy reconnect;
   // Who made this path: "rpc" (bdev_nvme_attach_controller), "discovery:NAME" (a discovery
-  // service), "mdns:NAME". Only its owner removes it (bdev_nvme_disconnect --force aside).
+  // service), "mdns:NAME/SERVICE" (each discovery service of an mDNS discovery). Only its
+  // owner removes it (bdev_nvme_disconnect --force aside).
   std::string owner = "rpc";
 };
 

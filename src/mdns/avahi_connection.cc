@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "reactor/blocking_call.h"
+#include "reactor/reactor_assert.h"
 
 namespace nvmfd {
 
@@ -18,27 +20,33 @@ error mdns_unavailable(int avahi_error) {
   return error{errc::io_error, fmt::format("mDNS unavailable: {}", avahi_strerror(avahi_error)), ECONNREFUSED};
 }
 
-avahi_connection::avahi_connection(state_callback on_state) : on_state_(std::move(on_state)) {}
+void run_on_loop(reactor& loop, const std::function<void()>& fn) {
+  if (reactor::current() == &loop) return fn();
+  assert_off_reactor("an mDNS call from a reactor of the pool");
+  (void)blocking_call<void>(loop, [&fn](completion<void> done) {
+    fn();
+    done(success());
+  }, std::nullopt, "mDNS call on its loop");
+}
 
-result<std::unique_ptr<avahi_connection>> avahi_connection::open(state_callback on_state) {
-  std::unique_ptr<avahi_connection> c(new avahi_connection(std::move(on_state)));
-  c->poll_ = avahi_threaded_poll_new();
-  if (!c->poll_) return error{errc::no_memory, "mDNS unavailable: cannot create an Avahi poll"};
+avahi_connection::avahi_connection(reactor& loop, state_callback on_state)
+    : on_state_(std::move(on_state)), poll_(loop) {}
+
+result<std::unique_ptr<avahi_connection>> avahi_connection::open(reactor& loop, state_callback on_state) {
+  assert_on(loop, "avahi_connection::open");
+  std::unique_ptr<avahi_connection> c(new avahi_connection(loop, std::move(on_state)));
   // Without AVAHI_CLIENT_NO_FAIL the first client fails at once when no daemon is reachable,
   // which is the answer open() promises; later clients (reconnect) wait for a daemon.
   int err = 0;
-  c->client_ = avahi_client_new(avahi_threaded_poll_get(c->poll_), AvahiClientFlags(0), on_client_state,
-                                c.get(), &err);
+  c->client_ = avahi_client_new(c->poll_.api(), AvahiClientFlags(0), on_client_state, c.get(), &err);
   if (!c->client_) return mdns_unavailable(err);
-  if (avahi_threaded_poll_start(c->poll_) < 0) return error{errc::io_error, "mDNS: cannot start the Avahi thread", EAGAIN};
   return c;
 }
 
 avahi_connection::~avahi_connection() {
-  if (!poll_) return;
-  avahi_threaded_poll_stop(poll_);  // joins the avahi thread (a no-op when it never started)
+  assert_on(loop(), "avahi_connection::~avahi_connection");
   if (client_) avahi_client_free(client_);
-  avahi_threaded_poll_free(poll_);  // frees the reconnect timer too
+  if (reconnect_timer_) poll_.api()->timeout_free(reconnect_timer_);
 }
 
 void avahi_connection::on_client_state(AvahiClient* c, AvahiClientState s, void* self) {
@@ -48,7 +56,7 @@ void avahi_connection::on_client_state(AvahiClient* c, AvahiClientState s, void*
   if (s != AVAHI_CLIENT_FAILURE || !me->client_) return;
   NVMFD_LOG_WARN("mDNS: lost the avahi-daemon ({}); reconnecting", avahi_strerror(avahi_client_errno(c)));
   // The failed client cannot be freed inside its own callback: a timer does it.
-  const AvahiPoll* api = avahi_threaded_poll_get(me->poll_);
+  const AvahiPoll* api = me->poll_.api();
   struct timeval tv;
   avahi_elapse_time(&tv, reconnect_delay_ms, 0);
   if (me->reconnect_timer_) {
@@ -66,13 +74,12 @@ void avahi_connection::reconnect() {
   client_ = nullptr;
   int err = 0;
   // NO_FAIL: the new client waits in AVAHI_CLIENT_CONNECTING until a daemon is on the bus.
-  client_ = avahi_client_new(avahi_threaded_poll_get(poll_), AVAHI_CLIENT_NO_FAIL, on_client_state, this, &err);
+  client_ = avahi_client_new(poll_.api(), AVAHI_CLIENT_NO_FAIL, on_client_state, this, &err);
   if (client_) return;
   // No bus at all: try again later.
-  const AvahiPoll* api = avahi_threaded_poll_get(poll_);
   struct timeval tv;
   avahi_elapse_time(&tv, reconnect_delay_ms, 0);
-  api->timeout_update(reconnect_timer_, &tv);
+  poll_.api()->timeout_update(reconnect_timer_, &tv);
 }
 
 }  // namespace nvmfd

@@ -45,27 +45,25 @@ class mdns_browser::impl {
  public:
   impl(callbacks cb, std::string type) : cb_(std::move(cb)), type_(std::move(type)) {}
 
+  // On the loop.
   ~impl() {
     if (!conn_) return;
-    {
-      auto g = conn_->lock();
-      forget_all(false);
-    }
+    forget_all(false);
     conn_.reset();
   }
 
-  result<void> connect() {
-    auto c = avahi_connection::open([this](AvahiClient* client, AvahiClientState st) { on_client_state(client, st); });
+  // On the loop.
+  result<void> connect(reactor& loop) {
+    auto c = avahi_connection::open(loop, [this](AvahiClient* client, AvahiClientState st) { on_client_state(client, st); });
     if (!c) return c.take_err();
     conn_ = std::move(c.value());
-    auto g = conn_->lock();
     if (!browser_ && avahi_client_get_state(conn_->client()) == AVAHI_CLIENT_S_RUNNING)
       return error{errc::io_error, "mDNS: cannot browse " + type_ + ": " + avahi_strerror(avahi_client_errno(conn_->client()))};
     return success();
   }
 
  private:
-  // On the avahi thread (poll lock held), or within avahi_connection::open().
+  // On the loop (Avahi's callbacks), the first time within avahi_connection::open().
   void on_client_state(AvahiClient* c, AvahiClientState st) {
     if (st == AVAHI_CLIENT_S_RUNNING && !browser_) {
       browser_ = avahi_service_browser_new(c, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC, type_.c_str(), nullptr,
@@ -159,13 +157,20 @@ class mdns_browser::impl {
   std::map<instance_key, instance> instances_;
 };
 
-mdns_browser::mdns_browser(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
-mdns_browser::~mdns_browser() = default;
+mdns_browser::mdns_browser(reactor& loop, std::unique_ptr<impl> i) : loop_(loop), impl_(std::move(i)) {}
+mdns_browser::~mdns_browser() {
+  run_on_loop(loop_, [&] { impl_.reset(); });
+}
 
-result<std::unique_ptr<mdns_browser>> mdns_browser::start(callbacks cb, std::string type) {
+result<std::unique_ptr<mdns_browser>> mdns_browser::start(reactor& loop, callbacks cb, std::string type) {
   auto i = std::make_unique<impl>(std::move(cb), std::move(type));
-  if (auto r = i->connect(); !r) return r.take_err();
-  return std::unique_ptr<mdns_browser>(new mdns_browser(std::move(i)));
+  result<void> r = success();
+  run_on_loop(loop, [&] {
+    r = i->connect(loop);
+    if (!r) i.reset();
+  });
+  if (!r) return r.take_err();
+  return std::unique_ptr<mdns_browser>(new mdns_browser(loop, std::move(i)));
 }
 
 }  // namespace nvmfd

@@ -8,12 +8,13 @@
 // - removed(svc): a reported instance is gone — its goodbye packet, the expiry of its records
 //   (Avahi's AVAHI_BROWSER_REMOVE), or the loss of the avahi-daemon (every reported instance is
 //   removed then; they are found again when the daemon is back). svc is what found() reported.
-// - Both run on the browser's avahi thread, one at a time, with Avahi's lock held: they must
-//   be quick, must not block on the thread that destroys the browser, and must not destroy
-//   the browser. Services whose resolution fails are logged and never reported.
+// - Both run on the browser's loop (avahi_connection.h), one at a time: they must be quick
+//   (the loop serves RPC too), must not wait for the loop, and must not destroy the browser.
+//   Services whose resolution fails are logged and never reported.
 //
-// Threads: start() and the destructor from any thread but the avahi thread. No callback runs
-// after the destructor returns.
+// Threads: start() and the destructor from any thread but a reactor of the pool: on the loop
+// they run at once, elsewhere they wait for the loop to run them. No callback runs after the
+// destructor returns.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,6 +22,7 @@
 
 #include "base/result.h"
 #include "mdns/nvme_disc_service.h"
+#include "reactor/reactor.h"
 
 namespace nvmfd {
 
@@ -44,8 +46,9 @@ class mdns_browser {
     std::function<void(const mdns_discovered_service&)> removed;
   };
 
-  // Connects and starts browsing; without a daemon, "mDNS unavailable: ..." (avahi_connection.h).
-  static result<std::unique_ptr<mdns_browser>> start(callbacks cb,
+  // Connects and starts browsing on loop (a loop that may block: loop_thread.h); without a
+  // daemon, "mDNS unavailable: ..." (avahi_connection.h).
+  static result<std::unique_ptr<mdns_browser>> start(reactor& loop, callbacks cb,
                                                      std::string type = std::string(nvme_disc_service_type));
   ~mdns_browser();
   mdns_browser(const mdns_browser&) = delete;
@@ -53,8 +56,9 @@ class mdns_browser {
 
  private:
   class impl;
-  explicit mdns_browser(std::unique_ptr<impl> i);
-  std::unique_ptr<impl> impl_;
+  mdns_browser(reactor& loop, std::unique_ptr<impl> i);
+  reactor& loop_;
+  std::unique_ptr<impl> impl_;  // lives on loop_
 };
 
 }  // namespace nvmfd

@@ -46,24 +46,21 @@ class mdns_publisher::impl {
  public:
   explicit impl(std::string prefix) : prefix_(std::move(prefix)), host_(host_name()) {}
 
+  // Everything below on the loop.
   ~impl() {
     if (!conn_) return;
-    {
-      auto g = conn_->lock();
-      for (auto& s : services_) drop(s);  // withdraws: the daemon sends goodbyes
-    }
+    for (auto& s : services_) drop(s);  // withdraws: the daemon sends goodbyes
     conn_.reset();
   }
 
-  result<void> connect() {
-    auto c = avahi_connection::open([this](AvahiClient* client, AvahiClientState st) { on_client_state(client, st); });
+  result<void> connect(reactor& loop) {
+    auto c = avahi_connection::open(loop, [this](AvahiClient* client, AvahiClientState st) { on_client_state(client, st); });
     if (!c) return c.take_err();
     conn_ = std::move(c.value());
     return success();
   }
 
   void publish(const std::vector<mdns_listener>& wanted) {
-    auto g = conn_->lock();
     for (auto it = services_.begin(); it != services_.end();) {
       if (std::find(wanted.begin(), wanted.end(), it->listener) != wanted.end()) {
         ++it;
@@ -84,7 +81,6 @@ class mdns_publisher::impl {
   }
 
   std::vector<std::string> established() {
-    auto g = conn_->lock();
     std::vector<std::string> out;
     for (auto& s : services_)
       if (s.established) out.push_back(s.name);
@@ -92,7 +88,7 @@ class mdns_publisher::impl {
   }
 
  private:
-  // On the avahi thread (poll lock held).
+  // Avahi's callback.
   void on_client_state(AvahiClient* c, AvahiClientState st) {
     switch (st) {
       case AVAHI_CLIENT_S_RUNNING:
@@ -149,7 +145,7 @@ class mdns_publisher::impl {
     avahi_free(alt);
   }
 
-  // Registers s (its group created if needed) and commits. Poll lock held.
+  // Registers s (its group created if needed) and commits. On the loop.
   static void add(AvahiClient* c, service& s) {
     if (!s.group) {
       s.group = avahi_entry_group_new(c, on_group_state, &s);
@@ -188,7 +184,7 @@ class mdns_publisher::impl {
     s.committed = true;
   }
 
-  // Withdraws s: freeing the group removes its records. Poll lock held.
+  // Withdraws s: freeing the group removes its records. On the loop.
   static void drop(service& s) {
     if (s.group) avahi_entry_group_free(s.group);
     s.group = nullptr;
@@ -201,17 +197,30 @@ class mdns_publisher::impl {
   std::unique_ptr<avahi_connection> conn_;
 };
 
-mdns_publisher::mdns_publisher(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
-mdns_publisher::~mdns_publisher() = default;
-
-result<std::unique_ptr<mdns_publisher>> mdns_publisher::start(std::string prefix) {
-  auto i = std::make_unique<impl>(std::move(prefix));
-  if (auto r = i->connect(); !r) return r.take_err();
-  return std::unique_ptr<mdns_publisher>(new mdns_publisher(std::move(i)));
+mdns_publisher::mdns_publisher(reactor& loop, std::unique_ptr<impl> i) : loop_(loop), impl_(std::move(i)) {}
+mdns_publisher::~mdns_publisher() {
+  run_on_loop(loop_, [&] { impl_.reset(); });
 }
 
-void mdns_publisher::publish(const std::vector<mdns_listener>& listeners) { impl_->publish(listeners); }
+result<std::unique_ptr<mdns_publisher>> mdns_publisher::start(reactor& loop, std::string prefix) {
+  auto i = std::make_unique<impl>(std::move(prefix));
+  result<void> r = success();
+  run_on_loop(loop, [&] {
+    r = i->connect(loop);
+    if (!r) i.reset();
+  });
+  if (!r) return r.take_err();
+  return std::unique_ptr<mdns_publisher>(new mdns_publisher(loop, std::move(i)));
+}
 
-std::vector<std::string> mdns_publisher::established() const { return impl_->established(); }
+void mdns_publisher::publish(const std::vector<mdns_listener>& listeners) {
+  run_on_loop(loop_, [&] { impl_->publish(listeners); });
+}
+
+std::vector<std::string> mdns_publisher::established() const {
+  std::vector<std::string> out;
+  run_on_loop(loop_, [&] { out = impl_->established(); });
+  return out;
+}
 
 }  // namespace nvmfd

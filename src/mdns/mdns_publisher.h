@@ -1,7 +1,7 @@
 #pragma once
 // mdns_publisher: advertises discovery listeners as DNS-SD services _nvme-disc._tcp with TXT
 // p=tcp and nqn=nqn.2014-08.org.nvmexpress.discovery (nvme_disc_service.h), through the
-// avahi-daemon, on its own thread (avahi_connection).
+// avahi-daemon, on an event loop that may block (avahi_connection.h).
 //
 // Where: a listener on a specific address is published only on the interface that holds that
 // address (and only over its IP version); a wildcard listener (0.0.0.0 / ::) on every
@@ -13,15 +13,17 @@
 // listener is registered again. publish() works at any time (it only records the wanted set
 // when the daemon is away).
 //
-// Threads: start(), publish(), published() and the destructor from any thread but the avahi
-// thread, one at a time (they are not meant to race each other). The destructor withdraws
-// every service (goodbye packets: browsers see them removed at once).
+// Threads: start(), publish(), established() and the destructor from any thread but a
+// reactor of the pool: on the loop they run at once, elsewhere they wait for the loop to run
+// them. The destructor withdraws every service (goodbye packets: browsers see them removed
+// at once).
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
+#include "reactor/reactor.h"
 
 namespace nvmfd {
 
@@ -34,9 +36,9 @@ struct mdns_listener {
 
 class mdns_publisher {
  public:
-  // Connects to the avahi-daemon; without one, "mDNS unavailable: ..." (avahi_connection.h).
-  // prefix starts each service name ("nvmfd").
-  static result<std::unique_ptr<mdns_publisher>> start(std::string prefix = "nvmfd");
+  // Connects to the avahi-daemon on loop (a loop that may block: loop_thread.h); without one,
+  // "mDNS unavailable: ..." (avahi_connection.h). prefix starts each service name ("nvmfd").
+  static result<std::unique_ptr<mdns_publisher>> start(reactor& loop, std::string prefix = "nvmfd");
   ~mdns_publisher();
   mdns_publisher(const mdns_publisher&) = delete;
   mdns_publisher& operator=(const mdns_publisher&) = delete;
@@ -52,8 +54,9 @@ class mdns_publisher {
  private:
   struct service;
   class impl;
-  explicit mdns_publisher(std::unique_ptr<impl> i);
-  std::unique_ptr<impl> impl_;
+  mdns_publisher(reactor& loop, std::unique_ptr<impl> i);
+  reactor& loop_;
+  std::unique_ptr<impl> impl_;  // lives on loop_
 };
 
 }  // namespace nvmfd

@@ -125,6 +125,11 @@ class reactor final : private time_listener {
   // epoll or uring (what the loop really runs once it has started).
   io_backend backend() const { return backend_.load(std::memory_order_relaxed); }
 
+  // A reactor outside any pool whose thread may block (loop_thread.h): assert_off_reactor
+  // lets blocking calls through on it. Set before run().
+  void allow_blocking() { blocking_allowed_ = true; }
+  bool blocking_allowed() const { return blocking_allowed_; }
+
   // --- this reactor's thread only ---
   // Runs the loop on the calling thread until stop(). Pins the thread if a CPU was given.
   void run();
@@ -166,6 +171,7 @@ class reactor final : private time_listener {
   };
 
   unsigned index_;
+  bool blocking_allowed_ = false;
   std::optional<int> cpu_;
   time_source* time_;
   std::unique_ptr<poll_backend> poller_;

@@ -12,7 +12,8 @@ namespace nvmfd {
 
 class reactor;
 
-// Aborts if the calling thread runs any reactor. what: the blocking function's name.
+// Aborts if the calling thread runs a reactor that must not block: any but a loop_thread's
+// (loop_thread.h), whose thread may wait. what: the blocking function's name.
 void assert_off_reactor(const char* what, std::source_location where = std::source_location::current());
 // Aborts if the calling thread is r's own thread (blocking on r there never returns).
 void assert_not_on(const reactor& r, const char* what, std::source_location where = std::source_location::current());

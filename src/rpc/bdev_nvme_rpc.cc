@@ -398,7 +398,7 @@ json nvme_bdev_driver_specific(const nvme_bdev& b) {
   return out;
 }
 
-void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& controllers) {
+void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& controllers, reactor* mdns_loop) {
   // The discovery services live as long as the method table (destroyed before the registry,
   // which its owner declares first): their handlers and the config section share them.
   auto services = std::make_shared<discovery_services>(controllers);
@@ -531,7 +531,7 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
     return json{{"name", name}, {"stats", std::move(stats)}};
   });
 
-  auto mdns = add_bdev_nvme_mdns_methods(methods, controllers);
+  auto mdns = add_bdev_nvme_mdns_methods(methods, controllers, mdns_loop);
   methods.add_config_section({"bdev_nvme", {}, [&controllers, services, mdns] {
                                 auto control = controllers.lock_control();
                                 json calls = json::array();

@@ -37,6 +37,7 @@
 #include "host/nvme_bdev.h"
 #include "host/nvme_controller_registry.h"
 #include "rpc/param_reader.h"
+#include "reactor/reactor.h"
 #include "rpc/rpc_method_table.h"
 
 namespace nvmfd {
@@ -49,7 +50,10 @@ json nvme_trid_json(const transport_id& t);
 
 // Also adds the discovery methods (bdev_nvme_discovery_rpc.h); the services are saved in
 // this config section and stopped when the method table goes (declare it after the registry).
-void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& controllers);
+// mdns_loop: where mDNS discovery runs (bdev_nvme_mdns_rpc.h); without one its start answers
+// "mDNS unavailable".
+void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& controllers,
+                           reactor* mdns_loop = nullptr);
 
 // bdev_get_bdevs' "driver_specific" of an nvme_bdev, in SPDK's shape: {"nvme": [one {"trid",
 // "ctrlr_data", "vs", "ns_data"} per path], "mp_policy", ("selector", "rr_min_io")}. Control

@@ -17,13 +17,17 @@
 // nvmf_publish_mdns_prr call while published, else empty, so a restart publishes again. Loading
 // it without an avahi-daemon fails (the error above).
 //
-// Handlers run on the RPC (control) thread. add_mdns_methods registers a discovery listener
-// observer on `target` (nvmf_target.h): call it once, at wiring, before the control thread runs.
+// The advertisement itself is discovery/mdns_advertisement.h; these handlers parse, call it
+// and format. Handlers run on the RPC (control) thread. add_mdns_methods registers a discovery
+// listener observer on `target` (nvmf_target.h): call it once, at wiring, before the control
+// thread runs. mdns_loop: where Avahi runs (the RPC thread's loop_thread); without one,
+// publishing answers "mDNS unavailable: no event loop for Avahi".
+#include "reactor/reactor.h"
 #include "rpc/rpc_method_table.h"
 #include "target/nvmf_target.h"
 
 namespace nvmfd {
 
-void add_mdns_methods(rpc_method_table& methods, nvmf_target& target);
+void add_mdns_methods(rpc_method_table& methods, nvmf_target& target, reactor* mdns_loop = nullptr);
 
 }  // namespace nvmfd

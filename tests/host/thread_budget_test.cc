@@ -15,8 +15,12 @@
 #include <string>
 #include <thread>
 
+#include "discovery/mdns_discovery.h"
+#include "fake_browser.h"
 #include "host_side.h"
 #include "local_target.h"
+#include "reactor/blocking_call.h"
+#include "reactor/loop_thread.h"
 
 namespace nvmfd {
 namespace {
@@ -34,6 +38,9 @@ struct budget_line {
 constexpr budget_line per_path{"nvme-path", 0, 0, "S5: path supervisor as a state machine (done)"};
 constexpr budget_line per_registry{"nvme-publish", 0, 0, "S3: publisher as a job on the control reactor (done)"};
 constexpr budget_line per_discovery_service{"nvme-disc", 1, 0, "S6: discovery service as a state machine"};
+constexpr budget_line per_mdns_discovery{"mdns-disc", 0, 0, "S7: mDNS discovery's events on the RPC thread's loop (done)"};
+// Avahi (mDNS publishing and browsing): 0 since S8, on the RPC thread's loop (tests/mdns/
+// mdns_test.cc counts it with a real daemon).
 // lvol inflate / decouple_parent: 0 since S1 (tests/unit/bdev/lvol_operation_test.cc counts it).
 
 // The threads of this process by name; "main" for the main thread, "reactor" for every
@@ -146,6 +153,27 @@ TEST_F(thread_budget, a_discovery_service_costs_what_the_budget_says) {
   census running = settled_delta(base, want);
   EXPECT_EQ(running, want) << show(running);
   host->ok("bdev_nvme_stop_discovery", {{"name", "disc"}});
+  census after = settled_delta(base, {});
+  EXPECT_EQ(after, census{}) << show(after);
+}
+
+// An mDNS discovery (a fake browser: no daemon) that found one discovery controller: its
+// events run on the RPC thread's loop, so it costs the discovery service it started only.
+TEST_F(thread_budget, an_mdns_discovery_costs_what_the_budget_says) {
+  loop_thread rpc("rpc");
+  census base = take_census();
+  test::fake_browsers browsers;
+  auto d = mdns_discovery::start(rpc.loop(), host->controllers, {"m", "_nvme-disc._tcp", ""}, browsers.factory());
+  ASSERT_TRUE(d.ok()) << d.err().message;
+  browsers.found(test::announced(t.port()));
+  (void)blocking_call<void>(rpc.loop(), [](completion<void> done) { done(success()); });  // handled
+  census want = today({{per_mdns_discovery, 1}, {per_discovery_service, 1}, {per_path, 1}});
+  census running = settled_delta(base, want);
+  EXPECT_EQ(running, want) << show(running);
+  {
+    std::lock_guard control(host->controllers.control_mutex());
+    d.value()->stop();
+  }
   census after = settled_delta(base, {});
   EXPECT_EQ(after, census{}) << show(after);
 }

@@ -14,11 +14,13 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
 #include "mdns/mdns_browser.h"
 #include "mdns/mdns_publisher.h"
+#include "reactor/loop_thread.h"
 
 namespace nvmfd {
 namespace {
@@ -116,24 +118,43 @@ bool eventually(const std::function<bool()>& pred) {
 
 int iface(const char* name) { return static_cast<int>(if_nametoindex(name)); }
 
+// The threads of this process, by /proc/self/task.
+size_t thread_count() {
+  size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
 class MdnsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!avahi_expected()) GTEST_SKIP() << "needs the avahi-daemon of avahi_netns.sh";
-    auto b = mdns_browser::start(log_.callbacks());
+    auto b = mdns_browser::start(loop_.loop(), log_.callbacks());
     ASSERT_TRUE(b) << b.err().message;
     browser_ = std::move(b.value());
   }
 
   std::unique_ptr<mdns_publisher> publisher(const std::string& prefix) {
-    auto p = mdns_publisher::start(prefix);
+    auto p = mdns_publisher::start(loop_.loop(), prefix);
     EXPECT_TRUE(p) << p.err().message;
     return p ? std::move(p.value()) : nullptr;
   }
 
+  loop_thread loop_{"rpc"};  // the RPC thread's loop in nvmfd: Avahi runs on it
   browse_log log_;
   std::unique_ptr<mdns_browser> browser_;
 };
+
+// Avahi runs on the loop: neither the browser nor a publisher adds a thread (the process is
+// the test's main thread and the loop's).
+TEST_F(MdnsTest, BrowserAndPublisherAddNoThread) {
+  EXPECT_EQ(thread_count(), 2u);
+  auto pub = publisher("nvmfd-e");
+  ASSERT_TRUE(pub);
+  pub->publish({{"10.78.0.1", 8010}});
+  ASSERT_TRUE(log_.wait(found_at("10.78.0.1:8010")));
+  EXPECT_EQ(thread_count(), 2u);
+}
 
 TEST_F(MdnsTest, BrowserSeesAListenerPublishedOnItsInterfaceThenWithdrawn) {
   auto pub = publisher("nvmfd-a");
@@ -214,10 +235,11 @@ TEST_F(MdnsTest, PublisherAndBrowserSurviveADaemonRestart) {
 TEST(MdnsUnavailable, StartFailsAtOnceWithAClearError) {
   if (avahi_expected()) GTEST_SKIP() << "an avahi-daemon is running";
   auto t0 = std::chrono::steady_clock::now();
-  auto pub = mdns_publisher::start();
+  loop_thread loop("rpc");
+  auto pub = mdns_publisher::start(loop.loop());
   ASSERT_FALSE(pub);
   EXPECT_EQ(pub.err().message.rfind("mDNS unavailable: ", 0), 0u) << pub.err().message;
-  auto browser = mdns_browser::start({});
+  auto browser = mdns_browser::start(loop.loop(), {});
   ASSERT_FALSE(browser);
   EXPECT_EQ(browser.err().message.rfind("mDNS unavailable: ", 0), 0u) << browser.err().message;
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);

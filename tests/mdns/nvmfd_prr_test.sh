@@ -84,6 +84,13 @@ echo "$line" | grep -q '"nqn=nqn.2014-08.org.nvmexpress.discovery"' || fail "TXT
 echo "$line" | grep -q '"p=tcp"' || fail "TXT p=tcp missing: $line"
 browse | grep -q '^=;veth-b;.*8009;' && fail "published on veth-b too (listener is on veth-a): $(browse)"
 
+# Threads (issue 14): publishing adds none, Avahi runs on the RPC thread's loop: the main
+# thread, the reactor (-m 0x1) and the RPC thread, nothing else (io_uring's iou-* workers
+# are the kernel's). Browsing is counted below, once nothing is published (a discovery
+# controller found would start a discovery service, which has a thread until stage S6).
+threads() { cat /proc/"$tpid"/task/*/comm 2>/dev/null | grep -v '^iou-' | sort | tr '\n' ' '; }
+[ "$(threads)" = "nvmfd reactor-0 rpc " ] || fail "threads while published: $(threads)"
+
 # A second publish is refused (SPDK: -EEXIST).
 ctl nvmf_publish_mdns_prr > /dev/null 2>&1 && fail "a second publish succeeded"
 
@@ -101,6 +108,9 @@ browse | grep -q ';10.78.0.1;8009;' || fail "the first listener went away too"
 ctl nvmf_stop_mdns_prr > /dev/null || fail "nvmf_stop_mdns_prr"
 wait_for "_nvme-disc" absent || fail "still published after stop: $(browse)"
 ctl save_config | grep -q nvmf_publish_mdns_prr && fail "save_config has publish after stop"
+ctl bdev_nvme_start_mdns_discovery --name census --svcname _nvme-disc._tcp > /dev/null || fail "start_mdns_discovery"
+[ "$(threads)" = "nvmfd reactor-0 rpc " ] || fail "threads while browsing: $(threads)"
+ctl bdev_nvme_stop_mdns_discovery --name census > /dev/null || fail "stop_mdns_discovery"
 
 # The saved config publishes again at start.
 kill -TERM "$tpid"; wait "$tpid" || true; tpid=""

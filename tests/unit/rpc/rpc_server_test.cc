@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <thread>
 
+#include "reactor/blocking_call.h"
+#include "reactor/loop_thread.h"
 #include "rpc/framework_methods.h"
 #include "test_socket.h"
 
@@ -167,6 +169,28 @@ TEST_F(rpc_server_test, stop_unlinks_and_closes_clients) {
   EXPECT_NE(::stat(path_.c_str(), &st), 0);
   EXPECT_TRUE(c.closed_by_peer());
   server_->stop();  // idempotent
+}
+
+// On a loop it is given (nvmfd's RPC thread, shared with Avahi): handlers run on that loop's
+// thread, and stopping the server leaves the loop running for its other users.
+TEST(rpc_server_start, on_a_shared_loop_handlers_run_there_and_stop_leaves_the_loop_running) {
+  std::string path = test::temp_socket_path("shared");
+  loop_thread loop("shared-loop");
+  rpc_method_table methods;
+  methods.add("where", [&](const json&) -> result<json> { return json(reactor::current() == &loop.loop()); });
+  auto s = rpc_server::start(path, methods, loop.loop());
+  ASSERT_TRUE(s.ok()) << s.err().message;
+  {
+    raw_client c(path);
+    c.send(R"({"jsonrpc":"2.0","method":"where","id":1})");
+    EXPECT_EQ(c.read()->at("result"), true);
+    s.value()->stop();
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  auto still = blocking_call<int>(loop.loop(), [](completion<int> done) { done(1); });
+  EXPECT_TRUE(still.ok());
+  struct stat st {};
+  EXPECT_NE(::stat(path.c_str(), &st), 0);
 }
 
 TEST(rpc_server_start, stale_socket_is_replaced) {
