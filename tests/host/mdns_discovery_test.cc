@@ -58,7 +58,7 @@ struct mdns_discovery_test : ::testing::Test {
     (void)blocking_call<void>(loop.loop(), [](completion<void> done) { done(success()); });
   }
   void stop(mdns_discovery& d) {
-    std::lock_guard control(host.controllers.control_mutex());  // as the RPC handler holds it
+    auto control = host.controllers.lock_control();  // as the RPC handler holds it
     d.stop();
   }
   size_t services(const mdns_discovery& d) {
@@ -158,7 +158,7 @@ TEST_F(mdns_discovery_test, a_removal_racing_stop_leaves_the_service_to_stop) {
   settle();
   ASSERT_TRUE(wait_bdev("m0_nvme0n1", true));
   {
-    std::lock_guard control(host.controllers.control_mutex());
+    auto control = host.controllers.lock_control();
     browsers.removed(announced(t1.port()));  // the loop waits for the control lock now
     d->stop();
   }

@@ -171,7 +171,7 @@ TEST_F(thread_budget, an_mdns_discovery_costs_what_the_budget_says) {
   census running = settled_delta(base, want);
   EXPECT_EQ(running, want) << show(running);
   {
-    std::lock_guard control(host->controllers.control_mutex());
+    auto control = host->controllers.lock_control();
     d.value()->stop();
   }
   census after = settled_delta(base, {});
