@@ -80,16 +80,13 @@ TEST(host_async, admin_commands_and_log_reads_from_another_reactor_complete_on_t
   EXPECT_TRUE(r->completion.status.ok());
   EXPECT_EQ(load_wire<identify_controller>(r->data.data()).cntlid.get(), ctrl->cntlid());
 
-  // A log page with a bad length fails on the admin reactor too, never inside the call.
+  // A log page with a bad length fails on the admin reactor too (so never inside the call).
   std::promise<reactor*> refused;
   pool.at(1).post([&] {
-    bool inside = true;
     ctrl->get_log_page_async(0x02, 0, 6, 0, [&](result<std::vector<std::byte>> page) {
-      EXPECT_FALSE(inside);
       EXPECT_FALSE(page.ok());
       refused.set_value(reactor::current());
     });
-    inside = false;
   });
   EXPECT_EQ(refused.get_future().get(), &ctrl->admin_reactor());
 
