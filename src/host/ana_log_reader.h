@@ -1,13 +1,15 @@
 #pragma once
 // ana_log_reader: reads a controller's Asymmetric Namespace Access log page (LID 0Ch, groups
 // only: LSP.RGO) into a map from ANA group to state. Reading it with RAE cleared also
-// re-enables the controller's ANA change events. Control thread (a synchronous admin command).
+// re-enables the controller's ANA change events.
 #include <cstdint>
 #include <map>
+#include <memory>
 
 #include "base/result.h"
 #include "host/host_controller.h"
 #include "proto/ana_log.h"
+#include "reactor/completion.h"
 
 namespace nvmfd {
 
@@ -16,8 +18,11 @@ struct ana_log_snapshot {
   std::map<uint32_t, ana_state> groups;  // ANA group ID -> state
 };
 
-// Errors: the controller does not report ANA (not_supported), the admin command failed, or
-// the page is malformed (io_error naming the fault).
+// Any thread; done runs on c's admin reactor. Errors: the controller does not report ANA
+// (not_supported), the admin command failed, or the page is malformed (io_error naming the
+// fault).
+void read_ana_log_async(std::shared_ptr<host_controller> c, completion<ana_log_snapshot> done);
+// Control thread (not a reactor): the same, waiting for it.
 result<ana_log_snapshot> read_ana_log(host_controller& c);
 
 // Whether I/O may be sent through a path in this state.

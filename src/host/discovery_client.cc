@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cstring>
 #include <deque>
+#include <memory>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -12,6 +14,8 @@
 #include "base/log.h"
 #include "proto/log_pages.h"
 #include "proto/nqn.h"
+#include "reactor/blocking_call.h"
+#include "reactor/reactor_assert.h"
 
 namespace nvmfd {
 
@@ -28,24 +32,113 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// Reads [offset, offset + len) of the log in chunks of at most max_chunk bytes.
-result<std::vector<std::byte>> read_log_range(const discovery_log_reader& read, uint32_t max_chunk, uint64_t offset,
-                                              uint64_t len) {
-  std::vector<std::byte> out;
-  out.reserve(len);
-  for (uint64_t done = 0; done < len;) {
-    uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(max_chunk, len - done));
-    auto part = read(offset + done, n);
-    if (!part) return part.take_err();
-    if (part->size() < n)
-      return error{errc::protocol_error,
-                   fmt::format("discovery log read at offset {} returned {} of {} bytes", offset + done,
-                               part->size(), n)};
-    out.insert(out.end(), part->begin(), part->begin() + n);
-    done += n;
+// Reads [offset, offset + len) of the log in chunks of at most max_chunk bytes, one after
+// the other. A reader that completes inside its call is driven by a loop, not by recursion.
+class log_range_read : public std::enable_shared_from_this<log_range_read> {
+ public:
+  using then_fn = std::function<void(result<std::vector<std::byte>>)>;
+  static void start(const discovery_log_reader_async& read, uint32_t max_chunk, uint64_t offset, uint64_t len,
+                    then_fn then) {
+    auto op = std::make_shared<log_range_read>(read, max_chunk, offset, len, std::move(then));
+    op->out_.reserve(len);
+    op->run();
   }
-  return out;
-}
+  log_range_read(const discovery_log_reader_async& read, uint32_t max_chunk, uint64_t offset, uint64_t len,
+                 then_fn then)
+      : read_(read), max_chunk_(max_chunk), offset_(offset), len_(len), then_(std::move(then)) {}
+
+ private:
+  void run() {
+    while (out_.size() < len_) {
+      uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(max_chunk_, len_ - out_.size()));
+      in_call_ = true;
+      arrived_ = false;
+      read_(offset_ + out_.size(), n,
+            [self = shared_from_this(), n](result<std::vector<std::byte>> part) { self->on_part(n, std::move(part)); });
+      in_call_ = false;
+      if (!arrived_ || finished_) return;  // on_part goes on (asynchronous), or it is over
+    }
+    finish(std::move(out_));
+  }
+  void on_part(uint32_t n, result<std::vector<std::byte>> part) {
+    if (!part) return finish(part.take_err());
+    if (part->size() < n)
+      return finish(error{errc::protocol_error, fmt::format("discovery log read at offset {} returned {} of {} bytes",
+                                                            offset_ + out_.size(), part->size(), n)});
+    out_.insert(out_.end(), part->begin(), part->begin() + n);
+    arrived_ = true;
+    if (!in_call_) run();
+  }
+  void finish(result<std::vector<std::byte>> r) {
+    finished_ = true;
+    then_(std::move(r));
+  }
+
+  discovery_log_reader_async read_;
+  uint32_t max_chunk_;
+  uint64_t offset_;
+  uint64_t len_;
+  then_fn then_;
+  std::vector<std::byte> out_;
+  bool in_call_ = false;
+  bool arrived_ = false;
+  bool finished_ = false;
+};
+
+// A consistent read of the whole log (read_discovery_log's contract), step by step.
+class log_read : public std::enable_shared_from_this<log_read> {
+ public:
+  log_read(discovery_log_reader_async read, uint32_t max_chunk, completion<discovery_log> done)
+      : read_(std::move(read)), max_chunk_(max_chunk), done_(std::move(done)) {}
+
+  void start() {
+    read_range(0, sizeof(discovery_log_header), [this](std::vector<std::byte> first) {
+      auto before = parse_discovery_log_header(first);
+      if (!before) return done_(before.take_err());
+      before_ = std::move(*before);
+      next_attempt();
+    });
+  }
+
+ private:
+  void read_range(uint64_t offset, uint64_t len, std::function<void(std::vector<std::byte>)> then) {
+    log_range_read::start(read_, max_chunk_, offset, len,
+                          [self = shared_from_this(), then = std::move(then)](result<std::vector<std::byte>> r) {
+                            if (!r) return self->done_(r.take_err());
+                            then(std::move(*r));
+                          });
+  }
+  void next_attempt() {
+    if (++attempt_ > discovery_max_attempts)
+      return done_(error{errc::busy, fmt::format("the discovery log kept changing (GENCTR) over {} reads",
+                                                 discovery_max_attempts)});
+    read_range(0, discovery_log_size(before_.numrec), [this](std::vector<std::byte> page) {
+      page_ = std::move(page);
+      read_range(0, sizeof(discovery_log_header), [this](std::vector<std::byte> again) { check(again); });
+    });
+  }
+  void check(std::span<const std::byte> again) {
+    auto after = parse_discovery_log_header(again);
+    if (!after) return done_(after.take_err());
+    auto whole = parse_discovery_log_header(page_);
+    if (!whole) return done_(whole.take_err());
+    // Consistent only if nothing changed from the first header to the last one.
+    if (whole->genctr == before_.genctr && after->genctr == before_.genctr && whole->numrec == before_.numrec &&
+        after->numrec == before_.numrec)
+      return done_(parse_discovery_log(page_));
+    NVMFD_LOG_DEBUG("discovery log changed while reading (genctr {} -> {}), attempt {}", before_.genctr,
+                    after->genctr, attempt_);
+    before_ = std::move(*after);
+    next_attempt();
+  }
+
+  discovery_log_reader_async read_;
+  uint32_t max_chunk_;
+  completion<discovery_log> done_;
+  discovery_log before_;
+  std::vector<std::byte> page_;
+  int attempt_ = 0;
+};
 
 std::string key_of(const transport_id& t) {
   return fmt::format("{}|{}|{}|{}", t.trtype, lower(t.traddr), t.trsvcid, t.subnqn);
@@ -149,37 +242,35 @@ result<discovery_log> parse_discovery_log(std::span<const std::byte> page) {
   return log;
 }
 
-result<discovery_log> read_discovery_log(const discovery_log_reader& read, uint32_t max_chunk) {
+void read_discovery_log_async(discovery_log_reader_async read, uint32_t max_chunk, completion<discovery_log> done) {
   max_chunk = std::max(max_chunk & ~3u, 4u);
-  auto first = read_log_range(read, max_chunk, 0, sizeof(discovery_log_header));
-  if (!first) return first.take_err();
-  auto before = parse_discovery_log_header(*first);
-  if (!before) return before;
-  for (int attempt = 1; attempt <= discovery_max_attempts; ++attempt) {
-    auto page = read_log_range(read, max_chunk, 0, discovery_log_size(before->numrec));
-    if (!page) return page.take_err();
-    auto again = read_log_range(read, max_chunk, 0, sizeof(discovery_log_header));
-    if (!again) return again.take_err();
-    auto after = parse_discovery_log_header(*again);
-    if (!after) return after;
-    auto whole = parse_discovery_log_header(*page);
-    if (!whole) return whole;
-    // Consistent only if nothing changed from the first header to the last one.
-    if (whole->genctr == before->genctr && after->genctr == before->genctr && whole->numrec == before->numrec &&
-        after->numrec == before->numrec)
-      return parse_discovery_log(*page);
-    NVMFD_LOG_DEBUG("discovery log changed while reading (genctr {} -> {}), attempt {}", before->genctr,
-                    after->genctr, attempt);
-    before = std::move(after);
-  }
-  return error{errc::busy, fmt::format("the discovery log kept changing (GENCTR) over {} reads",
-                                       discovery_max_attempts)};
+  std::make_shared<log_read>(std::move(read), max_chunk, std::move(done))->start();
+}
+
+result<discovery_log> read_discovery_log(const discovery_log_reader& read, uint32_t max_chunk) {
+  // The reader completes inside each call, so the whole read is over when this returns.
+  std::optional<result<discovery_log>> out;
+  read_discovery_log_async(
+      [&read](uint64_t offset, uint32_t len, completion<std::vector<std::byte>> done) { done(read(offset, len)); },
+      max_chunk, [&out](result<discovery_log> r) { out.emplace(std::move(r)); });
+  return std::move(*out);
+}
+
+void read_discovery_log_async(std::shared_ptr<host_controller> ctrl, completion<discovery_log> done) {
+  uint32_t chunk = std::min(std::max(ctrl->max_transfer_bytes(), 4096u), max_log_chunk);
+  read_discovery_log_async(
+      [ctrl](uint64_t offset, uint32_t len, completion<std::vector<std::byte>> part) {
+        ctrl->get_log_page_async(discovery_lid, offset, len, 0, std::move(part));
+      },
+      chunk, std::move(done));
 }
 
 result<discovery_log> read_discovery_log(host_controller& ctrl) {
-  uint32_t chunk = std::min(std::max(ctrl.max_transfer_bytes(), 4096u), max_log_chunk);
-  return read_discovery_log(
-      [&ctrl](uint64_t offset, uint32_t len) { return ctrl.get_log_page(discovery_lid, offset, len); }, chunk);
+  assert_off_reactor("read_discovery_log");
+  auto self = ctrl.shared_from_this();
+  return blocking_call<discovery_log>(
+      ctrl.admin_reactor(), [self](completion<discovery_log> done) { read_discovery_log_async(self, std::move(done)); },
+      std::nullopt, "read_discovery_log");
 }
 
 result<std::vector<discovery_entry>> walk_discovery(const discovery_log_source& source, const transport_id& trid,

@@ -3,9 +3,10 @@
 // reading a discovery controller's Discovery Log Page consistently, decoding and validating
 // its entries, and walking referrals to other discovery services.
 //
-// Threading: read_discovery_log() and discover() run on a control thread (never on a
-// reactor: they wait for the reactors, as host_controller does). The parse functions are
-// pure and callable anywhere.
+// Threading: read_discovery_log_async() runs anywhere and completes on the controller's
+// admin reactor (or, over a reader, where the reader completes). read_discovery_log() and
+// discover() run on a control thread (never on a reactor: they wait for the reactors, as
+// host_controller does). The parse functions are pure and callable anywhere.
 // Failures: errc::protocol_error for a log that breaks the format (bad NUMREC, truncated,
 // an unterminated NQN), errc::busy when GENCTR kept moving for every attempt, and the
 // controller's own errors (closed, timed_out, io_error with the NVMe status) from the reads.
@@ -20,6 +21,7 @@
 #include "host/host_controller.h"
 #include "host/transport_id.h"
 #include "proto/discovery_log.h"
+#include "reactor/completion.h"
 #include "reactor/reactor.h"
 
 namespace nvmfd {
@@ -77,6 +79,9 @@ result<discovery_log> parse_discovery_log(std::span<const std::byte> page);
 
 // One Get Log Page of the Discovery Log: `len` bytes at byte `offset`.
 using discovery_log_reader = std::function<result<std::vector<std::byte>>(uint64_t offset, uint32_t len)>;
+// The same, asynchronous: the reader calls done once, inside the call or later.
+using discovery_log_reader_async =
+    std::function<void(uint64_t offset, uint32_t len, completion<std::vector<std::byte>> done)>;
 
 // Reads a consistent log: the header, then the whole log in reads of at most max_chunk
 // bytes (a multiple of 4), then the header again; repeats (up to discovery_max_attempts)
@@ -85,6 +90,10 @@ using discovery_log_reader = std::function<result<std::vector<std::byte>>(uint64
 result<discovery_log> read_discovery_log(const discovery_log_reader& read, uint32_t max_chunk);
 // The same on a connected discovery controller (chunks of at most its transfer size).
 result<discovery_log> read_discovery_log(host_controller& ctrl);
+// The asynchronous forms of the two: done runs where the reader's last completion runs
+// (for a controller: its admin reactor, never inside this call).
+void read_discovery_log_async(discovery_log_reader_async read, uint32_t max_chunk, completion<discovery_log> done);
+void read_discovery_log_async(std::shared_ptr<host_controller> ctrl, completion<discovery_log> done);
 
 // Where discover() gets each controller's log: connect, read, disconnect.
 using discovery_log_source = std::function<result<discovery_log>(const transport_id&)>;

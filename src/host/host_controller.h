@@ -2,8 +2,10 @@
 // host_controller: one NVMe-oF controller as seen by our host: an admin queue and N I/O
 // queues, each I/O queue owned by one reactor (queue i on reactor (i - 1) % reactors).
 //
-// Threading: connect(), disconnect(), admin() and identify helpers are called on a control
-// thread (never on a reactor: they wait for the reactors). io_queue() is called on a reactor
+// Threading: connect(), disconnect(), admin() and get_log_page() are called on a control
+// thread (never on a reactor: they wait for the reactors); their asynchronous forms
+// (connect_async, disconnect_async, submit_admin, get_log_page_async) from any thread,
+// completing on the pool's control reactor, which holds every admin queue. io_queue() is called on a reactor
 // and returns that reactor's queue. When any queue fails (TermReq, dropped connection,
 // command timeout, keep-alive failure) the controller is failed: failed() turns true, every
 // outstanding command completes with a host path error, and later commands fail at once.
@@ -17,12 +19,15 @@
 #include "base/result.h"
 #include "base/uuid.h"
 #include "host/host_qpair.h"
+#include "host/sync_command.h"
 #include "host/transport_id.h"
 #include "proto/identify.h"
 #include "reactor/completion.h"
 #include "reactor/reactor.h"
 
 namespace nvmfd {
+
+class controller_connector;
 
 struct controller_options {
   std::string hostnqn;              // empty: nqn.2014-08.org.nvmexpress:uuid:<hostid>
@@ -60,10 +65,24 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
     std::function<void(const std::string& why)> on_failure;
   };
 
-  // Control thread. A discovery NQN connects the admin queue only.
+  // Control thread. A discovery NQN connects the admin queue only. Errors: invalid_argument
+  // (no subnqn; "host ... is not allowed to connect to ..."; "Connect (qid N) refused: ...
+  // (unknown subsystem ...?)"), the socket's errors ("connect <addr>:<port>: ..."), timed_out
+  // (TCP connect, ICReq, CSTS.RDY), protocol_error (ICResp), io_error naming a failing
+  // command ("<command> failed: NVMe status ...").
   static result<std::shared_ptr<host_controller>> connect(reactor_pool& pool, const transport_id& trid,
                                                           const controller_options& opts,
                                                           event_handlers events = {});
+  // Any thread: the same without blocking (controller_connector.h); done runs on the pool's
+  // control reactor, never inside this call. The handle may be dropped, or kept to cancel();
+  // it is null when nothing was started (no subnqn: done gets invalid_argument).
+  static std::shared_ptr<controller_connector> connect_async(reactor_pool& pool, const transport_id& trid,
+                                                             const controller_options& opts, event_handlers events,
+                                                             completion<std::shared_ptr<host_controller>> done);
+  // Tests: a controller object that was never connected (no queues, not failed) with this
+  // identity, standing in for a connected one where only its accessors matter.
+  static std::shared_ptr<host_controller> unconnected_for_test(reactor_pool& pool, const transport_id& trid,
+                                                               const identify_controller& id);
   ~host_controller();
 
   // Control thread: Disconnect-free teardown (closes every queue; outstanding commands fail).
@@ -84,14 +103,31 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   uint32_t max_transfer_bytes() const { return max_xfer_; }
   bool ana_reporting() const { return id_ctrl_.cmic & cmic_bits::ana_reporting; }
   bool failed() const { return failed_.load(); }
+  // Any thread: disconnect() or disconnect_async() has begun (or connect failed).
+  bool disconnected() const { return disconnected_.load(); }
   std::string failure_reason() const;
   size_t io_queue_count() const { return io_queues_.size(); }
 
-  // Control thread: an admin command, waiting for its completion (or timeout_ms).
+  // The reactor of the admin queue (the pool's control reactor): where the asynchronous
+  // admin operations below complete.
+  reactor& admin_reactor() const { return pool_.control(); }
+
+  // Any thread: an admin command with data as its buffer (h2c: written to the controller);
+  // done runs on the admin reactor, never inside this call, with the completion (whatever
+  // its NVMe status) and the buffer. Error: closed when the controller failed or is
+  // disconnected. The queue's command timeout bounds the wait.
+  void submit_admin(const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c, completion<sync_result> done,
+                    uint32_t timeout_ms = 0);
+  // Any thread: Get Log Page of len bytes at offset (both multiples of 4); done on the admin
+  // reactor. Errors: invalid_argument (length, offset), not_supported (an offset without
+  // LPA extended data), those of submit_admin, io_error naming a failing NVMe status.
+  void get_log_page_async(uint8_t lid, uint64_t offset, uint32_t len, uint8_t lsp,
+                          completion<std::vector<std::byte>> done);
+
+  // Control thread: the blocking forms of the two above.
   // data/len/h2c describe the transfer. Errors: the controller failed, or timed out.
   result<nvme_completion> admin(nvme_sqe cmd, std::byte* data = nullptr, uint32_t len = 0, bool h2c = false);
   result<std::vector<std::byte>> get_log_page(uint8_t lid, uint64_t offset, uint32_t len, uint8_t lsp = 0);
-  result<void> refresh_namespaces();
 
   // Reactor only: the I/O queue of the calling reactor, or nullptr if it has none.
   host_qpair* io_queue(reactor& r);
@@ -99,19 +135,18 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   const std::vector<std::shared_ptr<host_qpair>>& io_queues() const { return io_queues_; }
 
  private:
+  friend class controller_connector;
   host_controller(reactor_pool& pool, transport_id trid, controller_options opts);
-  // connect()'s work after construction; connect() disconnects when it fails.
-  result<void> connect_queues(reactor_pool& pool, const transport_id& trid, const controller_options& opts);
-  result<std::shared_ptr<host_qpair>> open_queue(uint16_t qid, uint16_t size, reactor& r);
-  result<void> fabrics_connect(host_qpair& q, uint16_t qid, uint16_t sqsize);
-  result<void> enable();
-  result<uint64_t> property_get(uint32_t offset, bool eight);
-  result<void> property_set(uint32_t offset, uint32_t value);
+  static error status_error(const char* what, const nvme_status& s);
+  // Fabrics Connect for queue qid: the command, with its data in `data`.
+  nvme_sqe fabrics_connect_command(uint16_t qid, uint16_t sqsize, std::vector<std::byte>& data) const;
+  // Its completion: the error it means, or success (for qid 0 the CNTLID is kept). Any thread.
+  result<void> check_connect(uint16_t qid, const nvme_completion& c);
   void on_queue_failed(const std::string& why);
   void tear_down(std::shared_ptr<host_controller> keep, completion<void> done);
+  // Admin reactor.
   void start_keep_alive();
   void arm_keep_alive();
-  result<void> start_async_events();
   void submit_async_event_request();
 
   struct keep_alive_callback final : host_callback {

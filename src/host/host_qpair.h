@@ -27,6 +27,7 @@
 #include "nvme_tcp/pdu_writer.h"
 #include "reactor/reactor.h"
 #include "host/host_request.h"
+#include "host/icreq_exchange.h"
 
 namespace nvmfd {
 
@@ -58,17 +59,6 @@ struct host_qpair_params {
   uint32_t in_capsule_max = 0;     // in-capsule data limit in bytes (8 KiB admin; IOCCSZ for I/O)
   uint32_t io_timeout_ms = 30000;  // 0: no timeout
 };
-
-struct icresp_info {
-  bool hdgst = false;
-  bool ddgst = false;
-  uint32_t maxh2cdata = 0;
-  uint32_t cpda_bytes = 0;
-};
-
-// Sends an ICReq on a connected blocking-capable socket and reads the ICResp (control
-// thread; waits up to timeout_ms). Fails on a malformed ICResp or digests not granted.
-result<icresp_info> icreq_exchange(int fd, bool hdgst, bool ddgst, int timeout_ms);
 
 class host_qpair final : public pdu_channel_client,
                          public pdu_reader_sink,

@@ -2,10 +2,12 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fmt/format.h>
 
-#include "host/host_qpair.h"
+#include "host/icreq_exchange.h"
+#include "proto/wire.h"
 #include "proto/pdu_check.h"
 
 namespace nvmfd {
@@ -14,9 +16,9 @@ namespace {
 
 result<void> io_all(int fd, std::byte* buf, size_t len, bool sending, int timeout_ms) {
   size_t done = 0;
-  auto deadline = clock_type::now() + std::chrono::milliseconds(timeout_ms);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (done < len) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) return error{errc::timed_out, "ICReq/ICResp exchange timed out"};
     pollfd p{fd, static_cast<short>(sending ? POLLOUT : POLLIN), 0};
     if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
@@ -33,7 +35,7 @@ result<void> io_all(int fd, std::byte* buf, size_t len, bool sending, int timeou
 
 }  // namespace
 
-result<icresp_info> icreq_exchange(int fd, bool hdgst, bool ddgst, int timeout_ms) {
+std::array<std::byte, sizeof(ic_req_pdu)> make_icreq(bool hdgst, bool ddgst) {
   ic_req_pdu req{};
   req.ch.type = static_cast<uint8_t>(pdu_type::ic_req);
   req.ch.hlen = sizeof(req);
@@ -44,16 +46,18 @@ result<icresp_info> icreq_exchange(int fd, bool hdgst, bool ddgst, int timeout_m
   req.maxr2t = 0;  // one outstanding R2T per command
   std::array<std::byte, sizeof(ic_req_pdu)> out;
   std::memcpy(out.data(), &req, sizeof(req));
-  if (auto r = io_all(fd, out.data(), out.size(), true, timeout_ms); !r) return r.take_err();
-  std::array<std::byte, sizeof(ic_resp_pdu)> in;
-  if (auto r = io_all(fd, in.data(), in.size(), false, timeout_ms); !r) return r.take_err();
+  return out;
+}
+
+result<icresp_info> check_icresp(std::span<const std::byte, sizeof(ic_resp_pdu)> in, bool hdgst, bool ddgst) {
   auto resp = load_wire<ic_resp_pdu>(in.data());
   if (resp.ch.type == static_cast<uint8_t>(pdu_type::c2h_term_req))
     return error{errc::protocol_error, "the controller answered the ICReq with a C2HTermReq"};
   pdu_check_params p{pdu_role::host, false, false, false, 0, 0};
   if (auto e = check_common_header(resp.ch, p))
     return error{errc::protocol_error, fmt::format("malformed ICResp (FEI {})", e->fei)};
-  if (auto e = check_ic_resp(resp, req.dgst))
+  auto asked = static_cast<uint8_t>((hdgst ? dgst_bits::hdgst : 0) | (ddgst ? dgst_bits::ddgst : 0));
+  if (auto e = check_ic_resp(resp, asked))
     return error{errc::protocol_error, fmt::format("ICResp refused: field at offset {}", e->fei)};
   icresp_info info;
   info.hdgst = resp.dgst & dgst_bits::hdgst;
@@ -63,6 +67,14 @@ result<icresp_info> icreq_exchange(int fd, bool hdgst, bool ddgst, int timeout_m
   info.maxh2cdata = resp.maxh2cdata.get();
   info.cpda_bytes = resp.cpda ? (uint32_t{resp.cpda} + 1) * 4 : 0;
   return info;
+}
+
+result<icresp_info> icreq_exchange(int fd, bool hdgst, bool ddgst, int timeout_ms) {
+  auto out = make_icreq(hdgst, ddgst);
+  if (auto r = io_all(fd, out.data(), out.size(), true, timeout_ms); !r) return r.take_err();
+  std::array<std::byte, sizeof(ic_resp_pdu)> in;
+  if (auto r = io_all(fd, in.data(), in.size(), false, timeout_ms); !r) return r.take_err();
+  return check_icresp(in, hdgst, ddgst);
 }
 
 }  // namespace nvmfd

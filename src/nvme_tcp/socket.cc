@@ -90,7 +90,7 @@ result<int> tcp_accept(int listen_fd) {
   return fd;
 }
 
-result<int> tcp_connect(const std::string& addr, uint16_t port, int timeout_ms) {
+result<int> tcp_connect_start(const std::string& addr, uint16_t port) {
   socklen_t len = 0;
   auto ss = make_sockaddr(addr, port, len);
   if (!ss) return ss.take_err();
@@ -102,18 +102,32 @@ result<int> tcp_connect(const std::string& addr, uint16_t port, int timeout_ms) 
     close(fd);
     return error::from_errno(e, fmt::format("connect {}:{}", addr, port));
   }
-  pollfd p{fd, POLLOUT, 0};
-  int n = poll(&p, 1, timeout_ms);
+  return fd;
+}
+
+result<void> tcp_connect_finish(int fd, const std::string& addr, uint16_t port) {
   int soerr = 0;
   socklen_t sl = sizeof(soerr);
-  if (n <= 0) {
-    close(fd);
-    return error{errc::timed_out, fmt::format("connect {}:{}: timed out", addr, port)};
-  }
   getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-  if (soerr != 0) {
-    close(fd);
-    return error::from_errno(soerr, fmt::format("connect {}:{}", addr, port));
+  if (soerr != 0) return error::from_errno(soerr, fmt::format("connect {}:{}", addr, port));
+  return success();
+}
+
+error tcp_connect_timed_out(const std::string& addr, uint16_t port) {
+  return error{errc::timed_out, fmt::format("connect {}:{}: timed out", addr, port)};
+}
+
+result<int> tcp_connect(const std::string& addr, uint16_t port, int timeout_ms) {
+  auto fd = tcp_connect_start(addr, port);
+  if (!fd) return fd;
+  pollfd p{*fd, POLLOUT, 0};
+  if (poll(&p, 1, timeout_ms) <= 0) {
+    close(*fd);
+    return tcp_connect_timed_out(addr, port);
+  }
+  if (auto r = tcp_connect_finish(*fd, addr, port); !r) {
+    close(*fd);
+    return r.take_err();
   }
   return fd;
 }

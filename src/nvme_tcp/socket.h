@@ -20,6 +20,12 @@ result<int> tcp_listen(const std::string& addr, uint16_t port, int backlog = 128
 result<int> tcp_accept(int listen_fd);
 // Starts a non-blocking connect and waits up to timeout_ms for it to finish.
 result<int> tcp_connect(const std::string& addr, uint16_t port, int timeout_ms);
+// The same in steps, for an event loop: start returns the socket with the connect under
+// way (or done); once it is writable, finish tells whether the connect succeeded (the
+// caller closes the socket when it did not). The timeout is the caller's, with this error.
+result<int> tcp_connect_start(const std::string& addr, uint16_t port);
+result<void> tcp_connect_finish(int fd, const std::string& addr, uint16_t port);
+error tcp_connect_timed_out(const std::string& addr, uint16_t port);
 result<socket_address> local_address(int fd);
 result<socket_address> peer_address(int fd);
 // Parses a port number in text ("4420"); nullopt-like error for anything else.

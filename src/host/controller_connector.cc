@@ -1,0 +1,350 @@
+#include "host/controller_connector.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "nvme_tcp/socket.h"
+#include "proto/controller_properties.h"
+#include "proto/discovery_log.h"
+#include "proto/fabrics.h"
+#include "proto/features.h"
+#include "proto/nqn.h"
+
+namespace nvmfd {
+
+namespace {
+
+constexpr uint16_t admin_queue_size = 32;
+constexpr auto ready_poll_interval = std::chrono::milliseconds(10);
+
+// Largest transfer: 2^MDTS pages of CAP.MPSMIN (4 KiB << MPSMIN); MDTS 0 = no limit, for
+// which we use 1 MiB. Computed in 64 bits and clamped to 1 GiB.
+uint32_t max_transfer_from_mdts(uint8_t mdts, uint8_t mpsmin) {
+  if (mdts == 0) return 1u << 20;
+  uint64_t bytes = uint64_t{1} << std::min<unsigned>(12u + mpsmin + mdts, 30u);
+  return static_cast<uint32_t>(bytes);
+}
+
+nvme_sqe fabrics_cmd(fabrics_type t) {
+  nvme_sqe c{};
+  c.opcode = static_cast<uint8_t>(admin_opcode::fabrics);
+  c.nsid.raw[0] = static_cast<uint8_t>(t);
+  return c;
+}
+
+nvme_sqe property_get_cmd(uint32_t offset, bool eight) {
+  nvme_sqe cmd = fabrics_cmd(fabrics_type::property_get);
+  property_command p = load_wire<property_command>(&cmd);
+  p.attrib = eight ? 1 : 0;
+  p.ofst = offset;
+  return load_wire<nvme_sqe>(&p);
+}
+
+nvme_sqe property_set_cmd(uint32_t offset, uint32_t value) {
+  nvme_sqe cmd = fabrics_cmd(fabrics_type::property_set);
+  property_command p = load_wire<property_command>(&cmd);
+  p.attrib = 0;
+  p.ofst = offset;
+  p.value = value;
+  return load_wire<nvme_sqe>(&p);
+}
+
+nvme_sqe identify_cmd(identify_cns cns, uint32_t nsid = 0) {
+  nvme_sqe c{};
+  c.opcode = static_cast<uint8_t>(admin_opcode::identify);
+  c.nsid = nsid;
+  c.cdw10 = static_cast<uint32_t>(cns);
+  return c;
+}
+
+}  // namespace
+
+std::shared_ptr<controller_connector> controller_connector::start(std::shared_ptr<host_controller> c,
+                                                                  connect_done done) {
+  auto k = std::make_shared<controller_connector>(std::move(c), std::move(done));
+  k->home_.post([k] { k->open_admin(); });
+  return k;
+}
+
+controller_connector::controller_connector(std::shared_ptr<host_controller> c, connect_done done)
+    : c_(std::move(c)), home_(c_->pool_.control()), done_(std::move(done)) {}
+
+void controller_connector::cancel() {
+  home_.post([self = shared_from_this()] {
+    if (self->over_) return;
+    if (self->admin_opener_) return self->admin_opener_->cancel();  // its completion fails the connect
+    self->fail(error{errc::closed, "cancelled"});
+  });
+}
+
+void controller_connector::open_admin() {
+  auto port = parse_port(c_->trid_.trsvcid);
+  if (!port) return fail(port.take_err());
+  const auto& o = c_->opts_;
+  admin_opener_ = queue_socket_opener::open(
+      home_, c_->trid_.traddr, *port, o.hdgst, o.ddgst, std::chrono::milliseconds(o.connect_timeout_ms),
+      [self = shared_from_this()](result<opened_socket> s) {
+        self->admin_opener_.reset();
+        if (self->over_) return;
+        if (!s) return self->fail(s.take_err());
+        auto q = self->make_queue(0, admin_queue_size, self->home_, *s);
+        {
+          std::lock_guard lk(self->c_->mu_);
+          self->c_->admin_ = q;
+        }
+        std::vector<std::byte> data;
+        nvme_sqe cmd = self->c_->fabrics_connect_command(0, admin_queue_size - 1, data);
+        self->admin(cmd, std::move(data), true, [self](sync_result r) {
+          if (auto ok = self->c_->check_connect(0, r.completion); !ok) return self->fail(ok.take_err());
+          self->enable();
+        }, self->c_->opts_.connect_timeout_ms);
+      });
+}
+
+std::shared_ptr<host_qpair> controller_connector::make_queue(uint16_t qid, uint16_t size, reactor& r,
+                                                             const opened_socket& s) {
+  host_qpair_params p;
+  p.qid = qid;
+  p.queue_size = size;
+  p.hdgst = s.ic.hdgst;
+  p.ddgst = s.ic.ddgst;
+  p.maxh2cdata = s.ic.maxh2cdata;
+  p.cpda_bytes = s.ic.cpda_bytes;
+  p.in_capsule_max = qid == 0 ? 8192 : c_->in_capsule_max_;
+  p.io_timeout_ms = c_->opts_.io_timeout_ms;
+  auto q = std::make_shared<host_qpair>(r, s.fd, p);
+  std::weak_ptr<host_controller> weak = c_;
+  q->set_failure_handler([weak](const std::string& why) {
+    if (auto c = weak.lock()) c->on_queue_failed(why);
+  });
+  q->start();
+  return q;
+}
+
+void controller_connector::admin(const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c, then_fn then,
+                                 uint32_t timeout_ms) {
+  c_->submit_admin(
+      cmd, std::move(data), h2c,
+      [self = shared_from_this(), then = std::move(then)](result<sync_result> r) {
+        if (self->over_) return;
+        if (!r) return self->fail(r.take_err());
+        then(std::move(*r));
+      },
+      timeout_ms);
+}
+
+void controller_connector::admin_ok(const char* what, const nvme_sqe& cmd, std::vector<std::byte> data, then_fn then) {
+  admin(cmd, std::move(data), false, [self = shared_from_this(), what, then = std::move(then)](sync_result r) {
+    if (!r.completion.status.ok()) return self->fail(host_controller::status_error(what, r.completion.status));
+    then(std::move(r));
+  });
+}
+
+void controller_connector::property_get(uint32_t offset, bool eight, std::function<void(uint64_t)> then) {
+  admin_ok("Property Get", property_get_cmd(offset, eight), {}, [then = std::move(then)](sync_result r) {
+    then(uint64_t{r.completion.dw0} | (uint64_t{r.completion.dw1} << 32));
+  });
+}
+
+// CC.EN = 1, then wait for CSTS.RDY (Base 2.0 3.5.1) for up to CAP.TO.
+void controller_connector::enable() {
+  property_get(property_offset::cap, true, [self = shared_from_this()](uint64_t cap) {
+    self->cap_ = cap;
+    auto cc = cc_register::make(true, 0, 0, 0, shutdown_notification::none, 6, 4);
+    self->admin_ok("Property Set", property_set_cmd(property_offset::cc, cc.raw), {}, [self](sync_result) {
+      auto to = cap_fields::decode(self->cap_).to;
+      self->poll_ready(self->home_.now() + std::chrono::milliseconds(std::max(500u, to * 500u)));
+    });
+  });
+}
+
+void controller_connector::poll_ready(time_source::time_point deadline) {
+  property_get(property_offset::csts, false, [self = shared_from_this(), deadline](uint64_t csts) {
+    if (csts & csts_bits::cfs) return self->fail(error{errc::io_error, "controller fatal status (CSTS.CFS) while enabling"});
+    if (csts & csts_bits::rdy) {
+      self->ready_timer_.reset();
+      return self->identify();
+    }
+    if (self->home_.now() > deadline)
+      return self->fail(error{errc::timed_out, "controller did not become ready (CSTS.RDY)"});
+    if (!self->ready_timer_) self->ready_timer_ = std::make_unique<reactor_timer>(self->home_);
+    self->ready_timer_->arm(ready_poll_interval, [self, deadline] {
+      if (!self->over_) self->poll_ready(deadline);
+    });
+  });
+}
+
+void controller_connector::identify() {
+  admin_ok("Identify Controller", identify_cmd(identify_cns::controller), std::vector<std::byte>(4096),
+           [self = shared_from_this()](sync_result r) {
+             host_controller& c = *self->c_;
+             c.id_ctrl_ = load_wire<identify_controller>(r.data.data());
+             c.max_xfer_ = max_transfer_from_mdts(c.id_ctrl_.mdts, cap_fields::decode(self->cap_).mpsmin);
+             uint32_t ioccsz = c.id_ctrl_.ioccsz.get();
+             c.in_capsule_max_ =
+                 ioccsz * 16 > sizeof(nvme_sqe) ? ioccsz * 16 - static_cast<uint32_t>(sizeof(nvme_sqe)) : 0;
+             c.start_keep_alive();
+             // Controllers older than TP8010 report no type: the discovery NQN tells then.
+             bool discovery = c.id_ctrl_.cntrltype == static_cast<uint8_t>(controller_type::discovery) ||
+                              (c.id_ctrl_.cntrltype == static_cast<uint8_t>(controller_type::not_reported) &&
+                               is_discovery_nqn(c.trid_.subnqn));
+             if (discovery) return self->enable_events();
+             self->set_queue_count();
+           });
+}
+
+void controller_connector::set_queue_count() {
+  reactor_pool& pool = c_->pool_;
+  uint32_t want = c_->opts_.num_io_queues ? c_->opts_.num_io_queues : pool.size();
+  nvme_sqe nq{};
+  nq.opcode = static_cast<uint8_t>(admin_opcode::set_features);
+  nq.cdw10 = static_cast<uint32_t>(feature_id::number_of_queues);
+  nq.cdw11 = queue_counts{static_cast<uint16_t>(want - 1), static_cast<uint16_t>(want - 1)}.encode();
+  admin_ok("Set Features (Number of Queues)", nq, {}, [self = shared_from_this(), want](sync_result r) {
+    auto granted = queue_counts::decode(r.completion.dw0);
+    uint32_t n = std::min<uint32_t>({want, uint32_t{granted.nsq} + 1, uint32_t{granted.ncq} + 1});
+    uint32_t mqes = cap_fields::decode(self->cap_).mqes + 1u;
+    auto qsize = static_cast<uint16_t>(std::min<uint32_t>({self->c_->opts_.io_queue_size, mqes, 1024}));
+    self->open_io_queues(n, qsize);
+  });
+}
+
+// Queue i lives on reactor (i - 1) % reactors: its socket is opened and started there, and
+// every queue's Fabrics Connect runs at the same time as the others'.
+void controller_connector::open_io_queues(uint32_t n, uint16_t qsize) {
+  reactor_pool& pool = c_->pool_;
+  c_->queue_by_reactor_.assign(pool.size(), nullptr);
+  auto port = parse_port(c_->trid_.trsvcid);
+  if (!port) return fail(port.take_err());
+  io_pending_ = n;
+  const auto& o = c_->opts_;
+  for (uint32_t i = 1; i <= n; ++i) {
+    reactor& r = pool.at((i - 1) % pool.size());
+    r.post([self = shared_from_this(), &r, i, qsize, addr = c_->trid_.traddr, port = *port, o] {
+      queue_socket_opener::open(
+          r, addr, port, o.hdgst, o.ddgst, std::chrono::milliseconds(o.connect_timeout_ms),
+          [self, &r, i, qsize](result<opened_socket> s) {
+            result<std::shared_ptr<host_qpair>> q =
+                s ? result<std::shared_ptr<host_qpair>>(self->make_queue(static_cast<uint16_t>(i), qsize, r, *s))
+                  : result<std::shared_ptr<host_qpair>>(s.take_err());
+            self->home_.post([self, i, q = std::move(q)]() mutable { self->io_queue_opened(i, std::move(q)); });
+          });
+    });
+  }
+}
+
+void controller_connector::io_queue_opened(uint32_t i, result<std::shared_ptr<host_qpair>> q) {
+  if (!q) return io_queue_connected(i, q.take_err());
+  std::shared_ptr<host_qpair> qp = *q;
+  if (over_) {  // the connect ended meanwhile: this queue is nobody's
+    qp->owner().post([qp] { qp->fail("disconnected by the host", true); });
+    return io_queue_connected(i, error{errc::closed, "cancelled"});
+  }
+  {
+    std::lock_guard lk(c_->mu_);
+    c_->io_queues_.push_back(qp);
+  }
+  std::vector<std::byte> data;
+  nvme_sqe cmd = c_->fabrics_connect_command(static_cast<uint16_t>(i), static_cast<uint16_t>(qp->queue_size() - 1), data);
+  submit_async(
+      *qp, cmd, std::move(data), true,
+      [self = shared_from_this(), i](result<sync_result> r) {
+        result<void> ok = r ? self->c_->check_connect(static_cast<uint16_t>(i), r->completion) : r.take_err();
+        self->home_.post([self, i, ok = std::move(ok)]() mutable { self->io_queue_connected(i, std::move(ok)); });
+      },
+      c_->opts_.connect_timeout_ms);
+}
+
+void controller_connector::io_queue_connected(uint32_t i, result<void> r) {
+  if (!r && (!io_error_ || i < io_error_->first)) io_error_.emplace(i, r.take_err());
+  if (--io_pending_ > 0 || over_) return;
+  if (io_error_) return fail(std::move(io_error_->second));
+  {
+    std::lock_guard lk(c_->mu_);
+    std::sort(c_->io_queues_.begin(), c_->io_queues_.end(), [](auto& a, auto& b) { return a->qid() < b->qid(); });
+  }
+  for (auto& q : c_->io_queues_) {
+    auto& slot = c_->queue_by_reactor_[q->owner().index()];
+    if (!slot) slot = q.get();
+  }
+  read_namespaces();
+}
+
+void controller_connector::read_namespaces() {
+  admin_ok("Identify (active namespaces)", identify_cmd(identify_cns::active_namespace_list),
+           std::vector<std::byte>(4096), [self = shared_from_this()](sync_result r) {
+             std::vector<uint32_t> nsids;
+             for (size_t i = 0; i < 1024; ++i) {
+               uint32_t nsid = load_wire<le32>(r.data.data() + 4 * i).get();
+               if (nsid == 0) break;
+               nsids.push_back(nsid);
+             }
+             self->c_->namespaces_.clear();
+             self->read_namespace(std::move(nsids), 0);
+           });
+}
+
+// One namespace: Identify Namespace, then its ID descriptors (a UUID replaces the NGUID).
+void controller_connector::read_namespace(std::vector<uint32_t> nsids, size_t next) {
+  if (next == nsids.size()) return enable_events();
+  uint32_t nsid = nsids[next];
+  admin(identify_cmd(identify_cns::namespace_, nsid), std::vector<std::byte>(4096), false,
+        [self = shared_from_this(), nsids = std::move(nsids), next, nsid](sync_result r) mutable {
+          if (!r.completion.status.ok()) return self->read_namespace(std::move(nsids), next + 1);  // gone in between
+          remote_namespace ns;
+          ns.nsid = nsid;
+          ns.data = load_wire<identify_namespace>(r.data.data());
+          ns.num_blocks = ns.data.nsze.get();
+          ns.block_size = 1u << ns.data.current_format().lbads;
+          std::memcpy(ns.id.bytes.data(), ns.data.nguid, 16);
+          self->admin(identify_cmd(identify_cns::namespace_id_descriptors, nsid), std::vector<std::byte>(4096), false,
+                      [self, nsids = std::move(nsids), next, ns](sync_result d) mutable {
+                        if (d.completion.status.ok())
+                          if (auto p = parse_ns_id_descriptors(std::span<const std::byte>(d.data)); p && p->uuid)
+                            std::memcpy(ns.id.bytes.data(), p->uuid->data(), 16);
+                        self->c_->namespaces_.push_back(ns);
+                        self->read_namespace(std::move(nsids), next + 1);
+                      });
+        });
+}
+
+// Asynchronous events the controller offers and the owner wants: configure them, then keep
+// an Asynchronous Event Request outstanding.
+void controller_connector::enable_events() {
+  host_controller& c = *c_;
+  uint32_t wanted = aec_bits::namespace_attribute | aec_bits::ana_change | aec_bits::discovery_log_change;
+  uint32_t aec = c.id_ctrl_.oaes.get() & wanted;
+  if (!c.events_.on_event || aec == 0) return succeed();
+  nvme_sqe cmd{};
+  cmd.opcode = static_cast<uint8_t>(admin_opcode::set_features);
+  cmd.cdw10 = static_cast<uint32_t>(feature_id::async_event_configuration);
+  cmd.cdw11 = aec;
+  admin_ok("Set Features (Asynchronous Event Configuration)", cmd, {}, [self = shared_from_this()](sync_result) {
+    self->c_->aer_cb_.ctrl = self->c_.get();
+    self->c_->submit_async_event_request();
+    self->succeed();
+  });
+}
+
+void controller_connector::succeed() {
+  over_ = true;
+  ready_timer_.reset();
+  const host_controller& c = *c_;
+  if (!c.io_queues_.empty())
+    NVMFD_LOG_INFO("connected to {} at {}:{} (cntlid {}, {} I/O queues of {})", c.trid_.subnqn, c.trid_.traddr,
+                   c.trid_.trsvcid, c.cntlid_, c.io_queues_.size(), c.io_queues_.front()->queue_size());
+  done_(std::move(c_));
+}
+
+void controller_connector::fail(error e) {
+  if (over_) return;
+  over_ = true;
+  ready_timer_.reset();
+  if (admin_opener_) std::exchange(admin_opener_, nullptr)->cancel();
+  // c_ stays: late completions of I/O queue steps still read it.
+  c_->disconnect_async([self = shared_from_this(), e = std::move(e)](result<void>) mutable { self->done_(std::move(e)); });
+}
+
+}  // namespace nvmfd

@@ -1,0 +1,77 @@
+#pragma once
+// controller_connector: connects one host_controller without blocking any thread, as a
+// state machine on the pool's control reactor (which holds the admin queue):
+//   admin socket (TCP connect + ICReq, queue_socket_opener) -> Fabrics Connect (qid 0)
+//   -> CAP, CC.EN = 1 -> CSTS.RDY, polled every 10 ms on a reactor_timer until
+//   max(500 ms, CAP.TO) -> Identify Controller -> keep-alive
+//   -> [discovery controller: AER and done]
+//   -> Set Features (Number of Queues) -> every I/O queue in parallel, each opened and
+//   connected on its own reactor -> active namespaces, one Identify (and its descriptors)
+//   each -> Asynchronous Event Configuration and an AER -> done.
+// Time is the reactors' (reactor::now(), timers), so tests drive it with a manual_time.
+//
+// Failure at any step tears down what was opened (host_controller::disconnect_async) and
+// then completes with that step's error; the messages are those of the blocking connect
+// (host_controller.h). cancel() ends the attempt early with closed ("cancelled"): the admin
+// steps stop at once; I/O queue sockets still opening finish (within the connect timeout)
+// and are closed.
+//
+// Threads: start() and cancel() from any thread; done runs on the control reactor, never
+// inside start().
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "host/host_controller.h"
+#include "host/queue_socket_opener.h"
+#include "reactor/reactor_timer.h"
+
+namespace nvmfd {
+
+class controller_connector : public std::enable_shared_from_this<controller_connector> {
+ public:
+  using connect_done = completion<std::shared_ptr<host_controller>>;
+  static std::shared_ptr<controller_connector> start(std::shared_ptr<host_controller> c, connect_done done);
+  void cancel();
+
+  controller_connector(std::shared_ptr<host_controller> c, connect_done done);
+
+ private:
+  using then_fn = std::function<void(sync_result)>;
+  // The steps, in order (each on the control reactor).
+  void open_admin();
+  void enable();
+  void poll_ready(time_source::time_point deadline);
+  void identify();
+  void set_queue_count();
+  void open_io_queues(uint32_t n, uint16_t qsize);
+  void io_queue_opened(uint32_t i, result<std::shared_ptr<host_qpair>> q);
+  void io_queue_connected(uint32_t i, result<void> r);
+  void read_namespaces();
+  void read_namespace(std::vector<uint32_t> nsids, size_t next);
+  void enable_events();
+  void succeed();
+  void fail(error e);
+
+  // Runs an admin command; `then` gets its completion, a failure ends the connect.
+  // timeout_ms: as submit_async's.
+  void admin(const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c, then_fn then, uint32_t timeout_ms = 0);
+  // The same with an NVMe status other than success as a failure named `what`.
+  void admin_ok(const char* what, const nvme_sqe& cmd, std::vector<std::byte> data, then_fn then);
+  void property_get(uint32_t offset, bool eight, std::function<void(uint64_t)> then);
+  // On reactor r: the queue over an opened socket, started there.
+  std::shared_ptr<host_qpair> make_queue(uint16_t qid, uint16_t size, reactor& r, const opened_socket& s);
+
+  std::shared_ptr<host_controller> c_;
+  reactor& home_;
+  connect_done done_;
+  bool over_ = false;
+  uint64_t cap_ = 0;
+  std::shared_ptr<queue_socket_opener> admin_opener_;
+  std::unique_ptr<reactor_timer> ready_timer_;  // made and dropped on home_
+  // The I/O queue phase: queues still on their way, and the first error by qid.
+  uint32_t io_pending_ = 0;
+  std::optional<std::pair<uint32_t, error>> io_error_;
+};
+
+}  // namespace nvmfd
