@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "host/io_command.h"
 #include "proto/nqn.h"
+#include "reactor/reactor_assert.h"
 
 namespace nvmfd {
 
@@ -86,12 +87,13 @@ std::string spdk_adrfam(const transport_id& t) {
 }
 
 nvme_controller_registry::nvme_controller_registry(reactor_pool& pool, bdev_registry& bdevs)
-    : pool_(pool), bdevs_(bdevs), hostid_(uuid::random_v4()), control_(pool.control()) {
+    : pool_(pool), bdevs_(bdevs), hostid_(uuid::random_v4()), control_(pool.control()), worker_(pool.control()) {
   hostnqn_ = "nqn.2014-08.org.nvmexpress:uuid:" + hostid_.to_string();
   publisher_ = registry_publisher::make(pool_, [this](const std::set<uint64_t>& ids) { return publish_tables(ids); });
 }
 
 nvme_controller_registry::~nvme_controller_registry() {
+  worker_.stop();  // the jobs queued run: their services' continuations are posted
   publisher_->stop();
   std::vector<std::unique_ptr<nvme_controller_entry>> all;
   {
@@ -429,6 +431,27 @@ std::vector<std::string> nvme_controller_registry::detach_owned(const std::strin
     if (!progress) break;
   }
   return gone;
+}
+
+void nvme_controller_registry::attach_async(nvme_attach_request req, completion<std::vector<std::string>> done) {
+  assert_on(pool_.control(), "nvme_controller_registry::attach_async");
+  worker_.run<std::vector<std::string>>([this, req = std::move(req)]() mutable { return attach(std::move(req)); },
+                                        std::move(done));
+}
+
+void nvme_controller_registry::detach_path_async(std::string name, std::string traddr, std::string trsvcid,
+                                                 std::string owner, completion<void> done) {
+  assert_on(pool_.control(), "nvme_controller_registry::detach_path_async");
+  worker_.run<void>([this, name = std::move(name), traddr = std::move(traddr), trsvcid = std::move(trsvcid),
+                     owner = std::move(owner)] { return detach_path(name, traddr, trsvcid, owner); },
+                    std::move(done));
+}
+
+void nvme_controller_registry::detach_owned_async(std::string owner, completion<std::vector<std::string>> done) {
+  assert_on(pool_.control(), "nvme_controller_registry::detach_owned_async");
+  worker_.run<std::vector<std::string>>(
+      [this, owner = std::move(owner)]() -> result<std::vector<std::string>> { return detach_owned(owner); },
+      std::move(done));
 }
 
 result<void> nvme_controller_registry::set_multipath_policy(const std::string& bdev_name, const multipath_policy& p) {

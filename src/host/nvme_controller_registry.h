@@ -11,7 +11,8 @@
 // (registry_publisher.h), which coalesces changes that come while it runs.
 //
 // Threading: callers of the public methods hold the control token (lock_control(): RPC
-// handlers, config loading, discovery services' threads); they block while connecting.
+// handlers, config loading; control(): discovery services on the control reactor, through
+// the *_async forms); the blocking forms block while connecting.
 // find()/list() results stay valid while the caller holds it. Never call from a reactor.
 // Ownership: each path records its owner (nvme_attach_request::owner); removals name the
 // owner and never take another owner's paths.
@@ -36,6 +37,8 @@
 #include "host/nvme_bdev.h"
 #include "host/nvme_path.h"
 #include "host/registry_publisher.h"
+#include "host/registry_worker.h"
+#include "reactor/completion.h"
 #include "reactor/control_queue.h"
 #include "reactor/reactor.h"
 
@@ -73,9 +76,9 @@ class nvme_controller_registry {
   reactor_pool& pool() { return pool_; }
   // Serializes the public methods between the threads that call them (see above): a FIFO
   // turn on the control reactor (control_queue.h), held while the token lives. From a thread
-  // that may block, never the control reactor's. With a stop token (a service's thread, which
-  // a caller holding the turn may be stopping), the wait ends as soon as stop is requested
-  // and the token is then empty.
+  // that may block, never the control reactor's. With a stop token (an mDNS discovery's
+  // thread, which a caller holding the turn may be stopping), the wait ends as soon as stop
+  // is requested and the token is then empty.
   control_queue::token lock_control(std::stop_token stop = {},
                                     std::source_location where = std::source_location::current()) {
     return control_.lock_blocking(stop, where);
@@ -111,6 +114,17 @@ class nvme_controller_registry {
                            const std::string& owner);
   // Every path owner made (claimed bdevs stay, with a warning). Returns what went.
   std::vector<std::string> detach_owned(const std::string& owner);
+
+  // The same three for state machines on the control reactor (discovery services): called
+  // there, holding the control token (acquired through control()) until done runs, on the
+  // control reactor, with the result and error messages of the blocking form. Completion-based
+  // cores; their steps that still block (nvme_path::connect and stop) run on the registry's
+  // worker meanwhile (registry_worker.h, an interim until paths connect asynchronously), never
+  // on the reactor.
+  void attach_async(nvme_attach_request req, completion<std::vector<std::string>> done);
+  void detach_path_async(std::string name, std::string traddr, std::string trsvcid, std::string owner,
+                         completion<void> done);
+  void detach_owned_async(std::string owner, completion<std::vector<std::string>> done);
 
   // bdev_nvme_disconnect: every path matching all given fields (owner empty: any owner).
   struct path_match {
@@ -183,6 +197,7 @@ class nvme_controller_registry {
   std::map<std::string, std::pair<std::vector<discovery_entry>, transport_id>> findings_;
 
   std::shared_ptr<registry_publisher> publisher_;
+  registry_worker worker_;  // after everything its jobs use: stopped first
 };
 
 // "TCP", "IPv4"/"IPv6": SPDK's spellings in RPC results and saved configs.

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "host_side.h"
+#include "link_proxy.h"
 #include "local_target.h"
 
 namespace nvmfd {
@@ -33,7 +34,12 @@ struct budget_line {
 };
 constexpr budget_line per_path{"nvme-path", 1, 0, "S5: path supervisor as a state machine"};
 constexpr budget_line per_registry{"nvme-publish", 0, 0, "S3: publisher as a job on the control reactor (done)"};
-constexpr budget_line per_discovery_service{"nvme-disc", 1, 0, "S6: discovery service as a state machine"};
+constexpr budget_line per_discovery_service{"nvme-disc", 0, 0, "S6: discovery service as a state machine (done)"};
+// The registry's worker for the blocking steps of attach_async/detach_*_async (nvme_path's
+// connect and stop), started by the first discovery service's attach: one per registry
+// whatever the number of services.
+constexpr budget_line per_registry_worker{"nvme-control", 1, 0,
+                                          "S6 interim: goes once nvme_path connects and stops asynchronously (S5)"};
 // lvol inflate / decouple_parent: 0 since S1 (tests/unit/bdev/lvol_operation_test.cc counts it).
 
 // The threads of this process by name; "main" for the main thread, "reactor" for every
@@ -135,17 +141,30 @@ TEST_F(thread_budget, paths_cost_what_the_budget_says_and_leave_nothing_behind) 
   EXPECT_EQ(after, census{}) << "every path's thread is joined at detach: " << show(after);
 }
 
-TEST_F(thread_budget, a_discovery_service_costs_what_the_budget_says) {
+// Three services (three addresses: a relay each to the one target, whose log lists the same
+// subsystem to all three, attached under three names).
+TEST_F(thread_budget, discovery_services_cost_what_the_budget_says) {
+  std::vector<std::unique_ptr<test::link_proxy>> relays;
+  for (int i = 0; i < 3; ++i) relays.push_back(std::make_unique<test::link_proxy>("127.0.0.1", "127.0.0.1", t.port()));
   census base = take_census();
-  host->ok("bdev_nvme_start_discovery", {{"name", "disc"}, {"trtype", "tcp"}, {"adrfam", "ipv4"},
-                                         {"traddr", "127.0.0.1"}, {"trsvcid", t.port_text()},
-                                         {"wait_for_attach", true}, {"attach_timeout_ms", 10000}});
-  ASSERT_TRUE(host->bdevs.find("disc0n1")) << "the service attached the subsystem the log lists";
-  census want = today({{per_discovery_service, 1}, {per_path, 1}});
+  for (int i = 0; i < 3; ++i) {
+    std::string name = "disc" + std::string(1, static_cast<char>('a' + i));
+    host->ok("bdev_nvme_start_discovery", {{"name", name}, {"trtype", "tcp"}, {"adrfam", "ipv4"},
+                                           {"traddr", "127.0.0.1"}, {"trsvcid", std::to_string(relays[i]->port())},
+                                           {"wait_for_attach", true}, {"attach_timeout_ms", 10000}});
+    ASSERT_TRUE(host->bdevs.find(name + "0n1")) << "the service attached the subsystem the log lists";
+  }
+  census want = today({{per_discovery_service, 3}, {per_path, 3}, {per_registry_worker, 1}});
   census running = settled_delta(base, want);
   EXPECT_EQ(running, want) << show(running);
-  host->ok("bdev_nvme_stop_discovery", {{"name", "disc"}});
-  census after = settled_delta(base, {});
+  EXPECT_EQ(running.count("nvme-disc"), 0u) << "a discovery service has no thread of its own: " << show(running);
+  for (int i = 0; i < 3; ++i)
+    host->ok("bdev_nvme_stop_discovery", {{"name", "disc" + std::string(1, static_cast<char>('a' + i))}});
+  census stopped = settled_delta(base, today({{per_registry_worker, 1}}));
+  EXPECT_EQ(stopped, today({{per_registry_worker, 1}})) << show(stopped);
+  host.reset();  // the registry joins its worker
+  relays.clear();
+  census after = settled_delta(before_host, {});
   EXPECT_EQ(after, census{}) << show(after);
 }
 
