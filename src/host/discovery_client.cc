@@ -33,7 +33,8 @@ std::string lower(std::string_view s) {
 }
 
 // Reads [offset, offset + len) of the log in chunks of at most max_chunk bytes, one after
-// the other. A reader that completes inside its call is driven by a loop, not by recursion.
+// the other. A reader that completes inside its call is driven by a loop, not by recursion;
+// one that completes later must do so on the thread that runs this read.
 class log_range_read : public std::enable_shared_from_this<log_range_read> {
  public:
   using then_fn = std::function<void(result<std::vector<std::byte>>)>;
@@ -258,11 +259,16 @@ result<discovery_log> read_discovery_log(const discovery_log_reader& read, uint3
 
 void read_discovery_log_async(std::shared_ptr<host_controller> ctrl, completion<discovery_log> done) {
   uint32_t chunk = std::min(std::max(ctrl->max_transfer_bytes(), 4096u), max_log_chunk);
-  read_discovery_log_async(
-      [ctrl](uint64_t offset, uint32_t len, completion<std::vector<std::byte>> part) {
-        ctrl->get_log_page_async(discovery_lid, offset, len, 0, std::move(part));
-      },
-      chunk, std::move(done));
+  // The whole read runs on the admin reactor, where every read completes (log_range_read
+  // tells an inline completion from a later one on one thread only).
+  reactor& home = ctrl->admin_reactor();
+  home.post([ctrl, chunk, done = std::move(done)]() mutable {
+    read_discovery_log_async(
+        [ctrl](uint64_t offset, uint32_t len, completion<std::vector<std::byte>> part) {
+          ctrl->get_log_page_async(discovery_lid, offset, len, 0, std::move(part));
+        },
+        chunk, std::move(done));
+  });
 }
 
 result<discovery_log> read_discovery_log(host_controller& ctrl) {

@@ -79,7 +79,8 @@ result<discovery_log> parse_discovery_log(std::span<const std::byte> page);
 
 // One Get Log Page of the Discovery Log: `len` bytes at byte `offset`.
 using discovery_log_reader = std::function<result<std::vector<std::byte>>(uint64_t offset, uint32_t len)>;
-// The same, asynchronous: the reader calls done once, inside the call or later.
+// The same, asynchronous: the reader calls done once, inside the call or later on the thread
+// the read runs on.
 using discovery_log_reader_async =
     std::function<void(uint64_t offset, uint32_t len, completion<std::vector<std::byte>> done)>;
 
@@ -91,7 +92,8 @@ result<discovery_log> read_discovery_log(const discovery_log_reader& read, uint3
 // The same on a connected discovery controller (chunks of at most its transfer size).
 result<discovery_log> read_discovery_log(host_controller& ctrl);
 // The asynchronous forms of the two: done runs where the reader's last completion runs
-// (for a controller: its admin reactor, never inside this call).
+// (start it on the thread where the reader completes). For a controller, from any thread:
+// the read runs on its admin reactor and done runs there, never inside this call.
 void read_discovery_log_async(discovery_log_reader_async read, uint32_t max_chunk, completion<discovery_log> done);
 void read_discovery_log_async(std::shared_ptr<host_controller> ctrl, completion<discovery_log> done);
 
