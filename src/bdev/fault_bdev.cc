@@ -59,6 +59,7 @@ void fault_bdev::submit(bdev_io& io) {
       held_head_ = &io;
     held_tail_ = &io;
     ++held_count_;
+    held_cv_.notify_all();
     return;
   }
   inner_->submit(io);
@@ -111,6 +112,11 @@ std::size_t fault_bdev::fail_held(int err) {
     io = next;
   }
   return n;
+}
+
+bool fault_bdev::wait_held(std::size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lk(held_mu_);
+  return held_cv_.wait_for(lk, timeout, [&] { return held_count_ >= n; });
 }
 
 std::size_t fault_bdev::held() const {

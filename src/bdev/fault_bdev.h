@@ -16,6 +16,8 @@
 // destructor fails any still held with -EIO.
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -58,6 +60,9 @@ class fault_bdev final : public bdev {
   uint64_t submitted(bdev_op op) const { return rule_for(op).submitted.load(); }
   uint64_t injected(bdev_op op) const { return rule_for(op).injected.load(); }
   std::size_t held() const;
+  // Waits until at least n I/Os are held (true), or timeout has passed (false). Any thread
+  // but a reactor that submits to this bdev (the hold would never come).
+  bool wait_held(std::size_t n, std::chrono::milliseconds timeout) const;
 
   const std::shared_ptr<bdev>& inner() const { return inner_; }
 
@@ -81,6 +86,7 @@ class fault_bdev final : public bdev {
   std::shared_ptr<bdev> inner_;
   std::array<rule, op_count> rules_;
   mutable std::mutex held_mu_;
+  mutable std::condition_variable held_cv_;  // notified when an I/O is held
   bdev_io* held_head_ = nullptr;  // linked through each I/O's backend_ctx
   bdev_io* held_tail_ = nullptr;
   std::size_t held_count_ = 0;

@@ -1,12 +1,14 @@
 #include "target/nvmf_target.h"
 
 #include <algorithm>
-#include <thread>
+#include <future>
 #include <fmt/format.h>
 
 #include "base/log.h"
 #include "nvme_tcp/socket.h"
 #include "proto/nqn.h"
+#include "reactor/countdown.h"
+#include "reactor/reactor_assert.h"
 #include "target/controller.h"
 #include "target/tcp_listener.h"
 #include "target/tcp_qpair.h"
@@ -20,7 +22,7 @@ error no_subsystem(const std::string& nqn) {
 }  // namespace
 
 nvmf_target::nvmf_target(reactor_pool& reactors)
-    : reactors_(reactors), conns_(reactors.size()) {
+    : reactors_(reactors), conns_(reactors.size()), drain_(reactors.size()) {
   auto disc = std::make_shared<subsystem>(std::string(discovery_nqn), subsystem_kind::discovery, 0);
   disc->allow_any_host = true;
   disc->serial_number = "";
@@ -31,32 +33,42 @@ nvmf_target::nvmf_target(reactor_pool& reactors)
 nvmf_target::~nvmf_target() { shutdown(); }
 
 void nvmf_target::shutdown() {
+  assert_off_reactor("nvmf_target::shutdown");
   decltype(listeners_) ls;
   {
     std::lock_guard lk(mu_);
     ls.swap(listeners_);
   }
-  ls.clear();  // unregisters from reactor 0
+  ls.clear();  // unregisters from reactor 0: no connection is adopted after this
+  // Every reactor (all at once) closes its connections and arrives at the countdown once its
+  // connection set is empty; a closed connection leaves the set when its bdev I/O has
+  // completed, so nothing in flight outlives the target. Bounded: a stuck device is
+  // reported, not waited for.
+  auto drained = std::make_shared<std::promise<void>>();
+  auto all_drained = drained->get_future();
+  auto left = std::make_shared<countdown>(reactors_.size(), reactors_.at(0), [drained] { drained->set_value(); });
   for (unsigned i = 0; i < reactors_.size(); ++i) {
-    reactors_.run_on(i, [this, i] {
-      std::vector<std::shared_ptr<tcp_qpair>> all;
-      for (auto& [p, sp] : conns_[i]) all.push_back(sp);
-      for (auto& q : all) q->close("target shutting down");
+    reactors_.at(i).post([this, i, left] {
+      drain_[i] = left;
+      for (auto& q : connections_on(i)) q->close("target shutting down");
+      arrive_if_drained(i);
     });
   }
-  // A closed connection is released once its bdev I/O has completed: wait for that, so
-  // that nothing in flight outlives the target (bounded: a stuck device is reported).
-  auto deadline = clock_type::now() + std::chrono::seconds(30);
-  for (;;) {
-    size_t left = 0;
-    for (unsigned i = 0; i < reactors_.size(); ++i) reactors_.run_on(i, [&, i] { left += conns_[i].size(); });
-    if (left == 0) break;
-    if (clock_type::now() > deadline) {
-      NVMFD_LOG_ERROR("shutdown: {} connection(s) still wait for block-device I/O after 30 s", left);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  if (all_drained.wait_for(shutdown_drain_limit) != std::future_status::ready)
+    NVMFD_LOG_ERROR("shutdown: connections still wait for block-device I/O after {} s", shutdown_drain_limit.count());
+}
+
+std::vector<std::shared_ptr<tcp_qpair>> nvmf_target::connections_on(unsigned i) const {
+  std::vector<std::shared_ptr<tcp_qpair>> all;
+  all.reserve(conns_[i].size());
+  for (auto& [p, sp] : conns_[i]) all.push_back(sp);
+  return all;
+}
+
+void nvmf_target::arrive_if_drained(unsigned i) {
+  if (!drain_[i] || !conns_[i].empty()) return;
+  drain_[i]->arrive();
+  drain_[i].reset();
 }
 
 void nvmf_target::changed_locked() {
@@ -565,7 +577,10 @@ void nvmf_target::adopt_connection(int fd) {
 
 void nvmf_target::release_qpair(tcp_qpair* qp) {
   unsigned idx = qp->owner().index();
-  qp->owner().post([this, idx, qp] { conns_[idx].erase(qp); });
+  qp->owner().post([this, idx, qp] {
+    conns_[idx].erase(qp);
+    arrive_if_drained(idx);
+  });
 }
 
 }  // namespace nvmfd

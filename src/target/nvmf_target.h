@@ -10,6 +10,7 @@
 // reactors, so they must never be called on a reactor thread.
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -34,6 +35,7 @@ namespace nvmfd {
 class tcp_qpair;
 class tcp_listener;
 class controller;
+class countdown;
 
 struct subsystem_params {
   std::string nqn;
@@ -125,8 +127,11 @@ class nvmf_target {
   result<std::vector<controller_info>> controllers(const std::string& nqn) const;
   // Every subsystem, the discovery subsystem first. Read fields under mu().
   std::vector<std::shared_ptr<subsystem>> subsystems() const;
-  // Closes every connection and listener (shutdown).
+  // Closes every listener and connection, and returns once every connection has been
+  // released (its bdev I/O back), or after shutdown_drain_limit with an error logged (a
+  // stuck device). Off reactors only (aborts on one). Called again by the destructor.
   void shutdown();
+  static constexpr std::chrono::seconds shutdown_drain_limit{30};
 
   // Observers of the discovery subsystem's listeners (mDNS publishes them): each is called
   // after add_listener / remove_listener changed that subsystem's listener list (once the
@@ -173,6 +178,10 @@ class nvmf_target {
   // (all of them when a is null).
   void notify_ana_change_locked(subsystem& s, const listen_address* a);
   void notify_discovery_listener_observers(const std::string& nqn);
+  // Reactor i only: a copy of its connection set, to close them from (closing may change it).
+  std::vector<std::shared_ptr<tcp_qpair>> connections_on(unsigned i) const;
+  // Reactor i only: arrives at drain_[i] if a shutdown waits and conns_[i] is empty.
+  void arrive_if_drained(unsigned i);
 
   reactor_pool& reactors_;
   mutable std::mutex mu_;
@@ -190,6 +199,9 @@ class nvmf_target {
   std::vector<discovery_listener_observer> discovery_listener_observers_;  // set at wiring
   // Per reactor: the connections it owns. Touched only by that reactor.
   std::vector<std::unordered_map<tcp_qpair*, std::shared_ptr<tcp_qpair>>> conns_;
+  // Per reactor, while a shutdown waits for it: the shutdown's countdown, which that reactor
+  // arrives at (once) when its conns_ is empty. Touched only by that reactor.
+  std::vector<std::shared_ptr<countdown>> drain_;
 };
 
 }  // namespace nvmfd

@@ -332,6 +332,7 @@ class host_end final : public pdu_reader_sink {
       setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
     }
     close_fd();
+    // Polled: the target sees our close through the kernel, which tells nobody else.
     for (int rounds = 0; server_open(); ++rounds) {
       t.quiesce();
       if (rounds > 100) std::this_thread::sleep_for(std::chrono::microseconds(200));

@@ -2,6 +2,7 @@
 // does with stale completions, TermReqs, dropped connections, timeouts, R2T and SUCCESS.
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 
 #include "host/host_qpair.h"
 #include "host/io_command.h"
+#include "tests/lib/wait_until.h"
 
 namespace nvmfd {
 namespace {
@@ -253,15 +255,18 @@ TEST_F(qpair_fixture, failing_with_sends_stuck_on_a_full_socket) {
   std::vector<std::vector<std::byte>> bufs(8, std::vector<std::byte>(4096, std::byte{9}));
   std::array<recorder, 8> r;
   for (size_t i = 0; i < r.size(); ++i) submit(r[i], make_rw(io_opcode::write, 1, i * 8, 8), bufs[i].data(), 4096, true);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The writes have started to go out and the rest cannot: the send buffer holds bytes.
+  ASSERT_TRUE(wait_until([&] {
+    int unsent = 0;
+    return ioctl(fds[0], TIOCOUTQ, &unsent) == 0 && unsent > 0;
+  }));
   std::weak_ptr<host_qpair> weak = q;
   pool.run_on(0, [this] {
     q->fail("failed with sends stuck");
     q.reset();  // the last owner lets go at once
   });
   for (auto& x : r) EXPECT_EQ(wait(x).status.sc, sc_host::host_path_error);
-  for (int i = 0; i < 500 && !weak.expired(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  EXPECT_TRUE(weak.expired()) << "the queue was not destroyed once its channel was quiet";
+  EXPECT_TRUE(wait_until([&] { return weak.expired(); })) << "the queue was not destroyed once its channel was quiet";
 }
 
 }  // namespace

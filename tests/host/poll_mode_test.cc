@@ -68,6 +68,7 @@ TEST_P(poll_modes, data_is_right_and_idle_reactors_sleep_unless_always_polling) 
             sc_generic::lba_out_of_range);
 
   // Idle for a while: the reactors of both sides sleep most of it, or (always) not at all.
+  // Real time on purpose: what is measured is time the reactor threads spend blocked.
   uint64_t target_before = slept_ns_of(t.pool()), host_before = slept_ns_of(pool);
   std::this_thread::sleep_for(400ms);
   uint64_t target_slept = slept_ns_of(t.pool()) - target_before, host_slept = slept_ns_of(pool) - host_before;

@@ -28,13 +28,19 @@ CFG
 tpid=$!
 for _ in $(seq 100); do
   "$bin/nvmfctl" -s "$work/rpc.sock" nvmf_get_subsystems > /dev/null 2>&1 && break
-  sleep 0.1
+  sleep 0.1  # a poll period
 done
 "$bin/nvmf-perf" -q 32 -o 65536 -w randrw -M 50 -t 20 \
   -r "trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:$port subnqn:nqn.2016-06.io.nvmfd:killed" \
   > "$work/perf.out" 2>&1 &
 ppid_=$!
-sleep 2
+# Kill the target mid-run: once the host's controller is there (its I/O queues follow)...
+for _ in $(seq 300); do
+  "$bin/nvmfctl" -s "$work/rpc.sock" call nvmf_subsystem_get_controllers '{"nqn": "nqn.2016-06.io.nvmfd:killed"}' 2>/dev/null |
+    grep -q cntlid && break
+  sleep 0.1
+done
+sleep 1  # ...and after a second of I/O (load, not a synchronisation: any point of the run will do)
 kill -9 "$tpid"
 tpid=""
 rc=0

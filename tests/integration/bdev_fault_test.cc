@@ -5,7 +5,7 @@
 
 #include <cerrno>
 #include <chrono>
-#include <thread>
+#include <future>
 
 #include "bdev/fault_bdev.h"
 #include "target_test.h"
@@ -42,13 +42,7 @@ class bdev_fault_test : public target_test {
   }
 
   // Waits until n I/Os are held in the wrapper.
-  bool wait_held(size_t n) {
-    for (int i = 0; i < 500; ++i) {
-      if (dev_->held() >= n) return true;
-      std::this_thread::sleep_for(2ms);
-    }
-    return false;
-  }
+  bool wait_held(size_t n) { return dev_->wait_held(n, 10s); }
 
   std::shared_ptr<fault_bdev> dev_;
 };
@@ -130,7 +124,12 @@ TEST_F(bdev_fault_test, host_closes_while_io_is_in_the_bdev) {
     }
     ASSERT_TRUE(wait_held(8));
   }  // both connections close with eight I/Os held
-  std::this_thread::sleep_for(50ms);
+  // The target has seen the admin queue go (its controller is gone), and has queued the I/O
+  // queue's close ahead of the completions that release_held posts to the same reactor.
+  ASSERT_TRUE(wait_until([&] {
+    auto c = fx->target().controllers(std::string(target_fixture::open_nqn));
+    return c && c->empty();
+  }));
   dev_->heal();
   EXPECT_EQ(dev_->release_held(), 8u);
   // The target is fine, and so is the namespace.
@@ -157,16 +156,28 @@ TEST_F(bdev_fault_test, term_req_while_io_is_in_the_bdev) {
   EXPECT_TRUE(succeeded(h->admin.keep_alive()));
   // qid 1 is free again once the target has seen the connection go (asynchronously).
   test_client io;
-  bool connected = false;
-  for (int attempt = 0; attempt < 40 && !connected; ++attempt) {
-    ASSERT_TRUE(ok(io.connect(addr(), port())));
-    auto r = io.fabrics_connect(target_fixture::open_nqn, 1, 127, h->cntlid);
-    ASSERT_TRUE(ok(r));
-    connected = r->status().ok();
-    if (!connected) std::this_thread::sleep_for(25ms);
-  }
-  ASSERT_TRUE(connected) << "qid 1 still taken 1 s after its connection closed";
+  ASSERT_TRUE(wait_until([&] { return io_queue_1_connects(io, h->cntlid); }))
+      << "qid 1 still taken 10 s after its connection closed";
   EXPECT_TRUE(succeeded(io.read(fault_nsid, 0, 8, 512)));
+}
+
+// Shutdown closes every connection at once, waits for the I/O still in the bdev, and
+// returns as soon as that I/O is back (no polling round, far below the 30 s limit).
+TEST_F(bdev_fault_test, shutdown_waits_for_io_in_the_bdev_and_no_longer) {
+  auto h = connect_controller();
+  ASSERT_TRUE(ok(h));
+  dev_->hold_all(bdev_op::read);
+  ASSERT_TRUE(ok(h->io.submit_read(fault_nsid, 0, 8, 512)));
+  ASSERT_TRUE(wait_held(1));
+  auto stopped = std::async(std::launch::async, [&] { fx->target().shutdown(); });
+  EXPECT_TRUE(ok(h->admin.socket().wait_closed(10s)));
+  EXPECT_TRUE(ok(h->io.socket().wait_closed(10s)));
+  // Both connections are closed, but the read is still in the bdev: shutdown waits for it.
+  EXPECT_EQ(stopped.wait_for(0s), std::future_status::timeout);
+  dev_->heal();
+  EXPECT_EQ(dev_->release_held(), 1u);
+  EXPECT_EQ(stopped.wait_for(10s), std::future_status::ready) << "shutdown still waits after the I/O came back";
+  stopped.get();
 }
 
 }  // namespace

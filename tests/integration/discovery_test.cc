@@ -178,9 +178,9 @@ TEST_F(discovery_test, log_change_completes_an_outstanding_async_event_request) 
   auto aer = c.submit_async_event_request();
   ASSERT_TRUE(ok(aer));
   ASSERT_TRUE(ok(fx->target().add_host(std::string(target_fixture::acl_nqn), "nqn.2014-08.io.nvmfd.test:host-c")));
-  c.options().timeout = std::chrono::milliseconds(2000);
+  c.options().timeout = std::chrono::milliseconds(10000);
   auto r = c.wait(*aer);
-  ASSERT_TRUE(succeeded(r)) << "no Discovery Log Page Change event within 2 s";
+  ASSERT_TRUE(succeeded(r)) << "no Discovery Log Page Change event within 10 s";
   EXPECT_EQ(r->dw0(), aer_notice_result(aer_notice::discovery_log_change, discovery_lid));
 }
 

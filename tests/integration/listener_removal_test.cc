@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <thread>
 
 #include "bdev/fault_bdev.h"
 #include "proto/fabrics.h"
@@ -209,12 +208,7 @@ TEST_F(listener_removal_test, commands_in_flight_are_dropped_safely) {
 
   dev->hold_all(bdev_op::read);
   for (uint64_t i = 0; i < 4; ++i) ASSERT_TRUE(ok(h->io.submit_read(fault_nsid, i * 8, 8, 512)));
-  bool all_held = false;
-  for (int i = 0; i < 500 && !all_held; ++i) {
-    all_held = dev->held() == 4;
-    if (!all_held) std::this_thread::sleep_for(2ms);
-  }
-  ASSERT_TRUE(all_held);
+  ASSERT_TRUE(dev->wait_held(4, 10s));
   nvme_sqe w = test_client::make_rw_sqe(io_opcode::write, target_fixture::ns_512, 0, 64);
   test_client::set_sgl_transport(w, 64 * 512);
   auto wcid = h->io.submit(w);  // no data: the R2T is ours to answer, and we never do

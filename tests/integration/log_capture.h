@@ -11,12 +11,12 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 namespace nvmfd {
@@ -37,24 +37,18 @@ class log_capture {
 
   // The first line captured so far that contains every part; empty if none.
   std::string find(std::initializer_list<std::string_view> parts) const {
-    for (const auto& l : lines()) {
-      bool all = true;
-      for (auto p : parts) all = all && l.find(p) != std::string::npos;
-      if (all) return l;
-    }
+    for (const auto& l : lines())
+      if (contains_all(l, parts)) return l;
     return {};
   }
 
   // find(), waiting up to `timeout` for such a line (the target logs on its reactor, which
   // may run a little after the host saw the completion).
   std::string wait_for(std::initializer_list<std::string_view> parts,
-                       std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) const {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      auto l = find(parts);
-      if (!l.empty() || std::chrono::steady_clock::now() > deadline) return l;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+                       std::chrono::milliseconds timeout = std::chrono::milliseconds(10000)) const {
+    std::string found;
+    capturer().sink->wait_for_line([&](const std::string& l) { return contains_all(l, parts); }, timeout, found);
+    return found;
   }
 
   // Everything captured, one line each (for failure messages).
@@ -65,6 +59,12 @@ class log_capture {
   }
 
  private:
+  static bool contains_all(const std::string& line, std::initializer_list<std::string_view> parts) {
+    for (auto p : parts)
+      if (line.find(p) == std::string::npos) return false;
+    return true;
+  }
+
   class memory_sink final : public spdlog::sinks::base_sink<std::mutex> {
    public:
     std::vector<std::string> lines() {
@@ -75,17 +75,33 @@ class log_capture {
       std::lock_guard lk(mutex_);
       lines_.clear();
     }
+    // Waits until a line captured (before or during the wait) matches; the first such line
+    // goes to out. False on timeout.
+    template <class Match>
+    bool wait_for_line(Match match, std::chrono::milliseconds timeout, std::string& out) {
+      std::unique_lock lk(mutex_);
+      return logged_.wait_for(lk, timeout, [&] {
+        for (const auto& l : lines_)
+          if (match(l)) {
+            out = l;
+            return true;
+          }
+        return false;
+      });
+    }
 
    protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
       spdlog::memory_buf_t buf;
       formatter_->format(msg, buf);
       lines_.emplace_back(buf.data(), buf.size());
+      logged_.notify_all();
     }
     void flush_() override {}
 
    private:
     std::vector<std::string> lines_;
+    std::condition_variable logged_;  // notified with every line; waited on under mutex_
   };
 
   struct capturing_logger {

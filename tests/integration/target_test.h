@@ -32,6 +32,10 @@ class target_test : public ::testing::Test {
 
   void TearDown() override {
     fx.reset();
+    // pthread_join returns when the kernel clears the thread's tid, which it does before it
+    // reaps the task from /proc: a joined thread can still be listed for a moment (long
+    // enough on a loaded machine to fail a test now and then). Wait for the reaping.
+    wait_until([&] { return count_entries("/proc/self/task") == threads_before_; });
     EXPECT_EQ(count_entries("/proc/self/task"), threads_before_) << "a thread outlived the target";
     EXPECT_EQ(count_entries("/proc/self/fd"), fds_before_) << "a file descriptor outlived the target";
   }
@@ -51,6 +55,14 @@ class target_test : public ::testing::Test {
   // An enabled controller of open_nqn with I/O queue 1.
   result<test_controller> connect_controller(client_options o = {}) const {
     return test_controller::connect(params(target_fixture::open_nqn, std::move(o)));
+  }
+
+  // Connects io afresh and as I/O queue 1 of open_nqn's controller cntlid; true if the
+  // target accepted it (false while qid 1 is still taken, or on a transport error).
+  bool io_queue_1_connects(test_client& io, uint16_t cntlid) const {
+    if (!ok(io.connect(addr(), port()))) return false;
+    auto r = io.fabrics_connect(target_fixture::open_nqn, 1, 127, cntlid);
+    return ok(r) && r->status().ok();
   }
 
   std::unique_ptr<target_fixture> fx;

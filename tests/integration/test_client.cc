@@ -459,6 +459,8 @@ result<void> test_client::enable() {
     if (!csts) return csts.take_err();
     if (*csts & csts_bits::rdy) return success();
     if (std::chrono::steady_clock::now() > deadline) return error{errc::timed_out, "CSTS.RDY stayed 0"};
+    // A host polls CSTS (NVMe Base 2.0 3.5.1); our target sets RDY with CC.EN, so this
+    // pause is a poll period that the first read makes unnecessary, not a synchronisation.
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }

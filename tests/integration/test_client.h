@@ -175,6 +175,12 @@ class test_client {
   // The next command to complete, in the order the completions arrived.
   result<std::pair<uint16_t, command_result>> wait_any();
   size_t outstanding() const { return pending_.size(); }
+  // True if cid's completion has been received (while waiting for another command) and not
+  // yet taken by wait(cid).
+  bool completed(uint16_t cid) const {
+    auto it = pending_.find(cid);
+    return it != pending_.end() && it->second.done;
+  }
   // For manual_r2t writes: pumps until the target's R2T for cid arrives.
   result<r2t_pdu> wait_r2t(uint16_t cid);
   result<void> send_h2c_data(uint16_t cccid, uint16_t ttag, uint32_t datao, std::span<const std::byte> data,

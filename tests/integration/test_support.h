@@ -12,6 +12,8 @@
 
 #include "base/result.h"
 #include "proto/nvme_command.h"
+#include "reactor/reactor.h"
+#include "tests/lib/wait_until.h"
 #include "test_client.h"
 
 namespace nvmfd {
@@ -53,6 +55,13 @@ inline std::vector<std::byte> random_bytes(size_t n, uint32_t seed) {
     for (size_t k = 0; k < 4 && i + k < n; ++k) v[i + k] = static_cast<std::byte>(w >> (8 * k));
   }
   return v;
+}
+
+// A barrier: returns once every reactor of pool has run what was posted to it before the
+// call, so that what the target handed to its reactors (a namespace or discovery notice)
+// has happened. Off reactors (the test thread).
+inline void settle(reactor_pool& pool) {
+  for (unsigned i = 0; i < pool.size(); ++i) pool.run_on(i, [] {});
 }
 
 inline bool all_zero(std::span<const std::byte> data) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proto/pdu_check.h"
+#include "reactor/manual_time.h"
 #include "target_test.h"
 
 namespace nvmfd {
@@ -438,6 +439,33 @@ TEST_F(wire_error_test, h2c_term_req_from_the_host_closes_the_connection) {
   ASSERT_TRUE(ok(h->io.send_raw_struct(t)));
   EXPECT_TRUE(ok(h->io.wait_closed()));
   expect_bystander_works(300);
+}
+
+// After its TermReq the target shuts its sending side and drains what the host still sends,
+// for 1 s of reactor time: then it closes the connection (and frees the queue ID) even if
+// the host never closes its side. On the manual clock, so the second is exact.
+class term_req_drain_test : public target_test {
+ protected:
+  time_source* time() override { return &clock; }
+  manual_time clock;
+};
+
+TEST_F(term_req_drain_test, a_host_that_keeps_the_connection_open_is_closed_after_one_second) {
+  using namespace std::chrono_literals;
+  auto h = connect_controller();
+  ASSERT_TRUE(ok(h));
+  ASSERT_TRUE(ok(h->io.send_raw(random_bytes(64, 4))));
+  ASSERT_TRUE(ok(h->io.expect_term_req_and_close()));  // the target's FIN; our side stays open
+  settle(fx->target().reactors());  // the drain timer is set (just after the FIN went out)
+  auto qid1_free = [&] {
+    test_client again;
+    return io_queue_1_connects(again, h->cntlid);
+  };
+  clock.advance(900ms);
+  settle(fx->target().reactors());  // whatever became due has run
+  EXPECT_FALSE(qid1_free()) << "closed before the drain time";
+  clock.advance(200ms);
+  EXPECT_TRUE(wait_until(qid1_free)) << "still open 1.1 s after the TermReq";
 }
 
 }  // namespace

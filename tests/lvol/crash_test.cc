@@ -33,6 +33,7 @@
 
 #include "nvmfd/host.h"
 #include "../host/free_port.h"
+#include "tests/lib/wait_until.h"
 
 namespace nvmfd {
 namespace {
@@ -192,10 +193,7 @@ class crash_test : public ::testing::TestWithParam<const char*> {
       execl(NVMFD_PATH, NVMFD_PATH, "-c", cfg.c_str(), "-r", sock_.c_str(), "-m", "0x1", nullptr);
       _exit(127);
     }
-    for (int i = 0; i < 200; ++i) {
-      if (rpc_ok("rpc_get_methods", json::object())) return;
-      std::this_thread::sleep_for(25ms);
-    }
+    if (wait_until([&] { return rpc_ok("rpc_get_methods", json::object()); }, 30s)) return;
     FAIL() << "nvmfd did not come up:\n" << slurp(dir_ + "/nvmfd.log");
   }
   void stop(int sig) {
@@ -221,10 +219,13 @@ class crash_test : public ::testing::TestWithParam<const char*> {
   }
   std::shared_ptr<host_controller> connect(nvme_host& host) {
     std::string trid = "trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:" + std::to_string(port_) + " subnqn:" + nqn;
-    for (int i = 0; i < 100; ++i) {
-      if (auto c = host.connect(trid); c.ok()) return *c;
-      std::this_thread::sleep_for(20ms);
-    }
+    std::shared_ptr<host_controller> c;
+    if (wait_until([&] {
+          auto r = host.connect(trid);
+          if (r.ok()) c = *r;
+          return r.ok();
+        }))
+      return c;
     ADD_FAILURE() << "cannot connect";
     return nullptr;
   }
@@ -251,14 +252,14 @@ class crash_test : public ::testing::TestWithParam<const char*> {
     threads.emplace_back([&, seed = rng()] {
       std::mt19937_64 r(seed);
       while (!dead) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(r() % 40));
+        std::this_thread::sleep_for(std::chrono::milliseconds(r() % 40));  // load: flushes at random points
         uint64_t seq0 = m.flush_point();
         if (!host.flush(c, 1).ok()) break;
         m.flushed(seq0);
         ++flushes;
       }
     });
-    std::this_thread::sleep_for(kill_after);
+    std::this_thread::sleep_for(kill_after);  // not a synchronisation: the crash comes at a random point
     stop(SIGKILL);
     dead = true;
     for (auto& t : threads) t.join();

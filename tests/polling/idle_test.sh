@@ -62,10 +62,10 @@ CFG
   "$bin/nvmfctl" -s "$work/h.sock" bdev_nvme_attach_controller --name Idle --trtype tcp --adrfam ipv4 \
     --traddr 127.0.0.1 --trsvcid "$port" --subnqn nqn.2016-06.io.nvmfd:idle > /dev/null
   "$bin/nvmfctl" -s "$work/h.sock" bdev_get_bdevs --name Idlen1 > /dev/null || { echo "FAIL: Idlen1 missing"; fail=1; }
-  sleep 1
+  sleep 1  # not a synchronisation: the connect's follow-up work ends before the idle window starts
   loops0=$(reactor_loops "$work/t.sock")
   t0=$(cpu_ticks "$tpid") h0=$(cpu_ticks "$hpid")
-  sleep "$window"
+  sleep "$window"  # the measured idle window (real CPU time is what this test is about)
   t1=$(cpu_ticks "$tpid") h1=$(cpu_ticks "$hpid")
   loops1=$(reactor_loops "$work/t.sock")
   # The host is still connected after the window (Keep Alive kept it alive).

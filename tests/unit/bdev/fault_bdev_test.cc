@@ -106,7 +106,7 @@ TEST_F(fault_bdev_test, held_ios_wait_until_released) {
   bdev_io io = h_.make(bdev_op::write, 7, 1, w.data());
   h_.submit_on(0, *fault_, std::span<bdev_io>(&io, 1));
   EXPECT_FALSE(h_.wait(std::chrono::seconds(0)));
-  for (int i = 0; i < 1000 && fault_->held() == 0; ++i) usleep(1000);
+  ASSERT_TRUE(fault_->wait_held(1, std::chrono::seconds(10)));
   ASSERT_EQ(fault_->held(), 1u);
   EXPECT_EQ(h_.read(*fault_, 7, 1, r.data()), 0);  // reads still pass
   EXPECT_TRUE(all_zero(r.span()));
@@ -127,7 +127,7 @@ TEST_F(fault_bdev_test, held_ios_can_be_failed) {
     ios[i] = h_.make(bdev_op::read, i, 1, bufs.back().data());
   }
   h_.submit_on(0, *fault_, ios);
-  for (int i = 0; i < 1000 && fault_->held() < 5; ++i) usleep(1000);
+  ASSERT_TRUE(fault_->wait_held(5, std::chrono::seconds(10)));
   ASSERT_EQ(fault_->held(), 5u);
   EXPECT_EQ(fault_->fail_held(ETIMEDOUT), 5u);
   ASSERT_TRUE(h_.wait());

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "nvme_tcp/socket.h"
 #include "reactor/reactor.h"
 #include "reactor/uring_engine.h"
+#include "tests/lib/wait_until.h"
 
 namespace nvmfd {
 namespace {
@@ -76,6 +78,12 @@ struct done_flag final : tx_pdu_done {
 };
 
 // A connected loopback TCP pair: ours (given to the channel) and the peer's (the test's).
+// Bytes waiting in fd's receive queue.
+size_t bytes_to_read(int fd) {
+  int n = 0;
+  return ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? static_cast<size_t>(n) : 0;
+}
+
 struct tcp_pair {
   int ours = -1, peer = -1;
   tcp_pair() {
@@ -190,14 +198,10 @@ class pdu_channel_test : public ::testing::TestWithParam<io_backend> {
       return ep;
     });
   }
+  // pred, run on the reactor, comes true (false after a generous timeout).
   template <class F>
-  static bool eventually(reactor_pool& pool, F pred, std::chrono::milliseconds limit = 5000ms) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (on_reactor(pool, pred)) return true;
-      std::this_thread::sleep_for(2ms);
-    }
-    return false;
+  static bool eventually(reactor_pool& pool, F pred) {
+    return wait_until([&] { return on_reactor(pool, pred); });
   }
 };
 
@@ -212,7 +216,9 @@ TEST_P(pdu_channel_test, receives_a_stream_of_pdus_cut_anywhere) {
     size_t n = std::min<size_t>(s.bytes.size() - off, 1 + rng() % 1500);
     tp.write_all({s.bytes.data() + off, n});
     off += n;
-    if (rng() % 8 == 0) std::this_thread::sleep_for(200us);  // let a receive complete here
+    // Not a synchronisation: a pause now and then varies where the receives cut the
+    // stream (any cut must work; the test passes whatever the timing).
+    if (rng() % 8 == 0) std::this_thread::sleep_for(200us);
   }
   ASSERT_TRUE(eventually(*pool, [&] { return ep->pdus.size() == s.data.size(); }));
   on_reactor(*pool, [&] {
@@ -242,7 +248,7 @@ TEST_P(pdu_channel_test, receive_buffers_running_out_rearm_and_lose_nothing) {
   auto held = release.get_future().share();
   pool->at(0).post([held] { held.wait(); });
   tp.write_all(s.bytes);
-  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(wait_until([&] { return bytes_to_read(tp.ours) == s.bytes.size(); }));
   release.set_value();
   ASSERT_TRUE(eventually(*pool, [&] { return ep->pdus.size() == s.data.size(); }));
   on_reactor(*pool, [&] {
@@ -310,7 +316,7 @@ TEST_P(pdu_channel_test, send_larger_than_the_socket_buffer_completes_in_pieces)
     ep->writer.enqueue(big.tx);
     ep->channel->flush();
   });
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(wait_until([&] { return bytes_to_read(tp.peer) > 0; }));  // the send has begun
   EXPECT_EQ(big.done.calls.load(), 0) << "8 MiB cannot be on the socket before the peer reads";
   auto got = tp.read_exact(sizeof(data_pdu) + big.data.size());
   ASSERT_EQ(got.size(), sizeof(data_pdu) + big.data.size());
@@ -341,7 +347,8 @@ TEST_P(pdu_channel_test, close_with_a_send_in_flight_waits_for_it_and_the_owner_
   });
   pdu_stream s(50, false, 9);  // bytes arriving while it closes
   tp.write_all(s.bytes);
-  std::this_thread::sleep_for(50ms);  // the send is parked on a full socket
+  // The send has begun, and 4 MiB do not fit in the socket buffers: it is parked.
+  ASSERT_TRUE(wait_until([&] { return bytes_to_read(tp.peer) > 0; }));
   bool quiet_at_close = on_reactor(*pool, [&] {
     ep->on_quiet = [&gone, doomed = ep] {
       auto* flag = &gone;  // this closure dies with the endpoint

@@ -85,6 +85,8 @@ TEST_F(rpc_server_test, request_split_across_writes) {
   std::string req = R"({"jsonrpc":"2.0","method":"add","params":{"a":40,"b":2},"id":9})";
   for (char ch : req) {
     c.send(std::string_view(&ch, 1));
+    // Not a synchronisation: a pause at each comma makes the server's reads end mid-request
+    // (any split must work; the test passes whatever the timing).
     if (ch == ',') std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   EXPECT_EQ(c.read()->at("result"), 42);

@@ -87,7 +87,7 @@ fake_completion handler_harness::wait(fake_queue& q, uint16_t cid, std::chrono::
     run([] {});  // what the reactor had queued (bdev completions) has run
     if (auto c = q.take_completion(cid)) return *c;
     if (std::chrono::steady_clock::now() > deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // a poll period (bdevs complete on their own threads)
   }
   ADD_FAILURE() << "no completion for cid " << cid;
   fake_completion none;
