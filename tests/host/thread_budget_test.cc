@@ -35,11 +35,10 @@ struct budget_line {
 constexpr budget_line per_path{"nvme-path", 0, 0, "S5: path supervisor as a state machine (done)"};
 constexpr budget_line per_registry{"nvme-publish", 0, 0, "S3: publisher as a job on the control reactor (done)"};
 constexpr budget_line per_discovery_service{"nvme-disc", 0, 0, "S6: discovery service as a state machine (done)"};
-// The registry's worker for the blocking steps of attach_async/detach_*_async (nvme_path's
-// connect and stop), started by the first discovery service's attach: one per registry
-// whatever the number of services.
-constexpr budget_line per_registry_worker{"nvme-control", 1, 0,
-                                          "S6 interim: goes once nvme_path connects and stops asynchronously (S5)"};
+// The registry's attach_async/detach_*_async run on the control reactor (nvme_path connects
+// and stops asynchronously); the interim worker thread that ran them is gone.
+constexpr budget_line per_registry_worker{"nvme-control", 0, 0,
+                                          "S6: the registry's async cores on the control reactor (done)"};
 // lvol inflate / decouple_parent: 0 since S1 (tests/unit/bdev/lvol_operation_test.cc counts it).
 
 // The threads of this process by name; "main" for the main thread, "reactor" for every
@@ -136,6 +135,7 @@ TEST_F(thread_budget, paths_cost_what_the_budget_says_and_leave_nothing_behind) 
   EXPECT_EQ(twenty, today({{per_path, 20}})) << show(twenty);
   EXPECT_EQ(twenty, one) << "paths cost no thread: the census with 20 equals the one with 1";
   EXPECT_EQ(twenty["nvme-path"], 0);
+  EXPECT_EQ(twenty["nvme-control"], 0);
 
   for (int i = 0; i < 20; ++i) host->ok("bdev_nvme_detach_controller", {{"name", "Nvme" + std::to_string(i)}});
   census after = settled_delta(base, {});
@@ -158,12 +158,14 @@ TEST_F(thread_budget, discovery_services_cost_what_the_budget_says) {
   census want = today({{per_discovery_service, 3}, {per_path, 3}, {per_registry_worker, 1}});
   census running = settled_delta(base, want);
   EXPECT_EQ(running, want) << show(running);
+  EXPECT_EQ(running, census{}) << "three services and their paths cost no thread: " << show(running);
   EXPECT_EQ(running.count("nvme-disc"), 0u) << "a discovery service has no thread of its own: " << show(running);
+  EXPECT_EQ(running.count("nvme-control"), 0u) << "the registry attaches on the control reactor: " << show(running);
   for (int i = 0; i < 3; ++i)
     host->ok("bdev_nvme_stop_discovery", {{"name", "disc" + std::string(1, static_cast<char>('a' + i))}});
-  census stopped = settled_delta(base, today({{per_registry_worker, 1}}));
-  EXPECT_EQ(stopped, today({{per_registry_worker, 1}})) << show(stopped);
-  host.reset();  // the registry joins its worker
+  census stopped = settled_delta(base, {});
+  EXPECT_EQ(stopped, census{}) << show(stopped);
+  host.reset();
   relays.clear();
   census after = settled_delta(before_host, {});
   EXPECT_EQ(after, census{}) << show(after);
