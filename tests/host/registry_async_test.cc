@@ -2,11 +2,15 @@
 // reactor, holding a control token they acquired there): the same results and the same
 // errors, word for word, as the blocking forms the RPC handlers call.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
 
+#include <future>
 #include <memory>
 
 #include "host_side.h"
 #include "local_target.h"
+#include "nvme_tcp/socket.h"
 #include "reactor/blocking_call.h"
 
 namespace nvmfd {
@@ -105,6 +109,47 @@ TEST_F(registry_async, detach_owned_removes_that_owners_paths_only) {
   EXPECT_FALSE(host.bdevs.find("An1"));
   EXPECT_FALSE(host.bdevs.find("Bn1"));
   EXPECT_TRUE(host.bdevs.find("Cn1"));
+}
+
+// The attach runs on the control reactor while it waits for the connect: the reactor keeps
+// running other work, and the attach ends with the connect's error and leaves nothing.
+TEST_F(registry_async, an_attach_waiting_for_a_silent_controller_holds_no_reactor) {
+  // A listener that never accepts: the kernel completes the TCP connect into its backlog and
+  // the ICReq is never answered; closing it resets the connection.
+  auto l = tcp_listen("127.0.0.1", 0);
+  ASSERT_TRUE(l.ok()) << l.err().message;
+  int fd = *l;
+  uint16_t port = local_address(fd)->port;
+  auto req = request("S", "discovery:x");
+  req.trid.trsvcid = std::to_string(port);
+  req.opts.connect_timeout_ms = 600000;  // ended by the reset below, not by the clock
+
+  std::promise<result<std::vector<std::string>>> attached;
+  auto fut = attached.get_future();
+  reactor& control = host.controllers.pool().control();
+  control.post([&] {
+    host.controllers.control().acquire([&](control_queue::token t) {
+      auto held = std::make_shared<control_queue::token>(std::move(t));
+      host.controllers.attach_async(req, [&, held](result<std::vector<std::string>> r) {
+        held->unlock();
+        attached.set_value(std::move(r));
+      });
+    });
+  });
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 60000), 1) << "the attach connects";
+  for (int i = 0; i < 3; ++i) host.controllers.pool().run_on(0, [] {});  // the control reactor is free
+  EXPECT_EQ(fut.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+
+  ::close(fd);
+  auto r = fut.get();
+  ASSERT_FALSE(r.ok());
+  std::string prefix = std::string("S: ") + nqn + " at 127.0.0.1:" + std::to_string(port) + ": ";
+  EXPECT_TRUE(r.err().message.starts_with(prefix)) << r.err().message;
+  EXPECT_NE(r.err().sys_errno, 0);
+  auto control_token = host.controllers.lock_control();
+  EXPECT_FALSE(host.controllers.find("S"));
+  EXPECT_FALSE(host.bdevs.find("Sn1"));
 }
 
 }  // namespace
