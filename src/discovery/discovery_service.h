@@ -12,16 +12,16 @@
 // Everything it attaches is owned by it (owner "discovery:<name>", or the owner given), and
 // stop() detaches exactly that.
 //
-// Threading: start()/stop()/info() on a thread that may block (the RPC thread); the
-// service's own thread talks to the discovery controller and calls the registry holding its
-// control token (nvme_controller_registry::lock_control), a wait that stop() ends at once.
-#include <condition_variable>
-#include <map>
+// Threading: start()/stop()/get_info() on a thread that may block (the RPC thread, an mDNS
+// discovery's); the service itself is a state machine on the pool's control reactor, with no
+// thread of its own: states connecting, idle, refreshing (the discovery log, then each
+// referral's, connecting missing referral controllers, all asynchronously), reconciling
+// (waiting for, then holding, the registry's control token across its asynchronous detaches
+// and attaches), delayed (the reconnect delay or the referral retry, a reactor timer) and
+// stopping. Controllers' events are posted to it with the generation of the connection they
+// came from (stale ones are dropped); there is no periodic wake-up.
 #include <memory>
-#include <mutex>
-#include <stop_token>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "host/discovery_client.h"
@@ -30,6 +30,7 @@
 namespace nvmfd {
 
 class nvme_controller_registry;
+class discovery_machine;
 
 struct discovery_service_params {
   std::string name;             // base of the controller names
@@ -43,7 +44,7 @@ struct discovery_service_params {
 
 class discovery_service {
  public:
-  // Connects to the discovery controller and starts the service's thread. Errors: the
+  // Connects to the discovery controller and starts the service. Errors: the
   // connect's (the discovery controller must be reachable at start, as SPDK requires),
   // timed_out when wait_for_attach did not finish within attach_timeout_ms.
   static result<std::unique_ptr<discovery_service>> start(reactor_pool& pool, nvme_controller_registry& registry,
@@ -52,10 +53,12 @@ class discovery_service {
   discovery_service(const discovery_service&) = delete;
   discovery_service& operator=(const discovery_service&) = delete;
 
-  // Stops the thread, disconnects the discovery controller and detaches every controller
-  // path this service attached. A thread that may block, holding the registry's control
-  // token (RPC handlers) or alone with the registry (teardown); the service's thread, if it
-  // waits for the token, gives up at once.
+  // Stops the machine, disconnects the discovery (and referral) controllers and detaches
+  // every controller path this service attached. A thread that may block, holding the
+  // registry's control token (RPC handlers) or alone with the registry (teardown). A request
+  // of the service for the token still queued is cancelled, so stop() returns at once; a
+  // registry change the service has under way (it holds the token: teardown only) ends first.
+  // Idempotent.
   void stop();
 
   const discovery_service_params& params() const { return p_; }
@@ -67,50 +70,21 @@ class discovery_service {
     std::vector<std::string> controllers;  // names it attached, in order
     bool connected = false;
     std::string last_error;
+    uint64_t refreshes = 0;  // reads of the discovery controller's log begun (diagnostics)
   };
   info get_info() const;
 
  private:
+  // The state machine on the control reactor (discovery_machine.h).
   discovery_service(reactor_pool& pool, nvme_controller_registry& registry, discovery_service_params p);
-  result<void> connect();
-  // A persistent connection to the referral's discovery controller, whose change events
-  // refresh this service too; errors when it cannot be reached.
-  result<std::shared_ptr<host_controller>> connect_referral(const transport_id& r);
-  void run();
-  void refresh();
-  void reconcile(const std::vector<discovery_entry>& entries);
-
-  // One path the log asks for: subsystem NQN and address.
-  struct path_key {
-    std::string subnqn, traddr, trsvcid;
-    auto operator<=>(const path_key&) const = default;
-  };
 
   reactor_pool& pool_;
   nvme_controller_registry& registry_;
   discovery_service_params p_;
   std::string owner_;
   std::string findings_source_;  // "discovery:<name>": unique, unlike the owner (mdns:<browser>)
-
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::shared_ptr<host_controller> ctrl_;
-  uint64_t ctrl_generation_ = 0;
-  bool refresh_pending_ = true;
-  bool failure_pending_ = false;
-  bool stopping_ = false;
-  std::stop_source stop_;  // requested by stop(): ends the thread's wait for the control token
-  bool first_done_ = false;
-  std::string last_error_;
-  std::vector<transport_id> referrals_;
-  // Referrals followed (one hop): a persistent discovery controller each, by "traddr:trsvcid".
-  std::map<std::string, std::shared_ptr<host_controller>> referral_ctrls_;
-  bool referral_retry_ = false;  // a referral controller failed: refresh after the reconnect delay
-  std::map<std::string, std::string> name_of_subsystem_;  // subnqn -> controller name
-  std::vector<std::string> names_;                        // in order of first sight
-  std::map<path_key, transport_id> attached_;             // paths this service attached
-  unsigned next_index_ = 0;
-  std::thread thread_;
+  std::shared_ptr<discovery_machine> m_;
+  bool stopped_ = false;  // the caller's thread only
 };
 
 }  // namespace nvmfd

@@ -44,7 +44,7 @@ result<void> discovery_services::stop(const std::string& name) {
   if (it == by_name_.end()) return error{errc::not_found, fmt::format("discovery service {} not found", name)};
   auto s = std::move(it->second);
   by_name_.erase(it);
-  s->stop();  // its thread gives up waiting for the control token when stopping
+  s->stop();  // its request for the control token, if queued, is cancelled
   return success();
 }
 

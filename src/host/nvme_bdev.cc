@@ -5,6 +5,8 @@
 
 #include "host/ana_log_reader.h"
 #include "host/io_command.h"
+#include "reactor/blocking_call.h"
+#include "reactor/post_all.h"
 
 namespace nvmfd {
 
@@ -91,17 +93,30 @@ void nvme_bdev::refresh_on(reactor& r) {
   retry_parked(r);
 }
 
+void nvme_bdev::shut_down_async(reactor_pool& pool, std::function<void()> done) {
+  publish(std::make_shared<nvme_bdev_paths>());
+  // The caller keeps the bdev until done: each step may use this.
+  post_all(
+      pool,
+      [this](reactor& r) {
+        unsigned i = r.index();
+        if (i >= reactors_) return;
+        reactor_view& v = views_[i];
+        if (v.park_timer) r.cancel(v.park_timer);
+        v.park_timer = 0;
+        refresh(v);
+        retry_parked(r);  // with no path at all, each fails at once
+      },
+      pool.control(), std::move(done));
+}
 
 void nvme_bdev::shut_down(reactor_pool& pool) {
-  publish(std::make_shared<nvme_bdev_paths>());
-  for (unsigned i = 0; i < reactors_ && i < pool.size(); ++i)
-    pool.run_on(i, [this, &pool, i] {
-      reactor_view& v = views_[i];
-      if (v.park_timer) pool.at(i).cancel(v.park_timer);
-      v.park_timer = 0;
-      refresh(v);
-      retry_parked(pool.at(i));  // with no path at all, each fails at once
-    });
+  (void)blocking_call<void>(
+      pool.control(),
+      [this, &pool](completion<void> done) {
+        shut_down_async(pool, [done = std::move(done)]() mutable { done(success()); });
+      },
+      std::nullopt, "nvme_bdev::shut_down");
 }
 
 std::shared_ptr<const nvme_bdev_paths> nvme_bdev::paths() const {

@@ -19,6 +19,7 @@
 // them (any thread); refresh_on(r) on every reactor r makes every reactor take the newest
 // table, after which no reactor refers to a controller missing from it.
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -70,7 +71,11 @@ class nvme_bdev final : public bdev, public host_callback, public slot_waiter_ca
   // On reactor r (of the pool the bdev serves): r takes the newest table and retries the I/O
   // that waits there for a usable path.
   void refresh_on(reactor& r);
-  // Publishes an empty table and fails every waiting I/O (-EIO); before the bdev goes away.
+  // Publishes an empty table and fails every waiting I/O (-EIO), on every reactor of pool;
+  // before the bdev goes away. done runs on the pool's control reactor after the last
+  // reactor has. From any thread.
+  void shut_down_async(reactor_pool& pool, std::function<void()> done);
+  // shut_down_async, waited for on the calling thread (never a reactor).
   void shut_down(reactor_pool& pool);
   std::shared_ptr<const nvme_bdev_paths> paths() const;
   // The counters of this namespace through path `path_id`, created on first use.

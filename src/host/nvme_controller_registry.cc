@@ -8,6 +8,9 @@
 #include "base/log.h"
 #include "host/io_command.h"
 #include "proto/nqn.h"
+#include "reactor/blocking_call.h"
+#include "reactor/countdown.h"
+#include "reactor/reactor_assert.h"
 
 namespace nvmfd {
 
@@ -74,6 +77,44 @@ std::string where(const nvme_attach_request& r) {
   return fmt::format("{}: {} at {}:{}", r.name, r.trid.subnqn, r.trid.traddr, r.trid.trsvcid);
 }
 
+nvme_path_filter path_filter(const std::string& traddr, const std::string& trsvcid) {
+  nvme_path_filter f;
+  f.traddr = traddr;
+  f.trsvcid = trsvcid;
+  return f;
+}
+
+// A connect's error as attach reports it: with an errno for the RPC result.
+error connect_error(error e) {
+  if (e.code != errc::invalid_argument && e.sys_errno == 0) e.sys_errno = e.code == errc::timed_out ? ETIMEDOUT : EIO;
+  return e;
+}
+
+// A bdev name taken already, as attach reports it.
+error bdev_clash(const std::string& name, error e) {
+  e.message = fmt::format("{}: {}", name, e.message);
+  e.sys_errno = EEXIST;
+  return e;
+}
+
+// done, posted to r when called: the registry's completions never run inline, so a state
+// machine's next step never nests in the call that started this one.
+template <class T>
+completion<T> later(reactor& r, completion<T> done) {
+  return [&r, done = std::move(done)](result<T> v) mutable {
+    auto out = std::make_shared<result<T>>(std::move(v));
+    r.post([done = std::move(done), out]() mutable { done(std::move(*out)); });
+  };
+}
+
+// A path connected for an attach that failed afterwards: stopped (on the control reactor),
+// then done(why).
+template <class T>
+void discard_then(std::unique_ptr<nvme_path> path, completion<T> done, error why) {
+  std::shared_ptr<nvme_path> p(std::move(path));
+  p->stop_async([p, done = std::move(done), why = std::move(why)](result<void>) mutable { done(std::move(why)); });
+}
+
 }  // namespace
 
 std::string spdk_trtype(const transport_id& t) { return lower(t.trtype) == "tcp" ? "TCP" : t.trtype; }
@@ -135,34 +176,85 @@ std::pair<const nvme_controller_entry*, nvme_bdev*> nvme_controller_registry::fi
   return {nullptr, nullptr};
 }
 
+// --- blocking forms (threads that may block: RPC handlers, config loading, teardown) ---
+
 result<std::vector<std::string>> nvme_controller_registry::attach(nvme_attach_request req) {
-  if (req.name.empty()) return error{errc::invalid_argument, "name: must not be empty"};
+  return blocking_call<std::vector<std::string>>(
+      pool_.control(),
+      [this, req = std::move(req)](completion<std::vector<std::string>> done) mutable {
+        attach_async(std::move(req), std::move(done));
+      },
+      std::nullopt, "nvme_controller_registry::attach");
+}
+
+result<void> nvme_controller_registry::detach(const std::string& name, const nvme_path_filter& filter,
+                                              const std::string& owner) {
+  return blocking_call<void>(
+      pool_.control(), [&](completion<void> done) { detach_async(name, filter, owner, std::move(done)); },
+      std::nullopt, "nvme_controller_registry::detach");
+}
+
+result<void> nvme_controller_registry::detach_path(const std::string& name, const std::string& traddr,
+                                                   const std::string& trsvcid, const std::string& owner) {
+  return detach(name, path_filter(traddr, trsvcid), owner);
+}
+
+result<std::vector<std::string>> nvme_controller_registry::detach_matching(const path_match& m) {
+  return blocking_call<std::vector<std::string>>(
+      pool_.control(), [&](completion<std::vector<std::string>> done) { detach_matching_async(m, std::move(done)); },
+      std::nullopt, "nvme_controller_registry::detach_matching");
+}
+
+std::vector<std::string> nvme_controller_registry::detach_owned(const std::string& owner) {
+  auto gone = blocking_call<std::vector<std::string>>(
+      pool_.control(), [&](completion<std::vector<std::string>> done) { detach_owned_async(owner, std::move(done)); },
+      std::nullopt, "nvme_controller_registry::detach_owned");
+  return gone ? std::move(*gone) : std::vector<std::string>{};
+}
+
+// --- attach (control reactor, token held) ---
+
+void nvme_controller_registry::attach_async(nvme_attach_request req, completion<std::vector<std::string>> done) {
+  assert_on(pool_.control(), "nvme_controller_registry::attach_async");
+  done = later(pool_.control(), std::move(done));
+  if (req.name.empty()) return done(error{errc::invalid_argument, "name: must not be empty"});
   if (is_discovery_nqn(req.trid.subnqn))
-    return error{errc::invalid_argument,
-                 "subnqn: the discovery subsystem has no namespaces to attach (discovery is bdev_nvme_start_discovery)"};
+    return done(error{
+        errc::invalid_argument,
+        "subnqn: the discovery subsystem has no namespaces to attach (discovery is bdev_nvme_start_discovery)"});
   if (req.opts.hostnqn.empty()) req.opts.hostnqn = hostnqn_;
   if (req.opts.hostid.is_zero()) req.opts.hostid = hostid_;
-  if (nvme_controller_entry* e = find_mutable(req.name)) return add_path(*e, std::move(req));
+  if (nvme_controller_entry* e = find_mutable(req.name)) return add_path(*e, std::move(req), std::move(done));
 
-  auto entry = std::make_unique<nvme_controller_entry>();
-  entry->name = req.name;
-  entry->subnqn = req.trid.subnqn;
-  entry->id = next_entry_id_++;
-  std::string at = where(req);
-  uint64_t id = entry->id;
-  auto path = nvme_path::connect(pool_, std::move(req), [this, id] { mark_dirty(id); });
-  if (!path) {
-    error e = path.take_err();
-    if (e.code != errc::invalid_argument && e.sys_errno == 0) e.sys_errno = e.code == errc::timed_out ? ETIMEDOUT : EIO;
-    return e;
-  }
-  nvme_path& p = **path;
-  auto ctrl = p.get_status().ctrl;
+  auto entry = std::make_shared<std::unique_ptr<nvme_controller_entry>>(std::make_unique<nvme_controller_entry>());
+  (*entry)->name = req.name;
+  (*entry)->subnqn = req.trid.subnqn;
+  (*entry)->id = next_entry_id_++;
+  uint64_t id = (*entry)->id;
+  nvme_path::connect_async(
+      pool_, std::move(req), [this, id] { mark_dirty(id); },
+      [this, entry, done](result<std::unique_ptr<nvme_path>> path) mutable {
+        if (!path) return done(connect_error(path.take_err()));
+        add_entry(std::move(*entry), std::move(*path), std::move(done));
+      });
+}
+
+void nvme_controller_registry::add_entry(std::unique_ptr<nvme_controller_entry> entry, std::unique_ptr<nvme_path> path,
+                                         completion<std::vector<std::string>> done) {
+  nvme_path& p = *path;
+  std::string at = where(p.request());
+  auto st = p.get_status();
+  if (!st.ctrl)  // lost between the connect and here; the supervisor is reconnecting
+    return discard_then(std::move(path), std::move(done),
+                        error{errc::io_error, fmt::format("{}: the connection was lost at once: {}", at, st.last_error),
+                              EIO});
+  auto ctrl = st.ctrl;
   auto namespaces = usable_namespaces(*ctrl, at);
   if (namespaces.size() > p.request().max_bdevs)
-    return with_errno(errc::io_error, ERANGE,
-                      fmt::format("{}: {} namespaces, more than max_bdevs ({})", at, namespaces.size(),
-                                  p.request().max_bdevs));
+    return discard_then(std::move(path), std::move(done),
+                        with_errno(errc::io_error, ERANGE,
+                                   fmt::format("{}: {} namespaces, more than max_bdevs ({})", at, namespaces.size(),
+                                               p.request().max_bdevs)));
   std::vector<std::string> names;
   for (const remote_namespace* ns : namespaces) {
     auto b = std::make_shared<nvme_bdev>(fmt::format("{}n{}", entry->name, ns->nsid), *ns, ctrl->identity(),
@@ -170,23 +262,19 @@ result<std::vector<std::string>> nvme_controller_registry::attach(nvme_attach_re
     b->policy = defaults_.policy;
     if (auto added = bdevs_.add(b); !added) {
       for (const std::string& n : names) (void)bdevs_.remove(n);  // just added, unclaimed
-      error e = added.take_err();
-      e.message = fmt::format("{}: {}", entry->name, e.message);
-      e.sys_errno = EEXIST;
-      return e;  // the path disconnects as it goes
+      return discard_then(std::move(path), std::move(done), bdev_clash(entry->name, added.take_err()));
     }
     names.push_back(b->name());
     entry->bdevs.push_back(std::move(b));
   }
   NVMFD_LOG_INFO("{}: attached (cntlid {}), bdevs: {}", at, ctrl->cntlid(), fmt::join(names, ", "));
-  entry->paths.push_back(std::move(path.value()));
-  nvme_controller_entry& e = *entry;
+  entry->paths.push_back(std::move(path));
+  uint64_t id = entry->id;
   {
     std::lock_guard lk(mu_);
     entries_.push_back(std::move(entry));
   }
-  republish(e);
-  return names;
+  publisher_->publish_async(id, [names, done](result<void>) mutable { done(names); });
 }
 
 result<void> nvme_controller_registry::check_same_namespaces(const nvme_controller_entry& e, const host_controller& c,
@@ -209,125 +297,168 @@ result<void> nvme_controller_registry::check_same_namespaces(const nvme_controll
   return success();
 }
 
-result<std::vector<std::string>> nvme_controller_registry::add_path(nvme_controller_entry& e, nvme_attach_request req) {
+void nvme_controller_registry::add_path(nvme_controller_entry& e, nvme_attach_request req,
+                                        completion<std::vector<std::string>> done) {
   if (req.multipath.empty() || req.multipath == "disable")
-    return with_errno(errc::already_exists, EALREADY, fmt::format("A controller named {} already exists", req.name));
+    return done(
+        with_errno(errc::already_exists, EALREADY, fmt::format("A controller named {} already exists", req.name)));
   for (auto& p : e.paths) {
     auto st = p->get_status();
     bool taken = same_network_path(st.trid, req.trid);
     for (auto& alt : st.alternates) taken |= same_network_path(alt, req.trid);
     if (taken)
-      return with_errno(errc::already_exists, EALREADY,
-                        fmt::format("A controller named {} already exists with the specified network path", req.name));
+      return done(with_errno(
+          errc::already_exists, EALREADY,
+          fmt::format("A controller named {} already exists with the specified network path", req.name)));
   }
   if (req.trid.subnqn != e.subnqn)
-    return error{errc::invalid_argument,
-                 fmt::format("A controller named {} already exists for subsystem {}: another path must lead to the same "
-                             "subsystem, not {}",
-                             req.name, e.subnqn, req.trid.subnqn)};
-  std::string at = where(req);
-  bool failover = req.multipath == "failover";
-  transport_id trid = req.trid;
+    return done(error{errc::invalid_argument,
+                      fmt::format("A controller named {} already exists for subsystem {}: another path must lead to "
+                                  "the same subsystem, not {}",
+                                  req.name, e.subnqn, req.trid.subnqn)});
   uint64_t id = e.id;
-  auto path = nvme_path::connect(pool_, std::move(req), [this, id] { mark_dirty(id); });
-  if (!path) {
-    error err = path.take_err();
-    if (err.code != errc::invalid_argument && err.sys_errno == 0)
-      err.sys_errno = err.code == errc::timed_out ? ETIMEDOUT : EIO;
-    return err;
-  }
-  auto ctrl = (*path)->get_status().ctrl;
+  nvme_path::connect_async(pool_, std::move(req), [this, id] { mark_dirty(id); },
+                           [this, id, done](result<std::unique_ptr<nvme_path>> path) mutable {
+                             if (!path) return done(connect_error(path.take_err()));
+                             add_connected_path(id, std::move(*path), std::move(done));
+                           });
+}
+
+void nvme_controller_registry::add_connected_path(uint64_t entry_id, std::unique_ptr<nvme_path> path,
+                                                  completion<std::vector<std::string>> done) {
+  nvme_attach_request req = path->request();
+  std::string at = where(req);
+  auto it = std::find_if(entries_.begin(), entries_.end(), [&](auto& e) { return e->id == entry_id; });
+  if (it == entries_.end())  // cannot happen while the caller holds the control token
+    return discard_then(std::move(path), std::move(done),
+                        error{errc::not_found, fmt::format("Controller {} not found", req.name)});
+  nvme_controller_entry& e = **it;
+  auto st = path->get_status();
+  if (!st.ctrl)
+    return discard_then(std::move(path), std::move(done),
+                        error{errc::io_error, fmt::format("{}: the connection was lost at once: {}", at, st.last_error),
+                              EIO});
+  auto ctrl = st.ctrl;
   for (auto& p : e.paths)
-    if (auto st = p->get_status(); st.ctrl && st.cntlid == ctrl->cntlid())
-      return error{errc::invalid_argument,
-                   fmt::format("{}: this is controller {} again, which {} reaches already (a path needs its own "
-                               "controller)",
-                               at, ctrl->cntlid(), e.name)};
+    if (auto other = p->get_status(); other.ctrl && other.cntlid == ctrl->cntlid())
+      return discard_then(std::move(path), std::move(done),
+                          error{errc::invalid_argument,
+                                fmt::format("{}: this is controller {} again, which {} reaches already (a path needs "
+                                            "its own controller)",
+                                            at, ctrl->cntlid(), e.name)});
   std::vector<const remote_namespace*> added;
   if (auto same = check_same_namespaces(e, *ctrl, added); !same) {
     error err = same.take_err();
     err.message = fmt::format("{}: {}", at, err.message);
-    return err;
+    return discard_then(std::move(path), std::move(done), std::move(err));
+  }
+  auto republished = [this, entry_id, done]() mutable {
+    publisher_->publish_async(entry_id, [this, entry_id, done](result<void>) mutable {
+      std::vector<std::string> names;
+      for (auto& e : entries_)
+        if (e->id == entry_id)
+          for (auto& b : e->bdevs) names.push_back(b->name());
+      done(std::move(names));
+    });
+  };
+  if (req.multipath == "failover") {
+    // Passive: the transport ID is checked, then kept for the first path to fail over to.
+    std::shared_ptr<nvme_path> checked(std::move(path));
+    return checked->stop_async([this, checked, entry_id, trid = req.trid, at, republished](result<void>) mutable {
+      for (auto& e : entries_)
+        if (e->id == entry_id) {
+          e->paths.front()->add_alternate(trid);
+          NVMFD_LOG_INFO("{}: added as a failover transport ID of {}", at, e->name);
+        }
+      republished();
+    });
   }
   std::vector<std::string> names;
-  if (failover) {
-    // Passive: the transport ID is checked, then kept for the first path to fail over to.
-    (*path)->stop();
-    e.paths.front()->add_alternate(trid);
-    NVMFD_LOG_INFO("{}: added as a failover transport ID of {}", at, e.name);
-  } else {
-    for (const remote_namespace* ns : added) {
-      auto b = std::make_shared<nvme_bdev>(fmt::format("{}n{}", e.name, ns->nsid), *ns, ctrl->identity(),
-                                           pool_.size());
-      b->policy = defaults_.policy;
-      if (auto ok = bdevs_.add(b); !ok) {
-        for (const std::string& n : names) (void)bdevs_.remove(n);
-        error err = ok.take_err();
-        err.message = fmt::format("{}: {}", e.name, err.message);
-        err.sys_errno = EEXIST;
-        return err;
-      }
-      names.push_back(b->name());
-      std::lock_guard lk(mu_);
-      e.bdevs.push_back(std::move(b));
-      std::sort(e.bdevs.begin(), e.bdevs.end(), [](auto& a, auto& b) { return a->nsid() < b->nsid(); });
+  for (const remote_namespace* ns : added) {
+    auto b = std::make_shared<nvme_bdev>(fmt::format("{}n{}", e.name, ns->nsid), *ns, ctrl->identity(), pool_.size());
+    b->policy = defaults_.policy;
+    if (auto ok = bdevs_.add(b); !ok) {
+      for (const std::string& n : names) (void)bdevs_.remove(n);
+      return discard_then(std::move(path), std::move(done), bdev_clash(e.name, ok.take_err()));
     }
-    NVMFD_LOG_INFO("{}: added as a path of {} (cntlid {})", at, e.name, ctrl->cntlid());
+    names.push_back(b->name());
     std::lock_guard lk(mu_);
-    e.paths.push_back(std::move(path.value()));
+    e.bdevs.push_back(std::move(b));
+    std::sort(e.bdevs.begin(), e.bdevs.end(), [](auto& a, auto& b) { return a->nsid() < b->nsid(); });
   }
-  republish(e);
-  names.clear();
-  for (auto& b : e.bdevs) names.push_back(b->name());
-  return names;
+  NVMFD_LOG_INFO("{}: added as a path of {} (cntlid {})", at, e.name, ctrl->cntlid());
+  {
+    std::lock_guard lk(mu_);
+    e.paths.push_back(std::move(path));
+  }
+  republished();
 }
 
-result<void> nvme_controller_registry::remove_entry(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it) {
-  nvme_controller_entry& e = **it;
+// --- removal (control reactor, token held) ---
+
+result<void> nvme_controller_registry::check_unclaimed(const nvme_controller_entry& e) const {
   for (auto& b : e.bdevs)
     if (b->claimed())
       return with_errno(errc::busy, EBUSY, fmt::format("Controller {}: bdev {} is in use by {}", e.name, b->name(),
                                                        b->claimed_by()));
+  return success();
+}
+
+void nvme_controller_registry::remove_entry(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it,
+                                            completion<void> done) {
+  if (auto free = check_unclaimed(**it); !free) return done(free.take_err());
   // Out of entries_ first (under mu_, so after any round the publisher has started on it):
   // a round after shut_down() would publish a table with paths again, whose controllers
   // and nvme_path pointers are gone once the paths stop.
-  std::unique_ptr<nvme_controller_entry> gone;
+  std::shared_ptr<nvme_controller_entry> gone;
   {
     std::lock_guard lk(mu_);
     gone = std::move(*it);
     entries_.erase(it);
   }
-  for (auto& b : gone->bdevs) {
-    // Gone only if someone else removed it (not through this registry): nothing to do then.
+  // Already out of bdevs_ if someone else removed it (not through this registry).
+  for (auto& b : gone->bdevs)
     if (bdevs_.find(b->name()) == b) (void)bdevs_.remove(b->name());
-    b->shut_down(pool_);
-  }
-  for (auto& p : gone->paths) p->stop();
-  NVMFD_LOG_INFO("{}: detached from {}", gone->name, gone->subnqn);
-  return success();
+  // The bdevs go quiet on every reactor, then the paths stop, then done.
+  auto stopped = [gone, done]() mutable {
+    NVMFD_LOG_INFO("{}: detached from {}", gone->name, gone->subnqn);
+    done(success());
+  };
+  auto stop_paths = [this, gone, stopped] {
+    auto left = std::make_shared<countdown>(static_cast<unsigned>(gone->paths.size()), pool_.control(), stopped);
+    for (auto& p : gone->paths) p->stop_async([left](result<void>) { left->arrive(); });
+  };
+  auto quiet = std::make_shared<countdown>(static_cast<unsigned>(gone->bdevs.size()), pool_.control(), stop_paths);
+  for (auto& b : gone->bdevs) b->shut_down_async(pool_, [quiet, b] { quiet->arrive(); });
 }
 
-result<void> nvme_controller_registry::remove_path(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it,
-                                                   size_t i) {
+void nvme_controller_registry::remove_path(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it, size_t i,
+                                           completion<void> done) {
   nvme_controller_entry& e = **it;
-  if (e.paths.size() == 1) return remove_entry(it);
-  std::unique_ptr<nvme_path> gone;
+  if (e.paths.size() == 1) return remove_entry(it, std::move(done));
+  std::shared_ptr<nvme_path> gone;
   {
     std::lock_guard lk(mu_);
     gone = std::move(e.paths[i]);
     e.paths.erase(e.paths.begin() + static_cast<ptrdiff_t>(i));
   }
-  republish(e);  // no reactor sees the path after this
-  gone->stop();  // its outstanding I/O fails over to the others
-  auto t = gone->request().trid;
-  NVMFD_LOG_INFO("{}: path {}:{} removed", e.name, t.traddr, t.trsvcid);
-  return success();
+  // No reactor sees the path once the round has ended; then its outstanding I/O fails over
+  // to the others as it stops.
+  publisher_->publish_async(e.id, [gone, name = e.name, done](result<void>) mutable {
+    gone->stop_async([gone, name, done](result<void>) mutable {
+      auto t = gone->request().trid;
+      NVMFD_LOG_INFO("{}: path {}:{} removed", name, t.traddr, t.trsvcid);
+      done(success());
+    });
+  });
 }
 
-result<void> nvme_controller_registry::detach(const std::string& name, const nvme_path_filter& filter,
-                                              const std::string& owner) {
+void nvme_controller_registry::detach_async(const std::string& name, const nvme_path_filter& filter,
+                                            const std::string& owner, completion<void> done) {
+  assert_on(pool_.control(), "nvme_controller_registry::detach_async");
+  done = later(pool_.control(), std::move(done));
   auto it = std::find_if(entries_.begin(), entries_.end(), [&](auto& e) { return e->name == name; });
-  if (it == entries_.end()) return error{errc::not_found, fmt::format("Controller {} not found", name)};
+  if (it == entries_.end()) return done(error{errc::not_found, fmt::format("Controller {} not found", name)});
   nvme_controller_entry& e = **it;
   auto not_yours = [&](const nvme_path& p) {
     return with_errno(errc::busy, EPERM,
@@ -336,8 +467,8 @@ result<void> nvme_controller_registry::detach(const std::string& name, const nvm
   };
   if (!filter.names_a_path()) {
     for (auto& p : e.paths)
-      if (p->request().owner != owner) return not_yours(*p);
-    return remove_entry(it);
+      if (p->request().owner != owner) return done(not_yours(*p));
+    return remove_entry(it, std::move(done));
   }
 
   std::string why;
@@ -347,88 +478,112 @@ result<void> nvme_controller_registry::detach(const std::string& name, const nvm
     bool matches = filter_matches(st.trid, filter, why);
     for (auto& alt : st.alternates) matches |= filter_matches(alt, filter, why);
     if (!matches) continue;
-    if (p.request().owner != owner) return not_yours(p);
+    if (p.request().owner != owner) return done(not_yours(p));
     for (auto& alt : st.alternates)
       if (filter_matches(alt, filter, why)) {
         p.remove_transport(alt);
         NVMFD_LOG_INFO("{}: failover transport {}:{} removed", name, alt.traddr, alt.trsvcid);
-        return success();
+        return done(success());
       }
     if (!st.alternates.empty()) {
       p.remove_transport(st.trid);  // moves on to the next transport ID
       NVMFD_LOG_INFO("{}: path {}:{} removed; failing over to {}:{}", name, st.trid.traddr, st.trid.trsvcid,
                      st.alternates.front().traddr, st.alternates.front().trsvcid);
-      return success();
+      return done(success());
     }
-    return remove_path(it, i);
+    return remove_path(it, i, std::move(done));
   }
-  return error{errc::not_found, fmt::format("Controller {} has no path with {}", name, why)};
+  done(error{errc::not_found, fmt::format("Controller {} has no path with {}", name, why)});
 }
 
-result<void> nvme_controller_registry::detach_path(const std::string& name, const std::string& traddr,
-                                                   const std::string& trsvcid, const std::string& owner) {
-  nvme_path_filter f;
-  f.traddr = traddr;
-  f.trsvcid = trsvcid;
-  return detach(name, f, owner);
+void nvme_controller_registry::detach_path_async(std::string name, std::string traddr, std::string trsvcid,
+                                                 std::string owner, completion<void> done) {
+  detach_async(name, path_filter(traddr, trsvcid), owner, std::move(done));
 }
 
-result<std::vector<std::string>> nvme_controller_registry::detach_matching(const path_match& m) {
+// One removal at a time: entries_ and the paths change under each, so the scan starts over.
+struct nvme_controller_registry::matching_sweep {
+  path_match m;
   std::vector<std::string> gone;
   std::vector<std::string> others;  // matching paths of other owners, for the message
-  for (bool again = true; again;) {
-    again = false;
-    for (auto it = entries_.begin(); it != entries_.end() && !again; ++it) {
-      nvme_controller_entry& e = **it;
-      if (m.subnqn && e.subnqn != *m.subnqn) continue;
-      for (size_t i = 0; i < e.paths.size(); ++i) {
-        auto req = e.paths[i]->request();
-        if ((m.traddr && req.trid.traddr != *m.traddr) || (m.trsvcid && req.trid.trsvcid != *m.trsvcid)) continue;
-        std::string what = fmt::format("{} {}:{} ({})", e.name, req.trid.traddr, req.trid.trsvcid, req.owner);
-        if (!m.owner.empty() && req.owner != m.owner) {
-          if (std::find(others.begin(), others.end(), what) == others.end()) others.push_back(what);
-          continue;
-        }
-        if (auto r = remove_path(it, i); !r) return r.take_err();
-        gone.push_back(what);
-        again = true;  // entries_ or e.paths changed: start over
-        break;
-      }
-    }
-  }
-  if (gone.empty())
-    return error{errc::not_found,
-                 others.empty() ? std::string("no connection matches")
-                                : fmt::format("no connection of {} matches; other owners' left alone: {}", m.owner,
-                                              fmt::join(others, ", "))};
-  return gone;
+  completion<std::vector<std::string>> done;
+};
+
+void nvme_controller_registry::detach_matching_async(const path_match& m, completion<std::vector<std::string>> done) {
+  assert_on(pool_.control(), "nvme_controller_registry::detach_matching_async");
+  auto sweep = std::make_shared<matching_sweep>();
+  sweep->m = m;
+  sweep->done = later(pool_.control(), std::move(done));
+  next_matching(sweep);
 }
 
-std::vector<std::string> nvme_controller_registry::detach_owned(const std::string& owner) {
-  path_match m;
-  m.owner = owner;
+void nvme_controller_registry::next_matching(std::shared_ptr<matching_sweep> sweep) {
+  const path_match& m = sweep->m;
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    nvme_controller_entry& e = **it;
+    if (m.subnqn && e.subnqn != *m.subnqn) continue;
+    for (size_t i = 0; i < e.paths.size(); ++i) {
+      auto req = e.paths[i]->request();
+      if ((m.traddr && req.trid.traddr != *m.traddr) || (m.trsvcid && req.trid.trsvcid != *m.trsvcid)) continue;
+      std::string what = fmt::format("{} {}:{} ({})", e.name, req.trid.traddr, req.trid.trsvcid, req.owner);
+      if (!m.owner.empty() && req.owner != m.owner) {
+        if (std::find(sweep->others.begin(), sweep->others.end(), what) == sweep->others.end())
+          sweep->others.push_back(what);
+        continue;
+      }
+      return remove_path(it, i, [this, sweep, what](result<void> r) mutable {
+        if (!r) return sweep->done(r.take_err());
+        sweep->gone.push_back(what);
+        next_matching(sweep);
+      });
+    }
+  }
+  if (sweep->gone.empty())
+    return sweep->done(error{errc::not_found, sweep->others.empty()
+                                                  ? std::string("no connection matches")
+                                                  : fmt::format("no connection of {} matches; other owners' left alone: {}",
+                                                                m.owner, fmt::join(sweep->others, ", "))});
+  sweep->done(std::move(sweep->gone));
+}
+
+// One path at a time, so that a claimed name stops only itself.
+struct nvme_controller_registry::owned_sweep {
+  std::string owner;
   std::vector<std::string> gone;
-  // One path at a time, so that a claimed name stops only itself.
-  for (;;) {
-    bool progress = false;
-    for (auto it = entries_.begin(); it != entries_.end() && !progress; ++it) {
-      nvme_controller_entry& e = **it;
-      for (size_t i = 0; i < e.paths.size(); ++i) {
-        auto req = e.paths[i]->request();
-        if (req.owner != owner) continue;
-        std::string what = fmt::format("{} {}:{}", e.name, req.trid.traddr, req.trid.trsvcid);  // e may go
-        if (auto r = remove_path(it, i); !r) {
-          NVMFD_LOG_WARN("{}: {} stays: {}", owner, what, r.err().message);
+  completion<std::vector<std::string>> done;
+};
+
+void nvme_controller_registry::detach_owned_async(std::string owner, completion<std::vector<std::string>> done) {
+  assert_on(pool_.control(), "nvme_controller_registry::detach_owned_async");
+  auto sweep = std::make_shared<owned_sweep>();
+  sweep->owner = std::move(owner);
+  sweep->done = later(pool_.control(), std::move(done));
+  next_owned(sweep);
+}
+
+void nvme_controller_registry::next_owned(std::shared_ptr<owned_sweep> sweep) {
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    nvme_controller_entry& e = **it;
+    for (size_t i = 0; i < e.paths.size(); ++i) {
+      auto req = e.paths[i]->request();
+      if (req.owner != sweep->owner) continue;
+      std::string what = fmt::format("{} {}:{}", e.name, req.trid.traddr, req.trid.trsvcid);  // e may go
+      if (e.paths.size() == 1)
+        if (auto free = check_unclaimed(e); !free) {
+          NVMFD_LOG_WARN("{}: {} stays: {}", sweep->owner, what, free.err().message);
           continue;
         }
-        gone.push_back(std::move(what));
-        progress = true;
-        break;
-      }
+      return remove_path(it, i, [this, sweep, what](result<void> r) mutable {
+        if (!r) {  // not met: the claims were checked above
+          NVMFD_LOG_WARN("{}: {} stays: {}", sweep->owner, what, r.err().message);
+          return sweep->done(std::move(sweep->gone));
+        }
+        sweep->gone.push_back(std::move(what));
+        next_owned(sweep);
+      });
     }
-    if (!progress) break;
   }
-  return gone;
+  sweep->done(std::move(sweep->gone));
 }
 
 result<void> nvme_controller_registry::set_multipath_policy(const std::string& bdev_name, const multipath_policy& p) {

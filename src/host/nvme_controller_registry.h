@@ -11,11 +11,15 @@
 // (registry_publisher.h), which coalesces changes that come while it runs.
 //
 // Threading: callers of the public methods hold the control token (lock_control(): RPC
-// handlers, config loading, discovery services' threads); they block while connecting.
-// find()/list() results stay valid while the caller holds it. Never call from a reactor.
+// handlers, config loading; control(): discovery services on the control reactor, through
+// the *_async forms). The *_async forms run on the control reactor as completion chains
+// (connect, publish, stop: nothing blocks it); the blocking forms are blocking_calls of
+// them, for threads that may block, never a reactor. find()/list() results stay valid while
+// the caller holds the token.
 // Ownership: each path records its owner (nvme_attach_request::owner); removals name the
 // owner and never take another owner's paths.
-// Lifetime: destroy the registry before its reactor_pool stops; it disconnects everything.
+// Lifetime: destroy the registry before its reactor_pool stops, with no *_async call under
+// way (their callers, discovery services, stop first); it disconnects everything.
 #include <functional>
 #include <cstdint>
 #include <map>
@@ -36,6 +40,7 @@
 #include "host/nvme_bdev.h"
 #include "host/nvme_path.h"
 #include "host/registry_publisher.h"
+#include "reactor/completion.h"
 #include "reactor/control_queue.h"
 #include "reactor/reactor.h"
 
@@ -73,9 +78,9 @@ class nvme_controller_registry {
   reactor_pool& pool() { return pool_; }
   // Serializes the public methods between the threads that call them (see above): a FIFO
   // turn on the control reactor (control_queue.h), held while the token lives. From a thread
-  // that may block, never the control reactor's. With a stop token (a service's thread, which
-  // a caller holding the turn may be stopping), the wait ends as soon as stop is requested
-  // and the token is then empty.
+  // that may block, never the control reactor's. With a stop token (an mDNS discovery's
+  // thread, which a caller holding the turn may be stopping), the wait ends as soon as stop
+  // is requested and the token is then empty.
   control_queue::token lock_control(std::stop_token stop = {},
                                     std::source_location where = std::source_location::current()) {
     return control_.lock_blocking(stop, where);
@@ -112,6 +117,17 @@ class nvme_controller_registry {
   // Every path owner made (claimed bdevs stay, with a warning). Returns what went.
   std::vector<std::string> detach_owned(const std::string& owner);
 
+  // The cores of the blocking forms, for state machines on the control reactor (discovery
+  // services): called there, holding the control token (acquired through control()) until
+  // done runs, later (posted, never inline) on the control reactor, with the result and the
+  // error messages of the blocking form.
+  void attach_async(nvme_attach_request req, completion<std::vector<std::string>> done);
+  void detach_async(const std::string& name, const nvme_path_filter& filter, const std::string& owner,
+                    completion<void> done);
+  void detach_path_async(std::string name, std::string traddr, std::string trsvcid, std::string owner,
+                         completion<void> done);
+  void detach_owned_async(std::string owner, completion<std::vector<std::string>> done);
+
   // bdev_nvme_disconnect: every path matching all given fields (owner empty: any owner).
   struct path_match {
     std::optional<std::string> subnqn, traddr, trsvcid;
@@ -120,6 +136,7 @@ class nvme_controller_registry {
   // Returns "<name> <traddr>:<trsvcid> (<owner>)" for each path removed. Errors: not_found
   // when nothing matches (naming other owners' paths that did); busy as detach().
   result<std::vector<std::string>> detach_matching(const path_match& m);
+  void detach_matching_async(const path_match& m, completion<std::vector<std::string>> done);
 
   // bdev_nvme_set_multipath_policy / bdev_nvme_set_preferred_path, by bdev name. Errors:
   // not_found (no such nvme bdev, or no path of it with that cntlid).
@@ -147,12 +164,27 @@ class nvme_controller_registry {
 
  private:
   nvme_controller_entry* find_mutable(const std::string& name);
-  result<std::vector<std::string>> add_path(nvme_controller_entry& e, nvme_attach_request req);
+  // The steps of attach_async (control reactor, token held). A connected path that is not
+  // kept is stopped before done gets the error.
+  void add_entry(std::unique_ptr<nvme_controller_entry> entry, std::unique_ptr<nvme_path> path,
+                 completion<std::vector<std::string>> done);
+  void add_path(nvme_controller_entry& e, nvme_attach_request req, completion<std::vector<std::string>> done);
+  void add_connected_path(uint64_t entry_id, std::unique_ptr<nvme_path> path,
+                          completion<std::vector<std::string>> done);
   result<void> check_same_namespaces(const nvme_controller_entry& e, const host_controller& c,
                                      std::vector<const remote_namespace*>& added) const;
-  result<void> remove_entry(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it);
-  // Removes path i of *it (the name with its last path).
-  result<void> remove_path(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it, size_t i);
+  // Removal (control reactor, token held): the entry leaves entries_ at once; its bdevs go
+  // quiet on every reactor, then its paths stop, then done. busy (EBUSY) while a bdev of it
+  // is claimed (check_unclaimed), nothing changed then.
+  result<void> check_unclaimed(const nvme_controller_entry& e) const;
+  void remove_entry(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it, completion<void> done);
+  // Removes path i of *it (the name with its last path): republished without it, then stopped.
+  void remove_path(std::vector<std::unique_ptr<nvme_controller_entry>>::iterator it, size_t i,
+                   completion<void> done);
+  struct matching_sweep;
+  void next_matching(std::shared_ptr<matching_sweep> sweep);
+  struct owned_sweep;
+  void next_owned(std::shared_ptr<owned_sweep> sweep);
   // Rebuilds, publishes and syncs the tables of e's bdevs, then disconnects retired
   // controllers: a round of the publisher, waited for. Caller holds no lock.
   void republish(nvme_controller_entry& e);

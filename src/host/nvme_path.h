@@ -10,9 +10,11 @@
 // can still see it (see nvme_controller_registry), so that I/O paths may hold plain
 // shared_ptr copies and a controller is never destroyed on a reactor.
 //
-// Threading: connect(), stop() and the destructor wait for the control reactor: never on a
-// reactor. The accessors lock the path's mutex and may be called from any thread;
-// ana_pending() is for reactors (one atomic load).
+// Threading: connect_async() and stop_async() from any thread, the control reactor included;
+// their completion runs on the control reactor. connect(), stop() and the destructor of a
+// path not stopped yet wait for the control reactor (blocking_call): never on a reactor; on
+// the control reactor, stop_async() a path before dropping it. The accessors lock the path's
+// mutex and may be called from any thread; ana_pending() is for reactors (one atomic load).
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,6 +24,7 @@
 #include "host/nvme_attach_request.h"
 #include "host/path_supervisor.h"
 #include "proto/ana_log.h"
+#include "reactor/completion.h"
 #include "reactor/reactor.h"
 
 namespace nvmfd {
@@ -31,15 +34,21 @@ class nvme_path {
   using change_listener = std::function<void()>;
   using status = path_status;
 
-  // Connects (waiting on the calling control thread) and starts the supervision. Errors:
+  // Connects and starts the supervision; done gets the path on the control reactor. Errors:
   // those of host_controller::connect, prefixed with the path's name and address.
+  static void connect_async(reactor_pool& pool, nvme_attach_request req, change_listener on_change,
+                            completion<std::unique_ptr<nvme_path>> done);
+  // connect_async, waited for on the calling thread (never a reactor).
   static result<std::unique_ptr<nvme_path>> connect(reactor_pool& pool, nvme_attach_request req,
                                                     change_listener on_change);
-  ~nvme_path();  // stop()
+  ~nvme_path();  // stop() unless stopped already
   nvme_path(const nvme_path&) = delete;
   nvme_path& operator=(const nvme_path&) = delete;
 
-  // Stops the supervision (cancelling a connect attempt under way) and disconnects.
+  // Stops the supervision (cancelling a connect attempt under way) and disconnects; done
+  // after, on the control reactor. Once only: a second stop completes at once.
+  void stop_async(completion<void> done);
+  // stop_async, waited for on the calling thread (never a reactor).
   void stop();
 
   uint64_t id() const { return id_; }

@@ -23,17 +23,22 @@ void registry_publisher::mark_dirty(uint64_t id) {
   schedule_locked();
 }
 
+void registry_publisher::publish_async(uint64_t id, completion<void> done) {
+  assert_on(pool_.control(), "registry_publisher::publish_async");
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return pool_.control().post([done = std::move(done)]() mutable { done(success()); });
+    dirty_.insert(id);
+    schedule_locked();
+  }
+  // The round under way (if any) took its ids before this one: the next round takes it.
+  waiters_.emplace_back(rounds_started_ + 1, std::move(done));
+}
+
 void registry_publisher::publish_and_wait(uint64_t id) {
-  (void)blocking_call<void>(pool_.control(), [this, id](completion<void> done) {
-    {
-      std::lock_guard lk(mu_);
-      if (stopping_) return done(success());
-      dirty_.insert(id);
-      schedule_locked();
-    }
-    // The round under way (if any) took its ids before this one: the next round takes it.
-    waiters_.emplace_back(rounds_started_ + 1, std::move(done));
-  }, std::nullopt, "registry_publisher::publish_and_wait");
+  (void)blocking_call<void>(
+      pool_.control(), [this, id](completion<void> done) { publish_async(id, std::move(done)); }, std::nullopt,
+      "registry_publisher::publish_and_wait");
 }
 
 void registry_publisher::stop() {

@@ -12,9 +12,10 @@
 // then the next round starts at once if marks came meanwhile (they are coalesced), else the
 // job idles until the next mark. One round at a time.
 //
-// Threads: mark_dirty from any thread, reactors included (it never blocks); publish_and_wait
-// and stop from threads that may block (never a reactor). The rounds run on the control
-// reactor. After stop() returns, build is never called again; a mark after it is dropped.
+// Threads: mark_dirty from any thread, reactors included (it never blocks); publish_async on
+// the control reactor; publish_and_wait and stop from threads that may block (never a
+// reactor). The rounds run on the control reactor. After stop() returns, build is never
+// called again; a mark after it is dropped.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -43,8 +44,11 @@ class registry_publisher : public std::enable_shared_from_this<registry_publishe
   static std::shared_ptr<registry_publisher> make(reactor_pool& pool, build_fn build);
 
   void mark_dirty(uint64_t id);
-  // Marks id dirty and returns once a round that took it has ended: every reactor uses the
-  // entry's new tables then.
+  // On the control reactor: marks id dirty; done (on the control reactor, never inline) once
+  // a round that took it has ended: every reactor uses the entry's new tables then. After
+  // stop(): done at once.
+  void publish_async(uint64_t id, completion<void> done);
+  // publish_async, waited for on the calling thread.
   void publish_and_wait(uint64_t id);
   // Lets the round in flight (if any) end and runs none after it.
   void stop();

@@ -402,7 +402,7 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
   // The discovery services live as long as the method table (destroyed before the registry,
   // which its owner declares first): their handlers and the config section share them.
   auto services = std::make_shared<discovery_services>(controllers);
-  // Every handler holds the registry's control token (discovery services' threads share it).
+  // Every handler holds the registry's control token (discovery services on the control reactor share it).
   auto add = [&methods, &controllers](const char* name, std::function<result<json>(const json&)> fn) {
     methods.add(name, [&controllers, fn = std::move(fn)](const json& params) -> result<json> {
       auto control = controllers.lock_control();

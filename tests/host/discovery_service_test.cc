@@ -7,6 +7,7 @@
 
 #include "discovery/discovery_service.h"
 #include "host_side.h"
+#include "link_proxy.h"
 #include "local_target.h"
 #include "rpc/config_loader.h"
 
@@ -198,8 +199,8 @@ TEST(discovery_service, a_change_waits_for_the_control_token_and_goes_through_af
   EXPECT_FALSE(host.bdevs.find("nvme1n1"));
 }
 
-// bdev_nvme_stop_discovery stops a service holding the control token. When the service's
-// thread waits for that token, stop() ends the wait at once (no polling): its request leaves
+// bdev_nvme_stop_discovery stops a service holding the control token. When the service
+// waits for that token, stop() cancels its request at once (no polling): the request leaves
 // the queue, the change it was about to attach is dropped, and what it had attached goes.
 TEST(discovery_service, stop_while_it_waits_for_the_control_token_returns_at_once) {
   test::local_target t;
@@ -215,12 +216,88 @@ TEST(discovery_service, stop_while_it_waits_for_the_control_token_returns_at_onc
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::printf("[discovery_service] stop while waiting for the control token: %.2f ms\n", ms);
   RecordProperty("stop_while_waiting_ms", std::to_string(ms));
-  host.h.pool().run_on(0, [] {});  // after the cancel the service's thread posted
+  host.h.pool().run_on(0, [] {});  // a round on the control reactor after the cancel
   EXPECT_EQ(host.controllers.control().queued(), 0u);
   EXPECT_FALSE(host.bdevs.find("nvme0n1"));
   EXPECT_FALSE(host.bdevs.find("nvme1n1"));
   control.unlock();
   EXPECT_EQ(host.ok("bdev_nvme_get_controllers", json::object()), json::array());
+}
+
+// Waits until pred(get_info()) holds.
+template <class Pred>
+bool wait_info(discovery_service& s, Pred pred, std::chrono::seconds limit = 30s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred(s.get_info()))
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    else std::this_thread::sleep_for(20ms);
+  return true;
+}
+
+// The discovery controller's link goes silent: keep-alive fails the controller, the service
+// tries to reconnect at once and fails (the link is still cut), then tries again when its
+// reconnect timer fires; the link back, that attempt connects, and the new connection's
+// change events are followed. The subsystem attached meanwhile keeps its own connection.
+TEST(discovery_service, reconnects_on_its_timer_after_the_discovery_controller_is_lost) {
+  test::local_target t;
+  t.add_subsystem(nqn1);
+  test::link_proxy link("127.0.0.1", "127.0.0.1", t.port());
+  host_side host;
+  discovery_service_params p;
+  p.name = "nvme";
+  p.trid.traddr = "127.0.0.1";
+  p.trid.trsvcid = std::to_string(link.port());
+  p.opts.kato_ms = 1000;
+  p.opts.connect_timeout_ms = 1000;
+  p.reconnect.reconnect_delay_sec = 1;
+  p.wait_for_attach = true;
+  p.attach_timeout_ms = 10000;
+  auto started = discovery_service::start(host.h.pool(), host.controllers, p);
+  ASSERT_TRUE(started.ok()) << started.err().message;
+  auto& s = *started.value();
+  ASSERT_TRUE(host.bdevs.find("nvme0n1"));
+  ASSERT_TRUE(s.get_info().connected);
+
+  link.cut();
+  ASSERT_TRUE(wait_info(s, [](const discovery_service::info& i) {
+    return !i.connected && i.last_error.find("discovery controller at") != std::string::npos;
+  })) << "no reconnect attempt failed while the link was cut: " << s.get_info().last_error;
+  link.restore();
+  ASSERT_TRUE(wait_info(s, [](const discovery_service::info& i) { return i.connected; }))
+      << "the reconnect timer did not bring the discovery controller back: " << s.get_info().last_error;
+  EXPECT_TRUE(s.get_info().last_error.empty()) << s.get_info().last_error;
+  EXPECT_TRUE(host.bdevs.find("nvme0n1"));
+
+  t.add_subsystem(nqn2);
+  EXPECT_TRUE(wait_bdev(host, "nvme1n1", true)) << "the reconnected controller's change events are not followed";
+  s.stop();
+  EXPECT_EQ(host.ok("bdev_nvme_get_controllers", json::object()), json::array());
+}
+
+// One Discovery Log Page Change event, one refresh: the service reads the log once per
+// event and never on its own (no periodic wake-up).
+TEST(discovery_service, a_log_change_event_makes_exactly_one_refresh) {
+  test::local_target t;
+  t.add_subsystem(nqn1);
+  t.add_subsystem(nqn2);
+  host_side host;
+  auto s = start_service(host, t);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(host.bdevs.find("nvme1n1"));
+  auto flush_control_reactor = [&] {  // events posted before this have been taken
+    for (int i = 0; i < 3; ++i) host.h.pool().run_on(0, [] {});
+  };
+  flush_control_reactor();
+  uint64_t before = s->get_info().refreshes;
+  EXPECT_EQ(before, 1u) << "the start reads the log once";
+
+  // One change of the log (a listener removed): one event.
+  t.call("nvmf_subsystem_remove_listener",
+         {{"nqn", nqn2}, {"listen_address", {{"trtype", "TCP"}, {"traddr", "127.0.0.1"}, {"trsvcid", t.port_text()}}}});
+  ASSERT_TRUE(wait_bdev(host, "nvme1n1", false)) << "the change was not followed";
+  flush_control_reactor();
+  EXPECT_EQ(s->get_info().refreshes, before + 1);
+  s->stop();
 }
 
 TEST(discovery_service, bad_params_and_unreachable_controllers_are_clear_errors) {

@@ -18,6 +18,7 @@
 #include "discovery/mdns_discovery.h"
 #include "fake_browser.h"
 #include "host_side.h"
+#include "link_proxy.h"
 #include "local_target.h"
 #include "reactor/blocking_call.h"
 #include "reactor/loop_thread.h"
@@ -37,10 +38,14 @@ struct budget_line {
 };
 constexpr budget_line per_path{"nvme-path", 0, 0, "S5: path supervisor as a state machine (done)"};
 constexpr budget_line per_registry{"nvme-publish", 0, 0, "S3: publisher as a job on the control reactor (done)"};
-constexpr budget_line per_discovery_service{"nvme-disc", 1, 0, "S6: discovery service as a state machine"};
+constexpr budget_line per_discovery_service{"nvme-disc", 0, 0, "S6: discovery service as a state machine (done)"};
 constexpr budget_line per_mdns_discovery{"mdns-disc", 0, 0, "S7: mDNS discovery's events on the RPC thread's loop (done)"};
 // Avahi (mDNS publishing and browsing): 0 since S8, on the RPC thread's loop (tests/mdns/
 // mdns_test.cc counts it with a real daemon).
+// The registry's attach_async/detach_*_async run on the control reactor (nvme_path connects
+// and stops asynchronously); the interim worker thread that ran them is gone.
+constexpr budget_line per_registry_worker{"nvme-control", 0, 0,
+                                          "S6: the registry's async cores on the control reactor (done)"};
 // lvol inflate / decouple_parent: 0 since S1 (tests/unit/bdev/lvol_operation_test.cc counts it).
 
 // The threads of this process by name; "main" for the main thread, "reactor" for every
@@ -137,23 +142,39 @@ TEST_F(thread_budget, paths_cost_what_the_budget_says_and_leave_nothing_behind) 
   EXPECT_EQ(twenty, today({{per_path, 20}})) << show(twenty);
   EXPECT_EQ(twenty, one) << "paths cost no thread: the census with 20 equals the one with 1";
   EXPECT_EQ(twenty["nvme-path"], 0);
+  EXPECT_EQ(twenty["nvme-control"], 0);
 
   for (int i = 0; i < 20; ++i) host->ok("bdev_nvme_detach_controller", {{"name", "Nvme" + std::to_string(i)}});
   census after = settled_delta(base, {});
   EXPECT_EQ(after, census{}) << "every path's thread is joined at detach: " << show(after);
 }
 
-TEST_F(thread_budget, a_discovery_service_costs_what_the_budget_says) {
+// Three services (three addresses: a relay each to the one target, whose log lists the same
+// subsystem to all three, attached under three names).
+TEST_F(thread_budget, discovery_services_cost_what_the_budget_says) {
+  std::vector<std::unique_ptr<test::link_proxy>> relays;
+  for (int i = 0; i < 3; ++i) relays.push_back(std::make_unique<test::link_proxy>("127.0.0.1", "127.0.0.1", t.port()));
   census base = take_census();
-  host->ok("bdev_nvme_start_discovery", {{"name", "disc"}, {"trtype", "tcp"}, {"adrfam", "ipv4"},
-                                         {"traddr", "127.0.0.1"}, {"trsvcid", t.port_text()},
-                                         {"wait_for_attach", true}, {"attach_timeout_ms", 10000}});
-  ASSERT_TRUE(host->bdevs.find("disc0n1")) << "the service attached the subsystem the log lists";
-  census want = today({{per_discovery_service, 1}, {per_path, 1}});
+  for (int i = 0; i < 3; ++i) {
+    std::string name = "disc" + std::string(1, static_cast<char>('a' + i));
+    host->ok("bdev_nvme_start_discovery", {{"name", name}, {"trtype", "tcp"}, {"adrfam", "ipv4"},
+                                           {"traddr", "127.0.0.1"}, {"trsvcid", std::to_string(relays[i]->port())},
+                                           {"wait_for_attach", true}, {"attach_timeout_ms", 10000}});
+    ASSERT_TRUE(host->bdevs.find(name + "0n1")) << "the service attached the subsystem the log lists";
+  }
+  census want = today({{per_discovery_service, 3}, {per_path, 3}, {per_registry_worker, 1}});
   census running = settled_delta(base, want);
   EXPECT_EQ(running, want) << show(running);
-  host->ok("bdev_nvme_stop_discovery", {{"name", "disc"}});
-  census after = settled_delta(base, {});
+  EXPECT_EQ(running, census{}) << "three services and their paths cost no thread: " << show(running);
+  EXPECT_EQ(running.count("nvme-disc"), 0u) << "a discovery service has no thread of its own: " << show(running);
+  EXPECT_EQ(running.count("nvme-control"), 0u) << "the registry attaches on the control reactor: " << show(running);
+  for (int i = 0; i < 3; ++i)
+    host->ok("bdev_nvme_stop_discovery", {{"name", "disc" + std::string(1, static_cast<char>('a' + i))}});
+  census stopped = settled_delta(base, {});
+  EXPECT_EQ(stopped, census{}) << show(stopped);
+  host.reset();
+  relays.clear();
+  census after = settled_delta(before_host, {});
   EXPECT_EQ(after, census{}) << show(after);
 }
 
