@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 
@@ -17,6 +18,20 @@ namespace nvmfd {
 
 // TRTYPE (NVMe-oF 1.1 Figure 38).
 enum class transport_type : uint8_t { rdma = 1, fc = 2, tcp = 3, intra_host = 0xfe };
+
+// The TRTYPE a listen address's trtype names ("TCP", "RDMA", "FC"; any case), or none.
+inline std::optional<transport_type> transport_type_named(std::string_view name) {
+  auto is = [name](std::string_view want) {
+    if (name.size() != want.size()) return false;
+    for (size_t i = 0; i < name.size(); ++i)
+      if ((name[i] | 0x20) != (want[i] | 0x20)) return false;
+    return true;
+  };
+  if (is("tcp")) return transport_type::tcp;
+  if (is("rdma")) return transport_type::rdma;
+  if (is("fc")) return transport_type::fc;
+  return std::nullopt;
+}
 
 // ADRFAM.
 enum class address_family : uint8_t { pci = 0, ipv4 = 1, ipv6 = 2, ib = 3, fc = 4, intra_host = 0xfe };

@@ -9,6 +9,7 @@
 #include "proto/ana_log.h"
 #include "rpc/param_reader.h"
 #include "target/controller.h"
+#include "target/tcp/tcp_transport.h"
 
 namespace nvmfd {
 
@@ -78,8 +79,8 @@ std::string hex_upper(const uint8_t* p, size_t n) {
   return s;
 }
 
-json transport_json(const tcp_transport_options& o) {
-  return {{"trtype", "TCP"},
+json tcp_transport_json(const tcp_transport_options& o) {
+  return {{"trtype", std::string(tcp_transport::trtype)},
           {"max_queue_depth", o.max_queue_depth},
           {"max_io_qpairs_per_ctrlr", o.max_io_qpairs_per_ctrlr},
           {"in_capsule_data_size", o.in_capsule_data_size},
@@ -98,6 +99,12 @@ json transport_json(const tcp_transport_options& o) {
           {"disable_command_passthru", o.disable_command_passthru},
           {"kas", o.kas},
           {"min_kato", o.min_kato}};
+}
+
+// A transport's nvmf_create_transport params (nvmf_get_transports, save_config).
+json transport_json(const target_transport& tr) {
+  if (auto* tcp = dynamic_cast<const tcp_transport*>(&tr)) return tcp_transport_json(tcp->options());
+  return {{"trtype", std::string(tr.name())}};
 }
 
 // Referral params (nvmf_discovery_add_referral / _remove_referral): "address" is an
@@ -202,7 +209,7 @@ result<json> create_transport(nvmf_target& t, const json& params) {
   if (p.ok() && (o.in_capsule_data_size > 131072 || o.in_capsule_data_size % 16 != 0))
     p.fail("in_capsule_data_size", "must be a multiple of 16, at most 131072");
   if (auto f = p.finish(); !f) return f.take_err();
-  if (auto r = t.create_transport(o); !r) return r.take_err();
+  if (auto r = t.add_transport(std::make_unique<tcp_transport>(t, o)); !r) return r.take_err();
   return json(true);
 }
 
@@ -303,10 +310,8 @@ json nvmf_config(nvmf_target& t) {
   json calls = json::array();
   if (auto f = t.current_discovery_filter(); !f.match_any())
     calls.push_back({{"method", "nvmf_set_config"}, {"params", {{"discovery_filter", f.to_string()}}}});
-  if (auto o = t.transport()) {
-    json params = transport_json(*o);
-    calls.push_back({{"method", "nvmf_create_transport"}, {"params", params}});
-  }
+  for (auto* tr : t.transports())
+    calls.push_back({{"method", "nvmf_create_transport"}, {"params", transport_json(*tr)}});
   std::lock_guard lk(t.mu());
   for (auto& s : t.subsystems_locked()) {
     if (s->type() == subsystem_kind::nvme) {
@@ -380,9 +385,9 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
     p.ignore({"tgt_name"});
     if (auto f = p.finish(); !f) return f.take_err();
     json out = json::array();
-    auto o = t.transport();
     if (trtype && lower(*trtype) != "tcp") return error{errc::not_found, fmt::format("transport {} not found", *trtype)};
-    if (o) out.push_back(transport_json(*o));
+    for (auto* tr : t.transports())
+      if (!trtype || lower(std::string(tr->name())) == lower(*trtype)) out.push_back(transport_json(*tr));
     return out;
   });
   m.add("nvmf_create_subsystem", [&t](const json& params) { return create_subsystem(t, params); });

@@ -14,6 +14,20 @@ uint8_t adrfam_of(const listen_address& a) {
   return static_cast<uint8_t>(a.adrfam == "IPv6" ? address_family::ipv6 : address_family::ipv4);
 }
 
+// TRTYPE and TSAS of an entry for address a: its transport's when the target has one by that
+// name (always, for the target's own listeners), else the type its trtype names with TSAS 0
+// (another service's port: a referral or a registration made before any transport).
+void set_transport_fields(nvmf_target& t, discovery_log_entry& e, const listen_address& a) {
+  if (auto* tr = t.find_transport_locked(a.trtype)) return tr->describe(e);
+  if (auto type = transport_type_named(a.trtype)) e.trtype = static_cast<uint8_t>(*type);
+}
+
+// ASQSZ of an entry for address a: its transport's admin queue depth, or the default one.
+uint16_t asqsz_of(nvmf_target& t, const listen_address& a) {
+  auto* tr = t.find_transport_locked(a.trtype);
+  return static_cast<uint16_t>(tr ? tr->limits().max_aq_depth : queue_limits{}.max_aq_depth);
+}
+
 }  // namespace
 
 std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::string& hostnqn,
@@ -23,25 +37,23 @@ std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::strin
   {
     std::lock_guard lk(t.mu());
     const auto& filter = t.discovery_filter_locked();
-    uint16_t asqsz = static_cast<uint16_t>(t.options_locked().max_aq_depth);
     for (auto& s : t.subsystems_locked()) {
       if (!s->host_allowed(hostnqn)) continue;
       const bool current = s->type() == subsystem_kind::discovery;
       for (auto& l : s->listeners) {
         if (!filter.admits(l, local_addr, local_svcid)) continue;
         discovery_log_entry e{};
-        e.trtype = static_cast<uint8_t>(transport_type::tcp);
+        set_transport_fields(t, e, l);
         e.adrfam = adrfam_of(l);
         e.subtype = static_cast<uint8_t>(current ? subsystem_type::current_discovery : subsystem_type::nvme);
         e.treq = treq_bits::secure_channel_not_specified;
         e.portid = t.port_id_locked(l);
         e.cntlid = cntlid_dynamic;
-        e.asqsz = asqsz;
+        e.asqsz = asqsz_of(t, l);
         if (current) e.eflags = eflags_bits::duplicate_returned_info | eflags_bits::explicit_persistent_connection;
         bool same_family = (l.adrfam == "IPv6") == (local_addr.find(':') != std::string::npos);
         const std::string& addr = is_wildcard_address(l.traddr) && same_family ? local_addr : l.traddr;
         set_discovery_entry_text(e, s->nqn(), addr, l.trsvcid);
-        e.tsas[0] = static_cast<uint8_t>(tcp_sectype::none);
         entries.push_back(e);
       }
     }
@@ -56,15 +68,14 @@ std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::strin
       if (dup) continue;
       listed.push_back(&r);
       discovery_log_entry e{};
-      e.trtype = static_cast<uint8_t>(transport_type::tcp);
+      set_transport_fields(t, e, r.address);
       e.adrfam = adrfam_of(r.address);
       e.subtype = static_cast<uint8_t>(subsystem_type::nvme);
       e.treq = treq_bits::secure_channel_not_specified;
       e.portid = 0;  // not a port of ours
       e.cntlid = cntlid_dynamic;
-      e.asqsz = asqsz;
+      e.asqsz = asqsz_of(t, r.address);
       set_discovery_entry_text(e, r.subnqn, r.address.traddr, r.address.trsvcid);
-      e.tsas[0] = static_cast<uint8_t>(tcp_sectype::none);
       entries.push_back(e);
     }
     // Referrals: another service's port, so no port ID of ours (0) and its own TREQ.
@@ -76,7 +87,7 @@ std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::strin
           all_referrals.push_back(r);
     for (auto& r : all_referrals) {
       discovery_log_entry e{};
-      e.trtype = static_cast<uint8_t>(transport_type::tcp);
+      set_transport_fields(t, e, r.address);
       e.adrfam = adrfam_of(r.address);
       e.subtype = static_cast<uint8_t>(is_discovery_nqn(r.subnqn) ? subsystem_type::referral : subsystem_type::nvme);
       // Without secure_channel: "not specified", as Linux nvmet says, not SPDK's "not required"
@@ -85,9 +96,8 @@ std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::strin
       e.treq = r.secure_channel ? treq_bits::secure_channel_required : treq_bits::secure_channel_not_specified;
       e.portid = 0;
       e.cntlid = cntlid_dynamic;
-      e.asqsz = asqsz;
+      e.asqsz = asqsz_of(t, r.address);
       set_discovery_entry_text(e, r.subnqn, r.address.traddr, r.address.trsvcid);
-      e.tsas[0] = static_cast<uint8_t>(tcp_sectype::none);
       entries.push_back(e);
     }
     hdr.genctr = t.discovery_genctr_locked();

@@ -94,7 +94,7 @@ nvme_status connect_admin(connect_context& cx, const connect_data& d, std::share
     // The subsystem or the listener may have gone since do_connect looked. Resolving the
     // listener and registering the controller under one lock lets remove_listener and
     // delete_subsystem find every controller that came through what they remove.
-    auto* l = sub->listener_for(q.local().traddr, q.local().trsvcid);
+    auto* l = sub->listener_for(q.local());
     if (!l || q.target().find_subsystem_locked(sub->nqn()) != sub)
       return cx.invalid_param(field_subnqn, "the subsystem or its listener was removed during Connect");
     std::optional<cntlid_t> cntlid = sub->allocate_cntlid();
@@ -181,7 +181,7 @@ nvme_status do_connect(target_queue& q, target_request& req) {
     sub = q.target().find_subsystem_locked(cx.subnqn);
     if (sub) {
       host_ok = sub->host_allowed(cx.hostnqn);
-      listener_ok = sub->accepts_connection_on(q.local().traddr, q.local().trsvcid);
+      listener_ok = sub->accepts_connection_on(q.local());
     }
   }
   if (!sub) return cx.invalid_param(field_subnqn, "no such subsystem");

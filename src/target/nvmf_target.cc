@@ -1,21 +1,24 @@
 #include "target/nvmf_target.h"
 
 #include <algorithm>
+#include <cctype>
 #include <future>
 #include <fmt/format.h>
 
 #include "base/log.h"
-#include "nvme_tcp/socket.h"
 #include "proto/nqn.h"
 #include "reactor/countdown.h"
 #include "reactor/reactor_assert.h"
 #include "target/controller.h"
-#include "target/tcp_listener.h"
-#include "target/tcp_qpair.h"
 
 namespace nvmfd {
 
 namespace {
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
 error no_subsystem(const std::string& nqn) {
   return error{errc::not_found, fmt::format("subsystem {} not found", nqn)};
 }
@@ -58,8 +61,8 @@ void nvmf_target::shutdown() {
     NVMFD_LOG_ERROR("shutdown: connections still wait for block-device I/O after {} s", shutdown_drain_limit.count());
 }
 
-std::vector<std::shared_ptr<tcp_qpair>> nvmf_target::connections_on(unsigned i) const {
-  std::vector<std::shared_ptr<tcp_qpair>> all;
+std::vector<std::shared_ptr<target_queue>> nvmf_target::connections_on(unsigned i) const {
+  std::vector<std::shared_ptr<target_queue>> all;
   all.reserve(conns_[i].size());
   for (auto& [p, sp] : conns_[i]) all.push_back(sp);
   return all;
@@ -80,18 +83,35 @@ void nvmf_target::changed_locked() {
   }
 }
 
-result<void> nvmf_target::create_transport(const tcp_transport_options& opts) {
+result<void> nvmf_target::add_transport(std::unique_ptr<target_transport> t) {
   std::lock_guard lk(mu_);
-  if (has_transport_) return error{errc::already_exists, "Transport type 'TCP' already exists"};
-  opts_ = opts;
-  has_transport_ = true;
+  if (find_transport_locked(t->name()))
+    return error{errc::already_exists, fmt::format("Transport type '{}' already exists", t->name())};
+  transports_.push_back(std::move(t));
   return success();
 }
 
-std::optional<tcp_transport_options> nvmf_target::transport() const {
+target_transport* nvmf_target::find_transport_locked(std::string_view trtype) const {
+  auto same = [trtype](std::string_view name) {
+    return std::equal(name.begin(), name.end(), trtype.begin(), trtype.end(),
+                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
+                                                  std::tolower(static_cast<unsigned char>(b)); });
+  };
+  for (auto& t : transports_)
+    if (same(t->name())) return t.get();
+  return nullptr;
+}
+
+target_transport* nvmf_target::find_transport(std::string_view trtype) const {
   std::lock_guard lk(mu_);
-  if (!has_transport_) return std::nullopt;
-  return opts_;
+  return find_transport_locked(trtype);
+}
+
+std::vector<target_transport*> nvmf_target::transports() const {
+  std::lock_guard lk(mu_);
+  std::vector<target_transport*> out;
+  for (auto& t : transports_) out.push_back(t.get());
+  return out;
 }
 
 std::shared_ptr<subsystem> nvmf_target::find_locked(const std::string& nqn) const {
@@ -155,14 +175,15 @@ result<void> nvmf_target::delete_subsystem(const std::string& nqn) {
 }
 
 result<void> nvmf_target::ensure_listening(const listen_address& a) {
-  auto key = std::make_pair(a.traddr, a.trsvcid);
+  auto key = std::make_tuple(a.trtype, a.traddr, a.trsvcid);
+  target_transport* transport;
   {
     std::lock_guard lk(mu_);
     if (listeners_.count(key)) return success();
+    transport = find_transport_locked(a.trtype);
   }
-  auto port = parse_port(a.trsvcid);
-  if (!port) return port.take_err();
-  auto l = tcp_listener::open(*this, reactors_, a.traddr, *port);
+  if (!transport) return error{errc::invalid_argument, fmt::format("no transport '{}'", a.trtype)};
+  auto l = transport->listen(a);
   if (!l) return l.take_err();
   std::lock_guard lk(mu_);
   listeners_.emplace(key, std::move(l.value()));
@@ -171,12 +192,12 @@ result<void> nvmf_target::ensure_listening(const listen_address& a) {
 }
 
 void nvmf_target::stop_listening_if_unused(const listen_address& a) {
-  std::unique_ptr<tcp_listener> victim;
+  std::unique_ptr<transport_listener> victim;
   {
     std::lock_guard lk(mu_);
     for (auto& s : subsystems_)
       if (s->listens_on(a.traddr, a.trsvcid)) return;
-    auto it = listeners_.find({a.traddr, a.trsvcid});
+    auto it = listeners_.find({a.trtype, a.traddr, a.trsvcid});
     if (it == listeners_.end()) return;
     victim = std::move(it->second);
     listeners_.erase(it);
@@ -194,22 +215,25 @@ uint16_t nvmf_target::port_id_locked(const listen_address& a) {
 }
 
 result<void> nvmf_target::add_listener(const std::string& nqn, const listen_address& a) {
-  if (a.trtype != "TCP" && a.trtype != "tcp")
-    return error{errc::invalid_argument, fmt::format("trtype '{}' is not supported (only TCP)", a.trtype)};
+  listen_address norm = a;
   {
     std::lock_guard lk(mu_);
-    if (!has_transport_) return error{errc::invalid_argument, "create the TCP transport first (nvmf_create_transport)"};
+    auto* transport = find_transport_locked(a.trtype);
+    if (!transport && !transport_type_named(a.trtype))
+      return error{errc::invalid_argument, fmt::format("trtype '{}' is not supported", a.trtype)};
+    if (!transport)
+      return error{errc::invalid_argument,
+                   fmt::format("create the {} transport first (nvmf_create_transport)", upper(a.trtype))};
+    norm.trtype = transport->name();
     auto s = find_locked(nqn);
     if (!s) return no_subsystem(nqn);
     if (s->listens_on(a.traddr, a.trsvcid))
       return error{errc::already_exists, fmt::format("{} already listens on {}:{}", nqn, a.traddr, a.trsvcid)};
   }
-  if (auto r = ensure_listening(a); !r) return r;
+  if (auto r = ensure_listening(norm); !r) return r;
   std::unique_lock lk(mu_);
   auto s = find_locked(nqn);
   if (!s) return no_subsystem(nqn);
-  listen_address norm = a;
-  norm.trtype = "TCP";
   s->listeners.push_back(norm);
   changed_locked();
   lk.unlock();
@@ -543,7 +567,7 @@ result<std::vector<controller_info>> nvmf_target::controllers(const std::string&
 
 void nvmf_target::disconnect_controllers(const std::vector<std::shared_ptr<controller>>& ctrls, const char* why) {
   if (ctrls.empty()) return;
-  auto doomed = [&ctrls](const tcp_qpair& q) {
+  auto doomed = [&ctrls](const target_queue& q) {
     return std::any_of(ctrls.begin(), ctrls.end(), [&q](auto& c) { return c == q.ctrl_ptr(); });
   };
   // Admin queues first: closing one ends its controller, which then takes no new I/O
@@ -551,7 +575,7 @@ void nvmf_target::disconnect_controllers(const std::vector<std::shared_ptr<contr
   for (bool admin_only : {true, false}) {
     for (unsigned i = 0; i < reactors_.size(); ++i) {
       reactors_.run_on(i, [&, i] {
-        std::vector<std::shared_ptr<tcp_qpair>> victims;
+        std::vector<std::shared_ptr<target_queue>> victims;
         for (auto& [p, sp] : conns_[i])
           if (doomed(*sp) && (!admin_only || sp->is_admin())) victims.push_back(sp);
         for (auto& q : victims) q->close(why);
@@ -560,25 +584,15 @@ void nvmf_target::disconnect_controllers(const std::vector<std::shared_ptr<contr
   }
 }
 
-void nvmf_target::adopt_connection(int fd) {
-  tcp_transport_options opts;
-  {
-    std::lock_guard lk(mu_);
-    opts = opts_;
-  }
-  unsigned idx = next_reactor_.fetch_add(1, std::memory_order_relaxed) % reactors_.size();
-  reactor& r = reactors_.at(idx);
-  r.post([this, &r, idx, fd, opts] {
-    auto q = std::make_shared<tcp_qpair>(*this, r, fd, opts);
-    conns_[idx].emplace(q.get(), q);
-    q->start();
-  });
+void nvmf_target::adopt_queue(std::shared_ptr<target_queue> q) {
+  unsigned idx = q->owner().index();
+  conns_[idx].emplace(q.get(), std::move(q));
 }
 
-void nvmf_target::release_qpair(tcp_qpair* qp) {
-  unsigned idx = qp->owner().index();
-  qp->owner().post([this, idx, qp] {
-    conns_[idx].erase(qp);
+void nvmf_target::release_queue(target_queue* q) {
+  unsigned idx = q->owner().index();
+  q->owner().post([this, idx, q] {
+    conns_[idx].erase(q);
     arrive_if_drained(idx);
   });
 }

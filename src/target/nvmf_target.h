@@ -1,15 +1,14 @@
 #pragma once
-// nvmf_target: the NVMe-oF target of one nvmfd process: its TCP transport, subsystems,
-// listeners and live connections.
+// nvmf_target: the NVMe-oF target of one nvmfd process: its transports (target_transport:
+// NVMe/TCP today), subsystems, listeners and live connections (target_queue).
 //
 // Threading: the configuration methods (create_*, add_*, remove_*, delete_*) are called on
 // the control thread (RPC). Configuration is guarded by mu(); reactors take it only on the
-// control path (Connect, Identify, log pages), never per I/O. Each connection (tcp_qpair)
-// lives on one reactor and is owned by that reactor's connection set. The methods that
+// control path (Connect, Identify, log pages), never per I/O. Each connection (a
+// transport's target_queue) lives on one reactor and is owned by that reactor's connection set. The methods that
 // disconnect controllers (delete_subsystem, remove_listener, remove_host) wait for the
 // reactors, so they must never be called on a reactor thread.
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -18,6 +17,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -28,12 +29,11 @@
 #include "target/discovery_referral.h"
 #include "target/discovery_registration.h"
 #include "target/subsystem.h"
-#include "target/transport_options.h"
+#include "target/target_queue.h"
+#include "target/target_transport.h"
 
 namespace nvmfd {
 
-class tcp_qpair;
-class tcp_listener;
 class controller;
 class countdown;
 
@@ -75,8 +75,13 @@ class nvmf_target {
   reactor_pool& reactors() { return reactors_; }
 
   // --- control thread ---
-  result<void> create_transport(const tcp_transport_options& opts);
-  std::optional<tcp_transport_options> transport() const;
+  // Adds a transport (nvmf_create_transport makes the TCP one): one per name, a second is
+  // already_exists. Transports stay until the target is destroyed.
+  result<void> add_transport(std::unique_ptr<target_transport> t);
+  // The transport named trtype (any case), or nullptr.
+  target_transport* find_transport(std::string_view trtype) const;
+  // Every transport, in the order added.
+  std::vector<target_transport*> transports() const;
   result<std::shared_ptr<subsystem>> create_subsystem(const subsystem_params& p);
   result<void> delete_subsystem(const std::string& nqn);
   result<void> add_listener(const std::string& nqn, const listen_address& a);
@@ -153,13 +158,14 @@ class nvmf_target {
   const discovery_filter& discovery_filter_locked() const { return disc_filter_; }
   // Port ID of a listen address, stable for the life of the process.
   uint16_t port_id_locked(const listen_address& a);
-  const tcp_transport_options& options_locked() const { return opts_; }
+  target_transport* find_transport_locked(std::string_view trtype) const;
 
   // --- reactor side ---
-  // A new connection accepted by a listener: handed to a reactor round-robin.
-  void adopt_connection(int fd);
-  // Called on the qpair's reactor when it has closed and may be destroyed.
-  void release_qpair(tcp_qpair* qp);
+  // A transport's new queue (a connection it accepted), on the queue's reactor (q->owner()):
+  // the target owns it from now on, and closes it on shutdown or when its controller goes.
+  void adopt_queue(std::shared_ptr<target_queue> q);
+  // Called on the queue's reactor when it has closed and may be destroyed.
+  void release_queue(target_queue* q);
 
  private:
   std::shared_ptr<subsystem> find_locked(const std::string& nqn) const;
@@ -179,14 +185,13 @@ class nvmf_target {
   void notify_ana_change_locked(subsystem& s, const listen_address* a);
   void notify_discovery_listener_observers(const std::string& nqn);
   // Reactor i only: a copy of its connection set, to close them from (closing may change it).
-  std::vector<std::shared_ptr<tcp_qpair>> connections_on(unsigned i) const;
+  std::vector<std::shared_ptr<target_queue>> connections_on(unsigned i) const;
   // Reactor i only: arrives at drain_[i] if a shutdown waits and conns_[i] is empty.
   void arrive_if_drained(unsigned i);
 
   reactor_pool& reactors_;
   mutable std::mutex mu_;
-  bool has_transport_ = false;
-  tcp_transport_options opts_;
+  std::vector<std::unique_ptr<target_transport>> transports_;  // outlive listeners_ and conns_
   std::vector<std::shared_ptr<subsystem>> subsystems_;
   uint64_t genctr_ = 0;
   std::vector<discovery_referral> referrals_;
@@ -194,11 +199,11 @@ class nvmf_target {
   std::map<std::string, std::vector<discovery_referral>> found_referrals_;
   discovery_filter disc_filter_;
   std::map<std::pair<std::string, std::string>, uint16_t> port_ids_;
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<tcp_listener>> listeners_;
-  std::atomic<unsigned> next_reactor_{0};
+  // Listening ports by (trtype, traddr, trsvcid).
+  std::map<std::tuple<std::string, std::string, std::string>, std::unique_ptr<transport_listener>> listeners_;
   std::vector<discovery_listener_observer> discovery_listener_observers_;  // set at wiring
   // Per reactor: the connections it owns. Touched only by that reactor.
-  std::vector<std::unordered_map<tcp_qpair*, std::shared_ptr<tcp_qpair>>> conns_;
+  std::vector<std::unordered_map<target_queue*, std::shared_ptr<target_queue>>> conns_;
   // Per reactor, while a shutdown waits for it: the shutdown's countdown, which that reactor
   // arrives at (once) when its conns_ is empty. Touched only by that reactor.
   std::vector<std::shared_ptr<countdown>> drain_;

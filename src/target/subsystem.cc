@@ -10,13 +10,13 @@ bool subsystem::listens_on(const std::string& traddr, const std::string& trsvcid
 
 bool is_wildcard_address(const std::string& traddr) { return traddr == "0.0.0.0" || traddr == "::"; }
 
-bool subsystem::accepts_connection_on(const std::string& traddr, const std::string& trsvcid) const {
+bool subsystem::accepts_connection_on(const queue_endpoint& local) const {
   for (auto& l : listeners) {
-    if (l.trsvcid != trsvcid) continue;
+    if (l.trtype != local.trtype || l.trsvcid != local.trsvcid) continue;
     // A wildcard listener (0.0.0.0 or ::) serves every local address on its port.
-    if (l.traddr == traddr || is_wildcard_address(l.traddr)) return true;
+    if (l.traddr == local.traddr || is_wildcard_address(l.traddr)) return true;
     // An IPv4 connection on a dual-stack IPv6 socket shows as ::ffff:a.b.c.d.
-    if (traddr.rfind("::ffff:", 0) == 0 && traddr.substr(7) == l.traddr) return true;
+    if (local.traddr.rfind("::ffff:", 0) == 0 && local.traddr.substr(7) == l.traddr) return true;
   }
   return false;
 }
@@ -27,13 +27,14 @@ listen_address* subsystem::find_listener(const std::string& traddr, const std::s
   return nullptr;
 }
 
-listen_address* subsystem::listener_for(const std::string& traddr, const std::string& trsvcid) {
-  if (auto* l = find_listener(traddr, trsvcid)) return l;
-  std::string v4 = traddr.rfind("::ffff:", 0) == 0 ? traddr.substr(7) : std::string();
+listen_address* subsystem::listener_for(const queue_endpoint& local) {
+  auto same_transport = [&local](listen_address* l) { return l && l->trtype == local.trtype ? l : nullptr; };
+  if (auto* l = same_transport(find_listener(local.traddr, local.trsvcid))) return l;
+  std::string v4 = local.traddr.rfind("::ffff:", 0) == 0 ? local.traddr.substr(7) : std::string();
   if (!v4.empty())
-    if (auto* l = find_listener(v4, trsvcid)) return l;
+    if (auto* l = same_transport(find_listener(v4, local.trsvcid))) return l;
   for (auto& l : listeners)
-    if (l.trsvcid == trsvcid && is_wildcard_address(l.traddr)) return &l;
+    if (l.trtype == local.trtype && l.trsvcid == local.trsvcid && is_wildcard_address(l.traddr)) return &l;
   return nullptr;
 }
 

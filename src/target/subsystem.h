@@ -15,6 +15,7 @@
 
 #include "proto/ana_log.h"
 #include "proto/nqn.h"
+#include "target/queue_endpoint.h"
 #include "target/target_namespace.h"
 
 namespace nvmfd {
@@ -24,7 +25,7 @@ class controller;
 enum class subsystem_kind : uint8_t { nvme, discovery };
 
 struct listen_address {
-  std::string trtype = "TCP";
+  std::string trtype = "TCP";  // a target_transport's name (add_listener normalises it)
   std::string adrfam = "IPv4";
   std::string traddr;
   std::string trsvcid;
@@ -63,12 +64,12 @@ class subsystem {
   bool host_allowed(const std::string& hostnqn) const { return allow_any_host || hosts.count(hostnqn) > 0; }
   // Exactly this listener is configured.
   bool listens_on(const std::string& traddr, const std::string& trsvcid) const;
-  // A connection that arrived on local address traddr:trsvcid may reach this subsystem
-  // (an exact listener, or a wildcard one on that port).
-  bool accepts_connection_on(const std::string& traddr, const std::string& trsvcid) const;
-  // The listener a connection on local address traddr:trsvcid came through: the exact
-  // one, else a wildcard one on that port; nullptr if none.
-  listen_address* listener_for(const std::string& traddr, const std::string& trsvcid);
+  // A connection that arrived on local endpoint `local` may reach this subsystem (a listener
+  // of the same transport: an exact one, or a wildcard one on that port).
+  bool accepts_connection_on(const queue_endpoint& local) const;
+  // The listener a connection on local endpoint `local` came through (same transport): the
+  // exact one, else a wildcard one on that port; nullptr if none.
+  listen_address* listener_for(const queue_endpoint& local);
   // Exactly this listener (address and port), or nullptr.
   listen_address* find_listener(const std::string& traddr, const std::string& trsvcid);
   // Bumps the namespace generation without changing the table, so that every queue pair

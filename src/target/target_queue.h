@@ -11,7 +11,8 @@
 //
 // Threading: everything runs on the owning reactor (owner()), once constructed.
 // Lifetime: owned through a shared_ptr (the controller keeps a weak_ptr to each I/O queue,
-// weak_from_this()); the transport decides when it is released.
+// weak_from_this()): a transport hands each new queue to nvmf_target::adopt_queue, and calls
+// nvmf_target::release_queue when it may be destroyed (closed, its I/O done).
 #include <cstdint>
 #include <memory>
 #include <string>

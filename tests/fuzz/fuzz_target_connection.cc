@@ -5,7 +5,7 @@
 // One target per process: a reactor_pool(1), an nvmf_target with the TCP transport and a
 // subsystem (any host) holding two RAM namespaces (512 B and 4 KiB blocks). Each input gets
 // a fresh connection: we connect to our own listening socket on 127.0.0.1, accept, and hand
-// the accepted socket to nvmf_target::adopt_connection(), exactly as the target's listener
+// the accepted socket to tcp_transport::adopt_connection(), exactly as the target's listener
 // does. Connect checks that the subsystem listens on the connection's local address, so
 // that address is put in the subsystem's (and the discovery subsystem's) listener list; no
 // listening socket of the target is needed.
@@ -57,6 +57,7 @@
 #include "proto/discovery_log.h"
 #include "proto/features.h"
 #include "target/nvmf_target.h"
+#include "target/tcp/tcp_transport.h"
 
 namespace nvmfd::fuzz {
 namespace {
@@ -82,7 +83,9 @@ class fuzz_target {
     check(a.ok(), "getsockname on the listener failed");
     port_ = a->port;
 
-    check(target_.create_transport(tcp_transport_options{}).ok(), "create_transport failed");
+    auto tcp = std::make_unique<tcp_transport>(target_, tcp_transport_options{});
+    tcp_ = tcp.get();
+    check(target_.add_transport(std::move(tcp)).ok(), "add_transport failed");
     subsystem_params sp;
     sp.nqn = std::string(fuzz_subnqn);
     sp.serial_number = "FUZZ0001";
@@ -142,7 +145,7 @@ class fuzz_target {
         poll(&p, 1, 10);
       }
     }
-    target_.adopt_connection(server);
+    tcp_->adopt_connection(server);
     return {client, server};
   }
 
@@ -184,6 +187,7 @@ class fuzz_target {
 
   reactor_pool pool_{1};
   nvmf_target target_{pool_};
+  tcp_transport* tcp_ = nullptr;  // owned by target_
   int listen_fd_ = -1;
   uint16_t port_ = 0;
 };

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "target/tcp/tcp_transport.h"
 #include "test_client.h"
 
 namespace nvmfd {
@@ -84,7 +85,7 @@ result<std::shared_ptr<ram_bdev>> target_fixture::make_ram_bdev(const std::strin
 }
 
 result<void> target_fixture::configure() {
-  if (auto r = target_->create_transport(opts_); !r) return r;
+  if (auto r = target_->add_transport(std::make_unique<tcp_transport>(*target_, opts_)); !r) return r;
 
   auto d512 = make_ram_bdev("ram512", 512, ns_bytes / 512);
   if (!d512) return d512.take_err();

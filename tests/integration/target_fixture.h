@@ -21,7 +21,7 @@
 #include "bdev/ram_bdev.h"
 #include "reactor/reactor.h"
 #include "target/nvmf_target.h"
-#include "target/transport_options.h"
+#include "target/tcp/tcp_transport_options.h"
 
 namespace nvmfd {
 

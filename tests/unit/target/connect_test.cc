@@ -86,6 +86,17 @@ TEST(connect_test, listener_must_match_the_local_address) {
   EXPECT_EQ(h.connect(*again, sqe::connect(handler_harness::open_nqn, handler_harness::host_nqn, 0, 31)).status, ok);
 }
 
+TEST(connect_test, listener_must_match_the_transport) {
+  // Same address and port as the subsystem's (TCP) listener, through another transport.
+  handler_harness h;
+  log_capture log;
+  auto other = h.make_queue({}, {fake_queue::default_traddr, fake_queue::default_trsvcid, "RDMA"});
+  auto c = h.connect(*other, sqe::connect(handler_harness::open_nqn, handler_harness::host_nqn, 0, 31));
+  EXPECT_EQ(c.status, invalid_param);
+  EXPECT_EQ(c.cqe.dw0.get(), in_data(data_subnqn));
+  EXPECT_FALSE(other->connected());
+}
+
 TEST(connect_test, io_refusals) {
   struct row {
     const char* name;

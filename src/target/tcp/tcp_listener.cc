@@ -1,15 +1,15 @@
-#include "target/tcp_listener.h"
+#include "target/tcp/tcp_listener.h"
 
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "nvme_tcp/socket.h"
-#include "target/nvmf_target.h"
+#include "target/tcp/tcp_transport.h"
 
 namespace nvmfd {
 
-result<std::unique_ptr<tcp_listener>> tcp_listener::open(nvmf_target& t, reactor_pool& pool, const std::string& addr,
+result<std::unique_ptr<tcp_listener>> tcp_listener::open(tcp_transport& t, reactor_pool& pool, const std::string& addr,
                                                          uint16_t port) {
   auto fd = tcp_listen(addr, port);
   if (!fd) return fd.take_err();
@@ -33,7 +33,7 @@ void tcp_listener::on_events(uint32_t) {
   for (int i = 0; i < 64; ++i) {
     auto fd = tcp_accept(fd_);
     if (!fd) return;  // EAGAIN, or a transient accept failure: epoll calls again
-    target_.adopt_connection(*fd);
+    transport_.adopt_connection(*fd);
   }
 }
 

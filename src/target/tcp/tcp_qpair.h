@@ -13,7 +13,7 @@
 //
 // Threading: everything here runs on the owning reactor. close() may be called from there
 // only; other threads post to the reactor.
-// Lifetime: after close(), the qpair is released (nvmf_target::release_qpair, which
+// Lifetime: after close(), the qpair is released (nvmf_target::release_queue, which
 // destroys it) once its bdev I/O has completed and its channel is quiet (no io_uring
 // operation refers to its requests' PDUs anymore); requests are freed then too.
 #include <memory>
@@ -27,8 +27,8 @@
 #include "nvme_tcp/socket.h"
 #include "reactor/reactor.h"
 #include "target/target_queue.h"
-#include "target/tcp_request.h"
-#include "target/transport_options.h"
+#include "target/tcp/tcp_request.h"
+#include "target/tcp/tcp_transport_options.h"
 
 namespace nvmfd {
 

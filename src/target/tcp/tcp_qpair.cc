@@ -1,4 +1,4 @@
-#include "target/tcp_qpair.h"
+#include "target/tcp/tcp_qpair.h"
 
 #include <unistd.h>
 
@@ -12,6 +12,7 @@
 #include "target/controller.h"
 #include "target/nvmf_target.h"
 #include "target/target_namespace.h"
+#include "target/tcp/tcp_transport.h"
 
 namespace nvmfd {
 
@@ -44,7 +45,7 @@ tcp_qpair::~tcp_qpair() {
 
 void tcp_qpair::start() {
   queue_endpoint local;
-  if (auto a = local_address(fd_)) local = {a->addr, std::to_string(a->port)};
+  if (auto a = local_address(fd_)) local = {a->addr, std::to_string(a->port), std::string(tcp_transport::trtype)};
   std::string peer = "an unknown peer";
   if (auto a = peer_address(fd_)) {
     peer_ = *a;
@@ -457,7 +458,7 @@ void tcp_qpair::maybe_release() {
     if (r->state != request_state::free && !r->in_bdev) release_request(*r);
   if (inflight_io() != 0) return;
   released_ = true;
-  target().release_qpair(this);
+  target().release_queue(this);
 }
 
 }  // namespace nvmfd

@@ -1,0 +1,42 @@
+#pragma once
+// tcp_transport: the NVMe/TCP transport of the target (target_transport). It listens with
+// tcp_listener, and each accepted connection becomes a tcp_qpair on a reactor chosen
+// round-robin, which it hands to the target (nvmf_target::adopt_queue).
+//
+// Threading: listen() on the control thread; adopt_connection() on any thread (a
+// listener's, reactor 0). Its options are fixed at creation.
+#include <atomic>
+#include <memory>
+#include <string_view>
+
+#include "target/target_transport.h"
+#include "target/tcp/tcp_transport_options.h"
+
+namespace nvmfd {
+
+class nvmf_target;
+
+class tcp_transport final : public target_transport {
+ public:
+  static constexpr std::string_view trtype = "TCP";
+
+  tcp_transport(nvmf_target& t, const tcp_transport_options& opts) : target_(t), opts_(opts) {}
+
+  std::string_view name() const override { return trtype; }
+  queue_limits limits() const override { return limits_of(opts_); }
+  // TRTYPE tcp; TSAS SECTYPE none (no TLS).
+  void describe(discovery_log_entry& e) const override;
+  result<std::unique_ptr<transport_listener>> listen(const listen_address& a) override;
+
+  const tcp_transport_options& options() const { return opts_; }
+  // A connected socket (a listener accepted it, or a test made it): becomes a tcp_qpair,
+  // owned by the target, on the next reactor round-robin. Takes fd.
+  void adopt_connection(int fd);
+
+ private:
+  nvmf_target& target_;
+  const tcp_transport_options opts_;
+  std::atomic<unsigned> next_reactor_{0};
+};
+
+}  // namespace nvmfd
