@@ -89,21 +89,21 @@ void controller_connector::open_admin() {
         self->admin_opener_.reset();
         if (self->over_) return;
         if (!s) return self->fail(s.take_err());
-        auto q = self->make_queue(0, admin_queue_size, self->home_, *s);
+        auto q = self->make_queue(admin_qid, admin_queue_size, self->home_, *s);
         {
           std::lock_guard lk(self->c_->mu_);
           self->c_->admin_ = q;
         }
         std::vector<std::byte> data;
-        nvme_sqe cmd = self->c_->fabrics_connect_command(0, admin_queue_size - 1, data);
+        nvme_sqe cmd = self->c_->fabrics_connect_command(admin_qid, admin_queue_size - 1, data);
         self->admin(cmd, std::move(data), true, [self](sync_result r) {
-          if (auto ok = self->c_->check_connect(0, r.completion); !ok) return self->fail(ok.take_err());
+          if (auto ok = self->c_->check_connect(admin_qid, r.completion); !ok) return self->fail(ok.take_err());
           self->enable();
         }, self->c_->opts_.connect_timeout_ms);
       });
 }
 
-std::shared_ptr<host_qpair> controller_connector::make_queue(uint16_t qid, uint16_t size, reactor& r,
+std::shared_ptr<host_qpair> controller_connector::make_queue(qid_t qid, uint16_t size, reactor& r,
                                                              const opened_socket& s) {
   host_qpair_params p;
   p.qid = qid;
@@ -112,7 +112,7 @@ std::shared_ptr<host_qpair> controller_connector::make_queue(uint16_t qid, uint1
   p.ddgst = s.ic.ddgst;
   p.maxh2cdata = s.ic.maxh2cdata;
   p.cpda_bytes = s.ic.cpda_bytes;
-  p.in_capsule_max = qid == 0 ? 8192 : c_->in_capsule_max_;
+  p.in_capsule_max = qid == admin_qid ? 8192 : c_->in_capsule_max_;
   p.io_timeout_ms = c_->opts_.io_timeout_ms;
   auto q = std::make_shared<host_qpair>(r, s.fd, p);
   std::weak_ptr<host_controller> weak = c_;
@@ -227,7 +227,7 @@ void controller_connector::open_io_queues(uint32_t n, uint16_t qsize) {
           r, addr, port, o.hdgst, o.ddgst, std::chrono::milliseconds(o.connect_timeout_ms),
           [self, &r, i, qsize](result<opened_socket> s) {
             result<std::shared_ptr<host_qpair>> q =
-                s ? result<std::shared_ptr<host_qpair>>(self->make_queue(static_cast<uint16_t>(i), qsize, r, *s))
+                s ? result<std::shared_ptr<host_qpair>>(self->make_queue(qid_t{static_cast<uint16_t>(i)}, qsize, r, *s))
                   : result<std::shared_ptr<host_qpair>>(s.take_err());
             self->home_.post([self, i, q = std::move(q)]() mutable { self->io_queue_opened(i, std::move(q)); });
           });
@@ -247,11 +247,11 @@ void controller_connector::io_queue_opened(uint32_t i, result<std::shared_ptr<ho
     c_->io_queues_.push_back(qp);
   }
   std::vector<std::byte> data;
-  nvme_sqe cmd = c_->fabrics_connect_command(static_cast<uint16_t>(i), static_cast<uint16_t>(qp->queue_size() - 1), data);
+  nvme_sqe cmd = c_->fabrics_connect_command(qid_t{static_cast<uint16_t>(i)}, static_cast<uint16_t>(qp->queue_size() - 1), data);
   submit_async(
       *qp, cmd, std::move(data), true,
       [self = shared_from_this(), i](result<sync_result> r) {
-        result<void> ok = r ? self->c_->check_connect(static_cast<uint16_t>(i), r->completion) : r.take_err();
+        result<void> ok = r ? self->c_->check_connect(qid_t{static_cast<uint16_t>(i)}, r->completion) : r.take_err();
         self->home_.post([self, i, ok = std::move(ok)]() mutable { self->io_queue_connected(i, std::move(ok)); });
       },
       c_->opts_.connect_timeout_ms);

@@ -60,7 +60,7 @@ class controller_connector : public std::enable_shared_from_this<controller_conn
   void admin_ok(const char* what, const nvme_sqe& cmd, std::vector<std::byte> data, then_fn then);
   void property_get(uint32_t offset, bool eight, std::function<void(uint64_t)> then);
   // On reactor r: the queue over an opened socket, started there.
-  std::shared_ptr<host_qpair> make_queue(uint16_t qid, uint16_t size, reactor& r, const opened_socket& s);
+  std::shared_ptr<host_qpair> make_queue(qid_t qid, uint16_t size, reactor& r, const opened_socket& s);
 
   std::shared_ptr<host_controller> c_;
   reactor& home_;

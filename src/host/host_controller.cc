@@ -36,20 +36,20 @@ error host_controller::status_error(const char* what, const nvme_status& s) {
                                            static_cast<unsigned>(s.sct), s.sc, s.dnr ? " (DNR)" : "")};
 }
 
-nvme_sqe host_controller::fabrics_connect_command(uint16_t qid, uint16_t sqsize, std::vector<std::byte>& data) const {
+nvme_sqe host_controller::fabrics_connect_command(qid_t qid, uint16_t sqsize, std::vector<std::byte>& data) const {
   nvme_sqe cmd{};
   cmd.opcode = static_cast<uint8_t>(admin_opcode::fabrics);
   cmd.nsid.raw[0] = static_cast<uint8_t>(fabrics_type::connect);
   connect_command c = load_wire<connect_command>(&cmd);
   c.recfmt = 0;
-  c.qid = qid;
+  c.qid = qid.value;
   c.sqsize = sqsize;
-  c.kato = qid == 0 ? opts_.kato_ms : 0;
-  c.cattr = qid != 0 && opts_.disable_sq_flow_control ? cattr_bits::disable_sq_flow_control : 0;
+  c.kato = qid == admin_qid ? opts_.kato_ms : 0;
+  c.cattr = qid != admin_qid && opts_.disable_sq_flow_control ? cattr_bits::disable_sq_flow_control : 0;
   cmd = load_wire<nvme_sqe>(&c);
   connect_data d{};
   std::memcpy(d.hostid, hostid_.bytes.data(), 16);
-  d.cntlid = qid == 0 ? cntlid_dynamic : cntlid_;
+  d.cntlid = qid == admin_qid ? cntlid_dynamic : cntlid_;
   set_padded(d.subnqn, trid_.subnqn, '\0');
   set_padded(d.hostnqn, hostnqn_, '\0');
   data.resize(sizeof(d));
@@ -57,7 +57,7 @@ nvme_sqe host_controller::fabrics_connect_command(uint16_t qid, uint16_t sqsize,
   return cmd;
 }
 
-result<void> host_controller::check_connect(uint16_t qid, const nvme_completion& c) {
+result<void> host_controller::check_connect(qid_t qid, const nvme_completion& c) {
   const auto& st = c.status;
   if (st.sct == status_type::command_specific && st.sc == sc_command_specific::connect_invalid_host)
     return error{errc::invalid_argument, fmt::format("host {} is not allowed to connect to {}", hostnqn_, trid_.subnqn)};
@@ -66,7 +66,7 @@ result<void> host_controller::check_connect(uint16_t qid, const nvme_completion&
                  fmt::format("Connect (qid {}) refused: invalid parameter at {} offset {} (unknown subsystem {}?)", qid,
                              (c.dw0 >> 16) & 1 ? "data" : "command", c.dw0 & 0xffff, trid_.subnqn)};
   if (!st.ok()) return status_error("Connect", st);
-  if (qid == 0) cntlid_ = static_cast<uint16_t>(c.dw0 & 0xffff);
+  if (qid == admin_qid) cntlid_ = static_cast<uint16_t>(c.dw0 & 0xffff);
   return success();
 }
 

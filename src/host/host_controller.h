@@ -139,9 +139,9 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   host_controller(reactor_pool& pool, transport_id trid, controller_options opts);
   static error status_error(const char* what, const nvme_status& s);
   // Fabrics Connect for queue qid: the command, with its data in `data`.
-  nvme_sqe fabrics_connect_command(uint16_t qid, uint16_t sqsize, std::vector<std::byte>& data) const;
+  nvme_sqe fabrics_connect_command(qid_t qid, uint16_t sqsize, std::vector<std::byte>& data) const;
   // Its completion: the error it means, or success (for qid 0 the CNTLID is kept). Any thread.
-  result<void> check_connect(uint16_t qid, const nvme_completion& c);
+  result<void> check_connect(qid_t qid, const nvme_completion& c);
   void on_queue_failed(const std::string& why);
   void tear_down(std::shared_ptr<host_controller> keep, completion<void> done);
   // Admin reactor.

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "base/strong_id.h"
 #include "nvme_tcp/pdu_channel.h"
 #include "nvme_tcp/pdu_reader.h"
 #include "nvme_tcp/pdu_writer.h"
@@ -50,7 +51,7 @@ struct slot_waiter {
 };
 
 struct host_qpair_params {
-  uint16_t qid = 0;
+  qid_t qid = admin_qid;
   uint16_t queue_size = 32;        // slots (commands outstanding at most)
   bool hdgst = false;
   bool ddgst = false;
@@ -74,7 +75,7 @@ class host_qpair final : public pdu_channel_client,
   void set_failure_handler(std::function<void(const std::string&)> fn) { on_failure_ = std::move(fn); }
 
   reactor& owner() { return reactor_; }
-  uint16_t qid() const { return params_.qid; }
+  qid_t qid() const { return params_.qid; }
   // Any thread (host_controller::admin() asks from a control thread).
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   uint32_t outstanding() const { return outstanding_; }

@@ -72,7 +72,7 @@ struct qpair_fixture : ::testing::Test {
   void make(uint32_t timeout_ms) {
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
     host_qpair_params p;
-    p.qid = 1;
+    p.qid = qid_t{1};
     p.queue_size = 8;
     p.maxh2cdata = 65536;
     p.in_capsule_max = 4096;
