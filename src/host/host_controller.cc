@@ -49,7 +49,7 @@ nvme_sqe host_controller::fabrics_connect_command(qid_t qid, uint16_t sqsize, st
   cmd = load_wire<nvme_sqe>(&c);
   connect_data d{};
   std::memcpy(d.hostid, hostid_.bytes.data(), 16);
-  d.cntlid = qid == admin_qid ? cntlid_dynamic : cntlid_;
+  d.cntlid = qid == admin_qid ? cntlid_dynamic : cntlid_.value;
   set_padded(d.subnqn, trid_.subnqn, '\0');
   set_padded(d.hostnqn, hostnqn_, '\0');
   data.resize(sizeof(d));
@@ -66,7 +66,7 @@ result<void> host_controller::check_connect(qid_t qid, const nvme_completion& c)
                  fmt::format("Connect (qid {}) refused: invalid parameter at {} offset {} (unknown subsystem {}?)", qid,
                              (c.dw0 >> 16) & 1 ? "data" : "command", c.dw0 & 0xffff, trid_.subnqn)};
   if (!st.ok()) return status_error("Connect", st);
-  if (qid == admin_qid) cntlid_ = static_cast<uint16_t>(c.dw0 & 0xffff);
+  if (qid == admin_qid) cntlid_ = cntlid_t{static_cast<uint16_t>(c.dw0 & 0xffff)};
   return success();
 }
 

@@ -97,7 +97,7 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   const controller_options& options() const { return opts_; }
   const std::string& hostnqn() const { return hostnqn_; }
   const uuid& hostid() const { return hostid_; }
-  uint16_t cntlid() const { return cntlid_; }
+  cntlid_t cntlid() const { return cntlid_; }
   const identify_controller& identity() const { return id_ctrl_; }
   const std::vector<remote_namespace>& namespaces() const { return namespaces_; }
   uint32_t max_transfer_bytes() const { return max_xfer_; }
@@ -163,7 +163,7 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   controller_options opts_;
   std::string hostnqn_;
   uuid hostid_;
-  uint16_t cntlid_ = 0xffff;
+  cntlid_t cntlid_{0xffff};  // the dynamic-model wildcard until the admin Connect answers
   identify_controller id_ctrl_{};
   uint32_t max_xfer_ = 0;
   uint32_t in_capsule_max_ = 0;

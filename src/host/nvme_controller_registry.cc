@@ -614,7 +614,7 @@ result<void> nvme_controller_registry::set_preferred(const std::string& bdev_nam
   return error{errc::not_found, fmt::format("{} has no path {}", bdev_name, what)};
 }
 
-result<void> nvme_controller_registry::set_preferred_path(const std::string& bdev_name, uint16_t cntlid) {
+result<void> nvme_controller_registry::set_preferred_path(const std::string& bdev_name, cntlid_t cntlid) {
   return set_preferred(
       bdev_name, [&](const nvme_path::status& st) { return st.ctrl && st.cntlid == cntlid; },
       fmt::format("connected to controller {}", cntlid));

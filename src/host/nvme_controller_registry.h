@@ -141,7 +141,7 @@ class nvme_controller_registry {
   // bdev_nvme_set_multipath_policy / bdev_nvme_set_preferred_path, by bdev name. Errors:
   // not_found (no such nvme bdev, or no path of it with that cntlid).
   result<void> set_multipath_policy(const std::string& bdev_name, const multipath_policy& p);
-  result<void> set_preferred_path(const std::string& bdev_name, uint16_t cntlid);
+  result<void> set_preferred_path(const std::string& bdev_name, cntlid_t cntlid);
   // The same by the path's address (what save_config writes: cntlids change on reconnect).
   result<void> set_preferred_path(const std::string& bdev_name, const std::string& traddr, const std::string& trsvcid);
 

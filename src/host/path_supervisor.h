@@ -49,7 +49,7 @@ const char* path_state_name(path_state s);
 struct path_status {
   std::shared_ptr<host_controller> ctrl;  // null while disconnected
   path_state state = path_state::enabled;
-  uint16_t cntlid = 0xffff;               // the last one, also while disconnected
+  cntlid_t cntlid{0xffff};                // the last one, also while disconnected
   transport_id trid;                      // the transport ID in use (or being tried)
   std::vector<transport_id> alternates;   // failover: the others, in the order tried
   std::map<uint32_t, ana_state> ana;      // ANA group -> state (empty without ANA reporting)
@@ -122,7 +122,7 @@ class path_supervisor : public std::enable_shared_from_this<path_supervisor> {
   nvme_attach_request req_;
   std::shared_ptr<host_controller> ctrl_;
   path_state state_ = path_state::enabled;
-  uint16_t cntlid_ = 0xffff;
+  cntlid_t cntlid_{0xffff};
   std::vector<transport_id> alternates_;
   std::map<uint32_t, ana_state> ana_;
   bool ana_reporting_ = false;

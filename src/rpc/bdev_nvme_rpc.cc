@@ -170,7 +170,7 @@ json path_json(const nvme_path& p) {
   json ctrlr = {
       {"state", path_state_name(st.state)},
       {"trid", trid_json(st.trid)},
-      {"cntlid", st.cntlid},
+      {"cntlid", st.cntlid.value},
       {"host", {{"nqn", p.request().opts.hostnqn}, {"addr", ""}, {"svcid", ""}, {"no_shn_notification", false}}},
   };
   if (!st.alternates.empty()) {
@@ -242,7 +242,7 @@ void controller_calls(const nvme_controller_entry& e, const nvme_host_defaults& 
         auto st = p->get_status();
         calls.push_back({{"method", "bdev_nvme_set_preferred_path"},
                          {"params",
-                          {{"name", b->name()}, {"cntlid", st.cntlid}, {"traddr", st.trid.traddr},
+                          {{"name", b->name()}, {"cntlid", st.cntlid.value}, {"traddr", st.trid.traddr},
                            {"trsvcid", st.trid.trsvcid}}}});
       }
   }
@@ -303,7 +303,7 @@ json io_path_json(const nvme_bdev& b, const nvme_bdev_paths& t, size_t i) {
   bool connected = p.ctrl && !p.ctrl->failed();
   return {
       {"bdev_name", b.name()},
-      {"cntlid", st.cntlid},
+      {"cntlid", st.cntlid.value},
       {"current", nvme_bdev::is_current(t, i)},
       {"connected", connected},
       {"accessible", connected && ana_usable(p.ana) && !p.path->ana_pending()},
@@ -368,7 +368,7 @@ json nvme_bdev_driver_specific(const nvme_bdev& b) {
       std::string version = (ver & 0xff) ? fmt::format("{}.{}.{}", ver >> 16, (ver >> 8) & 0xff, ver & 0xff)
                                          : fmt::format("{}.{}", ver >> 16, (ver >> 8) & 0xff);
       path["ctrlr_data"] = {
-          {"cntlid", p.ctrl->cntlid()},
+          {"cntlid", p.ctrl->cntlid().value},
           {"vendor_id", fmt::format("{:#06x}", id.vid.get())},
           {"model_number", trimmed(id.mn)},
           {"serial_number", trimmed(id.sn)},
@@ -491,7 +491,7 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
     if (auto f = p.finish(); !f) return f.take_err();
     if (traddr && trsvcid) {
       if (auto r = controllers.set_preferred_path(name, *traddr, *trsvcid); !r) return r.take_err();
-    } else if (auto r = controllers.set_preferred_path(name, static_cast<uint16_t>(cntlid)); !r) {
+    } else if (auto r = controllers.set_preferred_path(name, cntlid_t{static_cast<uint16_t>(cntlid)}); !r) {
       return r.take_err();
     }
     return json(true);

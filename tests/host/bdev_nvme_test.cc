@@ -153,7 +153,7 @@ TEST(bdev_nvme, get_controllers_has_spdk_shape_and_values) {
   EXPECT_EQ(c["state"], "enabled");
   EXPECT_EQ(c["trid"], json({{"trtype", "TCP"}, {"adrfam", "IPv4"}, {"traddr", "127.0.0.1"},
                              {"trsvcid", t.port_text()}, {"subnqn", nqn1}}));
-  EXPECT_EQ(c["cntlid"], ctrl_of(host.controllers.find("Nvme0"))->cntlid());
+  EXPECT_EQ(c["cntlid"], ctrl_of(host.controllers.find("Nvme0"))->cntlid().value);
   EXPECT_EQ(c["host"], json({{"nqn", "nqn.2016-06.io.nvmfd:test-host"}, {"addr", ""}, {"svcid", ""},
                              {"no_shn_notification", false}}));
   // The target sees that controller, from that host.
@@ -187,7 +187,7 @@ TEST(bdev_nvme, get_bdevs_shows_nvme_driver_specific_like_spdk) {
   EXPECT_EQ(path["ctrlr_data"]["subnqn"], nqn1);
   EXPECT_EQ(path["ctrlr_data"]["model_number"], "nvmfd Controller");  // padding trimmed
   EXPECT_EQ(path["ctrlr_data"]["serial_number"], "00000000000000000000");
-  EXPECT_EQ(path["ctrlr_data"]["cntlid"], ctrl_of(host.controllers.find("Nvme0"))->cntlid());
+  EXPECT_EQ(path["ctrlr_data"]["cntlid"], ctrl_of(host.controllers.find("Nvme0"))->cntlid().value);
   std::string vid = path["ctrlr_data"]["vendor_id"];
   EXPECT_EQ(vid.size(), 6u);
   EXPECT_EQ(vid.substr(0, 2), "0x");

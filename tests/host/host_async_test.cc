@@ -78,7 +78,7 @@ TEST(host_async, admin_commands_and_log_reads_from_another_reactor_complete_on_t
   EXPECT_EQ(where, &ctrl->admin_reactor());
   ASSERT_TRUE(r.ok()) << r.err().message;
   EXPECT_TRUE(r->completion.status.ok());
-  EXPECT_EQ(load_wire<identify_controller>(r->data.data()).cntlid.get(), ctrl->cntlid());
+  EXPECT_EQ(load_wire<identify_controller>(r->data.data()).cntlid.get(), ctrl->cntlid().value);
 
   // A log page with a bad length fails on the admin reactor too (so never inside the call).
   std::promise<reactor*> refused;
