@@ -532,7 +532,7 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
   });
 
   auto mdns = add_bdev_nvme_mdns_methods(methods, controllers, mdns_loop);
-  methods.add_config_section({"bdev_nvme", {}, [&controllers, services, mdns] {
+  methods.add_config_section({"bdev_nvme", {"keyring"}, [&controllers, services, mdns] {
                                 auto control = controllers.lock_control();
                                 json calls = json::array();
                                 calls.push_back(set_options_call(controllers.defaults()));
