@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/strong_id.h"
 #include "base/uuid.h"
 #include "host/host_qpair.h"
 #include "host/sync_command.h"
@@ -45,7 +46,7 @@ struct controller_options {
 };
 
 struct remote_namespace {
-  uint32_t nsid = 0;
+  nsid_t nsid;
   uint64_t num_blocks = 0;
   uint32_t block_size = 0;
   uuid id;

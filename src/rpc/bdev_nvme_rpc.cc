@@ -384,7 +384,7 @@ json nvme_bdev_driver_specific(const nvme_bdev& b) {
       };
       path["vs"] = {{"nvme_version", version}};
     }
-    json ns_data = {{"id", b.nsid()}};
+    json ns_data = {{"id", b.nsid().value}};
     if (st.ana_reporting) ns_data["ana_state"] = ana_state_rpc_name(p.ana);
     ns_data["can_share"] = (b.first_namespace().data.nmic & nmic_bits::shared) != 0;
     path["ns_data"] = std::move(ns_data);
