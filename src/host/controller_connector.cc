@@ -52,10 +52,10 @@ nvme_sqe property_set_cmd(uint32_t offset, uint32_t value) {
   return load_wire<nvme_sqe>(&p);
 }
 
-nvme_sqe identify_cmd(identify_cns cns, uint32_t nsid = 0) {
+nvme_sqe identify_cmd(identify_cns cns, nsid_t nsid = nsid_t{}) {
   nvme_sqe c{};
   c.opcode = static_cast<uint8_t>(admin_opcode::identify);
-  c.nsid = nsid;
+  c.nsid = nsid.value;
   c.cdw10 = static_cast<uint32_t>(cns);
   return c;
 }
@@ -293,11 +293,11 @@ void controller_connector::io_queue_connected(uint32_t i, result<void> r) {
 void controller_connector::read_namespaces() {
   admin_ok("Identify (active namespaces)", identify_cmd(identify_cns::active_namespace_list),
            std::vector<std::byte>(4096), [self = shared_from_this()](sync_result r) {
-             std::vector<uint32_t> nsids;
+             std::vector<nsid_t> nsids;
              for (size_t i = 0; i < 1024; ++i) {
                uint32_t nsid = load_wire<le32>(r.data.data() + 4 * i).get();
                if (nsid == 0) break;
-               nsids.push_back(nsid);
+               nsids.push_back(nsid_t{nsid});
              }
              self->c_->namespaces_.clear();
              self->read_namespace(std::move(nsids), 0);
@@ -305,9 +305,9 @@ void controller_connector::read_namespaces() {
 }
 
 // One namespace: Identify Namespace, then its ID descriptors (a UUID replaces the NGUID).
-void controller_connector::read_namespace(std::vector<uint32_t> nsids, size_t next) {
+void controller_connector::read_namespace(std::vector<nsid_t> nsids, size_t next) {
   if (next == nsids.size()) return enable_events();
-  uint32_t nsid = nsids[next];
+  nsid_t nsid = nsids[next];
   admin(identify_cmd(identify_cns::namespace_, nsid), std::vector<std::byte>(4096), false,
         [self = shared_from_this(), nsids = std::move(nsids), next, nsid](sync_result r) mutable {
           if (!r.completion.status.ok()) return self->read_namespace(std::move(nsids), next + 1);  // gone in between

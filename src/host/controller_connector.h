@@ -49,7 +49,7 @@ class controller_connector : public std::enable_shared_from_this<controller_conn
   void io_queue_opened(uint32_t i, result<std::shared_ptr<host_qpair>> q);
   void io_queue_connected(uint32_t i, result<void> r);
   void read_namespaces();
-  void read_namespace(std::vector<uint32_t> nsids, size_t next);
+  void read_namespace(std::vector<nsid_t> nsids, size_t next);
   void enable_events();
   void succeed();
   void fail(error e);

@@ -147,7 +147,7 @@ void host_controller::get_log_page_async(uint8_t lid, uint64_t offset, uint32_t 
     return fail(error{errc::not_supported, "the controller does not support log page offsets"});
   nvme_sqe cmd{};
   cmd.opcode = static_cast<uint8_t>(admin_opcode::get_log_page);
-  cmd.nsid = 0xffffffffu;
+  cmd.nsid = broadcast_nsid.value;
   uint32_t numd = len / 4 - 1;
   cmd.cdw10 = uint32_t{lid} | (uint32_t{lsp} << 8) | ((numd & 0xffff) << 16);
   cmd.cdw11 = numd >> 16;

@@ -19,6 +19,7 @@
 
 #include "base/result.h"
 #include "auth/host_auth.h"
+#include "base/strong_id.h"
 #include "base/uuid.h"
 #include "host/host_qpair.h"
 #include "host/sync_command.h"
@@ -55,7 +56,7 @@ struct controller_options {
 };
 
 struct remote_namespace {
-  uint32_t nsid = 0;
+  nsid_t nsid;
   uint64_t num_blocks = 0;
   uint32_t block_size = 0;
   uuid id;

@@ -39,7 +39,7 @@ result<std::string> read_key_file(std::string_view path_view) {
   std::string path(path_view);
   if (path.empty() || path[0] != '/')
     return error{errc::invalid_argument,
-                 fmt::format("Non-absolute paths are not allowed for key files: '{}'", path)};
+                 fmt::format("Non-absolute paths are not allowed for key files: '{}'", path), EPERM};
   fd_guard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) {
     int e = errno;
@@ -51,12 +51,14 @@ result<std::string> read_key_file(std::string_view path_view) {
   if (::fstat(fd.get(), &st) != 0)
     return error::from_errno(errno, fmt::format("Could not stat key file '{}'", path));
   if (!S_ISREG(st.st_mode))
-    return error{errc::invalid_argument, fmt::format("Key file '{}' is not a regular file", path)};
+    return error{errc::invalid_argument, fmt::format("Key file '{}' is not a regular file", path),
+                 EPERM};
   if ((st.st_mode & 077) != 0)
     return error{errc::invalid_argument,
                  fmt::format("Invalid permissions for key file '{}': {:04o}, required: no access "
                              "for group and others (e.g. 0600)",
-                             path, st.st_mode & 07777)};
+                             path, st.st_mode & 07777),
+                 EPERM};
   if (static_cast<size_t>(st.st_size) > max_key_file)
     return error{errc::invalid_argument,
                  fmt::format("Key file '{}' is {} bytes, larger than a key file can be", path,
@@ -79,7 +81,7 @@ result<std::string> read_key_file(std::string_view path_view) {
     return error{errc::invalid_argument,
                  fmt::format("Key file '{}' is larger than a key file can be", path)};
   }
-  std::string text(trim({buf.data(), got}));
+  std::string text(trim_view({buf.data(), got}));
   wipe(buf.data(), got);
   return text;
 }

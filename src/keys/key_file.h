@@ -9,9 +9,10 @@
 
 namespace nvmfd::keys {
 
-// The file's text without surrounding whitespace. Errors (errc::invalid_argument for a relative
-// path, a file that is not regular, bad permissions or more than 64 KiB; errc::not_found for a
-// missing file; errc::io_error otherwise) name the path and never contain the file's text.
+// The file's text without surrounding whitespace. Errors name the path and never contain the
+// file's text: errc::invalid_argument for a relative path, a file that is not regular or has bad
+// permissions (sys_errno EPERM, SPDK's answer) or holds more than 64 KiB; errc::not_found for a
+// missing file (ENOENT); errc::io_error with the errno otherwise.
 result<std::string> read_key_file(std::string_view path);
 
 }  // namespace nvmfd::keys

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "keys/key_file.h"
 
@@ -21,7 +22,7 @@ result<void> keyring::add_file_key(std::string name, std::string path) {
   {
     std::lock_guard lock(mu_);
     if (keys_.contains(name))
-      return error{errc::already_exists, fmt::format("Key '{}' already exists", name)};
+      return error{errc::already_exists, fmt::format("Key '{}' already exists", name), EEXIST};
   }
   auto text = read_key_file(path);
   if (!text) return text.take_err();
@@ -30,7 +31,7 @@ result<void> keyring::add_file_key(std::string name, std::string path) {
   // Checked again: another add of the same name may have won while the file was read.
   auto [it, inserted] = keys_.try_emplace(std::move(name), std::move(k));
   if (!inserted)
-    return error{errc::already_exists, fmt::format("Key '{}' already exists", it->first)};
+    return error{errc::already_exists, fmt::format("Key '{}' already exists", it->first), EEXIST};
   return success();
 }
 
@@ -38,7 +39,7 @@ result<void> keyring::remove(std::string_view name) {
   std::lock_guard lock(mu_);
   auto it = keys_.find(name);
   if (it == keys_.end())
-    return error{errc::not_found, fmt::format("Key '{}' does not exist", name)};
+    return error{errc::not_found, fmt::format("Key '{}' does not exist", name), ENOKEY};
   it->second->mark_removed();
   removed_.push_back(it->second);
   keys_.erase(it);

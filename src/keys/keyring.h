@@ -37,12 +37,11 @@ class keyring {
   keyring& operator=(const keyring&) = delete;
 
   // Reads `path` (key_file.h rules) and adds it as `name`. Errors: errc::invalid_argument for an
-  // empty name or a file refused by read_key_file; errc::already_exists for a name in use;
-  // errc::not_found / errc::io_error from reading the file.
+  // empty name, or read_key_file's errors; errc::already_exists (EEXIST) for a name in use.
   result<void> add_file_key(std::string name, std::string path);
 
   // Removes `name`: it is no longer found, and holders see removed(). Its material is wiped when
-  // the last holder lets go. errc::not_found if there is no such key.
+  // the last holder lets go. errc::not_found (ENOKEY, SPDK's answer) if there is no such key.
   result<void> remove(std::string_view name);
 
   // The key named `name`, or null if there is none (or it was removed).

@@ -396,7 +396,7 @@ json nvme_bdev_driver_specific(const nvme_bdev& b) {
       };
       path["vs"] = {{"nvme_version", version}};
     }
-    json ns_data = {{"id", b.nsid()}};
+    json ns_data = {{"id", b.nsid().value}};
     if (st.ana_reporting) ns_data["ana_state"] = ana_state_rpc_name(p.ana);
     ns_data["can_share"] = (b.first_namespace().data.nmic & nmic_bits::shared) != 0;
     path["ns_data"] = std::move(ns_data);
@@ -545,7 +545,7 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
   });
 
   auto mdns = add_bdev_nvme_mdns_methods(methods, controllers, mdns_loop);
-  methods.add_config_section({"bdev_nvme", {}, [&controllers, services, mdns] {
+  methods.add_config_section({"bdev_nvme", {"keyring"}, [&controllers, services, mdns] {
                                 auto control = controllers.lock_control();
                                 json calls = json::array();
                                 calls.push_back(set_options_call(controllers.defaults()));

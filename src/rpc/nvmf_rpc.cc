@@ -536,7 +536,7 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
     for (auto& r : t.registrations()) out.push_back(registration_json(r));
     return out;
   });
-  m.add_config_section({"nvmf", {"bdev"}, [&t] { return nvmf_config(t); }});
+  m.add_config_section({"nvmf", {"keyring", "bdev"}, [&t] { return nvmf_config(t); }});
 }
 
 }  // namespace nvmfd

@@ -78,7 +78,7 @@ struct io_args {
 
 // Runs `pieces` on the controller's I/O queues from several threads (each thread takes
 // every threads-th piece, on queue thread % queues): several commands are in flight at once.
-void run_pieces(host_controller& c, const io_args& a, uint32_t nsid, uint32_t block,
+void run_pieces(host_controller& c, const io_args& a, nsid_t nsid, uint32_t block,
                 const std::vector<std::pair<uint64_t, uint32_t>>& pieces, bool write, std::vector<std::byte>& data) {
   std::vector<std::thread> workers;
   for (unsigned t = 0; t < a.threads; ++t) {
