@@ -27,6 +27,7 @@
 #include "apps/nvmf_perf/perf_worker.h"
 #include "base/core_mask.h"
 #include "base/log.h"
+#include "host/dhchap_key_text.h"
 #include "host/host_controller.h"
 #include "reactor/reactor.h"
 
@@ -144,6 +145,7 @@ result<std::shared_ptr<host_controller>> perf_app::connect(uint32_t io_queue_siz
   copts.num_io_queues = static_cast<uint32_t>(o_.cpus.size()) * o_.qpairs_per_ns;
   copts.hostnqn = o_.hostnqn;
   copts.io_queue_size = io_queue_size;
+  if (auto s = set_dhchap_secrets(copts, o_.dhchap_secret, o_.dhchap_ctrl_secret); !s) return s.take_err();
   return host_controller::connect(*pool_, o_.trid, copts);
 }
 

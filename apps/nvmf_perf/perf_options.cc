@@ -67,6 +67,9 @@ command_line parse_command_line(int argc, const char* const* argv, const std::ve
   app.add_option("--poll-us", poll_us, "ceiling of the adaptive polling window, microseconds")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1000000}))
       ->capture_default_str();
+  app.add_option("--dhchap-secret", o.dhchap_secret, "DH-HMAC-CHAP secret of the host (DHHC-1:..:..:)");
+  app.add_option("--dhchap-ctrl-secret", o.dhchap_ctrl_secret,
+                 "DH-HMAC-CHAP secret of the controller (bidirectional authentication)");
   out.usage = app.help();
   try {
     app.parse(argc, argv);

@@ -40,6 +40,9 @@ struct perf_options {
   uint32_t qpairs_per_ns = 1;    // -P: I/O queue pairs per core
   bool hdgst = false;
   bool ddgst = false;
+  // --dhchap-secret / --dhchap-ctrl-secret: DHHC-1 secrets for DH-HMAC-CHAP, as nvme-cli's.
+  std::string dhchap_secret;
+  std::string dhchap_ctrl_secret;
   std::string json_path;         // --json: a file, or "-" for stdout (the table then goes to stderr)
 };
 

@@ -9,7 +9,7 @@
 
 #include "host/discovery_client.h"
 #include "identify_json.h"
-#include "keys/dhchap_secret.h"
+#include "host/dhchap_key_text.h"
 #include "proto/nqn.h"
 
 namespace nvmfd::ctl {
@@ -62,19 +62,7 @@ result<controller_options> host_cli_options::controller_opts() const {
   }
   o.hdgst = hdgst;
   o.ddgst = ddgst;
-  auto secret = [](const std::string& text, const char* what) -> result<std::optional<auth::dhchap_key>> {
-    if (text.empty()) return std::optional<auth::dhchap_key>();
-    auto s = keys::parse_dhchap_secret(text);
-    if (!s) return error{errc::invalid_argument, std::string(what) + ": " + s.err().message};
-    return std::optional<auth::dhchap_key>(auth::dhchap_key{s->hmac, auth::secret_bytes(s->key)});
-  };
-  auto key = secret(dhchap_secret, "--dhchap-secret");
-  if (!key) return key.take_err();
-  auto ctrl_key = secret(dhchap_ctrl_secret, "--dhchap-ctrl-secret");
-  if (!ctrl_key) return ctrl_key.take_err();
-  if (*ctrl_key && !*key) return error{errc::invalid_argument, "--dhchap-ctrl-secret needs --dhchap-secret"};
-  o.dhchap_key = std::move(*key);
-  o.dhchap_ctrl_key = std::move(*ctrl_key);
+  if (auto s = set_dhchap_secrets(o, dhchap_secret, dhchap_ctrl_secret); !s) return s.take_err();
   o.num_io_queues = 1;
   o.connect_timeout_ms = 10000;
   o.io_timeout_ms = 15000;

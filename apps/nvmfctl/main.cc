@@ -29,6 +29,7 @@ Forms:
   nvmfctl [-s SOCKET] load_config [-j FILE | -i FILE | FILE | -]   (default: stdin)
   nvmfctl discover -t tcp -a ADDR [-s PORT] [-q HOSTNQN] [-o normal|json]   (a host: no nvmfd needed)
   nvmfctl identify -r 'trtype:tcp traddr:A trsvcid:P subnqn:NQN' [-o normal|json] [--ns NSID | --ctrl]
+                  [-q HOSTNQN] [-S DHCHAP_SECRET [-C DHCHAP_CTRL_SECRET]]   (discover takes -S/-C too)
   nvmfctl [-s SOCKET] disconnect -n NQN [-a ADDR] [-s PORT] [--owner NAME] [--force]   (-p PORT too)
   nvmfctl [-s SOCKET] disconnect --all --force [--owner NAME]
   nvmfctl gen-dhchap-key [-m 0..3] [-l 32|48|64] [-n NQN] [-s HEX] [-o FILE]   (no nvmfd needed)

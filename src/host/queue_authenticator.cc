@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "auth/dhchap_messages.h"
+#include "base/log.h"
 #include "host/sync_command.h"
 #include "proto/nvme_command.h"
 
@@ -37,13 +38,24 @@ class queue_authenticator : public std::enable_shared_from_this<queue_authentica
  public:
   queue_authenticator(std::shared_ptr<host_qpair> q, auth::host_auth_config cfg, time_source::time_point deadline,
                       completion<void> done)
-      : q_(std::move(q)), engine_(std::move(cfg)), deadline_(deadline), done_(std::move(done)) {}
+      : q_(std::move(q)),
+        subnqn_(cfg.subnqn),
+        bidirectional_(cfg.ctrl_key.has_value()),
+        engine_(std::move(cfg)),
+        deadline_(deadline),
+        done_(std::move(done)) {}
 
   // On the queue's reactor: the next command, or the outcome.
   void step() {
     if (engine_.wants_send()) return send();
     if (engine_.wants_receive()) return receive();
-    if (engine_.succeeded()) return done_(success());
+    if (engine_.succeeded()) {
+      // Once per connection (the admin queue), so that a reconnect shows its authentication.
+      if (q_->qid() == admin_qid)
+        NVMFD_LOG_INFO("DH-HMAC-CHAP: authenticated to {} ({}, {}, {})", subnqn_, auth::name(engine_.hash()),
+                       auth::name(engine_.group()), bidirectional_ ? "bidirectional" : "unidirectional");
+      return done_(success());
+    }
     finish(error{errc::invalid_argument, fmt::format("DH-HMAC-CHAP on qid {} failed: {}", q_->qid(),
                                                      engine_.failure_detail())});
   }
@@ -90,6 +102,8 @@ class queue_authenticator : public std::enable_shared_from_this<queue_authentica
   void finish(error e) { done_(std::move(e)); }
 
   std::shared_ptr<host_qpair> q_;
+  std::string subnqn_;
+  bool bidirectional_;
   auth::host_auth engine_;
   time_source::time_point deadline_;
   completion<void> done_;

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "keys/dhchap_secret.h"
+#include "host/dhchap_key_text.h"
 
 namespace nvmfd {
 
@@ -20,12 +20,12 @@ std::optional<auth::dhchap_key> read_dhchap_key(param_reader& p, std::string_vie
     p.fail(param, fmt::format("no key named '{}' in the keyring (keyring_file_add_key)", *n));
     return std::nullopt;
   }
-  auto s = keys::parse_dhchap_secret(k->material());
+  auto s = parse_dhchap_key(k->material());
   if (!s) {
     p.fail(param, fmt::format("key '{}' is not a DH-HMAC-CHAP secret: {}", *n, s.err().message));
     return std::nullopt;
   }
-  return auth::dhchap_key{s->hmac, auth::secret_bytes(s->key)};
+  return std::move(*s);
 }
 
 namespace {

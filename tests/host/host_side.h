@@ -17,7 +17,7 @@ namespace nvmfd::test {
 struct host_side {
   explicit host_side(unsigned reactors = 2) : h(reactors), controllers(h.pool(), bdevs) {
     add_bdev_methods(methods, bdevs);
-    add_bdev_nvme_methods(methods, controllers);
+    add_bdev_nvme_methods(methods, controllers, nullptr, &keyring);
   }
   result<json> call(const std::string& method, const json& params) { return (*methods.find(method))(params); }
   // Calls a method that must succeed (a test failure otherwise; returns null then).
@@ -33,6 +33,7 @@ struct host_side {
   }
 
   bdev_harness h;
+  keys::keyring keyring;  // for dhchap_key names
   bdev_registry bdevs;
   nvme_controller_registry controllers;
   rpc_method_table methods;

@@ -29,7 +29,7 @@
 #include "host/host_controller.h"
 #include "host/io_command.h"
 #include "host/sync_command.h"
-#include "keys/dhchap_secret.h"
+#include "host/dhchap_key_text.h"
 
 namespace nvmfd {
 namespace {
@@ -113,14 +113,9 @@ int run_io(const io_args& a) {
   opts.ddgst = a.ddgst;
   opts.num_io_queues = 2;
   opts.hostnqn = a.hostnqn;
-  for (auto [text, key] : {std::pair{&a.dhchap_secret, &opts.dhchap_key}, {&a.dhchap_ctrl_secret, &opts.dhchap_ctrl_key}}) {
-    if (text->empty()) continue;
-    auto s = keys::parse_dhchap_secret(*text);
-    if (!s) {
-      check_failed("DH-HMAC-CHAP secret: {}", s.err().message);
-      return 1;
-    }
-    *key = auth::dhchap_key{s->hmac, auth::secret_bytes(s->key)};
+  if (auto s = set_dhchap_secrets(opts, a.dhchap_secret, a.dhchap_ctrl_secret); !s) {
+    check_failed("{}", s.err().message);
+    return 1;
   }
   reactor_pool pool(2);
   auto t0 = std::chrono::steady_clock::now();
