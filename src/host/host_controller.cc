@@ -65,7 +65,7 @@ result<void> host_controller::check_connect(qid_t qid, const nvme_completion& c)
     return error{errc::invalid_argument,
                  fmt::format("Connect (qid {}) refused: invalid parameter at {} offset {} (unknown subsystem {}?)", qid,
                              (c.dw0 >> 16) & 1 ? "data" : "command", c.dw0 & 0xffff, trid_.subnqn)};
-  if (!st.ok()) return status_error("Connect", st);
+  if (!st.ok()) return status_error(fmt::format("Connect (qid {})", qid).c_str(), st);
   if (qid == admin_qid) cntlid_ = cntlid_t{static_cast<uint16_t>(c.dw0 & 0xffff)};
   return success();
 }
