@@ -125,6 +125,18 @@ TEST_F(keyring_test, a_removed_key_stays_valid_for_its_holders) {
   EXPECT_TRUE(ring.add_file_key("key0", write("b", secret)));
 }
 
+TEST_F(keyring_test, get_names_a_missing_key) {
+  keyring ring;
+  ASSERT_TRUE(ring.add_file_key("key0", write("a", secret)));
+  auto k = ring.get("key0");
+  ASSERT_TRUE(k);
+  EXPECT_EQ((*k)->material(), secret);
+  auto missing = ring.get("key1");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.err().code, errc::not_found);
+  EXPECT_EQ(missing.err().message, "Key 'key1' does not exist");
+}
+
 TEST_F(keyring_test, removing_an_unknown_key_fails) {
   keyring ring;
   auto r = ring.remove("nope");
