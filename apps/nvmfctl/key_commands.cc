@@ -113,7 +113,9 @@ result<std::string> make_dhchap_key(const dhchap_key_request& req) {
       return error{errc::invalid_argument,
                    "--nqn NQN is needed to transform the key with --hmac 1..3 (and /etc/nvme/hostnqn "
                    "has none)"};
-    secret.key = keys::transform_dhchap_key(secret, req.nqn);
+    std::vector<uint8_t> transformed = keys::transform_dhchap_key(secret, req.nqn);
+    keys::wipe(secret.key.data(), secret.key.size());  // assignment frees without wiping
+    secret.key = std::move(transformed);
   }
   return keys::format_dhchap_secret(secret);
 }
