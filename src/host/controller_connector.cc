@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "host/queue_authenticator.h"
 #include "nvme_tcp/socket.h"
 #include "proto/controller_properties.h"
 #include "proto/discovery_log.h"
@@ -96,9 +97,13 @@ void controller_connector::open_admin() {
         }
         std::vector<std::byte> data;
         nvme_sqe cmd = self->c_->fabrics_connect_command(admin_qid, admin_queue_size - 1, data);
-        self->admin(cmd, std::move(data), true, [self](sync_result r) {
+        self->admin(cmd, std::move(data), true, [self, q](sync_result r) {
           if (auto ok = self->c_->check_connect(admin_qid, r.completion); !ok) return self->fail(ok.take_err());
-          self->enable();
+          self->authenticate(q, r.completion.dw0, [self](result<void> a) {
+            if (self->over_) return;
+            if (!a) return self->fail(a.take_err());
+            self->enable();
+          });
         }, self->c_->opts_.connect_timeout_ms);
       });
 }
@@ -121,6 +126,15 @@ std::shared_ptr<host_qpair> controller_connector::make_queue(qid_t qid, uint16_t
   });
   q->start();
   return q;
+}
+
+void controller_connector::authenticate(const std::shared_ptr<host_qpair>& q, uint32_t connect_dw0,
+                                        completion<void> done) {
+  auto need = c_->needs_authentication(q->qid(), connect_dw0);
+  if (!need) return done(need.take_err());
+  if (!*need) return done(success());
+  auto deadline = q->owner().now() + std::chrono::milliseconds(c_->opts_.connect_timeout_ms);
+  authenticate_queue(q, c_->auth_config(), deadline, std::move(done));
 }
 
 void controller_connector::admin(const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c, then_fn then,
@@ -251,9 +265,13 @@ void controller_connector::io_queue_opened(uint32_t i, result<std::shared_ptr<ho
   nvme_sqe cmd = c_->fabrics_connect_command(qid_t{static_cast<uint16_t>(i)}, static_cast<uint16_t>(qp->queue_size() - 1), data);
   submit_async(
       *qp, cmd, std::move(data), true,
-      [self = shared_from_this(), i](result<sync_result> r) {
+      [self = shared_from_this(), i, qp](result<sync_result> r) {
         result<void> ok = r ? self->c_->check_connect(qid_t{static_cast<uint16_t>(i)}, r->completion) : r.take_err();
-        self->home_.post([self, i, ok = std::move(ok)]() mutable { self->io_queue_connected(i, std::move(ok)); });
+        auto connected = [self, i](result<void> ok) {
+          self->home_.post([self, i, ok = std::move(ok)]() mutable { self->io_queue_connected(i, std::move(ok)); });
+        };
+        if (!ok) return connected(std::move(ok));
+        self->authenticate(qp, r->completion.dw0, std::move(connected));
       },
       c_->opts_.connect_timeout_ms);
 }

@@ -2,12 +2,13 @@
 // controller_connector: connects one host_controller without blocking any thread, as a
 // state machine on the pool's control reactor (which holds the admin queue):
 //   admin socket (TCP connect + ICReq, queue_socket_opener) -> Fabrics Connect (qid 0)
-//   -> CAP, CC.EN = 1 -> CSTS.RDY, polled every 10 ms on a reactor_timer until
-//   max(500 ms, CAP.TO) -> Identify Controller -> keep-alive
-//   -> [discovery controller: AER and done]
-//   -> Set Features (Number of Queues) -> every I/O queue in parallel, each opened and
-//   connected on its own reactor -> active namespaces, one Identify (and its descriptors)
-//   each -> Asynchronous Event Configuration and an AER -> done.
+//   -> [DH-HMAC-CHAP, when asked or a controller key is set] -> CAP, CC.EN = 1
+//   -> CSTS.RDY, polled every 10 ms on a reactor_timer until max(500 ms, CAP.TO)
+//   -> Identify Controller -> keep-alive -> [discovery controller: AER and done]
+//   -> Set Features (Number of Queues) -> every I/O queue in parallel, each opened,
+//   connected and (as the admin queue) authenticated on its own reactor -> active
+//   namespaces, one Identify (and its descriptors) each -> Asynchronous Event
+//   Configuration and an AER -> done.
 // Time is the reactors' (reactor::now(), timers), so tests drive it with a manual_time.
 //
 // Failure at any step tears down what was opened (host_controller::disconnect_async) and
@@ -54,6 +55,10 @@ class controller_connector : public std::enable_shared_from_this<controller_conn
   void enable_events();
   void succeed();
   void fail(error e);
+  // On q's reactor, after q's Connect completed with dword 0 connect_dw0: DH-HMAC-CHAP on q
+  // when the controller asks for it or a controller key is set (queue_authenticator.h),
+  // bounded by the connect timeout; done on q's reactor (at once when none is needed).
+  void authenticate(const std::shared_ptr<host_qpair>& q, uint32_t connect_dw0, completion<void> done);
 
   // Runs an admin command; `then` gets its completion, a failure ends the connect.
   // timeout_ms: as submit_async's.

@@ -12,6 +12,7 @@
 
 #include "host/host_qpair.h"
 #include "host/io_command.h"
+#include "tests/host/fake_controller.h"
 #include "tests/lib/wait_until.h"
 
 namespace nvmfd {
@@ -20,46 +21,6 @@ namespace {
 struct recorder final : host_callback {
   std::promise<nvme_completion> p;
   void on_host_complete(host_request&, const nvme_completion& c) override { p.set_value(c); }
-};
-
-// The controller side: reads whole PDUs (no digests) and writes crafted ones.
-struct fake_controller {
-  int fd;
-  std::vector<std::byte> read_pdu() {
-    std::vector<std::byte> buf(8);
-    read_exact(buf.data(), 8);
-    auto ch = load_wire<pdu_common_header>(buf.data());
-    buf.resize(ch.plen.get());
-    read_exact(buf.data() + 8, buf.size() - 8);
-    return buf;
-  }
-  void read_exact(std::byte* p, size_t n) {
-    size_t got = 0;
-    while (got < n) {
-      pollfd pf{fd, POLLIN, 0};
-      ASSERT_GT(poll(&pf, 1, 5000), 0) << "timed out waiting for the host";
-      ssize_t r = recv(fd, p + got, n - got, 0);
-      ASSERT_GT(r, 0);
-      got += static_cast<size_t>(r);
-    }
-  }
-  template <class S>
-  void send_pdu(S s, const std::vector<std::byte>& data = {}) {
-    s.ch.hlen = sizeof(S);
-    s.ch.pdo = data.empty() ? 0 : sizeof(S);
-    s.ch.plen = static_cast<uint32_t>(sizeof(S) + data.size());
-    std::vector<std::byte> out(sizeof(S));
-    std::memcpy(out.data(), &s, sizeof(S));
-    out.insert(out.end(), data.begin(), data.end());
-    ASSERT_EQ(send(fd, out.data(), out.size(), MSG_NOSIGNAL), static_cast<ssize_t>(out.size()));
-  }
-  void respond(uint16_t cid, nvme_status st = {}) {
-    capsule_resp_pdu r{};
-    r.ch.type = static_cast<uint8_t>(pdu_type::capsule_resp);
-    r.cqe.cid = cid;
-    r.cqe.status = st.encode();
-    send_pdu(r);
-  }
 };
 
 struct qpair_fixture : ::testing::Test {
