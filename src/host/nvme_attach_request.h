@@ -33,6 +33,9 @@ struct nvme_attach_request {
   bool prchk_reftag = false;    // accepted and saved; without protection information, no effect
   bool prchk_guard = false;
   reconnect_policy reconnect;
+  // The keyring names of opts.dhchap_key / dhchap_ctrl_key ("" for none), for the config.
+  std::string dhchap_key_name;
+  std::string dhchap_ctrlr_key_name;
   // Who made this path: "rpc" (bdev_nvme_attach_controller), "discovery:NAME" (a discovery
   // service), "mdns:NAME/SERVICE" (each discovery service of an mDNS discovery). Only its
   // owner removes it (bdev_nvme_disconnect --force aside).

@@ -18,7 +18,7 @@ struct nvme_bdev::io_state {
   path_stats* stats = nullptr;
   uint64_t done_blocks = 0;   // blocks completed by earlier chunks
   uint32_t chunk_blocks = 0;  // blocks of the chunk in flight
-  uint32_t nsid = 0;
+  nsid_t nsid;
   uint32_t max_blocks = 1;    // per command, on the chosen path
   uint32_t retries = 0;       // path errors so far
   clock_type::time_point chunk_start{};

@@ -50,12 +50,17 @@ size_t dhchap_hmac_length(uint8_t hmac) {
 
 dhchap_secret::~dhchap_secret() { wipe(key.data(), key.size()); }
 
+result<void> validate_dhchap_secret(const dhchap_secret& secret) {
+  if (std::string why = check_lengths(secret.hmac, secret.key.size()); !why.empty())
+    return error{errc::invalid_argument, std::move(why)};
+  return success();
+}
+
 result<dhchap_secret> parse_dhchap_secret(std::string_view text) {
-  auto f = parse_interchange(trim(text), dhchap_prefix, what);
+  auto f = parse_interchange(trim_view(text), dhchap_prefix, what);
   if (!f) return f.take_err();
   dhchap_secret s{f->hash, std::move(f->key)};
-  if (std::string why = check_lengths(s.hmac, s.key.size()); !why.empty())
-    return error{errc::invalid_argument, std::move(why)};
+  if (auto v = validate_dhchap_secret(s); !v) return v.take_err();
   return s;
 }
 

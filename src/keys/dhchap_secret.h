@@ -40,6 +40,9 @@ struct dhchap_secret {
   ~dhchap_secret();
 };
 
+// Success if hmac is 0..3 and the key length is allowed with it; else invalid_argument saying why.
+result<void> validate_dhchap_secret(const dhchap_secret& secret);
+
 // Parses "DHHC-1:hh:<base64>:"; leading and trailing whitespace (a key file's newline) is ignored.
 result<dhchap_secret> parse_dhchap_secret(std::string_view text);
 

@@ -81,7 +81,7 @@ result<std::string> read_key_file(std::string_view path_view) {
     return error{errc::invalid_argument,
                  fmt::format("Key file '{}' is larger than a key file can be", path)};
   }
-  std::string text(trim({buf.data(), got}));
+  std::string text(trim_view({buf.data(), got}));
   wipe(buf.data(), got);
   return text;
 }

@@ -29,12 +29,17 @@ std::string check_lengths(uint8_t hash, size_t key_len) {
 
 tls_psk_key::~tls_psk_key() { wipe(key.data(), key.size()); }
 
+result<void> validate_tls_psk(const tls_psk_key& psk) {
+  if (std::string why = check_lengths(psk.hash, psk.key.size()); !why.empty())
+    return error{errc::invalid_argument, std::move(why)};
+  return success();
+}
+
 result<tls_psk_key> parse_tls_psk(std::string_view text) {
-  auto f = parse_interchange(trim(text), tls_psk_prefix, what);
+  auto f = parse_interchange(trim_view(text), tls_psk_prefix, what);
   if (!f) return f.take_err();
   tls_psk_key k{f->hash, std::move(f->key)};
-  if (std::string why = check_lengths(k.hash, k.key.size()); !why.empty())
-    return error{errc::invalid_argument, std::move(why)};
+  if (auto v = validate_tls_psk(k); !v) return v.take_err();
   return k;
 }
 

@@ -34,6 +34,9 @@ struct tls_psk_key {
   ~tls_psk_key();
 };
 
+// Success if the hash is 0..2 and the key length is allowed with it; else invalid_argument.
+result<void> validate_tls_psk(const tls_psk_key& psk);
+
 // Parses "NVMeTLSkey-1:hh:<base64>:"; leading and trailing whitespace is ignored.
 result<tls_psk_key> parse_tls_psk(std::string_view text);
 

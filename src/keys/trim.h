@@ -5,7 +5,7 @@
 namespace nvmfd::keys {
 
 // `s` without leading and trailing spaces, tabs, CR and LF.
-inline std::string_view trim(std::string_view s) {
+inline std::string_view trim_view(std::string_view s) {
   constexpr std::string_view ws = " \t\r\n";
   size_t b = s.find_first_not_of(ws);
   if (b == std::string_view::npos) return {};

@@ -6,6 +6,7 @@
 #include <bit>
 #include <fmt/format.h>
 
+#include "base/buffer_pool.h"
 #include "proto/ana_log.h"
 #include "rpc/nvmf_auth_rpc.h"
 #include "rpc/param_reader.h"
@@ -90,6 +91,7 @@ json tcp_transport_json(const tcp_transport_options& o) {
           {"max_aq_depth", o.max_aq_depth},
           {"num_shared_buffers", o.num_shared_buffers},
           {"buf_cache_size", o.buf_cache_size},
+          {"h2c_data_timeout_ms", o.h2c_data_timeout_ms},
           {"dif_insert_or_strip", o.dif_insert_or_strip},
           {"zcopy", o.zcopy},
           {"c2h_success", o.c2h_success},
@@ -190,6 +192,8 @@ result<json> create_transport(nvmf_target& t, const json& params) {
   o.num_shared_buffers =
       static_cast<uint32_t>(p.optional_uint("num_shared_buffers", UINT32_MAX).value_or(o.num_shared_buffers));
   o.buf_cache_size = static_cast<uint32_t>(p.optional_uint("buf_cache_size", UINT32_MAX).value_or(o.buf_cache_size));
+  o.h2c_data_timeout_ms =
+      static_cast<uint32_t>(p.optional_uint("h2c_data_timeout_ms", UINT32_MAX).value_or(o.h2c_data_timeout_ms));
   o.c2h_success = p.optional_bool("c2h_success").value_or(o.c2h_success);
   o.sock_priority = static_cast<uint32_t>(p.optional_uint("sock_priority", 6).value_or(0));
   o.abort_timeout_sec = static_cast<uint32_t>(p.optional_uint("abort_timeout_sec", UINT32_MAX).value_or(1));
@@ -212,6 +216,10 @@ result<json> create_transport(nvmf_target& t, const json& params) {
     p.fail("max_io_size", "must be a power of two from 4096 to 4194304");
   if (p.ok() && (o.in_capsule_data_size > 131072 || o.in_capsule_data_size % 16 != 0))
     p.fail("in_capsule_data_size", "must be a multiple of 16, at most 131072");
+  if (p.ok() && (o.io_unit_size < 4096 || o.io_unit_size > buffer_pool::max_size))
+    p.fail("io_unit_size", "must be 4096 to 4194304");
+  if (p.ok() && uint64_t{o.num_shared_buffers} * o.io_unit_size < o.max_io_size)
+    p.fail("num_shared_buffers", "num_shared_buffers x io_unit_size must hold at least one max_io_size command");
   if (auto f = p.finish(); !f) return f.take_err();
   if (auto r = t.add_transport(std::make_unique<tcp_transport>(t, o)); !r) return r.take_err();
   return json(true);

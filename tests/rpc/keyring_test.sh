@@ -42,6 +42,8 @@ assert keys == [{"name": "key0", "module": "keyring_file", "removed": False, "pr
                  "refcnt": 1, "path": sys.argv[2]}], keys
 PY
 [ "$(ctl keyring_file_add_key --name psk0 --path "$WORK/psk0")" = true ] || fail "add psk0"
+"$BIN/nvmfctl" gen-dhchap-key -m 1 -n nqn.2014-08.org.nvmexpress:uuid:h -o "$WORK/gen0" || fail "gen-dhchap-key -o"
+[ "$(ctl keyring_file_add_key --name gen0 --path "$WORK/gen0")" = true ] || fail "a key file of gen-dhchap-key -o is refused"
 ctl keyring_file_add_key --name bad --path "$WORK/open" 2>"$WORK/err" && fail "a 0644 key file was accepted"
 grep -q '"code": -1' "$WORK/err" || fail "0644 key file: not -1 (EPERM): $(cat "$WORK/err")"
 grep -q "Invalid permissions for key file '$WORK/open'" "$WORK/err" || fail "0644 message: $(cat "$WORK/err")"
@@ -51,7 +53,9 @@ ctl keyring_file_remove_key --name nope 2>"$WORK/err" && fail "removing an unkno
 grep -q '"code": -126' "$WORK/err" || fail "unknown key: not -126 (ENOKEY): $(cat "$WORK/err")"
 
 ctl save_config >"$WORK/saved.json" || fail "save_config"
-grep -q 'AAECAw\|MDAxMTIy' "$WORK/saved.json" && fail "key material in the saved config"
+for f in key0 psk0 gen0; do
+  grep -qF "$(cut -d: -f3 "$WORK/$f")" "$WORK/saved.json" && fail "key material of $f in the saved config"
+done
 python3 - "$WORK/saved.json" "$WORK" <<'PY' || fail "saved keyring section: $(head -c 600 "$WORK/saved.json")"
 import json, sys
 subs = json.load(open(sys.argv[1]))["subsystems"]
@@ -59,7 +63,7 @@ names = [s["subsystem"] for s in subs]
 assert names[0] == "keyring" and names.index("keyring") < names.index("nvmf") < len(names), names
 calls = subs[0]["config"]
 assert calls == [{"method": "keyring_file_add_key", "params": {"name": n, "path": f"{sys.argv[2]}/{n}"}}
-                 for n in ("key0", "psk0")], calls
+                 for n in ("gen0", "key0", "psk0")], calls
 PY
 if [ -n "$PEER" ] && [ -f "$PEER/scripts/rpc.py" ]; then
   rpc() { PYTHONPATH="$PEER/python" /usr/bin/python3 "$PEER/scripts/rpc.py" -s "$SOCK" "$@"; }
