@@ -80,11 +80,13 @@ for k in key0 ckey0 dkey0 wrong; do
 done
 grep -q "authenticated on nqn.2016-06.io.nvmfd:auth .*bidirectional" "$work/nvmfd.log" \
   || { echo "FAIL: no bidirectional authentication logged"; exit 1; }
+grep -q "authenticated on nqn.2014-08.org.nvmexpress.discovery" "$work/nvmfd.log" \
+  || { echo "FAIL: no authentication on the discovery controller logged"; exit 1; }
 
 if [ -n "$cap" ]; then
   kill "$cap"; wait "$cap" 2>/dev/null || true; cap=""
   tshark -r "$work/auth.pcap" -d "tcp.port==$port,nvme-tcp" -Y "_ws.malformed || _ws.expert.severity == error" \
-    > "$work/malformed.txt" 2>&1 || true
+    > "$work/malformed.txt" 2> "$work/tshark-read.err" || { cat "$work/tshark-read.err"; echo "FAIL: tshark"; exit 1; }
   total=$(tshark -r "$work/auth.pcap" -d "tcp.port==$port,nvme-tcp" -Y nvme-tcp 2>/dev/null | wc -l)
   echo "capture: $total NVMe/TCP packets"
   [ "$total" -gt 0 ] || { echo "FAIL: the capture holds no NVMe/TCP packet"; exit 1; }
