@@ -163,7 +163,7 @@ result<void> write_key_file(const std::string& path, std::string_view text) {
     ::close(fd);
     return error::from_errno(e, "cannot chmod 0600 " + path);
   }
-  std::string line = std::string(text) + "\n";
+  std::string line(text);  // no newline: SPDK's parsers need the final ':' to end the file
   size_t done = 0;
   while (done < line.size()) {
     ssize_t n = ::write(fd, line.data() + done, line.size() - done);
