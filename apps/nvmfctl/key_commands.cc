@@ -113,7 +113,9 @@ result<std::string> make_dhchap_key(const dhchap_key_request& req) {
       return error{errc::invalid_argument,
                    "--nqn NQN is needed to transform the key with --hmac 1..3 (and /etc/nvme/hostnqn "
                    "has none)"};
-    secret.key = keys::transform_dhchap_key(secret, req.nqn);
+    std::vector<uint8_t> transformed = keys::transform_dhchap_key(secret, req.nqn);
+    keys::wipe(secret.key.data(), secret.key.size());  // assignment frees without wiping
+    secret.key = std::move(transformed);
   }
   return keys::format_dhchap_secret(secret);
 }
@@ -161,7 +163,7 @@ result<void> write_key_file(const std::string& path, std::string_view text) {
     ::close(fd);
     return error::from_errno(e, "cannot chmod 0600 " + path);
   }
-  std::string line = std::string(text) + "\n";
+  std::string line(text);  // no newline: SPDK's parsers need the final ':' to end the file
   size_t done = 0;
   while (done < line.size()) {
     ssize_t n = ::write(fd, line.data() + done, line.size() - done);

@@ -14,7 +14,7 @@
 //       also the key file rules of keyring_file_add_key (absolute path, mode 0600 or stricter).
 //
 // The interchange string goes to stdout, or with --output to FILE, created or truncated with
-// mode 0600 (so keyring_file_add_key accepts it). Exit 0, or 1 with one line on stderr.
+// mode 0600 and without a newline (so that keyring_file_add_key of nvmfd and of SPDK accept it). Exit 0, or 1 with one line on stderr.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -47,7 +47,8 @@ result<std::string> describe_key(std::string_view text);
 // Bytes from hexadecimal text (an even number of digits); invalid_argument otherwise.
 result<std::vector<uint8_t>> parse_hex(std::string_view hex);
 
-// Writes `text` and a newline to `path`, created or truncated, mode 0600 (also when it existed).
+// Writes `text` to `path` without a newline (SPDK's key parsers refuse one), created or
+// truncated, mode 0600 (also when it existed).
 result<void> write_key_file(const std::string& path, std::string_view text);
 
 // The commands; argv[0] is the command's name.

@@ -29,6 +29,7 @@
 #include "rpc/config_loader.h"
 #include "rpc/framework_methods.h"
 #include "rpc/keyring_rpc.h"
+#include "rpc/nvmf_auth_rpc.h"
 #include "rpc/mdns_rpc.h"
 #include "rpc/nvmf_rpc.h"
 #include "rpc/reactor_rpc.h"
@@ -116,6 +117,7 @@ int main(int argc, char** argv) {
     // The daemon's named keys (keyring_file_add_key); target and host code hold what they use.
     keys::keyring keyring;
     nvmf_target target(reactors);
+    target.set_dhchap_key_resolver(keyring_dhchap_resolver(keyring));  // DH-HMAC-CHAP keys by name
     bdev_registry bdevs;
     lvol::lvol_manager lvols(reactors, bdevs);  // examines the bdevs the config creates
     nvme_controller_registry nvme_controllers(reactors, bdevs);

@@ -50,6 +50,8 @@ class controller_auth {
   };
 
   explicit controller_auth(controller_auth_config cfg) : cfg_(std::move(cfg)) {}
+  // New keys and policy, used from the next Negotiate on (re-keying).
+  void set_config(controller_auth_config cfg) { cfg_ = std::move(cfg); }
 
   // An AUTH_Send's data.
   void on_send(std::span<const std::byte> message);

@@ -233,11 +233,12 @@ void controller_connector::open_io_queues(uint32_t n, uint16_t qsize) {
   auto port = parse_port(c_->trid_.trsvcid);
   if (!port) return fail(port.take_err());
   io_pending_ = n;
+  io_openers_.assign(n + 1, {});
   const auto& o = c_->opts_;
   for (uint32_t i = 1; i <= n; ++i) {
     reactor& r = pool.at((i - 1) % pool.size());
     r.post([self = shared_from_this(), &r, i, qsize, addr = c_->trid_.traddr, port = *port, o] {
-      queue_socket_opener::open(
+      self->io_openers_[i] = queue_socket_opener::open(
           r, addr, port, o.hdgst, o.ddgst, std::chrono::milliseconds(o.connect_timeout_ms),
           [self, &r, i, qsize](result<opened_socket> s) {
             result<std::shared_ptr<host_qpair>> q =
@@ -356,11 +357,21 @@ void controller_connector::succeed() {
   done_(std::move(c_));
 }
 
+// Posted after each opener's start to the same reactor, so it finds the opener there.
+void controller_connector::cancel_io_openers() {
+  reactor_pool& pool = c_->pool_;
+  for (uint32_t i = 1; i < io_openers_.size(); ++i)
+    pool.at((i - 1) % pool.size()).post([self = shared_from_this(), i] {
+      if (auto o = self->io_openers_[i].lock()) o->cancel();
+    });
+}
+
 void controller_connector::fail(error e) {
   if (over_) return;
   over_ = true;
   ready_timer_.reset();
   if (admin_opener_) std::exchange(admin_opener_, nullptr)->cancel();
+  cancel_io_openers();
   // c_ stays: late completions of I/O queue steps still read it.
   c_->disconnect_async([self = shared_from_this(), e = std::move(e)](result<void>) mutable { self->done_(std::move(e)); });
 }

@@ -14,8 +14,8 @@
 // Failure at any step tears down what was opened (host_controller::disconnect_async) and
 // then completes with that step's error; the messages are those of the blocking connect
 // (host_controller.h). cancel() ends the attempt early with closed ("cancelled"): the admin
-// steps stop at once; I/O queue sockets still opening finish (within the connect timeout)
-// and are closed.
+// steps stop at once, and so do I/O queue sockets still opening (closed on their reactors
+// before done runs).
 //
 // Threads: start() and cancel() from any thread; done runs on the control reactor, never
 // inside start().
@@ -48,6 +48,8 @@ class controller_connector : public std::enable_shared_from_this<controller_conn
   void open_io_queues(uint32_t n, uint16_t qsize);
   void io_queue_opened(uint32_t i, result<std::shared_ptr<host_qpair>> q);
   void io_queue_connected(uint32_t i, result<void> r);
+  // Cancels the I/O queue sockets still opening, each on its reactor.
+  void cancel_io_openers();
   void read_namespaces();
   void read_namespace(std::vector<nsid_t> nsids, size_t next);
   void enable_events();
@@ -76,6 +78,9 @@ class controller_connector : public std::enable_shared_from_this<controller_conn
   std::unique_ptr<reactor_timer> ready_timer_;  // made and dropped on home_
   // The I/O queue phase: queues still on their way, and the first error by qid.
   uint32_t io_pending_ = 0;
+  // Queue i's opener, at [i]; sized on home before the openers start, then each entry is
+  // set and read on queue i's reactor only.
+  std::vector<std::weak_ptr<queue_socket_opener>> io_openers_;
   std::optional<std::pair<uint32_t, error>> io_error_;
 };
 

@@ -66,20 +66,21 @@ result<void> host_controller::check_connect(qid_t qid, const nvme_completion& c)
     return error{errc::invalid_argument,
                  fmt::format("Connect (qid {}) refused: invalid parameter at {} offset {} (unknown subsystem {}?)", qid,
                              (c.dw0 >> 16) & 1 ? "data" : "command", c.dw0 & 0xffff, trid_.subnqn)};
-  if (!st.ok()) return status_error("Connect", st);
+  if (!st.ok()) return status_error(fmt::format("Connect (qid {})", qid).c_str(), st);
   if (qid == admin_qid) cntlid_ = cntlid_t{static_cast<uint16_t>(c.dw0 & 0xffff)};
   return success();
 }
 
 result<bool> host_controller::needs_authentication(qid_t qid, uint32_t connect_dw0) const {
-  if (connect_dw0 & connect_authreq::ascr)
+  uint16_t authreq = static_cast<uint16_t>(connect_dw0 >> 16);  // proto/fabrics.h authreq_bits
+  if (authreq & authreq_bits::ascr)
     return error{errc::invalid_argument,
                  fmt::format("Connect (qid {}): {} requires a secure channel with authentication (AUTHREQ.ASCR), "
                              "which is not supported",
                              qid, trid_.subnqn)};
   if (opts_.dhchap_ctrl_key && !opts_.dhchap_key)
     return error{errc::invalid_argument, "a DH-HMAC-CHAP controller key needs a host key as well"};
-  bool asked = connect_dw0 & connect_authreq::atr;
+  bool asked = authreq & authreq_bits::atr;
   if (asked && !opts_.dhchap_key)
     return error{errc::invalid_argument,
                  fmt::format("Connect (qid {}): {} requires DH-HMAC-CHAP authentication (AUTHREQ.ATR) but no "

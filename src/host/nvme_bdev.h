@@ -64,6 +64,8 @@ class nvme_bdev final : public bdev, public host_callback, public slot_waiter_ca
 
   nsid_t nsid() const { return nsid_; }
   uint32_t anagrpid() const { return anagrpid_; }
+  // Any thread: how many I/Os found no usable path and waited for one, since creation.
+  uint64_t ios_parked() const { return ios_parked_.load(std::memory_order_relaxed); }
   const remote_namespace& first_namespace() const { return ns_; }
 
   // --- control side ---
@@ -116,6 +118,7 @@ class nvme_bdev final : public bdev, public host_callback, public slot_waiter_ca
 
   remote_namespace ns_;
   nsid_t nsid_;
+  std::atomic<uint64_t> ios_parked_{0};
   uint32_t anagrpid_;
   uint16_t oncs_;
   bool volatile_cache_;

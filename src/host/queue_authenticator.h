@@ -24,13 +24,6 @@
 
 namespace nvmfd {
 
-// The AUTHREQ bits of a successful Connect response's dword 0 (Base 2.1 Figure "Connect
-// Response"; bit 17 ATR, bit 18 ASCR, as Linux and SPDK read them).
-namespace connect_authreq {
-inline constexpr uint32_t atr = 1u << 17;   // authentication required
-inline constexpr uint32_t ascr = 1u << 18;  // authentication with a secure channel required
-}  // namespace connect_authreq
-
 // The data an AUTH_Receive asks for: the largest message (a Challenge with an FFDHE-8192
 // value, about 1.1 KiB) fits with room to spare.
 inline constexpr uint32_t auth_receive_length = 4096;

@@ -15,6 +15,10 @@ key_info info_of(const key& k, long holders) {
   return key_info{k.name(), "keyring_file", k.removed(), false, holders, k.path()};
 }
 
+error no_such_key(std::string_view name) {
+  return error{errc::not_found, fmt::format("Key '{}' does not exist", name), ENOKEY};
+}
+
 }  // namespace
 
 result<void> keyring::add_file_key(std::string name, std::string path) {
@@ -39,7 +43,7 @@ result<void> keyring::remove(std::string_view name) {
   std::lock_guard lock(mu_);
   auto it = keys_.find(name);
   if (it == keys_.end())
-    return error{errc::not_found, fmt::format("Key '{}' does not exist", name), ENOKEY};
+    return no_such_key(name);
   it->second->mark_removed();
   removed_.push_back(it->second);
   keys_.erase(it);
@@ -50,6 +54,11 @@ std::shared_ptr<const key> keyring::find(std::string_view name) const {
   std::lock_guard lock(mu_);
   auto it = keys_.find(name);
   return it == keys_.end() ? nullptr : it->second;
+}
+
+result<std::shared_ptr<const key>> keyring::get(std::string_view name) const {
+  if (auto k = find(name)) return k;
+  return no_such_key(name);
 }
 
 std::vector<key_info> keyring::list() const {

@@ -46,6 +46,9 @@ class keyring {
 
   // The key named `name`, or null if there is none (or it was removed).
   std::shared_ptr<const key> find(std::string_view name) const;
+  // As find(), for RPC handlers that take a key name: errc::not_found "Key '<name>' does not
+  // exist" (sys_errno ENOKEY) instead of null.
+  result<std::shared_ptr<const key>> get(std::string_view name) const;
 
   // Every key in name order, then the removed keys still held by someone (SPDK lists those too).
   std::vector<key_info> list() const;

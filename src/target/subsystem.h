@@ -15,6 +15,7 @@
 
 #include "proto/ana_log.h"
 #include "proto/nqn.h"
+#include "target/dhchap_config.h"
 #include "target/queue_endpoint.h"
 #include "target/target_namespace.h"
 
@@ -59,6 +60,8 @@ class subsystem {
   cntlid_t min_cntlid{1};
   cntlid_t max_cntlid{0xffef};
   std::set<std::string> hosts;
+  // DH-HMAC-CHAP key names of the hosts that must authenticate (each one in `hosts`).
+  std::map<std::string, host_dhchap_keys> host_keys;
   std::vector<listen_address> listeners;
 
   bool host_allowed(const std::string& hostnqn) const { return allow_any_host || hosts.count(hostnqn) > 0; }

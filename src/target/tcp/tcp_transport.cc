@@ -25,7 +25,7 @@ void tcp_transport::adopt_connection(int fd) {
   unsigned idx = next_reactor_.fetch_add(1, std::memory_order_relaxed) % pool.size();
   reactor& r = pool.at(idx);
   r.post([this, &r, fd] {
-    auto q = std::make_shared<tcp_qpair>(target_, r, fd, opts_);
+    auto q = std::make_shared<tcp_qpair>(target_, r, fd, opts_, buffers_);
     target_.adopt_queue(q);
     q->start();
   });
