@@ -10,8 +10,6 @@
 
 namespace nvmfd {
 
-namespace {
-
 result<ana_log_snapshot> parse_ana_log(std::span<const std::byte> b, uint32_t len) {
   auto hdr = decode_wire<ana_log_header>(b);
   if (!hdr) return error{errc::io_error, "ANA log page: short header"};
@@ -29,8 +27,6 @@ result<ana_log_snapshot> parse_ana_log(std::span<const std::byte> b, uint32_t le
   }
   return out;
 }
-
-}  // namespace
 
 void read_ana_log_async(std::shared_ptr<host_controller> c, completion<ana_log_snapshot> done) {
   if (!c->ana_reporting())

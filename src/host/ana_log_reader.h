@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 
 #include "base/result.h"
 #include "host/host_controller.h"
@@ -24,6 +25,10 @@ struct ana_log_snapshot {
 void read_ana_log_async(std::shared_ptr<host_controller> c, completion<ana_log_snapshot> done);
 // Control thread (not a reactor): the same, waiting for it.
 result<ana_log_snapshot> read_ana_log(host_controller& c);
+
+// The page as read with RGO (header, then descriptors without NSID lists), len bytes asked
+// for. io_error for a short header, descriptors past the page, or an invalid state.
+result<ana_log_snapshot> parse_ana_log(std::span<const std::byte> page, uint32_t len);
 
 // Whether I/O may be sent through a path in this state.
 constexpr bool ana_usable(ana_state s) { return s == ana_state::optimized || s == ana_state::non_optimized; }

@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "host/queue_authenticator.h"
+#include "host/identify_limits.h"
 #include "nvme_tcp/socket.h"
 #include "proto/controller_properties.h"
 #include "proto/discovery_log.h"
@@ -19,14 +20,6 @@ namespace {
 
 constexpr uint16_t admin_queue_size = 32;
 constexpr auto ready_poll_interval = std::chrono::milliseconds(10);
-
-// Largest transfer: 2^MDTS pages of CAP.MPSMIN (4 KiB << MPSMIN); MDTS 0 = no limit, for
-// which we use 1 MiB. Computed in 64 bits and clamped to 1 GiB.
-uint32_t max_transfer_from_mdts(uint8_t mdts, uint8_t mpsmin) {
-  if (mdts == 0) return 1u << 20;
-  uint64_t bytes = uint64_t{1} << std::min<unsigned>(12u + mpsmin + mdts, 30u);
-  return static_cast<uint32_t>(bytes);
-}
 
 nvme_sqe fabrics_cmd(fabrics_type t) {
   nvme_sqe c{};
@@ -196,9 +189,7 @@ void controller_connector::identify() {
              host_controller& c = *self->c_;
              c.id_ctrl_ = load_wire<identify_controller>(r.data.data());
              c.max_xfer_ = max_transfer_from_mdts(c.id_ctrl_.mdts, cap_fields::decode(self->cap_).mpsmin);
-             uint32_t ioccsz = c.id_ctrl_.ioccsz.get();
-             c.in_capsule_max_ =
-                 ioccsz * 16 > sizeof(nvme_sqe) ? ioccsz * 16 - static_cast<uint32_t>(sizeof(nvme_sqe)) : 0;
+             c.in_capsule_max_ = in_capsule_data_limit(c.id_ctrl_.ioccsz.get(), c.max_xfer_);
              c.start_keep_alive();
              // Controllers older than TP8010 report no type: the discovery NQN tells then.
              bool discovery = c.id_ctrl_.cntrltype == static_cast<uint8_t>(controller_type::discovery) ||
@@ -315,8 +306,13 @@ void controller_connector::read_namespace(std::vector<nsid_t> nsids, size_t next
           remote_namespace ns;
           ns.nsid = nsid;
           ns.data = load_wire<identify_namespace>(r.data.data());
-          ns.num_blocks = ns.data.nsze.get();
-          ns.block_size = 1u << ns.data.current_format().lbads;
+          auto geometry = namespace_geometry_of(ns.data);
+          if (!geometry) {  // not usable: the others still are
+            NVMFD_LOG_WARN("{}: namespace {} ignored: {}", self->c_->trid_.subnqn, nsid, geometry.err().message);
+            return self->read_namespace(std::move(nsids), next + 1);
+          }
+          ns.num_blocks = geometry->num_blocks;
+          ns.block_size = geometry->block_size;
           std::memcpy(ns.id.bytes.data(), ns.data.nguid, 16);
           self->admin(identify_cmd(identify_cns::namespace_id_descriptors, nsid), std::vector<std::byte>(4096), false,
                       [self, nsids = std::move(nsids), next, ns](sync_result d) mutable {

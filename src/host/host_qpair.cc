@@ -63,7 +63,9 @@ host_request* host_qpair::find_by_cid(uint16_t cid) {
   uint16_t gen = static_cast<uint16_t>(cid >> index_bits_);
   if (index >= slots_.size()) return nullptr;
   host_request* r = slots_[index].get();
-  if (r->state == host_request_state::free || r->generation != gen) return nullptr;
+  // An answered command takes no more PDUs: anything for it is stale.
+  if (r->state == host_request_state::free || r->state == host_request_state::answered || r->generation != gen)
+    return nullptr;
   return r;
 }
 
@@ -75,6 +77,7 @@ void host_qpair::submit(host_request& req) {
   req.c2h_received = 0;
   req.data_status = {};
   req.h2c_pending = req.h2c_offset = 0;
+  req.cmd_queued = req.h2c_queued = false;
   req.in_capsule = req.host_to_controller && req.data_len > 0 && req.data_len <= params_.in_capsule_max;
   auto& sgl = req.cmd.sgl;
   sgl.address = 0;
@@ -95,12 +98,13 @@ void host_qpair::submit(host_request& req) {
   std::memcpy(req.cmd_hdr.data(), &pdu, sizeof(pdu));
   pdu_writer::build(req.cmd_tx, req.cmd_hdr.data(), sizeof(pdu), req.in_capsule ? req.data : nullptr,
                     req.in_capsule ? req.data_len : 0, params_.hdgst, params_.ddgst, params_.cpda_bytes);
-  req.cmd_tx.done = nullptr;
+  req.cmd_tx.done = &req;
   if (failed_) {
     // The queue died between alloc() and submit(): complete from the loop, not from here.
     schedule_flush();
     return;
   }
+  req.cmd_queued = true;
   writer_.enqueue(req.cmd_tx);
   schedule_flush();
   if (req.deadline != clock_type::time_point::max() && !timeout_timer_) arm_timeout_check();
@@ -115,6 +119,19 @@ void host_qpair::complete(host_request& req, const nvme_completion& c) {
   free_ = &req;
   if (cb) cb->on_host_complete(req, c);
   wake_waiters();
+}
+
+// A completion from the controller. While the command's capsule or an H2CData PDU is still
+// queued, the writer reads from the slot and the caller's buffer: the completion waits for
+// that send (on_request_pdu_sent), and no further data of the command is queued. A
+// controller may answer before it has read all the data (an error, or with io_uring our
+// send's completion may simply be seen after its answer); a completion that frees the slot
+// here would let the writer send from a reused slot and a buffer given back to its owner.
+void host_qpair::finish(host_request& req, const nvme_completion& c) {
+  if (!req.cmd_queued && !req.h2c_queued) return complete(req, c);
+  req.state = host_request_state::answered;
+  req.answer = c;
+  req.h2c_pending = 0;
 }
 
 void host_qpair::wait_for_slot(slot_waiter& w) {
@@ -222,7 +239,7 @@ void host_qpair::on_pdu_received(std::span<const std::byte> header, bool data_di
       if (c.status.ok() && !req->data_status.ok()) c.status = req->data_status;
       if (c.status.ok() && !req->host_to_controller && req->c2h_received != req->data_len)
         c.status = nvme_status::generic(sc_generic::data_transfer_error, false);
-      complete(*req, c);
+      finish(*req, c);
       break;
     }
     case pdu_type::c2h_data: {
@@ -230,13 +247,15 @@ void host_qpair::on_pdu_received(std::span<const std::byte> header, bool data_di
       rx_req_ = nullptr;
       req.c2h_received += rx_datal_;
       if (!data_digest_ok) req.data_status = nvme_status::generic(sc_generic::transient_transport_error, false);
-      if (rx_success_) complete(req, {req.data_status, 0, 0});
+      if (rx_success_) finish(req, {req.data_status, 0, 0});
       break;
     }
     case pdu_type::r2t: {
       host_request& req = *rx_req_;
       rx_req_ = nullptr;
-      queue_h2c(req);
+      // The previous R2T's last H2CData may still be queued (its header is reused): then
+      // on_request_pdu_sent queues this one.
+      if (!req.h2c_queued) queue_h2c(req);
       break;
     }
     case pdu_type::c2h_term_req: {
@@ -268,13 +287,20 @@ void host_qpair::queue_h2c(host_request& req) {
   req.h2c_offset += chunk;
   req.h2c_pending -= chunk;
   // The next chunk reuses this header: queue it once this one is on the socket.
-  req.h2c_tx.done = req.h2c_pending ? &req : nullptr;
+  req.h2c_tx.done = &req;
+  req.h2c_queued = true;
   writer_.enqueue(req.h2c_tx);
   schedule_flush();
 }
 
-void host_qpair::on_request_pdu_sent(host_request& req, tx_pdu&) {
-  if (!failed_ && req.h2c_pending > 0) queue_h2c(req);
+void host_qpair::on_request_pdu_sent(host_request& req, tx_pdu& p) {
+  (&p == &req.cmd_tx ? req.cmd_queued : req.h2c_queued) = false;
+  if (failed_) return;
+  if (req.state == host_request_state::answered) {
+    if (!req.cmd_queued && !req.h2c_queued) complete(req, req.answer);
+    return;
+  }
+  if (req.h2c_pending > 0 && !req.h2c_queued) queue_h2c(req);
 }
 
 void host_qpair::schedule_flush() {
@@ -324,6 +350,10 @@ void host_qpair::fail(const std::string& why, bool expected) {
   auto now = reactor_.now();
   for (auto& s : slots_) {
     if (s->state == host_request_state::free) continue;
+    if (s->state == host_request_state::answered) {
+      complete(*s, s->answer);  // the controller's answer; the socket no longer reads the buffer
+      continue;
+    }
     bool timed_out = s->deadline <= now;
     complete(*s, {timed_out ? nvme_status::path(sc_host::host_aborted) : path_error(), 0, 0});
   }

@@ -9,6 +9,10 @@
 // command). A C2HTermReq, a protocol violation by the controller, a dropped connection or a
 // command timeout fails the queue: every outstanding command completes with a host status
 // (host_path_error, or host_aborted for the one that timed out) and the queue is dead.
+// A completion that comes while the command's capsule or an H2CData PDU is still queued for
+// the socket (a hostile or early controller, or io_uring reporting our send late) is held
+// until that PDU is sent: the slot and the caller's buffer are never given back while the
+// writer reads them.
 // Socket I/O goes through a pdu_channel (epoll or io_uring, after the reactor's backend).
 //
 // Lifetime: a host_qpair is owned by shared_ptrs. After fail(), io_uring operations may
@@ -110,6 +114,7 @@ class host_qpair final : public pdu_channel_client,
  private:
   host_request* find_by_cid(uint16_t cid);
   void complete(host_request& req, const nvme_completion& c);
+  void finish(host_request& req, const nvme_completion& c);
   void queue_h2c(host_request& req);
   void schedule_flush();
   void flush_now();

@@ -37,7 +37,11 @@ class host_callback {
   ~host_callback() = default;
 };
 
-enum class host_request_state : uint8_t { free, sent, waiting };
+// sent: allocated, not yet submitted; waiting: submitted, no completion yet; answered: the
+// controller completed it while one of its PDUs (the capsule or an H2CData) is still queued
+// for the socket: the completion is held until that PDU is sent, so that the slot and the
+// caller's buffer stay untouched while the writer reads from them.
+enum class host_request_state : uint8_t { free, sent, waiting, answered };
 
 struct host_request final : tx_pdu_done {
   uint16_t index = 0;
@@ -53,6 +57,9 @@ struct host_request final : tx_pdu_done {
   uint32_t h2c_pending = 0;         // bytes of the current R2T not yet queued
   uint32_t h2c_offset = 0;          // next data offset to send for the current R2T
   uint16_t ttag = 0;
+  bool cmd_queued = false;          // cmd_tx is in the writer's queue
+  bool h2c_queued = false;          // h2c_tx is in the writer's queue
+  nvme_completion answer{};         // held while answered
   clock_type::time_point deadline{};
   // How long the controller has to complete this command: 0 means the queue's io_timeout_ms;
   // no_timeout, never (an Asynchronous Event Request waits for as long as it takes).

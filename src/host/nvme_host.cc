@@ -30,6 +30,9 @@ result<void> chunked_io(host_controller& c, nsid_t nsid, uint64_t slba, std::byt
   if (c.io_queues().empty()) return error{errc::not_supported, "the controller has no I/O queue"};
   host_qpair& q = *c.io_queues().front();
   uint32_t max_blocks = std::min(c.max_transfer_bytes() / ns->block_size, max_nlb_per_command);
+  if (max_blocks == 0)
+    return error{errc::not_supported, fmt::format("a block of {} bytes exceeds the controller's largest transfer ({} bytes)",
+                                                  ns->block_size, c.max_transfer_bytes())};
   uint64_t blocks = len / ns->block_size;
   for (uint64_t done = 0; done < blocks;) {
     uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(blocks - done, max_blocks));

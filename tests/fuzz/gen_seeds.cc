@@ -9,6 +9,9 @@
 #include <string>
 
 #include "fuzz_support.h"
+#include "auth/dhchap_messages.h"
+#include "keys/dhchap_secret.h"
+#include "keys/tls_psk.h"
 #include "proto/ana_log.h"
 #include "proto/discovery_log.h"
 #include "proto/features.h"
@@ -224,6 +227,47 @@ void pdu_reader_seeds(const fs::path& dir) {
 
 // --- fuzz_proto_decoders: raw bytes --------------------------------------------------------
 
+bytes discovery_log_page() {
+  discovery_log_header h{};
+  h.genctr = 3;
+  h.numrec = 1;
+  discovery_log_entry e{};
+  e.trtype = static_cast<uint8_t>(transport_type::tcp);
+  e.adrfam = static_cast<uint8_t>(address_family::ipv4);
+  e.subtype = static_cast<uint8_t>(subsystem_type::nvme);
+  e.cntlid = cntlid_dynamic;
+  e.asqsz = 128;
+  set_discovery_entry_text(e, subnqn, "127.0.0.1", "4420");
+  bytes b;
+  append(b, bytes_of(h));
+  append(b, bytes_of(e));
+  return b;
+}
+
+bytes ana_log_page() {
+  ana_log_header h{};
+  h.chgcnt = 1;
+  h.ngrps = 2;
+  ana_group_descriptor g1{}, g2{};
+  g1.grpid = 1;
+  g1.nnsids = 2;
+  g1.state = static_cast<uint8_t>(ana_state::optimized);
+  g2.grpid = 2;
+  g2.nnsids = 1;
+  g2.state = static_cast<uint8_t>(ana_state::inaccessible);
+  bytes b;
+  append(b, bytes_of(h));
+  append(b, bytes_of(g1));
+  le32 ids[3];
+  ids[0] = 1;
+  ids[1] = 2;
+  ids[2] = 3;
+  append(b, std::as_bytes(std::span(ids, 2)));
+  append(b, bytes_of(g2));
+  append(b, std::as_bytes(std::span(ids + 2, 1)));
+  return b;
+}
+
 void proto_seeds(const fs::path& dir) {
   auto raw = [&](const std::string& name, const bytes& b) {
     std::vector<uint8_t> u(b.size());
@@ -259,45 +303,213 @@ void proto_seeds(const fs::path& dir) {
   text("nqn-domain", subnqn);
   text("nqn-uuid", hostnqn);
   text("uuid", "6b1a3d64-4f3c-4f3e-9d4e-2c8a9f0b1e27");
+  raw("discovery-log", discovery_log_page());
+  raw("ana-log", ana_log_page());
+}
+
+
+// --- controller-to-host PDUs (fuzz_host_pdu) ------------------------------------------------
+
+bytes c2h_pdu(pdu_type t, std::span<const std::byte> header_after_ch, std::span<const std::byte> data, bool hdgst,
+              bool ddgst) {
+  bytes h(sizeof(pdu_common_header));
+  auto ch = load_wire<pdu_common_header>(h.data());
+  ch.type = static_cast<uint8_t>(t);
+  std::memcpy(h.data(), &ch, sizeof(ch));
+  append(h, header_after_ch);
+  return make_pdu(h, data, hdgst, ddgst);
+}
+
+template <class S>
+std::span<const std::byte> after_ch(const S& s) {
+  return bytes_of(s).subspan(sizeof(pdu_common_header));
+}
+
+bytes resp(uint16_t cid, uint16_t status = 0, bool hdgst = false) {
+  capsule_resp_pdu r{};
+  r.cqe.cid = cid;
+  r.cqe.status = status;
+  return c2h_pdu(pdu_type::capsule_resp, after_ch(r), {}, hdgst, false);
+}
+
+bytes c2h(uint16_t cid, uint32_t datao, const bytes& data, bool last, bool success, bool hdgst = false,
+          bool ddgst = false) {
+  data_pdu d{};
+  d.cccid = cid;
+  d.datao = datao;
+  d.datal = static_cast<uint32_t>(data.size());
+  bytes out = c2h_pdu(pdu_type::c2h_data, after_ch(d), data, hdgst, ddgst);
+  auto ch = load_wire<pdu_common_header>(out.data());
+  ch.flags |= (last ? pdu_flags::last_pdu : 0) | (success ? pdu_flags::success : 0);
+  std::memcpy(out.data(), &ch, sizeof(ch));
+  return out;
+}
+
+bytes r2t(uint16_t cid, uint32_t offset, uint32_t len, bool hdgst = false) {
+  r2t_pdu t{};
+  t.cccid = cid;
+  t.ttag = 9;
+  t.r2to = offset;
+  t.r2tl = len;
+  return c2h_pdu(pdu_type::r2t, after_ch(t), {}, hdgst, false);
+}
+
+void host_pdu_seeds(const fs::path& dir) {
+  // Commands: read cid 7 (4 KiB), write by R2T cid 6 (8 KiB), in-capsule write cid 5, flush cid 4.
+  constexpr uint8_t all = 0x0f;
+  const bytes happy = cat({c2h(7, 0, filled(4096, 0x42), true, false), resp(7), r2t(6, 0, 8192), resp(6), resp(5), resp(4)});
+  seed(dir, "all-commands", {0x08, all, 0}, happy, true);
+  seed(dir, "all-commands-chunked", {0x08, all, 0x13}, happy, true);
+  seed(dir, "c2h-success", {0x08, 0x01, 0}, c2h(7, 0, filled(4096, 1), true, true), true);
+  seed(dir, "read-in-two", {0x08, 0x01, 0}, cat({c2h(7, 0, filled(2048, 1), false, false), c2h(7, 2048, filled(2048, 2), true, false), resp(7)}), true);
+  // The answer before the H2CData went out (the use-after-free of issue 15).
+  seed(dir, "resp-before-h2c-sent", {0x08, 0x02, 0}, cat({r2t(6, 0, 8192), resp(6)}), true);
+  seed(dir, "resp-before-capsule-sent", {0x08, 0x04, 0}, resp(5), true);
+  seed(dir, "two-r2t-at-once", {0x08, 0x02, 0}, cat({r2t(6, 0, 4096), r2t(6, 4096, 4096), resp(6)}), true);
+  seed(dir, "resubmit-from-callback", {0x28, 0x08, 0}, cat({resp(4), resp(static_cast<uint16_t>((2 << 2) | 0))}), true);
+  seed(dir, "stale-cid", {0x08, 0x08, 0}, cat({resp(4), resp(4)}), true);
+  seed(dir, "error-status", {0x08, 0x02, 0}, resp(6, 0x0002 << 1), true);
+  seed(dir, "term-req", {0x08, all, 0}, term_req(pdu_type::c2h_term_req, term_fes::invalid_header_field, 0, filled(8, 0)), true);
   {
-    discovery_log_header h{};
-    h.genctr = 3;
-    h.numrec = 1;
-    discovery_log_entry e{};
-    e.trtype = static_cast<uint8_t>(transport_type::tcp);
-    e.adrfam = static_cast<uint8_t>(address_family::ipv4);
-    e.subtype = static_cast<uint8_t>(subsystem_type::nvme);
-    e.cntlid = cntlid_dynamic;
-    e.asqsz = 128;
-    set_discovery_entry_text(e, subnqn, "127.0.0.1", "4420");
-    bytes b;
-    append(b, bytes_of(h));
-    append(b, bytes_of(e));
-    raw("discovery-log", b);
+    const bytes d = cat({c2h(7, 0, filled(4096, 0x42), true, false, true, true), resp(7, 0, true), r2t(6, 0, 8192, true),
+                         resp(6, 0, true)});
+    seed(dir, "digests", {0x0e | 0x08, 0x03, 0}, d, true);
+    seed(dir, "digests-fixed", {0x1e | 0x08, 0x03, 5}, d, true);
+  }
+  // Readers (mode 1): byte 1 is the discovery log read chunk.
+  seed(dir, "discovery-log", {0x01, 3}, discovery_log_page(), true);
+  seed(dir, "ana-log", {0x01, 0}, ana_log_page(), false);
+  {
+    identify_namespace ns{};
+    ns.nsze = 1000;
+    ns.nlbaf = 1;
+    ns.flbas = identify_namespace::make_flbas(1);
+    ns.lbaf[0].lbads = 9;
+    ns.lbaf[1].lbads = 12;
+    auto b = bytes_of(ns);
+    seed(dir, "identify-namespace", {0x09, 0}, bytes(b.begin(), b.end()), true);
   }
   {
-    ana_log_header h{};
-    h.chgcnt = 1;
-    h.ngrps = 2;
-    ana_group_descriptor g1{}, g2{};
-    g1.grpid = 1;
-    g1.nnsids = 2;
-    g1.state = static_cast<uint8_t>(ana_state::optimized);
-    g2.grpid = 2;
-    g2.nnsids = 1;
-    g2.state = static_cast<uint8_t>(ana_state::inaccessible);
-    bytes b;
-    append(b, bytes_of(h));
-    append(b, bytes_of(g1));
-    le32 ids[3];
-    ids[0] = 1;
-    ids[1] = 2;
-    ids[2] = 3;
-    append(b, std::as_bytes(std::span(ids, 2)));
-    append(b, bytes_of(g2));
-    append(b, std::as_bytes(std::span(ids + 2, 1)));
-    raw("ana-log", b);
+    identify_controller c{};
+    c.mdts = 5;
+    c.ioccsz = 260;
+    auto b = bytes_of(c);
+    seed(dir, "identify-controller", {0x09, 0}, bytes(b.begin(), b.end()), true);
   }
+}
+
+// --- DH-HMAC-CHAP messages (fuzz_auth_messages) --------------------------------------------
+
+void auth_seeds(const fs::path& dir) {
+  using namespace nvmfd::auth;
+  negotiate_message n;
+  n.tid = 1;
+  n.hash_ids = {1, 2, 3};
+  n.dh_ids = {0, 1, 2};
+  challenge_message c;
+  c.tid = 1;
+  c.hashid = 1;
+  c.dhgid = 0;
+  c.seqnum = 7;
+  c.c1.assign(32, 0x5c);
+  reply_message r;
+  r.tid = 1;
+  r.cvalid = true;
+  r.seqnum = 9;
+  r.r1.assign(32, 1);
+  r.c2.assign(32, 2);
+  success1_message s1;
+  s1.tid = 1;
+  s1.hl = 32;
+  s1.rvalid = true;
+  s1.r2.assign(32, 3);
+  success2_message s2;
+  s2.tid = 1;
+  failure_message f;
+  f.tid = 1;
+  f.explanation = static_cast<uint8_t>(failure_reason::failed);
+  seed(dir, "negotiate", {0x00}, encode(n), false);
+  seed(dir, "challenge", {0x00}, encode(c), false);
+  seed(dir, "reply", {0x00}, encode(r), false);
+  seed(dir, "success1", {0x00}, encode(s1), false);
+  seed(dir, "success2", {0x00}, encode(s2), false);
+  seed(dir, "failure1", {0x00}, encode(f), false);
+  // Operation streams: <op> <len16> <payload>.
+  auto op = [](uint8_t o, const bytes& payload, uint16_t len = 0) {
+    bytes b{std::byte{o}, std::byte(payload.empty() ? len & 0xff : payload.size() & 0xff),
+            std::byte(payload.empty() ? len >> 8 : payload.size() >> 8)};
+    append(b, payload);
+    return b;
+  };
+  seed(dir, "controller-negotiate-receive", {0x01, 0x00}, cat({op(0, encode(n)), op(1, {}, 4096), op(0, encode(r)), op(1, {}, 4096)}), false);
+  seed(dir, "controller-bidirectional", {0x01, 0x01}, cat({op(0, encode(n)), op(1, {}, 4096), op(0, encode(r)), op(1, {}, 4096), op(0, encode(s2))}), false);
+  seed(dir, "host-challenge", {0x02, 0x00}, cat({op(0, encode(c)), op(0, encode(s1))}), false);
+  seed(dir, "host-failure1", {0x02, 0x00}, op(0, encode(f)), false);
+  // Genuine exchanges: victim, offset, mask (0: intact), tid.
+  seed(dir, "exchange-null", {0x03, 0x00, 0, 0, 0, 1, 0}, {}, false);
+  seed(dir, "exchange-bidirectional-sha512", {0x03, 0x05, 0, 0, 0, 2, 0}, {}, false);
+  seed(dir, "exchange-ffdhe2048", {0x03, 0x08 | 0x01, 0, 0, 0, 3, 0}, {}, false);
+  seed(dir, "exchange-corrupt-reply", {0x03, 0x01, 2, 20, 0x01, 4, 0}, {}, false);
+}
+
+// --- text inputs: keys, JSON-RPC, configs ---------------------------------------------------
+
+void text_seed(const fs::path& dir, const std::string& name, std::string_view t) {
+  write_file(dir, name, {reinterpret_cast<const uint8_t*>(t.data()), t.size()});
+}
+
+void key_seeds(const fs::path& dir) {
+  using namespace nvmfd::keys;
+  std::vector<uint8_t> k32(32), k48(48), k64(64);
+  for (size_t i = 0; i < 64; ++i) {
+    if (i < 32) k32[i] = static_cast<uint8_t>(i);
+    if (i < 48) k48[i] = static_cast<uint8_t>(i * 3);
+    k64[i] = static_cast<uint8_t>(i * 7);
+  }
+  text_seed(dir, "dhchap-none-32", format_dhchap_secret(dhchap_secret{0, k32}));
+  text_seed(dir, "dhchap-sha256", format_dhchap_secret(dhchap_secret{1, k32}));
+  text_seed(dir, "dhchap-sha384", format_dhchap_secret(dhchap_secret{2, k48}) + "\n");
+  text_seed(dir, "dhchap-sha512", format_dhchap_secret(dhchap_secret{3, k64}));
+  text_seed(dir, "tls-sha256", format_tls_psk(tls_psk_key{1, k32}));
+  text_seed(dir, "tls-sha384", format_tls_psk(tls_psk_key{2, k48}));
+  text_seed(dir, "tls-none-48", "  " + format_tls_psk(tls_psk_key{0, k48}) + "\n");
+  text_seed(dir, "bad-crc", "DHHC-1:00:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA:");
+}
+
+constexpr std::string_view rpc_session =
+    R"({"jsonrpc":"2.0","id":1,"method":"nvmf_create_transport","params":{"trtype":"TCP"}})" "\n"
+    R"({"jsonrpc":"2.0","id":2,"method":"bdev_malloc_create","params":{"name":"Malloc0","block_size":512,"num_blocks":64}})" "\n"
+    R"({"jsonrpc":"2.0","id":3,"method":"nvmf_create_subsystem","params":{"nqn":"nqn.2024-01.io.nvmfd:f","allow_any_host":true}})" "\n"
+    R"({"jsonrpc":"2.0","id":4,"method":"nvmf_subsystem_add_ns","params":{"nqn":"nqn.2024-01.io.nvmfd:f","namespace":{"bdev_name":"Malloc0"}}})" "\n"
+    R"({"jsonrpc":"2.0","id":5,"method":"nvmf_subsystem_add_host","params":{"nqn":"nqn.2024-01.io.nvmfd:f","host":"nqn.2014-08.org.nvmexpress:uuid:1"}})" "\n"
+    R"({"jsonrpc":"2.0","id":6,"method":"nvmf_get_subsystems"})" "\n"
+    R"({"jsonrpc":"2.0","id":"x","method":"bdev_get_bdevs","params":{"name":"Malloc0"}})" "\n";
+
+void jsonrpc_seeds(const fs::path& dir) {
+  text_seed(dir, "session", rpc_session);
+  text_seed(dir, "batch", R"([{"jsonrpc":"2.0","id":1,"method":"spdk_get_version"},{"jsonrpc":"2.0","method":"rpc_get_methods"},{"id":2,"method":"nope"}])" "\n");
+  text_seed(dir, "lvol", R"({"jsonrpc":"2.0","id":1,"method":"bdev_malloc_create","params":{"name":"M","block_size":4096,"num_blocks":2048}})" "\n"
+                         R"({"jsonrpc":"2.0","id":2,"method":"bdev_lvol_create_lvstore","params":{"bdev_name":"M","lvs_name":"lvs"}})" "\n"
+                         R"({"jsonrpc":"2.0","id":3,"method":"bdev_lvol_create","params":{"lvol_name":"v","size_in_mib":1,"lvs_name":"lvs"}})" "\n");
+  text_seed(dir, "discovery", R"({"jsonrpc":"2.0","id":1,"method":"nvmf_discovery_add_referral","params":{"address":{"trtype":"TCP","traddr":"127.0.0.2","trsvcid":"4420"}}})" "\n"
+                              R"({"jsonrpc":"2.0","id":2,"method":"nvmf_discovery_get_referrals"})" "\n");
+  text_seed(dir, "invalid", "{\"jsonrpc\":\"1.0\",\"id\":[1]}\n{\"method\":5}\n[]\n{\n");
+}
+
+void config_seeds(const fs::path& dir) {
+  text_seed(dir, "target", R"({"subsystems":[
+ {"subsystem":"bdev","config":[{"method":"bdev_malloc_create","params":{"name":"Malloc0","block_size":512,"num_blocks":64}},
+                               {"method":"bdev_null_create","params":{"name":"Null0","block_size":4096,"num_blocks":16}}]},
+ {"subsystem":"nvmf","config":[{"method":"nvmf_create_transport","params":{"trtype":"TCP"}},
+   {"method":"nvmf_create_subsystem","params":{"nqn":"nqn.2024-01.io.nvmfd:c","allow_any_host":false}},
+   {"method":"nvmf_subsystem_add_ns","params":{"nqn":"nqn.2024-01.io.nvmfd:c","namespace":{"bdev_name":"Malloc0","nsid":3}}},
+   {"method":"nvmf_subsystem_add_host","params":{"nqn":"nqn.2024-01.io.nvmfd:c","host":"nqn.2014-08.org.nvmexpress:uuid:1"}}]}
+]}
+)");
+  text_seed(dir, "spdk-sections", R"({"subsystems":[{"subsystem":"iobuf","config":[{"method":"iobuf_set_options","params":{}}]},
+ /* a comment */ {"subsystem":"sock","config":null},{"subsystem":"bdev","config":[[{"method":"bdev_wait_for_examine"}]]}]}
+)");
+  text_seed(dir, "empty", R"({"subsystems":[]})");
 }
 
 }  // namespace
@@ -312,5 +524,10 @@ int main(int argc, char** argv) {
   nvmfd::fuzz::target_connection_seeds(out / "fuzz_target_connection");
   nvmfd::fuzz::pdu_reader_seeds(out / "fuzz_pdu_reader");
   nvmfd::fuzz::proto_seeds(out / "fuzz_proto_decoders");
+  nvmfd::fuzz::host_pdu_seeds(out / "fuzz_host_pdu");
+  nvmfd::fuzz::auth_seeds(out / "fuzz_auth_messages");
+  nvmfd::fuzz::key_seeds(out / "fuzz_key_formats");
+  nvmfd::fuzz::jsonrpc_seeds(out / "fuzz_jsonrpc");
+  nvmfd::fuzz::config_seeds(out / "fuzz_config_loader");
   return 0;
 }

@@ -50,7 +50,7 @@ struct qpair_fixture : ::testing::Test {
     close(fds[1]);
   }
   // Submits cmd on the reactor; returns the CID it got.
-  uint16_t submit(recorder& r, nvme_sqe cmd, std::byte* data = nullptr, uint32_t len = 0, bool h2c = false) {
+  uint16_t submit(host_callback& r, nvme_sqe cmd, std::byte* data = nullptr, uint32_t len = 0, bool h2c = false) {
     std::promise<uint16_t> cid;
     pool.run_on(0, [&] {
       host_request* req = q->alloc();
@@ -228,6 +228,124 @@ TEST_F(qpair_fixture, failing_with_sends_stuck_on_a_full_socket) {
   });
   for (auto& x : r) EXPECT_EQ(wait(x).status.sc, sc_host::host_path_error);
   EXPECT_TRUE(wait_until([&] { return weak.expired(); })) << "the queue was not destroyed once its channel was quiet";
+}
+
+// A caller that reuses its buffer as soon as its command completes (as it may): it writes
+// 0xEE over it inside the completion callback.
+struct scribbler final : host_callback {
+  std::vector<std::byte> buf;
+  std::promise<nvme_completion> p;
+  void on_host_complete(host_request&, const nvme_completion& c) override {
+    std::fill(buf.begin(), buf.end(), std::byte{0xEE});
+    p.set_value(c);
+  }
+  nvme_completion wait() {
+    auto f = p.get_future();
+    EXPECT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    return f.get();
+  }
+};
+
+std::vector<std::byte> pattern(size_t n, unsigned seed) {
+  std::vector<std::byte> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<std::byte>((i * 7 + seed) % 251);
+  return v;
+}
+
+// Until the socket holds unsent bytes: the queue's further PDUs wait in its writer.
+bool socket_is_full(int fd) {
+  return wait_until([&] {
+    int unsent = 0;
+    return ioctl(fd, TIOCOUTQ, &unsent) == 0 && unsent > 0;
+  });
+}
+
+r2t_pdu make_r2t(uint16_t cid, uint32_t offset, uint32_t length) {
+  r2t_pdu t{};
+  t.ch.type = static_cast<uint8_t>(pdu_type::r2t);
+  t.cccid = cid;
+  t.ttag = 1;
+  t.r2to = offset;
+  t.r2tl = length;
+  return t;
+}
+
+// Hostile (or early) controller: the CapsuleResp for a write comes while the H2CData that
+// answers its R2T is still queued on the host. The completion waits until that PDU is on the
+// socket, so the caller's buffer is not read after its callback, and no further chunk goes out.
+TEST_F(qpair_fixture, completion_while_h2c_data_is_queued_waits_for_the_send) {
+  int small = 4096;
+  ASSERT_EQ(setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+  const auto original = pattern(256 * 1024, 3);
+  scribbler w;
+  w.buf = original;
+  uint16_t cid = submit(w, make_rw(io_opcode::write, 1, 0, 512), w.buf.data(), static_cast<uint32_t>(w.buf.size()), true);
+  ctrl.read_pdu();
+  ctrl.send_pdu(make_r2t(cid, 0, static_cast<uint32_t>(original.size())));
+  ASSERT_TRUE(socket_is_full(fds[0]));
+  ctrl.respond(cid);
+  // The first 64 KiB chunk was on its way when the answer came: it arrives whole and intact.
+  auto pdu = ctrl.read_pdu();
+  auto d = load_wire<data_pdu>(pdu.data());
+  ASSERT_EQ(d.datal.get(), 65536u);
+  EXPECT_TRUE(std::equal(pdu.begin() + d.ch.pdo, pdu.end(), original.begin())) << "H2CData sent from a completed command's buffer";
+  EXPECT_TRUE(w.wait().status.ok());
+  std::byte more;
+  EXPECT_EQ(recv(ctrl.fd, &more, 1, MSG_DONTWAIT), -1) << "data sent after the command completed";
+}
+
+// The same for a write whose in-capsule data is still queued behind other capsules.
+TEST_F(qpair_fixture, completion_while_the_capsule_is_queued_waits_for_the_send) {
+  int small = 4096;
+  ASSERT_EQ(setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+  std::array<scribbler, 8> w;
+  std::array<uint16_t, 8> cids{};
+  for (size_t i = 0; i < w.size(); ++i) {
+    w[i].buf = pattern(4096, static_cast<unsigned>(i));
+    cids[i] = submit(w[i], make_rw(io_opcode::write, 1, i * 8, 8), w[i].buf.data(), 4096, true);
+  }
+  ASSERT_TRUE(socket_is_full(fds[0]));
+  ctrl.respond(cids[7]);  // the last capsule cannot be on the socket yet
+  for (size_t i = 0; i < w.size(); ++i) {
+    auto pdu = ctrl.read_pdu();
+    auto cmd = load_wire<capsule_cmd_pdu>(pdu.data());
+    ASSERT_EQ(cmd.sqe.cid.get(), cids[i]);
+    EXPECT_TRUE(std::equal(pdu.begin() + cmd.ch.pdo, pdu.end(), pattern(4096, static_cast<unsigned>(i)).begin()))
+        << "capsule " << i << " sent from a completed command's buffer";
+  }
+  EXPECT_TRUE(w[7].wait().status.ok());
+  for (size_t i = 0; i < 7; ++i) ctrl.respond(cids[i]);
+  for (size_t i = 0; i < 7; ++i) EXPECT_TRUE(w[i].wait().status.ok());
+}
+
+// A second R2T while the first one's H2CData is still queued: that PDU's header is reused
+// for the next chunk, so the next chunk waits until it is sent (queueing it twice linked the
+// writer's queue to itself).
+TEST_F(qpair_fixture, r2t_while_the_previous_h2c_data_is_queued) {
+  const auto original = pattern(128 * 1024, 5);
+  recorder r;
+  auto data = original;
+  uint16_t cid = submit(r, make_rw(io_opcode::write, 1, 0, 256), data.data(), static_cast<uint32_t>(data.size()), true);
+  ctrl.read_pdu();
+  // Both R2Ts in one write: the host reads them in one go, before its first H2CData is sent.
+  std::vector<std::byte> both(2 * sizeof(r2t_pdu));
+  for (uint32_t i = 0; i < 2; ++i) {
+    auto t = make_r2t(cid, i * 65536, 65536);
+    t.ch.hlen = sizeof(t);
+    t.ch.plen = sizeof(t);
+    std::memcpy(both.data() + i * sizeof(t), &t, sizeof(t));
+  }
+  ASSERT_EQ(send(ctrl.fd, both.data(), both.size(), MSG_NOSIGNAL), static_cast<ssize_t>(both.size()));
+  std::vector<std::byte> got;
+  for (int i = 0; i < 2; ++i) {
+    auto pdu = ctrl.read_pdu();
+    auto d = load_wire<data_pdu>(pdu.data());
+    EXPECT_EQ(d.datao.get(), got.size());
+    got.insert(got.end(), pdu.begin() + d.ch.pdo, pdu.end());
+  }
+  EXPECT_EQ(got, original);
+  ctrl.respond(cid);
+  EXPECT_TRUE(wait(r).status.ok());
 }
 
 }  // namespace
