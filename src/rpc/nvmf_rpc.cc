@@ -91,6 +91,8 @@ json tcp_transport_json(const tcp_transport_options& o) {
           {"num_shared_buffers", o.num_shared_buffers},
           {"buf_cache_size", o.buf_cache_size},
           {"h2c_data_timeout_ms", o.h2c_data_timeout_ms},
+          {"incomplete_pdu_timeout_ms", o.incomplete_pdu_timeout_ms},
+          {"max_connections_per_listener", o.max_connections_per_listener},
           {"dif_insert_or_strip", o.dif_insert_or_strip},
           {"zcopy", o.zcopy},
           {"c2h_success", o.c2h_success},
@@ -205,6 +207,10 @@ result<json> create_transport(nvmf_target& t, const json& params) {
   o.buf_cache_size = static_cast<uint32_t>(p.optional_uint("buf_cache_size", UINT32_MAX).value_or(o.buf_cache_size));
   o.h2c_data_timeout_ms =
       static_cast<uint32_t>(p.optional_uint("h2c_data_timeout_ms", UINT32_MAX).value_or(o.h2c_data_timeout_ms));
+  o.incomplete_pdu_timeout_ms = static_cast<uint32_t>(
+      p.optional_uint("incomplete_pdu_timeout_ms", UINT32_MAX).value_or(o.incomplete_pdu_timeout_ms));
+  o.max_connections_per_listener = static_cast<uint32_t>(
+      p.optional_uint("max_connections_per_listener", UINT32_MAX).value_or(o.max_connections_per_listener));
   o.c2h_success = p.optional_bool("c2h_success").value_or(o.c2h_success);
   o.sock_priority = static_cast<uint32_t>(p.optional_uint("sock_priority", 6).value_or(0));
   o.abort_timeout_sec = static_cast<uint32_t>(p.optional_uint("abort_timeout_sec", UINT32_MAX).value_or(1));

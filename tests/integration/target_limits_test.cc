@@ -301,5 +301,106 @@ TEST_F(target_limits_test, discovery_controller_ignores_io_entry_sizes_as_linux_
   EXPECT_TRUE(succeeded(c.get_log_page(static_cast<uint8_t>(log_page_id::discovery), 0, 1024)));
 }
 
+// A connection that sends no ICReq, or half a PDU, is closed after incomplete_pdu_timeout_ms
+// (receive_watchdog.h), on the manual clock. The watchdog samples every half timeout, so the
+// close comes between 1 and 1.5 timeouts after the stall is first seen: the test moves the
+// time in steps until it does.
+class receive_stall_test : public target_test {
+ protected:
+  tcp_transport_options transport() const override {
+    auto o = target_fixture::default_transport();
+    o.incomplete_pdu_timeout_ms = 1000;
+    return o;
+  }
+  time_source* time() override { return &clock; }
+  manual_time clock;
+
+  // Moves the time in half-timeout steps (each lets the watchdog sample) until c is closed.
+  ::testing::AssertionResult closed_as_time_goes_by(test_client& c) {
+    for (int i = 0; i < 8; ++i) {
+      clock.advance(600ms);
+      settle(fx->target().reactors());
+    }
+    auto r = c.wait_closed();
+    if (r) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "still open: " << r.err().message;
+  }
+};
+
+TEST_F(receive_stall_test, a_connection_without_icreq_is_closed) {
+  log_capture logs;
+  test_client c;
+  ASSERT_TRUE(ok(c.open(addr(), port())));
+  settle(fx->target().reactors());  // accepted (the watchdog counts from there)
+  clock.advance(900ms);
+  settle(fx->target().reactors());
+  EXPECT_TRUE(c.socket().quiet_for(50ms)) << "closed before the timeout";
+  EXPECT_TRUE(closed_as_time_goes_by(c));
+  EXPECT_NE(logs.wait_for({"no ICReq", "closing the connection"}), "");
+}
+
+TEST_F(receive_stall_test, half_a_pdu_left_incomplete_closes_the_connection) {
+  log_capture logs;
+  auto h = connect_controller();
+  ASSERT_TRUE(ok(h));
+  // A Keep Alive capsule and the first 30 of a second one's 72 bytes, in one send: once the
+  // first is answered, the target has read the half PDU too (the same bytes of the stream).
+  auto sqe = test_client::make_sqe(static_cast<uint8_t>(admin_opcode::keep_alive));
+  capsule_cmd_pdu cmd{};
+  cmd.ch.type = static_cast<uint8_t>(pdu_type::capsule_cmd);
+  cmd.ch.hlen = sizeof(cmd);
+  cmd.ch.plen = sizeof(cmd);
+  cmd.sqe = sqe;
+  auto bytes = wire_bytes(cmd);
+  std::vector<std::byte> stream(bytes.begin(), bytes.end());
+  stream.insert(stream.end(), bytes.begin(), bytes.begin() + 30);
+  ASSERT_TRUE(ok(h->admin.socket().send_all(stream, 1000ms)));
+  auto first = h->admin.recv_pdu();
+  ASSERT_TRUE(ok(first));
+  EXPECT_EQ(first->type(), pdu_type::capsule_resp);
+  clock.advance(900ms);
+  settle(fx->target().reactors());
+  EXPECT_TRUE(h->admin.socket().quiet_for(50ms)) << "closed before the timeout";
+  EXPECT_TRUE(closed_as_time_goes_by(h->admin));
+  EXPECT_NE(logs.wait_for({"a PDU left incomplete", "closing the connection"}), "");
+}
+
+TEST_F(receive_stall_test, an_idle_connection_between_pdus_is_left_to_keep_alive) {
+  auto h = connect_controller();
+  ASSERT_TRUE(ok(h));
+  for (int i = 0; i < 8; ++i) {
+    clock.advance(600ms);
+    settle(fx->target().reactors());
+  }
+  // 4.8 s with nothing half-sent: the I/O queue is still there (KATO is the admin queue's).
+  EXPECT_TRUE(succeeded(h->io.read(target_fixture::ns_512, 0, 1, 512)));
+}
+
+// max_connections_per_listener: beyond it a new connection is closed at once.
+class connection_limit_test : public target_test {
+ protected:
+  tcp_transport_options transport() const override {
+    auto o = target_fixture::default_transport();
+    o.max_connections_per_listener = 3;
+    return o;
+  }
+};
+
+TEST_F(connection_limit_test, connections_beyond_the_listener_limit_are_closed) {
+  log_capture logs;
+  std::vector<test_client> open(3);
+  for (auto& c : open) ASSERT_TRUE(ok(c.connect(addr(), port())));
+  test_client extra;
+  ASSERT_TRUE(ok(extra.open(addr(), port())));
+  EXPECT_TRUE(ok(extra.wait_closed())) << "a fourth connection was kept";
+  EXPECT_NE(logs.wait_for({"refused", "max_connections_per_listener"}), "");
+  // Once one closes (and the target has released it), a new one is served.
+  open[0].close();
+  EXPECT_TRUE(wait_until([&] {
+    test_client again;
+    return ok(connect_admin_queue(again, addr(), port(), std::string(discovery_nqn)));
+  }));
+}
+
 }  // namespace
 }  // namespace nvmfd
