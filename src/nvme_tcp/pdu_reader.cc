@@ -58,6 +58,7 @@ bool pdu_reader::finish_pdu() {
     std::memcpy(&got, ddgst_.data(), sizeof(got));
     ok = got == crc32c_final(crc_);
   }
+  ++pdus_received_;
   sink_.on_pdu_received({hdr_.data(), ch.hlen}, ok);
   start_next();
   return !stopped_;

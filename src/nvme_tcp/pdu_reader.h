@@ -57,6 +57,10 @@ class pdu_reader {
   void set_params(const pdu_check_params& p) { params_ = p; }
   const pdu_check_params& params() const { return params_; }
   void stop() { stopped_ = true; }
+  // Part of a PDU has arrived and the rest has not (a stall watchdog's question).
+  bool mid_pdu() const { return state_ != state::common_header || hdr_got_ > 0; }
+  // PDUs received whole since the start.
+  uint64_t pdus_received() const { return pdus_received_; }
 
   // After protocol_error: the error and the offending header bytes (for the TermReq data).
   const term_error& error_info() const { return term_; }
@@ -77,6 +81,7 @@ class pdu_reader {
   state state_ = state::common_header;
   bool stopped_ = false;
   bool failed_ = false;
+  uint64_t pdus_received_ = 0;
   term_error term_{};
 
   std::array<std::byte, 128 + digest_len> hdr_{};

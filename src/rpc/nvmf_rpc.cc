@@ -92,6 +92,8 @@ json tcp_transport_json(const tcp_transport_options& o) {
           {"num_shared_buffers", o.num_shared_buffers},
           {"buf_cache_size", o.buf_cache_size},
           {"h2c_data_timeout_ms", o.h2c_data_timeout_ms},
+          {"incomplete_pdu_timeout_ms", o.incomplete_pdu_timeout_ms},
+          {"max_connections_per_listener", o.max_connections_per_listener},
           {"dif_insert_or_strip", o.dif_insert_or_strip},
           {"zcopy", o.zcopy},
           {"c2h_success", o.c2h_success},
@@ -110,6 +112,15 @@ json transport_json(const target_transport& tr) {
   return {{"trtype", std::string(tr.name())}};
 }
 
+// "hosts" of a referral or registration (nvmfd's): the host NQNs whose discovery log shows
+// it; absent or empty: every host.
+std::vector<std::string> read_entry_hosts(param_reader& p) {
+  auto hosts = p.optional_string_array("hosts").value_or(std::vector<std::string>{});
+  for (auto& h : hosts)
+    if (auto v = validate_nqn(h); !v && p.ok()) p.fail("hosts", v.err().message);
+  return hosts;
+}
+
 // Referral params (nvmf_discovery_add_referral / _remove_referral): "address" is an
 // nvmf_listen_address whose trsvcid is required (as in SPDK), "subnqn" defaults to the
 // discovery NQN.
@@ -122,6 +133,7 @@ discovery_referral read_referral(param_reader& p) {
   if (auto n = p.optional_string("subnqn")) r.subnqn = *n;
   if (p.ok())
     if (auto v = validate_nqn(r.subnqn); !v) p.fail("subnqn", v.err().message);
+  r.hosts = read_entry_hosts(p);
   p.ignore({"tgt_name"});
   return r;
 }
@@ -138,15 +150,20 @@ discovery_registration read_registration(param_reader& p) {
     if (auto v = validate_nqn(r.subnqn); !v) p.fail("subnqn", v.err().message);
   if (p.ok() && is_discovery_nqn(r.subnqn))
     p.fail("subnqn", "a registration names an NVM subsystem (a discovery service is a referral)");
+  r.hosts = read_entry_hosts(p);
   return r;
 }
 
 json registration_json(const discovery_registration& r) {
-  return {{"subnqn", r.subnqn}, {"listen_address", listen_address_json(r.address)}, {"source", r.source}};
+  json j = {{"subnqn", r.subnqn}, {"listen_address", listen_address_json(r.address)}, {"source", r.source}};
+  if (!r.hosts.empty()) j["hosts"] = r.hosts;
+  return j;
 }
 
 json referral_json(const discovery_referral& r) {
-  return {{"address", listen_address_json(r.address)}, {"secure_channel", r.secure_channel}, {"subnqn", r.subnqn}};
+  json j = {{"address", listen_address_json(r.address)}, {"secure_channel", r.secure_channel}, {"subnqn", r.subnqn}};
+  if (!r.hosts.empty()) j["hosts"] = r.hosts;
+  return j;
 }
 
 // nvmf_set_config (SPDK: the target's options). nvmfd uses discovery_filter and the
@@ -194,6 +211,10 @@ result<json> create_transport(nvmf_target& t, const json& params) {
   o.buf_cache_size = static_cast<uint32_t>(p.optional_uint("buf_cache_size", UINT32_MAX).value_or(o.buf_cache_size));
   o.h2c_data_timeout_ms =
       static_cast<uint32_t>(p.optional_uint("h2c_data_timeout_ms", UINT32_MAX).value_or(o.h2c_data_timeout_ms));
+  o.incomplete_pdu_timeout_ms = static_cast<uint32_t>(
+      p.optional_uint("incomplete_pdu_timeout_ms", UINT32_MAX).value_or(o.incomplete_pdu_timeout_ms));
+  o.max_connections_per_listener = static_cast<uint32_t>(
+      p.optional_uint("max_connections_per_listener", UINT32_MAX).value_or(o.max_connections_per_listener));
   o.c2h_success = p.optional_bool("c2h_success").value_or(o.c2h_success);
   o.sock_priority = static_cast<uint32_t>(p.optional_uint("sock_priority", 6).value_or(0));
   o.abort_timeout_sec = static_cast<uint32_t>(p.optional_uint("abort_timeout_sec", UINT32_MAX).value_or(1));
@@ -375,8 +396,11 @@ json nvmf_config(nvmf_target& t) {
     calls.push_back({{"method", "nvmf_discovery_add_referral"}, {"params", referral_json(r)}});
   for (auto& r : t.registrations_locked())
     if (r.source == "rpc")
-      calls.push_back({{"method", "nvmf_discovery_register"},
-                       {"params", {{"subnqn", r.subnqn}, {"listen_address", listen_address_json(r.address)}}}});
+    {
+      json params = {{"subnqn", r.subnqn}, {"listen_address", listen_address_json(r.address)}};
+      if (!r.hosts.empty()) params["hosts"] = r.hosts;
+      calls.push_back({{"method", "nvmf_discovery_register"}, {"params", params}});
+    }
   return calls;
 }
 

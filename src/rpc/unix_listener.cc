@@ -44,6 +44,13 @@ result<unix_listener> unix_listener::open(const std::string& path, int backlog) 
 
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
+    // Another user's file (a socket planted for us to unlink and reuse, or theirs): never
+    // touch it, whatever it is.
+    if (st.st_uid != ::geteuid()) {
+      return error{errc::busy, fmt::format("{} exists and belongs to uid {}, not to this user (uid {}): refusing to "
+                                           "use or replace it",
+                                           path, st.st_uid, ::geteuid())};
+    }
     if (!S_ISSOCK(st.st_mode)) {
       return error{errc::already_exists, fmt::format("{} exists and is not a socket", path)};
     }

@@ -3,7 +3,8 @@
 //
 // open() refuses a path where something answers a connect ("another nvmfd is listening on
 // PATH": errc::already_exists) and a path that exists but is not a socket (already_exists);
-// a socket file nobody answers on is stale and is replaced. Other failures are io_error with
+// a socket file nobody answers on is stale and is replaced. A file there that belongs to
+// another user is never used or replaced (errc::busy, naming its uid). Other failures are io_error with
 // the errno. The destructor closes the socket and unlinks the path if the file there is
 // still the one it bound (a successor that replaced it keeps its socket).
 #include <string>

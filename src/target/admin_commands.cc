@@ -11,6 +11,7 @@
 #include "target/admin_command_limits.h"
 #include "target/command_handlers.h"
 #include "target/controller.h"
+#include "target/keep_alive_policy.h"
 #include "target/nvmf_target.h"
 #include "target/target_queue.h"
 
@@ -245,7 +246,9 @@ nvme_status set_features(target_queue& q, target_request& req) {
       return nvme_status::success();
     }
     case feature_id::keep_alive_timer:
-      c.set_kato(f.cdw11);
+      // keep_alive_policy.h: no way to turn keep-alive off on an I/O controller.
+      if (f.cdw11 == 0 && !c.is_discovery()) return nvme_status::generic(sc_generic::keep_alive_timeout_invalid);
+      c.set_kato(granted_kato(c.is_discovery(), f.cdw11, q.limits().min_kato));
       return nvme_status::success();
     case feature_id::power_management:
       if ((f.cdw11 & 0x1f) != 0) return nvme_status::generic(sc_generic::invalid_field);  // one power state
@@ -280,6 +283,9 @@ nvme_status prepare_command(target_queue& q, target_request& req) {
   bool fabrics = opc == static_cast<uint8_t>(admin_opcode::fabrics);
   if (fabrics || q.is_admin())
     if (nvme_status st = check_admin_data(q, req); !st.ok()) return st;
+  // Base 2.0 3.5.1: before CC.EN = 1 and CSTS.RDY = 1 the controller serves the fabrics
+  // commands only (Connect, Property Get/Set, authentication), as Linux nvmet does.
+  if (!fabrics && q.is_admin() && !q.ctrl()->enabled) return nvme_status::generic(sc_generic::command_sequence_error);
   if (fabrics) {
     req.dir = static_cast<data_direction>(req.cmd.fctype() & 0x3);
   } else if (!q.is_admin()) {

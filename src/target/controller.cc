@@ -12,6 +12,12 @@
 
 namespace nvmfd {
 
+namespace {
+// The NVM command set's queue entry sizes, log2 bytes (Identify SQES/CQES minimum).
+constexpr uint8_t nvm_iosqes = 6;
+constexpr uint8_t nvm_iocqes = 4;
+}  // namespace
+
 controller::controller(nvmf_target& t, std::shared_ptr<subsystem> s, cntlid_t cntlid, std::string hostnqn,
                        uuid hostid, uint32_t kato, reactor& admin_reactor, uint16_t max_io_queues)
     : target_(t),
@@ -82,11 +88,30 @@ void controller::detach_admin_queue() {
   }
 }
 
+// Base 2.0 3.1.4.5 and 3.5.1: the values CC.EN = 1 is written with must be ones the controller
+// supports (CAP.MPSMIN..MPSMAX, CAP.CSS, arbitration; I/O entry sizes for an I/O controller);
+// otherwise CSTS.CFS, as Linux nvmet answers. A discovery controller has no I/O queues, so its
+// entry sizes are not checked (Linux nvmet does not either).
+bool controller::cc_supported(uint32_t value) const {
+  cc_register r{value};
+  if (r.mps() != 0 || r.ams() != 0 || r.css() != cc_css_nvm) return false;
+  if (!is_discovery() && (r.iosqes() != nvm_iosqes || r.iocqes() != nvm_iocqes)) return false;
+  return true;
+}
+
 void controller::write_cc(uint32_t value) {
   cc_register old{cc}, now{value};
   cc = value;
   if (now.en() && !old.en()) {
-    csts |= csts_bits::rdy;
+    if (!cc_supported(value)) {
+      NVMFD_LOG_WARN("controller {} of {} (host {}): CC {:#x} names values the controller does not support, "
+                     "setting CSTS.CFS",
+                     cntlid_, subsys_->nqn(), hostnqn_, value);
+      csts = csts_bits::cfs;
+      enabled = false;
+      return;
+    }
+    csts = csts_bits::rdy;
     enabled = true;
   } else if (!now.en() && old.en()) {
     // Controller reset: I/O queues go away (NVMe Base 2.0 3.7.2).

@@ -88,8 +88,10 @@ class controller : public std::enable_shared_from_this<controller> {
   void keep_alive() { last_keep_alive_ = admin_reactor_.now(); }
   // Set Features Keep Alive Timer: the new timeout takes effect now (0 turns it off).
   void set_kato(uint32_t ms);
-  // CC written by Property Set: EN and SHN take effect on CSTS.
+  // CC written by Property Set: EN and SHN take effect on CSTS. EN 0 -> 1 with values the
+  // controller does not support (cc_supported) sets CSTS.CFS and leaves it disabled.
   void write_cc(uint32_t value);
+  bool cc_supported(uint32_t value) const;
   // Parks an Asynchronous Event Request; false if the limit (aerl + 1) is reached.
   bool park_aer(target_request& req);
   // Namespace attribute changed (from the control thread, posted here).

@@ -28,6 +28,16 @@ uint16_t asqsz_of(nvmf_target& t, const listen_address& a) {
   return static_cast<uint16_t>(tr ? tr->limits().max_aq_depth : queue_limits{}.max_aq_depth);
 }
 
+// The log shows a registration or referral of subnqn, limited to `hosts` (empty: any), to
+// hostnqn: as for the target's own subsystems, a host sees only what it may use. When the
+// target serves subnqn itself, that subsystem's allow list applies too.
+bool shown_to(nvmf_target& t, const std::string& subnqn, const std::vector<std::string>& hosts,
+              const std::string& hostnqn) {
+  if (!hosts.empty() && std::find(hosts.begin(), hosts.end(), hostnqn) == hosts.end()) return false;
+  auto s = t.find_subsystem_locked(subnqn);
+  return !s || s->type() == subsystem_kind::discovery || s->host_allowed(hostnqn);
+}
+
 }  // namespace
 
 std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::string& hostnqn,
@@ -65,7 +75,7 @@ std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::strin
       for (auto& s : t.subsystems_locked())
         if (s->nqn() == r.subnqn)
           for (auto& l : s->listeners) dup |= l.traddr == r.address.traddr && l.trsvcid == r.address.trsvcid;
-      if (dup) continue;
+      if (dup || !shown_to(t, r.subnqn, r.hosts, hostnqn)) continue;
       listed.push_back(&r);
       discovery_log_entry e{};
       set_transport_fields(t, e, r.address);
@@ -86,6 +96,7 @@ std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::strin
         if (std::none_of(all_referrals.begin(), all_referrals.end(), [&](auto& o) { return o.same_as(r); }))
           all_referrals.push_back(r);
     for (auto& r : all_referrals) {
+      if (!shown_to(t, r.subnqn, r.hosts, hostnqn)) continue;
       discovery_log_entry e{};
       set_transport_fields(t, e, r.address);
       e.adrfam = adrfam_of(r.address);

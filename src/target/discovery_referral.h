@@ -3,6 +3,7 @@
 // service, or to an NVM subsystem elsewhere (SPDK's nvmf_discovery_add_referral; NVMe-oF
 // 1.1 5.3, "Discovery subsystem" entries). The target keeps them under its mutex.
 #include <string>
+#include <vector>
 
 #include "proto/nqn.h"
 #include "target/subsystem.h"
@@ -17,6 +18,9 @@ struct discovery_referral {
   std::string subnqn{discovery_nqn};
   // TREQ: secure channel required (true) or not required (false).
   bool secure_channel = false;
+  // The hosts (host NQNs) whose discovery log shows it; empty: every host. A referral naming
+  // an NVM subsystem this target serves is shown only to hosts that subsystem allows.
+  std::vector<std::string> hosts;
 
   // The key SPDK finds a referral by: address, service and NQN.
   bool same_as(const discovery_referral& o) const {

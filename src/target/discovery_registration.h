@@ -6,6 +6,7 @@
 // lists each (subnqn, address) once, whatever the number of sources, and not at all when
 // the target serves that subsystem there itself.
 #include <string>
+#include <vector>
 
 #include "target/subsystem.h"
 
@@ -15,6 +16,9 @@ struct discovery_registration {
   std::string subnqn;
   listen_address address;  // trtype TCP, adrfam, traddr, trsvcid
   std::string source = "rpc";
+  // The hosts (host NQNs) whose discovery log shows it; empty: every host. A registration of a
+  // subsystem this target also serves is shown only to hosts that subsystem allows.
+  std::vector<std::string> hosts;
 
   bool same_entry(const discovery_registration& o) const {
     return subnqn == o.subnqn && address.traddr == o.address.traddr && address.trsvcid == o.address.trsvcid;

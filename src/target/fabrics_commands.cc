@@ -11,6 +11,7 @@
 #include "proto/nqn.h"
 #include "target/command_handlers.h"
 #include "target/controller.h"
+#include "target/keep_alive_policy.h"
 #include "target/nvmf_target.h"
 #include "target/target_queue.h"
 
@@ -101,10 +102,7 @@ nvme_status connect_admin(connect_context& cx, const connect_data& d, std::share
     if (!cntlid)
       return cx.refuse(nvme_status::specific(sc_command_specific::controller_busy),
                        "no free controller ID in the subsystem's cntlid range");
-    uint32_t kato = f.kato_ms;
-    // Discovery controllers may run without keep-alive (kato 0); I/O controllers get
-    // at least min_kato, as SPDK does, so that a vanished host is noticed.
-    if (sub->type() == subsystem_kind::nvme && kato != 0 && kato < limits.min_kato) kato = limits.min_kato;
+    uint32_t kato = granted_kato(sub->type() == subsystem_kind::discovery, f.kato_ms, limits.min_kato);
     c = std::make_shared<controller>(q.target(), sub, *cntlid, cx.hostnqn, hostid, kato, q.owner(),
                                      limits.max_io_qpairs_per_ctrlr);
     c->set_listener(l->traddr, l->trsvcid);

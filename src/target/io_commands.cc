@@ -23,7 +23,7 @@ struct dsm_range {
 static_assert(sizeof(dsm_range) == 16);
 static_assert(offsetof(dsm_range, nlb) == 4 && offsetof(dsm_range, slba) == 8);
 
-constexpr uint32_t fua_bit = 1u << 30;        // CDW12 bit 30 of Read/Write
+constexpr uint32_t fua_bit = 1u << 30;        // CDW12 bit 30 of Read/Write/Write Zeroes
 constexpr uint32_t dsm_deallocate = 1u << 2;  // CDW11 AD
 
 uint64_t slba(const nvme_sqe& c) { return uint64_t{c.cdw10.get()} | (uint64_t{c.cdw11.get()} << 32); }
@@ -148,6 +148,7 @@ std::optional<nvme_status> execute_io(target_queue& q, target_request& req) {
     case io_opcode::write_zeroes:
       if (!d.supports(bdev_op::write_zeroes)) return nvme_status::generic(sc_generic::invalid_opcode);
       io.op = bdev_op::write_zeroes;
+      io.fua = (cmd.cdw12.get() & fua_bit) != 0;  // NVM CS 1.0 3.2.6: CDW12 bit 30, as Write
       io.buf = nullptr;
       break;
     case io_opcode::dataset_management: {

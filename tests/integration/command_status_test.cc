@@ -225,9 +225,9 @@ TEST_F(command_status_test, connect_from_a_host_not_on_the_allow_list_is_invalid
 
 TEST_F(command_status_test, io_connect_before_cc_en_is_command_sequence_error) {
   test_client admin;
-  auto cntlid = connect_admin_queue(admin, addr(), port(), std::string(target_fixture::open_nqn));
+  auto cntlid = connect_admin_queue(admin, addr(), port(), std::string(target_fixture::open_nqn), 0, 31,
+                                    /*enable=*/false);
   ASSERT_TRUE(ok(cntlid));
-  ASSERT_TRUE(succeeded(admin.set_number_of_queues(1)));
   test_client io;
   ASSERT_TRUE(ok(io.connect(addr(), port())));
   EXPECT_TRUE(has_status(io.fabrics_connect(target_fixture::open_nqn, 1, 127, *cntlid), sequence_error));

@@ -17,10 +17,12 @@ result<void> require_success(const result<command_result>& r, const char* what) 
 }  // namespace
 
 result<uint16_t> connect_admin_queue(test_client& c, const std::string& addr, uint16_t port,
-                                     const std::string& subnqn, uint32_t kato_ms, uint16_t sqsize) {
+                                     const std::string& subnqn, uint32_t kato_ms, uint16_t sqsize, bool enable) {
   if (auto r = c.connect(addr, port); !r) return r.take_err();
   auto r = c.fabrics_connect(subnqn, 0, sqsize, 0xffff, kato_ms);
   if (auto ok = require_success(r, "admin Connect"); !ok) return ok.take_err();
+  if (enable)
+    if (auto e = c.enable(); !e) return e.take_err();
   return static_cast<uint16_t>(r->dw0() & 0xffff);
 }
 
@@ -29,7 +31,6 @@ result<test_controller> test_controller::connect(const test_controller_params& p
   auto cntlid = connect_admin_queue(h.admin, p.addr, p.port, p.subnqn, p.kato_ms, p.admin_sqsize);
   if (!cntlid) return cntlid.take_err();
   h.cntlid = *cntlid;
-  if (auto r = h.admin.enable(); !r) return r.take_err();
   if (auto r = require_success(h.admin.set_number_of_queues(p.io_queues), "Set Features Number of Queues"); !r)
     return r.take_err();
   if (auto r = h.io.connect(p.addr, p.port); !r) return r.take_err();

@@ -37,8 +37,10 @@ class test_controller {
   explicit test_controller(const client_options& o) : admin(o), io(o) {}
 };
 
-// Connects only the admin queue (Connect qid 0) and returns the cntlid; no enable.
+// Connects the admin queue (Connect qid 0) and, unless !enable, enables the controller (CC.EN
+// = 1, CSTS.RDY: admin commands other than fabrics ones need it). Returns the cntlid.
 result<uint16_t> connect_admin_queue(test_client& c, const std::string& addr, uint16_t port,
-                                     const std::string& subnqn, uint32_t kato_ms = 0, uint16_t sqsize = 31);
+                                     const std::string& subnqn, uint32_t kato_ms = 0, uint16_t sqsize = 31,
+                                     bool enable = true);
 
 }  // namespace nvmfd

@@ -13,7 +13,7 @@ result<std::unique_ptr<tcp_listener>> tcp_listener::open(tcp_transport& t, react
                                                          uint16_t port) {
   auto fd = tcp_listen(addr, port);
   if (!fd) return fd.take_err();
-  std::unique_ptr<tcp_listener> l(new tcp_listener(t, pool, *fd));
+  std::unique_ptr<tcp_listener> l(new tcp_listener(t, pool, *fd, fmt::format("{}:{}", addr, port)));
   result<void> w;
   pool.run_on(0, [&] { w = pool.at(0).watch(*fd, EPOLLIN, l.get()); });
   if (!w) {
@@ -33,7 +33,19 @@ void tcp_listener::on_events(uint32_t) {
   for (int i = 0; i < 64; ++i) {
     auto fd = tcp_accept(fd_);
     if (!fd) return;  // EAGAIN, or a transient accept failure: epoll calls again
-    transport_.adopt_connection(*fd);
+    uint32_t max = transport_.options().max_connections_per_listener;
+    if (max && open_->load(std::memory_order_relaxed) >= max) {
+      if (refused_++ % 1000 == 0) {
+        std::string peer = "an unknown peer";
+        if (auto a = peer_address(*fd)) peer = fmt::format("{}:{}", a->addr, a->port);
+        NVMFD_LOG_WARN("listener {}: connection from {} refused: {} connections open (max_connections_per_listener); "
+                       "{} refused so far",
+                       name_, peer, max, refused_);
+      }
+      close(*fd);
+      continue;
+    }
+    transport_.adopt_connection(*fd, connection_slot(open_));
   }
 }
 

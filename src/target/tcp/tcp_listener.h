@@ -2,7 +2,11 @@
 // tcp_listener: a listening socket of the TCP transport, on reactor 0, that accepts NVMe/TCP
 // connections and hands them to the transport (tcp_transport::adopt_connection). Created
 // and destroyed on the control thread (it registers and unregisters itself on reactor 0
-// synchronously); destroying it stops listening.
+// synchronously); destroying it stops listening. It counts the connections it accepted that
+// are still open (each holds a connection_slot): beyond max_connections_per_listener a new
+// one is closed at once, with a warning (the first, then every 1000th).
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -22,10 +26,14 @@ class tcp_listener final : public transport_listener, public event_handler {
   void on_events(uint32_t events) override;
 
  private:
-  tcp_listener(tcp_transport& t, reactor_pool& pool, int fd) : transport_(t), pool_(pool), fd_(fd) {}
+  tcp_listener(tcp_transport& t, reactor_pool& pool, int fd, std::string name)
+      : transport_(t), pool_(pool), fd_(fd), name_(std::move(name)) {}
   tcp_transport& transport_;
   reactor_pool& pool_;
   int fd_;
+  std::string name_;  // "addr:port", for log lines
+  std::shared_ptr<std::atomic<uint32_t>> open_ = std::make_shared<std::atomic<uint32_t>>(0);
+  uint64_t refused_ = 0;  // reactor 0 only
 };
 
 }  // namespace nvmfd

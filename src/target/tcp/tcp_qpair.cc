@@ -36,12 +36,14 @@ void tcp_request::on_bdev_io_done(bdev_io&) { qp->on_io_done(*this); }
 void tcp_request::on_pdu_sent(tx_pdu&) { qp->release_request(*this); }
 
 tcp_qpair::tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_options& opts,
-                     data_buffer_budget& buffers)
+                     data_buffer_budget& buffers, connection_slot slot)
     : target_queue(t, r, limits_of(opts)),
       fd_(fd),
       opts_(opts),
       reader_(*this, pdu_check_params{pdu_role::target, false, false, false, 0, max_pdu_data(opts)}),
-      buffers_(buffers) {}
+      buffers_(buffers),
+      watchdog_(r.now()),
+      slot_(std::move(slot)) {}
 
 tcp_qpair::~tcp_qpair() {
   if (!channel_ && fd_ >= 0) ::close(fd_);
@@ -60,6 +62,7 @@ void tcp_qpair::start() {
   buffer_pool::local().set_cache_limit(
       static_cast<size_t>(std::min<uint64_t>(uint64_t{opts_.buf_cache_size} * opts_.io_unit_size, SIZE_MAX)));
   grow_requests(1);  // room for the Connect; the queue size is known after it
+  arm_receive_watchdog();
   channel_ = make_pdu_channel(owner(), fd_, reader_, writer_, *this);
   if (auto w = channel_->start(); !w) {
     NVMFD_LOG_ERROR("qpair: {}", w.err().message);
@@ -361,27 +364,28 @@ void tcp_qpair::retry_buffer_waiters() {
 // Buffers freed by this queue retry its waiters at once (release_request); buffers freed by
 // other queues, perhaps on other reactors, are noticed by polling while anyone waits.
 void tcp_qpair::arm_buffer_retry() {
-  if (buffer_retry_timer_) return;
+  if (!buffer_retry_timer_) schedule_self(&tcp_qpair::buffer_retry_timer_, std::chrono::milliseconds(1),
+                                          &tcp_qpair::on_buffer_retry_timer);
+}
+
+void tcp_qpair::on_buffer_retry_timer() {
+  retry_buffer_waiters();
+  flush_now();
+}
+
+void tcp_qpair::schedule_self(timer_id tcp_qpair::*slot, std::chrono::milliseconds delay, void (tcp_qpair::*fn)()) {
   std::weak_ptr<target_queue> weak = weak_from_this();
-  buffer_retry_timer_ = owner().schedule(std::chrono::milliseconds(1), [weak] {
+  this->*slot = owner().schedule(delay, [weak, slot, fn] {
     if (auto q = weak.lock()) {
       auto& self = static_cast<tcp_qpair&>(*q);
-      self.buffer_retry_timer_ = 0;
-      self.retry_buffer_waiters();
-      self.flush_now();
+      self.*slot = 0;
+      (self.*fn)();
     }
   });
 }
 
 void tcp_qpair::arm_h2c_timer(std::chrono::milliseconds delay) {
-  std::weak_ptr<target_queue> weak = weak_from_this();
-  h2c_timer_ = owner().schedule(delay, [weak] {
-    if (auto q = weak.lock()) {
-      auto& self = static_cast<tcp_qpair&>(*q);
-      self.h2c_timer_ = 0;
-      self.check_h2c_deadlines();
-    }
-  });
+  schedule_self(&tcp_qpair::h2c_timer_, delay, &tcp_qpair::check_h2c_deadlines);
 }
 
 void tcp_qpair::check_h2c_deadlines() {
@@ -400,6 +404,24 @@ void tcp_qpair::check_h2c_deadlines() {
     if (!next || r->h2c_deadline < *next) next = r->h2c_deadline;
   }
   if (next) arm_h2c_timer(std::chrono::ceil<std::chrono::milliseconds>(*next - now));
+}
+
+void tcp_qpair::arm_receive_watchdog() {
+  if (!opts_.incomplete_pdu_timeout_ms) return;
+  auto period = std::chrono::milliseconds(std::max<uint32_t>(1, opts_.incomplete_pdu_timeout_ms / 2));
+  schedule_self(&tcp_qpair::watchdog_timer_, period, &tcp_qpair::check_receive_stall);
+}
+
+void tcp_qpair::check_receive_stall() {
+  if (state_ == conn_state::closed || state_ == conn_state::terminating) return;
+  receive_watchdog::sample s{state_ == conn_state::wait_ic_req, reader_.mid_pdu(), reader_.pdus_received()};
+  if (watchdog_.stalled(s, owner().now(), std::chrono::milliseconds(opts_.incomplete_pdu_timeout_ms))) {
+    NVMFD_LOG_WARN("qpair {} qid {}: {} for {} ms (incomplete_pdu_timeout_ms), closing the connection", peer(), qid(),
+                   s.waiting_ic_req ? "no ICReq" : "a PDU left incomplete", opts_.incomplete_pdu_timeout_ms);
+    close("incomplete PDU timeout");
+    return;
+  }
+  arm_receive_watchdog();
 }
 
 void tcp_qpair::execute(tcp_request& req) {
@@ -544,7 +566,7 @@ void tcp_qpair::close(std::string_view why) {
   (void)why;
   state_ = conn_state::closed;
   reader_.stop();
-  for (timer_id* t : {&drain_timer_, &buffer_retry_timer_, &h2c_timer_}) {
+  for (timer_id* t : {&drain_timer_, &buffer_retry_timer_, &h2c_timer_, &watchdog_timer_}) {
     if (*t) owner().cancel(*t);
     *t = 0;
   }

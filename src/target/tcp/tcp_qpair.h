@@ -28,7 +28,9 @@
 #include "reactor/reactor.h"
 #include "target/target_queue.h"
 #include "target/tcp/data_buffer_budget.h"
+#include "target/tcp/receive_watchdog.h"
 #include "target/tcp/tcp_request.h"
+#include "target/tcp/tcp_transport.h"
 #include "target/tcp/tcp_transport_options.h"
 
 namespace nvmfd {
@@ -40,7 +42,9 @@ class tcp_qpair final : public target_queue,
                         public deferred_task {
  public:
   // buffers: the transport's data buffer budget (outlives every qpair).
-  tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_options& opts, data_buffer_budget& buffers);
+  // slot: the listener's connection count this connection holds (released with the qpair).
+  tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_options& opts, data_buffer_budget& buffers,
+            connection_slot slot = {});
   ~tcp_qpair() override;
 
   void start();
@@ -91,9 +95,16 @@ class tcp_qpair final : public target_queue,
   void wait_for_buffer(tcp_request& req);
   void retry_buffer_waiters();
   void arm_buffer_retry();
+  void on_buffer_retry_timer();
+  // Calls (this->*fn)() after delay on this reactor unless the qpair is gone by then; the
+  // timer's id is kept in this->*slot while it is pending (close() cancels it).
+  void schedule_self(timer_id tcp_qpair::*slot, std::chrono::milliseconds delay, void (tcp_qpair::*fn)());
   // h2c_data_timeout_ms: checks the deadlines of the R2Ts outstanding.
   void arm_h2c_timer(std::chrono::milliseconds delay);
   void check_h2c_deadlines();
+  // incomplete_pdu_timeout_ms: samples the receive side every half timeout.
+  void arm_receive_watchdog();
+  void check_receive_stall();
   void grow_requests(uint16_t n);
   // target_queue: room for queue_size() requests.
   void on_bound() override { grow_requests(queue_size()); }
@@ -123,6 +134,9 @@ class tcp_qpair final : public target_queue,
   tcp_request* buffer_waiters_tail_ = nullptr;
   timer_id buffer_retry_timer_ = 0;   // retries the waiters when other queues free buffers
   timer_id h2c_timer_ = 0;
+  receive_watchdog watchdog_;
+  timer_id watchdog_timer_ = 0;
+  connection_slot slot_;
 
   std::array<std::byte, 128 + digest_len> icresp_hdr_{};
   tx_pdu icresp_tx_;

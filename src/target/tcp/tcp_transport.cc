@@ -20,12 +20,13 @@ result<std::unique_ptr<transport_listener>> tcp_transport::listen(const listen_a
   return std::unique_ptr<transport_listener>(std::move(l.value()));
 }
 
-void tcp_transport::adopt_connection(int fd) {
+void tcp_transport::adopt_connection(int fd, connection_slot slot) {
   reactor_pool& pool = target_.reactors();
   unsigned idx = next_reactor_.fetch_add(1, std::memory_order_relaxed) % pool.size();
   reactor& r = pool.at(idx);
-  r.post([this, &r, fd] {
-    auto q = std::make_shared<tcp_qpair>(target_, r, fd, opts_, buffers_);
+  auto held = std::make_shared<connection_slot>(std::move(slot));  // std::function needs a copyable lambda
+  r.post([this, &r, fd, held] {
+    auto q = std::make_shared<tcp_qpair>(target_, r, fd, opts_, buffers_, std::move(*held));
     target_.adopt_queue(q);
     q->start();
   });

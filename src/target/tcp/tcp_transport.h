@@ -17,6 +17,30 @@ namespace nvmfd {
 
 class nvmf_target;
 
+// One of a listener's open connections (max_connections_per_listener): the count goes down
+// when the holder (the connection's tcp_qpair) is destroyed. Empty: not counted.
+class connection_slot {
+ public:
+  connection_slot() = default;
+  explicit connection_slot(std::shared_ptr<std::atomic<uint32_t>> count) : count_(std::move(count)) {
+    if (count_) count_->fetch_add(1, std::memory_order_relaxed);
+  }
+  connection_slot(connection_slot&&) noexcept = default;
+  connection_slot& operator=(connection_slot&& o) noexcept {
+    release();
+    count_ = std::move(o.count_);
+    return *this;
+  }
+  ~connection_slot() { release(); }
+
+ private:
+  void release() {
+    if (count_) count_->fetch_sub(1, std::memory_order_relaxed);
+    count_.reset();
+  }
+  std::shared_ptr<std::atomic<uint32_t>> count_;
+};
+
 class tcp_transport final : public target_transport {
  public:
   static constexpr std::string_view trtype = "TCP";
@@ -34,8 +58,9 @@ class tcp_transport final : public target_transport {
   // The data buffers its requests hold (num_shared_buffers × io_unit_size at most).
   const data_buffer_budget& buffers() const { return buffers_; }
   // A connected socket (a listener accepted it, or a test made it): becomes a tcp_qpair,
-  // owned by the target, on the next reactor round-robin. Takes fd.
-  void adopt_connection(int fd);
+  // owned by the target, on the next reactor round-robin. Takes fd. slot: the listener's
+  // count of open connections, which the qpair holds one of until it is destroyed.
+  void adopt_connection(int fd, connection_slot slot = {});
 
  private:
   nvmf_target& target_;

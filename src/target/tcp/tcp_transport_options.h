@@ -21,6 +21,12 @@ struct tcp_transport_options {
   // An R2T whose H2CData does not come within this time closes the connection (each
   // H2CData PDU of the transfer starts the time again). 0: no limit.
   uint32_t h2c_data_timeout_ms = 30000;
+  // A connection that has not sent its ICReq, or has sent part of a PDU and not the rest, for
+  // this long is closed (receive_watchdog.h). 0: no limit.
+  uint32_t incomplete_pdu_timeout_ms = 30000;
+  // Connections open at once through one listener; more are accepted and closed at once,
+  // with a warning. 0: no limit.
+  uint32_t max_connections_per_listener = 2048;
   bool c2h_success = true;                 // reads end with a C2HData SUCCESS flag, no CapsuleResp
   bool dif_insert_or_strip = false;
   bool zcopy = false;

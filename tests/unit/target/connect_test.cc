@@ -157,9 +157,9 @@ TEST(connect_test, success_binds_the_queue) {
   EXPECT_TRUE(admin->connected());
   EXPECT_EQ(admin->qid(), qid_t{0});
   EXPECT_EQ(admin->queue_size(), 32);
+  EXPECT_EQ(h.execute(*admin, sqe::property_set(property_offset::cc, handler_harness::enable_cc)).status, ok);
   // KATO below the target's minimum is raised for an I/O controller.
   EXPECT_EQ(h.execute(*admin, sqe::get_features(0x0f)).cqe.dw0.get(), queue_limits{}.min_kato);
-  EXPECT_EQ(h.execute(*admin, sqe::property_set(property_offset::cc, 1)).status, ok);
 
   auto io = h.make_queue();
   auto ic = h.connect(*io, sqe::connect(handler_harness::open_nqn, handler_harness::host_nqn, 1, 63, cntlid, 0,
@@ -175,10 +175,11 @@ TEST(connect_test, success_binds_the_queue) {
   auto again = h.connect(*io, sqe::connect(handler_harness::open_nqn, handler_harness::host_nqn, 1, 63, cntlid));
   EXPECT_EQ(again.status, sequence_error);
 
-  // A discovery controller keeps KATO 0.
+  // A discovery controller connected with KATO 0 gets 120 s, as Linux nvmet gives it.
   auto disc = h.make_queue();
   ASSERT_EQ(h.connect(*disc, sqe::connect(std::string(discovery_nqn), "", 0, 31)).status, ok);
-  EXPECT_EQ(h.execute(*disc, sqe::get_features(0x0f)).cqe.dw0.get(), 0u);
+  ASSERT_EQ(h.execute(*disc, sqe::property_set(property_offset::cc, handler_harness::enable_cc)).status, ok);
+  EXPECT_EQ(h.execute(*disc, sqe::get_features(0x0f)).cqe.dw0.get(), 120000u);
 }
 
 TEST(connect_test, commands_before_connect_and_psdt) {
@@ -213,7 +214,7 @@ TEST(connect_test, property_rows) {
   const row rows[] = {
       {"CAP", false, sqe::property_get(property_offset::cap, true), ok, cap.encode()},
       {"VS", false, sqe::property_get(property_offset::vs, false), ok, nvme_version_1_4},
-      {"CC after enable", false, sqe::property_get(property_offset::cc, false), ok, 1},
+      {"CC after enable", false, sqe::property_get(property_offset::cc, false), ok, handler_harness::enable_cc},
       {"CSTS: ready", false, sqe::property_get(property_offset::csts, false), ok, csts_bits::rdy},
       {"CAP read as 4 bytes", false, sqe::property_get(property_offset::cap, false), invalid_field, {}},
       {"VS read as 8 bytes", false, sqe::property_get(property_offset::vs, true), invalid_field, {}},
@@ -222,7 +223,8 @@ TEST(connect_test, property_rows) {
       {"get on an I/O queue", true, sqe::property_get(property_offset::vs, false), invalid_field, {}},
       {"set on an I/O queue", true, sqe::property_set(property_offset::cc, 1), invalid_field, {}},
       {"shutdown notification", false,
-       sqe::property_set(property_offset::cc, 1 | (uint32_t(shutdown_notification::normal) << 14)), ok, {}},
+       sqe::property_set(property_offset::cc, handler_harness::enable_cc | (uint32_t(shutdown_notification::normal) << 14)),
+       ok, {}},
       {"CSTS: shutdown complete", false, sqe::property_get(property_offset::csts, false), ok,
        csts_bits::rdy | (uint32_t(shutdown_status::complete) << 2)},
   };

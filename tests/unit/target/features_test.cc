@@ -57,11 +57,14 @@ TEST(features_test, nvm_controller_steps) {
       {"AEC capabilities",
        sqe::get_features(fid(feature_id::async_event_configuration), sel(feature_select::supported_capabilities)), ok,
        changeable},
-      // Keep Alive Timer.
+      // Keep Alive Timer: at least min_kato (10 s by default), never off (keep_alive_policy.h).
+      {"KATO set 15 s", sqe::set_features(fid(feature_id::keep_alive_timer), 15000), ok, {}},
+      {"KATO current", sqe::get_features(fid(feature_id::keep_alive_timer)), ok, 15000u},
       {"KATO set 5 s", sqe::set_features(fid(feature_id::keep_alive_timer), 5000), ok, {}},
-      {"KATO current", sqe::get_features(fid(feature_id::keep_alive_timer)), ok, 5000u},
-      {"KATO off", sqe::set_features(fid(feature_id::keep_alive_timer), 0), ok, {}},
-      {"KATO current, off", sqe::get_features(fid(feature_id::keep_alive_timer)), ok, 0u},
+      {"KATO current, raised to min_kato", sqe::get_features(fid(feature_id::keep_alive_timer)), ok, 10000u},
+      {"KATO off", sqe::set_features(fid(feature_id::keep_alive_timer), 0),
+       nvme_status::generic(sc_generic::keep_alive_timeout_invalid), {}},
+      {"KATO current, still on", sqe::get_features(fid(feature_id::keep_alive_timer)), ok, 10000u},
       // Plain stored features.
       {"temperature threshold default", sqe::get_features(fid(feature_id::temperature_threshold)), ok, 343u},
       {"temperature threshold set", sqe::set_features(fid(feature_id::temperature_threshold), 350), ok, {}},
@@ -96,6 +99,8 @@ TEST(features_test, discovery_controller_steps) {
        aec_bits::discovery_log_change},
       {"KATO set", sqe::set_features(fid(feature_id::keep_alive_timer), 30000), ok, {}},
       {"KATO current", sqe::get_features(fid(feature_id::keep_alive_timer)), ok, 30000u},
+      {"KATO 0: 120 s", sqe::set_features(fid(feature_id::keep_alive_timer), 0), ok, {}},
+      {"KATO current, 120 s", sqe::get_features(fid(feature_id::keep_alive_timer)), ok, 120000u},
       {"arbitration", sqe::get_features(fid(feature_id::arbitration)), invalid_field, {}},
   });
 }
@@ -119,7 +124,10 @@ TEST(features_test, host_identifier_returns_connect_hostid) {
 
 TEST(features_test, keep_alive_timeout_closes_the_admin_queue) {
   handler_harness h;
-  auto q = h.admin_queue(handler_harness::open_nqn);
+  queue_limits limits;
+  limits.min_kato = 1000;  // an I/O controller's KATO is at least min_kato (keep_alive_policy.h)
+  auto q = h.make_queue(limits);
+  h.connect_admin(*q, handler_harness::open_nqn);
   ASSERT_EQ(h.execute(*q, sqe::set_features(fid(feature_id::keep_alive_timer), 1000)).status, ok);
   auto advance = [&](int ms) {
     h.time().advance(std::chrono::milliseconds(ms));

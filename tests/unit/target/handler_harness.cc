@@ -107,7 +107,7 @@ uint16_t handler_harness::connect_admin(fake_queue& q, const std::string& nqn, c
   auto c = connect(q, sqe::connect(nqn, hostnqn, 0, 31, cntlid_dynamic, kato_ms));
   EXPECT_TRUE(c.status.ok()) << "admin Connect to " << nqn << ": sct " << int(c.status.sct) << " sc " << int(c.status.sc);
   if (enable) {
-    auto e = execute(q, sqe::property_set(property_offset::cc, 1));
+    auto e = execute(q, sqe::property_set(property_offset::cc, enable_cc));
     EXPECT_TRUE(e.status.ok());
   }
   return static_cast<uint16_t>(c.cqe.dw0.get() & 0xffff);

@@ -61,6 +61,9 @@ class handler_harness {
   static constexpr const char* host_nqn = "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555";
   static constexpr const char* allowed_host = "nqn.2024-01.io.nvmfd:allowed-host";
 
+  // CC for CC.EN = 1 as a host writes it: NVM command set, 4 KiB pages, 64/16-byte entries.
+  static constexpr uint32_t enable_cc = 1u | (6u << 16) | (4u << 20);
+
   handler_harness();
   ~handler_harness();
   handler_harness(const handler_harness&) = delete;

@@ -3,10 +3,14 @@
 // and how a bdev's errno becomes an NVMe status.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdlib>
 #include <numeric>
 
 #include "bdev/fault_bdev.h"
+#include "bdev/volatile_cache_bdev.h"
 #include "handler_harness.h"
 
 namespace nvmfd {
@@ -215,6 +219,38 @@ TEST(io_commands_test, bdev_errno_rows) {
     EXPECT_EQ(c.status, r.status);
     EXPECT_TRUE(c.data.empty()) << "no data with a failed read";
   }
+}
+
+// Write Zeroes with FUA (CDW12 bit 30) reaches stable storage before it completes: on a disk
+// with a volatile write cache the zeroes go to the medium, not into the cache (once a hole:
+// the bit was ignored and the zeroes stayed in the cache, lost on a power cut).
+TEST(io_commands_test, write_zeroes_with_fua_is_durable_when_it_completes) {
+  char path[] = "/tmp/nvmfd-unit-wz-fua.XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::vector<std::byte> ones(64 * 512, std::byte{0xff});
+  ASSERT_EQ(::pwrite(fd, ones.data(), ones.size(), 0), static_cast<ssize_t>(ones.size()));
+  ::close(fd);
+  {
+    auto disk = volatile_cache_bdev::create("unit-wz-fua", path, 512, std::nullopt);
+    ASSERT_TRUE(disk.ok());
+    handler_harness h;
+    const std::string nqn = "nqn.2024-01.io.nvmfd:unit-wz-fua";
+    h.add_subsystem(nqn, {disk.value()});
+    auto p = h.connect_pair(nqn);
+    auto plain = write_zeroes(1, 0, 8);
+    EXPECT_EQ(h.execute(*p.io, plain).status, nvme_status::success());
+    EXPECT_EQ(disk.value()->cached_blocks(), 8u) << "without FUA the zeroes may stay in the cache";
+    auto fua = write_zeroes(1, 16, 8);
+    fua.cdw12 = fua.cdw12.get() | (1u << 30);
+    EXPECT_EQ(h.execute(*p.io, fua).status, nvme_status::success());
+    EXPECT_EQ(disk.value()->cached_blocks(), 8u) << "the FUA zeroes went into the volatile cache";
+    disk.value()->power_cut();
+    auto back = h.execute(*p.io, read(1, 16, 8));
+    ASSERT_EQ(back.status, nvme_status::success());
+    EXPECT_TRUE(all_zero(back.data)) << "the FUA zeroes were lost with the cache";
+  }
+  ::unlink(path);
 }
 
 }  // namespace
