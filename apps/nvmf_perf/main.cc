@@ -29,6 +29,7 @@
 #include "base/log.h"
 #include "host/host_controller.h"
 #include "reactor/reactor.h"
+#include "tls/psk_file.h"
 
 namespace {
 
@@ -144,6 +145,11 @@ result<std::shared_ptr<host_controller>> perf_app::connect(uint32_t io_queue_siz
   copts.num_io_queues = static_cast<uint32_t>(o_.cpus.size()) * o_.qpairs_per_ns;
   copts.hostnqn = o_.hostnqn;
   copts.io_queue_size = io_queue_size;
+  if (!o_.psk_path.empty()) {
+    auto psk = tls::read_psk_file(o_.psk_path);
+    if (!psk) return psk.take_err();
+    copts.tls_psk = std::make_shared<const tls::configured_psk>(std::move(*psk));
+  }
   return host_controller::connect(*pool_, o_.trid, copts);
 }
 

@@ -24,6 +24,7 @@
 #include "proto/identify.h"
 #include "reactor/completion.h"
 #include "reactor/reactor.h"
+#include "tls/tls_psk.h"
 
 namespace nvmfd {
 
@@ -42,6 +43,9 @@ struct controller_options {
   // Ask to disable SQ flow control on I/O queues (Connect CATTR bit 2): the controller may
   // then end reads with a C2HData SUCCESS flag instead of a separate CapsuleResp.
   bool disable_sq_flow_control = false;
+  // TLS 1.3 with this configured PSK on every queue (TP 8011; the target's listener must be
+  // a secure one); null: clear text. Each connect, reconnects included, does the handshake.
+  std::shared_ptr<const tls::configured_psk> tls_psk;
 };
 
 struct remote_namespace {

@@ -33,6 +33,7 @@ struct nvme_attach_request {
   bool prchk_reftag = false;    // accepted and saved; without protection information, no effect
   bool prchk_guard = false;
   reconnect_policy reconnect;
+  std::string psk_name;         // the key given as "psk" (its material is opts.tls_psk); saved, never the key
   // Who made this path: "rpc" (bdev_nvme_attach_controller), "discovery:NAME" (a discovery
   // service), "mdns:NAME/SERVICE" (each discovery service of an mDNS discovery). Only its
   // owner removes it (bdev_nvme_disconnect --force aside).

@@ -14,6 +14,7 @@
 #include "rpc/bdev_nvme_discovery_rpc.h"
 #include "rpc/bdev_nvme_mdns_rpc.h"
 #include "rpc/param_reader.h"
+#include "rpc/tls_psk_resolver.h"
 
 namespace nvmfd {
 
@@ -120,7 +121,12 @@ result<nvme_attach_request> read_attach(const json& params, unsigned reactors, c
   r.prchk_guard = p.optional_bool("prchk_guard").value_or(false);
   p.optional_bool("allow_unrecognized_csi");  // only NVM command set namespaces are identified
   p.optional_string("priority");              // a socket priority: not applied
-  refuse(p, "psk", "TLS (PSK) is not supported yet");
+  if (auto psk = p.optional_string("psk")) {
+    auto key = resolve_tls_psk(*psk);
+    if (!key) return key.take_err();
+    r.psk_name = *psk;
+    r.opts.tls_psk = *key;
+  }
   refuse(p, "dhchap_key", "DH-HMAC-CHAP authentication is not supported yet");
   refuse(p, "dhchap_ctrlr_key", "DH-HMAC-CHAP authentication is not supported yet");
   refuse(p, "hostaddr", "choosing the source address is not supported yet");
@@ -209,6 +215,7 @@ json attach_call(const nvme_attach_request& r, const transport_id& trid, const c
   // Newer than SPDK v26.05's schema: written only when set, so that v26.05 can load the rest.
   if (r.opts.disable_sq_flow_control) params["disable_sq_flow_control"] = true;
   if (r.max_bdevs != 128) params["max_bdevs"] = r.max_bdevs;
+  if (!r.psk_name.empty()) params["psk"] = r.psk_name;
   return {{"method", "bdev_nvme_attach_controller"}, {"params", std::move(params)}};
 }
 

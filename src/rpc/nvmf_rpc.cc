@@ -8,6 +8,7 @@
 
 #include "proto/ana_log.h"
 #include "rpc/param_reader.h"
+#include "rpc/tls_psk_resolver.h"
 #include "target/controller.h"
 #include "target/tcp/tcp_transport.h"
 
@@ -269,6 +270,7 @@ result<json> add_ns(nvmf_target& t, bdev_registry& bdevs, const json& params) {
 // ana_reporting, one entry per ANA group 1..max_namespaces whether it has namespaces or not.
 json listener_json(const subsystem& s, const listen_address& l) {
   json j = {{"address", listen_address_json(l)}};
+  if (l.secure_channel) j["secure_channel"] = true;
   if (!s.ana_reporting) return j;
   json states = json::array();
   for (uint32_t g = 1; g <= s.max_namespaces(); ++g)
@@ -284,7 +286,11 @@ json subsystem_json(const subsystem& s) {
   j["listen_addresses"] = ls;
   j["allow_any_host"] = s.allow_any_host;
   json hosts = json::array();
-  for (auto& h : s.hosts) hosts.push_back({{"nqn", h}});
+  for (auto& h : s.hosts) {
+    json entry = {{"nqn", h}};
+    if (auto it = s.host_psks.find(h); it != s.host_psks.end()) entry["psk"] = it->second.key_name;
+    hosts.push_back(entry);
+  }
   j["hosts"] = hosts;
   if (s.type() == subsystem_kind::discovery) return j;
   j["serial_number"] = s.serial_number;
@@ -320,8 +326,11 @@ json nvmf_config(nvmf_target& t) {
                                    {"serial_number", s->serial_number}, {"model_number", s->model_number},
                                    {"max_namespaces", s->max_namespaces()}, {"min_cntlid", s->min_cntlid.value},
                                    {"max_cntlid", s->max_cntlid.value}, {"ana_reporting", s->ana_reporting}}}});
-      for (auto& h : s->hosts)
-        calls.push_back({{"method", "nvmf_subsystem_add_host"}, {"params", {{"nqn", s->nqn()}, {"host", h}}}});
+      for (auto& h : s->hosts) {
+        json params = {{"nqn", s->nqn()}, {"host", h}};
+        if (auto it = s->host_psks.find(h); it != s->host_psks.end()) params["psk"] = it->second.key_name;
+        calls.push_back({{"method", "nvmf_subsystem_add_host"}, {"params", params}});
+      }
       for (auto& ns : s->namespaces_snapshot()->slots()) {
         if (!ns) continue;
         json n = {{"nsid", ns->nsid.value}, {"bdev_name", ns->dev->name()}, {"nguid", hex_upper(ns->nguid.data(), 16)},
@@ -330,9 +339,11 @@ json nvmf_config(nvmf_target& t) {
         calls.push_back({{"method", "nvmf_subsystem_add_ns"}, {"params", {{"nqn", s->nqn()}, {"namespace", n}}}});
       }
     }
-    for (auto& l : s->listeners)
-      calls.push_back({{"method", "nvmf_subsystem_add_listener"},
-                       {"params", {{"nqn", s->nqn()}, {"listen_address", listen_address_json(l)}}}});
+    for (auto& l : s->listeners) {
+      json params = {{"nqn", s->nqn()}, {"listen_address", listen_address_json(l)}};
+      if (l.secure_channel) params["secure_channel"] = true;
+      calls.push_back({{"method", "nvmf_subsystem_add_listener"}, {"params", params}});
+    }
     // Non-default ANA states, after all the listeners they refer to.
     // One call without anagrpid when every group has the same state.
     for (auto& l : s->listeners) {
@@ -398,7 +409,7 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
         }));
   m.add("nvmf_subsystem_add_listener", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
           auto a = read_listen_address(p.sub("listen_address"));
-          if (p.optional_bool("secure_channel").value_or(false)) p.fail("secure_channel", "TLS is not supported");
+          a.secure_channel = p.optional_bool("secure_channel").value_or(false);
           auto st = p.optional_enum("ana_state", {"optimized", "non_optimized", "inaccessible"});
           p.ignore({"sock_impl", "numa_id"});
           if (auto f = p.finish(); !f) return f.take_err();
@@ -449,11 +460,16 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
         }));
   m.add("nvmf_subsystem_add_host", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
           auto host = p.required_string("host");
-          if (p.optional_string("psk")) p.fail("psk", "TLS is not supported");
+          std::optional<subsystem::host_psk> psk;
+          if (auto name = p.optional_string("psk")) {
+            auto key = resolve_tls_psk(*name);
+            if (!key) return key.take_err();
+            psk = subsystem::host_psk{*name, *key};
+          }
           if (p.optional_string("dhchap_key")) p.fail("dhchap_key", "in-band authentication is not supported");
           if (p.optional_string("dhchap_ctrlr_key")) p.fail("dhchap_ctrlr_key", "in-band authentication is not supported");
           if (auto f = p.finish(); !f) return f.take_err();
-          if (auto r = t.add_host(nqn, host); !r) return r.take_err();
+          if (auto r = t.add_host(nqn, host, std::move(psk)); !r) return r.take_err();
           return json(true);
         }));
   m.add("nvmf_subsystem_remove_host", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
@@ -486,9 +502,13 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
           auto cs = t.controllers(nqn);
           if (!cs) return cs.take_err();
           json out = json::array();
-          for (auto& c : *cs)
-            out.push_back({{"cntlid", c.cntlid.value}, {"hostnqn", c.hostnqn}, {"hostid", c.hostid.to_string()},
-                           {"num_io_qpairs", c.num_io_qpairs}});
+          for (auto& c : *cs) {
+            json j = {{"cntlid", c.cntlid.value}, {"hostnqn", c.hostnqn}, {"hostid", c.hostid.to_string()},
+                      {"num_io_qpairs", c.num_io_qpairs}};
+            // nvmfd's own field: the cipher suite and where the record crypto runs (kTLS or not).
+            if (!c.secure_channel.empty()) j["secure_channel"] = c.secure_channel;
+            out.push_back(j);
+          }
           return out;
         }));
   m.add("nvmf_set_config", [&t](const json& params) { return set_config(t, params); });

@@ -28,6 +28,7 @@
 #include "host/host_controller.h"
 #include "host/io_command.h"
 #include "host/sync_command.h"
+#include "tls/psk_file.h"
 
 namespace nvmfd {
 namespace {
@@ -71,6 +72,8 @@ struct io_args {
   uint64_t seed = 1, offset = 0, size = 8u << 20;
   std::string pattern_out;
   unsigned threads = 4;
+  std::string hostnqn;   // empty: the library's own
+  std::string psk_path;  // TLS 1.3 with the PSK in this interchange key file
 };
 
 // Runs `pieces` on the controller's I/O queues from several threads (each thread takes
@@ -109,6 +112,15 @@ int run_io(const io_args& a) {
   opts.hdgst = a.hdgst;
   opts.ddgst = a.ddgst;
   opts.num_io_queues = 2;
+  opts.hostnqn = a.hostnqn;
+  if (!a.psk_path.empty()) {
+    auto psk = tls::read_psk_file(a.psk_path);
+    if (!psk) {
+      check_failed("{}", psk.err().message);
+      return 1;
+    }
+    opts.tls_psk = std::make_shared<const tls::configured_psk>(std::move(*psk));
+  }
   reactor_pool pool(2);
   auto t0 = std::chrono::steady_clock::now();
   auto c = host_controller::connect(pool, a.trid, opts);
@@ -214,6 +226,8 @@ int main(int argc, char** argv) {
   io_cmd->add_flag("-g,--hdr-digest", io.hdgst);
   io_cmd->add_flag("-G,--data-digest", io.ddgst);
   io_cmd->add_option("--pattern-out", io.pattern_out);
+  io_cmd->add_option("--hostnqn", io.hostnqn);
+  io_cmd->add_option("--psk-path", io.psk_path, "TLS 1.3 with the PSK of this interchange key file (mode 0600)");
   std::string expect_nqn;
   int expect_visits = 1;
   auto* disc_cmd = app.add_subcommand("discover", "follow referrals from a discovery service");
