@@ -16,16 +16,19 @@ class tcp_transport;
 
 class tcp_listener final : public transport_listener, public event_handler {
  public:
+  // secure: a secure_channel listener, whose connections start with a TLS handshake.
   static result<std::unique_ptr<tcp_listener>> open(tcp_transport& t, reactor_pool& pool, const std::string& addr,
-                                                    uint16_t port);
+                                                    uint16_t port, bool secure);
   ~tcp_listener() override;
   void on_events(uint32_t events) override;
 
  private:
-  tcp_listener(tcp_transport& t, reactor_pool& pool, int fd) : transport_(t), pool_(pool), fd_(fd) {}
+  tcp_listener(tcp_transport& t, reactor_pool& pool, int fd, bool secure)
+      : transport_(t), pool_(pool), fd_(fd), secure_(secure) {}
   tcp_transport& transport_;
   reactor_pool& pool_;
   int fd_;
+  bool secure_;
 };
 
 }  // namespace nvmfd
