@@ -62,7 +62,7 @@ struct harness final : host_callback {
     ++completed;
     if (resubmit) {
       resubmit = false;
-      submit(make_flush(1), 0, false);
+      submit(make_flush(nsid_t{1}), 0, false);
     }
   }
   void submit(const nvme_sqe& cmd, uint32_t len, bool h2c) {
@@ -133,10 +133,10 @@ void queue_pair(fuzz_input& in, uint8_t flags) {
   h.resubmit = flags & 32;
   pool().run_on(0, [&] {
     q->start();
-    if (cmds & 1) h.submit(make_rw(io_opcode::read, 1, 0, 8), 4096, false);
-    if (cmds & 2) h.submit(make_rw(io_opcode::write, 1, 8, 16), 8192, true);
-    if (cmds & 4) h.submit(make_rw(io_opcode::write, 1, 24, 4), 2048, true);
-    if (cmds & 8) h.submit(make_flush(1), 0, false);
+    if (cmds & 1) h.submit(make_rw(io_opcode::read, nsid_t{1}, 0, 8), 4096, false);
+    if (cmds & 2) h.submit(make_rw(io_opcode::write, nsid_t{1}, 8, 16), 8192, true);
+    if (cmds & 4) h.submit(make_rw(io_opcode::write, nsid_t{1}, 24, 4), 2048, true);
+    if (cmds & 8) h.submit(make_flush(nsid_t{1}), 0, false);
   });
   chunker chunks(chunk_seed);
   play_controller(fds[1], stream, chunks);

@@ -279,7 +279,7 @@ TEST_F(qpair_fixture, completion_while_h2c_data_is_queued_waits_for_the_send) {
   const auto original = pattern(256 * 1024, 3);
   scribbler w;
   w.buf = original;
-  uint16_t cid = submit(w, make_rw(io_opcode::write, 1, 0, 512), w.buf.data(), static_cast<uint32_t>(w.buf.size()), true);
+  uint16_t cid = submit(w, make_rw(io_opcode::write, nsid_t{1}, 0, 512), w.buf.data(), static_cast<uint32_t>(w.buf.size()), true);
   ctrl.read_pdu();
   ctrl.send_pdu(make_r2t(cid, 0, static_cast<uint32_t>(original.size())));
   ASSERT_TRUE(socket_is_full(fds[0]));
@@ -302,7 +302,7 @@ TEST_F(qpair_fixture, completion_while_the_capsule_is_queued_waits_for_the_send)
   std::array<uint16_t, 8> cids{};
   for (size_t i = 0; i < w.size(); ++i) {
     w[i].buf = pattern(4096, static_cast<unsigned>(i));
-    cids[i] = submit(w[i], make_rw(io_opcode::write, 1, i * 8, 8), w[i].buf.data(), 4096, true);
+    cids[i] = submit(w[i], make_rw(io_opcode::write, nsid_t{1}, i * 8, 8), w[i].buf.data(), 4096, true);
   }
   ASSERT_TRUE(socket_is_full(fds[0]));
   ctrl.respond(cids[7]);  // the last capsule cannot be on the socket yet
@@ -325,7 +325,7 @@ TEST_F(qpair_fixture, r2t_while_the_previous_h2c_data_is_queued) {
   const auto original = pattern(128 * 1024, 5);
   recorder r;
   auto data = original;
-  uint16_t cid = submit(r, make_rw(io_opcode::write, 1, 0, 256), data.data(), static_cast<uint32_t>(data.size()), true);
+  uint16_t cid = submit(r, make_rw(io_opcode::write, nsid_t{1}, 0, 256), data.data(), static_cast<uint32_t>(data.size()), true);
   ctrl.read_pdu();
   // Both R2Ts in one write: the host reads them in one go, before its first H2CData is sent.
   std::vector<std::byte> both(2 * sizeof(r2t_pdu));

@@ -83,7 +83,7 @@ TEST(hostile_target, namespaces_with_impossible_geometry_are_left_out) {
   hostile_connection h(t);
   ASSERT_TRUE(h.c);
   std::vector<uint32_t> listed;
-  for (auto& ns : h.c->namespaces()) listed.push_back(ns.nsid);
+  for (auto& ns : h.c->namespaces()) listed.push_back(ns.nsid.value);
   EXPECT_EQ(listed, std::vector<uint32_t>{3});
 }
 
@@ -96,7 +96,7 @@ TEST(hostile_target, ioccsz_that_wraps_in_32_bits) {
   hostile_connection h(t);
   ASSERT_TRUE(h.c);
   std::vector<std::byte> buf(8192, std::byte{0x5a});
-  ASSERT_TRUE(h.host.write(*h.c, 1, 0, buf).ok());
+  ASSERT_TRUE(h.host.write(*h.c, nsid_t{1}, 0, buf).ok());
   auto cmds = t.commands();
   ASSERT_FALSE(cmds.empty());
   EXPECT_EQ(cmds.back().sqe.opcode, static_cast<uint8_t>(io_opcode::write));
@@ -113,7 +113,7 @@ TEST(hostile_target, block_larger_than_the_largest_transfer) {
   hostile_connection h(t);
   ASSERT_TRUE(h.c);
   std::vector<std::byte> buf(65536);
-  auto r = h.host.read(*h.c, 1, 0, buf);
+  auto r = h.host.read(*h.c, nsid_t{1}, 0, buf);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.err().message.find("largest transfer"), std::string::npos) << r.err().message;
 }
