@@ -72,9 +72,9 @@ std::vector<remote_namespace> usable_namespaces(const host_controller& c, uint32
   for (const auto& ns : c.namespaces()) {
     if (ns.block_size == 0 || io_size % ns.block_size != 0) {
       std::fprintf(stderr, "nvmf-perf: skipping NSID %u: I/O size %u is not a multiple of its block size %u\n",
-                   ns.nsid, io_size, ns.block_size);
+                   ns.nsid.value, io_size, ns.block_size);
     } else if (ns.num_blocks < io_size / ns.block_size) {
-      std::fprintf(stderr, "nvmf-perf: skipping NSID %u: smaller than one I/O\n", ns.nsid);
+      std::fprintf(stderr, "nvmf-perf: skipping NSID %u: smaller than one I/O\n", ns.nsid.value);
     } else {
       out.push_back(ns);
     }
@@ -82,7 +82,7 @@ std::vector<remote_namespace> usable_namespaces(const host_controller& c, uint32
   return out;
 }
 
-std::string device_label(const perf_options& o, uint32_t nsid, int cpu) {
+std::string device_label(const perf_options& o, nsid_t nsid, int cpu) {
   return fmt::format("TCP (addr:{} subnqn:{}) NSID {} from core {:>2}", o.trid.traddr, o.trid.subnqn, nsid, cpu);
 }
 
@@ -235,7 +235,7 @@ void perf_app::drain(const sigset_t& sigs) {
 
 int perf_app::report() {
   double seconds = std::max<int64_t>(0, ctl_.stop_ns.load() - ctl_.measure_start_ns) / 1e9;
-  std::map<std::pair<int, uint32_t>, aggregate> rows;  // (cpu, nsid)
+  std::map<std::pair<int, nsid_t>, aggregate> rows;  // (cpu, nsid)
   aggregate total;
   for (unsigned r = 0; r < pool_->size(); ++r) {
     pool_->run_on(r, [&] {
@@ -284,7 +284,7 @@ int perf_app::report() {
                        {"io_queue_size", queue_size_}};
     json nss = json::array();
     for (const auto& ns : namespaces_)
-      nss.push_back({{"nsid", ns.nsid}, {"block_size", ns.block_size}, {"num_blocks", ns.num_blocks}});
+      nss.push_back({{"nsid", ns.nsid.value}, {"block_size", ns.block_size}, {"num_blocks", ns.num_blocks}});
     j["namespaces"] = nss;
     j["duration_s"] = seconds;
     double elapsed = (cpu_stop_.wall_ns - cpu_start_.wall_ns) / 1e9;

@@ -63,7 +63,7 @@ std::string format_table(const std::vector<row_figures>& rows, const row_figures
 
 nlohmann::json row_json(const row_figures& r) {
   nlohmann::json j;
-  if (r.nsid) j["nsid"] = r.nsid;
+  if (r.nsid.value) j["nsid"] = r.nsid.value;
   if (r.cpu >= 0) j["core"] = r.cpu;
   j["ios"] = r.ios;
   j["reads"] = r.reads;

@@ -27,7 +27,7 @@ struct aggregate {
 
 struct row_figures {
   std::string label;
-  uint32_t nsid = 0;                // 0 in the total row
+  nsid_t nsid;                      // 0 in the total row
   int cpu = -1;                     // -1 in the total row
   uint64_t ios = 0;
   uint64_t reads = 0;

@@ -15,6 +15,7 @@
 
 #include "apps/nvmf_perf/perf_histogram.h"
 #include "base/result.h"
+#include "base/strong_id.h"
 #include "host/host_qpair.h"
 
 namespace nvmfd::perf {
@@ -33,7 +34,7 @@ struct run_control {
 };
 
 struct worker_config {
-  uint32_t nsid = 0;
+  nsid_t nsid;
   uint32_t block_size = 0;
   uint64_t num_blocks = 0;
   uint32_t io_size = 0;             // a multiple of block_size, at most the namespace size

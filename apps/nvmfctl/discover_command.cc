@@ -9,6 +9,7 @@
 
 #include "host/discovery_client.h"
 #include "identify_json.h"
+#include "keys/dhchap_secret.h"
 #include "proto/nqn.h"
 
 namespace nvmfd::ctl {
@@ -35,6 +36,9 @@ void host_cli_options::add_to(CLI::App& app) {
   app.add_option("-I,--hostid", hostid, "host ID, a UUID (default: /etc/nvme/hostid, else random)");
   app.add_flag("-g,--hdr-digest", hdgst, "enable the PDU header digest");
   app.add_flag("-G,--data-digest", ddgst, "enable the PDU data digest");
+  app.add_option("-S,--dhchap-secret", dhchap_secret, "DH-HMAC-CHAP secret of the host (DHHC-1:..:..:)");
+  app.add_option("-C,--dhchap-ctrl-secret", dhchap_ctrl_secret,
+                 "DH-HMAC-CHAP secret of the controller (bidirectional authentication)");
   app.add_option("-o,--output-format", output, "normal or json")
       ->check(CLI::IsMember({"normal", "json"}))
       ->capture_default_str();
@@ -58,6 +62,19 @@ result<controller_options> host_cli_options::controller_opts() const {
   }
   o.hdgst = hdgst;
   o.ddgst = ddgst;
+  auto secret = [](const std::string& text, const char* what) -> result<std::optional<auth::dhchap_key>> {
+    if (text.empty()) return std::optional<auth::dhchap_key>();
+    auto s = keys::parse_dhchap_secret(text);
+    if (!s) return error{errc::invalid_argument, std::string(what) + ": " + s.err().message};
+    return std::optional<auth::dhchap_key>(auth::dhchap_key{s->hmac, auth::secret_bytes(s->key)});
+  };
+  auto key = secret(dhchap_secret, "--dhchap-secret");
+  if (!key) return key.take_err();
+  auto ctrl_key = secret(dhchap_ctrl_secret, "--dhchap-ctrl-secret");
+  if (!ctrl_key) return ctrl_key.take_err();
+  if (*ctrl_key && !*key) return error{errc::invalid_argument, "--dhchap-ctrl-secret needs --dhchap-secret"};
+  o.dhchap_key = std::move(*key);
+  o.dhchap_ctrl_key = std::move(*ctrl_key);
   o.num_io_queues = 1;
   o.connect_timeout_ms = 10000;
   o.io_timeout_ms = 15000;

@@ -11,17 +11,21 @@
 namespace nvmfd::ctl {
 
 // Host identity and transport options common to the host commands: -q/--hostnqn,
-// -I/--hostid, -g/--hdr-digest, -G/--data-digest. As nvme-cli does, a missing host NQN
-// or host ID is read from /etc/nvme/hostnqn and /etc/nvme/hostid when they exist.
+// -I/--hostid, -g/--hdr-digest, -G/--data-digest, -S/--dhchap-secret and
+// -C/--dhchap-ctrl-secret (DHHC-1 secrets, as nvme connect takes them: DH-HMAC-CHAP when
+// the controller asks, bidirectional with the controller's). As nvme-cli does, a missing
+// host NQN or host ID is read from /etc/nvme/hostnqn and /etc/nvme/hostid when they exist.
 struct host_cli_options {
   std::string hostnqn;
   std::string hostid;
   bool hdgst = false;
   bool ddgst = false;
+  std::string dhchap_secret;
+  std::string dhchap_ctrl_secret;
   std::string output = "normal";
 
   void add_to(CLI::App& app);
-  // The controller options, or an invalid_argument error naming a bad host ID.
+  // The controller options, or an invalid_argument error naming a bad host ID or secret.
   result<controller_options> controller_opts() const;
 };
 

@@ -64,7 +64,7 @@ int identify_command(int argc, char** argv) {
   const remote_namespace* only = nullptr;
   if (nsid) {
     for (const auto& ns : ctrl.namespaces())
-      if (ns.nsid == nsid) only = &ns;
+      if (ns.nsid == nsid_t{nsid}) only = &ns;
     if (!only) {
       ctrl.disconnect();
       return fail("namespace " + std::to_string(nsid) + " is not an active namespace of " + trid.subnqn);
@@ -80,7 +80,7 @@ int identify_command(int argc, char** argv) {
     all["id_ctrl"] = id_ctrl_json(ctrl.identity());
     all["namespaces"] = cli_json::array();
     for (const auto& ns : ctrl.namespaces())
-      all["namespaces"].push_back(cli_json{{"nsid", ns.nsid}, {"id_ns", id_ns_json(ns.data)}});
+      all["namespaces"].push_back(cli_json{{"nsid", ns.nsid.value}, {"id_ns", id_ns_json(ns.data)}});
     std::cout << to_nvme_cli_text(all) << "\n";
   } else {
     std::cout << id_ctrl_text(ctrl.identity());

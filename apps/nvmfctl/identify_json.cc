@@ -461,7 +461,7 @@ std::string id_ctrl_text(const identify_controller& id) {
   return o;
 }
 
-std::string id_ns_text(const identify_namespace& ns, uint32_t nsid) {
+std::string id_ns_text(const identify_namespace& ns, nsid_t nsid) {
   std::string o = fmt::format("NVME Identify Namespace {}:\n", nsid);
   auto line = [&o](std::string_view name, const std::string& value) {
     o += fmt::format("{:<8}: {}\n", name, value);

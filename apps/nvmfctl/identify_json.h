@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/strong_id.h"
 #include "host/discovery_client.h"
 #include "proto/identify.h"
 
@@ -36,7 +37,7 @@ std::string to_nvme_cli_text(const cli_json& j);
 
 // nvme-cli's normal (non-verbose) text, ending in a newline.
 std::string id_ctrl_text(const identify_controller& id);
-std::string id_ns_text(const identify_namespace& ns, uint32_t nsid);
+std::string id_ns_text(const identify_namespace& ns, nsid_t nsid);
 std::string discovery_log_text(const discovery_log& log);
 
 // libnvme 1.3's names for discovery entry fields ("unrecognized" for unknown values).

@@ -12,6 +12,7 @@
 #include "disconnect_command.h"
 #include "discover_command.h"
 #include "identify_command.h"
+#include "key_commands.h"
 #include "rpc_client.h"
 
 namespace {
@@ -30,6 +31,9 @@ Forms:
   nvmfctl identify -r 'trtype:tcp traddr:A trsvcid:P subnqn:NQN' [-o normal|json] [--ns NSID | --ctrl]
   nvmfctl [-s SOCKET] disconnect -n NQN [-a ADDR] [-s PORT] [--owner NAME] [--force]   (-p PORT too)
   nvmfctl [-s SOCKET] disconnect --all --force [--owner NAME]
+  nvmfctl gen-dhchap-key [-m 0..3] [-l 32|48|64] [-n NQN] [-s HEX] [-o FILE]   (no nvmfd needed)
+  nvmfctl gen-tls-key [-m 1|2] [-s HEX] [-o FILE]      nvme-cli's key generators; -o: mode 0600
+  nvmfctl check-key KEY | check-key -f FILE            validates DHHC-1 / NVMeTLSkey-1 keys
       nvmfd's host connections to NQN made by OWNER (default: bdev_nvme_attach_controller's,
       "rpc"; a discovery service's are "discovery:NAME"); --force: any owner's
 
@@ -75,6 +79,9 @@ void print_result(const json& r) {
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "discover") return nvmfd::ctl::discover_command(argc - 1, argv + 1);
   if (argc >= 2 && std::string(argv[1]) == "identify") return nvmfd::ctl::identify_command(argc - 1, argv + 1);
+  if (argc >= 2 && std::string(argv[1]) == "gen-dhchap-key") return nvmfd::ctl::gen_dhchap_key_command(argc - 1, argv + 1);
+  if (argc >= 2 && std::string(argv[1]) == "gen-tls-key") return nvmfd::ctl::gen_tls_key_command(argc - 1, argv + 1);
+  if (argc >= 2 && std::string(argv[1]) == "check-key") return nvmfd::ctl::check_key_command(argc - 1, argv + 1);
   CLI::App app{"nvmfctl: call nvmfd's JSON-RPC methods (SPDK rpc.py method and parameter names)",
                "nvmfctl"};
   std::string socket = default_socket;

@@ -28,6 +28,8 @@
 #include "rpc/cdc_rpc.h"
 #include "rpc/config_loader.h"
 #include "rpc/framework_methods.h"
+#include "rpc/keyring_rpc.h"
+#include "rpc/nvmf_auth_rpc.h"
 #include "rpc/mdns_rpc.h"
 #include "rpc/nvmf_rpc.h"
 #include "rpc/reactor_rpc.h"
@@ -112,12 +114,16 @@ int main(int argc, char** argv) {
     // publishing and browsing) and mDNS discovery's events run on it. Declared first, so it
     // outlives everything that runs there (the target keeps the mDNS advertisement alive).
     loop_thread rpc_loop("rpc");
+    // The daemon's named keys (keyring_file_add_key); target and host code hold what they use.
+    keys::keyring keyring;
     nvmf_target target(reactors);
+    target.set_dhchap_key_resolver(keyring_dhchap_resolver(keyring));  // DH-HMAC-CHAP keys by name
     bdev_registry bdevs;
     lvol::lvol_manager lvols(reactors, bdevs);  // examines the bdevs the config creates
     nvme_controller_registry nvme_controllers(reactors, bdevs);
     rpc_method_table methods;
     add_framework_methods(methods);
+    add_keyring_methods(methods, keyring);  // first: the sections that name keys load after it
     add_reactor_methods(methods, reactors);
     add_bdev_methods(methods, bdevs);
     add_lvol_methods(methods, lvols);

@@ -46,9 +46,9 @@ class nvme_host {
   result<std::vector<discovery_entry>> discover(const std::string& trid, const controller_options& opts = {});
 
   // Synchronous I/O on namespace nsid; the buffer's size must be a multiple of the block size.
-  result<void> read(host_controller& c, uint32_t nsid, uint64_t slba, std::span<std::byte> buf);
-  result<void> write(host_controller& c, uint32_t nsid, uint64_t slba, std::span<const std::byte> buf);
-  result<void> flush(host_controller& c, uint32_t nsid);
+  result<void> read(host_controller& c, nsid_t nsid, uint64_t slba, std::span<std::byte> buf);
+  result<void> write(host_controller& c, nsid_t nsid, uint64_t slba, std::span<const std::byte> buf);
+  result<void> flush(host_controller& c, nsid_t nsid);
 
  private:
   reactor_pool pool_;

@@ -7,7 +7,8 @@
 namespace nvmfd {
 
 buffer_pool::~buffer_pool() {
-  for (auto* b : all_) std::free(b);
+  for (auto& list : free_)
+    for (auto* b : list) std::free(b);
 }
 
 unsigned buffer_pool::size_class(size_t len) {
@@ -22,19 +23,27 @@ std::byte* buffer_pool::take(size_t len) {
   if (!list.empty()) {
     auto* b = list.back();
     list.pop_back();
+    cached_ -= min_size << c;
     return b;
   }
   size_t sz = min_size << c;
   auto* b = static_cast<std::byte*>(std::aligned_alloc(4096, sz));
   if (!b) return nullptr;
-  all_.push_back(b);
-  list.reserve(all_.size());  // so give() never allocates
+  list.reserve(++allocated_[c]);  // so give() never allocates
   return b;
 }
 
 void buffer_pool::give(std::byte* buf, size_t len) {
   if (!buf) return;
-  free_[size_class(len)].push_back(buf);
+  unsigned c = size_class(len);
+  size_t sz = min_size << c;
+  if (cached_ + sz > cache_limit_) {
+    std::free(buf);
+    --allocated_[c];
+    return;
+  }
+  free_[c].push_back(buf);
+  cached_ += sz;
 }
 
 buffer_pool& buffer_pool::local() {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "host/queue_authenticator.h"
 #include "nvme_tcp/socket.h"
 #include "proto/controller_properties.h"
 #include "proto/discovery_log.h"
@@ -53,10 +54,10 @@ nvme_sqe property_set_cmd(uint32_t offset, uint32_t value) {
   return load_wire<nvme_sqe>(&p);
 }
 
-nvme_sqe identify_cmd(identify_cns cns, uint32_t nsid = 0) {
+nvme_sqe identify_cmd(identify_cns cns, nsid_t nsid = nsid_t{}) {
   nvme_sqe c{};
   c.opcode = static_cast<uint8_t>(admin_opcode::identify);
-  c.nsid = nsid;
+  c.nsid = nsid.value;
   c.cdw10 = static_cast<uint32_t>(cns);
   return c;
 }
@@ -103,9 +104,13 @@ void controller_connector::open_admin() {
         }
         std::vector<std::byte> data;
         nvme_sqe cmd = self->c_->fabrics_connect_command(admin_qid, admin_queue_size - 1, data);
-        self->admin(cmd, std::move(data), true, [self](sync_result r) {
+        self->admin(cmd, std::move(data), true, [self, q](sync_result r) {
           if (auto ok = self->c_->check_connect(admin_qid, r.completion); !ok) return self->fail(ok.take_err());
-          self->enable();
+          self->authenticate(q, r.completion.dw0, [self](result<void> a) {
+            if (self->over_) return;
+            if (!a) return self->fail(a.take_err());
+            self->enable();
+          });
         }, self->c_->opts_.connect_timeout_ms);
       });
 }
@@ -128,6 +133,15 @@ std::shared_ptr<host_qpair> controller_connector::make_queue(qid_t qid, uint16_t
   });
   q->start();
   return q;
+}
+
+void controller_connector::authenticate(const std::shared_ptr<host_qpair>& q, uint32_t connect_dw0,
+                                        completion<void> done) {
+  auto need = c_->needs_authentication(q->qid(), connect_dw0);
+  if (!need) return done(need.take_err());
+  if (!*need) return done(success());
+  auto deadline = q->owner().now() + std::chrono::milliseconds(c_->opts_.connect_timeout_ms);
+  authenticate_queue(q, c_->auth_config(), deadline, std::move(done));
 }
 
 void controller_connector::admin(const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c, then_fn then,
@@ -226,11 +240,12 @@ void controller_connector::open_io_queues(uint32_t n, uint16_t qsize) {
   auto port = parse_port(c_->trid_.trsvcid);
   if (!port) return fail(port.take_err());
   io_pending_ = n;
+  io_openers_.assign(n + 1, {});
   const auto& o = c_->opts_;
   for (uint32_t i = 1; i <= n; ++i) {
     reactor& r = pool.at((i - 1) % pool.size());
     r.post([self = shared_from_this(), &r, i, qsize, addr = c_->trid_.traddr, port = *port, o] {
-      queue_socket_opener::open(
+      self->io_openers_[i] = queue_socket_opener::open(
           r, addr, port, o.hdgst, o.ddgst, self->tls_psk_, std::chrono::milliseconds(o.connect_timeout_ms),
           [self, &r, i, qsize](result<opened_socket> s) {
             result<std::shared_ptr<host_qpair>> q =
@@ -257,9 +272,13 @@ void controller_connector::io_queue_opened(uint32_t i, result<std::shared_ptr<ho
   nvme_sqe cmd = c_->fabrics_connect_command(qid_t{static_cast<uint16_t>(i)}, static_cast<uint16_t>(qp->queue_size() - 1), data);
   submit_async(
       *qp, cmd, std::move(data), true,
-      [self = shared_from_this(), i](result<sync_result> r) {
+      [self = shared_from_this(), i, qp](result<sync_result> r) {
         result<void> ok = r ? self->c_->check_connect(qid_t{static_cast<uint16_t>(i)}, r->completion) : r.take_err();
-        self->home_.post([self, i, ok = std::move(ok)]() mutable { self->io_queue_connected(i, std::move(ok)); });
+        auto connected = [self, i](result<void> ok) {
+          self->home_.post([self, i, ok = std::move(ok)]() mutable { self->io_queue_connected(i, std::move(ok)); });
+        };
+        if (!ok) return connected(std::move(ok));
+        self->authenticate(qp, r->completion.dw0, std::move(connected));
       },
       c_->opts_.connect_timeout_ms);
 }
@@ -282,11 +301,11 @@ void controller_connector::io_queue_connected(uint32_t i, result<void> r) {
 void controller_connector::read_namespaces() {
   admin_ok("Identify (active namespaces)", identify_cmd(identify_cns::active_namespace_list),
            std::vector<std::byte>(4096), [self = shared_from_this()](sync_result r) {
-             std::vector<uint32_t> nsids;
+             std::vector<nsid_t> nsids;
              for (size_t i = 0; i < 1024; ++i) {
                uint32_t nsid = load_wire<le32>(r.data.data() + 4 * i).get();
                if (nsid == 0) break;
-               nsids.push_back(nsid);
+               nsids.push_back(nsid_t{nsid});
              }
              self->c_->namespaces_.clear();
              self->read_namespace(std::move(nsids), 0);
@@ -294,9 +313,9 @@ void controller_connector::read_namespaces() {
 }
 
 // One namespace: Identify Namespace, then its ID descriptors (a UUID replaces the NGUID).
-void controller_connector::read_namespace(std::vector<uint32_t> nsids, size_t next) {
+void controller_connector::read_namespace(std::vector<nsid_t> nsids, size_t next) {
   if (next == nsids.size()) return enable_events();
-  uint32_t nsid = nsids[next];
+  nsid_t nsid = nsids[next];
   admin(identify_cmd(identify_cns::namespace_, nsid), std::vector<std::byte>(4096), false,
         [self = shared_from_this(), nsids = std::move(nsids), next, nsid](sync_result r) mutable {
           if (!r.completion.status.ok()) return self->read_namespace(std::move(nsids), next + 1);  // gone in between
@@ -345,11 +364,21 @@ void controller_connector::succeed() {
   done_(std::move(c_));
 }
 
+// Posted after each opener's start to the same reactor, so it finds the opener there.
+void controller_connector::cancel_io_openers() {
+  reactor_pool& pool = c_->pool_;
+  for (uint32_t i = 1; i < io_openers_.size(); ++i)
+    pool.at((i - 1) % pool.size()).post([self = shared_from_this(), i] {
+      if (auto o = self->io_openers_[i].lock()) o->cancel();
+    });
+}
+
 void controller_connector::fail(error e) {
   if (over_) return;
   over_ = true;
   ready_timer_.reset();
   if (admin_opener_) std::exchange(admin_opener_, nullptr)->cancel();
+  cancel_io_openers();
   // c_ stays: late completions of I/O queue steps still read it.
   c_->disconnect_async([self = shared_from_this(), e = std::move(e)](result<void>) mutable { self->done_(std::move(e)); });
 }

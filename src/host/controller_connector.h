@@ -2,19 +2,20 @@
 // controller_connector: connects one host_controller without blocking any thread, as a
 // state machine on the pool's control reactor (which holds the admin queue):
 //   admin socket (TCP connect + ICReq, queue_socket_opener) -> Fabrics Connect (qid 0)
-//   -> CAP, CC.EN = 1 -> CSTS.RDY, polled every 10 ms on a reactor_timer until
-//   max(500 ms, CAP.TO) -> Identify Controller -> keep-alive
-//   -> [discovery controller: AER and done]
-//   -> Set Features (Number of Queues) -> every I/O queue in parallel, each opened and
-//   connected on its own reactor -> active namespaces, one Identify (and its descriptors)
-//   each -> Asynchronous Event Configuration and an AER -> done.
+//   -> [DH-HMAC-CHAP, when asked or a controller key is set] -> CAP, CC.EN = 1
+//   -> CSTS.RDY, polled every 10 ms on a reactor_timer until max(500 ms, CAP.TO)
+//   -> Identify Controller -> keep-alive -> [discovery controller: AER and done]
+//   -> Set Features (Number of Queues) -> every I/O queue in parallel, each opened,
+//   connected and (as the admin queue) authenticated on its own reactor -> active
+//   namespaces, one Identify (and its descriptors) each -> Asynchronous Event
+//   Configuration and an AER -> done.
 // Time is the reactors' (reactor::now(), timers), so tests drive it with a manual_time.
 //
 // Failure at any step tears down what was opened (host_controller::disconnect_async) and
 // then completes with that step's error; the messages are those of the blocking connect
 // (host_controller.h). cancel() ends the attempt early with closed ("cancelled"): the admin
-// steps stop at once; I/O queue sockets still opening finish (within the connect timeout)
-// and are closed.
+// steps stop at once, and so do I/O queue sockets still opening (closed on their reactors
+// before done runs).
 //
 // Threads: start() and cancel() from any thread; done runs on the control reactor, never
 // inside start().
@@ -47,11 +48,17 @@ class controller_connector : public std::enable_shared_from_this<controller_conn
   void open_io_queues(uint32_t n, uint16_t qsize);
   void io_queue_opened(uint32_t i, result<std::shared_ptr<host_qpair>> q);
   void io_queue_connected(uint32_t i, result<void> r);
+  // Cancels the I/O queue sockets still opening, each on its reactor.
+  void cancel_io_openers();
   void read_namespaces();
-  void read_namespace(std::vector<uint32_t> nsids, size_t next);
+  void read_namespace(std::vector<nsid_t> nsids, size_t next);
   void enable_events();
   void succeed();
   void fail(error e);
+  // On q's reactor, after q's Connect completed with dword 0 connect_dw0: DH-HMAC-CHAP on q
+  // when the controller asks for it or a controller key is set (queue_authenticator.h),
+  // bounded by the connect timeout; done on q's reactor (at once when none is needed).
+  void authenticate(const std::shared_ptr<host_qpair>& q, uint32_t connect_dw0, completion<void> done);
 
   // Runs an admin command; `then` gets its completion, a failure ends the connect.
   // timeout_ms: as submit_async's.
@@ -72,6 +79,9 @@ class controller_connector : public std::enable_shared_from_this<controller_conn
   std::unique_ptr<reactor_timer> ready_timer_;  // made and dropped on home_
   // The I/O queue phase: queues still on their way, and the first error by qid.
   uint32_t io_pending_ = 0;
+  // Queue i's opener, at [i]; sized on home before the openers start, then each entry is
+  // set and read on queue i's reactor only.
+  std::vector<std::weak_ptr<queue_socket_opener>> io_openers_;
   std::optional<std::pair<uint32_t, error>> io_error_;
 };
 

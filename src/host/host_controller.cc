@@ -12,6 +12,7 @@
 #include "proto/nqn.h"
 #include "reactor/blocking_call.h"
 #include "host/controller_connector.h"
+#include "host/queue_authenticator.h"
 #include "reactor/post_all.h"
 #include "reactor/reactor_assert.h"
 
@@ -65,9 +66,42 @@ result<void> host_controller::check_connect(qid_t qid, const nvme_completion& c)
     return error{errc::invalid_argument,
                  fmt::format("Connect (qid {}) refused: invalid parameter at {} offset {} (unknown subsystem {}?)", qid,
                              (c.dw0 >> 16) & 1 ? "data" : "command", c.dw0 & 0xffff, trid_.subnqn)};
-  if (!st.ok()) return status_error("Connect", st);
+  if (!st.ok()) return status_error(fmt::format("Connect (qid {})", qid).c_str(), st);
   if (qid == admin_qid) cntlid_ = cntlid_t{static_cast<uint16_t>(c.dw0 & 0xffff)};
   return success();
+}
+
+result<bool> host_controller::needs_authentication(qid_t qid, uint32_t connect_dw0) const {
+  if (connect_dw0 & connect_authreq::ascr)
+    return error{errc::invalid_argument,
+                 fmt::format("Connect (qid {}): {} requires a secure channel with authentication (AUTHREQ.ASCR), "
+                             "which is not supported",
+                             qid, trid_.subnqn)};
+  if (opts_.dhchap_ctrl_key && !opts_.dhchap_key)
+    return error{errc::invalid_argument, "a DH-HMAC-CHAP controller key needs a host key as well"};
+  bool asked = connect_dw0 & connect_authreq::atr;
+  if (asked && !opts_.dhchap_key)
+    return error{errc::invalid_argument,
+                 fmt::format("Connect (qid {}): {} requires DH-HMAC-CHAP authentication (AUTHREQ.ATR) but no "
+                             "DH-HMAC-CHAP key is configured for host {}",
+                             qid, trid_.subnqn, hostnqn_)};
+  return asked || opts_.dhchap_ctrl_key.has_value();
+}
+
+auth::host_auth_config host_controller::auth_config() {
+  auth::host_auth_config cfg;
+  cfg.hostnqn = hostnqn_;
+  cfg.subnqn = trid_.subnqn;
+  cfg.host_key = *opts_.dhchap_key;
+  cfg.ctrl_key = opts_.dhchap_ctrl_key;
+  cfg.hashes.clear();
+  for (auth::hash_id h : auth::all_hashes)
+    if (opts_.dhchap_digests.contains(h)) cfg.hashes.push_back(h);
+  cfg.dh_groups.clear();
+  for (auth::dh_group g : auth::all_dh_groups)
+    if (opts_.dhchap_dhgroups.contains(g)) cfg.dh_groups.push_back(g);
+  cfg.tid = auth_tid_.fetch_add(1, std::memory_order_relaxed);
+  return cfg;
 }
 
 void host_controller::submit_admin(const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c,
@@ -113,7 +147,7 @@ void host_controller::get_log_page_async(uint8_t lid, uint64_t offset, uint32_t 
     return fail(error{errc::not_supported, "the controller does not support log page offsets"});
   nvme_sqe cmd{};
   cmd.opcode = static_cast<uint8_t>(admin_opcode::get_log_page);
-  cmd.nsid = 0xffffffffu;
+  cmd.nsid = broadcast_nsid.value;
   uint32_t numd = len / 4 - 1;
   cmd.cdw10 = uint32_t{lid} | (uint32_t{lsp} << 8) | ((numd & 0xffff) << 16);
   cmd.cdw11 = numd >> 16;

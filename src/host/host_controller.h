@@ -13,10 +13,13 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
+#include "auth/host_auth.h"
+#include "base/strong_id.h"
 #include "base/uuid.h"
 #include "host/host_qpair.h"
 #include "host/sync_command.h"
@@ -46,10 +49,18 @@ struct controller_options {
   // TLS 1.3 with this configured PSK on every queue (TP 8011; the target's listener must be
   // a secure one); null: clear text. Each connect, reconnects included, does the handshake.
   std::shared_ptr<const tls::configured_psk> tls_psk;
+  // DH-HMAC-CHAP (NVMe Base 2.1 8.3.4.5), on the admin queue and on every I/O queue after its
+  // Connect: run when the controller asks (Connect AUTHREQ.ATR) or when ctrl_key is set (the
+  // controller must then prove its key: bidirectional). A controller that asks while key is
+  // unset fails the connect. ctrl_key needs key.
+  std::optional<auth::dhchap_key> dhchap_key;
+  std::optional<auth::dhchap_key> dhchap_ctrl_key;
+  auth::hash_set dhchap_digests = auth::every_hash();           // offered in AUTH_Negotiate
+  auth::dh_group_set dhchap_dhgroups = auth::every_dh_group();  // offered in AUTH_Negotiate
 };
 
 struct remote_namespace {
-  uint32_t nsid = 0;
+  nsid_t nsid;
   uint64_t num_blocks = 0;
   uint32_t block_size = 0;
   uuid id;
@@ -147,6 +158,12 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   // Its completion: the error it means, or success (for qid 0 the CNTLID is kept). Any thread.
   result<void> check_connect(qid_t qid, const nvme_completion& c);
   void on_queue_failed(const std::string& why);
+  // Whether queue qid, whose Connect completed with dword 0 connect_dw0, runs DH-HMAC-CHAP;
+  // invalid_argument when the controller asks for what we cannot do (no key; a secure
+  // channel). Any thread.
+  result<bool> needs_authentication(qid_t qid, uint32_t connect_dw0) const;
+  // The settings of a new DH-HMAC-CHAP transaction (its own transaction ID). Any thread.
+  auth::host_auth_config auth_config();
   void tear_down(std::shared_ptr<host_controller> keep, completion<void> done);
   // Admin reactor.
   void start_keep_alive();
@@ -183,6 +200,7 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   async_event_callback aer_cb_;
   event_handlers events_;
   std::atomic<bool> disconnected_{false};
+  std::atomic<uint16_t> auth_tid_{0};
 };
 
 }  // namespace nvmfd

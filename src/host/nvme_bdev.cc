@@ -18,7 +18,7 @@ struct nvme_bdev::io_state {
   path_stats* stats = nullptr;
   uint64_t done_blocks = 0;   // blocks completed by earlier chunks
   uint32_t chunk_blocks = 0;  // blocks of the chunk in flight
-  uint32_t nsid = 0;
+  nsid_t nsid;
   uint32_t max_blocks = 1;    // per command, on the chosen path
   uint32_t retries = 0;       // path errors so far
   clock_type::time_point chunk_start{};
@@ -225,7 +225,10 @@ void nvme_bdev::dispatch(bdev_io& io) {
 void nvme_bdev::park(bdev_io& io, reactor_view& v) {
   auto& st = state_of(io);
   auto now = io.owner->now();  // fast_io_fail_timeout_sec runs on the reactor's time
-  if (st.parked_since == clock_type::time_point{}) st.parked_since = now;
+  if (st.parked_since == clock_type::time_point{}) {
+    st.parked_since = now;
+    ios_parked_.fetch_add(1, std::memory_order_relaxed);
+  }
   uint32_t limit = v.table->io_fail_timeout_ms;
   if (limit && now - st.parked_since >= std::chrono::milliseconds(limit)) return io.complete_later(-EIO);
   st.waiter.next = nullptr;

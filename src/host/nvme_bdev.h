@@ -37,7 +37,7 @@ namespace nvmfd {
 struct nvme_bdev_path {
   nvme_path* path = nullptr;              // outlives every table naming it
   std::shared_ptr<host_controller> ctrl;  // null while the path is disconnected
-  uint32_t nsid = 0;
+  nsid_t nsid;
   uint32_t max_blocks_per_cmd = 1;        // by the controller's MDTS and the 16-bit NLB
   ana_state ana = ana_state::optimized;   // of the namespace's ANA group through this path
   path_stats* stats = nullptr;            // owned by the nvme_bdev
@@ -62,8 +62,10 @@ class nvme_bdev final : public bdev, public host_callback, public slot_waiter_ca
   void on_host_complete(host_request& req, const nvme_completion& c) override;
   void on_slot_free(host_qpair& q, slot_waiter& w) override;
 
-  uint32_t nsid() const { return nsid_; }
+  nsid_t nsid() const { return nsid_; }
   uint32_t anagrpid() const { return anagrpid_; }
+  // Any thread: how many I/Os found no usable path and waited for one, since creation.
+  uint64_t ios_parked() const { return ios_parked_.load(std::memory_order_relaxed); }
   const remote_namespace& first_namespace() const { return ns_; }
 
   // --- control side ---
@@ -115,7 +117,8 @@ class nvme_bdev final : public bdev, public host_callback, public slot_waiter_ca
   void finish(bdev_io& io, int status);
 
   remote_namespace ns_;
-  uint32_t nsid_;
+  nsid_t nsid_;
+  std::atomic<uint64_t> ios_parked_{0};
   uint32_t anagrpid_;
   uint16_t oncs_;
   bool volatile_cache_;

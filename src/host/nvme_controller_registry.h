@@ -58,6 +58,9 @@ struct nvme_host_defaults {
   uint32_t io_timeout_ms = 30000;
   reconnect_policy reconnect;
   multipath_policy policy;
+  // DH-HMAC-CHAP: what each attach offers (bdev_nvme_set_options dhchap_digests/dhgroups).
+  auth::hash_set dhchap_digests = auth::every_hash();
+  auth::dh_group_set dhchap_dhgroups = auth::every_dh_group();
 };
 
 struct nvme_controller_entry {

@@ -10,7 +10,7 @@ namespace nvmfd {
 
 namespace {
 
-const remote_namespace* find_ns(const host_controller& c, uint32_t nsid) {
+const remote_namespace* find_ns(const host_controller& c, nsid_t nsid) {
   for (auto& ns : c.namespaces())
     if (ns.nsid == nsid) return &ns;
   return nullptr;
@@ -23,7 +23,7 @@ result<void> check(const nvme_completion& c, const char* what) {
 }
 
 // Runs one I/O command per chunk of at most the controller's MDTS on the first I/O queue.
-result<void> chunked_io(host_controller& c, uint32_t nsid, uint64_t slba, std::byte* data, size_t len, bool write) {
+result<void> chunked_io(host_controller& c, nsid_t nsid, uint64_t slba, std::byte* data, size_t len, bool write) {
   auto* ns = find_ns(c, nsid);
   if (!ns) return error{errc::not_found, fmt::format("namespace {} is not active", nsid)};
   if (len % ns->block_size) return error{errc::invalid_argument, "buffer size is not a multiple of the block size"};
@@ -64,15 +64,15 @@ result<std::vector<discovery_entry>> nvme_host::discover(const std::string& trid
   return nvmfd::discover(pool_, *id, opts, true);
 }
 
-result<void> nvme_host::read(host_controller& c, uint32_t nsid, uint64_t slba, std::span<std::byte> buf) {
+result<void> nvme_host::read(host_controller& c, nsid_t nsid, uint64_t slba, std::span<std::byte> buf) {
   return chunked_io(c, nsid, slba, buf.data(), buf.size(), false);
 }
 
-result<void> nvme_host::write(host_controller& c, uint32_t nsid, uint64_t slba, std::span<const std::byte> buf) {
+result<void> nvme_host::write(host_controller& c, nsid_t nsid, uint64_t slba, std::span<const std::byte> buf) {
   return chunked_io(c, nsid, slba, const_cast<std::byte*>(buf.data()), buf.size(), true);
 }
 
-result<void> nvme_host::flush(host_controller& c, uint32_t nsid) {
+result<void> nvme_host::flush(host_controller& c, nsid_t nsid) {
   if (c.io_queues().empty()) return error{errc::not_supported, "the controller has no I/O queue"};
   auto r = run_sync(*c.io_queues().front(), make_flush(nsid), {}, false, c.options().io_timeout_ms + 2000);
   if (!r) return r.take_err();

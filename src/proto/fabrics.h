@@ -110,9 +110,14 @@ inline std::optional<connect_data> decode_connect_data(std::span<const std::byte
   return decode_wire<connect_data>(in);
 }
 
-// Connect response DW0 on success: CNTLID in bits 15:0, AUTHREQ in bits 17:16.
-constexpr uint32_t connect_response_success(cntlid_t cntlid, uint8_t authreq = 0) {
-  return uint32_t{cntlid.value} | (uint32_t{authreq & 0x3u} << 16);
+// Connect response DW0 on success: CNTLID in bits 15:0, AUTHREQ in bits 31:16 (NVMe Base
+// 2.1 Figure "Connect Response"; Linux: NVME_CONNECT_AUTHREQ_ATR = bit 17).
+namespace authreq_bits {
+inline constexpr uint16_t atr = 1u << 1;   // authentication transaction required
+inline constexpr uint16_t ascr = 1u << 2;  // authentication secure channel required
+}  // namespace authreq_bits
+constexpr uint32_t connect_response_success(cntlid_t cntlid, uint16_t authreq = 0) {
+  return uint32_t{cntlid.value} | (uint32_t{authreq} << 16);
 }
 // Connect response DW0 with status connect_invalid_parameters: IPO in bits 15:0 and IATTR
 // in bits 23:16, whose bit 0 says the offset is in the connect data (else in the SQE).
@@ -162,5 +167,50 @@ inline property_fields decode_property(const nvme_sqe& sqe) {
 }
 
 // A Property Get completes with the value in CQE DW0 (low) and DW1 (high).
+
+// --- Authentication Send / Receive (NVMe Base 2.1 6.2, 6.3) --------------------------------
+
+// FCTYPE 05h (host-to-controller, TL bytes) and 06h (controller-to-host, AL bytes); the
+// messages they carry are in src/auth (auth/dhchap_messages.h).
+struct auth_command {
+  uint8_t opcode;
+  uint8_t flags;
+  le16 cid;
+  uint8_t fctype;
+  uint8_t reserved5[19];
+  sgl_descriptor sgl;
+  uint8_t reserved40;
+  uint8_t spsp0;        // security protocol specific, DH-HMAC-CHAP: 01h
+  uint8_t spsp1;        // 01h
+  uint8_t secp;         // security protocol: E9h for in-band authentication
+  le32 length;          // TL (Send) or AL (Receive)
+  uint8_t reserved48[16];
+};
+static_assert(sizeof(auth_command) == sizeof(nvme_sqe));
+static_assert(std::is_trivially_copyable_v<auth_command>);
+static_assert(offsetof(auth_command, sgl) == 24);
+static_assert(offsetof(auth_command, spsp0) == 41);
+static_assert(offsetof(auth_command, spsp1) == 42);
+static_assert(offsetof(auth_command, secp) == 43);
+static_assert(offsetof(auth_command, length) == 44);
+
+namespace auth_sqe_offset {
+inline constexpr uint16_t spsp0 = offsetof(auth_command, spsp0);
+inline constexpr uint16_t spsp1 = offsetof(auth_command, spsp1);
+inline constexpr uint16_t secp = offsetof(auth_command, secp);
+inline constexpr uint16_t length = offsetof(auth_command, length);
+}  // namespace auth_sqe_offset
+
+struct auth_command_fields {
+  uint8_t secp = 0;
+  uint8_t spsp0 = 0;
+  uint8_t spsp1 = 0;
+  uint32_t length = 0;
+};
+
+inline auth_command_fields decode_auth_command(const nvme_sqe& sqe) {
+  const auto c = load_wire<auth_command>(&sqe);
+  return {c.secp, c.spsp0, c.spsp1, c.length.get()};
+}
 
 }  // namespace nvmfd

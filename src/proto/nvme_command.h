@@ -140,6 +140,8 @@ inline constexpr uint8_t controller_busy = 0x81;
 inline constexpr uint8_t connect_invalid_parameters = 0x82;
 inline constexpr uint8_t connect_restart_discovery = 0x83;
 inline constexpr uint8_t connect_invalid_host = 0x84;
+// In-band authentication is required and has not completed on this queue (Base 2.1 8.3.4.3).
+inline constexpr uint8_t authentication_required = 0x91;
 }  // namespace sc_command_specific
 
 namespace sc_media {

@@ -305,6 +305,8 @@ void reactor::run() {
     if (settings_changed_.load(std::memory_order_acquire)) {
       settings_changed_.store(false, std::memory_order_relaxed);
       window_.set(get_poll_settings());
+      // Woken for the change: a switch to always-polling must not block first.
+      if (window_.settings().mode == poll_mode::always) polling = true;
     }
     int timeout = polling || (on_uring && epoll_ready_) ? 0 : next_timeout_ms();
     clock_type::time_point slept_at;

@@ -13,6 +13,7 @@
 #include "proto/wire.h"
 #include "rpc/bdev_nvme_discovery_rpc.h"
 #include "rpc/bdev_nvme_mdns_rpc.h"
+#include "rpc/dhchap_params.h"
 #include "rpc/param_reader.h"
 #include "rpc/tls_psk_resolver.h"
 
@@ -98,7 +99,8 @@ void read_multipath_opts(param_reader& p, multipath_policy& pol) {
   }
 }
 
-result<nvme_attach_request> read_attach(const json& params, unsigned reactors, const nvme_host_defaults& d) {
+result<nvme_attach_request> read_attach(const json& params, unsigned reactors, const nvme_host_defaults& d,
+                                        const keys::keyring* keyring) {
   param_reader p(params);
   nvme_attach_request r;
   r.opts.kato_ms = d.keep_alive_timeout_ms;
@@ -127,8 +129,10 @@ result<nvme_attach_request> read_attach(const json& params, unsigned reactors, c
     r.psk_name = *psk;
     r.opts.tls_psk = *key;
   }
-  refuse(p, "dhchap_key", "DH-HMAC-CHAP authentication is not supported yet");
-  refuse(p, "dhchap_ctrlr_key", "DH-HMAC-CHAP authentication is not supported yet");
+  r.opts.dhchap_key = read_dhchap_key(p, "dhchap_key", keyring, r.dhchap_key_name);
+  r.opts.dhchap_ctrl_key = read_dhchap_key(p, "dhchap_ctrlr_key", keyring, r.dhchap_ctrlr_key_name);
+  r.opts.dhchap_digests = d.dhchap_digests;
+  r.opts.dhchap_dhgroups = d.dhchap_dhgroups;
   refuse(p, "hostaddr", "choosing the source address is not supported yet");
   refuse(p, "hostsvcid", "choosing the source port is not supported yet");
   r.opts.disable_sq_flow_control = p.optional_bool("disable_sq_flow_control").value_or(false);
@@ -161,6 +165,8 @@ result<nvme_attach_request> read_attach(const json& params, unsigned reactors, c
   r.num_io_queues = static_cast<uint32_t>(queues.value_or(0));
   r.opts.num_io_queues = reactors;  // more would never be used
   if (r.max_bdevs == 0) p.fail("max_bdevs", "cannot be zero");
+  if (!r.dhchap_ctrlr_key_name.empty() && r.dhchap_key_name.empty())
+    p.fail("dhchap_ctrlr_key", "needs dhchap_key: the controller is authenticated only after the host");
   check_reconnect_params(p, r.reconnect.ctrlr_loss_timeout_sec, r.reconnect.reconnect_delay_sec,
                          r.reconnect.fast_io_fail_timeout_sec);
   if (r.fabrics_connect_timeout_us) {
@@ -214,6 +220,9 @@ json attach_call(const nvme_attach_request& r, const transport_id& trid, const c
   if (r.num_io_queues) params["num_io_queues"] = r.num_io_queues;
   // Newer than SPDK v26.05's schema: written only when set, so that v26.05 can load the rest.
   if (r.opts.disable_sq_flow_control) params["disable_sq_flow_control"] = true;
+  // Key names, as SPDK saves them; the material stays in the key files.
+  if (!r.dhchap_key_name.empty()) params["dhchap_key"] = r.dhchap_key_name;
+  if (!r.dhchap_ctrlr_key_name.empty()) params["dhchap_ctrlr_key"] = r.dhchap_ctrlr_key_name;
   if (r.max_bdevs != 128) params["max_bdevs"] = r.max_bdevs;
   if (!r.psk_name.empty()) params["psk"] = r.psk_name;
   return {{"method", "bdev_nvme_attach_controller"}, {"params", std::move(params)}};
@@ -266,7 +275,9 @@ json set_options_call(const nvme_host_defaults& d) {
             {"multipath_opts",
              {{"policy", multipath_mode_name(d.policy.mode)},
               {"selector", multipath_selector_name(d.policy.selector)},
-              {"min_io", d.policy.rr_min_io}}}}}};
+              {"min_io", d.policy.rr_min_io}}},
+            {"dhchap_digests", dhchap_digests_json(d.dhchap_digests)},
+            {"dhchap_dhgroups", dhchap_dhgroups_json(d.dhchap_dhgroups)}}}};
 }
 
 // bdev_nvme_set_options: the SPDK params nvmfd acts on are read; the others are accepted
@@ -295,7 +306,8 @@ result<nvme_host_defaults> read_set_options(const json& params, nvme_host_defaul
   for (auto k : {"delay_cmd_submit", "disable_auto_failback", "generate_uuids", "nvme_error_stat", "io_path_stat",
                  "allow_accel_sequence", "rdma_umr_per_io", "enable_flush"})
     p.optional_bool(k);
-  p.ignore({"dhchap_digests", "dhchap_dhgroups"});
+  if (auto v = read_dhchap_digests(p, "dhchap_digests")) d.dhchap_digests = *v;
+  if (auto v = read_dhchap_dhgroups(p, "dhchap_dhgroups")) d.dhchap_dhgroups = *v;
   if (!p.ok()) return p.finish().take_err();
   check_reconnect_params(p, rc.ctrlr_loss_timeout_sec, rc.reconnect_delay_sec, rc.fast_io_fail_timeout_sec);
   if (d.keep_alive_timeout_ms != 0 && d.keep_alive_timeout_ms < 200)
@@ -391,7 +403,7 @@ json nvme_bdev_driver_specific(const nvme_bdev& b) {
       };
       path["vs"] = {{"nvme_version", version}};
     }
-    json ns_data = {{"id", b.nsid()}};
+    json ns_data = {{"id", b.nsid().value}};
     if (st.ana_reporting) ns_data["ana_state"] = ana_state_rpc_name(p.ana);
     ns_data["can_share"] = (b.first_namespace().data.nmic & nmic_bits::shared) != 0;
     path["ns_data"] = std::move(ns_data);
@@ -405,7 +417,8 @@ json nvme_bdev_driver_specific(const nvme_bdev& b) {
   return out;
 }
 
-void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& controllers, reactor* mdns_loop) {
+void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& controllers, reactor* mdns_loop,
+                           const keys::keyring* keyring) {
   // The discovery services live as long as the method table (destroyed before the registry,
   // which its owner declares first): their handlers and the config section share them.
   auto services = std::make_shared<discovery_services>(controllers);
@@ -417,8 +430,8 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
     });
   };
 
-  add("bdev_nvme_attach_controller", [&controllers](const json& params) -> result<json> {
-    auto req = read_attach(params, controllers.pool().size(), controllers.defaults());
+  add("bdev_nvme_attach_controller", [&controllers, keyring](const json& params) -> result<json> {
+    auto req = read_attach(params, controllers.pool().size(), controllers.defaults(), keyring);
     if (!req) return req.take_err();
     auto names = controllers.attach(std::move(req.value()));
     if (!names) return names.take_err();
@@ -539,7 +552,7 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
   });
 
   auto mdns = add_bdev_nvme_mdns_methods(methods, controllers, mdns_loop);
-  methods.add_config_section({"bdev_nvme", {}, [&controllers, services, mdns] {
+  methods.add_config_section({"bdev_nvme", {"keyring"}, [&controllers, services, mdns] {
                                 auto control = controllers.lock_control();
                                 json calls = json::array();
                                 calls.push_back(set_options_call(controllers.defaults()));

@@ -6,7 +6,9 @@
 #include <bit>
 #include <fmt/format.h>
 
+#include "base/buffer_pool.h"
 #include "proto/ana_log.h"
+#include "rpc/nvmf_auth_rpc.h"
 #include "rpc/param_reader.h"
 #include "rpc/tls_psk_resolver.h"
 #include "target/controller.h"
@@ -90,6 +92,7 @@ json tcp_transport_json(const tcp_transport_options& o) {
           {"max_aq_depth", o.max_aq_depth},
           {"num_shared_buffers", o.num_shared_buffers},
           {"buf_cache_size", o.buf_cache_size},
+          {"h2c_data_timeout_ms", o.h2c_data_timeout_ms},
           {"dif_insert_or_strip", o.dif_insert_or_strip},
           {"zcopy", o.zcopy},
           {"c2h_success", o.c2h_success},
@@ -147,9 +150,10 @@ json referral_json(const discovery_referral& r) {
   return {{"address", listen_address_json(r.address)}, {"secure_channel", r.secure_channel}, {"subnqn", r.subnqn}};
 }
 
-// nvmf_set_config (SPDK: the target's options). nvmfd uses discovery_filter; it refuses
-// admin command passthrough (it has no NVMe device behind a namespace) and accepts the
-// others, which mean nothing here (reactors come from -m, no in-band authentication).
+// nvmf_set_config (SPDK: the target's options). nvmfd uses discovery_filter and the
+// DH-HMAC-CHAP digests and DH groups the target accepts; it refuses admin command
+// passthrough (it has no NVMe device behind a namespace) and accepts the others, which mean
+// nothing here (reactors come from -m).
 result<json> set_config(nvmf_target& t, const json& params) {
   param_reader p(params);
   std::optional<discovery_filter> filter;
@@ -166,9 +170,11 @@ result<json> set_config(nvmf_target& t, const json& params) {
                           "fw_update", "nvme_mi", "vendor_specific"})
       if (pt->optional_bool(k).value_or(false)) pt->fail(k, "admin command passthrough is not supported");
   }
-  p.ignore({"conn_sched", "poll_groups_mask", "dhchap_digests", "dhchap_dhgroups"});
+  auto policy = read_dhchap_policy(p, t.current_dhchap_policy());
+  p.ignore({"conn_sched", "poll_groups_mask"});
   if (auto f = p.finish(); !f) return f.take_err();
   if (filter) t.set_discovery_filter(*filter);
+  if (policy) t.set_dhchap_policy(*policy);
   return json(true);
 }
 
@@ -187,6 +193,8 @@ result<json> create_transport(nvmf_target& t, const json& params) {
   o.num_shared_buffers =
       static_cast<uint32_t>(p.optional_uint("num_shared_buffers", UINT32_MAX).value_or(o.num_shared_buffers));
   o.buf_cache_size = static_cast<uint32_t>(p.optional_uint("buf_cache_size", UINT32_MAX).value_or(o.buf_cache_size));
+  o.h2c_data_timeout_ms =
+      static_cast<uint32_t>(p.optional_uint("h2c_data_timeout_ms", UINT32_MAX).value_or(o.h2c_data_timeout_ms));
   o.c2h_success = p.optional_bool("c2h_success").value_or(o.c2h_success);
   o.sock_priority = static_cast<uint32_t>(p.optional_uint("sock_priority", 6).value_or(0));
   o.abort_timeout_sec = static_cast<uint32_t>(p.optional_uint("abort_timeout_sec", UINT32_MAX).value_or(1));
@@ -209,6 +217,10 @@ result<json> create_transport(nvmf_target& t, const json& params) {
     p.fail("max_io_size", "must be a power of two from 4096 to 4194304");
   if (p.ok() && (o.in_capsule_data_size > 131072 || o.in_capsule_data_size % 16 != 0))
     p.fail("in_capsule_data_size", "must be a multiple of 16, at most 131072");
+  if (p.ok() && (o.io_unit_size < 4096 || o.io_unit_size > buffer_pool::max_size))
+    p.fail("io_unit_size", "must be 4096 to 4194304");
+  if (p.ok() && uint64_t{o.num_shared_buffers} * o.io_unit_size < o.max_io_size)
+    p.fail("num_shared_buffers", "num_shared_buffers x io_unit_size must hold at least one max_io_size command");
   if (auto f = p.finish(); !f) return f.take_err();
   if (auto r = t.add_transport(std::make_unique<tcp_transport>(t, o)); !r) return r.take_err();
   return json(true);
@@ -287,7 +299,7 @@ json subsystem_json(const subsystem& s) {
   j["allow_any_host"] = s.allow_any_host;
   json hosts = json::array();
   for (auto& h : s.hosts) {
-    json entry = {{"nqn", h}};
+    json entry = host_json(s, h, "nqn");
     if (auto it = s.host_psks.find(h); it != s.host_psks.end()) entry["psk"] = it->second.key_name;
     hosts.push_back(entry);
   }
@@ -314,8 +326,9 @@ json subsystem_json(const subsystem& s) {
 
 json nvmf_config(nvmf_target& t) {
   json calls = json::array();
-  if (auto f = t.current_discovery_filter(); !f.match_any())
-    calls.push_back({{"method", "nvmf_set_config"}, {"params", {{"discovery_filter", f.to_string()}}}});
+  json config = dhchap_policy_json(t.current_dhchap_policy());
+  if (auto f = t.current_discovery_filter(); !f.match_any()) config["discovery_filter"] = f.to_string();
+  if (!config.empty()) calls.push_back({{"method", "nvmf_set_config"}, {"params", config}});
   for (auto* tr : t.transports())
     calls.push_back({{"method", "nvmf_create_transport"}, {"params", transport_json(*tr)}});
   std::lock_guard lk(t.mu());
@@ -326,11 +339,6 @@ json nvmf_config(nvmf_target& t) {
                                    {"serial_number", s->serial_number}, {"model_number", s->model_number},
                                    {"max_namespaces", s->max_namespaces()}, {"min_cntlid", s->min_cntlid.value},
                                    {"max_cntlid", s->max_cntlid.value}, {"ana_reporting", s->ana_reporting}}}});
-      for (auto& h : s->hosts) {
-        json params = {{"nqn", s->nqn()}, {"host", h}};
-        if (auto it = s->host_psks.find(h); it != s->host_psks.end()) params["psk"] = it->second.key_name;
-        calls.push_back({{"method", "nvmf_subsystem_add_host"}, {"params", params}});
-      }
       for (auto& ns : s->namespaces_snapshot()->slots()) {
         if (!ns) continue;
         json n = {{"nsid", ns->nsid.value}, {"bdev_name", ns->dev->name()}, {"nguid", hex_upper(ns->nguid.data(), 16)},
@@ -338,6 +346,12 @@ json nvmf_config(nvmf_target& t) {
         if (ns->eui64) n["eui64"] = hex_upper(ns->eui64->data(), 8);
         calls.push_back({{"method", "nvmf_subsystem_add_ns"}, {"params", {{"nqn", s->nqn()}, {"namespace", n}}}});
       }
+    }
+    for (auto& h : s->hosts) {
+      json params = host_json(*s, h, "host");
+      params["nqn"] = s->nqn();
+      if (auto it = s->host_psks.find(h); it != s->host_psks.end()) params["psk"] = it->second.key_name;
+      calls.push_back({{"method", "nvmf_subsystem_add_host"}, {"params", params}});
     }
     for (auto& l : s->listeners) {
       json params = {{"nqn", s->nqn()}, {"listen_address", listen_address_json(l)}};
@@ -466,10 +480,14 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
             if (!key) return key.take_err();
             psk = subsystem::host_psk{*name, *key};
           }
-          if (p.optional_string("dhchap_key")) p.fail("dhchap_key", "in-band authentication is not supported");
-          if (p.optional_string("dhchap_ctrlr_key")) p.fail("dhchap_ctrlr_key", "in-band authentication is not supported");
+          auto keys = read_host_keys(p);
           if (auto f = p.finish(); !f) return f.take_err();
           if (auto r = t.add_host(nqn, host, std::move(psk)); !r) return r.take_err();
+          if (keys.empty()) return json(true);
+          if (auto r = t.set_host_keys(nqn, host, keys); !r) {
+            (void)t.remove_host(nqn, host);  // all or nothing, as SPDK
+            return r.take_err();
+          }
           return json(true);
         }));
   m.add("nvmf_subsystem_remove_host", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
@@ -512,6 +530,7 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
           return out;
         }));
   m.add("nvmf_set_config", [&t](const json& params) { return set_config(t, params); });
+  add_nvmf_auth_methods(m, t);
   m.add("nvmf_discovery_add_referral", [&t](const json& params) -> result<json> {
     param_reader p(params);
     auto r = read_referral(p);
@@ -556,7 +575,7 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
     for (auto& r : t.registrations()) out.push_back(registration_json(r));
     return out;
   });
-  m.add_config_section({"nvmf", {"bdev"}, [&t] { return nvmf_config(t); }});
+  m.add_config_section({"nvmf", {"keyring", "bdev"}, [&t] { return nvmf_config(t); }});
 }
 
 }  // namespace nvmfd

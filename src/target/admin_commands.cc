@@ -8,6 +8,7 @@
 #include "proto/wire.h"
 #include "proto/identify.h"
 #include "proto/nqn.h"
+#include "target/admin_command_limits.h"
 #include "target/command_handlers.h"
 #include "target/controller.h"
 #include "target/nvmf_target.h"
@@ -276,7 +277,10 @@ nvme_status set_features(target_queue& q, target_request& req) {
 nvme_status prepare_command(target_queue& q, target_request& req) {
   uint8_t opc = req.cmd.opcode;
   uint32_t sgl_len = req.cmd.sgl.length.get();
-  if (opc == static_cast<uint8_t>(admin_opcode::fabrics)) {
+  bool fabrics = opc == static_cast<uint8_t>(admin_opcode::fabrics);
+  if (fabrics || q.is_admin())
+    if (nvme_status st = check_admin_data(q, req); !st.ok()) return st;
+  if (fabrics) {
     req.dir = static_cast<data_direction>(req.cmd.fctype() & 0x3);
   } else if (!q.is_admin()) {
     return prepare_io(q, req);

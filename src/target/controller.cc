@@ -216,4 +216,13 @@ void controller::close_io_queues(const char* why) {
   }
 }
 
+void controller::fatal_error(const char* why) {
+  admin_reactor_.post([weak = weak_from_this(), why] {
+    auto c = weak.lock();
+    if (!c || !c->admin_queue_) return;
+    c->csts |= csts_bits::cfs;
+    c->admin_queue_->close(why);
+  });
+}
+
 }  // namespace nvmfd

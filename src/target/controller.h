@@ -116,6 +116,10 @@ class controller : public std::enable_shared_from_this<controller> {
   void unregister_io_queue(qid_t qid);
   // Asks every I/O queue's reactor to close it.
   void close_io_queues(const char* why);
+  // A fatal error (a failed authentication): CSTS.CFS is set and the admin queue closes,
+  // which ends the controller and closes its I/O queues, as Linux nvmet_ctrl_fatal_error.
+  // Posted to the admin reactor; why must be a string literal.
+  void fatal_error(const char* why);
   size_t io_queue_count() const;
   // Counters of queue qid (0 .. max_io_queues); the queue's reactor writes them.
   queue_stats& stats(qid_t qid) { return stats_[qid.value]; }

@@ -198,7 +198,15 @@ nvme_status do_connect(target_queue& q, target_request& req) {
                                ? "host nqn '' not allowed, as only a subsystem allowing any host takes an empty one"
                                : fmt::format("host nqn {} not allowed, as it is not on the subsystem's allow list",
                                              quoted(cx.hostnqn)));
-  return cx.f.qid == admin_qid ? connect_admin(cx, *d, sub) : connect_io(cx, *d, sub);
+  // A host with a DH-HMAC-CHAP key must authenticate on every queue (Base 2.1 8.3.4.3).
+  auto auth_cfg = q.target().dhchap_config_for(*sub, cx.hostnqn);
+  if (!auth_cfg) return cx.invalid_host(auth_cfg.err().message);
+  nvme_status st = cx.f.qid == admin_qid ? connect_admin(cx, *d, sub) : connect_io(cx, *d, sub);
+  if (st.ok() && *auth_cfg) {
+    q.require_authentication(std::move(**auth_cfg));
+    req.cqe.dw0 = connect_response_success(q.ctrl()->cntlid(), authreq_bits::atr);
+  }
+  return st;
 }
 
 uint64_t cap_value(const target_queue& q) {
@@ -247,6 +255,8 @@ std::optional<nvme_status> execute_fabrics(target_queue& q, target_request& req)
     case fabrics_type::connect: return do_connect(q, req);
     case fabrics_type::property_get: return property_get(q, req);
     case fabrics_type::property_set: return property_set(q, req);
+    case fabrics_type::authentication_send: return execute_auth_send(q, req);
+    case fabrics_type::authentication_receive: return execute_auth_receive(q, req);
     case fabrics_type::disconnect:
       q.disconnect_after_response();
       return nvme_status::success();

@@ -425,7 +425,8 @@ result<void> nvmf_target::add_host(const std::string& nqn, const std::string& ho
   std::lock_guard lk(mu_);
   auto s = find_locked(nqn);
   if (!s) return no_subsystem(nqn);
-  if (s->type() == subsystem_kind::discovery) return error{errc::invalid_argument, "the discovery subsystem allows every host"};
+  // The discovery subsystem allows every host; a host listed there is one with keys to
+  // authenticate with (SPDK: nvmf_subsystem_add_host on the discovery NQN with --dhchap-key).
   if (!s->hosts.insert(hostnqn).second)
     return error{errc::already_exists, fmt::format("host {} is already allowed on {}", hostnqn, nqn)};
   if (psk) s->host_psks[hostnqn] = std::move(*psk);
@@ -442,6 +443,7 @@ result<void> nvmf_target::remove_host(const std::string& nqn, const std::string&
     if (!s->hosts.erase(hostnqn))
       return error{errc::not_found, fmt::format("host {} is not on the allow list of {}", hostnqn, nqn)};
     s->host_psks.erase(hostnqn);
+    s->host_keys.erase(hostnqn);
     changed_locked();
     if (!s->allow_any_host)
       for (auto& [id, w] : s->controllers())

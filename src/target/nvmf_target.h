@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "auth/controller_auth.h"
 #include "base/strong_id.h"
 #include "reactor/reactor.h"
 #include "target/discovery_filter.h"
@@ -98,6 +99,22 @@ class nvmf_target {
                         std::optional<subsystem::host_psk> psk = std::nullopt);
   result<void> remove_host(const std::string& nqn, const std::string& hostnqn);
   result<void> set_allow_any_host(const std::string& nqn, bool allow);
+  // DH-HMAC-CHAP keys of a host on the subsystem's allow list (SPDK's nvmf_subsystem_set_keys;
+  // the discovery subsystem too): replaces its key names, empty ones clear them (the host
+  // then connects without authentication). They apply from the host's next authentication.
+  // invalid_argument for a controller key without a host key; not_found for a host not on the
+  // list, or a key the resolver does not know.
+  result<void> set_host_keys(const std::string& nqn, const std::string& hostnqn, const host_dhchap_keys& keys);
+  // What nvmf_set_config allows; applies to authentications that start from now on.
+  void set_dhchap_policy(const dhchap_policy& p);
+  dhchap_policy current_dhchap_policy() const;
+  // Wiring, before any Connect: where key names are resolved (the daemon's keyring).
+  void set_dhchap_key_resolver(dhchap_key_resolver r);
+  // The authentication a host must pass on subsystem s: nullopt when it has no key.
+  // not_found when a key name no longer resolves (the key was removed from the keyring).
+  // Any thread, without mu() held.
+  result<std::optional<auth::controller_auth_config>> dhchap_config_for(const subsystem& s,
+                                                                       const std::string& hostnqn) const;
   // ANA state of listener a (exact address) for group anagrpid, or for every group
   // 1..max_namespaces when anagrpid is empty. Controllers connected through it get an ANA
   // change notice when anything changed.
@@ -201,6 +218,8 @@ class nvmf_target {
   std::vector<discovery_registration> registrations_;
   std::map<std::string, std::vector<discovery_referral>> found_referrals_;
   discovery_filter disc_filter_;
+  dhchap_policy dhchap_policy_;
+  dhchap_key_resolver dhchap_resolver_;  // set at wiring
   std::map<std::pair<std::string, std::string>, uint16_t> port_ids_;
   // Listening ports by (trtype, traddr, trsvcid).
   std::map<std::tuple<std::string, std::string, std::string>, std::unique_ptr<transport_listener>> listeners_;

@@ -16,6 +16,7 @@
 #include "proto/ana_log.h"
 #include "proto/nqn.h"
 #include "tls/tls_psk.h"
+#include "target/dhchap_config.h"
 #include "target/queue_endpoint.h"
 #include "target/target_namespace.h"
 
@@ -71,6 +72,8 @@ class subsystem {
     std::shared_ptr<const tls::configured_psk> key;
   };
   std::map<std::string, host_psk> host_psks;
+  // DH-HMAC-CHAP key names of the hosts that must authenticate (each one in `hosts`).
+  std::map<std::string, host_dhchap_keys> host_keys;
   std::vector<listen_address> listeners;
 
   bool host_allowed(const std::string& hostnqn) const { return allow_any_host || hosts.count(hostnqn) > 0; }

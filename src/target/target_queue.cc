@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "auth/controller_auth.h"
 #include "target/controller.h"
 #include "target/nvmf_target.h"
 #include "target/subsystem.h"
@@ -14,6 +15,12 @@ target_queue::target_queue(nvmf_target& t, reactor& r, queue_limits limits)
     : target_(t), reactor_(r), limits_(limits) {}
 
 target_queue::~target_queue() = default;
+
+void target_queue::require_authentication(auth::controller_auth_config cfg) {
+  auth_ = std::make_unique<auth::controller_auth>(std::move(cfg));
+}
+
+bool target_queue::awaiting_authentication() const { return auth_ && !auth_->authenticated(); }
 
 void target_queue::set_endpoints(queue_endpoint local, std::string peer) {
   local_ = std::move(local);

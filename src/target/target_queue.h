@@ -29,6 +29,10 @@
 
 namespace nvmfd {
 
+namespace auth {
+class controller_auth;
+struct controller_auth_config;
+}  // namespace auth
 class controller;
 class nvmf_target;
 class reactor;
@@ -63,6 +67,15 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
     std::string state;  // "TLS_AES_128_GCM_SHA256, user-space"
   };
   const std::optional<tls_peer>& tls() const { return tls_; }
+
+  // --- in-band authentication (auth_commands.cc) ---
+  // Connect found a key for the host: this queue must pass DH-HMAC-CHAP before anything
+  // but AUTH_Send/AUTH_Receive runs on it.
+  void require_authentication(auth::controller_auth_config cfg);
+  // The queue's authentication, or nullptr when none is required.
+  auth::controller_auth* authentication() const { return auth_.get(); }
+  // Authentication is required and has not succeeded (yet).
+  bool awaiting_authentication() const;
 
   // --- for the command handlers ---
   // Binds this queue to a controller after a successful Connect (then on_bound()).
@@ -145,6 +158,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   bool unbound_ = false;
   uint32_t inflight_io_ = 0;
   std::unique_ptr<ns_snapshot> snap_;
+  std::unique_ptr<auth::controller_auth> auth_;
   std::vector<std::unique_ptr<ns_snapshot>> retired_snaps_;
 };
 

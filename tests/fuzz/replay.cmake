@@ -16,6 +16,7 @@ endfunction()
 nvmfd_fuzz_replay(fuzz_proto_decoders nvmfd_proto)
 nvmfd_fuzz_replay(fuzz_pdu_reader nvmfd_nvme_tcp)
 nvmfd_fuzz_replay(fuzz_target_connection nvmfd_target_tcp)
+nvmfd_fuzz_replay(fuzz_key_formats nvmfd_keys nvmfd_proto)
 # The live connection once more on epoll (the run above takes the default socket backend).
 add_test(NAME fuzz_replay.fuzz_target_connection@epoll
          COMMAND fuzz_target_connection_replay ${NVMFD_FUZZ_DIR}/corpus/fuzz_target_connection)

@@ -5,7 +5,7 @@
 #   tests/fuzz/run.sh TARGET SECONDS [extra libFuzzer flags...]
 #   e.g. tests/fuzz/run.sh fuzz_target_connection 600
 #
-# TARGET: fuzz_target_connection, fuzz_pdu_reader or fuzz_proto_decoders, built by
+# TARGET: fuzz_target_connection, fuzz_pdu_reader, fuzz_proto_decoders or fuzz_key_formats, built by
 #   NVMFD_PRESET=fuzz bash scripts/build.sh
 # Environment:
 #   NVMFD_FUZZ_BUILD  build directory (default build-fuzz)

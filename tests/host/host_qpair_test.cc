@@ -12,6 +12,7 @@
 
 #include "host/host_qpair.h"
 #include "host/io_command.h"
+#include "tests/host/fake_controller.h"
 #include "tests/lib/wait_until.h"
 
 namespace nvmfd {
@@ -20,46 +21,6 @@ namespace {
 struct recorder final : host_callback {
   std::promise<nvme_completion> p;
   void on_host_complete(host_request&, const nvme_completion& c) override { p.set_value(c); }
-};
-
-// The controller side: reads whole PDUs (no digests) and writes crafted ones.
-struct fake_controller {
-  int fd;
-  std::vector<std::byte> read_pdu() {
-    std::vector<std::byte> buf(8);
-    read_exact(buf.data(), 8);
-    auto ch = load_wire<pdu_common_header>(buf.data());
-    buf.resize(ch.plen.get());
-    read_exact(buf.data() + 8, buf.size() - 8);
-    return buf;
-  }
-  void read_exact(std::byte* p, size_t n) {
-    size_t got = 0;
-    while (got < n) {
-      pollfd pf{fd, POLLIN, 0};
-      ASSERT_GT(poll(&pf, 1, 5000), 0) << "timed out waiting for the host";
-      ssize_t r = recv(fd, p + got, n - got, 0);
-      ASSERT_GT(r, 0);
-      got += static_cast<size_t>(r);
-    }
-  }
-  template <class S>
-  void send_pdu(S s, const std::vector<std::byte>& data = {}) {
-    s.ch.hlen = sizeof(S);
-    s.ch.pdo = data.empty() ? 0 : sizeof(S);
-    s.ch.plen = static_cast<uint32_t>(sizeof(S) + data.size());
-    std::vector<std::byte> out(sizeof(S));
-    std::memcpy(out.data(), &s, sizeof(S));
-    out.insert(out.end(), data.begin(), data.end());
-    ASSERT_EQ(send(fd, out.data(), out.size(), MSG_NOSIGNAL), static_cast<ssize_t>(out.size()));
-  }
-  void respond(uint16_t cid, nvme_status st = {}) {
-    capsule_resp_pdu r{};
-    r.ch.type = static_cast<uint8_t>(pdu_type::capsule_resp);
-    r.cqe.cid = cid;
-    r.cqe.status = st.encode();
-    send_pdu(r);
-  }
 };
 
 struct qpair_fixture : ::testing::Test {
@@ -113,7 +74,7 @@ struct qpair_fixture : ::testing::Test {
 
 TEST_F(qpair_fixture, completion_matches_its_command) {
   recorder r;
-  uint16_t cid = submit(r, make_flush(1));
+  uint16_t cid = submit(r, make_flush(nsid_t{1}));
   auto cmd = ctrl.read_pdu();
   EXPECT_EQ(load_wire<capsule_cmd_pdu>(cmd.data()).sqe.cid.get(), cid);
   ctrl.respond(cid);
@@ -122,12 +83,12 @@ TEST_F(qpair_fixture, completion_matches_its_command) {
 
 TEST_F(qpair_fixture, stale_completion_is_caught_and_fails_the_queue) {
   recorder first, second;
-  uint16_t cid1 = submit(first, make_flush(1));
+  uint16_t cid1 = submit(first, make_flush(nsid_t{1}));
   ctrl.read_pdu();
   ctrl.respond(cid1);
   EXPECT_TRUE(wait(first).status.ok());
   // The slot is reused with a new generation: the old CID is now stale.
-  uint16_t cid2 = submit(second, make_flush(1));
+  uint16_t cid2 = submit(second, make_flush(nsid_t{1}));
   ctrl.read_pdu();
   EXPECT_NE(cid1, cid2);
   ctrl.respond(cid1);
@@ -143,8 +104,8 @@ TEST_F(qpair_fixture, stale_completion_is_caught_and_fails_the_queue) {
 
 TEST_F(qpair_fixture, term_req_fails_every_outstanding_command) {
   recorder a, b;
-  submit(a, make_flush(1));
-  submit(b, make_flush(1));
+  submit(a, make_flush(nsid_t{1}));
+  submit(b, make_flush(nsid_t{1}));
   term_req_pdu t{};
   t.ch.type = static_cast<uint8_t>(pdu_type::c2h_term_req);
   t.fes = static_cast<uint16_t>(term_fes::invalid_header_field);
@@ -156,7 +117,7 @@ TEST_F(qpair_fixture, term_req_fails_every_outstanding_command) {
 
 TEST_F(qpair_fixture, dropped_connection_fails_outstanding_commands) {
   recorder a;
-  submit(a, make_flush(1));
+  submit(a, make_flush(nsid_t{1}));
   shutdown(ctrl.fd, SHUT_RDWR);
   EXPECT_EQ(wait(a).status.sc, sc_host::host_path_error);
 }
@@ -165,7 +126,7 @@ TEST_F(qpair_fixture, r2t_is_answered_in_maxh2cdata_chunks) {
   recorder r;
   std::vector<std::byte> data(256 * 1024);
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i % 251);
-  uint16_t cid = submit(r, make_rw(io_opcode::write, 1, 0, 512), data.data(), static_cast<uint32_t>(data.size()), true);
+  uint16_t cid = submit(r, make_rw(io_opcode::write, nsid_t{1}, 0, 512), data.data(), static_cast<uint32_t>(data.size()), true);
   auto cmd = load_wire<capsule_cmd_pdu>(ctrl.read_pdu().data());
   EXPECT_EQ(cmd.sqe.sgl.sgl_identifier, sgl_id::transport_data_block);
   r2t_pdu t{};
@@ -194,7 +155,7 @@ TEST_F(qpair_fixture, r2t_is_answered_in_maxh2cdata_chunks) {
 TEST_F(qpair_fixture, small_write_goes_in_capsule) {
   recorder r;
   std::vector<std::byte> data(4096, std::byte{7});
-  uint16_t cid = submit(r, make_rw(io_opcode::write, 1, 0, 8), data.data(), 4096, true);
+  uint16_t cid = submit(r, make_rw(io_opcode::write, nsid_t{1}, 0, 8), data.data(), 4096, true);
   auto pdu = ctrl.read_pdu();
   auto cmd = load_wire<capsule_cmd_pdu>(pdu.data());
   EXPECT_EQ(cmd.sqe.sgl.sgl_identifier, sgl_id::data_block_offset);
@@ -206,7 +167,7 @@ TEST_F(qpair_fixture, small_write_goes_in_capsule) {
 TEST_F(qpair_fixture, c2h_success_flag_completes_without_a_response) {
   recorder r;
   std::vector<std::byte> buf(8192);
-  uint16_t cid = submit(r, make_rw(io_opcode::read, 1, 0, 16), buf.data(), 8192);
+  uint16_t cid = submit(r, make_rw(io_opcode::read, nsid_t{1}, 0, 16), buf.data(), 8192);
   ctrl.read_pdu();
   data_pdu d{};
   d.ch.type = static_cast<uint8_t>(pdu_type::c2h_data);
@@ -221,7 +182,7 @@ TEST_F(qpair_fixture, c2h_success_flag_completes_without_a_response) {
 TEST_F(qpair_fixture, c2h_data_past_the_buffer_is_a_protocol_error) {
   recorder r;
   std::vector<std::byte> buf(4096);
-  uint16_t cid = submit(r, make_rw(io_opcode::read, 1, 0, 8), buf.data(), 4096);
+  uint16_t cid = submit(r, make_rw(io_opcode::read, nsid_t{1}, 0, 8), buf.data(), 4096);
   ctrl.read_pdu();
   data_pdu d{};
   d.ch.type = static_cast<uint8_t>(pdu_type::c2h_data);
@@ -237,7 +198,7 @@ TEST_F(qpair_fixture, unanswered_command_times_out_as_host_aborted) {
   TearDown();
   make(200);
   recorder r;
-  submit(r, make_flush(1));
+  submit(r, make_flush(nsid_t{1}));
   ctrl.read_pdu();
   auto c = wait(r);
   EXPECT_EQ(c.status.sct, status_type::path_related);
@@ -254,7 +215,7 @@ TEST_F(qpair_fixture, failing_with_sends_stuck_on_a_full_socket) {
   ASSERT_EQ(setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
   std::vector<std::vector<std::byte>> bufs(8, std::vector<std::byte>(4096, std::byte{9}));
   std::array<recorder, 8> r;
-  for (size_t i = 0; i < r.size(); ++i) submit(r[i], make_rw(io_opcode::write, 1, i * 8, 8), bufs[i].data(), 4096, true);
+  for (size_t i = 0; i < r.size(); ++i) submit(r[i], make_rw(io_opcode::write, nsid_t{1}, i * 8, 8), bufs[i].data(), 4096, true);
   // The writes have started to go out and the rest cannot: the send buffer holds bytes.
   ASSERT_TRUE(wait_until([&] {
     int unsent = 0;

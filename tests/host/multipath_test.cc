@@ -303,12 +303,16 @@ TEST_F(multipath_fixture, io_waits_for_a_path_then_fails_after_fast_io_fail_time
   test::fill_pattern(buf.span(), 5);
   ASSERT_EQ(host.h.write(dev, 0, 8, buf.data()), 0);
 
-  // Cut, then back within the limit: the write waits and succeeds.
+  // Cut, then back within the limit: the write waits (parked) and succeeds.
   proxy->cut();
   expect_paths({{addr_proxy, false, false, false, "optimized"}});
+  auto& nvme = dynamic_cast<nvme_bdev&>(dev);
+  uint64_t parked = nvme.ios_parked();
   std::array<bdev_io, 1> w{host.h.make(bdev_op::write, 8, 8, buf.data())};
   host.h.submit_on(0, dev, w);
-  std::this_thread::sleep_for(500ms);
+  auto limit = std::chrono::steady_clock::now() + 10s;
+  while (nvme.ios_parked() == parked && std::chrono::steady_clock::now() < limit) std::this_thread::yield();
+  ASSERT_GT(nvme.ios_parked(), parked) << "the write did not wait for a path";
   proxy->restore();
   ASSERT_TRUE(host.h.wait(20s));
   EXPECT_EQ(w[0].status, 0);

@@ -55,16 +55,16 @@ TEST_P(poll_modes, data_is_right_and_idle_reactors_sleep_unless_always_polling) 
     uint64_t lba = rng() % (65536 - nlb);
     std::vector<std::byte> out(len), in(len, std::byte{0xee});
     for (auto& b : out) b = static_cast<std::byte>(rng());
-    ASSERT_TRUE(run_io(pool, **c, make_rw(io_opcode::write, 1, lba, nlb), out.data(), len, true).status.ok());
-    ASSERT_TRUE(run_io(pool, **c, make_rw(io_opcode::read, 1, lba, nlb), in.data(), len, false).status.ok());
+    ASSERT_TRUE(run_io(pool, **c, make_rw(io_opcode::write, nsid_t{1}, lba, nlb), out.data(), len, true).status.ok());
+    ASSERT_TRUE(run_io(pool, **c, make_rw(io_opcode::read, nsid_t{1}, lba, nlb), in.data(), len, false).status.ok());
     ASSERT_EQ(in, out) << "RAM read in place, round " << round << ", " << len << " bytes at " << lba;
     std::vector<std::byte> z(len, std::byte{0xee});
-    ASSERT_TRUE(run_io(pool, **cn, make_rw(io_opcode::read, 1, lba, nlb), z.data(), len, false).status.ok());
+    ASSERT_TRUE(run_io(pool, **cn, make_rw(io_opcode::read, nsid_t{1}, lba, nlb), z.data(), len, false).status.ok());
     ASSERT_EQ(z, std::vector<std::byte>(len)) << "null read, " << len << " bytes";
   }
   // A read past the end of the null namespace is still refused.
   std::vector<std::byte> in(1024);
-  EXPECT_EQ(run_io(pool, **cn, make_rw(io_opcode::read, 1, 65535, 2), in.data(), 1024, false).status.sc,
+  EXPECT_EQ(run_io(pool, **cn, make_rw(io_opcode::read, nsid_t{1}, 65535, 2), in.data(), 1024, false).status.sc,
             sc_generic::lba_out_of_range);
 
   // Idle for a while: the reactors of both sides sleep most of it, or (always) not at all.

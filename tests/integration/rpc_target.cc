@@ -4,6 +4,8 @@
 
 #include "rpc/bdev_rpc.h"
 #include "rpc/config_loader.h"
+#include "rpc/keyring_rpc.h"
+#include "rpc/nvmf_auth_rpc.h"
 #include "rpc/nvmf_rpc.h"
 #include "target_fixture.h"
 
@@ -11,6 +13,8 @@ namespace nvmfd {
 
 rpc_target::rpc_target() : reactors_(2), target_(std::make_unique<nvmf_target>(reactors_)) {
   target_fixture::set_test_log_level();
+  target_->set_dhchap_key_resolver(keyring_dhchap_resolver(keyring_));
+  add_keyring_methods(methods_, keyring_);
   add_bdev_methods(methods_, bdevs_);
   add_nvmf_methods(methods_, *target_, bdevs_);
 }

@@ -1,7 +1,7 @@
 #pragma once
 // rpc_target: a bare nvmfd target in the test process (2 reactors; no transport, bdev or
 // subsystem until asked), configured only through the JSON-RPC handlers the daemon
-// registers (bdev and nvmf methods) and loaded from, or saved to, a config with the
+// registers (keyring, bdev and nvmf methods) and loaded from, or saved to, a config with the
 // daemon's config loader. It is what apps/nvmfd builds, minus the RPC socket.
 //
 // The test thread is the control thread. The destructor shuts the target down (closing
@@ -11,6 +11,7 @@
 
 #include "base/result.h"
 #include "bdev/bdev_registry.h"
+#include "keys/keyring.h"
 #include "reactor/reactor.h"
 #include "rpc/rpc_method_table.h"
 #include "target/nvmf_target.h"
@@ -32,9 +33,11 @@ class rpc_target {
   // save_config(): what `nvmfctl save_config` prints.
   json save() const;
   nvmf_target& target() { return *target_; }
+  keys::keyring& keyring() { return keyring_; }
 
  private:
   reactor_pool reactors_;
+  keys::keyring keyring_;  // outlives the target, which resolves DH-HMAC-CHAP key names in it
   std::unique_ptr<nvmf_target> target_;
   bdev_registry bdevs_;
   rpc_method_table methods_;

@@ -3,12 +3,13 @@
 // passed, 1 otherwise (each failure printed on stderr).
 //
 //   nvmf-host-check io -a ADDR -s PORT -n NQN --seed S --offset BYTES --size BYTES
-//                   [-g] [-G] [--pattern-out FILE]
+//                   [-g] [-G] [--pattern-out FILE] [-q HOSTNQN] [-S SECRET [-C CTRL_SECRET]]
 //     Connects (digests as asked: -g header, -G data), writes a pseudo-random pattern
 //     (from S) over [offset, offset + size) of namespace 1 in a repeating mix of 4 KiB
 //     (in-capsule), 128 KiB and 1 MiB writes (R2T + H2CData) from several threads on every
 //     I/O queue, reads it back in another mix of sizes, compares, flushes, and writes the
-//     pattern to FILE so that the target side can check what landed on its medium.
+//     pattern to FILE so that the target side can check what landed on its medium. -S / -C:
+//     DH-HMAC-CHAP secrets (DHHC-1) of the host and of the controller, as nvme connect's.
 //   nvmf-host-check discover -a ADDR -s PORT --expect-nqn NQN --expect-visits N
 //     Walks the discovery services from ADDR:PORT following referrals; checks that NQN is
 //     listed and that N services answered.
@@ -28,6 +29,7 @@
 #include "host/host_controller.h"
 #include "host/io_command.h"
 #include "host/sync_command.h"
+#include "keys/dhchap_secret.h"
 #include "tls/psk_file.h"
 
 namespace nvmfd {
@@ -71,14 +73,14 @@ struct io_args {
   bool hdgst = false, ddgst = false;
   uint64_t seed = 1, offset = 0, size = 8u << 20;
   std::string pattern_out;
+  std::string hostnqn, dhchap_secret, dhchap_ctrl_secret;
   unsigned threads = 4;
-  std::string hostnqn;   // empty: the library's own
   std::string psk_path;  // TLS 1.3 with the PSK in this interchange key file
 };
 
 // Runs `pieces` on the controller's I/O queues from several threads (each thread takes
 // every threads-th piece, on queue thread % queues): several commands are in flight at once.
-void run_pieces(host_controller& c, const io_args& a, uint32_t nsid, uint32_t block,
+void run_pieces(host_controller& c, const io_args& a, nsid_t nsid, uint32_t block,
                 const std::vector<std::pair<uint64_t, uint32_t>>& pieces, bool write, std::vector<std::byte>& data) {
   std::vector<std::thread> workers;
   for (unsigned t = 0; t < a.threads; ++t) {
@@ -120,6 +122,15 @@ int run_io(const io_args& a) {
       return 1;
     }
     opts.tls_psk = std::make_shared<const tls::configured_psk>(std::move(*psk));
+  }
+  for (auto [text, key] : {std::pair{&a.dhchap_secret, &opts.dhchap_key}, {&a.dhchap_ctrl_secret, &opts.dhchap_ctrl_key}}) {
+    if (text->empty()) continue;
+    auto s = keys::parse_dhchap_secret(*text);
+    if (!s) {
+      check_failed("DH-HMAC-CHAP secret: {}", s.err().message);
+      return 1;
+    }
+    *key = auth::dhchap_key{s->hmac, auth::secret_bytes(s->key)};
   }
   reactor_pool pool(2);
   auto t0 = std::chrono::steady_clock::now();
@@ -226,7 +237,9 @@ int main(int argc, char** argv) {
   io_cmd->add_flag("-g,--hdr-digest", io.hdgst);
   io_cmd->add_flag("-G,--data-digest", io.ddgst);
   io_cmd->add_option("--pattern-out", io.pattern_out);
-  io_cmd->add_option("--hostnqn", io.hostnqn);
+  io_cmd->add_option("-q,--hostnqn", io.hostnqn);
+  io_cmd->add_option("-S,--dhchap-secret", io.dhchap_secret);
+  io_cmd->add_option("-C,--dhchap-ctrl-secret", io.dhchap_ctrl_secret);
   io_cmd->add_option("--psk-path", io.psk_path, "TLS 1.3 with the PSK of this interchange key file (mode 0600)");
   std::string expect_nqn;
   int expect_visits = 1;

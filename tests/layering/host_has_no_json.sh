@@ -10,7 +10,7 @@ inc=${2:?usage: host_has_no_json.sh SRC_DIR INCLUDE_DIR LINK_CLOSURE}
 links=${3:?usage: host_has_no_json.sh SRC_DIR INCLUDE_DIR LINK_CLOSURE}
 status=0
 checked=0
-for dir in "$src"/host "$src"/nvme_tcp "$src"/bdev "$src"/reactor "$src"/proto "$src"/base "$inc"/nvmfd; do
+for dir in "$src"/host "$src"/nvme_tcp "$src"/bdev "$src"/reactor "$src"/proto "$src"/keys "$src"/base "$inc"/nvmfd; do
   [ -d "$dir" ] || { echo "FAIL: $dir is missing" >&2; exit 1; }
   while IFS= read -r -d '' f; do
     checked=$((checked + 1))

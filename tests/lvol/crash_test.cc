@@ -102,7 +102,7 @@ class model {
     std::vector<std::byte> got(unit_bytes), want(unit_bytes);
     uint64_t checked = 0, newer = 0;
     for (auto& [u, s] : units_) {
-      auto r = host.read(c, 1, u * unit_blocks, got);
+      auto r = host.read(c, nsid_t{1}, u * unit_blocks, got);
       ASSERT_TRUE(r.ok()) << when << ": read of unit " << u << ": " << r.err().message;
       std::vector<uint32_t> ok{s.durable};
       for (auto& [v, seq] : s.since) ok.push_back(v);
@@ -244,7 +244,7 @@ class crash_test : public ::testing::TestWithParam<const char*> {
           uint64_t u = r() % (units / writers) * writers + t;
           uint32_t v = m.begin_write(u);
           fill_unit(buf.data(), u, v);
-          if (!host.write(c, 1, u * unit_blocks, buf).ok()) break;
+          if (!host.write(c, nsid_t{1}, u * unit_blocks, buf).ok()) break;
           m.end_write(u, v);
           ++writes;
         }
@@ -254,7 +254,7 @@ class crash_test : public ::testing::TestWithParam<const char*> {
       while (!dead) {
         std::this_thread::sleep_for(std::chrono::milliseconds(r() % 40));  // load: flushes at random points
         uint64_t seq0 = m.flush_point();
-        if (!host.flush(c, 1).ok()) break;
+        if (!host.flush(c, nsid_t{1}).ok()) break;
         m.flushed(seq0);
         ++flushes;
       }

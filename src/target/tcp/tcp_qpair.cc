@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "base/buffer_pool.h"
 #include "base/log.h"
@@ -35,12 +37,13 @@ void tcp_request::on_bdev_io_done(bdev_io&) { qp->on_io_done(*this); }
 void tcp_request::on_pdu_sent(tx_pdu&) { qp->release_request(*this); }
 
 tcp_qpair::tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_options& opts,
-                     std::shared_ptr<tls::tls_session> tls)
+                     data_buffer_budget& buffers, std::shared_ptr<tls::tls_session> tls)
     : target_queue(t, r, limits_of(opts)),
       fd_(fd),
       opts_(opts),
       reader_(*this, pdu_check_params{pdu_role::target, false, false, false, 0, max_pdu_data(opts)}),
-      tls_(std::move(tls)) {}
+      tls_(std::move(tls)),
+      buffers_(buffers) {}
 
 tcp_qpair::~tcp_qpair() {
   if (!channel_ && fd_ >= 0) ::close(fd_);
@@ -55,6 +58,9 @@ void tcp_qpair::start() {
     peer = describe_peer(peer_);
   }
   set_endpoints(std::move(local), std::move(peer));
+  // buf_cache_size: what this reactor keeps of the buffers its requests give back.
+  buffer_pool::local().set_cache_limit(
+      static_cast<size_t>(std::min<uint64_t>(uint64_t{opts_.buf_cache_size} * opts_.io_unit_size, SIZE_MAX)));
   grow_requests(1);  // room for the Connect; the queue size is known after it
   channel_ = tls_ ? make_tls_pdu_channel(owner(), fd_, tls_, reader_, writer_, *this)
                  : make_pdu_channel(owner(), fd_, reader_, writer_, *this);
@@ -94,12 +100,18 @@ void tcp_qpair::release_request(tcp_request& req) {
   if (req.buf) buffer_pool::local().give(req.buf, req.buf_len);
   req.buf = nullptr;
   req.buf_len = 0;
+  if (req.budget_bytes) {
+    buffers_.give(req.budget_bytes);
+    req.budget_bytes = 0;
+    if (buffer_waiters_) schedule_flush();  // run_deferred retries them, outside this call
+  }
   end_request(req);
   req.state = request_state::free;
   req.next_free = free_list_;
   free_list_ = &req;
 }
 
+// In-capsule data only: the reader needs the buffer now (not counted in the budget).
 bool tcp_qpair::take_buffer(target_request& req, uint32_t len) {
   if (len == 0) return true;
   if (req.buf && req.buf_len >= len) return true;
@@ -217,6 +229,8 @@ void tcp_qpair::on_pdu_received(std::span<const std::byte> header, bool data_dig
       tcp_request& req = *rx_req_;
       rx_req_ = nullptr;
       req.h2c_received += load_wire<data_pdu>(header.data()).datal.get();
+      if (opts_.h2c_data_timeout_ms)
+        req.h2c_deadline = owner().now() + std::chrono::milliseconds(opts_.h2c_data_timeout_ms);
       if (!data_digest_ok) req.data_digest_error = true;
       if (req.h2c_received == req.xfer_len) {
         if (req.data_digest_error)
@@ -291,20 +305,109 @@ void tcp_qpair::start_command(tcp_request& req) {
       if (req.xfer_len > opts_.max_io_size)
         return complete(req, nvme_status::generic(sc_generic::data_sgl_length_invalid));
       if (req.xfer_len == 0) return execute(req);
-      if (!take_buffer(req, req.xfer_len))
-        return complete(req, nvme_status::generic(sc_generic::internal_error, false));
-      return send_r2t(req);
+      return start_data_phase(req);
     case data_direction::controller_to_host:
       if (req.xfer_len > 0 && sgl_type != sgl_id::transport_data_block)
         return complete(req, nvme_status::generic(sc_generic::sgl_descriptor_type_invalid));
       if (req.xfer_len > opts_.max_io_size)
         return complete(req, nvme_status::generic(sc_generic::data_sgl_length_invalid));
-      if (!req.in_place && !take_buffer(req, req.xfer_len))
-        return complete(req, nvme_status::generic(sc_generic::internal_error, false));
-      return execute(req);
+      if (req.in_place || req.xfer_len == 0) return execute(req);
+      return start_data_phase(req);
     default:
       return execute(req);
   }
+}
+
+void tcp_qpair::start_data_phase(tcp_request& req) {
+  // First come, first served: behind any command already waiting on this queue.
+  if (buffer_waiters_ || !take_data_buffer(req)) return wait_for_buffer(req);
+  if (req.dir == data_direction::host_to_controller) return send_r2t(req);
+  execute(req);
+}
+
+bool tcp_qpair::take_data_buffer(tcp_request& req) {
+  uint64_t bytes = buffer_pool::class_bytes(req.xfer_len);
+  if (!buffers_.try_take(bytes)) return false;
+  if (req.buf) buffer_pool::local().give(req.buf, req.buf_len);  // in-capsule data of a read
+  req.buf = buffer_pool::local().take(req.xfer_len);
+  if (!req.buf) {  // out of memory: wait as for the budget
+    buffers_.give(bytes);
+    req.buf_len = 0;
+    return false;
+  }
+  req.buf_len = req.xfer_len;
+  req.budget_bytes = static_cast<uint32_t>(bytes);
+  return true;
+}
+
+void tcp_qpair::wait_for_buffer(tcp_request& req) {
+  req.state = request_state::awaiting_buffer;
+  req.next_free = nullptr;
+  if (buffer_waiters_tail_)
+    buffer_waiters_tail_->next_free = &req;
+  else
+    buffer_waiters_ = &req;
+  buffer_waiters_tail_ = &req;
+  arm_buffer_retry();
+}
+
+void tcp_qpair::retry_buffer_waiters() {
+  while (buffer_waiters_ && state_ == conn_state::ready) {
+    tcp_request& req = *buffer_waiters_;
+    if (!take_data_buffer(req)) break;
+    buffer_waiters_ = req.next_free;
+    if (!buffer_waiters_) buffer_waiters_tail_ = nullptr;
+    req.next_free = nullptr;
+    if (req.dir == data_direction::host_to_controller)
+      send_r2t(req);
+    else
+      execute(req);
+  }
+  if (buffer_waiters_) arm_buffer_retry();
+}
+
+// Buffers freed by this queue retry its waiters at once (release_request); buffers freed by
+// other queues, perhaps on other reactors, are noticed by polling while anyone waits.
+void tcp_qpair::arm_buffer_retry() {
+  if (buffer_retry_timer_) return;
+  std::weak_ptr<target_queue> weak = weak_from_this();
+  buffer_retry_timer_ = owner().schedule(std::chrono::milliseconds(1), [weak] {
+    if (auto q = weak.lock()) {
+      auto& self = static_cast<tcp_qpair&>(*q);
+      self.buffer_retry_timer_ = 0;
+      self.retry_buffer_waiters();
+      self.flush_now();
+    }
+  });
+}
+
+void tcp_qpair::arm_h2c_timer(std::chrono::milliseconds delay) {
+  std::weak_ptr<target_queue> weak = weak_from_this();
+  h2c_timer_ = owner().schedule(delay, [weak] {
+    if (auto q = weak.lock()) {
+      auto& self = static_cast<tcp_qpair&>(*q);
+      self.h2c_timer_ = 0;
+      self.check_h2c_deadlines();
+    }
+  });
+}
+
+void tcp_qpair::check_h2c_deadlines() {
+  if (state_ != conn_state::ready) return;
+  auto now = owner().now();
+  std::optional<time_source::time_point> next;
+  for (auto& r : requests_) {
+    if (r->state != request_state::awaiting_h2c) continue;
+    if (r->h2c_deadline <= now) {
+      NVMFD_LOG_WARN("qpair {} qid {}: no H2CData for command {} (cid {}) within {} ms of its R2T, closing the "
+                     "connection",
+                     peer(), qid(), r->cmd.opcode, r->cid(), opts_.h2c_data_timeout_ms);
+      close("H2CData timeout");
+      return;
+    }
+    if (!next || r->h2c_deadline < *next) next = r->h2c_deadline;
+  }
+  if (next) arm_h2c_timer(std::chrono::ceil<std::chrono::milliseconds>(*next - now));
 }
 
 void tcp_qpair::execute(tcp_request& req) {
@@ -325,6 +428,10 @@ void tcp_qpair::on_io_done(tcp_request& req) {
 void tcp_qpair::send_r2t(tcp_request& req) {
   req.state = request_state::awaiting_h2c;
   req.h2c_received = 0;
+  if (opts_.h2c_data_timeout_ms) {
+    req.h2c_deadline = owner().now() + std::chrono::milliseconds(opts_.h2c_data_timeout_ms);
+    if (!h2c_timer_) arm_h2c_timer(std::chrono::milliseconds(opts_.h2c_data_timeout_ms));
+  }
   r2t_pdu r{};
   r.ch.type = static_cast<uint8_t>(pdu_type::r2t);
   r.cccid = req.cid();
@@ -389,6 +496,7 @@ void tcp_qpair::schedule_flush() {
 
 void tcp_qpair::run_deferred() {
   flush_scheduled_ = false;
+  if (buffer_waiters_) retry_buffer_waiters();
   flush_now();
 }
 
@@ -444,8 +552,11 @@ void tcp_qpair::close(std::string_view why) {
   (void)why;
   state_ = conn_state::closed;
   reader_.stop();
-  if (drain_timer_) owner().cancel(drain_timer_);
-  drain_timer_ = 0;
+  for (timer_id* t : {&drain_timer_, &buffer_retry_timer_, &h2c_timer_}) {
+    if (*t) owner().cancel(*t);
+    *t = 0;
+  }
+  buffer_waiters_ = buffer_waiters_tail_ = nullptr;  // maybe_release frees them
   // Release the queue ID before the host can see the socket close, so that a host that
   // reconnects at once finds it free.
   unbind();

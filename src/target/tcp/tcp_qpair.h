@@ -27,6 +27,7 @@
 #include "nvme_tcp/socket.h"
 #include "reactor/reactor.h"
 #include "target/target_queue.h"
+#include "target/tcp/data_buffer_budget.h"
 #include "target/tcp/tcp_request.h"
 #include "target/tcp/tcp_transport_options.h"
 #include "tls/tls_session.h"
@@ -40,7 +41,8 @@ class tcp_qpair final : public target_queue,
                         public deferred_task {
  public:
   // tls: the server side of a TLS session on fd (a secure listener's connection), or null.
-  tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_options& opts,
+  // buffers: the transport's data buffer budget (outlives every qpair).
+  tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_options& opts, data_buffer_budget& buffers,
             std::shared_ptr<tls::tls_session> tls = nullptr);
   ~tcp_qpair() override;
 
@@ -85,6 +87,16 @@ class tcp_qpair final : public target_queue,
   void maybe_release();
   tcp_request* alloc_request();
   bool take_buffer(target_request& req, uint32_t len);
+  // The data phase of a validated command: a buffer of xfer_len from the budget (or a wait
+  // for one), then the R2T or the execution.
+  void start_data_phase(tcp_request& req);
+  bool take_data_buffer(tcp_request& req);
+  void wait_for_buffer(tcp_request& req);
+  void retry_buffer_waiters();
+  void arm_buffer_retry();
+  // h2c_data_timeout_ms: checks the deadlines of the R2Ts outstanding.
+  void arm_h2c_timer(std::chrono::milliseconds delay);
+  void check_h2c_deadlines();
   void grow_requests(uint16_t n);
   // target_queue: room for queue_size() requests.
   void on_bound() override { grow_requests(queue_size()); }
@@ -109,6 +121,12 @@ class tcp_qpair final : public target_queue,
   std::vector<std::unique_ptr<tcp_request>> requests_;
   tcp_request* free_list_ = nullptr;
   tcp_request* rx_req_ = nullptr;       // request the current PDU belongs to
+  data_buffer_budget& buffers_;
+  // Requests waiting for a data buffer, first come first served (linked through next_free).
+  tcp_request* buffer_waiters_ = nullptr;
+  tcp_request* buffer_waiters_tail_ = nullptr;
+  timer_id buffer_retry_timer_ = 0;   // retries the waiters when other queues free buffers
+  timer_id h2c_timer_ = 0;
 
   std::array<std::byte, 128 + digest_len> icresp_hdr_{};
   tx_pdu icresp_tx_;

@@ -42,7 +42,7 @@ void tcp_transport::adopt_connection(int fd, bool secure) {
       }
       tls = std::move(*s);
     }
-    auto q = std::make_shared<tcp_qpair>(target_, r, fd, opts_, std::move(tls));
+    auto q = std::make_shared<tcp_qpair>(target_, r, fd, opts_, buffers_, std::move(tls));
     target_.adopt_queue(q);
     q->start();
   });

@@ -11,6 +11,7 @@
 
 #include "target/target_transport.h"
 #include "tls/tls_psk.h"
+#include "target/tcp/data_buffer_budget.h"
 #include "target/tcp/tcp_transport_options.h"
 
 namespace nvmfd {
@@ -21,7 +22,8 @@ class tcp_transport final : public target_transport {
  public:
   static constexpr std::string_view trtype = "TCP";
 
-  tcp_transport(nvmf_target& t, const tcp_transport_options& opts) : target_(t), opts_(opts) {}
+  tcp_transport(nvmf_target& t, const tcp_transport_options& opts)
+      : target_(t), opts_(opts), buffers_(data_buffer_budget::limit_of(opts)) {}
 
   std::string_view name() const override { return trtype; }
   queue_limits limits() const override { return limits_of(opts_); }
@@ -30,6 +32,8 @@ class tcp_transport final : public target_transport {
   result<std::unique_ptr<transport_listener>> listen(const listen_address& a) override;
 
   const tcp_transport_options& options() const { return opts_; }
+  // The data buffers its requests hold (num_shared_buffers × io_unit_size at most).
+  const data_buffer_budget& buffers() const { return buffers_; }
   // A connected socket (a listener accepted it, or a test made it): becomes a tcp_qpair,
   // owned by the target, on the next reactor round-robin. Takes fd. secure: the connection
   // starts with a TLS 1.3 handshake whose PSK is found by find_tls_psk.
@@ -42,6 +46,7 @@ class tcp_transport final : public target_transport {
  private:
   nvmf_target& target_;
   const tcp_transport_options opts_;
+  data_buffer_budget buffers_;
   std::atomic<unsigned> next_reactor_{0};
 };
 

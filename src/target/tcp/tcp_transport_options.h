@@ -13,8 +13,14 @@ struct tcp_transport_options {
   uint32_t max_io_size = 131072;           // MDTS, in bytes; a power of two >= 4096
   uint32_t io_unit_size = 131072;
   uint32_t max_aq_depth = 128;
+  // Data buffers: requests hold at most num_shared_buffers × io_unit_size bytes of them at
+  // once over the transport, and wait for room beyond that (data_buffer_budget.h); each
+  // reactor keeps at most buf_cache_size × io_unit_size bytes of free ones for reuse.
   uint32_t num_shared_buffers = 511;
   uint32_t buf_cache_size = 32;
+  // An R2T whose H2CData does not come within this time closes the connection (each
+  // H2CData PDU of the transfer starts the time again). 0: no limit.
+  uint32_t h2c_data_timeout_ms = 30000;
   bool c2h_success = true;                 // reads end with a C2HData SUCCESS flag, no CapsuleResp
   bool dif_insert_or_strip = false;
   bool zcopy = false;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace nvmfd {
 
@@ -34,6 +35,26 @@ TEST(buffer_pool, distinct_buffers_while_held) {
   EXPECT_NE(a, b);
   pool.give(a, 8192);
   pool.give(b, 8192);
+}
+
+TEST(buffer_pool, free_buffers_beyond_the_cache_limit_go_back_to_the_system) {
+  buffer_pool pool;
+  pool.set_cache_limit(2 * 4096);
+  std::vector<std::byte*> held;
+  for (int i = 0; i < 4; ++i) held.push_back(pool.take(4096));
+  for (auto* b : held) pool.give(b, 4096);
+  EXPECT_EQ(pool.cached_bytes(), 2u * 4096) << "the pool kept more than its cache limit";
+  // The cached ones are reused first.
+  std::byte* again = pool.take(4096);
+  EXPECT_TRUE(again == held[0] || again == held[1]);
+  EXPECT_EQ(pool.cached_bytes(), 4096u);
+  pool.give(again, 4096);
+}
+
+TEST(buffer_pool, class_bytes_is_the_size_class) {
+  EXPECT_EQ(buffer_pool::class_bytes(1), 4096u);
+  EXPECT_EQ(buffer_pool::class_bytes(4097), 8192u);
+  EXPECT_EQ(buffer_pool::class_bytes(131072), 131072u);
 }
 
 }  // namespace nvmfd

@@ -90,7 +90,7 @@ TEST(nvme_cli_format, id_ns_json_matches_nvme_cli_byte_for_byte) {
 }
 
 TEST(nvme_cli_format, id_ns_text_matches_nvme_cli_byte_for_byte) {
-  EXPECT_EQ(id_ns_text(nvmet_id_ns(), 1), test::nvme_id_ns_normal);
+  EXPECT_EQ(id_ns_text(nvmet_id_ns(), nsid_t{1}), test::nvme_id_ns_normal);
 }
 
 TEST(nvme_cli_format, discovery_json_matches_nvme_cli_byte_for_byte) {
@@ -157,7 +157,7 @@ TEST(nvme_cli_format, id_ns_optional_fields_and_lba_formats) {
   EXPECT_EQ(j["lbafs"][1]["rp"], 2);
   EXPECT_EQ(j["eui64"], "1200000000000000");
   EXPECT_EQ(j["nguid"], "000000000000000000000000000000fe");
-  auto text = id_ns_text(ns, 3);
+  auto text = id_ns_text(ns, nsid_t{3});
   EXPECT_NE(text.find("NVME Identify Namespace 3:\n"), std::string::npos);
   EXPECT_NE(text.find("npwg    : 7\n"), std::string::npos);
   EXPECT_NE(text.find("lbaf  0 : ms:0   lbads:12 rp:0 \n"), std::string::npos) << text;

@@ -50,7 +50,7 @@ TEST(connect, offsets_for_ipo) {
   EXPECT_EQ(connect_response_invalid_param(true, connect_data_offset::hostnqn), 0x10200u);
   EXPECT_EQ(connect_response_invalid_param(false, connect_sqe_offset::sqsize), 44u);
   EXPECT_EQ(connect_response_success(cntlid_t{0x1234}), 0x1234u);
-  EXPECT_EQ(connect_response_success(cntlid_t{1}, 0x1), 0x10001u);
+  EXPECT_EQ(connect_response_success(cntlid_t{1}, authreq_bits::atr), 0x20001u);  // Linux: AUTHREQ_ATR = 1 << 17
 }
 
 TEST(connect, data_round_trip_and_truncation) {
@@ -211,6 +211,27 @@ TEST(properties, cc_csts_vs) {
   EXPECT_EQ(make_csts(false, true, shutdown_status::occurring), 0x6u);
   EXPECT_EQ(csts_shst(0x9), shutdown_status::complete);
   EXPECT_EQ(nvme_version(1, 4), 0x00010400u);
+}
+
+}  // namespace
+}  // namespace nvmfd
+
+namespace nvmfd {
+namespace {
+
+TEST(auth_command, decode_from_dwords) {
+  nvme_sqe sqe{};
+  sqe.opcode = static_cast<uint8_t>(admin_opcode::fabrics);
+  sqe.nsid.raw[0] = static_cast<uint8_t>(fabrics_type::authentication_send);
+  sqe.cdw10 = 0xe9u << 24 | 0x01u << 16 | 0x02u << 8;  // SECP E9h, SPSP1 01h, SPSP0 02h
+  sqe.cdw11 = 1100;                                   // TL
+  const auto f = decode_auth_command(sqe);
+  EXPECT_EQ(f.secp, 0xe9);
+  EXPECT_EQ(f.spsp1, 0x01);
+  EXPECT_EQ(f.spsp0, 0x02);
+  EXPECT_EQ(f.length, 1100u);
+  EXPECT_EQ(auth_sqe_offset::secp, 43);
+  EXPECT_EQ(auth_sqe_offset::length, 44);
 }
 
 }  // namespace

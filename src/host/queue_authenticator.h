@@ -1,0 +1,41 @@
+#pragma once
+// queue_authenticator: one DH-HMAC-CHAP transaction (NVMe Base 2.1 8.3.4.5) on one connected
+// host queue, the host's engine (auth::host_auth) driven by AUTH_Send and AUTH_Receive fabrics
+// commands (Base 2.1 6.2, 6.3) on that queue. Asynchronous: one command at a time, each
+// continuing from its completion on the queue's reactor; nothing blocks.
+//
+// The deadline bounds the whole transaction: each command gets the time that is left (and
+// times out with the queue's command timeout machinery). The FFDHE computations run on the
+// queue's reactor (milliseconds, once per queue per connect).
+//
+// Errors (never key material): invalid_argument "DH-HMAC-CHAP on qid N failed: <why>" when
+// either side refused (a wrong key, no hash or group in common, a controller response that
+// does not match); io_error "DH-HMAC-CHAP on qid N: AUTH_Send (Reply) failed: NVMe status ..."
+// when a command failed; timed_out when the deadline passed.
+//
+// Threads: authenticate_queue() from any thread; done runs on the queue's reactor, never
+// inside the call.
+#include <memory>
+
+#include "auth/host_auth.h"
+#include "host/host_qpair.h"
+#include "reactor/completion.h"
+#include "reactor/time_source.h"
+
+namespace nvmfd {
+
+// The AUTHREQ bits of a successful Connect response's dword 0 (Base 2.1 Figure "Connect
+// Response"; bit 17 ATR, bit 18 ASCR, as Linux and SPDK read them).
+namespace connect_authreq {
+inline constexpr uint32_t atr = 1u << 17;   // authentication required
+inline constexpr uint32_t ascr = 1u << 18;  // authentication with a secure channel required
+}  // namespace connect_authreq
+
+// The data an AUTH_Receive asks for: the largest message (a Challenge with an FFDHE-8192
+// value, about 1.1 KiB) fits with room to spare.
+inline constexpr uint32_t auth_receive_length = 4096;
+
+void authenticate_queue(std::shared_ptr<host_qpair> q, auth::host_auth_config cfg, time_source::time_point deadline,
+                        completion<void> done);
+
+}  // namespace nvmfd
