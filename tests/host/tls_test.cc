@@ -100,8 +100,8 @@ TEST_F(tls_io, verified_io_over_tls_on_every_queue) {
       for (auto& b : out) b = static_cast<std::byte>(rng());
       uint32_t nlb = len / 512;
       lba = (lba + nlb) % (8192 - 2048);
-      ASSERT_TRUE(run_io(pool_, **c, make_rw(io_opcode::write, 1, lba, nlb), out.data(), len, true).status.ok()) << len;
-      ASSERT_TRUE(run_io(pool_, **c, make_rw(io_opcode::read, 1, lba, nlb), in.data(), len, false).status.ok()) << len;
+      ASSERT_TRUE(run_io(pool_, **c, make_rw(io_opcode::write, nsid_t{1}, lba, nlb), out.data(), len, true).status.ok()) << len;
+      ASSERT_TRUE(run_io(pool_, **c, make_rw(io_opcode::read, nsid_t{1}, lba, nlb), in.data(), len, false).status.ok()) << len;
       EXPECT_EQ(in, out) << "length " << len;
     }
   }
