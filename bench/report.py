@@ -81,6 +81,28 @@ def failover_section(work):
     return o
 
 
+def tls_section(work):
+    """TLS 1.3 with PSK vs clear text (bench/tls.sh: tls.json), as lines."""
+    path = os.path.join(work, "tls.json")
+    if not os.path.exists(path):
+        return []
+    t = load(work, "tls.json")
+    o = ["", "## TLS cost", ""]
+    o.append("TLS 1.3 with a PSK (TLS_AES_128_GCM_SHA256) against clear text, measured in the same session "
+             "(`bench/tls.sh`): nvmfd (core 0) exports one RAM namespace through two listeners of one "
+             "subsystem, a clear-text one and a `secure_channel` one; nvmf-perf (core 1, `--psk-path` for "
+             "TLS) alternates clear and TLS runs. Record crypto on the target: "
+             f"**{t['crypto_path'] or 'unknown'}** (kTLS needs the kernel's `tls` module; see docs/security.md).")
+    o.append("")
+    o.append("| workload | clear IOPS | TLS IOPS | TLS / clear | clear MiB/s | TLS MiB/s | clear avg us | TLS avg us |")
+    o.append("|---|--:|--:|--:|--:|--:|--:|--:|")
+    for e in t["runs"]:
+        o.append(f"| {e['workload']} {e['io_size'] // 1024} KiB QD{e['queue_depth']} (median of "
+                 f"{len(e['clear_samples'])}) | {fmt(e['clear_iops'])} | {fmt(e['tls_iops'])} | **{e['ratio']:.3f}** | "
+                 f"{e['clear_mib_s']:.0f} | {e['tls_mib_s']:.0f} | {e['clear_avg_lat_us']:.0f} | {e['tls_avg_lat_us']:.0f} |")
+    return o
+
+
 def lvol_section(work):
     """Thick lvol vs its base bdev (bench/lvol.sh: lvol.json), as lines."""
     path = os.path.join(work, "lvol.json")
@@ -243,6 +265,7 @@ def main():
              "others = all CPU time on the machine (`/proc/stat`) minus those two. 1.00 is one core fully busy.")
     o.extend(failover_section(work))
     o.extend(lvol_section(work))
+    o.extend(tls_section(work))
     o.extend(compare_section(work))
     o.append("")
     o.append("## Commands")

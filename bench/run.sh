@@ -216,6 +216,10 @@ cat "$work/failover.txt" >&2
 echo "[bench] lvol: thick volume vs its base bdev, through NVMe/TCP and at the bdev layer" >&2
 "${prio[@]}" bash bench/lvol.sh "$work"
 
+# --- d2. TLS 1.3 (PSK) vs clear text (bench/tls.sh) -----------------------------------------
+echo "[bench] tls: TLS vs clear text, same subsystem through two listeners, alternated" >&2
+"${prio[@]}" bash bench/tls.sh "$work"
+
 # --- e. side by side with SPDK v26.05's nvmf_tgt (bench/spdk_compare.sh, results in compare/) --
 # Not under "${prio[@]}": it sets the priority of what it runs itself, and runs its plain part
 # without. Without the SPDK peer (SPDK_PEER_DIR) it measures the nvmfd half only.

@@ -30,6 +30,7 @@
 #include "host/dhchap_key_text.h"
 #include "host/host_controller.h"
 #include "reactor/reactor.h"
+#include "tls/psk_file.h"
 
 namespace {
 
@@ -146,6 +147,11 @@ result<std::shared_ptr<host_controller>> perf_app::connect(uint32_t io_queue_siz
   copts.hostnqn = o_.hostnqn;
   copts.io_queue_size = io_queue_size;
   if (auto s = set_dhchap_secrets(copts, o_.dhchap_secret, o_.dhchap_ctrl_secret); !s) return s.take_err();
+  if (!o_.psk_path.empty()) {
+    auto psk = tls::read_psk_file(o_.psk_path);
+    if (!psk) return psk.take_err();
+    copts.tls_psk = std::make_shared<const tls::configured_psk>(std::move(*psk));
+  }
   return host_controller::connect(*pool_, o_.trid, copts);
 }
 

@@ -54,6 +54,8 @@ command_line parse_command_line(int argc, const char* const* argv, const std::ve
       ->capture_default_str()->check(CLI::Range(1u, 1024u));
   app.add_flag("--hdgst", o.hdgst, "enable the NVMe/TCP header digest");
   app.add_flag("--ddgst", o.ddgst, "enable the NVMe/TCP data digest");
+  app.add_option("--psk-path", o.psk_path,
+                 "TLS 1.3 with the PSK of this interchange key file (NVMeTLSkey-1:..., mode 0600), as spdk_nvme_perf");
   app.add_option("--json", o.json_path, "also write the results as JSON to FILE ('-': stdout)");
   app.add_option("--warmup", o.warmup_seconds, "seconds run before measuring, excluded from the figures")
       ->check(CLI::NonNegativeNumber);

@@ -4,7 +4,7 @@
 //   nvmf-perf -q DEPTH -o IO_SIZE -w read|write|randread|randwrite|rw|randrw [-M READ_PCT]
 //             -t SECONDS -r 'trtype:tcp adrfam:ipv4 traddr:... trsvcid:... subnqn:...'
 //             [-c CORE_MASK] [-P QPAIRS_PER_NS] [--hdgst] [--ddgst] [--json FILE|-]
-//             [--warmup SECONDS]
+//             [--warmup SECONDS] [--psk-path FILE]
 //
 // Cores: -c must name CPUs this process may run on (its affinity: taskset, cpuset). Without
 // -c it runs on one core, the first CPU it may use: spdk_nvme_perf's default is core 0
@@ -44,6 +44,7 @@ struct perf_options {
   std::string dhchap_secret;
   std::string dhchap_ctrl_secret;
   std::string json_path;         // --json: a file, or "-" for stdout (the table then goes to stderr)
+  std::string psk_path;          // --psk-path: TLS 1.3 with the PSK of this interchange key file
 };
 
 struct command_line {

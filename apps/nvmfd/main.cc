@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     add_bdev_methods(methods, bdevs);
     add_lvol_methods(methods, lvols);
     add_bdev_nvme_methods(methods, nvme_controllers, &rpc_loop.loop(), &keyring);  // before nvmf: its config section must load first
-    add_nvmf_methods(methods, target, bdevs);
+    add_nvmf_methods(methods, target, bdevs, &keyring);
     add_mdns_methods(methods, target, &rpc_loop.loop());
     add_cdc_methods(methods, target, nvme_controllers);  // after nvmf: enables on loaded listeners  // its config section loads after nvmf's listeners
 

@@ -1,5 +1,7 @@
 #include "host/controller_connector.h"
 
+#include "tls/psk_derivation.h"
+
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
@@ -77,8 +79,13 @@ void controller_connector::open_admin() {
   auto port = parse_port(c_->trid_.trsvcid);
   if (!port) return fail(port.take_err());
   const auto& o = c_->opts_;
+  if (o.tls_psk) {
+    auto psk = tls::host_tls_psk(*o.tls_psk, c_->hostnqn_, c_->trid_.subnqn);
+    if (!psk) return fail(psk.take_err());
+    tls_psk_ = std::make_shared<const tls::tls_psk>(std::move(*psk));
+  }
   admin_opener_ = queue_socket_opener::open(
-      home_, c_->trid_.traddr, *port, o.hdgst, o.ddgst, std::chrono::milliseconds(o.connect_timeout_ms),
+      home_, c_->trid_.traddr, *port, o.hdgst, o.ddgst, tls_psk_, std::chrono::milliseconds(o.connect_timeout_ms),
       [self = shared_from_this()](result<opened_socket> s) {
         self->admin_opener_.reset();
         if (self->over_) return;
@@ -112,7 +119,7 @@ std::shared_ptr<host_qpair> controller_connector::make_queue(qid_t qid, uint16_t
   p.cpda_bytes = s.ic.cpda_bytes;
   p.in_capsule_max = qid == admin_qid ? 8192 : c_->in_capsule_max_;
   p.io_timeout_ms = c_->opts_.io_timeout_ms;
-  auto q = std::make_shared<host_qpair>(r, s.fd, p);
+  auto q = std::make_shared<host_qpair>(r, s.fd, p, s.tls);
   std::weak_ptr<host_controller> weak = c_;
   q->set_failure_handler([weak](const std::string& why) {
     if (auto c = weak.lock()) c->on_queue_failed(why);
@@ -230,7 +237,7 @@ void controller_connector::open_io_queues(uint32_t n, uint16_t qsize) {
     reactor& r = pool.at((i - 1) % pool.size());
     r.post([self = shared_from_this(), &r, i, qsize, addr = c_->trid_.traddr, port = *port, o] {
       self->io_openers_[i] = queue_socket_opener::open(
-          r, addr, port, o.hdgst, o.ddgst, std::chrono::milliseconds(o.connect_timeout_ms),
+          r, addr, port, o.hdgst, o.ddgst, self->tls_psk_, std::chrono::milliseconds(o.connect_timeout_ms),
           [self, &r, i, qsize](result<opened_socket> s) {
             result<std::shared_ptr<host_qpair>> q =
                 s ? result<std::shared_ptr<host_qpair>>(self->make_queue(qid_t{static_cast<uint16_t>(i)}, qsize, r, *s))

@@ -75,6 +75,7 @@ class controller_connector : public std::enable_shared_from_this<controller_conn
   bool over_ = false;
   uint64_t cap_ = 0;
   std::shared_ptr<queue_socket_opener> admin_opener_;
+  std::shared_ptr<const tls::tls_psk> tls_psk_;  // the identity and TLS PSK, with a configured PSK
   std::unique_ptr<reactor_timer> ready_timer_;  // made and dropped on home_
   // The I/O queue phase: queues still on their way, and the first error by qid.
   uint32_t io_pending_ = 0;

@@ -27,6 +27,7 @@
 #include "proto/identify.h"
 #include "reactor/completion.h"
 #include "reactor/reactor.h"
+#include "tls/tls_psk.h"
 
 namespace nvmfd {
 
@@ -53,6 +54,9 @@ struct controller_options {
   std::optional<auth::dhchap_key> dhchap_ctrl_key;
   auth::hash_set dhchap_digests = auth::every_hash();           // offered in AUTH_Negotiate
   auth::dh_group_set dhchap_dhgroups = auth::every_dh_group();  // offered in AUTH_Negotiate
+  // TLS 1.3 with this configured PSK on every queue (TP 8011; the target's listener must be
+  // a secure one); null: clear text. Each connect, reconnects included, does the handshake.
+  std::shared_ptr<const tls::configured_psk> tls_psk;
 };
 
 struct remote_namespace {

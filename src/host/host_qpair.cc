@@ -16,11 +16,12 @@ nvme_status path_error() { return nvme_status::path(sc_host::host_path_error); }
 }  // namespace
 
 
-host_qpair::host_qpair(reactor& r, int fd, const host_qpair_params& p)
+host_qpair::host_qpair(reactor& r, int fd, const host_qpair_params& p, std::shared_ptr<tls::tls_session> tls)
     : reactor_(r),
       fd_(fd),
       params_(p),
-      reader_(*this, pdu_check_params{pdu_role::host, true, p.hdgst, p.ddgst, 0, 16u << 20}) {
+      reader_(*this, pdu_check_params{pdu_role::host, true, p.hdgst, p.ddgst, 0, 16u << 20}),
+      tls_(std::move(tls)) {
   index_bits_ = std::max(1u, static_cast<unsigned>(std::bit_width(unsigned{p.queue_size} - 1)));
   for (uint16_t i = 0; i < p.queue_size; ++i) {
     auto s = std::make_unique<host_request>();
@@ -38,7 +39,8 @@ host_qpair::~host_qpair() {
 
 void host_qpair::start() {
   if (failed_) return;
-  channel_ = make_pdu_channel(reactor_, fd_, reader_, writer_, *this);
+  channel_ = tls_ ? make_tls_pdu_channel(reactor_, fd_, std::move(tls_), reader_, writer_, *this)
+                 : make_pdu_channel(reactor_, fd_, reader_, writer_, *this);
   if (auto w = channel_->start(); !w) fail(w.err().message);
 }
 

@@ -31,6 +31,7 @@
 #include "nvme_tcp/pdu_reader.h"
 #include "nvme_tcp/pdu_writer.h"
 #include "reactor/reactor.h"
+#include "tls/tls_session.h"
 #include "host/host_request.h"
 #include "host/icreq_exchange.h"
 
@@ -70,7 +71,8 @@ class host_qpair final : public pdu_channel_client,
                          public deferred_task,
                          public std::enable_shared_from_this<host_qpair> {
  public:
-  host_qpair(reactor& r, int fd, const host_qpair_params& p);
+  // tls: the client side of a TLS session on fd whose handshake is done (the opener's), or null.
+  host_qpair(reactor& r, int fd, const host_qpair_params& p, std::shared_ptr<tls::tls_session> tls = nullptr);
   ~host_qpair();
 
   // On the reactor: registers the socket. Any thread may call start_on() instead.
@@ -127,6 +129,7 @@ class host_qpair final : public pdu_channel_client,
   host_qpair_params params_;
   pdu_reader reader_;
   pdu_writer writer_;
+  std::shared_ptr<tls::tls_session> tls_;  // until start() hands it to the channel
   std::unique_ptr<pdu_channel> channel_;     // from start() on, owns the socket
   std::shared_ptr<host_qpair> self_;         // after fail(), until the channel is quiet
   std::vector<std::unique_ptr<host_request>> slots_;

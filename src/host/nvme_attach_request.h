@@ -36,6 +36,7 @@ struct nvme_attach_request {
   // The keyring names of opts.dhchap_key / dhchap_ctrl_key ("" for none), for the config.
   std::string dhchap_key_name;
   std::string dhchap_ctrlr_key_name;
+  std::string psk_name;         // the key given as "psk" (its material is opts.tls_psk); saved, never the key
   // Who made this path: "rpc" (bdev_nvme_attach_controller), "discovery:NAME" (a discovery
   // service), "mdns:NAME/SERVICE" (each discovery service of an mDNS discovery). Only its
   // owner removes it (bdev_nvme_disconnect --force aside).

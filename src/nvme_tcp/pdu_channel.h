@@ -15,6 +15,7 @@
 // last act: the client may destroy the channel from there, and only from there or later).
 // The epoll channel is quiet as soon as it is closed.
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "base/result.h"
@@ -23,6 +24,9 @@
 
 namespace nvmfd {
 
+namespace tls {
+class tls_session;
+}
 class reactor;
 
 enum class channel_error : uint8_t {
@@ -30,6 +34,7 @@ enum class channel_error : uint8_t {
   socket_error,    // EPOLLERR/EPOLLHUP, or a receive failure other than EOF
   send_failed,     // a send failed
   protocol_error,  // the reader rejected a header: its error_info() says which field
+  handshake_failed,  // TLS: the handshake failed (the channel logged why)
 };
 
 std::string_view to_string(channel_error e);
@@ -71,6 +76,9 @@ class pdu_channel {
   virtual void close() = 0;
   bool closed() const { return closed_; }
   virtual bool quiet() const = 0;
+  // TLS: the cipher suite and where the record crypto runs ("TLS_AES_128_GCM_SHA256,
+  // user-space" / "..., kTLS"); empty for a clear-text channel.
+  virtual std::string tls_state() const { return {}; }
 
  protected:
   pdu_channel(int fd, pdu_reader& reader, pdu_writer& writer, pdu_channel_client& client)
@@ -90,5 +98,8 @@ class pdu_channel {
 // outlive the channel; the client too, until it is quiet.
 std::unique_ptr<pdu_channel> make_pdu_channel(reactor& r, int fd, pdu_reader& reader, pdu_writer& writer,
                                               pdu_channel_client& client);
+// The same over a TLS session on fd (tls_pdu_channel.h), whatever r's backend.
+std::unique_ptr<pdu_channel> make_tls_pdu_channel(reactor& r, int fd, std::shared_ptr<tls::tls_session> session,
+                                                  pdu_reader& reader, pdu_writer& writer, pdu_channel_client& client);
 
 }  // namespace nvmfd

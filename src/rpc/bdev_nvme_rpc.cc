@@ -15,6 +15,7 @@
 #include "rpc/bdev_nvme_mdns_rpc.h"
 #include "rpc/dhchap_params.h"
 #include "rpc/param_reader.h"
+#include "rpc/tls_psk_params.h"
 
 namespace nvmfd {
 
@@ -122,7 +123,7 @@ result<nvme_attach_request> read_attach(const json& params, unsigned reactors, c
   r.prchk_guard = p.optional_bool("prchk_guard").value_or(false);
   p.optional_bool("allow_unrecognized_csi");  // only NVM command set namespaces are identified
   p.optional_string("priority");              // a socket priority: not applied
-  refuse(p, "psk", "TLS (PSK) is not supported yet");
+  r.opts.tls_psk = read_tls_psk(p, "psk", keyring, r.psk_name);
   r.opts.dhchap_key = read_dhchap_key(p, "dhchap_key", keyring, r.dhchap_key_name);
   r.opts.dhchap_ctrl_key = read_dhchap_key(p, "dhchap_ctrlr_key", keyring, r.dhchap_ctrlr_key_name);
   r.opts.dhchap_digests = d.dhchap_digests;
@@ -218,6 +219,7 @@ json attach_call(const nvme_attach_request& r, const transport_id& trid, const c
   if (!r.dhchap_key_name.empty()) params["dhchap_key"] = r.dhchap_key_name;
   if (!r.dhchap_ctrlr_key_name.empty()) params["dhchap_ctrlr_key"] = r.dhchap_ctrlr_key_name;
   if (r.max_bdevs != 128) params["max_bdevs"] = r.max_bdevs;
+  if (!r.psk_name.empty()) params["psk"] = r.psk_name;
   return {{"method", "bdev_nvme_attach_controller"}, {"params", std::move(params)}};
 }
 

@@ -64,6 +64,7 @@ json host_json(const subsystem& s, const std::string& hostnqn, const char* nqn_k
     if (!it->second.key.empty()) j["dhchap_key"] = it->second.key;
     if (!it->second.ctrlr_key.empty()) j["dhchap_ctrlr_key"] = it->second.ctrlr_key;
   }
+  if (auto it = s.host_psks.find(hostnqn); it != s.host_psks.end()) j["psk"] = it->second.key_name;
   return j;
 }
 

@@ -20,7 +20,7 @@ std::optional<dhchap_policy> read_dhchap_policy(param_reader& p, const dhchap_po
 // The policy as nvmf_set_config params, or an empty object when it is the default.
 json dhchap_policy_json(const dhchap_policy& p);
 // A host of nvmf_get_subsystems / nvmf_subsystem_add_host params: {"nqn"/"host": hostnqn,
-// "dhchap_key": name, "dhchap_ctrlr_key": name}, key names only where set.
+// "dhchap_key": name, "dhchap_ctrlr_key": name, "psk": name}, key names only where set.
 json host_json(const subsystem& s, const std::string& hostnqn, const char* nqn_key);
 // Key names resolved in the daemon's keyring: a key that is missing or removed is not_found,
 // one that is not a DHHC-1 secret invalid_argument. The keyring must outlive the resolver.

@@ -10,6 +10,7 @@
 #include "proto/ana_log.h"
 #include "rpc/nvmf_auth_rpc.h"
 #include "rpc/param_reader.h"
+#include "rpc/tls_psk_params.h"
 #include "target/controller.h"
 #include "target/tcp/tcp_transport.h"
 
@@ -302,6 +303,7 @@ result<json> add_ns(nvmf_target& t, bdev_registry& bdevs, const json& params) {
 // ana_reporting, one entry per ANA group 1..max_namespaces whether it has namespaces or not.
 json listener_json(const subsystem& s, const listen_address& l) {
   json j = {{"address", listen_address_json(l)}};
+  if (l.secure_channel) j["secure_channel"] = true;
   if (!s.ana_reporting) return j;
   json states = json::array();
   for (uint32_t g = 1; g <= s.max_namespaces(); ++g)
@@ -367,9 +369,11 @@ json nvmf_config(nvmf_target& t) {
       params["nqn"] = s->nqn();
       calls.push_back({{"method", "nvmf_subsystem_add_host"}, {"params", params}});
     }
-    for (auto& l : s->listeners)
-      calls.push_back({{"method", "nvmf_subsystem_add_listener"},
-                       {"params", {{"nqn", s->nqn()}, {"listen_address", listen_address_json(l)}}}});
+    for (auto& l : s->listeners) {
+      json params = {{"nqn", s->nqn()}, {"listen_address", listen_address_json(l)}};
+      if (l.secure_channel) params["secure_channel"] = true;
+      calls.push_back({{"method", "nvmf_subsystem_add_listener"}, {"params", params}});
+    }
     // Non-default ANA states, after all the listeners they refer to.
     // One call without anagrpid when every group has the same state.
     for (auto& l : s->listeners) {
@@ -417,7 +421,7 @@ rpc_handler nqn_method(Fn fn) {
 
 }  // namespace
 
-void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs) {
+void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs, const keys::keyring* keyring) {
   m.add("nvmf_create_transport", [&t](const json& params) { return create_transport(t, params); });
   m.add("nvmf_get_transports", [&t](const json& params) -> result<json> {
     param_reader p(params);
@@ -438,7 +442,7 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
         }));
   m.add("nvmf_subsystem_add_listener", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
           auto a = read_listen_address(p.sub("listen_address"));
-          if (p.optional_bool("secure_channel").value_or(false)) p.fail("secure_channel", "TLS is not supported");
+          a.secure_channel = p.optional_bool("secure_channel").value_or(false);
           auto st = p.optional_enum("ana_state", {"optimized", "non_optimized", "inaccessible"});
           p.ignore({"sock_impl", "numa_id"});
           if (auto f = p.finish(); !f) return f.take_err();
@@ -487,12 +491,14 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
           if (auto r = t.remove_namespace(nqn, nsid); !r) return r.take_err();
           return json(true);
         }));
-  m.add("nvmf_subsystem_add_host", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+  m.add("nvmf_subsystem_add_host", nqn_method([&t, keyring](param_reader& p, const std::string& nqn) -> result<json> {
           auto host = p.required_string("host");
-          if (p.optional_string("psk")) p.fail("psk", "TLS is not supported");
+          std::optional<subsystem::host_psk> psk;
+          std::string psk_name;
+          if (auto key = read_tls_psk(p, "psk", keyring, psk_name)) psk = subsystem::host_psk{psk_name, std::move(key)};
           auto keys = read_host_keys(p);
           if (auto f = p.finish(); !f) return f.take_err();
-          if (auto r = t.add_host(nqn, host); !r) return r.take_err();
+          if (auto r = t.add_host(nqn, host, std::move(psk)); !r) return r.take_err();
           if (keys.empty()) return json(true);
           if (auto r = t.set_host_keys(nqn, host, keys); !r) {
             (void)t.remove_host(nqn, host);  // all or nothing, as SPDK
@@ -530,9 +536,13 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs)
           auto cs = t.controllers(nqn);
           if (!cs) return cs.take_err();
           json out = json::array();
-          for (auto& c : *cs)
-            out.push_back({{"cntlid", c.cntlid.value}, {"hostnqn", c.hostnqn}, {"hostid", c.hostid.to_string()},
-                           {"num_io_qpairs", c.num_io_qpairs}});
+          for (auto& c : *cs) {
+            json j = {{"cntlid", c.cntlid.value}, {"hostnqn", c.hostnqn}, {"hostid", c.hostid.to_string()},
+                      {"num_io_qpairs", c.num_io_qpairs}};
+            // nvmfd's own field: the cipher suite and where the record crypto runs (kTLS or not).
+            if (!c.secure_channel.empty()) j["secure_channel"] = c.secure_channel;
+            out.push_back(j);
+          }
           return out;
         }));
   m.add("nvmf_set_config", [&t](const json& params) { return set_config(t, params); });

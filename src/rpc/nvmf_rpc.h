@@ -6,11 +6,14 @@
 // namespaces, listeners and ANA states, then the referrals.
 // Handlers run on the RPC thread.
 #include "bdev/bdev_registry.h"
+#include "keys/keyring.h"
 #include "rpc/rpc_method_table.h"
 #include "target/nvmf_target.h"
 
 namespace nvmfd {
 
-void add_nvmf_methods(rpc_method_table& methods, nvmf_target& target, bdev_registry& bdevs);
+// keyring: where nvmf_subsystem_add_host's "psk" key names are looked up (none: refused).
+void add_nvmf_methods(rpc_method_table& methods, nvmf_target& target, bdev_registry& bdevs,
+                      const keys::keyring* keyring = nullptr);
 
 }  // namespace nvmfd

@@ -60,6 +60,9 @@ class controller : public std::enable_shared_from_this<controller> {
   cntlid_t cntlid() const { return cntlid_; }
   const std::string& hostnqn() const { return hostnqn_; }
   const uuid& hostid() const { return hostid_; }
+  // Its admin queue's secure channel ("TLS_AES_128_GCM_SHA256, user-space"), empty for clear
+  // text. Set at creation, before the controller is published; read under the target mutex.
+  std::string secure_channel;
   reactor& admin_reactor() const { return admin_reactor_; }
   bool is_discovery() const;
   // The subsystem listener (traddr, trsvcid as configured) the admin queue connected

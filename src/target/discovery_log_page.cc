@@ -18,7 +18,7 @@ uint8_t adrfam_of(const listen_address& a) {
 // name (always, for the target's own listeners), else the type its trtype names with TSAS 0
 // (another service's port: a referral or a registration made before any transport).
 void set_transport_fields(nvmf_target& t, discovery_log_entry& e, const listen_address& a) {
-  if (auto* tr = t.find_transport_locked(a.trtype)) return tr->describe(e);
+  if (auto* tr = t.find_transport_locked(a.trtype)) return tr->describe(e, a);
   if (auto type = transport_type_named(a.trtype)) e.trtype = static_cast<uint8_t>(*type);
 }
 
@@ -56,7 +56,7 @@ std::vector<std::byte> build_discovery_log_page(nvmf_target& t, const std::strin
         set_transport_fields(t, e, l);
         e.adrfam = adrfam_of(l);
         e.subtype = static_cast<uint8_t>(current ? subsystem_type::current_discovery : subsystem_type::nvme);
-        e.treq = treq_bits::secure_channel_not_specified;
+        e.treq = l.secure_channel ? treq_bits::secure_channel_required : treq_bits::secure_channel_not_specified;
         e.portid = t.port_id_locked(l);
         e.cntlid = cntlid_dynamic;
         e.asqsz = asqsz_of(t, l);

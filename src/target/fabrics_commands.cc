@@ -106,6 +106,7 @@ nvme_status connect_admin(connect_context& cx, const connect_data& d, std::share
     c = std::make_shared<controller>(q.target(), sub, *cntlid, cx.hostnqn, hostid, kato, q.owner(),
                                      limits.max_io_qpairs_per_ctrlr);
     c->set_listener(l->traddr, l->trsvcid);
+    if (q.tls()) c->secure_channel = q.tls()->state;
     sub->controllers()[*cntlid] = c;
   }
   q.bind(c, admin_qid, static_cast<uint16_t>(f.sqsize + 1), f.sq_flow_control_disabled());
@@ -186,6 +187,10 @@ nvme_status do_connect(target_queue& q, target_request& req) {
   if (!listener_ok)
     return cx.invalid_param(field_subnqn, fmt::format("the subsystem does not listen on {}:{}", q.local().traddr,
                                                       q.local().trsvcid));
+  if (q.tls() && (q.tls()->hostnqn != cx.hostnqn || q.tls()->subnqn != cx.subnqn))
+    return cx.invalid_host(fmt::format("host nqn {} / subsystem {} is not what the TLS PSK identity names ({} / {})",
+                                       quoted(cx.hostnqn), quoted(cx.subnqn), quoted(q.tls()->hostnqn),
+                                       quoted(q.tls()->subnqn)));
   if (!host_ok)
     return cx.invalid_host(cx.hostnqn.empty()
                                ? "host nqn '' not allowed, as only a subsystem allowing any host takes an empty one"

@@ -229,6 +229,15 @@ result<void> nvmf_target::add_listener(const std::string& nqn, const listen_addr
     if (!s) return no_subsystem(nqn);
     if (s->listens_on(a.traddr, a.trsvcid))
       return error{errc::already_exists, fmt::format("{} already listens on {}:{}", nqn, a.traddr, a.trsvcid)};
+    // One port is either TLS or clear text for every subsystem on it (a secure listener
+    // only accepts TLS).
+    for (auto& other : subsystems_)
+      for (auto& l : other->listeners)
+        if (l.trtype == norm.trtype && l.traddr == a.traddr && l.trsvcid == a.trsvcid &&
+            l.secure_channel != a.secure_channel)
+          return error{errc::invalid_argument,
+                       fmt::format("{}:{} is already a {} listener (of {})", a.traddr, a.trsvcid,
+                                   l.secure_channel ? "secure_channel" : "clear-text", other->nqn())};
   }
   if (auto r = ensure_listening(norm); !r) return r;
   std::unique_lock lk(mu_);
@@ -410,7 +419,8 @@ result<std::vector<listen_address>> nvmf_target::listeners(const std::string& nq
   return s->listeners;
 }
 
-result<void> nvmf_target::add_host(const std::string& nqn, const std::string& hostnqn) {
+result<void> nvmf_target::add_host(const std::string& nqn, const std::string& hostnqn,
+                                   std::optional<subsystem::host_psk> psk) {
   if (auto v = validate_nqn(hostnqn); !v) return v.take_err();
   std::lock_guard lk(mu_);
   auto s = find_locked(nqn);
@@ -419,6 +429,7 @@ result<void> nvmf_target::add_host(const std::string& nqn, const std::string& ho
   // authenticate with (SPDK: nvmf_subsystem_add_host on the discovery NQN with --dhchap-key).
   if (!s->hosts.insert(hostnqn).second)
     return error{errc::already_exists, fmt::format("host {} is already allowed on {}", hostnqn, nqn)};
+  if (psk) s->host_psks[hostnqn] = std::move(*psk);
   changed_locked();
   return success();
 }
@@ -432,6 +443,7 @@ result<void> nvmf_target::remove_host(const std::string& nqn, const std::string&
     if (!s->hosts.erase(hostnqn))
       return error{errc::not_found, fmt::format("host {} is not on the allow list of {}", hostnqn, nqn)};
     s->host_keys.erase(hostnqn);
+    s->host_psks.erase(hostnqn);
     changed_locked();
     if (!s->allow_any_host)
       for (auto& [id, w] : s->controllers())
@@ -563,7 +575,8 @@ result<std::vector<controller_info>> nvmf_target::controllers(const std::string&
   if (!s) return no_subsystem(nqn);
   std::vector<controller_info> out;
   for (auto& [id, w] : s->controllers())
-    if (auto c = w.lock()) out.push_back({c->cntlid(), c->hostnqn(), c->hostid(), c->io_queue_count()});
+    if (auto c = w.lock())
+      out.push_back({c->cntlid(), c->hostnqn(), c->hostid(), c->io_queue_count(), c->secure_channel});
   return out;
 }
 

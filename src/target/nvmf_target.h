@@ -63,6 +63,7 @@ struct controller_info {
   std::string hostnqn;
   uuid hostid;
   size_t num_io_qpairs;
+  std::string secure_channel;  // controller::secure_channel
 };
 
 class nvmf_target {
@@ -93,7 +94,9 @@ class nvmf_target {
   result<void> remove_listener(const std::string& nqn, const listen_address& a);
   result<nsid_t> add_namespace(const std::string& nqn, const namespace_params& p);
   result<void> remove_namespace(const std::string& nqn, nsid_t nsid);
-  result<void> add_host(const std::string& nqn, const std::string& hostnqn);
+  // With psk: the host's TLS PSK for this subsystem's secure listeners (subsystem::host_psk).
+  result<void> add_host(const std::string& nqn, const std::string& hostnqn,
+                        std::optional<subsystem::host_psk> psk = std::nullopt);
   result<void> remove_host(const std::string& nqn, const std::string& hostnqn);
   result<void> set_allow_any_host(const std::string& nqn, bool allow);
   // DH-HMAC-CHAP keys of a host on the subsystem's allow list (SPDK's nvmf_subsystem_set_keys;

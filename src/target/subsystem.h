@@ -18,6 +18,7 @@
 #include "target/dhchap_config.h"
 #include "target/queue_endpoint.h"
 #include "target/target_namespace.h"
+#include "tls/tls_psk.h"
 
 namespace nvmfd {
 
@@ -30,6 +31,8 @@ struct listen_address {
   std::string adrfam = "IPv4";
   std::string traddr;
   std::string trsvcid;
+  // TLS 1.3 with a PSK only (TP 8011; SPDK's secure_channel): the listener refuses clear text.
+  bool secure_channel = false;
   // ANA state of each ANA group through this listener; groups not listed are optimized.
   std::map<uint32_t, ana_state> ana_states;
   // ANA change count of this port: bumped on every change of what its ANA log shows.
@@ -62,6 +65,15 @@ class subsystem {
   std::set<std::string> hosts;
   // DH-HMAC-CHAP key names of the hosts that must authenticate (each one in `hosts`).
   std::map<std::string, host_dhchap_keys> host_keys;
+  // The TLS PSK of a host on the allow list that has one (nvmf_subsystem_add_host --psk):
+  // the key's name as configured (shown by nvmf_get_subsystems, kept by save_config) and
+  // its material, resolved when the host was added. A secure listener's handshake looks it
+  // up by the PSK identity's host NQN and this subsystem's NQN.
+  struct host_psk {
+    std::string key_name;
+    std::shared_ptr<const tls::configured_psk> key;
+  };
+  std::map<std::string, host_psk> host_psks;
   std::vector<listen_address> listeners;
 
   bool host_allowed(const std::string& hostnqn) const { return allow_any_host || hosts.count(hostnqn) > 0; }

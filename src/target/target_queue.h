@@ -15,6 +15,7 @@
 // nvmf_target::release_queue when it may be destroyed (closed, its I/O done).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,15 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   const queue_endpoint& local() const { return local_; }
   // The host's end, for logs: "addr:port", "[v6addr]:port", or "an unknown peer".
   const std::string& peer() const { return peer_; }
+  // A secure channel (TLS with a PSK, TP 8011): the host and subsystem NQN of the PSK
+  // identity the handshake was made with, and the cipher and crypto path; a Connect on this
+  // queue must name the same NQNs. Null on a clear-text queue. Set before any Connect.
+  struct tls_peer {
+    std::string hostnqn;
+    std::string subnqn;
+    std::string state;  // "TLS_AES_128_GCM_SHA256, user-space"
+  };
+  const std::optional<tls_peer>& tls() const { return tls_; }
 
   // --- in-band authentication (auth_commands.cc) ---
   // Connect found a key for the host: this queue must pass DH-HMAC-CHAP before anything
@@ -127,6 +137,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   target_queue(nvmf_target& t, reactor& r, queue_limits limits);
   // Sets where the host reached us and who it is, once the transport knows.
   void set_endpoints(queue_endpoint local, std::string peer);
+  void set_tls(tls_peer t) { tls_ = std::move(t); }
   // After bind(): e.g. room for queue_size() requests.
   virtual void on_bound() {}
 
@@ -138,6 +149,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   queue_limits limits_;
   queue_endpoint local_;
   std::string peer_ = "an unknown peer";
+  std::optional<tls_peer> tls_;
   std::shared_ptr<controller> ctrl_;
   qid_t qid_ = admin_qid;
   uint16_t queue_size_ = 0;

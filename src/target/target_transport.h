@@ -35,8 +35,8 @@ class target_transport {
   virtual std::string_view name() const = 0;
   // What its queues report and enforce (the discovery log's ASQSZ is max_aq_depth).
   virtual queue_limits limits() const = 0;
-  // The transport fields of a discovery log entry for one of its listeners: TRTYPE, TSAS.
-  virtual void describe(discovery_log_entry& e) const = 0;
+  // The transport fields of a discovery log entry for its listener a: TRTYPE, TSAS.
+  virtual void describe(discovery_log_entry& e, const listen_address& a) const = 0;
   // Starts listening on a (a.trtype is name()); connections accepted there become this
   // transport's queues. Control thread.
   virtual result<std::unique_ptr<transport_listener>> listen(const listen_address& a) = 0;

@@ -6,14 +6,18 @@
 #include <unistd.h>
 
 #include "rpc/bdev_rpc.h"
+#include "rpc/keyring_rpc.h"
+#include "rpc/nvmf_auth_rpc.h"
 #include "rpc/nvmf_rpc.h"
 
 namespace nvmfd::test {
 
 local_target::local_target(unsigned reactors, poll_settings polling)
     : pool_(reactors, {}, polling), target_(std::make_unique<nvmf_target>(pool_)) {
+  target_->set_dhchap_key_resolver(keyring_dhchap_resolver(keyring_));  // DH-HMAC-CHAP keys by name
+  add_keyring_methods(methods_, keyring_);
   add_bdev_methods(methods_, bdevs_);
-  add_nvmf_methods(methods_, *target_, bdevs_);
+  add_nvmf_methods(methods_, *target_, bdevs_, &keyring_);
   call("nvmf_create_transport", {{"trtype", "TCP"}, {"max_io_size", 1048576}});
   port_ = free_port();
   call("nvmf_subsystem_add_listener",

@@ -6,6 +6,7 @@
 
 #include "bdev/bdev_registry.h"
 #include "free_port.h"
+#include "keys/keyring.h"
 #include "reactor/reactor.h"
 #include "rpc/rpc_method_table.h"
 #include "target/nvmf_target.h"
@@ -28,8 +29,12 @@ class local_target {
   bdev_registry& bdevs() { return bdevs_; }
   rpc_method_table& methods() { return methods_; }
   reactor_pool& pool() { return pool_; }
+  // Its keyring (keyring_file_add_key), where nvmf_subsystem_add_host looks up "psk" names
+  // and the target DH-HMAC-CHAP key names.
+  keys::keyring& keyring() { return keyring_; }
 
  private:
+  keys::keyring keyring_;  // outlives the methods that name its keys
   reactor_pool pool_;
   std::unique_ptr<nvmf_target> target_;
   bdev_registry bdevs_;

@@ -16,7 +16,7 @@ rpc_target::rpc_target() : reactors_(2), target_(std::make_unique<nvmf_target>(r
   target_->set_dhchap_key_resolver(keyring_dhchap_resolver(keyring_));
   add_keyring_methods(methods_, keyring_);
   add_bdev_methods(methods_, bdevs_);
-  add_nvmf_methods(methods_, *target_, bdevs_);
+  add_nvmf_methods(methods_, *target_, bdevs_, &keyring_);
 }
 
 rpc_target::~rpc_target() {

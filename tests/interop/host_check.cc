@@ -30,6 +30,7 @@
 #include "host/io_command.h"
 #include "host/sync_command.h"
 #include "host/dhchap_key_text.h"
+#include "tls/psk_file.h"
 
 namespace nvmfd {
 namespace {
@@ -74,6 +75,7 @@ struct io_args {
   std::string pattern_out;
   std::string hostnqn, dhchap_secret, dhchap_ctrl_secret;
   unsigned threads = 4;
+  std::string psk_path;  // TLS 1.3 with the PSK in this interchange key file
 };
 
 // Runs `pieces` on the controller's I/O queues from several threads (each thread takes
@@ -116,6 +118,14 @@ int run_io(const io_args& a) {
   if (auto s = set_dhchap_secrets(opts, a.dhchap_secret, a.dhchap_ctrl_secret); !s) {
     check_failed("{}", s.err().message);
     return 1;
+  }
+  if (!a.psk_path.empty()) {
+    auto psk = tls::read_psk_file(a.psk_path);
+    if (!psk) {
+      check_failed("{}", psk.err().message);
+      return 1;
+    }
+    opts.tls_psk = std::make_shared<const tls::configured_psk>(std::move(*psk));
   }
   reactor_pool pool(2);
   auto t0 = std::chrono::steady_clock::now();
@@ -225,6 +235,7 @@ int main(int argc, char** argv) {
   io_cmd->add_option("-q,--hostnqn", io.hostnqn);
   io_cmd->add_option("-S,--dhchap-secret", io.dhchap_secret);
   io_cmd->add_option("-C,--dhchap-ctrl-secret", io.dhchap_ctrl_secret);
+  io_cmd->add_option("--psk-path", io.psk_path, "TLS 1.3 with the PSK of this interchange key file (mode 0600)");
   std::string expect_nqn;
   int expect_visits = 1;
   auto* disc_cmd = app.add_subcommand("discover", "follow referrals from a discovery service");

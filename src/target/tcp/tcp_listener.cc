@@ -10,17 +10,17 @@
 namespace nvmfd {
 
 result<std::unique_ptr<tcp_listener>> tcp_listener::open(tcp_transport& t, reactor_pool& pool, const std::string& addr,
-                                                         uint16_t port) {
+                                                         uint16_t port, bool secure) {
   auto fd = tcp_listen(addr, port);
   if (!fd) return fd.take_err();
-  std::unique_ptr<tcp_listener> l(new tcp_listener(t, pool, *fd, fmt::format("{}:{}", addr, port)));
+  std::unique_ptr<tcp_listener> l(new tcp_listener(t, pool, *fd, fmt::format("{}:{}", addr, port), secure));
   result<void> w;
   pool.run_on(0, [&] { w = pool.at(0).watch(*fd, EPOLLIN, l.get()); });
   if (!w) {
     close(*fd);
     return w.take_err();
   }
-  NVMFD_LOG_INFO("listening on {}:{}", addr, port);
+  NVMFD_LOG_INFO("listening on {}:{}{}", addr, port, secure ? " (secure_channel: TLS 1.3 with PSK only)" : "");
   return l;
 }
 
@@ -45,7 +45,7 @@ void tcp_listener::on_events(uint32_t) {
       close(*fd);
       continue;
     }
-    transport_.adopt_connection(*fd, connection_slot(open_));
+    transport_.adopt_connection(*fd, connection_slot(open_), secure_);
   }
 }
 

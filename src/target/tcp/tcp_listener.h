@@ -20,18 +20,20 @@ class tcp_transport;
 
 class tcp_listener final : public transport_listener, public event_handler {
  public:
+  // secure: a secure_channel listener, whose connections start with a TLS handshake.
   static result<std::unique_ptr<tcp_listener>> open(tcp_transport& t, reactor_pool& pool, const std::string& addr,
-                                                    uint16_t port);
+                                                    uint16_t port, bool secure);
   ~tcp_listener() override;
   void on_events(uint32_t events) override;
 
  private:
-  tcp_listener(tcp_transport& t, reactor_pool& pool, int fd, std::string name)
-      : transport_(t), pool_(pool), fd_(fd), name_(std::move(name)) {}
+  tcp_listener(tcp_transport& t, reactor_pool& pool, int fd, std::string name, bool secure)
+      : transport_(t), pool_(pool), fd_(fd), name_(std::move(name)), secure_(secure) {}
   tcp_transport& transport_;
   reactor_pool& pool_;
   int fd_;
   std::string name_;  // "addr:port", for log lines
+  bool secure_;       // TLS 1.3 (PSK) only
   std::shared_ptr<std::atomic<uint32_t>> open_ = std::make_shared<std::atomic<uint32_t>>(0);
   uint64_t refused_ = 0;  // reactor 0 only
 };

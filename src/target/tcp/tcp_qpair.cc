@@ -15,6 +15,7 @@
 #include "target/nvmf_target.h"
 #include "target/target_namespace.h"
 #include "target/tcp/tcp_transport.h"
+#include "tls/psk_identity.h"
 
 namespace nvmfd {
 
@@ -36,11 +37,12 @@ void tcp_request::on_bdev_io_done(bdev_io&) { qp->on_io_done(*this); }
 void tcp_request::on_pdu_sent(tx_pdu&) { qp->release_request(*this); }
 
 tcp_qpair::tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_options& opts,
-                     data_buffer_budget& buffers, connection_slot slot)
+                     data_buffer_budget& buffers, connection_slot slot, std::shared_ptr<tls::tls_session> tls)
     : target_queue(t, r, limits_of(opts)),
       fd_(fd),
       opts_(opts),
       reader_(*this, pdu_check_params{pdu_role::target, false, false, false, 0, max_pdu_data(opts)}),
+      tls_(std::move(tls)),
       buffers_(buffers),
       watchdog_(r.now()),
       slot_(std::move(slot)) {}
@@ -63,7 +65,8 @@ void tcp_qpair::start() {
       static_cast<size_t>(std::min<uint64_t>(uint64_t{opts_.buf_cache_size} * opts_.io_unit_size, SIZE_MAX)));
   grow_requests(1);  // room for the Connect; the queue size is known after it
   arm_receive_watchdog();
-  channel_ = make_pdu_channel(owner(), fd_, reader_, writer_, *this);
+  channel_ = tls_ ? make_tls_pdu_channel(owner(), fd_, tls_, reader_, writer_, *this)
+                 : make_pdu_channel(owner(), fd_, reader_, writer_, *this);
   if (auto w = channel_->start(); !w) {
     NVMFD_LOG_ERROR("qpair: {}", w.err().message);
     close("cannot watch socket");
@@ -258,6 +261,11 @@ void tcp_qpair::on_ic_req(std::span<const std::byte> header) {
   if (auto e = check_ic_req(req)) {
     send_term_req(*e, header);
     return;
+  }
+  if (tls_) {
+    // The handshake is done (the ICReq came over it): its PSK identity binds the Connect.
+    if (auto id = tls::parse_psk_identity(tls_->identity()))
+      set_tls({id->hostnqn, id->subnqn, channel_->tls_state()});
   }
   hdgst_ = req.dgst & 0x1;
   ddgst_ = req.dgst & 0x2;

@@ -32,6 +32,7 @@
 #include "target/tcp/tcp_request.h"
 #include "target/tcp/tcp_transport.h"
 #include "target/tcp/tcp_transport_options.h"
+#include "tls/tls_session.h"
 
 namespace nvmfd {
 
@@ -43,8 +44,9 @@ class tcp_qpair final : public target_queue,
  public:
   // buffers: the transport's data buffer budget (outlives every qpair).
   // slot: the listener's connection count this connection holds (released with the qpair).
+  // tls: the server side of a TLS session on fd (a secure listener's connection), or null.
   tcp_qpair(nvmf_target& t, reactor& r, int fd, const tcp_transport_options& opts, data_buffer_budget& buffers,
-            connection_slot slot = {});
+            connection_slot slot = {}, std::shared_ptr<tls::tls_session> tls = nullptr);
   ~tcp_qpair() override;
 
   void start();
@@ -114,6 +116,7 @@ class tcp_qpair final : public target_queue,
   socket_address peer_;                    // for this transport's own log lines
   pdu_reader reader_;
   pdu_writer writer_;
+  std::shared_ptr<tls::tls_session> tls_;  // shared with the channel: the PSK identity after the handshake
   std::unique_ptr<pdu_channel> channel_;
 
   enum class conn_state : uint8_t { wait_ic_req, ready, terminating, closed };

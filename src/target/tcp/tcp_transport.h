@@ -12,6 +12,7 @@
 #include "target/target_transport.h"
 #include "target/tcp/data_buffer_budget.h"
 #include "target/tcp/tcp_transport_options.h"
+#include "tls/tls_psk.h"
 
 namespace nvmfd {
 
@@ -50,8 +51,8 @@ class tcp_transport final : public target_transport {
 
   std::string_view name() const override { return trtype; }
   queue_limits limits() const override { return limits_of(opts_); }
-  // TRTYPE tcp; TSAS SECTYPE none (no TLS).
-  void describe(discovery_log_entry& e) const override;
+  // TRTYPE tcp; TSAS SECTYPE tls13 for a secure listener, none otherwise.
+  void describe(discovery_log_entry& e, const listen_address& a) const override;
   result<std::unique_ptr<transport_listener>> listen(const listen_address& a) override;
 
   const tcp_transport_options& options() const { return opts_; }
@@ -59,8 +60,13 @@ class tcp_transport final : public target_transport {
   const data_buffer_budget& buffers() const { return buffers_; }
   // A connected socket (a listener accepted it, or a test made it): becomes a tcp_qpair,
   // owned by the target, on the next reactor round-robin. Takes fd. slot: the listener's
-  // count of open connections, which the qpair holds one of until it is destroyed.
-  void adopt_connection(int fd, connection_slot slot = {});
+  // count of open connections, which the qpair holds one of until it is destroyed. secure:
+  // the connection starts with a TLS 1.3 handshake whose PSK is found by find_tls_psk.
+  void adopt_connection(int fd, connection_slot slot = {}, bool secure = false);
+  // The TLS PSK for a PSK identity a host offered: the configured PSK of the identity's
+  // host on the identity's subsystem (nvmf_subsystem_add_host --psk). Any thread (takes the
+  // target's mutex). An error names the host and subsystem, never the key.
+  result<tls::tls_psk> find_tls_psk(std::string_view identity) const;
 
  private:
   nvmf_target& target_;

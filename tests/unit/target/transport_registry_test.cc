@@ -36,7 +36,7 @@ class recording_transport final : public target_transport {
     l.max_aq_depth = aq_depth;
     return l;
   }
-  void describe(discovery_log_entry& e) const override {
+  void describe(discovery_log_entry& e, const listen_address&) const override {
     e.trtype = static_cast<uint8_t>(transport_type::rdma);
     e.tsas[0] = tsas_mark;
   }
