@@ -104,7 +104,7 @@ void tcp_qpair::release_request(tcp_request& req) {
   req.buf = nullptr;
   req.buf_len = 0;
   if (req.budget_bytes) {
-    buffers_.give(req.budget_bytes);
+    buffers_.give(owner().index(), req.budget_bytes);
     req.budget_bytes = 0;
     if (buffer_waiters_) schedule_flush();  // run_deferred retries them, outside this call
   }
@@ -330,11 +330,11 @@ void tcp_qpair::start_data_phase(tcp_request& req) {
 
 bool tcp_qpair::take_data_buffer(tcp_request& req) {
   uint64_t bytes = buffer_pool::class_bytes(req.xfer_len);
-  if (!buffers_.try_take(bytes)) return false;
+  if (!buffers_.try_take(owner().index(), bytes)) return false;
   if (req.buf) buffer_pool::local().give(req.buf, req.buf_len);  // in-capsule data of a read
   req.buf = buffer_pool::local().take(req.xfer_len);
   if (!req.buf) {  // out of memory: wait as for the budget
-    buffers_.give(bytes);
+    buffers_.give(owner().index(), bytes);
     req.buf_len = 0;
     return false;
   }

@@ -14,6 +14,9 @@
 
 namespace nvmfd {
 
+tcp_transport::tcp_transport(nvmf_target& t, const tcp_transport_options& opts)
+    : target_(t), opts_(opts), buffers_(data_buffer_budget::limit_of(opts), t.reactors().size()) {}
+
 void tcp_transport::describe(discovery_log_entry& e, const listen_address& a) const {
   e.trtype = static_cast<uint8_t>(transport_type::tcp);
   e.tsas[0] = static_cast<uint8_t>(a.secure_channel ? tcp_sectype::tls13 : tcp_sectype::none);

@@ -46,8 +46,7 @@ class tcp_transport final : public target_transport {
  public:
   static constexpr std::string_view trtype = "TCP";
 
-  tcp_transport(nvmf_target& t, const tcp_transport_options& opts)
-      : target_(t), opts_(opts), buffers_(data_buffer_budget::limit_of(opts)) {}
+  tcp_transport(nvmf_target& t, const tcp_transport_options& opts);
 
   std::string_view name() const override { return trtype; }
   queue_limits limits() const override { return limits_of(opts_); }
