@@ -12,10 +12,12 @@
 #include <random>
 
 #include "host/dhchap_key_text.h"
+#include "host/discovery_client.h"
 #include "host/host_controller.h"
 #include "host/io_command.h"
 #include "local_target.h"
 #include "proto/discovery_log.h"
+#include "proto/nqn.h"
 #include "run_io.h"
 #include "target/discovery_log_page.h"
 #include "tls/psk_file.h"
@@ -77,7 +79,8 @@ class tls_io : public ::testing::Test {
   }
 
   result<std::shared_ptr<host_controller>> connect(uint16_t port, std::shared_ptr<const tls::configured_psk> psk,
-                                                   const char* dhchap = nullptr, const char* dhchap_ctrl = nullptr) {
+                                                   const char* dhchap = nullptr, const char* dhchap_ctrl = nullptr,
+                                                   std::string_view subnqn = nqn) {
     controller_options o;
     if (dhchap) o.dhchap_key = *parse_dhchap_key(dhchap);
     if (dhchap_ctrl) o.dhchap_ctrl_key = *parse_dhchap_key(dhchap_ctrl);
@@ -88,7 +91,8 @@ class tls_io : public ::testing::Test {
     transport_id id;
     id.traddr = "127.0.0.1";
     id.trsvcid = std::to_string(port);
-    id.subnqn = nqn;
+    id.subnqn = std::string(subnqn);
+    if (is_discovery_nqn(subnqn)) o.num_io_queues = 0;
     return host_controller::connect(pool_, id, o);
   }
 
@@ -183,6 +187,34 @@ TEST_F(tls_io, discovery_log_says_secure_channel_required) {
     EXPECT_EQ(e.tsas[0], static_cast<uint8_t>(tcp_sectype::tls13));
   }
   EXPECT_TRUE(found);
+}
+
+// TLS on the discovery controller: a secure listener of the discovery subsystem serves a
+// host whose PSK is set for the discovery NQN (nvmf_subsystem_add_host on it, as SPDK), with
+// the PSK identity naming the discovery NQN; a host without one is refused.
+TEST_F(tls_io, discovery_controller_over_tls_with_a_psk_for_the_discovery_nqn) {
+  const std::string disc(discovery_nqn);
+  uint16_t disc_port = test::free_port();
+  t_.call("nvmf_subsystem_add_listener",
+          {{"nqn", disc}, {"secure_channel", true}, {"listen_address", listen_at(disc_port)}});
+  // The host's PSK on the I/O subsystem alone does not open the discovery controller.
+  auto refused = connect(disc_port, key_.psk(), nullptr, nullptr, disc);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.err().message.find("TLS"), std::string::npos) << refused.err().message;
+  t_.call("nvmf_subsystem_add_host", {{"nqn", disc}, {"host", hostnqn}, {"psk", "key0"}});
+  auto c = connect(disc_port, key_.psk(), nullptr, nullptr, disc);
+  ASSERT_TRUE(c) << c.err().message;
+  auto log = read_discovery_log(**c);
+  ASSERT_TRUE(log) << log.err().message;
+  bool secure_entry = false;
+  for (auto& e : log->entries)
+    if (e.subnqn == nqn && e.trsvcid == std::to_string(secure_port_))
+      secure_entry = (e.treq & treq_bits::secure_channel_mask) == treq_bits::secure_channel_required;
+  EXPECT_TRUE(secure_entry);
+  auto ctrls = t_.call("nvmf_subsystem_get_controllers", {{"nqn", disc}});
+  ASSERT_EQ(ctrls.size(), 1u);
+  EXPECT_NE(ctrls[0].value("secure_channel", "").find("TLS_AES_128_GCM_SHA256"), std::string::npos) << ctrls[0];
+  (*c)->disconnect();
 }
 
 TEST_F(tls_io, rpc_refuses_unknown_and_non_tls_keys_and_a_port_both_secure_and_clear) {
