@@ -344,7 +344,9 @@ void discovery_machine::next_change() {
   }
   if (!change_.attach.empty()) {
     // New in the log: attach.
-    auto [key, e] = change_.attach.front();
+    // Named copies, not a structured binding: lambdas capture key (clang 14, the fuzz build).
+    const auto key = change_.attach.front().first;
+    const auto e = change_.attach.front().second;
     change_.attach.erase(change_.attach.begin());
     if (!name_of_subsystem_.count(key.subnqn)) name_of_subsystem_[key.subnqn] = fmt::format("{}{}", p_.name, next_index_++);
     nvme_attach_request req;

@@ -27,6 +27,7 @@ controller::controller(nvmf_target& t, std::shared_ptr<subsystem> s, cntlid_t cn
       hostid_(hostid),
       admin_reactor_(admin_reactor),
       max_io_queues_(max_io_queues),
+      granted_kato_ms_(kato),
       stats_(new queue_stats[size_t{max_io_queues} + 1]) {
   kato_ms = kato;
 }

@@ -58,6 +58,8 @@ class controller : public std::enable_shared_from_this<controller> {
   nvmf_target& target() const { return target_; }
   const std::shared_ptr<subsystem>& subsys() const { return subsys_; }
   cntlid_t cntlid() const { return cntlid_; }
+  // The KATO granted at Connect (immutable, any thread; kato_ms is the current one).
+  uint32_t granted_kato_ms() const { return granted_kato_ms_; }
   const std::string& hostnqn() const { return hostnqn_; }
   const uuid& hostid() const { return hostid_; }
   // Its admin queue's secure channel ("TLS_AES_128_GCM_SHA256, user-space"), empty for clear
@@ -141,6 +143,7 @@ class controller : public std::enable_shared_from_this<controller> {
   uuid hostid_;
   reactor& admin_reactor_;
   uint16_t max_io_queues_;
+  const uint32_t granted_kato_ms_;
   std::unique_ptr<queue_stats[]> stats_;
 
   target_queue* admin_queue_ = nullptr;

@@ -4,6 +4,8 @@
 #include <mutex>
 
 #include "auth/controller_auth.h"
+#include "base/log.h"
+#include "reactor/reactor.h"
 #include "target/controller.h"
 #include "target/nvmf_target.h"
 #include "target/subsystem.h"
@@ -18,6 +20,19 @@ target_queue::~target_queue() = default;
 
 void target_queue::require_authentication(auth::controller_auth_config cfg) {
   auth_ = std::make_unique<auth::controller_auth>(std::move(cfg));
+  const uint32_t timeout_ms = ctrl_ && ctrl_->granted_kato_ms() ? ctrl_->granted_kato_ms() : default_authentication_timeout_ms;
+  std::weak_ptr<target_queue> weak = weak_from_this();
+  reactor_.schedule(std::chrono::milliseconds(timeout_ms), [weak, timeout_ms] {
+    if (auto q = weak.lock(); q && q->awaiting_authentication()) q->authentication_expired(timeout_ms);
+  });
+}
+
+void target_queue::authentication_expired(uint32_t timeout_ms) {
+  if (!ctrl_ || unbound_) return;  // closing already
+  NVMFD_LOG_WARN("authentication timeout: host '{}' at {} did not authenticate on {} (controller {}, qid {}) within {} ms; "
+                 "closing the queue",
+                 ctrl_->hostnqn(), peer_, ctrl_->subsys()->nqn(), ctrl_->cntlid(), qid_, timeout_ms);
+  close("authentication timeout");
 }
 
 bool target_queue::awaiting_authentication() const { return auth_ && !auth_->authenticated(); }

@@ -70,8 +70,13 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
 
   // --- in-band authentication (auth_commands.cc) ---
   // Connect found a key for the host: this queue must pass DH-HMAC-CHAP before anything
-  // but AUTH_Send/AUTH_Receive runs on it.
+  // but AUTH_Send/AUTH_Receive runs on it. Call after bind(). A host that has not
+  // authenticated within the controller's KATO (120 s without one, as SPDK) loses the
+  // queue: it is closed (an admin queue ends its controller), as SPDK and Linux nvmet
+  // expire an abandoned transaction, so that unauthenticated queues cannot be parked on a
+  // controller.
   void require_authentication(auth::controller_auth_config cfg);
+  static constexpr uint32_t default_authentication_timeout_ms = 120000;
   // The queue's authentication, or nullptr when none is required.
   auth::controller_auth* authentication() const { return auth_.get(); }
   // Authentication is required and has not succeeded (yet).
@@ -143,6 +148,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
 
  private:
   void retire_snapshot(ns_snapshot* s);
+  void authentication_expired(uint32_t timeout_ms);
 
   nvmf_target& target_;
   reactor& reactor_;

@@ -14,6 +14,7 @@
 #include "proto/discovery_log.h"
 #include "proto/fabrics.h"
 #include "proto/identify.h"
+#include "reactor/manual_time.h"
 #include "target_test.h"
 
 namespace nvmfd {
@@ -244,6 +245,71 @@ TEST_F(dhchap_auth_test, discovery_controller_authenticates_hosts_with_keys) {
   auto o = connect_admin(other, discovery);
   ASSERT_TRUE(ok(o) && o->status().ok());
   EXPECT_FALSE(asks_for_authentication(*o));
+}
+
+// An authentication the host never finishes expires after the controller's KATO (as SPDK and
+// Linux nvmet): an unauthenticated I/O queue cannot be parked on a controller. Manual clock.
+class dhchap_auth_timeout_test : public dhchap_auth_test {
+ protected:
+  time_source* time() override { return &clock; }
+  manual_time clock;
+  static constexpr uint32_t kato_ms = 10000;
+
+  // An authenticated, enabled admin queue with KATO 10 s; its cntlid.
+  result<uint16_t> live_admin(test_client& admin) {
+    if (auto r = admin.connect(addr(), port()); !r) return r.take_err();
+    auto r = admin.fabrics_connect(acl, 0, 31, cntlid_dynamic, kato_ms);
+    if (!r) return r.take_err();
+    auto cfg = host_cfg(acl, "key0");
+    cfg.dh_groups = {auth::dh_group::null};
+    auth::host_auth h(cfg);
+    auto done = authenticate(admin, h);
+    if (!done) return done.take_err();
+    if (!*done) return error{errc::protocol_error, "admin queue authentication failed"};
+    if (auto e = admin.enable(); !e) return e.take_err();
+    return static_cast<uint16_t>(r->dw0() & 0xffff);
+  }
+
+  // Moves the clock by d in steps, with a Keep Alive on the admin queue at each.
+  void advance_keeping_alive(test_client& admin, std::chrono::milliseconds d) {
+    for (auto step = std::chrono::milliseconds(kato_ms / 4); d.count() > 0; d -= step) {
+      clock.advance(std::min(step, d));
+      ASSERT_TRUE(succeeded(admin.keep_alive()));
+    }
+  }
+};
+
+TEST_F(dhchap_auth_timeout_test, an_io_queue_that_never_authenticates_is_closed_after_kato) {
+  ASSERT_TRUE(ok(fx->target().set_host_keys(acl, std::string(test_host_nqn), {"key0", ""})));
+  test_client admin;
+  auto cntlid = live_admin(admin);
+  ASSERT_TRUE(ok(cntlid));
+  log_capture log;
+  test_client io;
+  ASSERT_TRUE(ok(io.connect(addr(), port())));
+  auto ioc = io.fabrics_connect(acl, 1, 127, *cntlid);
+  ASSERT_TRUE(ok(ioc) && ioc->status().ok() && asks_for_authentication(*ioc));
+  advance_keeping_alive(admin, std::chrono::milliseconds(kato_ms - 1000));
+  EXPECT_TRUE(has_status(io.read(1, 0, 1, 512), auth_required)) << "closed before KATO";
+  advance_keeping_alive(admin, std::chrono::milliseconds(2000));
+  EXPECT_TRUE(ok(io.wait_closed()));
+  EXPECT_NE(log.wait_for({"authentication timeout: host '", std::string(test_host_nqn), "' at 127.0.0.1:", acl,
+                          "qid 1", "within 10000 ms"}),
+            "")
+      << log.dump();
+  // Only that queue: the host's authenticated controller goes on, and a new I/O queue that
+  // authenticates in time stays past KATO.
+  EXPECT_TRUE(succeeded(admin.identify(1)));
+  test_client io2;
+  ASSERT_TRUE(ok(io2.connect(addr(), port())));
+  ASSERT_TRUE(ok(io2.fabrics_connect(acl, 1, 127, *cntlid)));
+  auto cfg = host_cfg(acl, "key0");
+  cfg.dh_groups = {auth::dh_group::null};
+  auth::host_auth h(cfg);
+  auto done = authenticate(io2, h);
+  ASSERT_TRUE(ok(done) && *done);
+  advance_keeping_alive(admin, std::chrono::milliseconds(2 * kato_ms));
+  EXPECT_TRUE(succeeded(io2.read(1, 0, 1, 512)));
 }
 
 TEST_F(dhchap_auth_test, keys_must_exist_and_a_controller_key_needs_a_host_key) {
