@@ -26,8 +26,9 @@ std::optional<nvme_status> check_sqe(const target_queue& q, const target_request
   if (f.secp != auth::secp_dhchap || f.spsp0 != auth::spsp_dhchap || f.spsp1 != auth::spsp_dhchap || f.length == 0 ||
       f.length != req.xfer_len)
     return nvme_status::generic(sc_generic::invalid_field);
-  // No key for this host: nothing to authenticate.
-  if (!q.authentication()) return nvme_status::generic(sc_generic::command_sequence_error);
+  // No key for this host: nothing to authenticate. Or a host sending the next message before
+  // the last one's AUTH_Send completed.
+  if (!q.authentication() || q.authentication_busy()) return nvme_status::generic(sc_generic::command_sequence_error);
   return std::nullopt;
 }
 
@@ -74,15 +75,20 @@ bool is_authentication_command(const nvme_sqe& cmd) {
   return t == fabrics_type::authentication_send || t == fabrics_type::authentication_receive;
 }
 
-nvme_status execute_auth_send(target_queue& q, target_request& req) {
+std::optional<nvme_status> execute_auth_send(target_queue& q, target_request& req) {
   if (auto st = check_sqe(q, req)) return *st;
   count_as_keep_alive(q);
   auth::controller_auth& a = *q.authentication();
   const bool was_authenticated = a.authenticated(), was_failed = a.failed();
   refresh_keys(q, req.data());
-  a.on_send(req.data());
-  after_step(q, was_authenticated, was_failed);
-  return nvme_status::success();
+  // The message may cost an FFDHE key pair or shared secret: off the reactor.
+  q.run_authentication_step(
+      req, [message = req.data()](auth::controller_auth& m) { m.on_send(message); },
+      [&q, was_authenticated, was_failed] {
+        after_step(q, was_authenticated, was_failed);
+        return nvme_status::success();
+      });
+  return std::nullopt;
 }
 
 nvme_status execute_auth_receive(target_queue& q, target_request& req) {

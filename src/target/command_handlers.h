@@ -40,7 +40,8 @@ nvme_status prepare_command(target_queue& q, target_request& req);
 std::optional<nvme_status> execute_fabrics(target_queue& q, target_request& req);
 // AUTH_Send / AUTH_Receive (auth_commands.cc).
 bool is_authentication_command(const nvme_sqe& cmd);
-nvme_status execute_auth_send(target_queue& q, target_request& req);
+// AUTH_Send completes later: its step runs on the authentication worker.
+std::optional<nvme_status> execute_auth_send(target_queue& q, target_request& req);
 nvme_status execute_auth_receive(target_queue& q, target_request& req);
 std::optional<nvme_status> execute_admin(target_queue& q, target_request& req);
 std::optional<nvme_status> execute_get_log_page(target_queue& q, target_request& req);

@@ -35,6 +35,11 @@ nvmf_target::nvmf_target(reactor_pool& reactors)
 
 nvmf_target::~nvmf_target() { shutdown(); }
 
+reactor& nvmf_target::authentication_worker() {
+  std::call_once(auth_worker_once_, [this] { auth_worker_ = std::make_unique<loop_thread>("auth"); });
+  return auth_worker_->loop();
+}
+
 void nvmf_target::shutdown() {
   assert_off_reactor("nvmf_target::shutdown");
   decltype(listeners_) ls;

@@ -25,6 +25,7 @@
 #include "base/result.h"
 #include "auth/controller_auth.h"
 #include "base/strong_id.h"
+#include "reactor/loop_thread.h"
 #include "reactor/reactor.h"
 #include "target/discovery_filter.h"
 #include "target/discovery_referral.h"
@@ -115,6 +116,10 @@ class nvmf_target {
   // Any thread, without mu() held.
   result<std::optional<auth::controller_auth_config>> dhchap_config_for(const subsystem& s,
                                                                        const std::string& hostnqn) const;
+  // The thread for the slow arithmetic of authentication (DH-HMAC-CHAP's FFDHE), so that it
+  // never stalls the I/O of a reactor: one loop, made at first use, so that however many
+  // hosts authenticate at once, they take one core at most. Any thread.
+  reactor& authentication_worker();
   // ANA state of listener a (exact address) for group anagrpid, or for every group
   // 1..max_namespaces when anagrpid is empty. Controllers connected through it get an ANA
   // change notice when anything changed.
@@ -229,6 +234,9 @@ class nvmf_target {
   // Per reactor, while a shutdown waits for it: the shutdown's countdown, which that reactor
   // arrives at (once) when its conns_ is empty. Touched only by that reactor.
   std::vector<std::shared_ptr<countdown>> drain_;
+  std::once_flag auth_worker_once_;
+  // Last: stopped and joined first, before anything its work points at goes.
+  std::unique_ptr<loop_thread> auth_worker_;
 };
 
 }  // namespace nvmfd

@@ -35,7 +35,26 @@ void target_queue::authentication_expired(uint32_t timeout_ms) {
   close("authentication timeout");
 }
 
-bool target_queue::awaiting_authentication() const { return auth_ && !auth_->authenticated(); }
+bool target_queue::awaiting_authentication() const { return auth_ && (auth_busy_ || !auth_->authenticated()); }
+
+void target_queue::run_authentication_step(target_request& req, std::function<void(auth::controller_auth&)> step,
+                                           std::function<nvme_status()> finish) {
+  auth_busy_ = true;
+  req.in_bdev = true;
+  ++inflight_io_;
+  auto self = shared_from_this();
+  auth::controller_auth* a = auth_.get();
+  target_.authentication_worker().post(
+      [self = std::move(self), a, &req, step = std::move(step), finish = std::move(finish)]() mutable {
+        step(*a);
+        reactor& home = self->reactor_;
+        home.post([self = std::move(self), &req, finish = std::move(finish)] {
+          self->auth_busy_ = false;
+          self->bdev_io_finished(req);
+          self->complete(req, self->unbound_ ? nvme_status::generic(sc_generic::command_sequence_error) : finish());
+        });
+      });
+}
 
 void target_queue::set_endpoints(queue_endpoint local, std::string peer) {
   local_ = std::move(local);

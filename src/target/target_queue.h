@@ -14,6 +14,7 @@
 // weak_from_this()): a transport hands each new queue to nvmf_target::adopt_queue, and calls
 // nvmf_target::release_queue when it may be destroyed (closed, its I/O done).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,8 +80,16 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   static constexpr uint32_t default_authentication_timeout_ms = 120000;
   // The queue's authentication, or nullptr when none is required.
   auth::controller_auth* authentication() const { return auth_.get(); }
-  // Authentication is required and has not succeeded (yet).
+  // Authentication is required and has not succeeded (yet), or a step of it is running.
   bool awaiting_authentication() const;
+  // Runs step on the target's authentication worker (the FFDHE arithmetic of an AUTH_Send
+  // must not stall the I/O of the other queues on this reactor), then finish() back here;
+  // its status completes req. Meanwhile authentication() belongs to the worker
+  // (authentication_busy()), and req counts as in flight, as a bdev I/O does (the transport
+  // keeps the queue until it is back). A queue closed meanwhile skips finish().
+  void run_authentication_step(target_request& req, std::function<void(auth::controller_auth&)> step,
+                               std::function<nvme_status()> finish);
+  bool authentication_busy() const { return auth_busy_; }
 
   // --- for the command handlers ---
   // Binds this queue to a controller after a successful Connect (then on_bound()).
@@ -162,6 +171,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   uint16_t sqhd_ = 0;
   bool sq_flow_control_disabled_ = false;
   bool unbound_ = false;
+  bool auth_busy_ = false;
   uint32_t inflight_io_ = 0;
   std::unique_ptr<ns_snapshot> snap_;
   std::unique_ptr<auth::controller_auth> auth_;

@@ -6,8 +6,11 @@
 // failure is logged with the host and its address, never the key.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "auth/host_auth.h"
 #include "log_capture.h"
@@ -245,6 +248,48 @@ TEST_F(dhchap_auth_test, discovery_controller_authenticates_hosts_with_keys) {
   auto o = connect_admin(other, discovery);
   ASSERT_TRUE(ok(o) && o->status().ok());
   EXPECT_FALSE(asks_for_authentication(*o));
+}
+
+// The FFDHE arithmetic runs on the target's authentication worker, not on a reactor: while one
+// host authenticates with ffdhe8192 (two full-size exponentiations, each hundreds of ms here),
+// another host's commands on both reactors keep completing promptly. Before the worker, each
+// step stalled its reactor for about half the authentication.
+TEST_F(dhchap_auth_test, ffdhe_arithmetic_does_not_stall_other_hosts_commands) {
+  ASSERT_TRUE(ok(fx->target().set_host_keys(acl, std::string(test_host_nqn), {"key0", ""})));
+  auto other = connect_controller();  // open_nqn: no key, its admin and I/O queue on both reactors
+  ASSERT_TRUE(ok(other));
+  std::atomic<bool> stop{false};
+  std::chrono::steady_clock::duration worst{};
+  int commands = 0, failures = 0;
+  std::thread load([&] {
+    while (!stop) {
+      for (bool on_admin : {true, false}) {
+        auto t0 = std::chrono::steady_clock::now();
+        bool good = on_admin ? succeeded(other->admin.identify(1)) : succeeded(other->io.read(1, 0, 1, 512));
+        worst = std::max(worst, std::chrono::steady_clock::now() - t0);
+        ++commands;
+        if (!good) ++failures;
+      }
+    }
+  });
+  auto started = std::chrono::steady_clock::now();
+  test_client admin;
+  auto r = connect_admin(admin, acl);
+  auto cfg = host_cfg(acl, "key0");
+  cfg.dh_groups = {auth::dh_group::ffdhe8192};
+  auth::host_auth h(cfg);
+  auto done = ok(r) ? authenticate(admin, h) : result<bool>(r.take_err());
+  auto took = std::chrono::steady_clock::now() - started;
+  stop = true;
+  load.join();
+  ASSERT_TRUE(ok(done));
+  EXPECT_TRUE(*done) << h.failure_detail();
+  EXPECT_EQ(failures, 0);
+  EXPECT_GT(commands, 4);
+  using ms = std::chrono::milliseconds;
+  EXPECT_LT(worst, took / 4) << "slowest command " << std::chrono::duration_cast<ms>(worst).count()
+                             << " ms during an authentication of " << std::chrono::duration_cast<ms>(took).count()
+                             << " ms";
 }
 
 // An authentication the host never finishes expires after the controller's KATO (as SPDK and
