@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # A fuzzing campaign: every libFuzzer target of tests/fuzz in turn (one process at a time,
-# one core, niced), with a total execution budget split evenly across them, then a results
+# one core, niced), with a total execution budget shared across them, then a results
 # table (date, commit, per-target executions, exec/s, coverage, corpus, findings, totals)
 # written into docs/fuzzing.md between the campaign-results markers.
 #
-#   tests/fuzz/campaign.sh TOTAL_EXECS [TARGET...]
+#   tests/fuzz/campaign.sh TOTAL_EXECS [TARGET[=RUNS][@SECONDS]...]
 #   e.g. tests/fuzz/campaign.sh 100000000
+#        tests/fuzz/campaign.sh 100000000 fuzz_key_formats=65000000 fuzz_host_pdu@600 ...
 #
-# Each target gets TOTAL_EXECS / number-of-targets runs (libFuzzer -runs=), bounded by
-# NVMFD_CAMPAIGN_SECONDS per target if set (-max_total_time=; the slow targets then do fewer).
+# A target given RUNS gets that many runs (libFuzzer -runs=); one given only @SECONDS runs
+# for that long (-max_total_time=); one given both stops at whichever comes first; the
+# others share what is left of TOTAL_EXECS evenly, bounded by NVMFD_CAMPAIGN_SECONDS if set. The targets differ by four orders of magnitude in speed (a key parser against a whole
+# target behind a socket pair), so a campaign gives fast ones runs and slow ones time.
 # The corpus of each target persists in NVMFD_CAMPAIGN_CORPUS/<target> (default
 # ~/.cache/nvmfd-fuzz/corpus), so later campaigns go on from where this one stopped; it
 # starts from the committed seeds (tests/fuzz/corpus/<target>/seed-*).
@@ -28,23 +31,51 @@ all_targets=(fuzz_proto_decoders fuzz_pdu_reader fuzz_target_connection fuzz_hos
              fuzz_key_formats fuzz_jsonrpc fuzz_config_loader)
 
 if [ $# -lt 1 ] || ! [[ $1 =~ ^[0-9]+$ ]]; then
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 total=$1
 shift
-targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
+specs=("$@")
+[ ${#specs[@]} -eq 0 ] && specs=("${all_targets[@]}")
 build=${NVMFD_FUZZ_BUILD:-build-fuzz}
-per=$((total / ${#targets[@]}))
-[ "$per" -lt 1 ] && per=1
+# Parse TARGET[=RUNS][@SECONDS]; targets without RUNS share what the explicit ones leave.
+declare -A runs_of seconds_of
+targets=()
+explicit=0
+shared=0
+for spec in "${specs[@]}"; do
+  if ! [[ $spec =~ ^(fuzz_[a-z_]+)(=([0-9]+))?(@([0-9]+))?$ ]]; then
+    echo "campaign.sh: '$spec' is not TARGET[=RUNS][@SECONDS] (targets: ${all_targets[*]})" >&2
+    exit 2
+  fi
+  t=${BASH_REMATCH[1]}
+  targets+=("$t")
+  runs_of[$t]=${BASH_REMATCH[3]}
+  seconds_of[$t]=${BASH_REMATCH[5]}
+  if [ -n "${runs_of[$t]}" ]; then
+    explicit=$((explicit + runs_of[$t]))
+  elif [ -n "${seconds_of[$t]}" ]; then
+    runs_of[$t]=-1  # time only
+  else
+    seconds_of[$t]=${NVMFD_CAMPAIGN_SECONDS:-}
+    shared=$((shared + 1))
+  fi
+done
+per=0
+if [ "$shared" -gt 0 ]; then
+  per=$(( (total > explicit ? total - explicit : 0) / shared ))
+  [ "$per" -lt 1 ] && per=1
+fi
+for t in "${targets[@]}"; do [ -z "${runs_of[$t]}" ] && runs_of[$t]=$per; done
 corpus_root=${NVMFD_CAMPAIGN_CORPUS:-$HOME/.cache/nvmfd-fuzz/corpus}
 work=${NVMFD_CAMPAIGN_WORK:-${TMPDIR:-/tmp}/nvmfd-campaign/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$work"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+changes" || true)
 started=$(date -u +"%Y-%m-%d %H:%M UTC")
-echo "campaign.sh: $total executions, $per per target, ${#targets[@]} targets; logs in $work" >&2
+plan=$(for t in "${targets[@]}"; do printf '%s=%s%s ' "$t" "${runs_of[$t]/#-1/any}" "${seconds_of[$t]:+@${seconds_of[$t]}s}"; done)
+echo "campaign.sh: budget $total executions over ${#targets[@]} targets: $plan; logs in $work" >&2
 
 rows=()
 sum_execs=0
@@ -53,7 +84,7 @@ sum_seconds=0
 for t in "${targets[@]}"; do
   if [ ! -x "$build/bin/$t" ]; then  # checked when its turn comes: it may still be building
     echo "campaign.sh: $build/bin/$t is missing (NVMFD_PRESET=fuzz bash scripts/build.sh $t): skipped" >&2
-    rows+=("| \`$t\` | not built | | | | | | | |")
+    rows+=("| \`$t\` | | not built | | | | | | | |")
     continue
   fi
   corpus=$corpus_root/$t
@@ -62,10 +93,10 @@ for t in "${targets[@]}"; do
   find "tests/fuzz/corpus/$t" -maxdepth 1 -type f -name 'seed-*' -exec cp -n {} "$corpus/" \;
   log=$work/$t.log
   limit=()
-  [ -n "${NVMFD_CAMPAIGN_SECONDS:-}" ] && limit=(-max_total_time="$NVMFD_CAMPAIGN_SECONDS")
-  echo "campaign.sh: $t: -runs=$per ${limit[*]}" >&2
+  [ -n "${seconds_of[$t]}" ] && limit=(-max_total_time="${seconds_of[$t]}")
+  echo "campaign.sh: $t: -runs=${runs_of[$t]} ${limit[*]}" >&2
   t0=$(date +%s)
-  nice -n "${NVMFD_CAMPAIGN_NICE:-10}" "$build/bin/$t" -runs="$per" "${limit[@]}" -timeout=25 -rss_limit_mb=2048 \
+  nice -n "${NVMFD_CAMPAIGN_NICE:-10}" "$build/bin/$t" -runs="${runs_of[$t]}" "${limit[@]}" -timeout=25 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$arts/" "$corpus" >"$log" 2>&1
   status=$?
   seconds=$(( $(date +%s) - t0 ))
@@ -86,19 +117,22 @@ for t in "${targets[@]}"; do
   [ -z "$execs" ] && execs=0
   [ "$findings" -eq 0 ] && [ "$status" -ne 0 ] && findings="exit $status"
   echo "campaign.sh: $t: $execs runs in ${seconds}s (${rate:-?}/s), cov ${cov:-?} ft ${ft:-?}, corpus $files files, findings $findings" >&2
-  rows+=("| \`$t\` | $(printf "%'d" "$execs") | ${seconds} s | ${rate:-?} | ${cov:-?} | ${ft:-?} | $files / $((bytes / 1024)) KiB | ${rss:-?} MB | $findings |")
+  if [ "${runs_of[$t]}" = -1 ]; then budget="${seconds_of[$t]} s"
+  else budget="$(printf "%'d" "${runs_of[$t]}")${seconds_of[$t]:+ or ${seconds_of[$t]} s}"; fi
+  rows+=("| \`$t\` | $budget | $(printf "%'d" "$execs") | ${seconds} s | ${rate:-?} | ${cov:-?} | ${ft:-?} | $files / $((bytes / 1024)) KiB | ${rss:-?} MB | $findings |")
   sum_execs=$((sum_execs + execs))
   sum_seconds=$((sum_seconds + seconds))
   [[ $findings =~ ^[0-9]+$ ]] && sum_findings=$((sum_findings + findings)) || sum_findings=$((sum_findings + 1))
 done
 
 table=$(
-  echo "Campaign of $started, commit $commit$dirty, budget $(printf "%'d" "$total") executions ($(printf "%'d" "$per") per target), \`tests/fuzz/campaign.sh\`, $(nproc) CPUs (shared), one process at a time, \`nice -n ${NVMFD_CAMPAIGN_NICE:-10}\`${NVMFD_CAMPAIGN_SECONDS:+, at most $NVMFD_CAMPAIGN_SECONDS s per target}."
+  echo "Campaign of $started, commit $commit$dirty, budget $(printf "%'d" "$total") executions, \`tests/fuzz/campaign.sh $total${specs[*]:+ ${specs[*]}}\`, $(nproc) CPUs (shared), one process at a time, \`nice -n ${NVMFD_CAMPAIGN_NICE:-10}\`."
+  echo "A target's budget is runs, seconds, or both (whichever ends first); cov and ft are libFuzzer's coverage counters at the end."
   echo
-  echo "| target | executions | time | exec/s | cov | ft | corpus | peak RSS | findings |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| target | budget | executions | time | exec/s | cov | ft | corpus | peak RSS | findings |"
+  echo "|---|---|--:|--:|--:|--:|--:|---|--:|--:|"
   printf '%s\n' "${rows[@]}"
-  echo "| **total** | **$(printf "%'d" "$sum_execs")** | $sum_seconds s | | | | | | **$sum_findings** |"
+  echo "| **total** | | **$(printf "%'d" "$sum_execs")** | $sum_seconds s | | | | | | **$sum_findings** |"
 )
 echo "$table"
 if [ -z "${NVMFD_CAMPAIGN_NO_DOC:-}" ]; then
