@@ -19,6 +19,12 @@ constexpr size_t read_budget = 512 * 1024;
 // ones (headers, 4 KiB data) are copied together, so that a batch of completions becomes a
 // few records and syscalls rather than two or three per PDU.
 constexpr size_t direct_min = 16 * 1024;
+// With user-space crypto, records are gathered up to this many bytes per write to the
+// socket: two 16 KiB records per syscall and TCP push rather than one. Larger is worse, not
+// better: the peer cannot decrypt a record before it is written, and a 128 KiB buffer cost
+// 4 KiB QD32 reads a third of their rate by serializing our encryption and its decryption
+// (bench: 32 KiB gave +5% at 4 KiB QD32 and +30% at 128 KiB QD8 over no buffer).
+constexpr size_t coalesce_bytes = 32 * 1024;
 using tls_status = tls::tls_session::status;
 
 std::string describe(int fd) {
@@ -53,6 +59,7 @@ result<void> tls_pdu_channel::start() {
   if (!session_->handshake_done()) {
     step_handshake();
   } else {
+    session_->coalesce_writes(coalesce_bytes);
     // The host's opener did the handshake and the ICReq/ICResp: bytes may wait inside
     // OpenSSL, where epoll cannot see them; read them on the next pass (not inside start()).
     queue_deferred();
@@ -65,6 +72,7 @@ void tls_pdu_channel::step_handshake() {
   handshake_wants_write_ = st == tls_status::want_write;
   switch (st) {
     case tls_status::ok:
+      session_->coalesce_writes(coalesce_bytes);
       NVMFD_LOG_INFO("TLS: {} from {}: {}", session_->identity(), describe(fd_), tls_state());
       update_watch();
       receive();
@@ -138,6 +146,7 @@ void tls_pdu_channel::receive() {
         }
         break;
       case tls_status::want_read:
+        if (session_->has_buffered_output()) flush();  // a record SSL_read wrote (key update)
         update_watch();
         return;
       case tls_status::want_write:
@@ -194,6 +203,21 @@ void tls_pdu_channel::flush() {
     if (r.st == tls_status::failed) NVMFD_LOG_WARN("TLS with {}: {}", describe(fd_), session_->failure());
     client_.on_channel_error(channel_error::send_failed);
     return;
+  }
+  switch (session_->flush()) {
+    case tls_status::ok:
+      break;
+    case tls_status::want_read:
+    case tls_status::want_write:
+      write_blocked_ = true;
+      update_watch();
+      return;
+    case tls_status::failed:
+      NVMFD_LOG_WARN("TLS with {}: {}", describe(fd_), session_->failure());
+      [[fallthrough]];
+    case tls_status::closed:
+      client_.on_channel_error(channel_error::send_failed);
+      return;
   }
   update_watch();
   if (writer_.empty()) client_.on_channel_drained();

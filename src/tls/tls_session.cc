@@ -189,12 +189,44 @@ tls_session::io_result tls_session::write(std::span<const std::byte> buf) {
   return {fail_with(rc, "TLS write")};
 }
 
+void tls_session::coalesce_writes(size_t bytes) {
+  if (coalescing_ || !handshake_done_ || ktls_send()) return;
+  BIO* socket_bio = SSL_get_wbio(ssl_);
+  BIO* buffer = BIO_new(BIO_f_buffer());
+  if (buffer == nullptr) return;  // stays unbuffered: slower, still correct
+  if (BIO_set_write_buffer_size(buffer, static_cast<long>(bytes)) != 1) {
+    BIO_free(buffer);
+    return;
+  }
+  // The socket BIO is shared by rbio and wbio; the chain takes a reference of its own, and
+  // SSL_set0_wbio drops the one the old wbio held.
+  BIO_up_ref(socket_bio);
+  BIO_push(buffer, socket_bio);
+  SSL_set0_wbio(ssl_, buffer);
+  coalescing_ = true;
+}
+
+tls_session::status tls_session::flush() {
+  if (!coalescing_) return status::ok;
+  ERR_clear_error();
+  errno = 0;
+  BIO* wbio = SSL_get_wbio(ssl_);
+  if (BIO_flush(wbio) == 1) return status::ok;
+  if (BIO_should_retry(wbio)) return status::want_write;
+  if (errno == ECONNRESET || errno == EPIPE) return status::closed;
+  failure_ = fmt::format("TLS write: {}", errno != 0 ? std::strerror(errno) : "the socket failed");
+  return status::failed;
+}
+
+bool tls_session::has_buffered_output() const { return coalescing_ && BIO_wpending(SSL_get_wbio(ssl_)) > 0; }
+
 bool tls_session::has_buffered_input() const { return SSL_pending(ssl_) > 0 || SSL_has_pending(ssl_); }
 
 void tls_session::shutdown() {
   if (handshake_done_) {
     ERR_clear_error();
     (void)SSL_shutdown(ssl_);
+    if (coalescing_) (void)BIO_flush(SSL_get_wbio(ssl_));
     ERR_clear_error();
   }
 }

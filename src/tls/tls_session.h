@@ -9,6 +9,11 @@
 // record crypto to the kernel once the keys are set (ktls_send() / ktls_recv() tell), and
 // plain send/recv on the socket then carry application data.
 //
+// Write coalescing (coalesce_writes(), user-space crypto only): records go into a buffer in
+// front of the socket and reach it with one write per buffer-full or per flush(), not one
+// write (and one TCP push) per 16 KiB record: a 128 KiB read's data then leaves as one large
+// write, as in clear text. The caller must flush() once it has written a batch.
+//
 // Ownership: the session does not own the socket (the caller closes it, after the session).
 // Threading: one thread at a time (the connection's reactor); the PSK finder runs inside
 // handshake(), on that thread.
@@ -56,8 +61,17 @@ class tls_session {
   // Decrypted bytes into buf (ok with n > 0), or why none.
   io_result read(std::span<std::byte> buf);
   // Writes all of buf (ok, n == buf.size()) or none of it yet: after want_read/want_write,
-  // call again with the same bytes at the same address.
+  // call again with the same bytes at the same address. With coalescing on, records may wait
+  // in the buffer until flush().
   io_result write(std::span<const std::byte> buf);
+  // After the handshake, when the record crypto is not in the kernel: put a write buffer of
+  // `bytes` in front of the socket (no-op otherwise, or when already on).
+  void coalesce_writes(size_t bytes);
+  // Sends what the write buffer holds: ok once it is all on the socket, want_write when the
+  // socket is full (call again once writable), failed/closed when the socket is broken.
+  status flush();
+  // Records wait in the write buffer (flush() has something to send).
+  bool has_buffered_output() const;
   // Bytes already decrypted and buffered inside (readable without the socket).
   bool has_buffered_input() const;
   // Sends close_notify if it can without waiting (best effort).
@@ -84,6 +98,7 @@ class tls_session {
   SSL* ssl_;
   bool server_;
   bool handshake_done_ = false;
+  bool coalescing_ = false;
   tls_psk own_psk_;       // client: what it offers
   psk_finder finder_;     // server
   std::string identity_;

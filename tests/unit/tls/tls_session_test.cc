@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include "tls/psk_derivation.h"
 #include "tls/tls_session.h"
@@ -91,6 +92,70 @@ void handshake_and_exchange(size_t key_len, uint8_t version) {
 TEST(tls_session, sha256_psk_version0) { handshake_and_exchange(32, 0); }
 TEST(tls_session, sha384_psk_version0) { handshake_and_exchange(48, 0); }
 TEST(tls_session, sha256_psk_version1) { handshake_and_exchange(32, 1); }
+
+TEST(tls_session, coalesced_records_wait_for_flush_and_cross_a_full_socket_intact) {
+  pair p;
+  auto key = key_of(32, 3);
+  auto offered = host_tls_psk(key, host, sub);
+  ASSERT_TRUE(offered);
+  auto c = tls_session::client(p.fds[0], *offered);
+  auto s = tls_session::server(p.fds[1], finder_for(key));
+  ASSERT_TRUE(c && s);
+  auto [cs, ss] = run(**c, **s);
+  ASSERT_EQ(cs, tls_session::status::ok) << (*c)->failure();
+  ASSERT_EQ(ss, tls_session::status::ok) << (*s)->failure();
+  (*c)->coalesce_writes(32 * 1024);
+
+  // A small write stays in the buffer until flush().
+  std::string msg = "a CapsuleResp";
+  ASSERT_EQ((*c)->write(std::as_bytes(std::span(msg))).st, tls_session::status::ok);
+  EXPECT_TRUE((*c)->has_buffered_output());
+  std::byte small[64];
+  EXPECT_EQ((*s)->read(small).st, tls_session::status::want_read);
+  ASSERT_EQ((*c)->flush(), tls_session::status::ok);
+  EXPECT_FALSE((*c)->has_buffered_output());
+  auto r = (*s)->read(small);
+  ASSERT_EQ(r.st, tls_session::status::ok) << (*s)->failure();
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(small), r.n), msg);
+
+  // 4 MiB in pieces of 100 KiB: far more than the socket holds, so writes and flushes wait
+  // (want_write) while the reader drains; every byte arrives once, in order.
+  std::vector<uint8_t> sent(4 << 20), got;
+  for (size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
+  constexpr size_t piece = 100 * 1024;
+  size_t off = 0;
+  bool waited = false;
+  std::vector<std::byte> buf(64 * 1024);
+  for (int rounds = 0; got.size() < sent.size() && rounds < 100000; ++rounds) {
+    while (off < sent.size()) {  // write until the socket is full
+      size_t len = std::min(piece, sent.size() - off);
+      auto w = (*c)->write({reinterpret_cast<const std::byte*>(sent.data()) + off, len});
+      if (w.st != tls_session::status::ok) {
+        ASSERT_EQ(w.st, tls_session::status::want_write) << (*c)->failure();
+        waited = true;
+        break;
+      }
+      off += len;
+    }
+    if (off == sent.size() && (*c)->has_buffered_output()) {
+      auto f = (*c)->flush();
+      ASSERT_TRUE(f == tls_session::status::ok || f == tls_session::status::want_write) << (*c)->failure();
+      waited |= f == tls_session::status::want_write;
+    }
+    for (;;) {
+      auto rd = (*s)->read(buf);
+      if (rd.st != tls_session::status::ok) {
+        ASSERT_EQ(rd.st, tls_session::status::want_read) << (*s)->failure();
+        break;
+      }
+      auto* b = reinterpret_cast<const uint8_t*>(buf.data());
+      got.insert(got.end(), b, b + rd.n);
+    }
+  }
+  EXPECT_TRUE(waited);
+  ASSERT_EQ(got.size(), sent.size());
+  EXPECT_TRUE(got == sent);
+}
 
 TEST(tls_session, wrong_psk_is_refused_on_both_ends) {
   pair p;
