@@ -67,7 +67,7 @@ result<json> typed_value(const std::string& text) {
   if (text.starts_with('{') || text.starts_with('[') || text.starts_with('"')) {
     try {
       return json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       return error{errc::invalid_argument, fmt::format("bad JSON value {}: {}", text, e.what())};
     }
   }

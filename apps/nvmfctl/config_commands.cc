@@ -158,7 +158,7 @@ int load_config_command(rpc_client& client, const std::vector<std::string>& args
   json config;
   try {
     config = json::parse(*text, nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     return fail(fmt::format("load_config: {}: {}", src.empty() ? "stdin" : src, e.what()));
   }
   if (!config.is_object() || !config.contains("subsystems") || !config["subsystems"].is_array()) {

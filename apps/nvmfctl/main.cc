@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
     if (args.size() == 2) {
       try {
         params = json::parse(args[1]);
-      } catch (const json::parse_error& e) {
+      } catch (const json::exception& e) {
         return usage_error(std::string("bad JSON params: ") + e.what());
       }
       if (!params.is_object() && !params.is_array() && !params.is_null()) {

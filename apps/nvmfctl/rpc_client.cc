@@ -70,7 +70,7 @@ result<json> rpc_client::receive() {
     if (*v) {
       try {
         return json::parse(**v);
-      } catch (const json::parse_error& e) {
+      } catch (const json::exception& e) {
         return error{errc::protocol_error, fmt::format("unparsable reply: {}", e.what())};
       }
     }

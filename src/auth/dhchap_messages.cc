@@ -81,8 +81,8 @@ std::vector<std::byte> encode(const negotiate_message& m) {
   d.authid = authid_dhchap;
   d.halen = static_cast<uint8_t>(std::min(m.hash_ids.size(), max_ids));
   d.dhlen = static_cast<uint8_t>(std::min(m.dh_ids.size(), max_ids));
-  std::memcpy(d.idlist, m.hash_ids.data(), d.halen);
-  std::memcpy(d.idlist + max_ids, m.dh_ids.data(), d.dhlen);
+  if (d.halen != 0) std::memcpy(d.idlist, m.hash_ids.data(), d.halen);  // data() of an empty list may be null
+  if (d.dhlen != 0) std::memcpy(d.idlist + max_ids, m.dh_ids.data(), d.dhlen);
   return assemble(w, {std::span(reinterpret_cast<const uint8_t*>(&d), sizeof(d))});
 }
 

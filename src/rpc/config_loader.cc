@@ -193,7 +193,7 @@ result<json> read_config_file(const std::string& path) {
   if (in.bad()) return error::from_errno(errno, fmt::format("cannot read config file {}", path));
   try {
     return json::parse(text.str(), nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     std::string_view w = e.what();
     if (auto p = w.find("] "); p != std::string_view::npos) w.remove_prefix(p + 2);
     return error{errc::invalid_argument, fmt::format("{}: {}", path, w)};

@@ -55,6 +55,16 @@ TEST(auth_messages, negotiate_refuses_oversized_lists_and_foreign_descriptors) {
   EXPECT_FALSE(decode_negotiate(bad));
 }
 
+// Found by the fuzz campaign (UBSan: memcpy from the null data() of an empty list).
+TEST(auth_messages, negotiate_with_empty_lists_round_trips) {
+  auto b = encode(negotiate_message{7, sc_c_none, {}, {}});
+  auto m = decode_negotiate(b);
+  ASSERT_TRUE(m) << m.err().message;
+  EXPECT_EQ(m->tid, 7);
+  EXPECT_TRUE(m->hash_ids.empty());
+  EXPECT_TRUE(m->dh_ids.empty());
+}
+
 TEST(auth_messages, challenge_layout_and_round_trip) {
   challenge_message m{7, 2, 1, 0xa1b2c3d4, filled(48, 1), filled(256, 100)};
   auto b = encode(m);

@@ -197,5 +197,16 @@ TEST_F(config_file_test, syntax_error_has_position) {
       << r.err().message;
 }
 
+// Found by the fuzz campaign: a number beyond double's range is nlohmann's out_of_range, not
+// a parse_error, and ended nvmfd with std::terminate.
+TEST_F(config_file_test, number_out_of_range_is_a_clear_error) {
+  write(R"({"subsystems": [{"subsystem": "bdev", "config": [{"method": "bdev_malloc_create",
+          "params": {"name": "m0", "num_blocks": 7.77E724, "block_size": 512}}]}]})");
+  auto r = read_config_file(path_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.err().code, errc::invalid_argument);
+  EXPECT_NE(r.err().message.find("7.77E724"), std::string::npos) << r.err().message;
+}
+
 }  // namespace
 }  // namespace nvmfd
