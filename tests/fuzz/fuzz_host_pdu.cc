@@ -21,7 +21,10 @@
 //    Oracles: a parsed discovery log has NUMREC entries; an ANA snapshot has no more groups
 //    than NGRPS; an accepted namespace has a block of 512 B to 64 KiB whose size times the
 //    block count fits 64 bits; the in-capsule limit never exceeds the largest transfer.
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -79,19 +82,37 @@ struct harness final : host_callback {
   }
 };
 
+// Bytes sent on fd that its peer has not read yet (AF_UNIX: SIOCOUTQ).
+int unread_by_peer(int fd) {
+  int n = 0;
+  return ::ioctl(fd, SIOCOUTQ, &n) == 0 ? n : 0;
+}
+
 // The controller's end: sends the stream in chunks, then end of file, reading (and dropping)
 // what the host sends until it closes.
+// The end of file waits until the host has read every byte: a kernel bug (seen on 6.18;
+// liburing issue #1549) makes an io_uring multishot recv on an AF_UNIX socket lose an EOF
+// that comes together with the last bytes: it posts the bytes and then never the EOF, and the
+// host would wait for ever for a controller that is gone. Over TCP, which nvmfd serves, the
+// EOF is not lost.
 void play_controller(int fd, std::span<const std::byte> stream, chunker& chunks) {
   size_t sent = 0;
   bool eof = false, shut = false;
   std::vector<std::byte> sink(64 * 1024);
   while (!eof) {
+    bool drained = true;
     if (sent == stream.size() && !shut) {
-      ::shutdown(fd, SHUT_WR);
-      shut = true;
+      drained = unread_by_peer(fd) == 0;
+      if (drained) {
+        ::shutdown(fd, SHUT_WR);
+        shut = true;
+      }
     }
-    pollfd p{fd, static_cast<short>(POLLIN | (shut ? 0 : POLLOUT)), 0};
-    if (::poll(&p, 1, -1) < 0) continue;
+    pollfd p{fd, static_cast<short>(POLLIN | (shut || sent == stream.size() ? 0 : POLLOUT)), 0};
+    // Until the host has read the rest, look again soon (nothing signals that it has).
+    int ready = ::poll(&p, 1, drained ? -1 : 0);
+    if (ready == 0) sched_yield();
+    if (ready <= 0) continue;
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = ::recv(fd, sink.data(), sink.size(), 0);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) eof = true;
