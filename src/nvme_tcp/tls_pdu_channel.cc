@@ -188,39 +188,25 @@ void tls_pdu_channel::flush() {
   for (;;) {
     if (pending_.empty() && !stage()) break;
     auto r = session_->write(pending_);
-    if (r.st == tls_status::ok) {
-      size_t sent = pending_.size();
-      pending_ = {};
-      writer_.advance(sent);
-      if (closed_) return;  // a sent PDU's owner closed the connection
-      continue;
-    }
-    if (r.st == tls_status::want_write || r.st == tls_status::want_read) {
-      write_blocked_ = true;
-      update_watch();
-      return;
-    }
-    if (r.st == tls_status::failed) NVMFD_LOG_WARN("TLS with {}: {}", describe(fd_), session_->failure());
-    client_.on_channel_error(channel_error::send_failed);
-    return;
+    if (r.st != tls_status::ok) return stop_sending(r.st);
+    size_t sent = pending_.size();
+    pending_ = {};
+    writer_.advance(sent);
+    if (closed_) return;  // a sent PDU's owner closed the connection
   }
-  switch (session_->flush()) {
-    case tls_status::ok:
-      break;
-    case tls_status::want_read:
-    case tls_status::want_write:
-      write_blocked_ = true;
-      update_watch();
-      return;
-    case tls_status::failed:
-      NVMFD_LOG_WARN("TLS with {}: {}", describe(fd_), session_->failure());
-      [[fallthrough]];
-    case tls_status::closed:
-      client_.on_channel_error(channel_error::send_failed);
-      return;
-  }
+  if (auto st = session_->flush(); st != tls_status::ok) return stop_sending(st);
   update_watch();
   if (writer_.empty()) client_.on_channel_drained();
+}
+
+void tls_pdu_channel::stop_sending(tls_status st) {
+  if (st == tls_status::want_write || st == tls_status::want_read) {
+    write_blocked_ = true;
+    update_watch();
+    return;
+  }
+  if (st == tls_status::failed) NVMFD_LOG_WARN("TLS with {}: {}", describe(fd_), session_->failure());
+  client_.on_channel_error(channel_error::send_failed);
 }
 
 void tls_pdu_channel::update_watch() {

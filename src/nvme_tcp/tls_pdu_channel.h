@@ -46,6 +46,8 @@ class tls_pdu_channel final : public pdu_channel, private event_handler, private
   void queue_deferred();
   // The next bytes to hand to SSL_write (pending_), from the writer's queue.
   bool stage();
+  // A write or flush did not finish: wait for the socket (want_*) or fail the channel.
+  void stop_sending(tls::tls_session::status st);
 
   reactor& reactor_;
   std::shared_ptr<tls::tls_session> session_;

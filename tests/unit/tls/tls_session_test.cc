@@ -60,9 +60,15 @@ std::pair<tls_session::status, tls_session::status> run(tls_session& c, tls_sess
   return {cs, ss};
 }
 
-void handshake_and_exchange(size_t key_len, uint8_t version) {
-  pair p;
-  auto key = key_of(key_len, 7);
+// A client and a server session over a socket pair, their handshake done.
+struct connected {
+  std::unique_ptr<tls_session> c, s;
+  tls_psk offered;
+};
+
+// Connects the two ends of p with key (the PSK the host derives for `version`); the calling
+// test fails (fatally) when any step does.
+void connect(pair& p, const configured_psk& key, uint8_t version, connected& out) {
   auto offered = host_tls_psk(key, host, sub, version);
   ASSERT_TRUE(offered);
   auto c = tls_session::client(p.fds[0], *offered);
@@ -71,22 +77,29 @@ void handshake_and_exchange(size_t key_len, uint8_t version) {
   auto [cs, ss] = run(**c, **s);
   ASSERT_EQ(cs, tls_session::status::ok) << (*c)->failure();
   ASSERT_EQ(ss, tls_session::status::ok) << (*s)->failure();
-  EXPECT_EQ((*s)->identity(), offered->identity);
-  EXPECT_EQ((*c)->cipher(), cipher_suite(offered->hash));
-  EXPECT_EQ((*s)->cipher(), cipher_suite(offered->hash));
+  out = {std::move(*c), std::move(*s), std::move(*offered)};
+}
+
+void handshake_and_exchange(size_t key_len, uint8_t version) {
+  pair p;
+  connected k;
+  ASSERT_NO_FATAL_FAILURE(connect(p, key_of(key_len, 7), version, k));
+  EXPECT_EQ(k.s->identity(), k.offered.identity);
+  EXPECT_EQ(k.c->cipher(), cipher_suite(k.offered.hash));
+  EXPECT_EQ(k.s->cipher(), cipher_suite(k.offered.hash));
 
   std::string msg = "an NVMe/TCP ICReq, say";
-  auto w = (*c)->write(std::as_bytes(std::span(msg)));
+  auto w = k.c->write(std::as_bytes(std::span(msg)));
   ASSERT_EQ(w.st, tls_session::status::ok);
   EXPECT_EQ(w.n, msg.size());
   std::byte buf[64];
-  auto r = (*s)->read(buf);
-  ASSERT_EQ(r.st, tls_session::status::ok) << (*s)->failure();
+  auto r = k.s->read(buf);
+  ASSERT_EQ(r.st, tls_session::status::ok) << k.s->failure();
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf), r.n), msg);
   // Nothing more: the server waits.
-  EXPECT_EQ((*s)->read(buf).st, tls_session::status::want_read);
-  (*c)->shutdown();
-  EXPECT_EQ((*s)->read(buf).st, tls_session::status::closed);
+  EXPECT_EQ(k.s->read(buf).st, tls_session::status::want_read);
+  k.c->shutdown();
+  EXPECT_EQ(k.s->read(buf).st, tls_session::status::closed);
 }
 
 TEST(tls_session, sha256_psk_version0) { handshake_and_exchange(32, 0); }
@@ -95,27 +108,20 @@ TEST(tls_session, sha256_psk_version1) { handshake_and_exchange(32, 1); }
 
 TEST(tls_session, coalesced_records_wait_for_flush_and_cross_a_full_socket_intact) {
   pair p;
-  auto key = key_of(32, 3);
-  auto offered = host_tls_psk(key, host, sub);
-  ASSERT_TRUE(offered);
-  auto c = tls_session::client(p.fds[0], *offered);
-  auto s = tls_session::server(p.fds[1], finder_for(key));
-  ASSERT_TRUE(c && s);
-  auto [cs, ss] = run(**c, **s);
-  ASSERT_EQ(cs, tls_session::status::ok) << (*c)->failure();
-  ASSERT_EQ(ss, tls_session::status::ok) << (*s)->failure();
-  (*c)->coalesce_writes(32 * 1024);
+  connected k;
+  ASSERT_NO_FATAL_FAILURE(connect(p, key_of(32, 3), 0, k));
+  k.c->coalesce_writes(32 * 1024);
 
   // A small write stays in the buffer until flush().
   std::string msg = "a CapsuleResp";
-  ASSERT_EQ((*c)->write(std::as_bytes(std::span(msg))).st, tls_session::status::ok);
-  EXPECT_TRUE((*c)->has_buffered_output());
+  ASSERT_EQ(k.c->write(std::as_bytes(std::span(msg))).st, tls_session::status::ok);
+  EXPECT_TRUE(k.c->has_buffered_output());
   std::byte small[64];
-  EXPECT_EQ((*s)->read(small).st, tls_session::status::want_read);
-  ASSERT_EQ((*c)->flush(), tls_session::status::ok);
-  EXPECT_FALSE((*c)->has_buffered_output());
-  auto r = (*s)->read(small);
-  ASSERT_EQ(r.st, tls_session::status::ok) << (*s)->failure();
+  EXPECT_EQ(k.s->read(small).st, tls_session::status::want_read);
+  ASSERT_EQ(k.c->flush(), tls_session::status::ok);
+  EXPECT_FALSE(k.c->has_buffered_output());
+  auto r = k.s->read(small);
+  ASSERT_EQ(r.st, tls_session::status::ok) << k.s->failure();
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(small), r.n), msg);
 
   // 4 MiB in pieces of 100 KiB: far more than the socket holds, so writes and flushes wait
@@ -129,23 +135,23 @@ TEST(tls_session, coalesced_records_wait_for_flush_and_cross_a_full_socket_intac
   for (int rounds = 0; got.size() < sent.size() && rounds < 100000; ++rounds) {
     while (off < sent.size()) {  // write until the socket is full
       size_t len = std::min(piece, sent.size() - off);
-      auto w = (*c)->write({reinterpret_cast<const std::byte*>(sent.data()) + off, len});
+      auto w = k.c->write({reinterpret_cast<const std::byte*>(sent.data()) + off, len});
       if (w.st != tls_session::status::ok) {
-        ASSERT_EQ(w.st, tls_session::status::want_write) << (*c)->failure();
+        ASSERT_EQ(w.st, tls_session::status::want_write) << k.c->failure();
         waited = true;
         break;
       }
       off += len;
     }
-    if (off == sent.size() && (*c)->has_buffered_output()) {
-      auto f = (*c)->flush();
-      ASSERT_TRUE(f == tls_session::status::ok || f == tls_session::status::want_write) << (*c)->failure();
+    if (off == sent.size() && k.c->has_buffered_output()) {
+      auto f = k.c->flush();
+      ASSERT_TRUE(f == tls_session::status::ok || f == tls_session::status::want_write) << k.c->failure();
       waited |= f == tls_session::status::want_write;
     }
     for (;;) {
-      auto rd = (*s)->read(buf);
+      auto rd = k.s->read(buf);
       if (rd.st != tls_session::status::ok) {
-        ASSERT_EQ(rd.st, tls_session::status::want_read) << (*s)->failure();
+        ASSERT_EQ(rd.st, tls_session::status::want_read) << k.s->failure();
         break;
       }
       auto* b = reinterpret_cast<const uint8_t*>(buf.data());
