@@ -32,6 +32,10 @@ enum class io_opcode : uint8_t {
   read = 0x02,
   write_zeroes = 0x08,
   dataset_management = 0x09,
+  reservation_register = 0x0d,  // NVMe Base 2.0 7.3-7.6: reservation commands
+  reservation_report = 0x0e,
+  reservation_acquire = 0x11,
+  reservation_release = 0x15,
   fabrics = 0x7f,
 };
 
@@ -118,14 +122,17 @@ inline constexpr uint8_t invalid_sgl_segment_descriptor = 0x0d;
 inline constexpr uint8_t data_sgl_length_invalid = 0x0f;
 inline constexpr uint8_t sgl_descriptor_type_invalid = 0x11;
 inline constexpr uint8_t sgl_offset_invalid = 0x16;
+inline constexpr uint8_t host_identifier_inconsistent_format = 0x18;
+inline constexpr uint8_t keep_alive_timeout_expired = 0x19;
+inline constexpr uint8_t keep_alive_timeout_invalid = 0x1a;
+inline constexpr uint8_t aborted_preempt_and_abort = 0x1b;
 inline constexpr uint8_t command_interrupted = 0x21;
-inline constexpr uint8_t keep_alive_timeout_expired = 0x18;
-inline constexpr uint8_t keep_alive_timeout_invalid = 0x19;
 inline constexpr uint8_t transient_transport_error = 0x22;
 inline constexpr uint8_t namespace_is_write_protected = 0x20;
 inline constexpr uint8_t lba_out_of_range = 0x80;
 inline constexpr uint8_t capacity_exceeded = 0x81;
 inline constexpr uint8_t namespace_not_ready = 0x82;
+inline constexpr uint8_t reservation_conflict = 0x83;
 }  // namespace sc_generic
 
 namespace sc_command_specific {

@@ -8,6 +8,7 @@
 #include "proto/wire.h"
 #include "proto/identify.h"
 #include "proto/nqn.h"
+#include "proto/reservations.h"
 #include "target/admin_command_limits.h"
 #include "target/command_handlers.h"
 #include "target/controller.h"
@@ -71,7 +72,7 @@ void fill_identify_controller(target_queue& q, controller& c, identify_controlle
     id.cqes = 0x44;
     id.nn = sub.max_namespaces();
     id.mnan = sub.max_namespaces();
-    id.oncs = oncs_bits::dataset_management | oncs_bits::write_zeroes;
+    id.oncs = oncs_bits::dataset_management | oncs_bits::write_zeroes | oncs_bits::reservations;
     id.vwc = table->any_volatile_cache() ? (vwc_bits::present | vwc_bits::flush_broadcast_unsupported) : 0;
     id.wctemp = 343;
     id.cctemp = 373;
@@ -103,6 +104,9 @@ void fill_identify_namespace(const subsystem& sub, const target_namespace& ns, i
   id.flbas = identify_namespace::make_flbas(0);
   id.lbaf[0].lbads = static_cast<uint8_t>(std::countr_zero(d.block_size()));
   id.nmic = nmic_bits::shared;
+  // Every reservation type, IEKEY as NVMe 1.3 defines it, and PTPL where a file keeps it.
+  id.rescap = rescap_bits::all_types | rescap_bits::ignore_existing_key |
+              (ns.ptpl_file.empty() ? 0 : rescap_bits::persist_through_power_loss);
   // Deallocated blocks read as zeroes (DLFEAT bits 2:0 = 001b) on every backend we have.
   if (d.supports(bdev_op::unmap)) id.dlfeat = 0x1;
   if (sub.ana_reporting) id.anagrpid = ns.anagrpid;
@@ -169,6 +173,12 @@ nvme_status identify(target_queue& q, target_request& req) {
 
 nvme_status get_feature_value(target_queue& q, target_request& req, const get_features_fields& f, uint32_t& dw0);
 
+// nsid names an active namespace of c's subsystem.
+bool namespace_is_active(target_queue& q, controller& c, uint32_t nsid) {
+  std::lock_guard lk(q.target().mu());
+  return c.subsys()->namespaces_snapshot()->find(nsid_t{nsid}) != nullptr;
+}
+
 nvme_status get_features(target_queue& q, target_request& req) {
   auto f = decode_get_features(req.cmd);
   if (f.sel > 3) return nvme_status::generic(sc_generic::invalid_field);
@@ -216,13 +226,61 @@ nvme_status get_feature_value(target_queue& q, target_request& req, const get_fe
     }
     case feature_id::host_identifier:
       if (caps) return nvme_status::success();
+      // Base 2.0 5.27.1.25: only the 128-bit identifier exists on fabrics; EXHID must ask for it.
+      if (!(f.cdw11 & host_id_extended)) return nvme_status::generic(sc_generic::invalid_field);
+      dw0 = host_id_extended;
       return send_to_host(req, c.hostid().bytes.data(), c.hostid().bytes.size());
+    case feature_id::reservation_notification_mask: {
+      if (c.is_discovery()) return nvme_status::generic(sc_generic::invalid_field);
+      if (caps) {
+        dw0 = feature_capability_bits::namespace_specific | feature_capability_bits::changeable;
+        return nvme_status::success();
+      }
+      if (!namespace_is_active(q, c, f.nsid)) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
+      dw0 = sel == feature_select::current ? c.reservation_mask(nsid_t{f.nsid}) : 0;
+      return nvme_status::success();
+    }
+    case feature_id::reservation_persistence: {
+      if (c.is_discovery()) return nvme_status::generic(sc_generic::invalid_field);
+      if (caps) {
+        dw0 = feature_capability_bits::namespace_specific | feature_capability_bits::changeable;
+        return nvme_status::success();
+      }
+      std::lock_guard lk(q.target().mu());
+      const target_namespace* ns = c.subsys()->namespaces_snapshot()->find(nsid_t{f.nsid});
+      if (!ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
+      dw0 = sel == feature_select::current && ns->reservations->ptpl() ? ptpl_bit : 0;
+      return nvme_status::success();
+    }
     default:
       return nvme_status::generic(sc_generic::invalid_field);
   }
 }
 
-nvme_status set_features(target_queue& q, target_request& req) {
+// Set Features Reservation Persistence: the namespace's PTPL state (a ptpl file needed to
+// turn it on), written to the file before the command completes.
+std::optional<nvme_status> set_reservation_persistence(target_queue& q, target_request& req,
+                                                       const set_features_fields& f) {
+  controller& c = *q.ctrl();
+  reservation_change change;
+  {
+    std::lock_guard lk(q.target().mu());
+    auto& sub = *c.subsys();
+    const target_namespace* ns = sub.namespaces_snapshot()->find(nsid_t{f.nsid});
+    if (!ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
+    const bool on = (f.cdw11 & ptpl_bit) != 0;
+    if (on && ns->ptpl_file.empty()) return nvme_status::generic(sc_generic::invalid_field);
+    const bool was = ns->reservations->ptpl();
+    if (on == was) return nvme_status::success();
+    ns->reservations->set_ptpl(on);
+    reservation_effects fx;
+    fx.changed = true;
+    change = reservation_changed_locked(sub, nsid_t{f.nsid}, *ns, fx, was);
+  }
+  return complete_after_reservation_change(q, req, nvme_status::success(), std::move(change));
+}
+
+std::optional<nvme_status> set_features(target_queue& q, target_request& req) {
   auto f = decode_set_features(req.cmd);
   controller& c = *q.ctrl();
   if (f.sv) return nvme_status::specific(sc_command_specific::feature_id_not_saveable);
@@ -270,6 +328,15 @@ nvme_status set_features(target_queue& q, target_request& req) {
     }
     case feature_id::host_identifier:
       return nvme_status::generic(sc_generic::command_sequence_error);  // set by Connect on fabrics
+    case feature_id::reservation_notification_mask:
+      if (c.is_discovery() || (f.cdw11 & ~reservation_mask_bits::all)) return nvme_status::generic(sc_generic::invalid_field);
+      if (f.nsid != broadcast_nsid.value && !namespace_is_active(q, c, f.nsid))
+        return nvme_status::generic(sc_generic::invalid_namespace_or_format);
+      c.set_reservation_mask(nsid_t{f.nsid}, f.cdw11);
+      return nvme_status::success();
+    case feature_id::reservation_persistence:
+      if (c.is_discovery()) return nvme_status::generic(sc_generic::invalid_field);
+      return set_reservation_persistence(q, req, f);
     default:
       return nvme_status::generic(sc_generic::invalid_field);
   }

@@ -8,6 +8,7 @@
 #include "proto/ana_log.h"
 #include "proto/discovery_log.h"
 #include "proto/log_pages.h"
+#include "proto/reservations.h"
 #include "proto/wire.h"
 #include "target/command_handlers.h"
 #include "target/controller.h"
@@ -132,6 +133,11 @@ std::optional<nvme_status> execute_get_log_page(target_queue& q, target_request&
       case log_page_id::changed_namespace_list:
         page = changed_namespaces(c, f.rae);
         break;
+      case log_page_id::reservation_notification: {
+        auto e = c.take_reservation_notice(f.rae);
+        page = as_bytes(e);
+        break;
+      }
       case log_page_id::ana: {
         bool ana_reporting;
         {

@@ -16,13 +16,22 @@
 //   5. completes the command (target_queue::complete) with the status.
 // A parked Asynchronous Event Request is completed by its controller, through
 // target_queue::complete.
+#include <cstdint>
+#include <memory>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "base/strong_id.h"
 #include "proto/nvme_command.h"
 
 namespace nvmfd {
 
+class subsystem;
 class target_queue;
+struct reservation_effects;
+struct target_namespace;
 struct target_request;
 
 // Step 1: Connect first (else Command Sequence Error), PSDT 01b/10b (else Invalid Field),
@@ -47,5 +56,25 @@ std::optional<nvme_status> execute_admin(target_queue& q, target_request& req);
 std::optional<nvme_status> execute_get_log_page(target_queue& q, target_request& req);
 nvme_status prepare_io(target_queue& q, target_request& req);
 std::optional<nvme_status> execute_io(target_queue& q, target_request& req);
+
+// Reservations (reservation_commands.cc). A change of a namespace's reservation (a command,
+// or Set Features Reservation Persistence), applied under the target mutex, is followed by:
+// the new view published, notices posted to the hosts' controllers, then (outside the
+// mutex) a wait for the I/O of preempted-and-aborted hosts' queues and the durable write of
+// the ptpl file, before the command completes.
+struct reservation_change {
+  uint64_t generation = 0;  // of the table with the new view
+  std::vector<std::pair<unsigned, std::weak_ptr<target_queue>>> drain;  // queues (and reactors) to wait for
+  std::string ptpl_file, ptpl_text;  // the file to write, when the reservation persists (or stopped)
+};
+bool is_reservation_command(uint8_t opcode);
+nvme_status prepare_reservation(target_queue& q, target_request& req);
+std::optional<nvme_status> execute_reservation(target_queue& q, target_request& req);
+// Under the target mutex, after the state of ns (active as nsid in sub) changed with fx.
+reservation_change reservation_changed_locked(subsystem& sub, nsid_t nsid, const target_namespace& ns,
+                                              const reservation_effects& fx, bool ptpl_was_on);
+// Without the mutex: st at once when nothing waits, else nullopt and st once the waits are over.
+std::optional<nvme_status> complete_after_reservation_change(target_queue& q, target_request& req, nvme_status st,
+                                                             reservation_change change);
 
 }  // namespace nvmfd

@@ -198,6 +198,47 @@ void controller::unmask_notice(uint8_t log_page) {
   if (log_page == static_cast<uint8_t>(log_page_id::ana)) notice_ana_masked_ = false;
 }
 
+void controller::notice_reservation(nsid_t nsid, reservation_notice n) {
+  if (reservation_mask(nsid) & reservation_mask_bit(n)) return;
+  if (!resv_log_.add(nsid, n))
+    NVMFD_LOG_WARN("controller {} of host '{}': reservation notification log full, a notice for nsid {} is lost",
+                   cntlid_, hostnqn_, nsid);
+  if (notice_resv_masked_ || resv_log_.empty()) return;
+  notice_resv_masked_ = true;
+  pending_events_.push_back(aer_result(aer_type::io_command_set, aer_info_reservation_log_available,
+                                       static_cast<uint8_t>(log_page_id::reservation_notification)));
+  deliver_events();
+}
+
+reservation_notification_log controller::take_reservation_notice(bool rae) {
+  auto e = resv_log_.take();
+  if (!rae) {
+    notice_resv_masked_ = false;
+    // Notices that still wait are announced again.
+    if (!resv_log_.empty()) {
+      notice_resv_masked_ = true;
+      pending_events_.push_back(aer_result(aer_type::io_command_set, aer_info_reservation_log_available,
+                                           static_cast<uint8_t>(log_page_id::reservation_notification)));
+      deliver_events();
+    }
+  }
+  return e;
+}
+
+uint32_t controller::reservation_mask(nsid_t nsid) const {
+  auto it = resv_mask_.find(nsid.value);
+  return it == resv_mask_.end() ? resv_mask_all_ : it->second;
+}
+
+void controller::set_reservation_mask(nsid_t nsid, uint32_t mask) {
+  if (nsid == broadcast_nsid) {
+    resv_mask_.clear();
+    resv_mask_all_ = mask;
+  } else {
+    resv_mask_[nsid.value] = mask;
+  }
+}
+
 bool controller::register_io_queue(qid_t qid, unsigned reactor_index, std::weak_ptr<target_queue> q) {
   std::lock_guard lk(io_mu_);
   if (ended_) return false;
@@ -205,6 +246,13 @@ bool controller::register_io_queue(qid_t qid, unsigned reactor_index, std::weak_
   if (it != io_queues_.end() && !it->second.queue.expired()) return false;
   io_queues_[qid] = io_queue_ref{reactor_index, std::move(q)};
   return true;
+}
+
+std::vector<std::pair<unsigned, std::weak_ptr<target_queue>>> controller::io_queues() const {
+  std::lock_guard lk(io_mu_);
+  std::vector<std::pair<unsigned, std::weak_ptr<target_queue>>> out;
+  for (auto& [qid, ref] : io_queues_) out.emplace_back(ref.reactor_index, ref.queue);
+  return out;
 }
 
 void controller::unregister_io_queue(qid_t qid) {

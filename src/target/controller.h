@@ -17,7 +17,9 @@
 
 #include "base/strong_id.h"
 #include "base/uuid.h"
+#include "proto/reservations.h"
 #include "reactor/reactor.h"
+#include "target/reservation_log.h"
 
 namespace nvmfd {
 
@@ -109,6 +111,17 @@ class controller : public std::enable_shared_from_this<controller> {
   // clear_on_read false when RAE is set.
   std::vector<nsid_t> take_changed_namespaces(bool clear);
   void unmask_notice(uint8_t log_page);
+  // A reservation notice for this controller's host (Base 2.0 8.19.5): logged, and announced
+  // by an AER (I/O command set specific, Reservation Log Page Available) unless the
+  // Reservation Notification Mask of nsid masks it. One AER until the host reads the log
+  // page without RAE; then another if notices still wait.
+  void notice_reservation(nsid_t nsid, reservation_notice n);
+  // Get Log Page 80h: the oldest notice, removed.
+  reservation_notification_log take_reservation_notice(bool rae);
+  // Reservation Notification Mask (feature 82h) of nsid; set for one namespace, or with
+  // broadcast_nsid for every namespace (and those added later).
+  uint32_t reservation_mask(nsid_t nsid) const;
+  void set_reservation_mask(nsid_t nsid, uint32_t mask);
 
   // --- any reactor ---
   std::atomic<bool> enabled{false};                 // CC.EN = 1 and CSTS.RDY = 1
@@ -125,6 +138,8 @@ class controller : public std::enable_shared_from_this<controller> {
   // Posted to the admin reactor; why must be a string literal.
   void fatal_error(const char* why);
   size_t io_queue_count() const;
+  // Its I/O queues, with the index of the reactor each lives on.
+  std::vector<std::pair<unsigned, std::weak_ptr<target_queue>>> io_queues() const;
   // Counters of queue qid (0 .. max_io_queues); the queue's reactor writes them.
   queue_stats& stats(qid_t qid) { return stats_[qid.value]; }
   uint16_t max_io_queues() const { return max_io_queues_; }
@@ -154,6 +169,10 @@ class controller : public std::enable_shared_from_this<controller> {
   bool notice_ns_masked_ = false;                   // until log 04h is read
   bool notice_discovery_masked_ = false;            // until log 70h is read
   bool notice_ana_masked_ = false;                  // until log 0Ch is read
+  bool notice_resv_masked_ = false;                 // until log 80h is read
+  reservation_log resv_log_;
+  uint32_t resv_mask_all_ = 0;                      // the mask of namespaces not in resv_mask_
+  std::map<uint32_t, uint32_t> resv_mask_;
   std::string listener_traddr_, listener_trsvcid_;
   std::vector<nsid_t> changed_ns_;
   bool changed_ns_overflow_ = false;

@@ -63,6 +63,47 @@ bool submit_next_dsm_range(target_queue& q, target_request& req) {
   return false;
 }
 
+// The reservation group of an I/O command (NVM Command Set 1.0 Figure 8).
+reservation_access access_of(io_opcode opc) {
+  return opc == io_opcode::read ? reservation_access::read : reservation_access::write;
+}
+
+// May req run on its namespace through this path, for this host? ANA state, then the
+// reservation (a null view, the common case, is one pointer test).
+nvme_status admit(target_queue& q, target_request& req) {
+  if (!req.snap->ana.empty()) {
+    // Base 2.0 8.20.3: commands on an inaccessible path fail with a path-related status.
+    switch (req.snap->ana[namespace_table::slot_of(req.ns->nsid)]) {
+      case ana_state::inaccessible: return nvme_status::path(sc_path::ana_inaccessible);
+      case ana_state::persistent_loss: return nvme_status::path(sc_path::ana_persistent_loss);
+      case ana_state::change: return nvme_status::path(sc_path::ana_transition);
+      default: break;
+    }
+  }
+  const auto opc = static_cast<io_opcode>(req.cmd.opcode);
+  if (req.ns->reservation && !is_reservation_command(req.cmd.opcode) &&
+      !req.ns->reservation->allows(q.ctrl()->hostid(), access_of(opc)))
+    return nvme_status::generic(sc_generic::reservation_conflict);
+  return nvme_status::success();
+}
+
+// Between prepare and execute the namespace table may have changed (a reservation taken or
+// preempted while the command's data arrived): the command moves to the newest snapshot and
+// is admitted again, so that nothing from before a preemption reaches the device after it.
+nvme_status readmit_if_changed(target_queue& q, target_request& req) {
+  if (q.snapshot_is_current(*req.snap)) return nvme_status::success();
+  ns_snapshot* fresh = q.current_snapshot();
+  const target_namespace* ns = fresh->table->find(req.ns->nsid);
+  if (!ns || ns->dev != req.ns->dev) {
+    q.put_snapshot(fresh);
+    return nvme_status::generic(sc_generic::invalid_namespace_or_format);
+  }
+  q.put_snapshot(req.snap);
+  req.snap = fresh;
+  req.ns = ns;
+  return admit(q, req);
+}
+
 }  // namespace
 
 nvme_status prepare_io(target_queue& q, target_request& req) {
@@ -74,6 +115,10 @@ nvme_status prepare_io(target_queue& q, target_request& req) {
     case io_opcode::flush:
     case io_opcode::write_zeroes:
     case io_opcode::dataset_management:
+    case io_opcode::reservation_register:
+    case io_opcode::reservation_report:
+    case io_opcode::reservation_acquire:
+    case io_opcode::reservation_release:
       break;
     default:
       return nvme_status::generic(sc_generic::invalid_opcode);
@@ -82,15 +127,8 @@ nvme_status prepare_io(target_queue& q, target_request& req) {
   req.snap = q.current_snapshot();
   req.ns = req.snap->table->find(nsid_t{cmd.nsid.get()});
   if (!req.ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
-  if (!req.snap->ana.empty()) {
-    // Base 2.0 8.20.3: commands on an inaccessible path fail with a path-related status.
-    switch (req.snap->ana[namespace_table::slot_of(req.ns->nsid)]) {
-      case ana_state::inaccessible: return nvme_status::path(sc_path::ana_inaccessible);
-      case ana_state::persistent_loss: return nvme_status::path(sc_path::ana_persistent_loss);
-      case ana_state::change: return nvme_status::path(sc_path::ana_transition);
-      default: break;
-    }
-  }
+  if (nvme_status st = admit(q, req); !st.ok()) return st;
+  if (is_reservation_command(cmd.opcode)) return prepare_reservation(q, req);
   const bdev& d = *req.ns->dev;
   uint32_t sgl_len = cmd.sgl.length.get();
   switch (opc) {
@@ -121,6 +159,8 @@ nvme_status prepare_io(target_queue& q, target_request& req) {
 }
 
 std::optional<nvme_status> execute_io(target_queue& q, target_request& req) {
+  if (nvme_status st = readmit_if_changed(q, req); !st.ok()) return st;
+  if (is_reservation_command(req.cmd.opcode)) return execute_reservation(q, req);
   const auto& cmd = req.cmd;
   const bdev& d = *req.ns->dev;
   bdev_io& io = req.io;

@@ -20,6 +20,8 @@ struct ns_snapshot {
   std::shared_ptr<const namespace_table> table;
   uint64_t generation = 0;
   uint32_t inflight = 0;
+  // Of those, the commands with a bdev I/O outstanding (target_queue::after_older_io).
+  uint32_t in_bdev = 0;
   // ANA state of each namespace (index nsid - 1) through this controller's listener;
   // empty when every namespace is optimized there.
   std::vector<ana_state> ana;

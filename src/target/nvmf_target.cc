@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <future>
 #include <fmt/format.h>
 
@@ -10,6 +11,7 @@
 #include "reactor/countdown.h"
 #include "reactor/reactor_assert.h"
 #include "target/controller.h"
+#include "target/ptpl_file.h"
 
 namespace nvmfd {
 
@@ -35,9 +37,9 @@ nvmf_target::nvmf_target(reactor_pool& reactors)
 
 nvmf_target::~nvmf_target() { shutdown(); }
 
-reactor& nvmf_target::authentication_worker() {
-  std::call_once(auth_worker_once_, [this] { auth_worker_ = std::make_unique<loop_thread>("auth"); });
-  return auth_worker_->loop();
+reactor& nvmf_target::worker() {
+  std::call_once(worker_once_, [this] { worker_ = std::make_unique<loop_thread>("target-worker"); });
+  return worker_->loop();
 }
 
 void nvmf_target::shutdown() {
@@ -321,6 +323,9 @@ result<nsid_t> nvmf_target::add_namespace(const std::string& nqn, const namespac
     ns->nguid = p.nguid ? *p.nguid : ns->id.bytes;
     ns->eui64 = p.eui64;
     ns->anagrpid = p.anagrpid ? p.anagrpid : nsid.value;
+    if (!p.ptpl_file.empty()) {
+      if (auto r = restore_reservation(*ns, p.ptpl_file); !r) return r.take_err();
+    }
     auto fresh = std::make_shared<namespace_table>(*old);
     fresh->slots()[namespace_table::slot_of(nsid)] = ns;
     s->publish(std::move(fresh));
@@ -328,6 +333,25 @@ result<nsid_t> nvmf_target::add_namespace(const std::string& nqn, const namespac
   }
   notify_namespace_change(s, nsid);
   return nsid;
+}
+
+result<void> nvmf_target::restore_reservation(target_namespace& ns, const std::string& ptpl_file) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir = fs::path(ptpl_file).parent_path();
+  if (!dir.empty() && !fs::is_directory(dir, ec))
+    return error{errc::invalid_argument, fmt::format("ptpl_file {}: directory {} does not exist", ptpl_file, dir.string())};
+  auto rec = load_ptpl_file(ptpl_file, ns.bdev_identity());
+  if (!rec) return rec.take_err();
+  ns.ptpl_file = ptpl_file;
+  if (*rec) {
+    auto& r = **rec;
+    ns.reservations->restore(r.registrants, r.rtype, r.holder, r.ptpl);
+    ns.reservation = ns.reservations->view();
+    NVMFD_LOG_INFO("nsid {}: reservation restored from {}: {} registrant(s), type {}", ns.nsid, ptpl_file,
+                   r.registrants.size(), static_cast<int>(r.rtype));
+  }
+  return success();
 }
 
 result<void> nvmf_target::remove_namespace(const std::string& nqn, nsid_t nsid) {

@@ -57,6 +57,10 @@ struct namespace_params {
   std::optional<std::array<uint8_t, 16>> nguid;
   std::optional<std::array<uint8_t, 8>> eui64;
   uint32_t anagrpid = 0;                          // 0: same as nsid; at most max_namespaces
+  // Reservations persist through power loss in this file (SPDK's ptpl_file): read when the
+  // namespace is added (an unusable file refuses the namespace), written durably on every
+  // change while PTPL is on. Empty: they do not persist.
+  std::string ptpl_file;
 };
 
 struct controller_info {
@@ -116,10 +120,12 @@ class nvmf_target {
   // Any thread, without mu() held.
   result<std::optional<auth::controller_auth_config>> dhchap_config_for(const subsystem& s,
                                                                        const std::string& hostnqn) const;
-  // The thread for the slow arithmetic of authentication (DH-HMAC-CHAP's FFDHE), so that it
-  // never stalls the I/O of a reactor: one loop, made at first use, so that however many
-  // hosts authenticate at once, they take one core at most. Any thread.
-  reactor& authentication_worker();
+  // The thread for the target's slow work, so that it never stalls the I/O of a reactor: the
+  // arithmetic of authentication (DH-HMAC-CHAP's FFDHE) and the durable writes of
+  // reservation (ptpl) files. One loop, made at first use, so that however many hosts
+  // authenticate at once, they take one core at most; its FIFO order keeps the writes of
+  // one file in the order they were made. Any thread.
+  reactor& worker();
   // ANA state of listener a (exact address) for group anagrpid, or for every group
   // 1..max_namespaces when anagrpid is empty. Controllers connected through it get an ANA
   // change notice when anything changed.
@@ -205,6 +211,8 @@ class nvmf_target {
   // closed; their bdev I/O in flight completes later. Control thread, without mu().
   void disconnect_controllers(const std::vector<std::shared_ptr<controller>>& ctrls, const char* why);
   void notify_namespace_change(const std::shared_ptr<subsystem>& s, nsid_t nsid);
+  // Reads ns's reservation from its ptpl file (add_namespace, under mu()).
+  static result<void> restore_reservation(target_namespace& ns, const std::string& ptpl_file);
   // Posts an ANA change notice to the subsystem's controllers connected through listener a
   // (all of them when a is null).
   void notify_ana_change_locked(subsystem& s, const listen_address* a);
@@ -234,9 +242,9 @@ class nvmf_target {
   // Per reactor, while a shutdown waits for it: the shutdown's countdown, which that reactor
   // arrives at (once) when its conns_ is empty. Touched only by that reactor.
   std::vector<std::shared_ptr<countdown>> drain_;
-  std::once_flag auth_worker_once_;
+  std::once_flag worker_once_;
   // Last: stopped and joined first, before anything its work points at goes.
-  std::unique_ptr<loop_thread> auth_worker_;
+  std::unique_ptr<loop_thread> worker_;
 };
 
 }  // namespace nvmfd

@@ -8,6 +8,18 @@ bool subsystem::listens_on(const std::string& traddr, const std::string& trsvcid
   return false;
 }
 
+uint64_t subsystem::publish_reservation(nsid_t nsid) {
+  auto old = namespaces_snapshot();
+  if (const target_namespace* ns = old->find(nsid)) {
+    auto copy = std::make_shared<target_namespace>(*ns);
+    copy->reservation = ns->reservations->view();
+    auto fresh = std::make_shared<namespace_table>(*old);
+    fresh->slots()[namespace_table::slot_of(nsid)] = std::move(copy);
+    publish(std::move(fresh));
+  }
+  return ns_generation();
+}
+
 bool is_wildcard_address(const std::string& traddr) { return traddr == "0.0.0.0" || traddr == "::"; }
 
 bool subsystem::accepts_connection_on(const queue_endpoint& local) const {

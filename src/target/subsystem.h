@@ -100,6 +100,9 @@ class subsystem {
     table_ = std::move(t);
     generation_.fetch_add(1, std::memory_order_release);
   }
+  // Publishes a table in which namespace nsid (active) carries its reservation's current
+  // view; returns the new generation. Commands that take a snapshot from then on see it.
+  uint64_t publish_reservation(nsid_t nsid);
 
   // Controllers of this subsystem, by cntlid.
   std::map<cntlid_t, std::weak_ptr<controller>>& controllers() { return controllers_; }

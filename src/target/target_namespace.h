@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "base/strong_id.h"
 #include "base/uuid.h"
 #include "bdev/bdev.h"
+#include "target/reservation_state.h"
 
 namespace nvmfd {
 
@@ -20,6 +22,16 @@ struct target_namespace {
   std::array<uint8_t, 16> nguid{};      // NIDT 2
   std::optional<std::array<uint8_t, 8>> eui64;  // NIDT 1, when configured
   uint32_t anagrpid = 1;
+  // Its reservation (mutable, guarded by the target mutex; the copies of this namespace in
+  // later tables share it) and the view of it that commands check: null while no
+  // reservation is held, so that the I/O path tests one pointer.
+  std::shared_ptr<reservation_state> reservations = std::make_shared<reservation_state>();
+  std::shared_ptr<const reservation_view> reservation;
+  // Where its reservation persists through power loss (nvmf_subsystem_add_ns --ptpl-file);
+  // empty when it does not.
+  std::string ptpl_file;
+  // The bdev's UUID as a ptpl file names it (the namespace's when the bdev has none).
+  uuid bdev_identity() const { return dev->id().is_zero() ? id : dev->id(); }
 };
 
 class namespace_table {

@@ -40,20 +40,48 @@ bool target_queue::awaiting_authentication() const { return auth_ && (auth_busy_
 void target_queue::run_authentication_step(target_request& req, std::function<void(auth::controller_auth&)> step,
                                            std::function<nvme_status()> finish) {
   auth_busy_ = true;
-  req.in_bdev = true;
-  ++inflight_io_;
+  hold(req);
   auto self = shared_from_this();
   auth::controller_auth* a = auth_.get();
-  target_.authentication_worker().post(
-      [self = std::move(self), a, &req, step = std::move(step), finish = std::move(finish)]() mutable {
-        step(*a);
-        reactor& home = self->reactor_;
-        home.post([self = std::move(self), &req, finish = std::move(finish)] {
-          self->auth_busy_ = false;
-          self->bdev_io_finished(req);
-          self->complete(req, self->unbound_ ? nvme_status::generic(sc_generic::command_sequence_error) : finish());
-        });
-      });
+  target_.worker().post([self = std::move(self), a, &req, step = std::move(step), finish = std::move(finish)]() mutable {
+    step(*a);
+    reactor& home = self->reactor_;
+    home.post([self = std::move(self), &req, finish = std::move(finish)] {
+      self->auth_busy_ = false;
+      self->finish_held(req, self->unbound_ ? nvme_status::generic(sc_generic::command_sequence_error) : finish());
+    });
+  });
+}
+
+void target_queue::finish_held(target_request& req, nvme_status st) {
+  bdev_io_finished(req);
+  complete(req, st);
+}
+
+bool target_queue::older_io_done(uint64_t generation) const {
+  if (snap_ && snap_->generation < generation && snap_->in_bdev > 0) return false;
+  for (auto& s : retired_snaps_)
+    if (s->generation < generation && s->in_bdev > 0) return false;
+  return true;
+}
+
+void target_queue::after_older_io(uint64_t generation, std::function<void()> done) {
+  if (older_io_done(generation)) {
+    reactor_.post(std::move(done));
+    return;
+  }
+  older_io_waiters_.emplace_back(generation, std::move(done));
+}
+
+void target_queue::wake_older_io_waiters() {
+  for (size_t i = 0; i < older_io_waiters_.size();) {
+    if (older_io_done(older_io_waiters_[i].first)) {
+      reactor_.post(std::move(older_io_waiters_[i].second));
+      older_io_waiters_.erase(older_io_waiters_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
 }
 
 void target_queue::set_endpoints(queue_endpoint local, std::string peer) {
@@ -102,13 +130,16 @@ ns_snapshot* target_queue::current_snapshot() {
   return snap_.get();
 }
 
+bool target_queue::snapshot_is_current(const ns_snapshot& s) const {
+  return s.generation == ctrl_->subsys()->ns_generation();
+}
+
 void target_queue::retire_snapshot(ns_snapshot* s) {
   std::erase_if(retired_snaps_, [s](auto& p) { return p.get() == s; });
 }
 
 void target_queue::submit_bdev_io(target_request& req) {
-  req.in_bdev = true;
-  ++inflight_io_;
+  hold(req);
   req.ns->dev->submit(req.io);
 }
 

@@ -97,6 +97,8 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   // The namespace table for a new command, refreshed when the subsystem changed; every call
   // is matched by one put_snapshot() (end_request does it for req.snap).
   ns_snapshot* current_snapshot();
+  // s is the newest (the subsystem's namespaces have not changed since it was taken).
+  bool snapshot_is_current(const ns_snapshot& s) const;
   void put_snapshot(ns_snapshot* s) {
     if (--s->inflight == 0 && s != snap_.get()) retire_snapshot(s);
   }
@@ -104,10 +106,27 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   // req.io.done (the transport's), which must call bdev_io_finished(req) first.
   void submit_bdev_io(target_request& req);
 
+  // req completes later, from elsewhere (a step on another thread, a wait for other
+  // queues): it counts as in flight, as a bdev I/O does, so that the transport keeps the
+  // queue until finish_held(req, st) completes it, on this reactor.
+  void hold(target_request& req) {
+    req.in_bdev = true;
+    ++inflight_io_;
+    if (req.snap) ++req.snap->in_bdev;
+  }
+  void finish_held(target_request& req, nvme_status st);
+  // Runs done (deferred, on this reactor) once no command that took its namespace snapshot
+  // before `generation` has a bdev I/O outstanding: commands from then on see the newer
+  // namespace table (a reservation preempted and aborted), and those still running from
+  // before have finished on the device.
+  void after_older_io(uint64_t generation, std::function<void()> done);
+
   // --- for transports ---
   void bdev_io_finished(target_request& req) {
     req.in_bdev = false;
     --inflight_io_;
+    if (req.snap) --req.snap->in_bdev;
+    if (!older_io_waiters_.empty()) wake_older_io_waiters();
   }
   // bdev I/Os submitted and not yet finished, over all of this queue's requests.
   uint32_t inflight_io() const { return inflight_io_; }
@@ -158,6 +177,8 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
  private:
   void retire_snapshot(ns_snapshot* s);
   void authentication_expired(uint32_t timeout_ms);
+  bool older_io_done(uint64_t generation) const;
+  void wake_older_io_waiters();
 
   nvmf_target& target_;
   reactor& reactor_;
@@ -176,6 +197,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   std::unique_ptr<ns_snapshot> snap_;
   std::unique_ptr<auth::controller_auth> auth_;
   std::vector<std::unique_ptr<ns_snapshot>> retired_snaps_;
+  std::vector<std::pair<uint64_t, std::function<void()>>> older_io_waiters_;
 };
 
 }  // namespace nvmfd

@@ -64,8 +64,8 @@ TEST_F(command_status_test, lba_range_past_the_end_is_lba_out_of_range) {
 TEST_F(command_status_test, unknown_io_opcode_is_invalid_opcode) {
   auto h = connect_controller();
   ASSERT_TRUE(ok(h));
-  // Write Uncorrectable, Compare, Reservation Register, a vendor-specific opcode.
-  for (uint8_t opc : {0x04, 0x05, 0x0d, 0x80, 0x83}) {
+  // Write Uncorrectable, Compare, Verify, vendor-specific opcodes.
+  for (uint8_t opc : {0x04, 0x05, 0x0c, 0x80, 0x83}) {
     SCOPED_TRACE(static_cast<int>(opc));
     EXPECT_TRUE(has_status(h->io.execute(test_client::make_sqe(opc, target_fixture::ns_512)), invalid_opcode));
   }

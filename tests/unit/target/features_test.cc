@@ -115,7 +115,11 @@ TEST(features_test, number_of_queues_is_fixed_once_an_io_queue_exists) {
 TEST(features_test, host_identifier_returns_connect_hostid) {
   handler_harness h;
   auto q = h.admin_queue(handler_harness::open_nqn);
-  auto c = h.execute(*q, sqe::get_features(fid(feature_id::host_identifier), 0, 16));
+  // Only the 128-bit identifier exists on fabrics: EXHID (CDW11 bit 0) must ask for it.
+  auto get = sqe::get_features(fid(feature_id::host_identifier), 0, 16);
+  EXPECT_EQ(h.execute(*q, get).status, invalid_field);
+  get.cdw11 = host_id_extended;
+  auto c = h.execute(*q, get);
   ASSERT_EQ(c.status, ok);
   ASSERT_EQ(c.data.size(), 16u);
   auto connect = sqe::connect(handler_harness::open_nqn, handler_harness::host_nqn, 0, 31);

@@ -134,6 +134,20 @@ handler_harness::io_pair handler_harness::connect_pair(const std::string& nqn, q
   return p;
 }
 
+handler_harness::io_pair handler_harness::connect_host(const std::string& hostnqn, const std::string& hostid,
+                                                      const std::string& nqn) {
+  io_pair p;
+  p.admin = make_queue();
+  p.io = make_queue();
+  auto c = connect(*p.admin, sqe::connect(nqn, hostnqn, 0, 31, cntlid_dynamic, 0, 0, hostid));
+  EXPECT_TRUE(c.status.ok()) << "admin Connect of " << hostnqn;
+  EXPECT_TRUE(execute(*p.admin, sqe::property_set(property_offset::cc, enable_cc)).status.ok());
+  p.cntlid = static_cast<uint16_t>(c.cqe.dw0.get() & 0xffff);
+  auto io = connect(*p.io, sqe::connect(nqn, hostnqn, 1, 31, p.cntlid, 0, 0, hostid));
+  EXPECT_TRUE(io.status.ok()) << "I/O Connect of " << hostnqn;
+  return p;
+}
+
 void handler_harness::add_listener(const std::string& nqn, const std::string& traddr, const std::string& trsvcid) {
   auto s = subsystem_of(nqn);
   ASSERT_TRUE(s);

@@ -106,6 +106,8 @@ class handler_harness {
     uint16_t cntlid = 0;
   };
   io_pair connect_pair(const std::string& nqn = open_nqn, queue_limits limits = {});
+  // The same for a host of its own: hostnqn and Host Identifier (text form) hostid.
+  io_pair connect_host(const std::string& hostnqn, const std::string& hostid, const std::string& nqn = open_nqn);
 
   // --- configuration (control thread: the test's) ---
   // A subsystem any host may connect to, listening on fake_queue's default address, with

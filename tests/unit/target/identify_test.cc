@@ -70,7 +70,7 @@ TEST(identify_test, controller_fields) {
     EXPECT_EQ(std::string(id.subnqn.data()), nqn);
     if (!r.discovery) {
       EXPECT_EQ(std::string(id.sn.data(), 8), "UNIT0001");
-      EXPECT_EQ(id.oncs.get(), oncs_bits::dataset_management | oncs_bits::write_zeroes);
+      EXPECT_EQ(id.oncs.get(), oncs_bits::dataset_management | oncs_bits::write_zeroes | oncs_bits::reservations);
       EXPECT_EQ(id.vwc, 0) << "RAM namespaces have no volatile cache";
     }
   }

@@ -101,8 +101,10 @@ struct connect_request {
 
 // Built from the dwords of NVMe-oF 1.1 Figure 19, independently of the target's decoder:
 // CDW10 RECFMT (15:0) and QID (31:16), CDW11 SQSIZE (15:0) and CATTR (23:16), CDW12 KATO.
+inline constexpr const char* default_hostid = "4d8e8a3c-3f6f-4b7e-9a51-0c1a2b3c4d5e";
 inline connect_request connect(std::string_view subnqn, std::string_view hostnqn, uint16_t qid, uint16_t sqsize,
-                               uint16_t cntlid = cntlid_dynamic, uint32_t kato_ms = 0, uint8_t cattr = 0) {
+                               uint16_t cntlid = cntlid_dynamic, uint32_t kato_ms = 0, uint8_t cattr = 0,
+                               std::string_view hostid_text = default_hostid) {
   connect_request r;
   r.cmd = fabrics(fabrics_type::connect);
   r.cmd.sgl.sgl_identifier = sgl_id::data_block_offset;  // in-capsule data
@@ -111,7 +113,7 @@ inline connect_request connect(std::string_view subnqn, std::string_view hostnqn
   r.cmd.cdw11 = sqsize | (uint32_t{cattr} << 16);
   r.cmd.cdw12 = kato_ms;
   connect_data d{};
-  uuid hostid = *uuid::parse("4d8e8a3c-3f6f-4b7e-9a51-0c1a2b3c4d5e");
+  uuid hostid = *uuid::parse(hostid_text);
   std::memcpy(d.hostid, hostid.bytes.data(), sizeof(d.hostid));
   d.cntlid = cntlid;
   set_padded(d.subnqn, subnqn, '\0');
