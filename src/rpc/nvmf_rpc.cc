@@ -287,7 +287,10 @@ result<json> add_ns(nvmf_target& t, bdev_registry& bdevs, const json& params) {
     if (!np.id) ns.fail("uuid", "expected a UUID");
   }
   np.anagrpid = static_cast<uint32_t>(ns.optional_uint("anagrpid", UINT32_MAX).value_or(0));
-  if (ns.optional_string("ptpl_file")) ns.fail("ptpl_file", "reservations are not supported");
+  if (auto f = ns.optional_string("ptpl_file")) {
+    if (f->empty()) ns.fail("ptpl_file", "expected a file path");
+    np.ptpl_file = *f;
+  }
   if (ns.optional_bool("no_auto_visible").value_or(false)) ns.fail("no_auto_visible", "not supported");
   ns.ignore({"hide_metadata"});
   if (auto f = p.finish(); !f) return f.take_err();
@@ -361,6 +364,7 @@ json nvmf_config(nvmf_target& t) {
         json n = {{"nsid", ns->nsid.value}, {"bdev_name", ns->dev->name()}, {"nguid", hex_upper(ns->nguid.data(), 16)},
                   {"uuid", ns->id.to_string()}, {"anagrpid", ns->anagrpid}};
         if (ns->eui64) n["eui64"] = hex_upper(ns->eui64->data(), 8);
+        if (!ns->ptpl_file.empty()) n["ptpl_file"] = ns->ptpl_file;
         calls.push_back({{"method", "nvmf_subsystem_add_ns"}, {"params", {{"nqn", s->nqn()}, {"namespace", n}}}});
       }
     }

@@ -5,14 +5,22 @@
 // the statuses bad commands get.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "bdev/fault_bdev.h"
+#include "bdev/ram_bdev.h"
 #include "handler_harness.h"
 #include "proto/features.h"
 #include "proto/identify.h"
 #include "proto/log_pages.h"
 #include "proto/reservations.h"
+#include "target/ptpl_file.h"
 
 namespace nvmfd {
 namespace {
@@ -67,7 +75,8 @@ nvme_sqe report(uint32_t bytes, bool eds = true, uint32_t nsid = 1) {
 struct host {
   handler_harness& h;
   handler_harness::io_pair p;
-  host(handler_harness& harness, const char* nqn, const char* id) : h(harness), p(harness.connect_host(nqn, id)) {}
+  host(handler_harness& harness, const char* nqn, const char* id, const char* subnqn = handler_harness::open_nqn)
+      : h(harness), p(harness.connect_host(nqn, id, subnqn)) {}
 
   nvme_status reg(uint64_t crkey, uint64_t nrkey, register_action a = register_action::register_key, bool iekey = false,
                   ptpl_change cptpl = ptpl_change::no_change) {
@@ -348,6 +357,175 @@ TEST(reservations_test, features_and_identify_say_what_is_supported) {
   EXPECT_EQ(got.cqe.dw0.get(), 0u);
   get.nsid = 9;
   EXPECT_EQ(h.execute(*a.p.admin, get).status, invalid_ns);
+}
+
+// --- persistence through power loss (ptpl files) ---
+
+namespace ptpl {
+
+constexpr const char* nqn = "nqn.2024-01.io.nvmfd:unit-ptpl";
+constexpr const char* bdev_id = "0f0e0d0c-0b0a-4908-8706-050403020100";
+
+// A fresh directory, removed with everything in it when the test ends.
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    char tmpl[] = "/tmp/nvmfd-ptpl-XXXXXX";
+    const char* d = mkdtemp(tmpl);
+    EXPECT_NE(d, nullptr);
+    path = d ? d : "";
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove_all(path, ec);
+  }
+};
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A subsystem with one namespace on a RAM disk whose UUID is bdev_id, kept in file.
+result<nsid_t> add_ptpl_subsystem(handler_harness& h, const std::string& file) {
+  subsystem_params sp;
+  sp.nqn = nqn;
+  sp.allow_any_host = true;
+  EXPECT_TRUE(h.target().create_subsystem(sp).ok());
+  auto disk = ram_bdev::create("ptpl-disk", 512, 256, uuid::parse(bdev_id));
+  EXPECT_TRUE(disk.ok());
+  namespace_params np;
+  np.dev = *disk;
+  np.nsid = nsid_t{1};
+  np.ptpl_file = file;
+  auto r = h.target().add_namespace(nqn, np);
+  if (r) h.add_listener(nqn);
+  return r;
+}
+
+struct ptpl_host : host {
+  ptpl_host(handler_harness& harness, const char* hostnqn, const char* id) : host(harness, hostnqn, id, nqn) {}
+};
+
+}  // namespace ptpl
+
+TEST(reservations_test, a_ptpl_file_keeps_the_reservation_through_a_restart_in_spdks_format) {
+  ptpl::temp_dir tmp;
+  const std::string file = tmp.path + "/ns1.ptpl";
+  {
+    handler_harness h;
+    ASSERT_TRUE(ptpl::add_ptpl_subsystem(h, file).ok());
+    ptpl::ptpl_host a(h, host_a, id_a), b(h, host_b, id_b);
+    auto idns = h.execute(*a.p.admin, sqe::identify(static_cast<uint8_t>(identify_cns::namespace_), 1));
+    EXPECT_TRUE(data_at<uint8_t>(idns, offsetof(identify_namespace, rescap)) & rescap_bits::persist_through_power_loss);
+    ASSERT_EQ(a.reg(0, 0xA, register_action::register_key, false, ptpl_change::set), ok);
+    ASSERT_EQ(b.reg(0, 0xB), ok);
+    ASSERT_EQ(a.acquire(0xA, reservation_type::write_exclusive_registrants_only), ok);
+    auto j = nlohmann::json::parse(ptpl::slurp(file));
+    EXPECT_EQ(j["ptpl"], true);
+    EXPECT_EQ(j["rtype"], 3);
+    EXPECT_EQ(j["crkey"], 0xA);
+    EXPECT_EQ(j["bdev_uuid"], ptpl::bdev_id);
+    EXPECT_EQ(j["holder_uuid"], id_a);
+    ASSERT_EQ(j["registrants"].size(), 2u);
+    EXPECT_EQ(j["registrants"][1]["host_uuid"], id_b);
+    EXPECT_EQ(j["registrants"][1]["rkey"], 0xB);
+    EXPECT_EQ(data_at<uint8_t>(a.report(), 9), 1) << "PTPLS";
+  }
+  {
+    handler_harness h;  // a new target: the reservation comes back from the file
+    ASSERT_TRUE(ptpl::add_ptpl_subsystem(h, file).ok());
+    ptpl::ptpl_host b(h, host_b, id_b), c(h, host_c, id_c);
+    auto r = c.report();
+    EXPECT_EQ(regctl(r), 2);
+    EXPECT_EQ(rtype(r), 3);
+    EXPECT_EQ(c.write(), conflict);
+    EXPECT_EQ(b.write(), ok) << "a registrant, under Write Exclusive - Registrants Only";
+    auto get = sqe::get_features(static_cast<uint8_t>(feature_id::reservation_persistence));
+    get.nsid = 1;
+    EXPECT_EQ(h.execute(*b.p.admin, get).cqe.dw0.get(), ptpl_bit);
+    // Turning PTPL off empties the file (as SPDK does); the reservation stays until restart.
+    auto off = sqe::set_features(static_cast<uint8_t>(feature_id::reservation_persistence), 0);
+    off.nsid = 1;
+    ASSERT_EQ(h.execute(*b.p.admin, off).status, ok);
+    EXPECT_EQ(ptpl::slurp(file), "");
+    EXPECT_EQ(c.write(), conflict);
+  }
+  {
+    handler_harness h;
+    ASSERT_TRUE(ptpl::add_ptpl_subsystem(h, file).ok());
+    ptpl::ptpl_host c(h, host_c, id_c);
+    EXPECT_EQ(regctl(c.report()), 0) << "not persisted any more";
+    EXPECT_EQ(c.write(), ok);
+  }
+}
+
+TEST(reservations_test, an_unusable_ptpl_file_refuses_the_namespace_and_says_why) {
+  ptpl::temp_dir tmp;
+  const std::string dir = tmp.path;
+  struct row {
+    const char* name;
+    std::string text;
+    const char* why;
+  };
+  const std::string regs = R"("registrants": [{"rkey": 10, "host_uuid": ")" + std::string(id_a) + R"("}])";
+  const row rows[] = {
+      {"truncated", R"({"ptpl": true, "rtype": 1, "crk)", "not JSON"},
+      {"another bdev", R"({"ptpl": true, "rtype": 0, "bdev_uuid": ")" + std::string(id_b) + R"(", )" + regs + "}",
+       "belongs to bdev"},
+      {"holder not registered",
+       R"({"ptpl": true, "rtype": 1, "crkey": 10, "bdev_uuid": ")" + std::string(ptpl::bdev_id) + R"(", "holder_uuid": ")" +
+           id_b + R"(", )" + regs + "}",
+       "is not registered"},
+      {"wrong key", R"({"ptpl": true, "rtype": 1, "crkey": 11, "bdev_uuid": ")" + std::string(ptpl::bdev_id) +
+                        R"(", "holder_uuid": ")" + id_a + R"(", )" + regs + "}",
+       "crkey"},
+      {"bad type", R"({"ptpl": true, "rtype": 9, "bdev_uuid": ")" + std::string(ptpl::bdev_id) + R"(", )" + regs + "}",
+       "reservation type"},
+      {"bad host", R"({"ptpl": true, "rtype": 0, "bdev_uuid": ")" + std::string(ptpl::bdev_id) +
+                       R"(", "registrants": [{"rkey": 1, "host_uuid": "nope"}]})",
+       "not a UUID"},
+  };
+  for (auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    const std::string file = dir + "/bad.ptpl";
+    std::ofstream(file) << r.text;
+    handler_harness h;
+    auto added = ptpl::add_ptpl_subsystem(h, file);
+    ASSERT_FALSE(added.ok());
+    EXPECT_NE(added.err().message.find(file), std::string::npos) << added.err().message;
+    EXPECT_NE(added.err().message.find(r.why), std::string::npos) << added.err().message;
+  }
+  handler_harness h;
+  auto missing_dir = ptpl::add_ptpl_subsystem(h, dir + "/no/such/dir/ns.ptpl");
+  ASSERT_FALSE(missing_dir.ok());
+  EXPECT_NE(missing_dir.err().message.find("does not exist"), std::string::npos);
+}
+
+TEST(reservations_test, a_file_in_spdks_format_loads) {
+  // As SPDK's nvmf_ns_reservation_update writes it (Exclusive Access, two registrants).
+  const std::string text = std::string(R"({
+  "ptpl": true,
+  "rtype": 2,
+  "crkey": 4660,
+  "bdev_uuid": ")") + ptpl::bdev_id + R"(",
+  "holder_uuid": ")" + id_b + R"(",
+  "registrants": [
+    {"rkey": 1, "host_uuid": ")" + id_a + R"("},
+    {"rkey": 4660, "host_uuid": ")" + id_b + R"("}
+  ]
+})";
+  auto rec = decode_ptpl(text, "spdk.json", *uuid::parse(ptpl::bdev_id));
+  ASSERT_TRUE(rec.ok()) << rec.err().message;
+  ASSERT_TRUE(*rec);
+  EXPECT_EQ((*rec)->rtype, reservation_type::exclusive_access);
+  EXPECT_EQ((*rec)->holder, uuid::parse(id_b));
+  ASSERT_EQ((*rec)->registrants.size(), 2u);
+  EXPECT_EQ((*rec)->registrants[1].rkey, 4660u);
+  auto empty = decode_ptpl("", "spdk.json", *uuid::parse(ptpl::bdev_id));
+  ASSERT_TRUE(empty.ok());
+  EXPECT_FALSE(*empty) << "SPDK empties the file when PTPL is off";
 }
 
 }  // namespace
