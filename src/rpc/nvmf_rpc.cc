@@ -291,7 +291,7 @@ result<json> add_ns(nvmf_target& t, bdev_registry& bdevs, const json& params) {
     if (f->empty()) ns.fail("ptpl_file", "expected a file path");
     np.ptpl_file = *f;
   }
-  if (ns.optional_bool("no_auto_visible").value_or(false)) ns.fail("no_auto_visible", "not supported");
+  np.no_auto_visible = ns.optional_bool("no_auto_visible").value_or(false);
   ns.ignore({"hide_metadata"});
   if (auto f = p.finish(); !f) return f.take_err();
   np.dev = bdevs.find(bdev_name);
@@ -338,6 +338,12 @@ json subsystem_json(const subsystem& s) {
     json n = {{"nsid", ns->nsid.value}, {"bdev_name", ns->dev->name()}, {"name", ns->dev->name()},
               {"nguid", hex_upper(ns->nguid.data(), 16)}, {"uuid", ns->id.to_string()}, {"anagrpid", ns->anagrpid}};
     if (ns->eui64) n["eui64"] = hex_upper(ns->eui64->data(), 8);
+    if (!ns->auto_visible) {
+      n["no_auto_visible"] = true;
+      json hosts = json::array();
+      for (auto& h : ns->visible_hosts) hosts.push_back({{"nqn", h}});
+      n["hosts"] = hosts;
+    }
     nss.push_back(n);
   }
   j["namespaces"] = nss;
@@ -365,7 +371,10 @@ json nvmf_config(nvmf_target& t) {
                   {"uuid", ns->id.to_string()}, {"anagrpid", ns->anagrpid}};
         if (ns->eui64) n["eui64"] = hex_upper(ns->eui64->data(), 8);
         if (!ns->ptpl_file.empty()) n["ptpl_file"] = ns->ptpl_file;
+        if (!ns->auto_visible) n["no_auto_visible"] = true;
         calls.push_back({{"method", "nvmf_subsystem_add_ns"}, {"params", {{"nqn", s->nqn()}, {"namespace", n}}}});
+        for (auto& h : ns->visible_hosts)
+          calls.push_back({{"method", "nvmf_ns_add_host"}, {"params", {{"nqn", s->nqn()}, {"nsid", ns->nsid.value}, {"host", h}}}});
       }
     }
     for (auto& h : s->hosts) {
@@ -464,6 +473,20 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs,
           if (auto g = p.optional_uint("anagrpid", UINT32_MAX)) grp = static_cast<uint32_t>(*g);
           if (auto f = p.finish(); !f) return f.take_err();
           if (auto r = t.set_ana_state(nqn, a, *parse_ana_state(st), grp); !r) return r.take_err();
+          return json(true);
+        }));
+  m.add("nvmf_ns_add_host", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+          nsid_t nsid{static_cast<uint32_t>(p.required_uint("nsid", UINT32_MAX))};
+          auto host = p.required_string("host");
+          if (auto f = p.finish(); !f) return f.take_err();
+          if (auto r = t.ns_add_host(nqn, nsid, host); !r) return r.take_err();
+          return json(true);
+        }));
+  m.add("nvmf_ns_remove_host", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {
+          nsid_t nsid{static_cast<uint32_t>(p.required_uint("nsid", UINT32_MAX))};
+          auto host = p.required_string("host");
+          if (auto f = p.finish(); !f) return f.take_err();
+          if (auto r = t.ns_remove_host(nqn, nsid, host); !r) return r.take_err();
           return json(true);
         }));
   m.add("nvmf_subsystem_set_ns_ana_group", nqn_method([&t](param_reader& p, const std::string& nqn) -> result<json> {

@@ -24,6 +24,12 @@ constexpr const char* firmware_revision = "0.1.0";
 constexpr uint8_t ana_transition_time_s = 10;  // ANATT: how long a group may stay in "change"
 
 // Copies a structure to the host buffer: at most xfer_len bytes, the rest zero.
+// The active namespace nsid of table as controller c's host may see it, or nullptr.
+const target_namespace* visible(const namespace_table& table, uint32_t nsid, const controller& c) {
+  const target_namespace* ns = table.find(nsid_t{nsid});
+  return ns && ns->visible_to(c.hostnqn()) ? ns : nullptr;
+}
+
 nvme_status send_to_host(target_request& req, const void* data, size_t len) {
   auto out = req.data();
   size_t n = std::min(len, out.size());
@@ -135,7 +141,7 @@ nvme_status identify(target_queue& q, target_request& req) {
       if (f.nsid == 0 || (f.nsid > table->max_nsid().value && f.nsid != 0xffffffffu))
         return nvme_status::generic(sc_generic::invalid_namespace_or_format);
       // An inactive (or the broadcast) NSID returns zeroes (Base 2.0 5.17.2.1).
-      if (auto* ns = table->find(nsid_t{f.nsid})) {
+      if (auto* ns = visible(*table, f.nsid, c)) {
         identify_namespace id{};
         fill_identify_namespace(*c.subsys(), *ns, id);
         std::memcpy(page.data(), &id, sizeof(id));
@@ -146,7 +152,7 @@ nvme_status identify(target_queue& q, target_request& req) {
       if (f.nsid >= 0xfffffffeu) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
       size_t n = 0;
       for (nsid_t id : table->active_nsids()) {
-        if (id.value <= f.nsid) continue;
+        if (id.value <= f.nsid || !visible(*table, id.value, c)) continue;
         if (n == 1024) break;
         le32 v;
         v = id.value;
@@ -160,7 +166,7 @@ nvme_status identify(target_queue& q, target_request& req) {
       if (f.csi != static_cast<uint8_t>(command_set::nvm)) return nvme_status::generic(sc_generic::invalid_field);
       return send_to_host(req, page.data(), page.size());
     case identify_cns::namespace_id_descriptors: {
-      auto* ns = table->find(nsid_t{f.nsid});
+      auto* ns = visible(*table, f.nsid, c);
       if (!ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
       build_ns_id_descriptors(page, ns->eui64 ? ns->eui64->data() : nullptr, ns->nguid.data(), ns->id.bytes.data(),
                               true);
@@ -176,7 +182,7 @@ nvme_status get_feature_value(target_queue& q, target_request& req, const get_fe
 // nsid names an active namespace of c's subsystem.
 bool namespace_is_active(target_queue& q, controller& c, uint32_t nsid) {
   std::lock_guard lk(q.target().mu());
-  return c.subsys()->namespaces_snapshot()->find(nsid_t{nsid}) != nullptr;
+  return visible(*c.subsys()->namespaces_snapshot(), nsid, c) != nullptr;
 }
 
 nvme_status get_features(target_queue& q, target_request& req) {
@@ -247,7 +253,7 @@ nvme_status get_feature_value(target_queue& q, target_request& req, const get_fe
         return nvme_status::success();
       }
       std::lock_guard lk(q.target().mu());
-      const target_namespace* ns = c.subsys()->namespaces_snapshot()->find(nsid_t{f.nsid});
+      const target_namespace* ns = visible(*c.subsys()->namespaces_snapshot(), f.nsid, c);
       if (!ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
       dw0 = sel == feature_select::current && ns->reservations->ptpl() ? ptpl_bit : 0;
       return nvme_status::success();
@@ -266,7 +272,7 @@ std::optional<nvme_status> set_reservation_persistence(target_queue& q, target_r
   {
     std::lock_guard lk(q.target().mu());
     auto& sub = *c.subsys();
-    const target_namespace* ns = sub.namespaces_snapshot()->find(nsid_t{f.nsid});
+    const target_namespace* ns = visible(*sub.namespaces_snapshot(), f.nsid, c);
     if (!ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
     const bool on = (f.cdw11 & ptpl_bit) != 0;
     if (on && ns->ptpl_file.empty()) return nvme_status::generic(sc_generic::invalid_field);

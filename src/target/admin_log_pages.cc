@@ -68,7 +68,7 @@ std::vector<std::byte> ana_log(target_queue& q, controller& c, bool rgo, bool ra
     std::lock_guard lk(q.target().mu());
     auto& sub = *c.subsys();
     for (auto& ns : sub.namespaces_snapshot()->slots())
-      if (ns) groups[ns->anagrpid].push_back(ns->nsid.value);
+      if (ns && ns->visible_to(c.hostnqn())) groups[ns->anagrpid].push_back(ns->nsid.value);
     if (auto* l = sub.find_listener(c.listener_traddr(), c.listener_trsvcid())) {
       chgcnt = l->ana_chgcnt;
       states = l->ana_states;

@@ -93,7 +93,7 @@ nvme_status admit(target_queue& q, target_request& req) {
 nvme_status readmit_if_changed(target_queue& q, target_request& req) {
   if (q.snapshot_is_current(*req.snap)) return nvme_status::success();
   ns_snapshot* fresh = q.current_snapshot();
-  const target_namespace* ns = fresh->table->find(req.ns->nsid);
+  const target_namespace* ns = fresh->find(req.ns->nsid);
   if (!ns || ns->dev != req.ns->dev) {
     q.put_snapshot(fresh);
     return nvme_status::generic(sc_generic::invalid_namespace_or_format);
@@ -125,7 +125,7 @@ nvme_status prepare_io(target_queue& q, target_request& req) {
   }
   req.dir = static_cast<data_direction>(cmd.opcode & 0x3);
   req.snap = q.current_snapshot();
-  req.ns = req.snap->table->find(nsid_t{cmd.nsid.get()});
+  req.ns = req.snap->find(nsid_t{cmd.nsid.get()});  // inactive, or hidden from this host
   if (!req.ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
   if (nvme_status st = admit(q, req); !st.ok()) return st;
   if (is_reservation_command(cmd.opcode)) return prepare_reservation(q, req);

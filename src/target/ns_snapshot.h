@@ -10,11 +10,11 @@
 #include <memory>
 #include <vector>
 
+#include "base/strong_id.h"
 #include "proto/ana_log.h"
+#include "target/target_namespace.h"
 
 namespace nvmfd {
-
-class namespace_table;
 
 struct ns_snapshot {
   std::shared_ptr<const namespace_table> table;
@@ -25,6 +25,15 @@ struct ns_snapshot {
   // ANA state of each namespace (index nsid - 1) through this controller's listener;
   // empty when every namespace is optimized there.
   std::vector<ana_state> ana;
+  // Namespaces (index nsid - 1) this controller's host may not see (no_auto_visible and not
+  // added for it); empty when it sees them all.
+  std::vector<uint8_t> hidden;
+  // The active namespace nsid as this controller sees it, or nullptr.
+  const target_namespace* find(nsid_t nsid) const {
+    const target_namespace* ns = table->find(nsid);
+    if (ns && !hidden.empty() && hidden[namespace_table::slot_of(nsid)]) return nullptr;
+    return ns;
+  }
 };
 
 }  // namespace nvmfd

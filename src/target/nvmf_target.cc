@@ -323,6 +323,7 @@ result<nsid_t> nvmf_target::add_namespace(const std::string& nqn, const namespac
     ns->nguid = p.nguid ? *p.nguid : ns->id.bytes;
     ns->eui64 = p.eui64;
     ns->anagrpid = p.anagrpid ? p.anagrpid : nsid.value;
+    ns->auto_visible = !p.no_auto_visible;
     if (!p.ptpl_file.empty()) {
       if (auto r = restore_reservation(*ns, p.ptpl_file); !r) return r.take_err();
     }
@@ -331,7 +332,8 @@ result<nsid_t> nvmf_target::add_namespace(const std::string& nqn, const namespac
     s->publish(std::move(fresh));
     p.dev->claim(fmt::format("{} nsid {}", nqn, nsid));
   }
-  notify_namespace_change(s, nsid);
+  // A namespace nobody may see yet concerns nobody.
+  if (!p.no_auto_visible) notify_namespace_change(s, nsid);
   return nsid;
 }
 
@@ -356,6 +358,8 @@ result<void> nvmf_target::restore_reservation(target_namespace& ns, const std::s
 
 result<void> nvmf_target::remove_namespace(const std::string& nqn, nsid_t nsid) {
   std::shared_ptr<subsystem> s;
+  std::vector<std::string> saw;
+  bool hidden = false;
   {
     std::lock_guard lk(mu_);
     s = find_locked(nqn);
@@ -364,20 +368,75 @@ result<void> nvmf_target::remove_namespace(const std::string& nqn, nsid_t nsid) 
     auto* ns = old->find(nsid);
     if (!ns) return error{errc::not_found, fmt::format("{} has no namespace {}", nqn, nsid)};
     ns->dev->release();
+    if (!ns->auto_visible) saw = ns->visible_hosts;
+    hidden = !ns->auto_visible;
     auto fresh = std::make_shared<namespace_table>(*old);
     fresh->slots()[namespace_table::slot_of(nsid)] = nullptr;
     s->publish(std::move(fresh));
   }
-  notify_namespace_change(s, nsid);
+  // Only the hosts that could see it are told.
+  if (!hidden) notify_namespace_change(s, nsid);
+  for (auto& h : saw) notify_namespace_change(s, nsid, h);
   return success();
 }
 
-void nvmf_target::notify_namespace_change(const std::shared_ptr<subsystem>& s, nsid_t nsid) {
+result<void> nvmf_target::ns_add_host(const std::string& nqn, nsid_t nsid, const std::string& hostnqn) {
+  if (auto v = validate_nqn(hostnqn); !v) return v.take_err();
+  std::shared_ptr<subsystem> s;
+  {
+    std::lock_guard lk(mu_);
+    s = find_locked(nqn);
+    if (!s) return no_subsystem(nqn);
+    auto old = s->namespaces_snapshot();
+    auto* ns = old->find(nsid);
+    if (!ns) return error{errc::not_found, fmt::format("{} has no namespace {}", nqn, nsid)};
+    if (ns->auto_visible)
+      return error{errc::invalid_argument,
+                   fmt::format("namespace {} of {} is visible to every host (added without no_auto_visible)", nsid, nqn)};
+    if (ns->visible_to(hostnqn))
+      return error{errc::already_exists, fmt::format("namespace {} of {} is visible to {} already", nsid, nqn, hostnqn)};
+    auto copy = std::make_shared<target_namespace>(*ns);
+    copy->visible_hosts.insert(std::lower_bound(copy->visible_hosts.begin(), copy->visible_hosts.end(), hostnqn), hostnqn);
+    auto fresh = std::make_shared<namespace_table>(*old);
+    fresh->slots()[namespace_table::slot_of(nsid)] = std::move(copy);
+    s->publish(std::move(fresh));
+  }
+  notify_namespace_change(s, nsid, hostnqn);
+  return success();
+}
+
+result<void> nvmf_target::ns_remove_host(const std::string& nqn, nsid_t nsid, const std::string& hostnqn) {
+  std::shared_ptr<subsystem> s;
+  {
+    std::lock_guard lk(mu_);
+    s = find_locked(nqn);
+    if (!s) return no_subsystem(nqn);
+    auto old = s->namespaces_snapshot();
+    auto* ns = old->find(nsid);
+    if (!ns) return error{errc::not_found, fmt::format("{} has no namespace {}", nqn, nsid)};
+    if (ns->auto_visible)
+      return error{errc::invalid_argument,
+                   fmt::format("namespace {} of {} is visible to every host (added without no_auto_visible)", nsid, nqn)};
+    auto copy = std::make_shared<target_namespace>(*ns);
+    auto it = std::lower_bound(copy->visible_hosts.begin(), copy->visible_hosts.end(), hostnqn);
+    if (it == copy->visible_hosts.end() || *it != hostnqn)
+      return error{errc::not_found, fmt::format("namespace {} of {} is not visible to {}", nsid, nqn, hostnqn)};
+    copy->visible_hosts.erase(it);
+    auto fresh = std::make_shared<namespace_table>(*old);
+    fresh->slots()[namespace_table::slot_of(nsid)] = std::move(copy);
+    s->publish(std::move(fresh));
+  }
+  notify_namespace_change(s, nsid, hostnqn);
+  return success();
+}
+
+void nvmf_target::notify_namespace_change(const std::shared_ptr<subsystem>& s, nsid_t nsid,
+                                          const std::optional<std::string>& hostnqn) {
   std::vector<std::shared_ptr<controller>> ctrls;
   {
     std::lock_guard lk(mu_);
     for (auto& [id, w] : s->controllers())
-      if (auto c = w.lock()) ctrls.push_back(c);
+      if (auto c = w.lock(); c && (!hostnqn || c->hostnqn() == *hostnqn)) ctrls.push_back(c);
   }
   for (auto& c : ctrls)
     c->admin_reactor().post([c, nsid] { c->notice_namespaces_changed({nsid}); });

@@ -61,6 +61,8 @@ struct namespace_params {
   // namespace is added (an unusable file refuses the namespace), written durably on every
   // change while PTPL is on. Empty: they do not persist.
   std::string ptpl_file;
+  // Visible to no host until nvmf_ns_add_host names it (SPDK's no_auto_visible).
+  bool no_auto_visible = false;
 };
 
 struct controller_info {
@@ -99,6 +101,12 @@ class nvmf_target {
   result<void> remove_listener(const std::string& nqn, const listen_address& a);
   result<nsid_t> add_namespace(const std::string& nqn, const namespace_params& p);
   result<void> remove_namespace(const std::string& nqn, nsid_t nsid);
+  // Per-host visibility of a namespace added with no_auto_visible (SPDK's nvmf_ns_add_host /
+  // nvmf_ns_remove_host): the host sees it in Identify, may use it for I/O, and its
+  // controllers (only theirs) get a Namespace Attribute Changed notice. invalid_argument on
+  // an auto-visible namespace or a bad NQN; already_exists / not_found for the host.
+  result<void> ns_add_host(const std::string& nqn, nsid_t nsid, const std::string& hostnqn);
+  result<void> ns_remove_host(const std::string& nqn, nsid_t nsid, const std::string& hostnqn);
   // With psk: the host's TLS PSK for this subsystem's secure listeners (subsystem::host_psk).
   result<void> add_host(const std::string& nqn, const std::string& hostnqn,
                         std::optional<subsystem::host_psk> psk = std::nullopt);
@@ -210,7 +218,10 @@ class nvmf_target {
   // Closes every queue (admin and I/O) of these controllers and returns when they are
   // closed; their bdev I/O in flight completes later. Control thread, without mu().
   void disconnect_controllers(const std::vector<std::shared_ptr<controller>>& ctrls, const char* why);
-  void notify_namespace_change(const std::shared_ptr<subsystem>& s, nsid_t nsid);
+  // Namespace Attribute Changed for nsid to the subsystem's controllers (only those of
+  // hostnqn when given).
+  void notify_namespace_change(const std::shared_ptr<subsystem>& s, nsid_t nsid,
+                               const std::optional<std::string>& hostnqn = std::nullopt);
   // Reads ns's reservation from its ptpl file (add_namespace, under mu()).
   static result<void> restore_reservation(target_namespace& ns, const std::string& ptpl_file);
   // Posts an ANA change notice to the subsystem's controllers connected through listener a

@@ -1,6 +1,7 @@
 #pragma once
 // target_namespace: one namespace of a subsystem, and the immutable table of a subsystem's
 // namespaces that the I/O path reads (a new table is published on every change).
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -30,6 +31,13 @@ struct target_namespace {
   // Where its reservation persists through power loss (nvmf_subsystem_add_ns --ptpl-file);
   // empty when it does not.
   std::string ptpl_file;
+  // Per-host visibility (nvmf_subsystem_add_ns no_auto_visible, nvmf_ns_add_host): a host
+  // sees the namespace when it is visible to every host, or when its NQN is listed.
+  bool auto_visible = true;
+  std::vector<std::string> visible_hosts;  // sorted
+  bool visible_to(const std::string& hostnqn) const {
+    return auto_visible || std::binary_search(visible_hosts.begin(), visible_hosts.end(), hostnqn);
+  }
   // The bdev's UUID as a ptpl file names it (the namespace's when the bdev has none).
   uuid bdev_identity() const { return dev->id().is_zero() ? id : dev->id(); }
 };

@@ -117,6 +117,12 @@ ns_snapshot* target_queue::current_snapshot() {
       fresh->generation = sub.ns_generation();
       // ANA states of this controller's listener, resolved per namespace so that the I/O
       // path indexes a vector instead of looking anything up.
+      // Namespaces hidden from this controller's host (per-host visibility).
+      for (auto& ns : fresh->table->slots())
+        if (ns && !ns->visible_to(ctrl_->hostnqn())) {
+          if (fresh->hidden.empty()) fresh->hidden.assign(fresh->table->slots().size(), 0);
+          fresh->hidden[namespace_table::slot_of(ns->nsid)] = 1;
+        }
       if (auto* l = sub.find_listener(ctrl_->listener_traddr(), ctrl_->listener_trsvcid()); l && !l->ana_states.empty()) {
         fresh->ana.assign(fresh->table->slots().size(), ana_state::optimized);
         for (auto& ns : fresh->table->slots())
