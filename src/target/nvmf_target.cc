@@ -382,30 +382,14 @@ result<void> nvmf_target::remove_namespace(const std::string& nqn, nsid_t nsid) 
 
 result<void> nvmf_target::ns_add_host(const std::string& nqn, nsid_t nsid, const std::string& hostnqn) {
   if (auto v = validate_nqn(hostnqn); !v) return v.take_err();
-  std::shared_ptr<subsystem> s;
-  {
-    std::lock_guard lk(mu_);
-    s = find_locked(nqn);
-    if (!s) return no_subsystem(nqn);
-    auto old = s->namespaces_snapshot();
-    auto* ns = old->find(nsid);
-    if (!ns) return error{errc::not_found, fmt::format("{} has no namespace {}", nqn, nsid)};
-    if (ns->auto_visible)
-      return error{errc::invalid_argument,
-                   fmt::format("namespace {} of {} is visible to every host (added without no_auto_visible)", nsid, nqn)};
-    if (ns->visible_to(hostnqn))
-      return error{errc::already_exists, fmt::format("namespace {} of {} is visible to {} already", nsid, nqn, hostnqn)};
-    auto copy = std::make_shared<target_namespace>(*ns);
-    copy->visible_hosts.insert(std::lower_bound(copy->visible_hosts.begin(), copy->visible_hosts.end(), hostnqn), hostnqn);
-    auto fresh = std::make_shared<namespace_table>(*old);
-    fresh->slots()[namespace_table::slot_of(nsid)] = std::move(copy);
-    s->publish(std::move(fresh));
-  }
-  notify_namespace_change(s, nsid, hostnqn);
-  return success();
+  return change_visibility(nqn, nsid, hostnqn, true);
 }
 
 result<void> nvmf_target::ns_remove_host(const std::string& nqn, nsid_t nsid, const std::string& hostnqn) {
+  return change_visibility(nqn, nsid, hostnqn, false);
+}
+
+result<void> nvmf_target::change_visibility(const std::string& nqn, nsid_t nsid, const std::string& hostnqn, bool add) {
   std::shared_ptr<subsystem> s;
   {
     std::lock_guard lk(mu_);
@@ -418,10 +402,17 @@ result<void> nvmf_target::ns_remove_host(const std::string& nqn, nsid_t nsid, co
       return error{errc::invalid_argument,
                    fmt::format("namespace {} of {} is visible to every host (added without no_auto_visible)", nsid, nqn)};
     auto copy = std::make_shared<target_namespace>(*ns);
-    auto it = std::lower_bound(copy->visible_hosts.begin(), copy->visible_hosts.end(), hostnqn);
-    if (it == copy->visible_hosts.end() || *it != hostnqn)
+    auto& hosts = copy->visible_hosts;
+    auto it = std::lower_bound(hosts.begin(), hosts.end(), hostnqn);
+    const bool listed = it != hosts.end() && *it == hostnqn;
+    if (add && listed)
+      return error{errc::already_exists, fmt::format("namespace {} of {} is visible to {} already", nsid, nqn, hostnqn)};
+    if (!add && !listed)
       return error{errc::not_found, fmt::format("namespace {} of {} is not visible to {}", nsid, nqn, hostnqn)};
-    copy->visible_hosts.erase(it);
+    if (add)
+      hosts.insert(it, hostnqn);
+    else
+      hosts.erase(it);
     auto fresh = std::make_shared<namespace_table>(*old);
     fresh->slots()[namespace_table::slot_of(nsid)] = std::move(copy);
     s->publish(std::move(fresh));

@@ -222,6 +222,7 @@ class nvmf_target {
   // hostnqn when given).
   void notify_namespace_change(const std::shared_ptr<subsystem>& s, nsid_t nsid,
                                const std::optional<std::string>& hostnqn = std::nullopt);
+  result<void> change_visibility(const std::string& nqn, nsid_t nsid, const std::string& hostnqn, bool add);
   // Reads ns's reservation from its ptpl file (add_namespace, under mu()).
   static result<void> restore_reservation(target_namespace& ns, const std::string& ptpl_file);
   // Posts an ANA change notice to the subsystem's controllers connected through listener a
