@@ -26,7 +26,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <string_view>
@@ -126,6 +128,14 @@ class bdev {
   void claim(std::string by) { ++claim_count_; claimed_by_ = std::move(by); }
   void release() { if (claim_count_ > 0) --claim_count_; }
 
+  // Size changes: fn runs after the new size is in place, on the thread that resized it
+  // (control thread or the control reactor), under the bdev's observer lock: fn may post,
+  // take locks that are never held around add/remove_resize_observer, and add or remove
+  // observers. Returns a token for remove_resize_observer; once that returns, fn is not
+  // running and will not run again. Any thread.
+  uint64_t add_resize_observer(std::function<void()> fn);
+  void remove_resize_observer(uint64_t token);
+
   // True when [offset, offset+count) lies inside the device; used by every backend.
   bool in_range(uint64_t offset_blocks, uint64_t count) const {
     uint64_t n = num_blocks();
@@ -136,7 +146,8 @@ class bdev {
   bdev(std::string name, uint32_t block_size, uint64_t num_blocks, uuid id)
       : name_(std::move(name)), block_size_(block_size), num_blocks_(num_blocks), uuid_(id) {}
   // A backend whose size changes (a resized volume); control thread, I/O may be running.
-  void set_num_blocks(uint64_t n) { num_blocks_.store(n, std::memory_order_relaxed); }
+  // Observers are told afterwards.
+  void set_num_blocks(uint64_t n);
 
  private:
   std::string name_;
@@ -145,6 +156,10 @@ class bdev {
   uuid uuid_;
   int claim_count_ = 0;
   std::string claimed_by_;
+  // Serialises observer calls with their removal; recursive: an observer may add or remove.
+  std::recursive_mutex observers_mu_;
+  std::vector<std::pair<uint64_t, std::function<void()>>> resize_observers_;
+  uint64_t next_observer_ = 1;
 };
 
 }  // namespace nvmfd

@@ -35,7 +35,51 @@ nvmf_target::nvmf_target(reactor_pool& reactors)
   subsystems_.push_back(std::move(disc));
 }
 
-nvmf_target::~nvmf_target() { shutdown(); }
+nvmf_target::~nvmf_target() {
+  shutdown();
+  std::map<std::pair<const subsystem*, uint32_t>, std::pair<std::shared_ptr<bdev>, uint64_t>> watches;
+  {
+    std::lock_guard lk(size_watch_mu_);
+    watches.swap(size_watches_);
+  }
+  for (auto& [key, w] : watches) w.first->remove_resize_observer(w.second);
+}
+
+void nvmf_target::watch_size(const std::shared_ptr<subsystem>& s, nsid_t nsid, const std::shared_ptr<bdev>& dev) {
+  std::weak_ptr<subsystem> weak = s;
+  uint64_t token = dev->add_resize_observer([this, weak, nsid] {
+    if (auto sub = weak.lock()) notify_resized(sub, nsid);
+  });
+  std::lock_guard lk(size_watch_mu_);
+  size_watches_[{s.get(), nsid.value}] = {dev, token};
+}
+
+void nvmf_target::unwatch_size(const subsystem* s, nsid_t nsid) {
+  std::pair<std::shared_ptr<bdev>, uint64_t> w;
+  {
+    std::lock_guard lk(size_watch_mu_);
+    auto it = size_watches_.find({s, nsid.value});
+    if (it == size_watches_.end()) return;
+    w = std::move(it->second);
+    size_watches_.erase(it);
+  }
+  w.first->remove_resize_observer(w.second);
+}
+
+void nvmf_target::notify_resized(const std::shared_ptr<subsystem>& s, nsid_t nsid) {
+  bool everyone = false;
+  std::vector<std::string> hosts;
+  {
+    std::lock_guard lk(mu_);
+    const target_namespace* ns = s->namespaces_snapshot()->find(nsid);
+    if (!ns) return;
+    everyone = ns->auto_visible;
+    hosts = ns->visible_hosts;
+    NVMFD_LOG_INFO("{} nsid {}: bdev {} resized to {} blocks", s->nqn(), nsid, ns->dev->name(), ns->dev->num_blocks());
+  }
+  if (everyone) notify_namespace_change(s, nsid);
+  for (auto& h : hosts) notify_namespace_change(s, nsid, h);
+}
 
 reactor& nvmf_target::worker() {
   std::call_once(worker_once_, [this] { worker_ = std::make_unique<loop_thread>("target-worker"); });
@@ -175,7 +219,10 @@ result<void> nvmf_target::delete_subsystem(const std::string& nqn) {
     changed_locked();
   }
   for (auto& ns : s->namespaces_snapshot()->slots())
-    if (ns) ns->dev->release();
+    if (ns) {
+      ns->dev->release();
+      unwatch_size(s.get(), ns->nsid);
+    }
   disconnect_controllers(ctrls, "subsystem deleted");
   for (auto& a : ls) stop_listening_if_unused(a);
   return success();
@@ -332,6 +379,7 @@ result<nsid_t> nvmf_target::add_namespace(const std::string& nqn, const namespac
     s->publish(std::move(fresh));
     p.dev->claim(fmt::format("{} nsid {}", nqn, nsid));
   }
+  watch_size(s, nsid, p.dev);
   // A namespace nobody may see yet concerns nobody.
   if (!p.no_auto_visible) notify_namespace_change(s, nsid);
   return nsid;
@@ -374,6 +422,7 @@ result<void> nvmf_target::remove_namespace(const std::string& nqn, nsid_t nsid) 
     fresh->slots()[namespace_table::slot_of(nsid)] = nullptr;
     s->publish(std::move(fresh));
   }
+  unwatch_size(s.get(), nsid);
   // Only the hosts that could see it are told.
   if (!hidden) notify_namespace_change(s, nsid);
   for (auto& h : saw) notify_namespace_change(s, nsid, h);

@@ -222,6 +222,12 @@ class nvmf_target {
   // hostnqn when given).
   void notify_namespace_change(const std::shared_ptr<subsystem>& s, nsid_t nsid,
                                const std::optional<std::string>& hostnqn = std::nullopt);
+  // Namespace Attribute Changed to the hosts that see namespace nsid of s (its bdev was
+  // resized). Any thread but with mu() not held.
+  void notify_resized(const std::shared_ptr<subsystem>& s, nsid_t nsid);
+  // Watches ns's bdev for size changes / stops (outside mu(): the observer takes it).
+  void watch_size(const std::shared_ptr<subsystem>& s, nsid_t nsid, const std::shared_ptr<bdev>& dev);
+  void unwatch_size(const subsystem* s, nsid_t nsid);
   result<void> change_visibility(const std::string& nqn, nsid_t nsid, const std::string& hostnqn, bool add);
   // Reads ns's reservation from its ptpl file (add_namespace, under mu()).
   static result<void> restore_reservation(target_namespace& ns, const std::string& ptpl_file);
@@ -254,6 +260,9 @@ class nvmf_target {
   // Per reactor, while a shutdown waits for it: the shutdown's countdown, which that reactor
   // arrives at (once) when its conns_ is empty. Touched only by that reactor.
   std::vector<std::shared_ptr<countdown>> drain_;
+  // Resize observers of namespaces' bdevs, by (subsystem, nsid).
+  std::mutex size_watch_mu_;
+  std::map<std::pair<const subsystem*, uint32_t>, std::pair<std::shared_ptr<bdev>, uint64_t>> size_watches_;
   std::once_flag worker_once_;
   // Last: stopped and joined first, before anything its work points at goes.
   std::unique_ptr<loop_thread> worker_;
