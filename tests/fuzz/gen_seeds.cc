@@ -172,6 +172,30 @@ void target_connection_seeds(const fs::path& dir) {
   seed(dir, "io-large-h2cdata", {3 | rle, 0, 0},
        cat({cmd(rw_cmd(io_opcode::write, 1, 1, 0, 128, 65536)), h2c_data(1, 0, 0, filled(65536, 0x77), true, false, false)}),
        true);
+  // Reservations: register (key 0x11), acquire Write Exclusive, report, a write as holder,
+  // preempt with the own key, release, clear.
+  auto resv = [](io_opcode op, uint16_t cid, uint32_t cdw10) {
+    nvme_sqe r = sqe(static_cast<uint8_t>(op), cid, 1);
+    r.cdw10 = cdw10;
+    return r;
+  };
+  auto keys = [](uint8_t crkey, uint8_t other) {
+    bytes k(16, std::byte{0});
+    k[0] = std::byte{crkey};
+    k[8] = std::byte{other};
+    return k;
+  };
+  nvme_sqe report = resv(io_opcode::reservation_report, 3, 4096 / 4 - 1);
+  report.cdw11 = 1;  // EDS
+  sgl_transport(report, 4096);
+  seed(dir, "io-reservations", {3 | rle, 0, 0},
+       cat({cmd_with_data(resv(io_opcode::reservation_register, 1, 0), keys(0, 0x11)),
+            cmd_with_data(resv(io_opcode::reservation_acquire, 2, 1u << 8), keys(0x11, 0)), cmd(report),
+            cmd_with_data(rw_cmd(io_opcode::write, 4, 1, 0, 1, 512), filled(512, 0x42)),
+            cmd_with_data(resv(io_opcode::reservation_acquire, 5, 1 | (3u << 8)), keys(0x11, 0x11)),
+            cmd_with_data(resv(io_opcode::reservation_release, 6, 3u << 8), keys(0x11, 0)),
+            cmd_with_data(resv(io_opcode::reservation_release, 7, 1), keys(0x11, 0))}),
+       true);
   seed(dir, "io-split-h2cdata", {3 | rle, 2, 0x2e},
        cat({cmd(rw_cmd(io_opcode::write, 7, 2, 0, 2, 8192)), h2c_data(7, 0, 0, filled(4096, 1), false, false, true),
             h2c_data(7, 0, 4096, filled(4096, 2), true, false, true)}),
