@@ -109,9 +109,10 @@ reservation_change reservation_changed_locked(subsystem& sub, nsid_t nsid, const
                                               const reservation_effects& fx, bool ptpl_was_on) {
   reservation_change change;
   change.generation = sub.publish_reservation(nsid);
+  // Notices go to the host's controllers that see the namespace (per-host visibility).
   for (auto& [host, notice] : fx.notices)
     for (auto& [id, weak] : sub.controllers())
-      if (auto c = weak.lock(); c && c->hostid() == host)
+      if (auto c = weak.lock(); c && c->hostid() == host && ns.visible_to(c->hostnqn()))
         c->admin_reactor().post([c, nsid, n = notice] { c->notice_reservation(nsid, n); });
   for (auto& host : fx.preempted_and_aborted)
     for (auto& [id, weak] : sub.controllers())

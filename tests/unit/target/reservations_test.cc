@@ -303,6 +303,34 @@ TEST(reservations_test, releasing_a_registrants_only_reservation_notifies_the_ot
   EXPECT_EQ(c.write(), ok);
 }
 
+TEST(reservations_test, a_host_that_cannot_see_the_namespace_gets_no_notice) {
+  handler_harness h;
+  const std::string nqn = "nqn.2024-01.io.nvmfd:unit-resv-hidden";
+  subsystem_params sp;
+  sp.nqn = nqn;
+  sp.allow_any_host = true;
+  ASSERT_TRUE(h.target().create_subsystem(sp).ok());
+  namespace_params np;
+  np.dev = ram_disk("resv-hidden", 512, 64);
+  np.nsid = nsid_t{1};
+  np.no_auto_visible = true;
+  ASSERT_TRUE(h.target().add_namespace(nqn, np).ok());
+  h.add_listener(nqn);
+  ASSERT_TRUE(h.target().ns_add_host(nqn, nsid_t{1}, host_a).ok());
+  ASSERT_TRUE(h.target().ns_add_host(nqn, nsid_t{1}, host_b).ok());
+  host a(h, host_a, id_a, nqn.c_str()), b(h, host_b, id_b, nqn.c_str());
+  ASSERT_EQ(a.reg(0, 0xA), ok);
+  ASSERT_EQ(b.reg(0, 0xB), ok);
+  ASSERT_TRUE(h.target().ns_remove_host(nqn, nsid_t{1}, host_a).ok());
+  // A's namespace change notice, read so that only reservation notices could follow.
+  (void)h.execute(*a.p.admin, sqe::get_log_page(static_cast<uint8_t>(log_page_id::changed_namespace_list), 4096));
+  uint16_t aer = a.arm_aer();
+  ASSERT_EQ(b.acquire(0xB, reservation_type::write_exclusive, acquire_action::preempt, 0xA), ok);
+  EXPECT_TRUE(h.pending(*a.p.admin, aer)) << "A cannot see the namespace";
+  EXPECT_EQ(a.notice().count.get(), 0u);
+  EXPECT_EQ(regctl(b.report()), 1) << "A's registration was still preempted";
+}
+
 TEST(reservations_test, preempt_and_abort_completes_after_the_preempted_hosts_io_on_the_device) {
   handler_harness h;
   auto inner = ram_disk("resv-inner", 512, 256);
