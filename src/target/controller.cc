@@ -203,6 +203,10 @@ void controller::notice_reservation(nsid_t nsid, reservation_notice n) {
   if (!resv_log_.add(nsid, n))
     NVMFD_LOG_WARN("controller {} of host '{}': reservation notification log full, a notice for nsid {} is lost",
                    cntlid_, hostnqn_, nsid);
+  announce_reservation_log();
+}
+
+void controller::announce_reservation_log() {
   if (notice_resv_masked_ || resv_log_.empty()) return;
   notice_resv_masked_ = true;
   pending_events_.push_back(aer_result(aer_type::io_command_set, aer_info_reservation_log_available,
@@ -214,13 +218,7 @@ reservation_notification_log controller::take_reservation_notice(bool rae) {
   auto e = resv_log_.take();
   if (!rae) {
     notice_resv_masked_ = false;
-    // Notices that still wait are announced again.
-    if (!resv_log_.empty()) {
-      notice_resv_masked_ = true;
-      pending_events_.push_back(aer_result(aer_type::io_command_set, aer_info_reservation_log_available,
-                                           static_cast<uint8_t>(log_page_id::reservation_notification)));
-      deliver_events();
-    }
+    announce_reservation_log();  // notices that still wait are announced again
   }
   return e;
 }

@@ -150,6 +150,8 @@ class controller : public std::enable_shared_from_this<controller> {
  private:
   void arm_keep_alive_timer();
   void deliver_events();
+  // One AER for the notices waiting in resv_log_, unless one is out and unread.
+  void announce_reservation_log();
 
   nvmf_target& target_;
   std::shared_ptr<subsystem> subsys_;

@@ -67,18 +67,15 @@ void nvmf_target::unwatch_size(const subsystem* s, nsid_t nsid) {
 }
 
 void nvmf_target::notify_resized(const std::shared_ptr<subsystem>& s, nsid_t nsid) {
-  bool everyone = false;
-  std::vector<std::string> hosts;
+  std::shared_ptr<const target_namespace> ns;
   {
     std::lock_guard lk(mu_);
-    const target_namespace* ns = s->namespaces_snapshot()->find(nsid);
-    if (!ns) return;
-    everyone = ns->auto_visible;
-    hosts = ns->visible_hosts;
+    auto table = s->namespaces_snapshot();
+    if (!table->find(nsid)) return;
+    ns = table->slots()[namespace_table::slot_of(nsid)];
     NVMFD_LOG_INFO("{} nsid {}: bdev {} resized to {} blocks", s->nqn(), nsid, ns->dev->name(), ns->dev->num_blocks());
   }
-  if (everyone) notify_namespace_change(s, nsid);
-  for (auto& h : hosts) notify_namespace_change(s, nsid, h);
+  notify_namespace_change(s, nsid, [ns](const std::string& h) { return ns->visible_to(h); });
 }
 
 reactor& nvmf_target::worker() {
@@ -337,6 +334,7 @@ void nvmf_target::notify_discovery_listener_observers(const std::string& nqn) {
 
 result<nsid_t> nvmf_target::add_namespace(const std::string& nqn, const namespace_params& p) {
   std::shared_ptr<subsystem> s;
+  std::shared_ptr<const target_namespace> added;
   nsid_t nsid;
   {
     std::lock_guard lk(mu_);
@@ -374,14 +372,12 @@ result<nsid_t> nvmf_target::add_namespace(const std::string& nqn, const namespac
     if (!p.ptpl_file.empty()) {
       if (auto r = restore_reservation(*ns, p.ptpl_file); !r) return r.take_err();
     }
-    auto fresh = std::make_shared<namespace_table>(*old);
-    fresh->slots()[namespace_table::slot_of(nsid)] = ns;
-    s->publish(std::move(fresh));
+    s->set_namespace(nsid, ns);
     p.dev->claim(fmt::format("{} nsid {}", nqn, nsid));
+    added = ns;
   }
   watch_size(s, nsid, p.dev);
-  // A namespace nobody may see yet concerns nobody.
-  if (!p.no_auto_visible) notify_namespace_change(s, nsid);
+  notify_namespace_change(s, nsid, [added](const std::string& h) { return added->visible_to(h); });
   return nsid;
 }
 
@@ -405,28 +401,27 @@ result<void> nvmf_target::restore_reservation(target_namespace& ns, const std::s
 }
 
 result<void> nvmf_target::remove_namespace(const std::string& nqn, nsid_t nsid) {
-  std::shared_ptr<subsystem> s;
-  std::vector<std::string> saw;
-  bool hidden = false;
+  found_namespace f;
   {
     std::lock_guard lk(mu_);
-    s = find_locked(nqn);
-    if (!s) return no_subsystem(nqn);
-    auto old = s->namespaces_snapshot();
-    auto* ns = old->find(nsid);
-    if (!ns) return error{errc::not_found, fmt::format("{} has no namespace {}", nqn, nsid)};
-    ns->dev->release();
-    if (!ns->auto_visible) saw = ns->visible_hosts;
-    hidden = !ns->auto_visible;
-    auto fresh = std::make_shared<namespace_table>(*old);
-    fresh->slots()[namespace_table::slot_of(nsid)] = nullptr;
-    s->publish(std::move(fresh));
+    auto found = find_namespace_locked(nqn, nsid);
+    if (!found) return found.take_err();
+    f = std::move(*found);
+    f.ns->dev->release();
+    f.s->set_namespace(nsid, nullptr);
   }
-  unwatch_size(s.get(), nsid);
+  unwatch_size(f.s.get(), nsid);
   // Only the hosts that could see it are told.
-  if (!hidden) notify_namespace_change(s, nsid);
-  for (auto& h : saw) notify_namespace_change(s, nsid, h);
+  notify_namespace_change(f.s, nsid, [ns = f.ns](const std::string& h) { return ns->visible_to(h); });
   return success();
+}
+
+result<nvmf_target::found_namespace> nvmf_target::find_namespace_locked(const std::string& nqn, nsid_t nsid) const {
+  auto s = find_locked(nqn);
+  if (!s) return no_subsystem(nqn);
+  auto table = s->namespaces_snapshot();
+  if (!table->find(nsid)) return error{errc::not_found, fmt::format("{} has no namespace {}", nqn, nsid)};
+  return found_namespace{std::move(s), table->slots()[namespace_table::slot_of(nsid)]};
 }
 
 result<void> nvmf_target::ns_add_host(const std::string& nqn, nsid_t nsid, const std::string& hostnqn) {
@@ -442,15 +437,13 @@ result<void> nvmf_target::change_visibility(const std::string& nqn, nsid_t nsid,
   std::shared_ptr<subsystem> s;
   {
     std::lock_guard lk(mu_);
-    s = find_locked(nqn);
-    if (!s) return no_subsystem(nqn);
-    auto old = s->namespaces_snapshot();
-    auto* ns = old->find(nsid);
-    if (!ns) return error{errc::not_found, fmt::format("{} has no namespace {}", nqn, nsid)};
-    if (ns->auto_visible)
+    auto found = find_namespace_locked(nqn, nsid);
+    if (!found) return found.take_err();
+    s = found->s;
+    if (found->ns->auto_visible)
       return error{errc::invalid_argument,
                    fmt::format("namespace {} of {} is visible to every host (added without no_auto_visible)", nsid, nqn)};
-    auto copy = std::make_shared<target_namespace>(*ns);
+    auto copy = std::make_shared<target_namespace>(*found->ns);
     auto& hosts = copy->visible_hosts;
     auto it = std::lower_bound(hosts.begin(), hosts.end(), hostnqn);
     const bool listed = it != hosts.end() && *it == hostnqn;
@@ -462,21 +455,19 @@ result<void> nvmf_target::change_visibility(const std::string& nqn, nsid_t nsid,
       hosts.insert(it, hostnqn);
     else
       hosts.erase(it);
-    auto fresh = std::make_shared<namespace_table>(*old);
-    fresh->slots()[namespace_table::slot_of(nsid)] = std::move(copy);
-    s->publish(std::move(fresh));
+    s->set_namespace(nsid, std::move(copy));
   }
-  notify_namespace_change(s, nsid, hostnqn);
+  notify_namespace_change(s, nsid, [&hostnqn](const std::string& h) { return h == hostnqn; });
   return success();
 }
 
 void nvmf_target::notify_namespace_change(const std::shared_ptr<subsystem>& s, nsid_t nsid,
-                                          const std::optional<std::string>& hostnqn) {
+                                          const std::function<bool(const std::string& hostnqn)>& concerns) {
   std::vector<std::shared_ptr<controller>> ctrls;
   {
     std::lock_guard lk(mu_);
     for (auto& [id, w] : s->controllers())
-      if (auto c = w.lock(); c && (!hostnqn || c->hostnqn() == *hostnqn)) ctrls.push_back(c);
+      if (auto c = w.lock(); c && concerns(c->hostnqn())) ctrls.push_back(c);
   }
   for (auto& c : ctrls)
     c->admin_reactor().post([c, nsid] { c->notice_namespaces_changed({nsid}); });
@@ -513,19 +504,15 @@ result<void> nvmf_target::set_ana_state(const std::string& nqn, const listen_add
 
 result<void> nvmf_target::set_ns_ana_group(const std::string& nqn, nsid_t nsid, uint32_t anagrpid) {
   std::lock_guard lk(mu_);
-  auto s = find_locked(nqn);
-  if (!s) return no_subsystem(nqn);
+  auto found = find_namespace_locked(nqn, nsid);
+  if (!found) return found.take_err();
+  auto& s = found->s;
   if (anagrpid == 0 || anagrpid > s->max_namespaces())
     return error{errc::invalid_argument, fmt::format("anagrpid must be 1..{}", s->max_namespaces())};
-  auto old = s->namespaces_snapshot();
-  auto* ns = old->find(nsid);
-  if (!ns) return error{errc::not_found, fmt::format("{} has no namespace {}", nqn, nsid)};
-  if (ns->anagrpid == anagrpid) return success();
-  auto moved = std::make_shared<target_namespace>(*ns);
+  if (found->ns->anagrpid == anagrpid) return success();
+  auto moved = std::make_shared<target_namespace>(*found->ns);
   moved->anagrpid = anagrpid;
-  auto fresh = std::make_shared<namespace_table>(*old);
-  fresh->slots()[namespace_table::slot_of(nsid)] = std::move(moved);
-  s->publish(std::move(fresh));
+  s->set_namespace(nsid, std::move(moved));
   for (auto& l : s->listeners) ++l.ana_chgcnt;
   notify_ana_change_locked(*s, nullptr);
   return success();

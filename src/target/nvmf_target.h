@@ -218,10 +218,16 @@ class nvmf_target {
   // Closes every queue (admin and I/O) of these controllers and returns when they are
   // closed; their bdev I/O in flight completes later. Control thread, without mu().
   void disconnect_controllers(const std::vector<std::shared_ptr<controller>>& ctrls, const char* why);
-  // Namespace Attribute Changed for nsid to the subsystem's controllers (only those of
-  // hostnqn when given).
+  // Namespace Attribute Changed for nsid to the subsystem's controllers whose host NQN
+  // `concerns` accepts (the hosts that see, or saw, the namespace).
   void notify_namespace_change(const std::shared_ptr<subsystem>& s, nsid_t nsid,
-                               const std::optional<std::string>& hostnqn = std::nullopt);
+                               const std::function<bool(const std::string& hostnqn)>& concerns);
+  // Under mu(): subsystem nqn and its active namespace nsid, or not_found naming either.
+  struct found_namespace {
+    std::shared_ptr<subsystem> s;
+    std::shared_ptr<const target_namespace> ns;
+  };
+  result<found_namespace> find_namespace_locked(const std::string& nqn, nsid_t nsid) const;
   // Namespace Attribute Changed to the hosts that see namespace nsid of s (its bdev was
   // resized). Any thread but with mu() not held.
   void notify_resized(const std::shared_ptr<subsystem>& s, nsid_t nsid);

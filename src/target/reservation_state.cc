@@ -77,10 +77,18 @@ void reservation_state::unregister(const uuid& host, reservation_effects& fx) {
     notify_others(host, reservation_notice::reservation_released, fx);
 }
 
-size_t reservation_state::remove_by_key(uint64_t rkey, const uuid* except, bool abort, reservation_effects& fx) {
+nvme_status reservation_state::add_registrant(const uuid& host, uint64_t rkey, reservation_effects& fx) {
+  if (registrants_.size() >= max_registrants) return nvme_status::generic(sc_generic::internal_error);
+  registrants_.push_back({host, rkey});
+  bump();
+  fx.changed = true;
+  return nvme_status::success();
+}
+
+size_t reservation_state::preempt(const uuid& keep, std::optional<uint64_t> rkey, bool abort, reservation_effects& fx) {
   std::vector<uuid> gone;
   for (auto& r : registrants_)
-    if (r.rkey == rkey && (!except || r.hostid != *except)) gone.push_back(r.hostid);
+    if (r.hostid != keep && (!rkey || r.rkey == *rkey)) gone.push_back(r.hostid);
   for (auto& h : gone) {
     unregister(h, fx);
     fx.notices.emplace_back(h, reservation_notice::registration_preempted);
@@ -104,10 +112,7 @@ nvme_status reservation_state::register_key(const uuid& host, const reservation_
         break;
       }
       if (nrkey == 0) return invalid_field;  // as SPDK: a zero key cannot be told from none
-      if (registrants_.size() >= max_registrants) return nvme_status::generic(sc_generic::internal_error);
-      registrants_.push_back({host, nrkey});
-      bump();
-      fx.changed = true;
+      if (nvme_status st = add_registrant(host, nrkey, fx); !st.ok()) return st;
       break;
     case register_action::unregister_key:
       if (!me || (!f.iekey && me->rkey != crkey)) return conflict;
@@ -126,10 +131,7 @@ nvme_status reservation_state::register_key(const uuid& host, const reservation_
         }
       } else if (f.iekey) {
         // Replace with IEKEY from a host that is not registered registers it (as SPDK).
-        if (registrants_.size() >= max_registrants) return nvme_status::generic(sc_generic::internal_error);
-        registrants_.push_back({host, nrkey});
-        bump();
-        fx.changed = true;
+        if (nvme_status st = add_registrant(host, nrkey, fx); !st.ok()) return st;
       } else {
         return conflict;
       }
@@ -171,23 +173,19 @@ nvme_status reservation_state::acquire(const uuid& host, const reservation_acqui
   const bool abort = action == acquire_action::preempt_and_abort;
   if (type_ == reservation_type::none) {
     // Nothing is held: preempting removes the registrations with PRKEY.
-    if (remove_by_key(prkey, &host, abort, fx) == 0) return conflict;
+    if (preempt(host, prkey, abort, fx) == 0) return conflict;
   } else if (is_all_registrants(type_)) {
     if (prkey == 0) {
       // Base 2.0 8.19.10.2: the host takes the reservation; every other registration goes.
       type_ = *rtype;
       holder_ = host;
-      for (auto& r : std::vector(registrants_))
-        if (r.hostid != host) {
-          std::erase_if(registrants_, [&](auto& x) { return x.hostid == r.hostid; });
-          fx.notices.emplace_back(r.hostid, reservation_notice::registration_preempted);
-          if (abort) fx.preempted_and_aborted.push_back(r.hostid);
-        }
-    } else if (remove_by_key(prkey, &host, abort, fx) == 0) {
+      preempt(host, std::nullopt, abort, fx);
+    } else if (preempt(host, prkey, abort, fx) == 0) {
       return conflict;
     }
   } else {
-    const uint64_t holder_key = find(holder_) ? find(holder_)->rkey : 0;
+    const reservation_registrant* holder = find(holder_);
+    const uint64_t holder_key = holder ? holder->rkey : 0;
     if (prkey == holder_key && holder_ == host) {
       // Preempting oneself changes the type.
       if (type_ != *rtype) {
@@ -199,11 +197,11 @@ nvme_status reservation_state::acquire(const uuid& host, const reservation_acqui
       // The new holder first, so that the removals below do not end the reservation.
       type_ = *rtype;
       holder_ = host;
-      remove_by_key(prkey, &host, abort, fx);
+      preempt(host, prkey, abort, fx);
       if (old != *rtype) notify_others(host, reservation_notice::reservation_released, fx);
     } else if (prkey == 0) {
       return invalid_field;
-    } else if (remove_by_key(prkey, &host, abort, fx) == 0) {
+    } else if (preempt(host, prkey, abort, fx) == 0) {
       return conflict;
     }
   }

@@ -91,8 +91,10 @@ class reservation_state {
   // Removes host's registration; the reservation goes with it as the rules say. Sends
   // "reservation released" to the others when a registrants-only reservation ends so.
   void unregister(const uuid& host, reservation_effects& fx);
-  // Removes every registrant with rkey, but not `except`; notices "registration preempted".
-  size_t remove_by_key(uint64_t rkey, const uuid* except, bool abort, reservation_effects& fx);
+  nvme_status add_registrant(const uuid& host, uint64_t rkey, reservation_effects& fx);
+  // Removes every registrant but `keep` (only those with rkey, when given), each told
+  // "registration preempted" (and its commands drained first when abort); returns how many.
+  size_t preempt(const uuid& keep, std::optional<uint64_t> rkey, bool abort, reservation_effects& fx);
   void notify_others(const uuid& host, reservation_notice n, reservation_effects& fx) const;
   void bump() { ++generation_; }
 

@@ -8,14 +8,17 @@ bool subsystem::listens_on(const std::string& traddr, const std::string& trsvcid
   return false;
 }
 
+void subsystem::set_namespace(nsid_t nsid, std::shared_ptr<const target_namespace> ns) {
+  auto fresh = std::make_shared<namespace_table>(*table_);
+  fresh->slots()[namespace_table::slot_of(nsid)] = std::move(ns);
+  publish(std::move(fresh));
+}
+
 uint64_t subsystem::publish_reservation(nsid_t nsid) {
-  auto old = namespaces_snapshot();
-  if (const target_namespace* ns = old->find(nsid)) {
+  if (const target_namespace* ns = table_->find(nsid)) {
     auto copy = std::make_shared<target_namespace>(*ns);
     copy->reservation = ns->reservations->view();
-    auto fresh = std::make_shared<namespace_table>(*old);
-    fresh->slots()[namespace_table::slot_of(nsid)] = std::move(copy);
-    publish(std::move(fresh));
+    set_namespace(nsid, std::move(copy));
   }
   return ns_generation();
 }

@@ -95,11 +95,15 @@ class subsystem {
   // Namespaces: the current table (immutable) and its generation.
   std::shared_ptr<const namespace_table> namespaces_snapshot() const { return table_; }
   uint64_t ns_generation() const { return generation_.load(std::memory_order_acquire); }
+  // The counter itself, for a queue to read without reaching the subsystem each command.
+  const std::atomic<uint64_t>& ns_generation_counter() const { return generation_; }
   // Publishes a new table (copy-on-write by the caller).
   void publish(std::shared_ptr<const namespace_table> t) {
     table_ = std::move(t);
     generation_.fetch_add(1, std::memory_order_release);
   }
+  // Publishes a table in which slot nsid holds ns (nullptr: no namespace there).
+  void set_namespace(nsid_t nsid, std::shared_ptr<const target_namespace> ns);
   // Publishes a table in which namespace nsid (active) carries its reservation's current
   // view; returns the new generation. Commands that take a snapshot from then on see it.
   uint64_t publish_reservation(nsid_t nsid);

@@ -93,6 +93,7 @@ void target_queue::bind(std::shared_ptr<controller> c, qid_t qid, uint16_t queue
                         bool sq_flow_control_disabled) {
   sq_flow_control_disabled_ = sq_flow_control_disabled;
   ctrl_ = std::move(c);
+  ns_generation_ = &ctrl_->subsys()->ns_generation_counter();
   qid_ = qid;
   queue_size_ = queue_size;
   on_bound();
@@ -108,8 +109,8 @@ void target_queue::unbind() {
 }
 
 ns_snapshot* target_queue::current_snapshot() {
-  auto& sub = *ctrl_->subsys();
-  if (!snap_ || snap_->generation != sub.ns_generation()) {
+  if (!snap_ || !snapshot_is_current(*snap_)) {
+    auto& sub = *ctrl_->subsys();
     auto fresh = std::make_unique<ns_snapshot>();
     {
       std::lock_guard lk(target_.mu());
@@ -134,10 +135,6 @@ ns_snapshot* target_queue::current_snapshot() {
   }
   ++snap_->inflight;
   return snap_.get();
-}
-
-bool target_queue::snapshot_is_current(const ns_snapshot& s) const {
-  return s.generation == ctrl_->subsys()->ns_generation();
 }
 
 void target_queue::retire_snapshot(ns_snapshot* s) {

@@ -13,6 +13,7 @@
 // Lifetime: owned through a shared_ptr (the controller keeps a weak_ptr to each I/O queue,
 // weak_from_this()): a transport hands each new queue to nvmf_target::adopt_queue, and calls
 // nvmf_target::release_queue when it may be destroyed (closed, its I/O done).
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -97,8 +98,11 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   // The namespace table for a new command, refreshed when the subsystem changed; every call
   // is matched by one put_snapshot() (end_request does it for req.snap).
   ns_snapshot* current_snapshot();
-  // s is the newest (the subsystem's namespaces have not changed since it was taken).
-  bool snapshot_is_current(const ns_snapshot& s) const;
+  // s is the newest (the subsystem's namespaces have not changed since it was taken). Bound
+  // queues only: one atomic load, the I/O path calls it per command.
+  bool snapshot_is_current(const ns_snapshot& s) const {
+    return s.generation == ns_generation_->load(std::memory_order_acquire);
+  }
   void put_snapshot(ns_snapshot* s) {
     if (--s->inflight == 0 && s != snap_.get()) retire_snapshot(s);
   }
@@ -194,6 +198,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   bool unbound_ = false;
   bool auth_busy_ = false;
   uint32_t inflight_io_ = 0;
+  const std::atomic<uint64_t>* ns_generation_ = nullptr;  // the bound subsystem's (bind)
   std::unique_ptr<ns_snapshot> snap_;
   std::unique_ptr<auth::controller_auth> auth_;
   std::vector<std::unique_ptr<ns_snapshot>> retired_snaps_;

@@ -19,14 +19,19 @@ std::shared_ptr<bdev> ram_disk(const std::string& name, uint32_t block_size, uin
 namespace {
 
 void add_namespace(nvmf_target& t, const std::string& nqn, uint32_t nsid, std::shared_ptr<bdev> dev) {
-  namespace_params p;
-  p.dev = std::move(dev);
-  p.nsid = nsid_t{nsid};
-  auto r = t.add_namespace(nqn, p);
+  auto r = t.add_namespace(nqn, ns_params(std::move(dev), nsid));
   EXPECT_TRUE(r.ok()) << r.err().message;
 }
 
 }  // namespace
+
+namespace_params ns_params(std::shared_ptr<bdev> dev, uint32_t nsid, bool no_auto_visible) {
+  namespace_params p;
+  p.dev = std::move(dev);
+  p.nsid = nsid_t{nsid};
+  p.no_auto_visible = no_auto_visible;
+  return p;
+}
 
 handler_harness::handler_harness()
     : pool_(std::make_unique<reactor_pool>(1, std::vector<int>{}, poll_settings{}, io_settings{io_backend::epoll},
@@ -161,13 +166,23 @@ void handler_harness::add_listener(const std::string& nqn, const std::string& tr
 
 void handler_harness::add_subsystem(const std::string& nqn, const std::vector<std::shared_ptr<bdev>>& disks,
                                     bool ana_reporting) {
+  std::vector<namespace_params> nss;
+  for (size_t i = 0; i < disks.size(); ++i) nss.push_back(ns_params(disks[i], static_cast<uint32_t>(i + 1)));
+  add_subsystem(nqn, nss, ana_reporting);
+}
+
+void handler_harness::add_subsystem(const std::string& nqn, const std::vector<namespace_params>& namespaces,
+                                    bool ana_reporting) {
   subsystem_params sp;
   sp.nqn = nqn;
-  sp.max_namespaces = std::max<uint32_t>(4, static_cast<uint32_t>(disks.size()));
+  sp.max_namespaces = std::max<uint32_t>(4, static_cast<uint32_t>(namespaces.size()));
   sp.allow_any_host = true;
   sp.ana_reporting = ana_reporting;
   ASSERT_TRUE(target_->create_subsystem(sp).ok());
-  for (size_t i = 0; i < disks.size(); ++i) add_namespace(*target_, nqn, static_cast<uint32_t>(i + 1), disks[i]);
+  for (auto& np : namespaces) {
+    auto r = target_->add_namespace(nqn, np);
+    EXPECT_TRUE(r.ok()) << r.err().message;
+  }
   add_listener(nqn);
 }
 

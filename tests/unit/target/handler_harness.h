@@ -54,6 +54,9 @@ inline constexpr nvme_status invalid_log_page = nvme_status::specific(sc_command
 // A RAM disk for a namespace (fails the test if it cannot be made).
 std::shared_ptr<bdev> ram_disk(const std::string& name, uint32_t block_size, uint64_t blocks);
 
+// A namespace's parameters: dev as nsid, visible to every host unless no_auto_visible.
+namespace_params ns_params(std::shared_ptr<bdev> dev, uint32_t nsid, bool no_auto_visible = false);
+
 class handler_harness {
  public:
   static constexpr const char* open_nqn = "nqn.2024-01.io.nvmfd:unit-open";
@@ -113,6 +116,9 @@ class handler_harness {
   // A subsystem any host may connect to, listening on fake_queue's default address, with
   // one namespace per disk (NSIDs 1, 2, ...; each in the ANA group of its NSID).
   void add_subsystem(const std::string& nqn, const std::vector<std::shared_ptr<bdev>>& disks,
+                     bool ana_reporting = false);
+  // The same with namespaces as given (their own NSIDs, visibility, ptpl file, ...).
+  void add_subsystem(const std::string& nqn, const std::vector<namespace_params>& namespaces,
                      bool ana_reporting = false);
   // The ANA state of group anagrpid through the default listener of nqn.
   void set_ana_state(const std::string& nqn, uint32_t anagrpid, ana_state st);

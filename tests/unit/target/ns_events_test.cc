@@ -39,20 +39,7 @@ uint64_t nsze(handler_harness& h, fake_queue& admin, uint32_t nsid) {
 TEST(ns_events_test, a_resized_namespace_is_announced_to_the_hosts_that_see_it) {
   handler_harness h;
   auto disk = std::make_shared<growing_disk>(ram_disk("events-inner", 512, 4096), 1024);
-  subsystem_params sp;
-  sp.nqn = nqn;
-  sp.allow_any_host = true;
-  ASSERT_TRUE(h.target().create_subsystem(sp).ok());
-  namespace_params np;
-  np.dev = disk;
-  np.nsid = nsid_t{1};
-  ASSERT_TRUE(h.target().add_namespace(nqn, np).ok());
-  namespace_params hidden;
-  hidden.dev = ram_disk("events-hidden", 512, 64);
-  hidden.nsid = nsid_t{2};
-  hidden.no_auto_visible = true;
-  ASSERT_TRUE(h.target().add_namespace(nqn, hidden).ok());
-  h.add_listener(nqn);
+  h.add_subsystem(nqn, {ns_params(disk, 1), ns_params(ram_disk("events-hidden", 512, 64), 2, true)});
   auto a = h.connect_host("nqn.2024-01.io.nvmfd:events-a", "aaaaaaaa-3333-4000-8000-000000000001", nqn);
   auto b = h.connect_host("nqn.2024-01.io.nvmfd:events-b", "bbbbbbbb-4444-4000-8000-000000000002", nqn);
   for (auto* p : {&a, &b})

@@ -20,20 +20,8 @@ constexpr const char* host_b = "nqn.2024-01.io.nvmfd:vis-b";
 
 // nsid 1 visible to every host; nsid 2 added with no_auto_visible.
 void make_subsystem(handler_harness& h) {
-  subsystem_params sp;
-  sp.nqn = nqn;
-  sp.allow_any_host = true;
-  sp.ana_reporting = true;
-  sp.max_namespaces = 4;
-  ASSERT_TRUE(h.target().create_subsystem(sp).ok());
-  for (uint32_t id : {1u, 2u}) {
-    namespace_params np;
-    np.dev = ram_disk("vis" + std::to_string(id), 512, 128);
-    np.nsid = nsid_t{id};
-    np.no_auto_visible = id == 2;
-    ASSERT_TRUE(h.target().add_namespace(nqn, np).ok());
-  }
-  h.add_listener(nqn);
+  h.add_subsystem(nqn, {ns_params(ram_disk("vis1", 512, 128), 1), ns_params(ram_disk("vis2", 512, 128), 2, true)},
+                  true);
 }
 
 std::vector<uint32_t> active_list(handler_harness& h, fake_queue& admin) {

@@ -306,16 +306,7 @@ TEST(reservations_test, releasing_a_registrants_only_reservation_notifies_the_ot
 TEST(reservations_test, a_host_that_cannot_see_the_namespace_gets_no_notice) {
   handler_harness h;
   const std::string nqn = "nqn.2024-01.io.nvmfd:unit-resv-hidden";
-  subsystem_params sp;
-  sp.nqn = nqn;
-  sp.allow_any_host = true;
-  ASSERT_TRUE(h.target().create_subsystem(sp).ok());
-  namespace_params np;
-  np.dev = ram_disk("resv-hidden", 512, 64);
-  np.nsid = nsid_t{1};
-  np.no_auto_visible = true;
-  ASSERT_TRUE(h.target().add_namespace(nqn, np).ok());
-  h.add_listener(nqn);
+  h.add_subsystem(nqn, {ns_params(ram_disk("resv-hidden", 512, 64), 1, true)});
   ASSERT_TRUE(h.target().ns_add_host(nqn, nsid_t{1}, host_a).ok());
   ASSERT_TRUE(h.target().ns_add_host(nqn, nsid_t{1}, host_b).ok());
   host a(h, host_a, id_a, nqn.c_str()), b(h, host_b, id_b, nqn.c_str());
