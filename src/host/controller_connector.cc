@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "host/queue_authenticator.h"
+#include "host/admin_command.h"
 #include "host/identify_limits.h"
 #include "nvme_tcp/socket.h"
 #include "proto/controller_properties.h"
@@ -45,14 +46,6 @@ nvme_sqe property_set_cmd(uint32_t offset, uint32_t value) {
   p.ofst = offset;
   p.value = value;
   return load_wire<nvme_sqe>(&p);
-}
-
-nvme_sqe identify_cmd(identify_cns cns, nsid_t nsid = nsid_t{}) {
-  nvme_sqe c{};
-  c.opcode = static_cast<uint8_t>(admin_opcode::identify);
-  c.nsid = nsid.value;
-  c.cdw10 = static_cast<uint32_t>(cns);
-  return c;
 }
 
 }  // namespace
@@ -191,7 +184,7 @@ void controller_connector::poll_ready(time_source::time_point deadline) {
 }
 
 void controller_connector::identify() {
-  admin_ok("Identify Controller", identify_cmd(identify_cns::controller), std::vector<std::byte>(4096),
+  admin_ok("Identify Controller", make_identify(identify_cns::controller), std::vector<std::byte>(4096),
            [self = shared_from_this()](sync_result r) {
              host_controller& c = *self->c_;
              c.id_ctrl_ = load_wire<identify_controller>(r.data.data());
@@ -290,7 +283,7 @@ void controller_connector::io_queue_connected(uint32_t i, result<void> r) {
 }
 
 void controller_connector::read_namespaces() {
-  admin_ok("Identify (active namespaces)", identify_cmd(identify_cns::active_namespace_list),
+  admin_ok("Identify (active namespaces)", make_identify(identify_cns::active_namespace_list),
            std::vector<std::byte>(4096), [self = shared_from_this()](sync_result r) {
              std::vector<nsid_t> nsids;
              for (size_t i = 0; i < 1024; ++i) {
@@ -307,7 +300,7 @@ void controller_connector::read_namespaces() {
 void controller_connector::read_namespace(std::vector<nsid_t> nsids, size_t next) {
   if (next == nsids.size()) return enable_events();
   nsid_t nsid = nsids[next];
-  admin(identify_cmd(identify_cns::namespace_, nsid), std::vector<std::byte>(4096), false,
+  admin(make_identify(identify_cns::namespace_, nsid), std::vector<std::byte>(4096), false,
         [self = shared_from_this(), nsids = std::move(nsids), next, nsid](sync_result r) mutable {
           if (!r.completion.status.ok()) return self->read_namespace(std::move(nsids), next + 1);  // gone in between
           remote_namespace ns;
@@ -321,7 +314,7 @@ void controller_connector::read_namespace(std::vector<nsid_t> nsids, size_t next
           ns.num_blocks = geometry->num_blocks;
           ns.block_size = geometry->block_size;
           std::memcpy(ns.id.bytes.data(), ns.data.nguid, 16);
-          self->admin(identify_cmd(identify_cns::namespace_id_descriptors, nsid), std::vector<std::byte>(4096), false,
+          self->admin(make_identify(identify_cns::namespace_id_descriptors, nsid), std::vector<std::byte>(4096), false,
                       [self, nsids = std::move(nsids), next, ns](sync_result d) mutable {
                         if (d.completion.status.ok())
                           if (auto p = parse_ns_id_descriptors(std::span<const std::byte>(d.data)); p && p->uuid)

@@ -69,6 +69,9 @@ class nvme_bdev final : public bdev, public host_callback, public slot_waiter_ca
   const remote_namespace& first_namespace() const { return ns_; }
 
   // --- control side ---
+  // The remote namespace changed size (its paths read Identify Namespace again): from now on
+  // I/O is checked against `blocks`, and resize observers run on the calling thread.
+  void resize(uint64_t blocks) { set_num_blocks(blocks); }
   void publish(std::shared_ptr<const nvme_bdev_paths> table);
   // On reactor r (of the pool the bdev serves): r takes the newest table and retries the I/O
   // that waits there for a usable path.

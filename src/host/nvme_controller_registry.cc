@@ -16,6 +16,16 @@ namespace nvmfd {
 
 namespace {
 
+// The size of namespace nsid that the paths learnt last (the largest stamp), if any path knows it.
+std::optional<uint64_t> newest_size(const std::vector<nvme_path::status>& statuses, nsid_t nsid) {
+  std::optional<observed_size> best;
+  for (auto& st : statuses)
+    if (auto it = st.sizes.find(nsid.value); it != st.sizes.end() && (!best || it->second.stamp > best->stamp))
+      best = it->second;
+  if (!best) return std::nullopt;
+  return best->num_blocks;
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
@@ -287,12 +297,12 @@ result<void> nvme_controller_registry::check_same_namespaces(const nvme_controll
       continue;
     }
     const remote_namespace& first = (*it)->first_namespace();
-    if (first.id != ns->id || first.block_size != ns->block_size || first.num_blocks != ns->num_blocks)
+    if (first.id != ns->id || first.block_size != ns->block_size || (*it)->num_blocks() != ns->num_blocks)
       return error{errc::invalid_argument,
                    fmt::format("namespace {} differs from the one seen through the first path (UUID/NGUID {} vs {}, "
                                "{} x {} vs {} x {} blocks)",
                                ns->nsid, ns->id.to_string(), first.id.to_string(), ns->num_blocks, ns->block_size,
-                               first.num_blocks, first.block_size)};
+                               (*it)->num_blocks(), first.block_size)};
   }
   return success();
 }
@@ -664,19 +674,28 @@ void nvme_controller_registry::republish(nvme_controller_entry& e) { publisher_-
 
 registry_publisher::published nvme_controller_registry::publish_tables(const std::set<uint64_t>& ids) {
   registry_publisher::published out;
-  std::lock_guard lk(mu_);
-  for (auto& e : entries_) {
-    if (!ids.count(e->id)) continue;
-    // Retired before the statuses are read: a controller retired later is still in them
-    // and waits for the next round (its path marks the entry dirty after retiring it).
-    for (auto& p : e->paths)
-      for (auto& c : p->take_retired()) out.retired.push_back(std::move(c));
-    std::vector<nvme_path::status> statuses;
-    for (auto& p : e->paths) statuses.push_back(p->get_status());
-    for (auto& b : e->bdevs) {
-      b->publish(build_table(*e, *b, statuses));
-      out.bdevs.push_back(b);
+  std::vector<std::pair<std::shared_ptr<nvme_bdev>, uint64_t>> resized;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& e : entries_) {
+      if (!ids.count(e->id)) continue;
+      // Retired before the statuses are read: a controller retired later is still in them
+      // and waits for the next round (its path marks the entry dirty after retiring it).
+      for (auto& p : e->paths)
+        for (auto& c : p->take_retired()) out.retired.push_back(std::move(c));
+      std::vector<nvme_path::status> statuses;
+      for (auto& p : e->paths) statuses.push_back(p->get_status());
+      for (auto& b : e->bdevs) {
+        b->publish(build_table(*e, *b, statuses));
+        out.bdevs.push_back(b);
+        if (auto n = newest_size(statuses, b->nsid()); n && *n != b->num_blocks()) resized.emplace_back(b, *n);
+      }
     }
+  }
+  // Outside the lock: resize observers (an nvmf target exporting the bdev) send events.
+  for (auto& [b, n] : resized) {
+    NVMFD_LOG_INFO("{}: the remote namespace now has {} blocks (was {})", b->name(), n, b->num_blocks());
+    b->resize(n);
   }
   return out;
 }

@@ -25,6 +25,8 @@ void disconnect_quietly(const std::shared_ptr<host_controller>& c) {
   c->disconnect_async([](result<void>) {});
 }
 
+std::atomic<uint64_t> size_stamps{0};
+
 }  // namespace
 
 const char* path_state_name(path_state s) {
@@ -57,6 +59,9 @@ path_supervisor_seams real_path_seams(reactor_pool& pool) {
   s.read_ana = [](std::shared_ptr<host_controller> c, completion<ana_log_snapshot> done) {
     read_ana_log_async(std::move(c), std::move(done));
   };
+  s.read_namespace_changes = [](std::shared_ptr<host_controller> c, completion<std::vector<namespace_change>> done) {
+    read_namespace_changes_async(std::move(c), std::move(done));
+  };
   return s;
 }
 
@@ -74,10 +79,14 @@ host_controller::event_handlers path_supervisor::handlers(uint64_t gen) {
   std::weak_ptr<path_supervisor> weak = weak_from_this();
   host_controller::event_handlers h;
   h.on_event = [weak, gen](uint32_t dw0) {
-    if (!aer_fields::decode(dw0).is_notice(aer_notice::ana_change)) return;
+    auto event = aer_fields::decode(dw0);
+    bool ana = event.is_notice(aer_notice::ana_change);
+    if (!ana && !event.is_notice(aer_notice::namespace_attribute_changed)) return;
     if (auto s = weak.lock())
-      s->home_.post([s, gen] {
-        if (gen == s->gen_ && s->phase_ == phase::connected) s->refresh_ana();
+      s->home_.post([s, gen, ana] {
+        if (gen != s->gen_ || s->phase_ != phase::connected) return;
+        if (ana) s->refresh_ana();
+        else s->refresh_namespaces();
       });
   };
   h.on_failure = [weak, gen](const std::string& why) {
@@ -126,6 +135,7 @@ void path_supervisor::on_started(result<std::shared_ptr<host_controller>> c, com
     ctrl_ = ctrl;
     cntlid_ = ctrl->cntlid();
     ana_reporting_ = ctrl->ana_reporting();
+    take_sizes_locked(*ctrl);
   }
   auto connected = [this, ctrl] {
     phase_ = phase::connected;
@@ -232,6 +242,7 @@ path_status path_supervisor::get_status() const {
   s.ana = ana_;
   s.ana_reporting = ana_reporting_;
   s.last_error = last_error_;
+  s.sizes = sizes_;
   return s;
 }
 
@@ -381,6 +392,7 @@ void path_supervisor::install(std::shared_ptr<host_controller> c) {
     cntlid_ = c->cntlid();
     ana_reporting_ = c->ana_reporting();
     if (!ana_reporting_) ana_.clear();
+    take_sizes_locked(*c);
     state_ = path_state::enabled;
     last_error_.clear();
   }
@@ -465,6 +477,65 @@ void path_supervisor::on_ana_read(const std::shared_ptr<host_controller>& c, res
 void path_supervisor::on_anatt_expired() {
   anatt_expired_ = true;
   refresh_ana();
+}
+
+// --- namespace changes ---
+
+void path_supervisor::take_sizes_locked(const host_controller& c) {
+  sizes_.clear();
+  uint64_t stamp = ++size_stamps;
+  for (auto& ns : c.namespaces()) sizes_[ns.nsid.value] = {ns.num_blocks, stamp};
+}
+
+void path_supervisor::refresh_namespaces() {
+  std::shared_ptr<host_controller> c;
+  {
+    std::lock_guard lk(mu_);
+    c = ctrl_;
+  }
+  if (!c || c->failed() || !seams_.read_namespace_changes) return;
+  if (ns_reading_) {
+    ns_again_ = true;
+    return;
+  }
+  ns_reading_ = true;
+  std::weak_ptr<path_supervisor> weak = weak_from_this();
+  seams_.read_namespace_changes(c, [weak, c](result<std::vector<namespace_change>> changes) {
+    if (auto s = weak.lock()) s->on_namespaces_read(c, std::move(changes));
+  });
+}
+
+void path_supervisor::on_namespaces_read(const std::shared_ptr<host_controller>& c,
+                                         result<std::vector<namespace_change>> changes) {
+  ns_reading_ = false;
+  if (phase_ != phase::connected) return;
+  bool current;
+  {
+    std::lock_guard lk(mu_);
+    current = ctrl_ == c;
+  }
+  if (current && !changes) {
+    if (!c->failed()) NVMFD_LOG_WARN("{}: reading namespace changes: {}", where(c->trid()), changes.err().message);
+  } else if (current) {
+    {
+      std::lock_guard lk(mu_);
+      uint64_t stamp = ++size_stamps;
+      for (auto& ch : *changes) {
+        if (!ch.geometry) {
+          if (sizes_.erase(ch.nsid.value))
+            NVMFD_LOG_INFO("{}: namespace {} is no longer active", where(c->trid()), ch.nsid);
+          continue;
+        }
+        auto it = sizes_.find(ch.nsid.value);
+        if (it == sizes_.end())
+          NVMFD_LOG_INFO("{}: namespace {} is active now ({} blocks)", where(c->trid()), ch.nsid,
+                         ch.geometry->num_blocks);
+        sizes_[ch.nsid.value] = {ch.geometry->num_blocks, stamp};
+      }
+    }
+    notify();
+  }
+  if (std::exchange(ns_again_, false)) refresh_namespaces();
 }
 
 }  // namespace nvmfd

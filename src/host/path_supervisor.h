@@ -11,6 +11,8 @@
 //    each connect; while a group is in the ANA change state an ANATT timer runs (disarmed as
 //    soon as none is), and when it fires the log is read once more and, if a group is still
 //    changing, the connection is reset;
+//  - on a Namespace Attribute Changed event reads the Changed Namespace List and identifies
+//    the namespaces in it (path_status::sizes);
 //  - tells its change listener whenever what a selector needs changes (on the control
 //    reactor; the listener must not block).
 // Events from controllers (failure, AER) are posted to the control reactor with the
@@ -34,6 +36,7 @@
 #include <vector>
 
 #include "host/ana_log_reader.h"
+#include "host/namespace_change_reader.h"
 #include "host/nvme_attach_request.h"
 #include "reactor/completion.h"
 #include "reactor/reactor.h"
@@ -45,6 +48,14 @@ namespace nvmfd {
 enum class path_state { enabled, resetting, reconnect_is_delayed, failed, deleting };
 const char* path_state_name(path_state s);
 
+// A namespace's size as a path last learnt it (Identify Namespace at connect, then again on
+// each Namespace Attribute Changed event), stamped from one process-wide counter: among the
+// paths of one namespace the largest stamp is the newest news.
+struct observed_size {
+  uint64_t num_blocks = 0;
+  uint64_t stamp = 0;
+};
+
 // What a selector and a report need of a path, copied under the path's mutex.
 struct path_status {
   std::shared_ptr<host_controller> ctrl;  // null while disconnected
@@ -55,6 +66,7 @@ struct path_status {
   std::map<uint32_t, ana_state> ana;      // ANA group -> state (empty without ANA reporting)
   bool ana_reporting = false;
   std::string last_error;                 // why the last connection failed or the last attempt
+  std::map<uint32_t, observed_size> sizes;  // by NSID: the active namespaces as last seen
 };
 
 // How a supervisor connects and reads the ANA log (real_path_seams: host_controller and
@@ -66,11 +78,15 @@ struct path_supervisor_seams {
                                                          host_controller::event_handlers,
                                                          completion<std::shared_ptr<host_controller>>)>;
   using read_ana_fn = std::function<void(std::shared_ptr<host_controller>, completion<ana_log_snapshot>)>;
+  using read_namespace_changes_fn =
+      std::function<void(std::shared_ptr<host_controller>, completion<std::vector<namespace_change>>)>;
   connect_fn connect;
   read_ana_fn read_ana;
+  read_namespace_changes_fn read_namespace_changes;  // empty: namespace events are ignored
 };
 // host_controller::connect_async, refusing a controller with fewer I/O queues than the pool
-// has reactors (nvme_bdev sends each I/O on its reactor's own queue); read_ana_log_async.
+// has reactors (nvme_bdev sends each I/O on its reactor's own queue); read_ana_log_async;
+// read_namespace_changes_async.
 path_supervisor_seams real_path_seams(reactor_pool& pool);
 
 class path_supervisor : public std::enable_shared_from_this<path_supervisor> {
@@ -109,6 +125,11 @@ class path_supervisor : public std::enable_shared_from_this<path_supervisor> {
   void refresh_ana();
   void on_ana_read(const std::shared_ptr<host_controller>& c, result<ana_log_snapshot> snap);
   void on_anatt_expired();
+  // Namespace Attribute Changed: one read at a time, once more if events came meanwhile.
+  void refresh_namespaces();
+  void on_namespaces_read(const std::shared_ptr<host_controller>& c, result<std::vector<namespace_change>> changes);
+  // The sizes the controller reported at connect (mu_ held).
+  void take_sizes_locked(const host_controller& c);
   void finish_stop();
   void notify() { if (on_change_) on_change_(); }
   std::string where(const transport_id& t) const;
@@ -125,6 +146,7 @@ class path_supervisor : public std::enable_shared_from_this<path_supervisor> {
   cntlid_t cntlid_{0xffff};
   std::vector<transport_id> alternates_;
   std::map<uint32_t, ana_state> ana_;
+  std::map<uint32_t, observed_size> sizes_;
   bool ana_reporting_ = false;
   std::string last_error_;
   std::vector<std::shared_ptr<host_controller>> retired_;
@@ -140,6 +162,8 @@ class path_supervisor : public std::enable_shared_from_this<path_supervisor> {
   bool ana_reading_ = false;
   bool ana_again_ = false;           // read once more when the read under way is done
   bool anatt_expired_ = false;       // the read under way decides on a reset
+  bool ns_reading_ = false;
+  bool ns_again_ = false;
   std::unique_ptr<reactor_timer> reconnect_timer_;  // made and dropped on home_
   std::unique_ptr<reactor_timer> anatt_timer_;
   completion<void> stop_done_;

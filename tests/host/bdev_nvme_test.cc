@@ -85,7 +85,6 @@ const json spdk_driver_specific = json::parse(R"({
   "mp_policy": "active_passive"
 })");
 
-bool equal(const aligned_buffer& a, const aligned_buffer& b) { return std::memcmp(a.data(), b.data(), a.size()) == 0; }
 
 // --- attach, I/O, results ----------------------------------------------------------------
 

@@ -74,7 +74,6 @@ struct host_side {
   host_side() { add_bdev_nvme_methods(methods, controllers); }
 };
 
-bool equal(const aligned_buffer& a, const aligned_buffer& b) { return std::memcmp(a.data(), b.data(), a.size()) == 0; }
 
 std::vector<std::string> section_names(const json& config) {
   std::vector<std::string> out;

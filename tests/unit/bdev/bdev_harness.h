@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -48,6 +49,11 @@ inline void fill_pattern(std::span<std::byte> buf, uint64_t seed) {
     if (i % 8 == 0) x ^= x << 13, x ^= x >> 7, x ^= x << 17;
     buf[i] = static_cast<std::byte>(x >> (8 * (i % 8)));
   }
+}
+
+// Same size and same bytes.
+inline bool equal(const aligned_buffer& a, const aligned_buffer& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 inline bool all_zero(std::span<const std::byte> buf) {

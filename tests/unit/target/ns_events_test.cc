@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "handler_harness.h"
+#include "tests/lib/growing_disk.h"
 #include "proto/features.h"
 #include "proto/identify.h"
 #include "proto/log_pages.h"
@@ -15,20 +16,7 @@ using namespace want;
 
 constexpr const char* nqn = "nqn.2024-01.io.nvmfd:unit-events";
 
-// A disk whose size the test sets (as a resized volume's), over a larger RAM disk.
-class growing_disk final : public bdev {
- public:
-  growing_disk(std::shared_ptr<bdev> inner, uint64_t blocks)
-      : bdev("growing", inner->block_size(), blocks, uuid::random_v4()), inner_(std::move(inner)) {}
-  std::string_view product_name() const override { return "test disk"; }
-  bool has_volatile_cache() const override { return false; }
-  bool supports(bdev_op op) const override { return inner_->supports(op); }
-  void submit(bdev_io& io) override { inner_->submit(io); }
-  void resize(uint64_t blocks) { set_num_blocks(blocks); }
-
- private:
-  std::shared_ptr<bdev> inner_;
-};
+using test::growing_disk;
 
 uint64_t nsze(handler_harness& h, fake_queue& admin, uint32_t nsid) {
   auto id = h.execute(admin, sqe::identify(static_cast<uint8_t>(identify_cns::namespace_), nsid));
@@ -38,7 +26,7 @@ uint64_t nsze(handler_harness& h, fake_queue& admin, uint32_t nsid) {
 
 TEST(ns_events_test, a_resized_namespace_is_announced_to_the_hosts_that_see_it) {
   handler_harness h;
-  auto disk = std::make_shared<growing_disk>(ram_disk("events-inner", 512, 4096), 1024);
+  auto disk = std::make_shared<growing_disk>("growing", ram_disk("events-inner", 512, 4096), 1024);
   h.add_subsystem(nqn, {ns_params(disk, 1), ns_params(ram_disk("events-hidden", 512, 64), 2, true)});
   auto a = h.connect_host("nqn.2024-01.io.nvmfd:events-a", "aaaaaaaa-3333-4000-8000-000000000001", nqn);
   auto b = h.connect_host("nqn.2024-01.io.nvmfd:events-b", "bbbbbbbb-4444-4000-8000-000000000002", nqn);
