@@ -13,6 +13,7 @@
 #include "discover_command.h"
 #include "identify_command.h"
 #include "key_commands.h"
+#include "resv_commands.h"
 #include "rpc_client.h"
 
 namespace {
@@ -32,6 +33,11 @@ Forms:
                   [-q HOSTNQN] [-S DHCHAP_SECRET [-C DHCHAP_CTRL_SECRET]]   (discover takes -S/-C too)
   nvmfctl [-s SOCKET] disconnect -n NQN [-a ADDR] [-s PORT] [--owner NAME] [--force]   (-p PORT too)
   nvmfctl [-s SOCKET] disconnect --all --force [--owner NAME]
+  nvmfctl [-s SOCKET] resv-register BDEV [-n NSID] [-c CRKEY] [-k NRKEY] [-r RREGA] [-p CPTPL] [-i]
+  nvmfctl [-s SOCKET] resv-acquire BDEV [-n NSID] [-c CRKEY] [-p PRKEY] -t RTYPE [-a RACQA] [-i]
+  nvmfctl [-s SOCKET] resv-release BDEV [-n NSID] [-c CRKEY] [-t RTYPE] [-a RRELA] [-i]
+  nvmfctl [-s SOCKET] resv-report BDEV [-n NSID] [--no-eds] [-o normal|json]
+      NVMe reservations on an nvme bdev of nvmfd's host side (nvme-cli's options; 0x hex ok)
   nvmfctl gen-dhchap-key [-m 0..3] [-l 32|48|64] [-n NQN] [-s HEX] [-o FILE]   (no nvmfd needed)
   nvmfctl gen-tls-key [-m 1|2] [-s HEX] [-o FILE]      nvme-cli's key generators; -o: mode 0600
   nvmfctl check-key KEY | check-key -f FILE            validates DHHC-1 / NVMeTLSkey-1 keys
@@ -110,6 +116,7 @@ int main(int argc, char** argv) {
   }
 
   json params;
+  bool resv_report_text = false;
   if (method == "call") {
     if (args.empty() || args.size() > 2) return usage_error("usage: call METHOD ['{json}']");
     method = args[0];
@@ -128,6 +135,12 @@ int main(int argc, char** argv) {
     if (!p) return usage_error(p.err().message);
     params = std::move(*p);
     method = "bdev_nvme_disconnect";
+  } else if (nvmfd::ctl::is_resv_command(method)) {
+    auto r = nvmfd::ctl::resv_params(method, args);
+    if (!r) return usage_error(r.err().message);
+    params = std::move(r->params);
+    method = r->method;
+    resv_report_text = r->normal_output;
   } else if (method != "save_config" && method != "load_config") {
     auto p = nvmfd::ctl::params_from_args(args);
     if (!p) return usage_error(p.err().message);
@@ -157,6 +170,10 @@ int main(int argc, char** argv) {
   if (!r->ok()) {
     nvmfd::ctl::print_rpc_error(method, r->error);
     return 1;
+  }
+  if (resv_report_text) {
+    std::cout << nvmfd::ctl::resv_report_text(r->result);
+    return 0;
   }
   print_result(r->result);
   return 0;

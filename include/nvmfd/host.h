@@ -26,6 +26,7 @@
 #include "base/result.h"
 #include "host/discovery_client.h"
 #include "host/host_controller.h"
+#include "host/reservation_request.h"
 #include "host/transport_id.h"
 #include "reactor/reactor.h"
 
@@ -49,6 +50,17 @@ class nvme_host {
   result<void> read(host_controller& c, nsid_t nsid, uint64_t slba, std::span<std::byte> buf);
   result<void> write(host_controller& c, nsid_t nsid, uint64_t slba, std::span<const std::byte> buf);
   result<void> flush(host_controller& c, nsid_t nsid);
+
+  // NVMe reservations on namespace nsid through c's first I/O queue (host/reservation_request.h
+  // has the fields). The registrant is c's Host ID: every controller connected with the same
+  // controller_options::hostid shares the registration. Errors: io_error naming the NVMe
+  // status ("Reservation Acquire: Reservation Conflict (...)", sys_errno EACCES for a
+  // conflict), not_supported without an I/O queue, the queue's errors.
+  result<void> resv_register(host_controller& c, nsid_t nsid, const reservation_register_request& r);
+  result<void> resv_acquire(host_controller& c, nsid_t nsid, const reservation_acquire_request& r);
+  result<void> resv_release(host_controller& c, nsid_t nsid, const reservation_release_request& r);
+  // eds: the extended data structure, with 128-bit host IDs.
+  result<reservation_report> resv_report(host_controller& c, nsid_t nsid, bool eds = true);
 
  private:
   reactor_pool pool_;

@@ -8,7 +8,8 @@
 //    need no re-entrancy guards.
 //  - The caller owns io and its buffer until the completion; submit allocates nothing.
 //  - io.status is 0 on success or a negative errno (-EINVAL for a range past the end,
-//    -EOPNOTSUPP for an op the bdev does not support, -EIO for a device failure).
+//    -EOPNOTSUPP for an op the bdev does not support, -EIO for a device failure, -EBADE
+//    for a reservation conflict on a remote namespace).
 //  - flush: when it completes with status 0, every write that completed before the flush
 //    was submitted is on stable storage (for a bdev without a volatile cache, trivially).
 //  - write with fua: completes only once that write is on stable storage.

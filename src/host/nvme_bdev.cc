@@ -49,6 +49,7 @@ int errno_for(const nvme_status& s) {
       case sc_generic::invalid_opcode: return -EOPNOTSUPP;
       case sc_generic::namespace_is_write_protected: return -EROFS;
       case sc_generic::capacity_exceeded: return -ENOSPC;
+      case sc_generic::reservation_conflict: return -EBADE;  // as Linux's block layer
       default: break;
     }
   }

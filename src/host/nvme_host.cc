@@ -49,6 +49,16 @@ result<void> chunked_io(host_controller& c, nsid_t nsid, uint64_t slba, std::byt
   return success();
 }
 
+// Reservation commands on the first I/O queue.
+result<nvm_command_runner> first_queue_runner(host_controller& c) {
+  if (c.io_queues().empty()) return error{errc::not_supported, "the controller has no I/O queue"};
+  host_qpair* q = c.io_queues().front().get();
+  uint32_t wait_ms = c.options().io_timeout_ms + 2000;
+  return nvm_command_runner([q, wait_ms](const nvm_command& cmd) {
+    return run_sync(*q, cmd.cmd, cmd.data, cmd.host_to_controller, wait_ms);
+  });
+}
+
 }  // namespace
 
 nvme_host::nvme_host(unsigned reactors, std::vector<int> cpus) : pool_(reactors, std::move(cpus)) {}
@@ -80,6 +90,30 @@ result<void> nvme_host::flush(host_controller& c, nsid_t nsid) {
   auto r = run_sync(*c.io_queues().front(), make_flush(nsid), {}, false, c.options().io_timeout_ms + 2000);
   if (!r) return r.take_err();
   return check(r->completion, "Flush");
+}
+
+result<void> nvme_host::resv_register(host_controller& c, nsid_t nsid, const reservation_register_request& r) {
+  auto run = first_queue_runner(c);
+  if (!run) return run.take_err();
+  return reservation_register(*run, nsid, r);
+}
+
+result<void> nvme_host::resv_acquire(host_controller& c, nsid_t nsid, const reservation_acquire_request& r) {
+  auto run = first_queue_runner(c);
+  if (!run) return run.take_err();
+  return reservation_acquire(*run, nsid, r);
+}
+
+result<void> nvme_host::resv_release(host_controller& c, nsid_t nsid, const reservation_release_request& r) {
+  auto run = first_queue_runner(c);
+  if (!run) return run.take_err();
+  return reservation_release(*run, nsid, r);
+}
+
+result<reservation_report> nvme_host::resv_report(host_controller& c, nsid_t nsid, bool eds) {
+  auto run = first_queue_runner(c);
+  if (!run) return run.take_err();
+  return reservation_report_of(*run, nsid, eds);
 }
 
 }  // namespace nvmfd

@@ -82,6 +82,17 @@ constexpr reservation_release_fields decode_reservation_release(const nvme_sqe& 
   return decode_reservation_acquire(s);
 }
 
+// The host's side: CDW10 of each command from its fields.
+constexpr uint32_t encode_reservation_register(const reservation_register_fields& f) {
+  return (f.action & 0x7u) | (f.iekey ? 1u << 3 : 0u) | (static_cast<uint32_t>(f.cptpl) << 30);
+}
+constexpr uint32_t encode_reservation_acquire(const reservation_acquire_fields& f) {
+  return (f.action & 0x7u) | (f.iekey ? 1u << 3 : 0u) | (uint32_t{f.rtype} << 8);
+}
+constexpr uint32_t encode_reservation_release(const reservation_release_fields& f) {
+  return encode_reservation_acquire(f);
+}
+
 struct reservation_report_fields {
   uint64_t length_bytes = 0;  // (NUMD + 1) dwords, CDW10
   bool eds = false;           // CDW11 bit 0: extended data structure (128-bit host IDs)

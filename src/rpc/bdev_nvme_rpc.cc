@@ -1,5 +1,7 @@
 #include "rpc/bdev_nvme_rpc.h"
 
+#include "rpc/bdev_nvme_resv_rpc.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include "proto/wire.h"
 #include "rpc/bdev_nvme_discovery_rpc.h"
 #include "rpc/bdev_nvme_mdns_rpc.h"
+#include "rpc/bdev_nvme_resv_rpc.h"
 #include "rpc/dhchap_params.h"
 #include "rpc/param_reader.h"
 #include "rpc/tls_psk_params.h"
@@ -424,6 +427,8 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
       return fn(params);
     });
   };
+
+  add_bdev_nvme_resv_methods(add, controllers);
 
   add("bdev_nvme_attach_controller", [&controllers, keyring](const json& params) -> result<json> {
     auto req = read_attach(params, controllers.pool().size(), controllers.defaults(), keyring);

@@ -41,6 +41,7 @@ nvme_status status_from_errno(int st, bdev_op op) {
     case EROFS: return nvme_status::generic(sc_generic::namespace_is_write_protected);
     case EOPNOTSUPP: return nvme_status::generic(sc_generic::invalid_opcode);
     case ENOSPC: return nvme_status::generic(sc_generic::capacity_exceeded);
+    case EBADE: return nvme_status::generic(sc_generic::reservation_conflict);  // a remote namespace's
     case EIO:
       return op == bdev_op::read ? nvme_status::media(sc_media::unrecovered_read_error)
                                  : nvme_status::media(sc_media::write_fault);
