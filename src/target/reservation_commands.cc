@@ -12,6 +12,7 @@
 #include "reactor/countdown.h"
 #include "target/command_handlers.h"
 #include "target/controller.h"
+#include "target/durable_file.h"
 #include "target/nvmf_target.h"
 #include "target/ptpl_file.h"
 #include "target/target_namespace.h"

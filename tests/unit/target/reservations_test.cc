@@ -547,5 +547,28 @@ TEST(reservations_test, a_file_in_spdks_format_loads) {
   EXPECT_FALSE(*empty) << "SPDK empties the file when PTPL is off";
 }
 
+TEST(reservations_test, a_ptpl_file_cut_at_any_length_is_refused_with_the_file_named) {
+  // What a writer that is not durable could leave after a power cut: the file is refused
+  // (the namespace with it), never loaded as fewer registrants. Only an empty file holds
+  // nothing (SPDK's "PTPL off"); write_file_durably never leaves one for a non-empty text.
+  reservation_state st;
+  const uuid a = *uuid::parse(id_a), b = *uuid::parse(id_b), bdev = *uuid::parse(ptpl::bdev_id);
+  st.restore({{a, 0xA}, {b, 0xB}}, reservation_type::write_exclusive, a, true);
+  const std::string text = encode_ptpl(st, bdev);
+  ASSERT_TRUE(decode_ptpl(text, "f.ptpl", bdev).ok());
+  const size_t end = text.find_last_not_of(" \n") + 1;  // the closing brace
+  for (size_t n = 1; n < end; ++n) {
+    SCOPED_TRACE(n);
+    auto r = decode_ptpl(text.substr(0, n), "f.ptpl", bdev);
+    ASSERT_FALSE(r.ok()) << text.substr(0, n);
+    EXPECT_NE(r.err().message.find("reservation file f.ptpl is not usable"), std::string::npos) << r.err().message;
+  }
+  for (size_t n = end; n <= text.size(); ++n) {
+    auto r = decode_ptpl(text.substr(0, n), "f.ptpl", bdev);
+    ASSERT_TRUE(r.ok() && *r) << "only trailing white space cut";
+    EXPECT_EQ((*r)->registrants.size(), 2u);
+  }
+}
+
 }  // namespace
 }  // namespace nvmfd
