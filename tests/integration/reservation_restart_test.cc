@@ -419,6 +419,9 @@ TEST_F(reservation_restart_test, the_ptpl_file_is_on_disk_before_the_command_com
   if (access(strace_path, X_OK) != 0)
     GTEST_SKIP() << strace_path << " is not installed (apt-get install strace): the order of the durable write "
                  << "and the completion is not checked";
+  if (std::system(fmt::format("{} -f -qq -o /dev/null /bin/true >/dev/null 2>&1", strace_path).c_str()) != 0)
+    GTEST_SKIP() << strace_path << " cannot trace here (ptrace not permitted?): the order of the durable write "
+                 << "and the completion is not checked";
   trace_ = dir_ + "/nvmfd.strace";
   start();
   auto a = connect("nqn.2024-01.io.nvmfd:resv-a", 0xa1);
