@@ -12,6 +12,7 @@
 #include "rpc/param_reader.h"
 #include "rpc/tls_psk_params.h"
 #include "target/controller.h"
+#include "target/ptpl_writer.h"
 #include "target/tcp/tcp_transport.h"
 
 namespace nvmfd {
@@ -370,7 +371,7 @@ json nvmf_config(nvmf_target& t) {
         json n = {{"nsid", ns->nsid.value}, {"bdev_name", ns->dev->name()}, {"nguid", hex_upper(ns->nguid.data(), 16)},
                   {"uuid", ns->id.to_string()}, {"anagrpid", ns->anagrpid}};
         if (ns->eui64) n["eui64"] = hex_upper(ns->eui64->data(), 8);
-        if (!ns->ptpl_file.empty()) n["ptpl_file"] = ns->ptpl_file;
+        if (ns->ptpl) n["ptpl_file"] = ns->ptpl->path();
         if (!ns->auto_visible) n["no_auto_visible"] = true;
         calls.push_back({{"method", "nvmf_subsystem_add_ns"}, {"params", {{"nqn", s->nqn()}, {"namespace", n}}}});
         for (auto& h : ns->visible_hosts)

@@ -112,7 +112,7 @@ void fill_identify_namespace(const subsystem& sub, const target_namespace& ns, i
   id.nmic = nmic_bits::shared;
   // Every reservation type, IEKEY as NVMe 1.3 defines it, and PTPL where a file keeps it.
   id.rescap = rescap_bits::all_types | rescap_bits::ignore_existing_key |
-              (ns.ptpl_file.empty() ? 0 : rescap_bits::persist_through_power_loss);
+              (ns.ptpl ? rescap_bits::persist_through_power_loss : 0);
   // Deallocated blocks read as zeroes (DLFEAT bits 2:0 = 001b) on every backend we have.
   if (d.supports(bdev_op::unmap)) id.dlfeat = 0x1;
   if (sub.ana_reporting) id.anagrpid = ns.anagrpid;
@@ -275,7 +275,7 @@ std::optional<nvme_status> set_reservation_persistence(target_queue& q, target_r
     const target_namespace* ns = visible(*sub.namespaces_snapshot(), f.nsid, c);
     if (!ns) return nvme_status::generic(sc_generic::invalid_namespace_or_format);
     const bool on = (f.cdw11 & ptpl_bit) != 0;
-    if (on && ns->ptpl_file.empty()) return nvme_status::generic(sc_generic::invalid_field);
+    if (on && !ns->ptpl) return nvme_status::generic(sc_generic::invalid_field);
     const bool was = ns->reservations->ptpl();
     if (on == was) return nvme_status::success();
     ns->reservations->set_ptpl(on);

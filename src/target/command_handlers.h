@@ -28,6 +28,7 @@
 
 namespace nvmfd {
 
+class ptpl_writer;
 class subsystem;
 class target_queue;
 struct reservation_effects;
@@ -65,7 +66,10 @@ std::optional<nvme_status> execute_io(target_queue& q, target_request& req);
 struct reservation_change {
   uint64_t generation = 0;  // of the table with the new view
   std::vector<std::pair<unsigned, std::weak_ptr<target_queue>>> drain;  // queues (and reactors) to wait for
-  std::string ptpl_file, ptpl_text;  // the file to write, when the reservation persists (or stopped)
+  // When the reservation persists (or stopped persisting): its file, and the change
+  // (ptpl_writer::stage) to make durable.
+  std::shared_ptr<ptpl_writer> ptpl;
+  uint64_t ptpl_change = 0;
 };
 bool is_reservation_command(uint8_t opcode);
 nvme_status prepare_reservation(target_queue& q, target_request& req);

@@ -12,6 +12,7 @@
 #include "reactor/reactor_assert.h"
 #include "target/controller.h"
 #include "target/ptpl_file.h"
+#include "target/ptpl_writer.h"
 
 namespace nvmfd {
 
@@ -389,7 +390,7 @@ result<void> nvmf_target::restore_reservation(target_namespace& ns, const std::s
     return error{errc::invalid_argument, fmt::format("ptpl_file {}: directory {} does not exist", ptpl_file, dir.string())};
   auto rec = load_ptpl_file(ptpl_file, ns.bdev_identity());
   if (!rec) return rec.take_err();
-  ns.ptpl_file = ptpl_file;
+  ns.ptpl = std::make_shared<ptpl_writer>(ptpl_file);
   if (*rec) {
     auto& r = **rec;
     ns.reservations->restore(r.registrants, r.rtype, r.holder, r.ptpl);

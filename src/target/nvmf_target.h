@@ -131,8 +131,8 @@ class nvmf_target {
   // The thread for the target's slow work, so that it never stalls the I/O of a reactor: the
   // arithmetic of authentication (DH-HMAC-CHAP's FFDHE) and the durable writes of
   // reservation (ptpl) files. One loop, made at first use, so that however many hosts
-  // authenticate at once, they take one core at most; its FIFO order keeps the writes of
-  // one file in the order they were made. Any thread.
+  // authenticate at once, they take one core at most (the writes of one file keep the
+  // order of its changes by ptpl_writer, not by this loop's order). Any thread.
   reactor& worker();
   // ANA state of listener a (exact address) for group anagrpid, or for every group
   // 1..max_namespaces when anagrpid is empty. Controllers connected through it get an ANA

@@ -1,9 +1,5 @@
 #include "target/ptpl_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
@@ -131,45 +127,6 @@ result<std::optional<ptpl_record>> load_ptpl_file(const std::string& path, const
   text << in.rdbuf();
   if (in.bad()) return error{errc::io_error, fmt::format("read reservation file {}", path)};
   return decode_ptpl(text.str(), path, bdev_uuid);
-}
-
-result<void> write_file_durably(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return error::from_errno(errno, fmt::format("create {}", tmp));
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return error::from_errno(e, fmt::format("write {}", tmp));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return error::from_errno(e, fmt::format("fsync {}", tmp));
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return error::from_errno(e, fmt::format("rename {} to {}", tmp, path));
-  }
-  const auto slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return error::from_errno(errno, fmt::format("open directory {}", dir));
-  int rc = ::fsync(dfd);
-  int e = errno;
-  ::close(dfd);
-  if (rc != 0) return error::from_errno(e, fmt::format("fsync directory {}", dir));
-  return success();
 }
 
 }  // namespace nvmfd

@@ -9,8 +9,8 @@
 // registered, a key that does not match, a host twice, another bdev's file), is an error
 // that names the file and the problem: a reservation is never dropped silently.
 //
-// Threading: pure functions, and blocking file I/O (the target's worker thread, or the
-// control thread at load).
+// Threading: pure functions, and a blocking read (the control thread at load). The file is
+// written with write_file_durably (durable_file.h).
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,8 +36,5 @@ result<std::optional<ptpl_record>> decode_ptpl(const std::string& text, const st
                                                const uuid& bdev_uuid);
 // Reads and decodes path; nullopt when it does not exist or holds nothing.
 result<std::optional<ptpl_record>> load_ptpl_file(const std::string& path, const uuid& bdev_uuid);
-// Replaces path's contents durably: a temporary file beside it, written and fsynced, renamed
-// over it, then the directory fsynced. When it returns success the text survives a power cut.
-result<void> write_file_durably(const std::string& path, const std::string& text);
 
 }  // namespace nvmfd

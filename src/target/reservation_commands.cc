@@ -14,6 +14,7 @@
 #include "target/controller.h"
 #include "target/nvmf_target.h"
 #include "target/ptpl_file.h"
+#include "target/ptpl_writer.h"
 #include "target/target_namespace.h"
 #include "target/target_queue.h"
 
@@ -36,14 +37,14 @@ void finish_after(target_queue& q, target_request& req, nvme_status st, reservat
   q.hold(req);
   auto self = q.shared_from_this();
   nvmf_target& target = q.target();
-  auto persist_then_complete = [self, &req, st, file = std::move(change.ptpl_file), text = std::move(change.ptpl_text),
+  auto persist_then_complete = [self, &req, st, file = std::move(change.ptpl), number = change.ptpl_change,
                                 &target]() mutable {
-    if (file.empty()) {
+    if (!file) {
       self->finish_held(req, st);
       return;
     }
-    target.worker().post([self, &req, st, file = std::move(file), text = std::move(text)]() mutable {
-      auto written = write_file_durably(file, text);
+    target.worker().post([self, &req, st, file = std::move(file), number] {
+      auto written = file->make_durable(number);
       if (!written) NVMFD_LOG_ERROR("reservation not persisted: {}", written.err().message);
       reactor& home = self->owner();
       home.post([self, &req, st, ok = written.ok()] {
@@ -118,9 +119,9 @@ reservation_change reservation_changed_locked(subsystem& sub, nsid_t nsid, const
     for (auto& [id, weak] : sub.controllers())
       if (auto c = weak.lock(); c && c->hostid() == host)
         for (auto& queue : c->io_queues()) change.drain.push_back(queue);
-  if (!ns.ptpl_file.empty() && (ns.reservations->ptpl() || ptpl_was_on)) {
-    change.ptpl_file = ns.ptpl_file;
-    change.ptpl_text = encode_ptpl(*ns.reservations, ns.bdev_identity());
+  if (ns.ptpl && (ns.reservations->ptpl() || ptpl_was_on)) {
+    change.ptpl = ns.ptpl;
+    change.ptpl_change = ns.ptpl->stage(encode_ptpl(*ns.reservations, ns.bdev_identity()));
   }
   return change;
 }
@@ -161,7 +162,7 @@ std::optional<nvme_status> execute_reservation(target_queue& q, target_request& 
     switch (opc) {
       case io_opcode::reservation_register:
         st = rs.register_key(host, decode_reservation_register(req.cmd), key_data<reservation_register_data>(req),
-                             !now->ptpl_file.empty(), fx);
+                             now->ptpl != nullptr, fx);
         break;
       case io_opcode::reservation_acquire:
         st = rs.acquire(host, decode_reservation_acquire(req.cmd), key_data<reservation_acquire_data>(req), fx);
@@ -178,7 +179,7 @@ std::optional<nvme_status> execute_reservation(target_queue& q, target_request& 
 
 std::optional<nvme_status> complete_after_reservation_change(target_queue& q, target_request& req, nvme_status st,
                                                              reservation_change change) {
-  if (change.drain.empty() && change.ptpl_file.empty()) return st;
+  if (change.drain.empty() && !change.ptpl) return st;
   finish_after(q, req, st, std::move(change));
   return std::nullopt;
 }

@@ -16,6 +16,8 @@
 
 namespace nvmfd {
 
+class ptpl_writer;
+
 struct target_namespace {
   nsid_t nsid;
   std::shared_ptr<bdev> dev;
@@ -28,9 +30,9 @@ struct target_namespace {
   // reservation is held, so that the I/O path tests one pointer.
   std::shared_ptr<reservation_state> reservations = std::make_shared<reservation_state>();
   std::shared_ptr<const reservation_view> reservation;
-  // Where its reservation persists through power loss (nvmf_subsystem_add_ns --ptpl-file);
-  // empty when it does not.
-  std::string ptpl_file;
+  // The file its reservation persists in through power loss (nvmf_subsystem_add_ns
+  // --ptpl-file), shared by the copies; null when it does not persist.
+  std::shared_ptr<ptpl_writer> ptpl;
   // Per-host visibility (nvmf_subsystem_add_ns no_auto_visible, nvmf_ns_add_host): a host
   // sees the namespace when it is visible to every host, or when its NQN is listed.
   bool auto_visible = true;

@@ -480,6 +480,46 @@ TEST(reservations_test, a_ptpl_file_keeps_the_reservation_through_a_restart_in_s
   }
 }
 
+TEST(reservations_test, a_change_that_waits_for_aborted_io_never_writes_over_a_later_one_in_the_ptpl_file) {
+  // B's preempt and abort waits for A's write on the device; meanwhile C registers, and its
+  // command completes with the file written (holding the preemption too). When the
+  // preemption then completes, the file must still hold C: an older text never replaces a
+  // newer one, or C's completed registration would not survive a power cut.
+  ptpl::temp_dir tmp;
+  const std::string file = tmp.path + "/ns1.ptpl";
+  handler_harness h;
+  auto inner = ram_bdev::create("ptpl-inner", 512, 256, uuid::parse(ptpl::bdev_id));
+  ASSERT_TRUE(inner.ok());
+  auto fault = fault_bdev::create("ptpl-fault", *inner, uuid::parse(ptpl::bdev_id));
+  ASSERT_TRUE(fault.ok());
+  auto np = ns_params(*fault, 1);
+  np.ptpl_file = file;
+  h.add_subsystem(ptpl::nqn, {np});
+  ptpl::ptpl_host a(h, host_a, id_a), b(h, host_b, id_b), c(h, host_c, id_c);
+  ASSERT_EQ(a.reg(0, 0xA, register_action::register_key, false, ptpl_change::set), ok);
+  ASSERT_EQ(b.reg(0, 0xB), ok);
+  ASSERT_EQ(a.acquire(0xA, reservation_type::write_exclusive), ok);
+  (*fault)->hold_all(bdev_op::write);
+  std::vector<std::byte> d(512, std::byte{1});
+  const uint16_t stuck = h.submit(*a.p.io, sqe::rw(io_opcode::write, 1, 0, 1, 512), d);
+  ASSERT_TRUE((*fault)->wait_held(1, std::chrono::seconds(5)));
+  const uint16_t preempt = h.submit(
+      *b.p.io, resv(io_opcode::reservation_acquire, acq_cdw10(acquire_action::preempt_and_abort, reservation_type::write_exclusive), 16),
+      keys(0xB, 0xA));
+  ASSERT_TRUE(h.pending(*b.p.io, preempt));
+  ASSERT_EQ(c.reg(0, 0xC), ok);
+  auto after_c = nlohmann::json::parse(ptpl::slurp(file));
+  EXPECT_EQ(after_c["registrants"].size(), 2u) << "B and C: " << after_c.dump();
+  (*fault)->heal();
+  EXPECT_EQ((*fault)->release_held(), 1u);
+  EXPECT_EQ(h.wait(*a.p.io, stuck).status, ok);
+  EXPECT_EQ(h.wait(*b.p.io, preempt).status, ok);
+  auto last = nlohmann::json::parse(ptpl::slurp(file));
+  ASSERT_EQ(last["registrants"].size(), 2u) << "C's registration lost: " << last.dump();
+  EXPECT_EQ(last["registrants"][1]["rkey"], 0xC);
+  EXPECT_EQ(last["holder_uuid"], id_b);
+}
+
 TEST(reservations_test, an_unusable_ptpl_file_refuses_the_namespace_and_says_why) {
   ptpl::temp_dir tmp;
   const std::string dir = tmp.path;
@@ -545,6 +585,29 @@ TEST(reservations_test, a_file_in_spdks_format_loads) {
   auto empty = decode_ptpl("", "spdk.json", *uuid::parse(ptpl::bdev_id));
   ASSERT_TRUE(empty.ok());
   EXPECT_FALSE(*empty) << "SPDK empties the file when PTPL is off";
+}
+
+TEST(reservations_test, a_ptpl_file_cut_at_any_length_is_refused_with_the_file_named) {
+  // What a writer that is not durable could leave after a power cut: the file is refused
+  // (the namespace with it), never loaded as fewer registrants. Only an empty file holds
+  // nothing (SPDK's "PTPL off"); write_file_durably never leaves one for a non-empty text.
+  reservation_state st;
+  const uuid a = *uuid::parse(id_a), b = *uuid::parse(id_b), bdev = *uuid::parse(ptpl::bdev_id);
+  st.restore({{a, 0xA}, {b, 0xB}}, reservation_type::write_exclusive, a, true);
+  const std::string text = encode_ptpl(st, bdev);
+  ASSERT_TRUE(decode_ptpl(text, "f.ptpl", bdev).ok());
+  const size_t end = text.find_last_not_of(" \n") + 1;  // the closing brace
+  for (size_t n = 1; n < end; ++n) {
+    SCOPED_TRACE(n);
+    auto r = decode_ptpl(text.substr(0, n), "f.ptpl", bdev);
+    ASSERT_FALSE(r.ok()) << text.substr(0, n);
+    EXPECT_NE(r.err().message.find("reservation file f.ptpl is not usable"), std::string::npos) << r.err().message;
+  }
+  for (size_t n = end; n <= text.size(); ++n) {
+    auto r = decode_ptpl(text.substr(0, n), "f.ptpl", bdev);
+    ASSERT_TRUE(r.ok() && *r) << "only trailing white space cut";
+    EXPECT_EQ((*r)->registrants.size(), 2u);
+  }
 }
 
 }  // namespace
