@@ -27,3 +27,16 @@ ctrl_of() {
   done
   return 1
 }
+
+# Asynchronous events the kernel received, from its nvme_async_event trace point:
+#   aen_trace_on                 start recording (before connecting)
+#   aen_count CTRL RESULT        how many events with that completion dword 0 (e.g. 0x040002:
+#                                Namespace Attribute Changed) controller CTRL (nvmeX) received
+AEN_EVENT=/sys/kernel/tracing/events/nvme/nvme_async_event
+aen_trace_on() {
+  [ -e "$AEN_EVENT/enable" ] || { echo "no $AEN_EVENT in this kernel" >&2; return 1; }
+  echo 1 > "$AEN_EVENT/enable"
+}
+aen_count() {
+  grep -c " $1: NVME_AEN=$2 " /sys/kernel/tracing/trace || true
+}

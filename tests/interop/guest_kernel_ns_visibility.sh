@@ -57,8 +57,15 @@ unchanged() {
   fi
 }
 sectors() { cat "/sys/block/$1/size"; }
+# aens_are "NA NB" WHAT: hosts A and B have had NA and NB Namespace Attribute Changed events
+# (0x040002: notice, Changed Namespace List log 04h) since they connected (waits 10 s)
+aens() { echo "$(aen_count "$A" 0x040002) $(aen_count "$B" 0x040002)"; }
+aens_are() {
+  lp_wait_for "[ \"\$(aens)\" = \"$1\" ]" 10 || fail "$2: Namespace Attribute Changed events of A and B: '$(aens)', expected '$1'"
+}
 
 stamp "== connect as host A and host B: each sees only its namespaces"
+aen_trace_on || fail "no nvme_async_event trace point"
 connect_as "$HOST_A" 6a0c1f7e-0000-4000-8000-0000000000c1
 connect_as "$HOST_B" 6a0c1f7e-0000-4000-8000-0000000000c2
 A=$(ctrl_of "$NQN" "$HOST_A")
@@ -68,6 +75,7 @@ CNTLID_B=$(cat "/sys/class/nvme/$B/cntlid")
 expect_nsids "$A" "1 4" "host A at connect"
 expect_nsids "$B" "2 4" "host B at connect"
 nvme list
+aens_are "0 0" "at connect"
 check "host A ($A, cntlid $CNTLID_A) has namespaces 1 4, host B ($B, cntlid $CNTLID_B) 2 4"
 
 stamp "== namespace 3 made visible to host A while connected"
@@ -79,14 +87,16 @@ dd if=/dev/urandom of=/tmp/pattern bs=4k count=64 2>/dev/null
 dd if=/tmp/pattern of="$D3" bs=4k count=64 oflag=direct 2>/dev/null || fail "write to namespace 3 ($D3)"
 dd if="$D3" of=/tmp/back bs=4k count=64 iflag=direct 2>/dev/null || fail "read from namespace 3"
 [ "$(md5sum < /tmp/pattern)" = "$(md5sum < /tmp/back)" ] || fail "namespace 3 read back differs"
+aens_are "1 0" "nvmf_ns_add_host 3 A"
 unchanged "after nvmf_ns_add_host"
-check "namespace 3 appeared for host A only ($D3, 256 KiB written and read back), no reconnect"
+check "namespace 3 appeared for host A only (its event went to A only; $D3, 256 KiB written and read back), no reconnect"
 
 stamp "== namespace 1 hidden from host A while connected"
 hook remove_host 1 A
 expect_nsids "$A" "3 4" "after nvmf_ns_remove_host 1 A"
 expect_nsids "$B" "2 4" "host B after nvmf_ns_remove_host 1 A"
 head_of 1 > /dev/null && fail "namespace 1 still has a block device"
+aens_are "2 0" "nvmf_ns_remove_host 1 A"
 unchanged "after nvmf_ns_remove_host"
 check "namespace 1 disappeared from host A"
 
@@ -104,6 +114,7 @@ nvme list -o json > /tmp/list.json
 cat /tmp/list.json
 tr -d ' \n' < /tmp/list.json | grep -q "\"DevicePath\":\"/dev/$H4\"[^}]*\"PhysicalSize\":16777216" ||
   fail "nvme list does not show /dev/$H4 with 16 MiB"
+aens_are "3 1" "bdev_lvol_resize"
 unchanged "after bdev_lvol_resize"
 check "namespace 4 ($H4) is 16 MiB in sysfs (head and both paths), id-ns and nvme list"
 
@@ -111,9 +122,11 @@ stamp "== namespace 5 added, namespace 3 removed while connected"
 hook add_ns 5
 expect_nsids "$A" "3 4 5" "host A after nvmf_subsystem_add_ns 5"
 expect_nsids "$B" "2 4 5" "host B after nvmf_subsystem_add_ns 5"
+aens_are "4 2" "nvmf_subsystem_add_ns 5"
 hook remove_ns 3
 expect_nsids "$A" "4 5" "host A after nvmf_subsystem_remove_ns 3"
 expect_nsids "$B" "2 4 5" "host B after nvmf_subsystem_remove_ns 3"
+aens_are "5 2" "add_ns 5, remove_ns 3"
 unchanged "after add_ns/remove_ns"
 nvme list
 check "namespace 5 appeared on both controllers, namespace 3 disappeared from host A"

@@ -14,6 +14,11 @@ ID2=6a0c1f7e-0000-4000-8000-0000000000b2
 stamp() { echo "[t=$(cut -d' ' -f1 /proc/uptime)s] $*"; }
 fail() { echo "CHECK FAILED: $*"; exit 1; }
 check() { stamp "ok: $*"; }
+# ns_dev CTRL: the block device of the controller's namespace 1 (/dev/nvmeXn1)
+ns_dev() {
+  for n in /sys/class/nvme/"$1"/nvme*n1; do [ -e "$n" ] && { echo "/dev/${n##*/}"; return 0; }; done
+  return 1
+}
 # connect_as HOSTNQN HOSTID VAR: connects, sets VAR to the controller's namespace block device
 connect_as() {
   created=$(connect_host 10.0.2.2 "$PORT" "$NQN" "$1" "$2" reconnect_delay=1,ctrl_loss_tmo=120) ||
@@ -21,14 +26,28 @@ connect_as() {
   echo "connected as $1: $created"
   lp_wait_for "ctrl_of $NQN $1" 20 || fail "no controller for $1"
   c=$(ctrl_of "$NQN" "$1")
-  lp_wait_for "ls /sys/class/nvme/$c/ | grep -q '^nvme[0-9]*n1$'" 20 || fail "$c has no namespace device"
-  d=/dev/$(ls "/sys/class/nvme/$c/" | grep '^nvme[0-9]*n1$')
+  lp_wait_for "ns_dev $c" 20 || fail "$c has no namespace device"
+  d=$(ns_dev "$c")
   lp_wait_for "[ -b $d ]" 20 || fail "$d did not appear"
   eval "$3=$d"
 }
 write_ok() { dd if=/dev/urandom of="$1" bs=4k count=1 seek="$2" oflag=direct 2>/dev/null; }
 read_ok() { dd if="$1" of=/dev/null bs=4k count=1 skip="$2" iflag=direct 2>/dev/null; }
 report() { nvme resv-report "$1" -n 1 --eds -o json; }
+ctrl_dev() { basename "$(dirname "$(readlink -f "/sys/block/${1#/dev/}")")"; }  # /dev/nvmeXn1 -> nvmeX
+# notified DEV: DEV's controller had the Reservation Notification event (0x800006: I/O command
+# set specific, log page 80h) and its Reservation Notification log says Registration Preempted
+# (type 1) on namespace 1
+notified() {
+  c=$(ctrl_dev "$1")
+  lp_wait_for "[ \$(aen_count $c 0x800006) = 1 ]" 10 || fail "$c: not one Reservation Notification event"
+  # shellcheck disable=SC2046  # the log's bytes as positional parameters
+  set -- $(nvme get-log "/dev/$c" --log-id=0x80 --log-len=64 -b | od -A n -t u1 -v)
+  echo "$c reservation notification log: count $1, type $9, available ${10}, nsid ${13}"
+  if [ "$9" != 1 ] || [ "${13}${14}${15}${16}" != 1000 ]; then
+    fail "$c: the Reservation Notification log is not Registration Preempted on namespace 1"
+  fi
+}
 # report_shows DEV FILE "what" PATTERN...: the report from DEV (saved in FILE) matches every PATTERN
 report_shows() {
   dev=$1 file=$2 what=$3
@@ -39,6 +58,7 @@ report_shows() {
 }
 
 stamp "== host 1: register (persist through power loss), acquire Write Exclusive"
+aen_trace_on || fail "no nvme_async_event trace point"
 connect_as "$H1" "$ID1" D1
 nvme id-ns "$D1" | grep -q "^rescap *: 0xff" || { nvme id-ns "$D1" | grep rescap; fail "RESCAP: every type, IEKEY and PTPL"; }
 nvme id-ctrl "$D1" | grep -q "^oncs *: 0x2c" || { nvme id-ctrl "$D1" | grep oncs; fail "ONCS reservations bit"; }
@@ -63,7 +83,8 @@ grep -q '"rkey" *: *4369' /tmp/r3 && fail "after preempt: host 1's key 0x1111 is
 write_ok "$D2" 12 || fail "the new holder's write"
 if write_ok "$D1" 12; then fail "the preempted host 1 still writes"; fi
 read_ok "$D1" 12 || fail "the preempted host 1 reads"
-check "host 2 preempted host 1 (racqa 1) and writes; host 1 only reads"
+notified "$D1"
+check "host 2 preempted host 1 (racqa 1) and writes; host 1 only reads, was notified"
 
 stamp "== host 1 registers again and preempts-and-aborts host 2"
 nvme resv-register "$D1" -n 1 --nrkey=0x1111 --rrega=0 || fail "host 1 registers again"
@@ -76,7 +97,8 @@ if nvme resv-register "$D2" -n 1 --crkey=0x2222 --nrkey=0x2323 --rrega=2 2>/dev/
 fi
 write_ok "$D1" 13 || fail "host 1's write after preempt-and-abort"
 if write_ok "$D2" 13; then fail "the aborted host 2 still writes"; fi
-check "host 1 preempted-and-aborted host 2 (racqa 2): host 2's registration gone, host 1 writes"
+notified "$D2"
+check "host 1 preempted-and-aborted host 2 (racqa 2): host 2's registration gone and notified, host 1 writes"
 
 stamp "== nvmfd is killed with SIGKILL and restarted (lp-host hook restart)"
 lp-host hook restart || fail "the host could not restart nvmfd"

@@ -14,6 +14,8 @@
 #     and nvme list show the new size on both controllers
 #   - nvmf_subsystem_add_ns 5 (visible to all) appears on both; nvmf_subsystem_remove_ns 3
 #     disappears from A
+#   - each change sent the Namespace Attribute Changed event (the kernel's nvme_async_event
+#     trace point: 0x040002) to exactly the controllers whose host sees the namespace
 #   - no reconnect: both controllers keep their cntlid and stay live throughout
 #   kernel_ns_visibility.sh BIN_DIR GUEST_DIR               (ctest: interop_kernel_ns_visibility)
 #   kernel_ns_visibility.sh --hook BIN_DIR RPC_SOCK ACTION ARGS...   (run by the guest's lp-host)

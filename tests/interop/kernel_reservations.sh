@@ -9,11 +9,13 @@
 #     refused writes, host 2 writes
 #   - host 1 registers again and preempts-and-aborts host 2 (racqa 2): host 2's registration
 #     is gone (its key no longer works), host 1 holds and writes, host 2 is refused writes
+#   - each preempted host's controller gets one Reservation Notification event (the kernel's
+#     nvme_async_event trace point) and its log page 80h says Registration Preempted, nsid 1
 #   - the report (extended data structure) shows the keys, type, holder and PTPL
 #   - nvmfd is killed with SIGKILL and restarted from its config (`lp-host hook restart`): both
 #     controllers reconnect and the reservation is back for host 1; released, unregistered
 #   kernel_reservations.sh BIN_DIR GUEST_DIR               (ctest: interop_kernel_reservations)
-#   kernel_reservations.sh --hook BIN_DIR WORK_DIR restart  (run by the guest's lp-host)
+#   kernel_reservations.sh --hook BIN_DIR WORK_DIR PORT restart  (run by the guest's lp-host)
 # NVMFD_INTEROP_GUEST_ARGS adds run-guest options (e.g. "--loglevel 7").
 set -euo pipefail
 self=$(readlink -f "$0")
@@ -28,9 +30,15 @@ start_nvmfd() {  # BIN WORK: nvmfd from WORK/config.json, its PID in WORK/nvmfd.
 }
 
 if [ "${1:-}" = --hook ]; then
-  [ "${4:-}" = restart ] || fail "unknown hook action ${4:-}"
+  [ "${5:-}" = restart ] || fail "unknown hook action ${5:-}"
   stop_pidfile "$3/nvmfd.pid" 0   # SIGKILL: no chance to write anything more
   echo "nvmfd killed with SIGKILL; ptpl file: $(cat "$3/ns1.ptpl")" >&2
+  # The killed nvmfd's listening socket outlives the process for a moment (the io_uring ring
+  # with its pending accept is torn down asynchronously): a restart before it is gone fails
+  # to bind with "Address already in use".
+  waits=0
+  while ss -Hltn "sport = :$4" | grep -q . && [ "$waits" -lt 200 ]; do sleep 0.05; waits=$((waits + 1)); done
+  echo "port $4 free after $waits waits of 50 ms" >&2
   start_nvmfd "$2" "$3"
   echo "nvmfd restarted from its config (pid $(cat "$3/nvmfd.pid"))" >&2
   exit 0
@@ -65,7 +73,7 @@ start=$(date +%s)
 rc=0
 read -r -a extra <<< "${NVMFD_INTEROP_GUEST_ARGS:-}"
 timeout 600 "$peer/run-guest" --timeout 540 --append nvme_core.multipath=N "${extra[@]}" \
-  --hook "bash $self --hook $bin $work" --add "$here/guest_hosts.sh" \
+  --hook "bash $self --hook $bin $work $port" --add "$here/guest_hosts.sh" \
   "$here/guest_kernel_reservations.sh" "$port" || rc=$?
 echo "kernel_reservations: guest run took $(( $(date +%s) - start )) s"
 echo "--- ptpl file ---"; cat "$work/ns1.ptpl" || true
