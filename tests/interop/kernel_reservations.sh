@@ -1,21 +1,54 @@
 #!/usr/bin/env bash
 # Interop: NVMe reservations from the Linux kernel host (nvme-cli 2.3 in the QEMU guest)
-# against nvmfd, with a ptpl_file. Host 1 registers (CPTPL: persist), acquires Write
-# Exclusive, writes; host 2 (another host NQN and Host ID, connected after host 1 left) is
-# refused writes (Reservation Conflict) but reads, registers, preempts host 1 and writes;
-# the report (extended data structure) shows the keys, type and holder; nvmfd is killed
-# with SIGKILL and restarted from its config, and the reservation is back for host 2.
+# against nvmfd, with a ptpl_file. Two host identities (host NQN and Host ID) connected at the
+# same time from one kernel (nvme_core.multipath=N: one block device per controller), in ONE
+# guest boot (guest_kernel_reservations.sh):
+#   - host 1 registers (CPTPL: persist), acquires Write Exclusive, writes
+#   - host 2 is refused writes (Reservation Conflict) but reads, registers, cannot acquire the
+#     held reservation, preempts host 1 (racqa 1): host 1's registration is gone, host 1 is
+#     refused writes, host 2 writes
+#   - host 1 registers again and preempts-and-aborts host 2 (racqa 2): host 2's registration
+#     is gone (its key no longer works), host 1 holds and writes, host 2 is refused writes
+#   - each preempted host's controller gets one Reservation Notification event (the kernel's
+#     nvme_async_event trace point) and its log page 80h says Registration Preempted, nsid 1
+#   - the report (extended data structure) shows the keys, type, holder and PTPL
+#   - nvmfd is killed with SIGKILL and restarted from its config (`lp-host hook restart`): both
+#     controllers reconnect and the reservation is back for host 1; released, unregistered
+#   kernel_reservations.sh BIN_DIR GUEST_DIR               (ctest: interop_kernel_reservations)
+#   kernel_reservations.sh --hook BIN_DIR WORK_DIR PORT restart  (run by the guest's lp-host)
+# NVMFD_INTEROP_GUEST_ARGS adds run-guest options (e.g. "--loglevel 7").
 set -euo pipefail
+self=$(readlink -f "$0")
+here=$(dirname "$self")
+fail() { echo "CHECK FAILED (host): $*" >&2; exit 1; }
+. "$here/../lib/nvmfd_proc.sh"
+
+start_nvmfd() {  # BIN WORK: nvmfd from WORK/config.json, its PID in WORK/nvmfd.pid
+  "$1/nvmfd" -c "$2/config.json" -r "$2/rpc.sock" >> "$2/nvmfd.log" 2>&1 &
+  echo $! > "$2/nvmfd.pid"
+  wait_rpc "$1" "$2/rpc.sock" || { tail -n 20 "$2/nvmfd.log" >&2; fail "nvmfd did not come up"; }
+}
+
+if [ "${1:-}" = --hook ]; then
+  [ "${5:-}" = restart ] || fail "unknown hook action ${5:-}"
+  stop_pidfile "$3/nvmfd.pid" 0   # SIGKILL: no chance to write anything more
+  echo "nvmfd killed with SIGKILL; ptpl file: $(cat "$3/ns1.ptpl")" >&2
+  # The killed nvmfd's listening socket outlives the process for a moment (the io_uring ring
+  # with its pending accept is torn down asynchronously): a restart before it is gone fails
+  # to bind with "Address already in use".
+  waits=0
+  while ss -Hltn "sport = :$4" | grep -q . && [ "$waits" -lt 200 ]; do sleep 0.05; waits=$((waits + 1)); done
+  echo "port $4 free after $waits waits of 50 ms" >&2
+  start_nvmfd "$2" "$3"
+  echo "nvmfd restarted from its config (pid $(cat "$3/nvmfd.pid"))" >&2
+  exit 0
+fi
+
 bin=$1
 peer=$2
-here=$(cd "$(dirname "$0")" && pwd)
+for b in nvmfd nvmfctl; do [ -x "$bin/$b" ] || fail "$bin/$b is not built"; done
 work=$(mktemp -d /tmp/nvmfd-interop-resv.XXXXXX)
-pid=""
-stop_nvmfd() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; wait "$pid" 2>/dev/null || true; fi
-  pid=""
-}
-cleanup() { stop_nvmfd; rm -rf "$work"; }
+cleanup() { stop_pidfile "$work/nvmfd.pid"; rm -rf "$work"; }
 trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -33,43 +66,18 @@ cat > "$work/config.json" <<JSON
     {"method": "nvmf_subsystem_add_listener", "params": {"nqn": "nqn.2016-06.io.nvmfd:resv",
        "listen_address": {"trtype": "TCP", "adrfam": "IPv4", "traddr": "127.0.0.1", "trsvcid": "$port"}}}]}]}
 JSON
+start_nvmfd "$bin" "$work"
+first=$(cat "$work/nvmfd.pid")
 
-start_nvmfd() {
-  "$bin/nvmfd" -c "$work/config.json" -r "$work/rpc.sock" >> "$work/nvmfd.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 100); do
-    "$bin/nvmfctl" -s "$work/rpc.sock" nvmf_get_subsystems > /dev/null 2>&1 && return 0
-    kill -0 "$pid" 2>/dev/null || { cat "$work/nvmfd.log"; echo "nvmfd died"; exit 1; }
-    sleep 0.1
-  done
-  echo "nvmfd did not come up"; exit 1
-}
-start_nvmfd
-
-# One guest boot: when the ptpl file shows host 2 holding the reservation (the guest has
-# then finished its first phase and polls for the controller to come back), nvmfd is killed
-# with SIGKILL and started again from the same config.
-first=$pid
-(
-  for _ in $(seq 3000); do
-    if grep -q '"holder_uuid": "6a0c1f7e-0000-4000-8000-0000000000b2"' "$work/ns1.ptpl" 2>/dev/null; then
-      sleep 1
-      kill -9 "$first"
-      sleep 0.5
-      "$bin/nvmfd" -c "$work/config.json" -r "$work/rpc2.sock" >> "$work/nvmfd.log" 2>&1 &
-      echo $! > "$work/pid2"
-      exit 0
-    fi
-    sleep 0.2
-  done
-) &
-restarter=$!
+start=$(date +%s)
 rc=0
-timeout 600 "$peer/run-guest" --timeout 540 "$here/guest_kernel_reservations.sh" "$port" || rc=$?
-kill "$restarter" 2>/dev/null || true
-if [ -s "$work/pid2" ]; then kill "$(cat "$work/pid2")" 2>/dev/null || true; fi
+read -r -a extra <<< "${NVMFD_INTEROP_GUEST_ARGS:-}"
+timeout 600 "$peer/run-guest" --timeout 540 --append nvme_core.multipath=N "${extra[@]}" \
+  --hook "bash $self --hook $bin $work $port" --add "$here/guest_hosts.sh" \
+  "$here/guest_kernel_reservations.sh" "$port" || rc=$?
+echo "kernel_reservations: guest run took $(( $(date +%s) - start )) s"
 echo "--- ptpl file ---"; cat "$work/ns1.ptpl" || true
 echo "--- nvmfd log ---"; tail -n 40 "$work/nvmfd.log"
-[ -s "$work/pid2" ] || { echo "FAIL: nvmfd was never killed and restarted"; exit 1; }
-[ "$rc" -eq 0 ] || { echo "FAIL: guest script rc=$rc"; exit 1; }
+[ "$(cat "$work/nvmfd.pid")" != "$first" ] || fail "nvmfd was never killed and restarted"
+[ "$rc" -eq 0 ] || fail "guest script rc=$rc"
 echo "interop_kernel_reservations: PASS"

@@ -3,7 +3,9 @@
 #   wait_rpc BIN SOCK           0 once nvmfd answers on SOCK (up to 10 s), else 1
 #   stop_pidfile FILE [GRACE]   stop the nvmfd whose PID is in FILE, by that PID and only if it
 #                               still is an nvmfd: SIGTERM, SIGKILL after GRACE seconds
-#                               (default 5; 0: SIGKILL at once); then empty FILE
+#                               (default 5; 0: SIGKILL at once); then empty FILE. An exited
+#                               process counts as gone even before its parent reaps it (an
+#                               orphan's zombie may stay: PID 1 here does not always reap).
 
 require_root() {
   if [ "$(id -u)" != 0 ]; then
@@ -21,6 +23,10 @@ wait_rpc() {
   return 1
 }
 
+pid_running() {  # PID: running (not a zombie)
+  kill -0 "$1" 2>/dev/null && [ "$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
 stop_pidfile() {
   local file=$1 grace=${2:-5} p _
   p=$(cat "$file" 2>/dev/null || true)
@@ -29,10 +35,10 @@ stop_pidfile() {
     if [ "$grace" = 0 ]; then kill -KILL "$p" 2>/dev/null || true
     else
       kill -TERM "$p" 2>/dev/null || true
-      for _ in $(seq $((grace * 10))); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+      for _ in $(seq $((grace * 10))); do pid_running "$p" || break; sleep 0.1; done
       kill -KILL "$p" 2>/dev/null || true
     fi
-    while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
+    while pid_running "$p"; do sleep 0.05; done
   fi
   : > "$file"
 }
