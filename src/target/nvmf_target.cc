@@ -371,6 +371,7 @@ result<nsid_t> nvmf_target::add_namespace(const std::string& nqn, const namespac
     ns->anagrpid = p.anagrpid ? p.anagrpid : nsid.value;
     ns->auto_visible = !p.no_auto_visible;
     if (!p.ptpl_file.empty()) {
+      if (auto r = check_ptpl_file_unused_locked(p.ptpl_file); !r) return r.take_err();
       if (auto r = restore_reservation(*ns, p.ptpl_file); !r) return r.take_err();
     }
     s->set_namespace(nsid, ns);
@@ -380,6 +381,21 @@ result<nsid_t> nvmf_target::add_namespace(const std::string& nqn, const namespac
   watch_size(s, nsid, p.dev);
   notify_namespace_change(s, nsid, [added](const std::string& h) { return added->visible_to(h); });
   return nsid;
+}
+
+result<void> nvmf_target::check_ptpl_file_unused_locked(const std::string& ptpl_file) const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path wanted = fs::weakly_canonical(ptpl_file, ec);
+  for (auto& sub : subsystems_)
+    for (auto& ns : sub->namespaces_snapshot()->slots()) {
+      if (!ns || !ns->ptpl) continue;
+      std::error_code ec2;
+      if (fs::weakly_canonical(ns->ptpl->path(), ec2) == wanted)
+        return error{errc::already_exists, fmt::format("ptpl_file {} is already the reservation file of {} nsid {}",
+                                                       ptpl_file, sub->nqn(), ns->nsid)};
+    }
+  return success();
 }
 
 result<void> nvmf_target::restore_reservation(target_namespace& ns, const std::string& ptpl_file) {

@@ -237,6 +237,9 @@ class nvmf_target {
   result<void> change_visibility(const std::string& nqn, nsid_t nsid, const std::string& hostnqn, bool add);
   // Reads ns's reservation from its ptpl file (add_namespace, under mu()).
   static result<void> restore_reservation(target_namespace& ns, const std::string& ptpl_file);
+  // already_exists when another namespace (of any subsystem) keeps its reservations in that
+  // file (the same path after resolving links and dots): two writers would overwrite each other.
+  result<void> check_ptpl_file_unused_locked(const std::string& ptpl_file) const;
   // Posts an ANA change notice to the subsystem's controllers connected through listener a
   // (all of them when a is null).
   void notify_ana_change_locked(subsystem& s, const listen_address* a);

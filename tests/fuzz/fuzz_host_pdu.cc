@@ -17,10 +17,14 @@
 // 1, readers: the rest as a log page or Identify data for the host's readers: the discovery
 //    log (whole, header, entries, and read_discovery_log in chunks of byte 1 * 4 + 4 bytes,
 //    from a reader that serves the page), the ANA log (parse_ana_log), and the Identify limits
-//    (namespace_geometry_of, in_capsule_data_limit, max_transfer_from_mdts).
+//    (namespace_geometry_of, in_capsule_data_limit, max_transfer_from_mdts), the Changed
+//    Namespace List (parse_changed_namespace_list) and a Reservation Report's data, with and
+//    without EDS (parse_reservation_report).
 //    Oracles: a parsed discovery log has NUMREC entries; an ANA snapshot has no more groups
 //    than NGRPS; an accepted namespace has a block of 512 B to 64 KiB whose size times the
-//    block count fits 64 bits; the in-capsule limit never exceeds the largest transfer.
+//    block count fits 64 bits; the in-capsule limit never exceeds the largest transfer; a
+//    changed namespace list is ascending without zero; a report holds no more registrants
+//    than REGCTL counts, nor than the data holds.
 #include <linux/sockios.h>
 #include <poll.h>
 #include <sched.h>
@@ -40,6 +44,8 @@
 #include "host/host_qpair.h"
 #include "host/identify_limits.h"
 #include "host/io_command.h"
+#include "host/namespace_change_reader.h"
+#include "host/reservation_request.h"
 
 namespace nvmfd::fuzz {
 namespace {
@@ -205,6 +211,18 @@ void readers(fuzz_input& in) {
     auto hdr = decode_wire<ana_log_header>(page);
     check(hdr && ana->groups.size() <= hdr->ngrps.get(), "ANA snapshot with more groups than NGRPS");
   }
+
+  if (auto list = parse_changed_namespace_list(page); list && *list) {
+    check((*list)->size() <= page.size() / 4, "more NSIDs than the page holds");
+    for (size_t i = 0; i < (*list)->size(); ++i)
+      check((**list)[i].value != 0 && (i == 0 || (**list)[i - 1] < (**list)[i]), "changed list not ascending");
+  }
+  for (bool eds : {false, true})
+    if (auto rep = parse_reservation_report(page, eds)) {
+      size_t entry = eds ? 64 : 24, header = eds ? 64 : 24;
+      check(rep->registrants.size() <= rep->regctl, "more registrants than REGCTL");
+      check(header + rep->registrants.size() * entry <= page.size(), "registrants past the data");
+    }
 
   std::array<std::byte, identify_data_size> id{};
   std::memcpy(id.data(), page.data(), std::min(page.size(), id.size()));

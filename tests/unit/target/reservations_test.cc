@@ -560,6 +560,22 @@ TEST(reservations_test, an_unusable_ptpl_file_refuses_the_namespace_and_says_why
   auto missing_dir = ptpl::add_ptpl_subsystem(h, dir + "/no/such/dir/ns.ptpl");
   ASSERT_FALSE(missing_dir.ok());
   EXPECT_NE(missing_dir.err().message.find("does not exist"), std::string::npos);
+
+  // One file, one namespace: a second namespace naming the same file (here through "..")
+  // is refused, naming the first; two writers would overwrite each other's reservations.
+  handler_harness shared;
+  ASSERT_TRUE(ptpl::add_ptpl_subsystem(shared, dir + "/ns.ptpl").ok());
+  auto disk = ram_bdev::create("ptpl-disk-2", 512, 256, std::nullopt);
+  ASSERT_TRUE(disk.ok());
+  namespace_params np;
+  np.dev = *disk;
+  np.ptpl_file = dir + "/../" + std::filesystem::path(dir).filename().string() + "/ns.ptpl";
+  auto second = shared.target().add_namespace(ptpl::nqn, np);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.err().code, errc::already_exists);
+  EXPECT_NE(second.err().message.find("is already the reservation file of " + std::string(ptpl::nqn) + " nsid 1"),
+            std::string::npos)
+      << second.err().message;
 }
 
 TEST(reservations_test, a_file_in_spdks_format_loads) {
