@@ -1,7 +1,7 @@
 // path_supervisor's policy on a manual clock, with fake connect and ANA-read seams: the
 // reconnect schedule (first attempt at once, then every reconnect_delay_sec, giving up at
 // ctrlr_loss_timeout_sec), failover rotation and remove_transport, the ANATT timer, events
-// of a replaced connection, and stop while an attempt is under way.
+// of a replaced connection, namespace change events, and stop while an attempt is under way.
 #include "host/path_supervisor.h"
 
 #include <gtest/gtest.h>
@@ -44,6 +44,7 @@ struct path_supervisor_test : ::testing::Test {
   // Filled on the reactor; read by the test after flush().
   std::vector<std::shared_ptr<attempt>> attempts;
   std::vector<completion<ana_log_snapshot>> ana_reads;
+  std::vector<completion<std::vector<namespace_change>>> ns_reads;
   int changes = 0;
   std::shared_ptr<path_supervisor> sup;
 
@@ -69,6 +70,9 @@ struct path_supervisor_test : ::testing::Test {
     };
     s.read_ana = [this](std::shared_ptr<host_controller>, completion<ana_log_snapshot> done) {
       ana_reads.push_back(std::move(done));
+    };
+    s.read_namespace_changes = [this](std::shared_ptr<host_controller>, completion<std::vector<namespace_change>> done) {
+      ns_reads.push_back(std::move(done));
     };
     return s;
   }
@@ -255,6 +259,55 @@ TEST_F(path_supervisor_test, events_of_a_replaced_connection_are_ignored) {
   attempts[1]->handlers.on_failure("cut again");
   flush();
   EXPECT_EQ(attempts.size(), 3u) << "the current connection's failure still counts";
+}
+
+// Asynchronous Event dword 0 of a Namespace Attribute Changed notice (type 2, info 0, log 04h).
+constexpr uint32_t namespace_attribute_changed_event = 0x00040002;
+
+TEST_F(path_supervisor_test, namespace_events_read_the_changes_once_at_a_time_and_record_sizes) {
+  start({.ctrlr_loss_timeout_sec = -1, .reconnect_delay_sec = 1});
+  int changes_before = changes;
+  auto& h = attempts[0]->handlers;
+  h.on_event(namespace_attribute_changed_event);
+  h.on_event(namespace_attribute_changed_event);  // while the first read is under way
+  flush();
+  ASSERT_EQ(ns_reads.size(), 1u) << "one read at a time";
+  pool.run_on(0, [&] {
+    auto done = std::move(ns_reads.front());
+    ns_reads.clear();
+    done(std::vector<namespace_change>{{nsid_t{1}, namespace_geometry{512, 100}}, {nsid_t{2}, std::nullopt}});
+  });
+  flush();
+  auto st = sup->get_status();
+  ASSERT_EQ(st.sizes.count(1), 1u);
+  EXPECT_EQ(st.sizes[1].num_blocks, 100u);
+  EXPECT_EQ(st.sizes.count(2), 0u) << "an inactive namespace has no size";
+  EXPECT_GT(changes, changes_before) << "the owner is told";
+  ASSERT_EQ(ns_reads.size(), 1u) << "the event that came during the read is read once more";
+  uint64_t stamp = st.sizes[1].stamp;
+  pool.run_on(0, [&] {
+    auto done = std::move(ns_reads.front());
+    ns_reads.clear();
+    done(std::vector<namespace_change>{{nsid_t{1}, namespace_geometry{512, 200}}});
+  });
+  flush();
+  st = sup->get_status();
+  EXPECT_EQ(st.sizes[1].num_blocks, 200u);
+  EXPECT_GT(st.sizes[1].stamp, stamp) << "later news, larger stamp";
+  // A failed read changes nothing and ends the round; an ANA event does not read namespaces.
+  pool.run_on(0, [&] { h.on_event(namespace_attribute_changed_event); });
+  flush();
+  ASSERT_EQ(ns_reads.size(), 1u);
+  pool.run_on(0, [&] {
+    auto done = std::move(ns_reads.front());
+    ns_reads.clear();
+    done(error{errc::io_error, "Get Log Page failed"});
+  });
+  flush();
+  EXPECT_EQ(sup->get_status().sizes[1].num_blocks, 200u);
+  h.on_event(0x000c0302);  // ANA change (info 3, log 0Ch): without ANA reporting, nothing to read
+  flush();
+  EXPECT_TRUE(ns_reads.empty());
 }
 
 TEST_F(path_supervisor_test, stop_during_an_attempt_cancels_it_and_disconnects_a_late_controller) {
