@@ -129,13 +129,16 @@ def reservations_section(work):
     o = ["", RESV_BEGIN, "## What reservations cost the I/O path", ""]
     how = f"{r['knobs']} bash bench/reservations.sh DIR".lstrip()
     o.append(f"Measured by `{how}` on {r['date']} at commit {r['git']} ({r['nproc']} CPUs; priority: "
-             f"{r['priority']}), in one session: nvmfd (core {r['target_cpu']}) exports a {r['namespace']}; nvmf-perf (core "
+             f"{r['priority']}; raw outputs and the commands in `{work}/`), in one session: nvmfd (core {r['target_cpu']}) exports a {r['namespace']}; nvmf-perf (core "
              f"{r['host_cpu']}, never registered) reads 4 KiB at random from it while a second nvmfd, host only "
              f"(core {r['holder_cpu']}, `--poll-mode event`, attached with `bdev_nvme_attach_controller`), moves "
              "the namespace between the states below with `nvmfctl resv-register`, `resv-acquire` and "
-             "`resv-release`, each move checked with `resv-report`. The states alternate run by run "
-             f"({', '.join(r['states'])}, {', '.join(r['states'][:1])}, ...; {r['samples']} round{'s' if r['samples'] != 1 else ''} per workload, "
-             f"each run {r['warmup_s']:g} s warm-up + {r['time_s']:g} s measured). With no reservation held the "
+             "`resv-release`, each move checked with `resv-report`. The states alternate run by run, in "
+             f"{r['samples']} round{'s' if r['samples'] != 1 else ''} per workload, each round starting one state "
+             f"further ({', '.join(r['states'])}; {', '.join(r['states'][1:] + r['states'][:1])}; ...) so that "
+             "every state takes every place in a round equally often; each run "
+             f"{r['warmup_s']:g} s warm-up + {r['time_s']:g} s measured, and compared with the baseline run of "
+             "its round. With no reservation held the "
              "namespace's reservation view is null, one pointer test per command; while another host holds "
              "Write Exclusive every read is checked against the view (and allowed).")
     o.append("")

@@ -9,21 +9,23 @@
 #   held        the other host holds a Write Exclusive reservation (reads allowed to all:
 #               each read is checked against a non-null view);
 #   registered  the other host is registered, no reservation held.
-# Runs alternate the states (none, held, registered, none, ...) for 4 KiB random read at
-# QD 1 and QD 32. Before them, a sanity check: a write from nvmf-perf while the reservation
+# Runs alternate the states in rounds, for 4 KiB random read at QD 1 and QD 32; each round
+# starts one state further (none held registered, held registered none, ...), so that every
+# state runs first, second and third equally often, and is compared with the baseline run of
+# its own round. Before them, a sanity check: a write from nvmf-perf while the reservation
 # is held must fail with Reservation Conflict (and pass with no registrant).
 # Writes WORK_DIR/reservations.json (medians, ratios to the baseline, samples, other
 # processes' CPU per run, the load); bench/report.py turns it into a section of
 # docs/performance.md. Called by bench/run.sh; alone it needs build/bin/{nvmfd,nvmfctl,nvmf-perf}.
-# Knobs: BENCH_RESV_TIME (seconds per run, default 3), BENCH_RESV_SAMPLES (runs per state
-# and workload, default 7), BENCH_RESV_STATES (default "none held registered"; "none held"
+# Knobs: BENCH_RESV_TIME (seconds per run, default 3), BENCH_RESV_SAMPLES (rounds per
+# workload, default 9), BENCH_RESV_STATES (default "none held registered"; "none held"
 # leaves the third out). Stops what it starts, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$1
 mkdir -p "$work"
 time_s=${BENCH_RESV_TIME:-3}
-samples=${BENCH_RESV_SAMPLES:-7}
+samples=${BENCH_RESV_SAMPLES:-9}
 read -r -a states <<< "${BENCH_RESV_STATES:-none held registered}"
 [ "${states[0]}" = none ] || { echo "[bench] resv: BENCH_RESV_STATES must start with none (the baseline)" >&2; exit 2; }
 source bench/lib.sh
@@ -136,7 +138,9 @@ PY
 printf 'name\tstate\ttarget_jiffies\tholder_jiffies\tmachine_busy_jiffies\twall_s\n' > "$work/resv-runs.tsv"
 for qd in 1 32; do
   for i in $(seq "$samples"); do
-    for s in "${states[@]}"; do
+    k=${#states[@]}
+    for j in $(seq 0 $((k - 1))); do
+      s=${states[$(( (i - 1 + j) % k ))]}
       enter "$s"
       name=resv-randread-qd$qd-$s-$i
       perf_cmd "$work/$name.json" -q "$qd" -o 4096 -w randread -t "$time_s" --warmup 1
