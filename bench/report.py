@@ -142,21 +142,29 @@ def reservations_section(work):
              "namespace's reservation view is null, one pointer test per command; while another host holds "
              "Write Exclusive every read is checked against the view (and allowed).")
     o.append("")
-    o.append("| workload | namespace state | IOPS (median) | avg µs | p99 µs | IOPS / baseline: median of the "
-             "rounds' ratios (range) | ratio of the medians | others' CPU (cores, median) |")
+    o.append("| workload | namespace state | IOPS: median (min - max) | avg µs | p99 µs | IOPS / baseline: median "
+             "of the rounds' ratios (range) | ratio of the medians | others' CPU (cores, median) |")
     o.append("|---|---|--:|--:|--:|--:|--:|--:|")
     others = []
+    spread = 1.0  # the largest max/min of one state's runs
     for run in r["runs"]:
         for s, v in run["states"].items():
             others += v["others_cores"]
+            spread = max(spread, max(v["samples"]) / max(min(v["samples"]), 1))
             q = run["ratios"].get(s)
             pair = (f"**{q['pairwise_median']:.3f}** ({q['pairwise_min']:.3f} - {q['pairwise_max']:.3f})"
                     if q else "—")
             ofm = f"{q['of_medians']:.3f}" if q else "—"
             o.append(f"| randread {run['io_size'] // 1024} KiB QD{run['queue_depth']} | {RESV_STATES.get(s, s)} | "
-                     f"{fmt(v['iops'])} | {v['avg_lat_us']:.1f} | {v['p99_lat_us']:.1f} | {pair} | {ofm} | "
+                     f"{fmt(v['iops'])} ({fmt(min(v['samples']))} - {fmt(max(v['samples']))}) | {v['avg_lat_us']:.1f} | {v['p99_lat_us']:.1f} | {pair} | {ofm} | "
                      f"{med(v['others_cores']):.2f} |")
     o.append("")
+    if spread > 1.25:
+        o.append(f"The runs of one state differ by up to {spread:.2f} times with the same settings (the ranges "
+                 "above), whatever the state: IOPS change from one stretch of runs to the next, and a round whose "
+                 "runs fall on both sides of such a change gives an outlying ratio. The median of the rounds' "
+                 "ratios leaves those out; the ratio of the medians does not.")
+        o.append("")
     san = r["sanity"]
 
     def writes(w):
