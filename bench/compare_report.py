@@ -516,16 +516,19 @@ def selected_commands(work):
     return out
 
 
-def update(doc, work):
-    text = section(work)
+def replace_marked(doc, begin, end, text):
+    """Puts text (a section that starts with the comment begin and ends with end) into the
+    file doc in place of the text between those comments (begin matched up to " ("), or
+    before "## Commands", or at the end, when they are not there yet."""
     old = ""
     if os.path.exists(doc):
         with open(doc) as f:
             old = f.read()
-    if BEGIN.split(" (")[0] in old and END in old:
-        start = old.index(BEGIN.split(" (")[0])
-        end = old.index(END) + len(END)
-        new = old[:start] + text.rstrip("\n") + old[end:]
+    key = begin.split(" (")[0]
+    if key in old and end in old[old.index(key):]:
+        start = old.index(key)
+        stop = old.index(end, start) + len(end)
+        new = old[:start] + text.rstrip("\n") + old[stop:]
     elif "\n## Commands" in old:
         i = old.index("\n## Commands")
         new = old[:i] + "\n" + text + old[i:]
@@ -536,6 +539,10 @@ def update(doc, work):
     os.makedirs(os.path.dirname(os.path.abspath(doc)), exist_ok=True)
     with open(doc, "w") as f:
         f.write(new)
+
+
+def update(doc, work):
+    replace_marked(doc, BEGIN, END, section(work))
 
 
 def main():

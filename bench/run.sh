@@ -220,6 +220,10 @@ echo "[bench] lvol: thick volume vs its base bdev, through NVMe/TCP and at the b
 echo "[bench] tls: TLS vs clear text, same subsystem through two listeners, alternated" >&2
 "${prio[@]}" bash bench/tls.sh "$work"
 
+# --- d3. reservations on the data path (bench/reservations.sh) ------------------------------
+echo "[bench] reservations: no registrant vs another host's Write Exclusive, alternated" >&2
+"${prio[@]}" bash bench/reservations.sh "$work"
+
 # --- e. side by side with SPDK v26.05's nvmf_tgt (bench/spdk_compare.sh, results in compare/) --
 # Not under "${prio[@]}": it sets the priority of what it runs itself, and runs its plain part
 # without. Without the SPDK peer (SPDK_PEER_DIR) it measures the nvmfd half only.

@@ -10,8 +10,8 @@
 # build/bin/{nvmfd,nvmfctl,nvmf-perf}. Stops what it starts, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=$1
-mkdir -p "$work"
+mkdir -p "$1"
+work=$(cd "$1" && pwd)  # absolute: keyring_file_add_key takes no relative path
 time_s=${BENCH_TLS_TIME:-5}
 samples=${BENCH_TLS_SAMPLES:-3}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
