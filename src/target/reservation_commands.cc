@@ -58,8 +58,8 @@ void finish_after(target_queue& q, target_request& req, nvme_status st, reservat
   }
   auto cd = std::make_shared<countdown>(static_cast<unsigned>(change.drain.size()), q.owner(),
                                         std::move(persist_then_complete));
-  for (auto& [index, weak] : change.drain) {
-    target.reactors().at(index).post([weak, gen = change.generation, cd] {
+  for (auto& [index, queue] : change.drain) {
+    target.reactors().at(index).post([weak = queue, gen = change.generation, cd] {
       if (auto other = weak.lock())
         other->after_older_io(gen, [cd] { cd->arrive(); });
       else
