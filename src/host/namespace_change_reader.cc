@@ -1,6 +1,7 @@
 #include "host/namespace_change_reader.h"
 
 #include <algorithm>
+#include <cstring>
 #include <fmt/format.h>
 
 #include "host/admin_command.h"
@@ -40,14 +41,35 @@ struct change_scan : std::enable_shared_from_this<change_scan> {
     ctrl->submit_admin(make_identify(identify_cns::namespace_, nsid), std::vector<std::byte>(identify_bytes), false,
                        [self = shared_from_this(), nsid](result<sync_result> r) {
                          if (!r) return self->done(r.take_err());
-                         namespace_change c{nsid, std::nullopt};
                          if (r->completion.status.ok() && r->data.size() >= sizeof(identify_namespace)) {
-                           auto ns = load_wire<identify_namespace>(r->data.data());
+                           remote_namespace ns;
+                           ns.nsid = nsid;
+                           ns.data = load_wire<identify_namespace>(r->data.data());
                            // An inactive NSID identifies as zeroes.
-                           if (ns.nsze.get() != 0)
-                             if (auto g = namespace_geometry_of(ns)) c.geometry = *g;
+                           if (ns.data.nsze.get() != 0)
+                             if (auto g = namespace_geometry_of(ns.data)) {
+                               ns.num_blocks = g->num_blocks;
+                               ns.block_size = g->block_size;
+                               std::memcpy(ns.id.bytes.data(), ns.data.nguid, 16);
+                               return self->read_id(std::move(ns));
+                             }
                          }
-                         self->found.push_back(c);
+                         self->found.push_back({nsid, std::nullopt});
+                         self->identify_next();
+                       });
+  }
+
+  // The namespace's ID descriptors: a UUID replaces the NGUID (as at connect).
+  void read_id(remote_namespace ns) {
+    nsid_t nsid = ns.nsid;
+    ctrl->submit_admin(make_identify(identify_cns::namespace_id_descriptors, nsid),
+                       std::vector<std::byte>(identify_bytes), false,
+                       [self = shared_from_this(), ns = std::move(ns)](result<sync_result> r) mutable {
+                         if (!r) return self->done(r.take_err());
+                         if (r->completion.status.ok())
+                           if (auto p = parse_ns_id_descriptors(std::span<const std::byte>(r->data)); p && p->uuid)
+                             std::memcpy(ns.id.bytes.data(), p->uuid->data(), 16);
+                         self->found.push_back({ns.nsid, std::move(ns)});
                          self->identify_next();
                        });
   }

@@ -1,8 +1,8 @@
 #pragma once
 // namespace_change_reader: what a Namespace Attribute Changed event means for our host.
 // Reads the controller's Changed Namespace List log page (LID 04h; reading it with RAE
-// cleared re-arms the event), then Identify Namespace for each namespace in it, giving each
-// one's geometry now, or none when it is no longer active. When the list overflowed (more
+// cleared re-arms the event), then Identify Namespace (and its ID descriptors) for each
+// namespace in it, giving each one as it is now, or none when it is no longer active. When the list overflowed (more
 // than 1024 changes), every namespace active now and every one the controller had at connect
 // is looked at.
 #include <cstdint>
@@ -20,8 +20,10 @@ namespace nvmfd {
 
 struct namespace_change {
   nsid_t nsid;
-  std::optional<namespace_geometry> geometry;  // none: not active (or no usable format) now
-  friend bool operator==(const namespace_change&, const namespace_change&) = default;
+  // Active now: its Identify data, geometry and ID (the UUID descriptor, else the NGUID), as
+  // host_controller::namespaces() has them after a connect. None: not active (or no usable
+  // format) now.
+  std::optional<remote_namespace> ns;
 };
 
 // The NSIDs of a Changed Namespace List page, ascending, or nullopt when the controller

@@ -143,6 +143,10 @@ nvme_controller_registry::nvme_controller_registry(reactor_pool& pool, bdev_regi
 }
 
 nvme_controller_registry::~nvme_controller_registry() {
+  {
+    auto turn = lock_control();  // no adoption runs; those still queued find life_ gone
+    life_.reset();
+  }
   publisher_->stop();
   std::vector<std::unique_ptr<nvme_controller_entry>> all;
   {
@@ -659,9 +663,8 @@ std::shared_ptr<const nvme_bdev_paths> nvme_controller_registry::build_table(
     auto ana = nvme_path::ana_state_of(st, b.anagrpid());
     p.ana = ana.value_or(ana_state::inaccessible);  // a group the controller does not list
     if (st.ctrl) {
-      auto& nss = st.ctrl->namespaces();
-      auto ns = std::find_if(nss.begin(), nss.end(), [&](auto& n) { return n.nsid == b.nsid(); });
-      if (ns == nss.end()) continue;  // not (or no longer) attached through this controller
+      // Active through this controller: at its connect, or since by a namespace event.
+      if (!st.sizes.count(b.nsid().value)) continue;  // not (or no longer) attached through it
       p.ctrl = st.ctrl;
       p.max_blocks_per_cmd = std::max(1u, std::min(st.ctrl->max_transfer_bytes() / b.block_size(), max_nlb_per_command));
     }
@@ -689,6 +692,13 @@ registry_publisher::published nvme_controller_registry::publish_tables(const std
         b->publish(build_table(*e, *b, statuses));
         out.bdevs.push_back(b);
         if (auto n = newest_size(statuses, b->nsid()); n && *n != b->num_blocks()) resized.emplace_back(b, *n);
+      }
+      if (!adopting_.count(e->id) && !unadopted_locked(*e, statuses).empty()) {
+        adopting_.insert(e->id);
+        std::weak_ptr<int> life = life_;
+        control_.acquire([this, life, id = e->id](control_queue::token turn) {
+          if (life.lock()) adopt_namespaces(id, std::move(turn));
+        });
       }
     }
   }
@@ -733,5 +743,61 @@ std::vector<std::string> nvme_controller_registry::finding_sources() const {
 }
 
 void nvme_controller_registry::mark_dirty(uint64_t entry_id) { publisher_->mark_dirty(entry_id); }
+
+// --- namespaces that appear after attach ---
+
+std::vector<std::pair<std::shared_ptr<const remote_namespace>, std::shared_ptr<host_controller>>>
+nvme_controller_registry::unadopted_locked(const nvme_controller_entry& e,
+                                           const std::vector<nvme_path::status>& statuses) const {
+  std::vector<std::pair<std::shared_ptr<const remote_namespace>, std::shared_ptr<host_controller>>> out;
+  for (auto& st : statuses) {
+    if (!st.ctrl) continue;
+    for (auto& [nsid, ns] : st.identified) {
+      bool known = std::any_of(e.bdevs.begin(), e.bdevs.end(), [n = nsid](auto& b) { return b->nsid().value == n; }) ||
+                   std::any_of(out.begin(), out.end(), [n = nsid](auto& c) { return c.first->nsid.value == n; });
+      std::string why;
+      if (!known && st.sizes.count(nsid) && usable(*ns, why)) out.emplace_back(ns, st.ctrl);
+    }
+  }
+  return out;
+}
+
+void nvme_controller_registry::adopt_namespaces(uint64_t entry_id, control_queue::token turn) {
+  nvme_controller_entry* e = nullptr;
+  std::vector<std::pair<std::shared_ptr<const remote_namespace>, std::shared_ptr<host_controller>>> found;
+  {
+    std::lock_guard lk(mu_);
+    adopting_.erase(entry_id);
+    for (auto& x : entries_)
+      if (x->id == entry_id) e = x.get();
+    if (!e || e->paths.empty()) return;
+    std::vector<nvme_path::status> statuses;
+    for (auto& p : e->paths) statuses.push_back(p->get_status());
+    found = unadopted_locked(*e, statuses);
+  }
+  uint32_t max_bdevs = e->paths.front()->request().max_bdevs;
+  std::vector<std::string> names;
+  for (auto& [ns, ctrl] : found) {
+    if (e->bdevs.size() >= max_bdevs) {
+      NVMFD_LOG_WARN("{}: namespace {} appeared; not made a bdev: max_bdevs ({}) reached", e->name, ns->nsid, max_bdevs);
+      continue;
+    }
+    auto b = std::make_shared<nvme_bdev>(fmt::format("{}n{}", e->name, ns->nsid), *ns, ctrl->identity(), pool_.size());
+    b->policy = defaults_.policy;
+    if (auto ok = bdevs_.add(b); !ok) {
+      NVMFD_LOG_WARN("{}: namespace {} appeared; not made a bdev: {}", e->name, ns->nsid, ok.err().message);
+      continue;
+    }
+    names.push_back(b->name());
+    std::lock_guard lk(mu_);
+    e->bdevs.push_back(std::move(b));
+    std::sort(e->bdevs.begin(), e->bdevs.end(), [](auto& a, auto& b) { return a->nsid() < b->nsid(); });
+  }
+  if (names.empty()) return;
+  NVMFD_LOG_INFO("{}: namespaces appeared, bdevs: {}", e->name, fmt::join(names, ", "));
+  // The turn is given back once every reactor has the new bdevs' tables.
+  auto held = std::make_shared<control_queue::token>(std::move(turn));
+  publisher_->publish_async(entry_id, [held](result<void>) {});
+}
 
 }  // namespace nvmfd

@@ -198,6 +198,13 @@ class nvme_controller_registry {
   result<void> set_preferred(const std::string& bdev_name, const std::function<bool(const nvme_path::status&)>& is_it,
                              const std::string& what);
   void mark_dirty(uint64_t entry_id);
+  // Namespaces that became active after attach (a path's Namespace Attribute Changed event
+  // identified them) and have no bdev. mu_ held.
+  std::vector<std::pair<std::shared_ptr<const remote_namespace>, std::shared_ptr<host_controller>>> unadopted_locked(
+      const nvme_controller_entry& e, const std::vector<nvme_path::status>& statuses) const;
+  // Makes them bdevs "<name>n<nsid>" (control reactor, the token held until they are
+  // published), as SPDK's bdev_nvme populates a namespace that appears.
+  void adopt_namespaces(uint64_t entry_id, control_queue::token turn);
 
   reactor_pool& pool_;
   bdev_registry& bdevs_;
@@ -218,6 +225,10 @@ class nvme_controller_registry {
   std::map<std::string, std::pair<std::vector<discovery_entry>, transport_id>> findings_;
 
   std::shared_ptr<registry_publisher> publisher_;
+  std::set<uint64_t> adopting_;  // under mu_: entries with an adoption queued
+  // Expires (under the control token) when the registry goes: adoption jobs still queued
+  // then do nothing.
+  std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };
 
 // "TCP", "IPv4"/"IPv6": SPDK's spellings in RPC results and saved configs.

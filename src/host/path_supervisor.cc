@@ -243,6 +243,7 @@ path_status path_supervisor::get_status() const {
   s.ana_reporting = ana_reporting_;
   s.last_error = last_error_;
   s.sizes = sizes_;
+  s.identified = identified_;
   return s;
 }
 
@@ -483,6 +484,7 @@ void path_supervisor::on_anatt_expired() {
 
 void path_supervisor::take_sizes_locked(const host_controller& c) {
   sizes_.clear();
+  identified_.clear();
   uint64_t stamp = ++size_stamps;
   for (auto& ns : c.namespaces()) sizes_[ns.nsid.value] = {ns.num_blocks, stamp};
 }
@@ -521,7 +523,8 @@ void path_supervisor::on_namespaces_read(const std::shared_ptr<host_controller>&
       std::lock_guard lk(mu_);
       uint64_t stamp = ++size_stamps;
       for (auto& ch : *changes) {
-        if (!ch.geometry) {
+        if (!ch.ns) {
+          identified_.erase(ch.nsid.value);
           if (sizes_.erase(ch.nsid.value))
             NVMFD_LOG_INFO("{}: namespace {} is no longer active", where(c->trid()), ch.nsid);
           continue;
@@ -529,8 +532,9 @@ void path_supervisor::on_namespaces_read(const std::shared_ptr<host_controller>&
         auto it = sizes_.find(ch.nsid.value);
         if (it == sizes_.end())
           NVMFD_LOG_INFO("{}: namespace {} is active now ({} blocks)", where(c->trid()), ch.nsid,
-                         ch.geometry->num_blocks);
-        sizes_[ch.nsid.value] = {ch.geometry->num_blocks, stamp};
+                         ch.ns->num_blocks);
+        sizes_[ch.nsid.value] = {ch.ns->num_blocks, stamp};
+        identified_[ch.nsid.value] = std::make_shared<const remote_namespace>(std::move(*ch.ns));
       }
     }
     notify();

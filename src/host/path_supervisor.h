@@ -67,6 +67,9 @@ struct path_status {
   bool ana_reporting = false;
   std::string last_error;                 // why the last connection failed or the last attempt
   std::map<uint32_t, observed_size> sizes;  // by NSID: the active namespaces as last seen
+  // By NSID: namespaces as Namespace Attribute Changed events identified them on this
+  // connection (the others are as ctrl->namespaces() has them from the connect).
+  std::map<uint32_t, std::shared_ptr<const remote_namespace>> identified;
 };
 
 // How a supervisor connects and reads the ANA log (real_path_seams: host_controller and
@@ -147,6 +150,7 @@ class path_supervisor : public std::enable_shared_from_this<path_supervisor> {
   std::vector<transport_id> alternates_;
   std::map<uint32_t, ana_state> ana_;
   std::map<uint32_t, observed_size> sizes_;
+  std::map<uint32_t, std::shared_ptr<const remote_namespace>> identified_;
   bool ana_reporting_ = false;
   std::string last_error_;
   std::vector<std::shared_ptr<host_controller>> retired_;

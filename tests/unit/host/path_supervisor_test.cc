@@ -261,6 +261,15 @@ TEST_F(path_supervisor_test, events_of_a_replaced_connection_are_ignored) {
   EXPECT_EQ(attempts.size(), 3u) << "the current connection's failure still counts";
 }
 
+// A namespace as the change reader reports an active one.
+remote_namespace active(uint32_t nsid, uint64_t blocks) {
+  remote_namespace ns;
+  ns.nsid = nsid_t{nsid};
+  ns.num_blocks = blocks;
+  ns.block_size = 512;
+  return ns;
+}
+
 // Asynchronous Event dword 0 of a Namespace Attribute Changed notice (type 2, info 0, log 04h).
 constexpr uint32_t namespace_attribute_changed_event = 0x00040002;
 
@@ -275,20 +284,22 @@ TEST_F(path_supervisor_test, namespace_events_read_the_changes_once_at_a_time_an
   pool.run_on(0, [&] {
     auto done = std::move(ns_reads.front());
     ns_reads.clear();
-    done(std::vector<namespace_change>{{nsid_t{1}, namespace_geometry{512, 100}}, {nsid_t{2}, std::nullopt}});
+    done(std::vector<namespace_change>{{nsid_t{1}, active(1, 100)}, {nsid_t{2}, std::nullopt}});
   });
   flush();
   auto st = sup->get_status();
   ASSERT_EQ(st.sizes.count(1), 1u);
   EXPECT_EQ(st.sizes[1].num_blocks, 100u);
   EXPECT_EQ(st.sizes.count(2), 0u) << "an inactive namespace has no size";
+  ASSERT_EQ(st.identified.count(1), 1u) << "the owner gets the namespace as identified";
+  EXPECT_EQ(st.identified[1]->num_blocks, 100u);
   EXPECT_GT(changes, changes_before) << "the owner is told";
   ASSERT_EQ(ns_reads.size(), 1u) << "the event that came during the read is read once more";
   uint64_t stamp = st.sizes[1].stamp;
   pool.run_on(0, [&] {
     auto done = std::move(ns_reads.front());
     ns_reads.clear();
-    done(std::vector<namespace_change>{{nsid_t{1}, namespace_geometry{512, 200}}});
+    done(std::vector<namespace_change>{{nsid_t{1}, active(1, 200)}});
   });
   flush();
   st = sup->get_status();
