@@ -80,4 +80,16 @@ region_md5() { dd if="$backing" bs=1M skip="$1" count="$2" 2>/dev/null | md5sum 
 zero=$(dd if=/dev/zero bs=1M count=$MIB 2>/dev/null | md5sum | cut -d' ' -f1)
 [ "$(region_md5 $((2 * MIB)) $MIB)" = "$zero" ] || fail "the host wrote past its region"
 check "backing file holds both patterns (md5 equal) and nothing past them"
+
+stamp "== namespace changes while nvmfd's host side is attached"
+hook ns-attach "$NQN"
+# Namespace 1 grows while disabled (6.1's nvmet has no revalidate attribute): disabling
+# and enabling it each send Namespace Attribute Changed.
+ns1="$NVMET/subsystems/$NQN/namespaces/1"
+echo 0 > "$ns1/enable" || fail "nvmet: disable namespace 1"
+truncate -s 96M "$backing"
+echo 1 > "$ns1/enable" || fail "nvmet: enable namespace 1"
+nvmet_ns "$NQN" 2 "$(lp_backing_file kn2 16)" || fail "nvmet namespace 2"
+hook ns-check 96 16
+check "nvmfd's host followed nvmet's events: namespace 1 grown to 96 MiB, namespace 2 a new bdev"
 stamp "ALL GUEST CHECKS PASSED"

@@ -11,7 +11,11 @@
 #   errors     unknown NQN, refused host, nothing listening: one line on stderr, exit 1
 #   io         nvmf-host-check io, digests off then on: 8 MiB each in 4 KiB (in-capsule),
 #              128 KiB and 1 MiB (R2T + H2CData) writes, read back, compared, flushed
-# and finally checks the md5 of what landed in its backing file.
+#   ns-attach  nvmfd (host side only) attaches the subsystem (bdev Kn1)
+#   ns-check   after the guest grew namespace 1 (revalidate) and added namespace 2: nvmfd's
+#              bdevs follow nvmet's Namespace Attribute Changed events (Kn1's new size, a
+#              new Kn2, I/O through it), then nvmfd is stopped
+# and checks the md5 of what landed in its backing file (before the namespace changes).
 #   kernel_target.sh BIN_DIR GUEST_DIR           (ctest: interop_kernel_target)
 #   kernel_target.sh --hook BIN_DIR FWD SHARE ACTION ARGS...   (run by the guest's lp-host)
 # NVMFD_INTEROP_SEED fixes the pattern seed (printed at the start); NVMFD_INTEROP_GUEST_ARGS
@@ -19,6 +23,7 @@
 set -euo pipefail
 self=$(readlink -f "$0")
 here=$(dirname "$self")
+source "$here/../lib/nvmfd_proc.sh"
 
 fail() { echo "CHECK FAILED (host): $*" >&2; exit 1; }
 
@@ -104,6 +109,29 @@ PY
         --pattern-out "$share/pattern-$mode.bin" >&2
       md5sum < "$share/pattern-$mode.bin" | cut -d' ' -f1 > "$share/expected-$mode.md5"
       rm -f "$share/pattern-$mode.bin" ;;
+    ns-attach)  # NQN
+      echo '{"subsystems": []}' > "$share/host-config.json"
+      "$bin/nvmfd" -c "$share/host-config.json" -r "$share/host.sock" -m 0x1 > "$share/host-nvmfd.log" 2>&1 &
+      echo $! > "$share/host-nvmfd.pid"
+      wait_rpc "$bin" "$share/host.sock" || fail "nvmfd (host side) did not come up"
+      $ctl -s "$share/host.sock" bdev_nvme_attach_controller --name K --trtype tcp --traddr 127.0.0.1 \
+        --trsvcid "$fwd" --subnqn "$1" >&2 || fail "attach" ;;
+    ns-check)  # MIB_NS1 MIB_NS2
+      local want1=$(($1 << 20)) want2=$(($2 << 20)) got1="" got2="" _
+      bytes_of() { $ctl -s "$share/host.sock" bdev_get_bdevs --name "$1" 2>/dev/null |
+        python3 -c 'import json,sys; b=json.load(sys.stdin)[0]; print(b["num_blocks"]*b["block_size"])' 2>/dev/null; }
+      for _ in $(seq 300); do
+        got1=$(bytes_of Kn1 || true); got2=$(bytes_of Kn2 || true)
+        [ "$got1" = "$want1" ] && [ "$got2" = "$want2" ] && break
+        sleep 0.1
+      done
+      echo "nvmfd's bdevs after nvmet's events: Kn1 $got1 bytes, Kn2 $got2 bytes" >&2
+      [ "$got1" = "$want1" ] || { cat "$share/host-nvmfd.log" >&2; fail "Kn1 is $got1 bytes, want $want1"; }
+      [ "$got2" = "$want2" ] || { cat "$share/host-nvmfd.log" >&2; fail "Kn2 is $got2 bytes, want $want2"; }
+      # The new bdev has its path (its I/O path is the one Kn1's verified I/O uses).
+      $ctl -s "$share/host.sock" bdev_nvme_get_io_paths --name Kn2 | grep -q '"connected": true' ||
+        fail "Kn2 has no connected path"
+      stop_pidfile "$share/host-nvmfd.pid" ;;
     *) fail "unknown hook action $action" ;;
   esac
 }
@@ -118,7 +146,7 @@ bin=$1
 peer=$2
 for b in nvmfctl nvmf-host-check; do [ -x "$bin/$b" ] || fail "$bin/$b is not built"; done
 share=$(mktemp -d /tmp/nvmfd-kernel-target.XXXXXX)
-trap 'rm -rf "$share"' EXIT
+trap 'stop_pidfile "$share/host-nvmfd.pid" 0; rm -rf "$share"' EXIT
 read -r fwd fwd2 dead < <(python3 -c '
 import socket
 ss = [socket.socket() for _ in range(3)]
