@@ -23,6 +23,7 @@
 #include "reactor/loop_thread.h"
 #include "reactor/reactor.h"
 #include "rpc/bdev_nvme_rpc.h"
+#include "rpc/bdev_rbd_rpc.h"
 #include "rpc/bdev_rpc.h"
 #include "rpc/lvol_rpc.h"
 #include "rpc/cdc_rpc.h"
@@ -118,6 +119,7 @@ int main(int argc, char** argv) {
     keys::keyring keyring;
     nvmf_target target(reactors);
     target.set_dhchap_key_resolver(keyring_dhchap_resolver(keyring));  // DH-HMAC-CHAP keys by name
+    rbd_cluster_registry rbd_clusters;  // outlives the bdevs that use its connections
     bdev_registry bdevs;
     lvol::lvol_manager lvols(reactors, bdevs);  // examines the bdevs the config creates
     nvme_controller_registry nvme_controllers(reactors, bdevs);
@@ -127,6 +129,7 @@ int main(int argc, char** argv) {
     add_reactor_methods(methods, reactors);
     add_bdev_methods(methods, bdevs);
     add_lvol_methods(methods, lvols);
+    add_bdev_rbd_methods(methods, bdevs, rbd_clusters, reactors);
     add_bdev_nvme_methods(methods, nvme_controllers, &rpc_loop.loop(), &keyring);  // before nvmf: its config section must load first
     add_nvmf_methods(methods, target, bdevs, &keyring);
     add_mdns_methods(methods, target, &rpc_loop.loop());

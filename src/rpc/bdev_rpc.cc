@@ -10,6 +10,7 @@
 #include "bdev/lvol/lvol_bdev.h"
 #include "bdev/volatile_cache_bdev.h"
 #include "rpc/bdev_nvme_rpc.h"
+#include "rpc/bdev_rbd_rpc.h"
 #include "rpc/param_reader.h"
 
 namespace nvmfd {
@@ -92,6 +93,7 @@ json describe(const bdev& b) {
   if (auto* v = dynamic_cast<const volatile_cache_bdev*>(&b))
     j["driver_specific"]["volatile_cache"] = {{"filename", v->filename()}, {"cached_blocks", v->cached_blocks()},
                                               {"flushes", v->flushes()}};
+  if (auto* r = dynamic_cast<const rbd_bdev*>(&b)) j["driver_specific"]["rbd"] = rbd_driver_specific(*r);
   if (auto* n = dynamic_cast<const nvme_bdev*>(&b)) j["driver_specific"] = nvme_bdev_driver_specific(*n);
   if (auto* l = dynamic_cast<const lvol::lvol_bdev*>(&b)) {
     const lvol::lvol_store& s = l->store();
@@ -131,6 +133,8 @@ json bdev_config(const bdev_registry& r) {
       calls.push_back({{"method", "bdev_volatile_cache_create"},
                        {"params", {{"name", b->name()}, {"filename", v->filename()},
                                    {"block_size", b->block_size()}, {"uuid", b->id().to_string()}}}});
+    } else if (auto* rb = dynamic_cast<const rbd_bdev*>(b.get())) {
+      calls.push_back(rbd_create_call(*rb));  // after the bdev_rbd_register_cluster calls (bdev_rbd_rpc.h)
     }
   }
   calls.push_back({{"method", "bdev_wait_for_examine"}});

@@ -34,6 +34,19 @@ const config_section* rpc_method_table::find_config_section(const std::string& n
   return nullptr;
 }
 
+void rpc_method_table::prepend_config(const std::string& name, std::function<json()> calls) {
+  for (auto& s : sections_) {
+    if (s.name != name) continue;
+    s.get_config = [first = std::move(calls), rest = std::move(s.get_config)] {
+      json out = first();
+      for (auto& c : rest()) out.push_back(c);
+      return out;
+    };
+    return;
+  }
+  assert(!"prepend_config: no such section");
+}
+
 int rpc_error_code(const error& e) {
   switch (e.code) {
     case errc::invalid_argument: return rpc_error_invalid_params;

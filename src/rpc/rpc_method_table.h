@@ -37,6 +37,9 @@ class rpc_method_table {
   void add_config_section(config_section s);
   const std::vector<config_section>& config_sections() const { return sections_; }
   const config_section* find_config_section(const std::string& name) const;
+  // Puts calls() before the existing calls of section `name` (which must exist): a module
+  // that extends another's section, such as RBD cluster registrations ahead of the bdevs.
+  void prepend_config(const std::string& name, std::function<json()> calls);
 
  private:
   std::map<std::string, rpc_handler> methods_;

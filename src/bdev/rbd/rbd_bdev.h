@@ -1,0 +1,91 @@
+#pragma once
+// rbd_bdev: a block device on a Ceph RBD image through librbd (SPDK's "Ceph Rbd Disk",
+// bdev_rbd_create).
+//
+// Completions (docs/architecture.md "RBD bdev"): the image is opened once, on the control
+// thread (rbd_open blocks), and put in librbd's eventfd mode
+// (rbd_set_image_notification): librbd's threads only queue finished completions on the
+// image and signal the eventfd; no librbd thread runs our code. The eventfd is watched by
+// one reactor, the image's home (chosen at creation, spread over the pool). I/O is
+// submitted from any reactor straight into librbd (thread-safe, non-blocking); the home
+// reactor collects the completions (rbd_poll_io_events) and hands each bdev_io to its
+// submitting reactor with reactor::post(deferred_task&), which allocates nothing. One
+// handle rather than one per reactor: librbd allows the notification only once per open
+// image, a handle per reactor would multiply the opens (and librbd's cache, which is per
+// handle, so a flush on one would not cover writes through another), and the hop costs
+// one cross-thread post only for I/O submitted off the home reactor.
+// Allocation: librbd allocates one completion per I/O (rbd_aio_create_completion; it has
+// no reusable form); nothing else is allocated per I/O.
+//
+// Ops:
+//  - read, write: rbd_aio_read / rbd_aio_write2 on the bdev_io's buffer.
+//  - flush: rbd_aio_flush (durable in RADOS when it completes).
+//  - write_zeroes and unmap: rbd_aio_write_zeroes (flags 0): librbd discards whole objects
+//    and zeroes partial ones, so the range reads as zeroes (rbd_aio_discard alone may skip
+//    partial-object ranges: rbd_skip_partial_discard).
+//  - fua on a bdev with a volatile cache: the write, then rbd_aio_flush, then completion.
+//  - has_volatile_cache(): rbd_cache as librbd sees it for the image (image metadata
+//    conf_rbd_cache, else the connection's config; true by default in Ceph 16).
+// Errors: librbd's negative errno (-ETIMEDOUT once rados_osd_op_timeout expires when the
+// cluster is gone; rbd_cluster.h), logged once per burst.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "bdev/bdev.h"
+#include "bdev/rbd/rbd_cluster.h"
+
+typedef void* rados_ioctx_t;
+typedef void* rbd_image_t;
+typedef void* rbd_completion_t;
+
+namespace nvmfd {
+
+class rbd_bdev final : public bdev, private event_handler {
+ public:
+  // Control thread (it blocks while librbd opens the image). cluster: the connection (a
+  // registered one, or the bdev's own); home: the reactor that watches the completions,
+  // running. Fails with not_found (pool or image missing), invalid_argument (block size,
+  // an image smaller than one block) or io_error (librbd's errno).
+  static result<std::shared_ptr<rbd_bdev>> create(std::string name, std::shared_ptr<rbd_cluster> cluster,
+                                                  std::string pool_name, std::string rbd_name,
+                                                  uint32_t block_size, std::optional<uuid> id, reactor& home);
+  // Control thread; no I/O in flight (the bdev contract). Stops the watch on the home
+  // reactor, then closes the image (rbd_close flushes librbd's cache).
+  ~rbd_bdev() override;
+
+  std::string_view product_name() const override { return "Ceph Rbd Disk"; }
+  bool has_volatile_cache() const override { return volatile_cache_; }
+  bool supports(bdev_op) const override { return true; }
+  void submit(bdev_io& io) override;
+
+  const std::string& pool_name() const { return pool_name_; }
+  const std::string& rbd_name() const { return rbd_name_; }
+  const rbd_cluster& cluster() const { return *cluster_; }
+  reactor& home() const { return home_; }
+
+ private:
+  rbd_bdev(std::string name, uint32_t block_size, uint64_t num_blocks, uuid id, std::shared_ptr<rbd_cluster> cluster,
+           std::string pool_name, std::string rbd_name, rados_ioctx_t ioctx, rbd_image_t image, int efd,
+           bool volatile_cache, reactor& home);
+  void on_events(uint32_t events) override;  // home reactor: collect completions
+  void finish(rbd_completion_t c);
+  int start(bdev_io& io, bdev_op op);  // submits op for io to librbd; 0 or -errno
+  void complete(bdev_io& io, int status);
+
+  std::shared_ptr<rbd_cluster> cluster_;
+  std::string pool_name_;
+  std::string rbd_name_;
+  rados_ioctx_t ioctx_;
+  rbd_image_t image_;
+  int efd_;
+  bool volatile_cache_;
+  reactor& home_;
+  bool watched_ = false;
+  std::atomic<bool> failing_{false};  // an I/O error was logged; cleared by the next success
+};
+
+}  // namespace nvmfd

@@ -1,0 +1,270 @@
+// The RBD bdev against a real Ceph cluster (no mock of librbd): run under
+//   tests/ceph/ceph_cluster.sh run -- rbd_bdev_test
+// which exports CEPH_CONF, CEPH_KEYRING, CEPH_USER and CEPH_POOL. Clusters and bdevs are set
+// up through the RPC handlers the daemon uses; I/O goes through bdev_harness, which counts
+// completions on the wrong thread and inline ones.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "bdev/bdev_registry.h"
+#include "bdev/rbd/rbd_bdev.h"
+#include "bdev/rbd/rbd_cluster.h"
+#include "bdev_harness.h"
+#include "rpc/bdev_rbd_rpc.h"
+#include "rpc/bdev_rpc.h"
+#include "rpc/config_loader.h"
+
+namespace nvmfd::test {
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// `rbd create` through the cluster's own tool (CEPH_CONF in the environment).
+void create_image(const std::string& image, const char* size) {
+  std::string cmd = "rbd create --size " + std::string(size) + " " + env("CEPH_POOL") + "/" + image;
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+class RbdBdevTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (env("CEPH_CONF").empty()) GTEST_SKIP() << "no Ceph cluster: run under tests/ceph/ceph_cluster.sh run --";
+    add_bdev_methods(methods, bdevs);
+    add_bdev_rbd_methods(methods, bdevs, clusters, h.pool());
+  }
+  void TearDown() override {
+    for (auto& b : bdevs.list()) (void)bdevs.remove(b->name());
+  }
+
+  result<json> call(const std::string& method, const json& params) {
+    const rpc_handler* fn = methods.find(method);
+    if (!fn) return error{errc::not_supported, method};
+    return (*fn)(params);
+  }
+  json register_cluster(const std::string& name) {
+    auto r = call("bdev_rbd_register_cluster", {{"name", name}, {"user_id", env("CEPH_USER")},
+                                                {"config_file", env("CEPH_CONF")}, {"key_file", env("CEPH_KEYRING")}});
+    EXPECT_TRUE(r) << r.err().message;
+    return r ? r.value() : json();
+  }
+  // A fresh image and an rbd bdev on it through the named cluster.
+  std::shared_ptr<bdev> create_bdev(const std::string& name, const std::string& image, const std::string& cluster,
+                                    uint32_t block_size = 512) {
+    create_image(image, "64M");
+    auto r = call("bdev_rbd_create", {{"name", name}, {"pool_name", env("CEPH_POOL")}, {"rbd_name", image},
+                                      {"block_size", block_size}, {"cluster_name", cluster}});
+    EXPECT_TRUE(r) << r.err().message;
+    return bdevs.find(name);
+  }
+
+  bdev_harness h{2};  // outlives the bdevs: their completions are watched on its reactors
+  rbd_cluster_registry clusters;
+  bdev_registry bdevs;
+  rpc_method_table methods;
+};
+
+TEST_F(RbdBdevTest, VerifiedIoOfSeveralSizesFromTwoReactors) {
+  register_cluster("c");
+  auto b = create_bdev("Ceph0", "io", "c");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->block_size(), 512u);
+  EXPECT_EQ(b->num_blocks(), 64u * 1024 * 1024 / 512);
+
+  // The first I/O (librbd's first write to an image) on its own, timed.
+  aligned_buffer first(4096), first_back(4096);
+  fill_pattern(first.span(), 99);
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(h.write(*b, 0, 8, first.data()), 0);
+  auto t1 = std::chrono::steady_clock::now();
+  ASSERT_EQ(h.read(*b, 0, 8, first_back.data()), 0);
+  auto t2 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(equal(first, first_back));
+  std::printf("first write %.2f ms, first read %.2f ms\n",
+              std::chrono::duration<double, std::milli>(t1 - t0).count(),
+              std::chrono::duration<double, std::milli>(t2 - t1).count());
+
+  // Writes of 1 block to 2 MiB (across RADOS object boundaries: 4 MiB objects), half from
+  // each reactor (the bdev's completions are watched by reactor 0: reactor 1's come back by
+  // a post), then read back from the other reactor.
+  const std::vector<uint64_t> counts = {1, 7, 8, 64, 255, 1024, 4096};
+  std::vector<aligned_buffer> data, back;
+  std::vector<bdev_io> writes(counts.size()), reads(counts.size());
+  uint64_t offset = 8190;  // crosses the first object boundary (8192 blocks) with the larger ones
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    data.emplace_back(counts[i] * 512);
+    back.emplace_back(counts[i] * 512);
+    fill_pattern(data[i].span(), i + 1);
+    writes[i] = h.make(bdev_op::write, offset, counts[i], data[i].data());
+    reads[i] = h.make(bdev_op::read, offset, counts[i], back[i].data());
+    offset += counts[i] + 3;
+  }
+  for (std::size_t i = 0; i < counts.size(); ++i) h.submit_on(i % 2, *b, std::span(&writes[i], 1));
+  ASSERT_TRUE(h.wait());
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    EXPECT_EQ(writes[i].status, 0) << counts[i];
+    h.submit_on((i + 1) % 2, *b, std::span(&reads[i], 1));
+  }
+  ASSERT_TRUE(h.wait());
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    EXPECT_EQ(reads[i].status, 0) << counts[i];
+    EXPECT_TRUE(equal(data[i], back[i])) << counts[i] << " blocks";
+  }
+  EXPECT_EQ(h.inline_completions(), 0);
+  EXPECT_EQ(h.wrong_thread_completions(), 0);
+
+  // Out of range: -EINVAL, completed later on the submitting reactor like any other.
+  aligned_buffer one(512);
+  EXPECT_EQ(h.read(*b, b->num_blocks(), 1, one.data()), -EINVAL);
+  EXPECT_EQ(h.write(*b, b->num_blocks() - 1, 2, data[1].data()), -EINVAL);
+  EXPECT_EQ(h.inline_completions(), 0);
+}
+
+TEST_F(RbdBdevTest, FlushFuaWriteZeroesAndUnmapReadBackZeroes) {
+  register_cluster("c");
+  auto b = create_bdev("Ceph0", "zeroes", "c", 4096);
+  ASSERT_TRUE(b);
+  EXPECT_TRUE(b->has_volatile_cache());  // Ceph 16's default: rbd_cache = true
+
+  const uint64_t n = 2048;  // 8 MiB: two whole RADOS objects
+  aligned_buffer data(n * 4096), back(n * 4096);
+  fill_pattern(data.span(), 7);
+  ASSERT_EQ(h.write(*b, 0, n, data.data()), 0);
+  ASSERT_EQ(h.flush(*b), 0);
+  ASSERT_EQ(h.write(*b, n, 16, data.data(), /*fua=*/true), 0);
+
+  // write_zeroes on a partial range, unmap on a whole object and a partial tail.
+  ASSERT_EQ(h.write_zeroes(*b, 3, 5), 0);
+  ASSERT_EQ(h.unmap(*b, 1024, 1030), 0);  // object 1 (blocks 1024..2047) whole, plus 6 of n..
+  ASSERT_EQ(h.read(*b, 0, n, back.data()), 0);
+  auto block = [&](aligned_buffer& buf, uint64_t i) { return std::span<const std::byte>(buf.data() + i * 4096, 4096); };
+  for (uint64_t i = 0; i < n; ++i) {
+    bool zero = (i >= 3 && i < 8) || i >= 1024;
+    if (zero) {
+      ASSERT_TRUE(all_zero(block(back, i))) << "block " << i;
+    } else {
+      ASSERT_TRUE(std::equal(block(back, i).begin(), block(back, i).end(), block(data, i).begin())) << "block " << i;
+    }
+  }
+  aligned_buffer tail(16 * 4096);
+  ASSERT_EQ(h.read(*b, n, 16, tail.data()), 0);
+  EXPECT_TRUE(all_zero(std::span<const std::byte>(tail.data(), 6 * 4096)));
+  EXPECT_TRUE(std::equal(tail.data() + 6 * 4096, tail.data() + 16 * 4096, data.data() + 6 * 4096));
+  ASSERT_EQ(h.flush(*b), 0);
+  EXPECT_EQ(h.inline_completions(), 0);
+  EXPECT_EQ(h.wrong_thread_completions(), 0);
+}
+
+TEST_F(RbdBdevTest, BadParamsGiveClearErrors) {
+  register_cluster("c");
+  create_image("exists", "8M");
+  auto create = [&](json extra) {
+    json p = {{"pool_name", env("CEPH_POOL")}, {"rbd_name", "exists"}, {"block_size", 512}, {"cluster_name", "c"}};
+    p.update(extra);
+    return call("bdev_rbd_create", p);
+  };
+  auto r = create({{"cluster_name", "nope"}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().code, errc::not_found);
+  EXPECT_NE(r.err().message.find("nope"), std::string::npos) << r.err().message;
+
+  r = create({{"rbd_name", "missing"}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().code, errc::not_found);
+  EXPECT_NE(r.err().message.find("missing"), std::string::npos) << r.err().message;
+
+  r = create({{"pool_name", "nopool"}});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.err().message.find("nopool"), std::string::npos) << r.err().message;
+
+  r = create({{"block_size", 1000}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().code, errc::invalid_argument);
+
+  r = call("bdev_rbd_create", {{"pool_name", env("CEPH_POOL")}, {"rbd_name", "exists"}});
+  ASSERT_FALSE(r);  // block_size is required, as in SPDK
+  EXPECT_EQ(r.err().code, errc::invalid_argument);
+
+  r = call("bdev_rbd_register_cluster", {{"name", "c"}, {"config_file", env("CEPH_CONF")}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().code, errc::already_exists);
+  r = call("bdev_rbd_register_cluster", {{"name", "d"}, {"config_file", "/nonexistent/ceph.conf"}});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.err().message.find("/nonexistent/ceph.conf"), std::string::npos) << r.err().message;
+  EXPECT_FALSE(call("bdev_rbd_get_clusters_info", {{"name", "d"}}));
+  EXPECT_FALSE(call("bdev_rbd_unregister_cluster", {{"name", "d"}}));
+  EXPECT_FALSE(call("bdev_rbd_delete", {{"name", "nothing"}}));
+}
+
+TEST_F(RbdBdevTest, ClusterInUseCannotBeUnregistered) {
+  register_cluster("c");
+  auto info = call("bdev_rbd_get_clusters_info", {{"name", "c"}});
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info.value()["cluster_name"], "c");
+  EXPECT_EQ(info.value()["config_file"], env("CEPH_CONF"));
+  EXPECT_EQ(info.value()["key_file"], env("CEPH_KEYRING"));
+
+  auto b = create_bdev("Ceph0", "used", "c");
+  ASSERT_TRUE(b);
+  b.reset();
+  auto r = call("bdev_rbd_unregister_cluster", {{"name", "c"}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().code, errc::busy);
+  EXPECT_EQ(rpc_error_code(r.err()), -EBUSY);
+
+  auto bdev_info = call("bdev_get_bdevs", {{"name", "Ceph0"}});
+  ASSERT_TRUE(bdev_info);
+  const json& j = bdev_info.value()[0];
+  EXPECT_EQ(j["product_name"], "Ceph Rbd Disk");
+  EXPECT_EQ(j["driver_specific"]["rbd"]["pool_name"], env("CEPH_POOL"));
+  EXPECT_EQ(j["driver_specific"]["rbd"]["rbd_name"], "used");
+  EXPECT_EQ(j["driver_specific"]["rbd"]["cluster_name"], "c");
+
+  // save_config: the cluster is registered before the bdev that names it is created.
+  json saved = save_config(methods);
+  std::string text = saved.dump();
+  auto reg = text.find("bdev_rbd_register_cluster"), create = text.find("bdev_rbd_create");
+  ASSERT_NE(reg, std::string::npos) << text;
+  ASSERT_NE(create, std::string::npos) << text;
+  EXPECT_LT(reg, create);
+
+  // Delete and re-load the saved config into a fresh world: same bdev, same UUID.
+  std::string id = j["uuid"];
+  ASSERT_TRUE(call("bdev_rbd_delete", {{"name", "Ceph0"}}));
+  EXPECT_FALSE(bdevs.find("Ceph0"));
+  ASSERT_TRUE(call("bdev_rbd_unregister_cluster", {{"name", "c"}}));
+  auto loaded = load_config(saved, methods);
+  ASSERT_TRUE(loaded) << loaded.err().message;
+  auto again = bdevs.find("Ceph0");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->id().to_string(), id);
+}
+
+TEST_F(RbdBdevTest, PrivateConnectionWithoutClusterName) {
+  create_image("private", "8M");
+  auto r = call("bdev_rbd_create", {{"pool_name", env("CEPH_POOL")}, {"rbd_name", "private"}, {"block_size", 512},
+                                    {"user_id", env("CEPH_USER")},
+                                    {"config", {{"mon_host", env("CEPH_MON_HOST")}, {"key", env("CEPH_KEY")}}}});
+  ASSERT_TRUE(r) << r.err().message;
+  EXPECT_EQ(r.value(), "Ceph0");
+  auto b = bdevs.find("Ceph0");
+  ASSERT_TRUE(b);
+  aligned_buffer data(512), back(512);
+  fill_pattern(data.span(), 3);
+  ASSERT_EQ(h.write(*b, 5, 1, data.data()), 0);
+  ASSERT_EQ(h.read(*b, 5, 1, back.data()), 0);
+  EXPECT_TRUE(equal(data, back));
+  auto info = call("bdev_get_bdevs", {{"name", "Ceph0"}});
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info.value()[0]["driver_specific"]["rbd"]["config"]["mon_host"], env("CEPH_MON_HOST"));
+}
+
+}  // namespace
+}  // namespace nvmfd::test
