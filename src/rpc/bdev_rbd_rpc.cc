@@ -163,6 +163,17 @@ void add_bdev_rbd_methods(rpc_method_table& methods, bdev_registry& bdevs, rbd_c
     return json(true);
   });
 
+  methods.add("bdev_rbd_resize", [&bdevs](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.required_string("name");
+    auto new_size_mib = p.required_uint("new_size", UINT64_MAX >> 20);
+    if (auto f = p.finish(); !f) return f.take_err();
+    auto b = std::dynamic_pointer_cast<rbd_bdev>(bdevs.find(name));
+    if (!b) return error{errc::not_found, fmt::format("rbd bdev {} not found", name)};
+    if (auto r = b->resize(new_size_mib << 20); !r) return r.take_err();
+    return json(true);
+  });
+
   methods.prepend_config("bdev", [&clusters] {
     json calls = json::array();
     for (auto& c : clusters.list()) calls.push_back(register_call(*c));

@@ -8,6 +8,7 @@
 //   bdev_rbd_create {name, pool_name*, rbd_name*, block_size*, user_id, config {key: value},
 //       cluster_name, uuid}                    -> the bdev's name ("Ceph<n>" when none)
 //   bdev_rbd_delete {name*}                    -> true
+//   bdev_rbd_resize {name*, new_size* (MiB)}   -> true (grows only, as SPDK)
 // Handlers run on the RPC thread (they block while librados connects and librbd opens).
 // save_config: the register_cluster calls go first in the "bdev" section (before the
 // bdev_rbd_create calls that bdev_config writes); add after add_bdev_methods.

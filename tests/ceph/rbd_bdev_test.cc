@@ -5,6 +5,7 @@
 // completions on the wrong thread and inline ones.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -245,6 +246,46 @@ TEST_F(RbdBdevTest, ClusterInUseCannotBeUnregistered) {
   auto again = bdevs.find("Ceph0");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->id().to_string(), id);
+}
+
+TEST_F(RbdBdevTest, ResizeGrowsImageAndBdevAndTellsObservers) {
+  register_cluster("c");
+  auto b = create_bdev("Ceph0", "grow", "c");
+  ASSERT_TRUE(b);
+  uint64_t old_blocks = b->num_blocks();
+  std::atomic<int> told{0};
+  auto token = b->add_resize_observer([&] { ++told; });
+
+  auto r = call("bdev_rbd_resize", {{"name", "Ceph0"}, {"new_size", 32}});
+  ASSERT_FALSE(r);  // smaller than the 64 MiB it has: refused, as SPDK
+  EXPECT_EQ(r.err().code, errc::invalid_argument);
+  EXPECT_FALSE(call("bdev_rbd_resize", {{"name", "nothing"}, {"new_size", 128}}));
+
+  aligned_buffer data(4096), back(4096);
+  fill_pattern(data.span(), 11);
+  EXPECT_EQ(h.write(*b, old_blocks, 8, data.data()), -EINVAL);  // past the end, before
+  r = call("bdev_rbd_resize", {{"name", "Ceph0"}, {"new_size", 80}});
+  ASSERT_TRUE(r) << r.err().message;
+  EXPECT_EQ(b->num_blocks(), 80u * 1024 * 1024 / 512);
+  EXPECT_EQ(told.load(), 1);
+  ASSERT_EQ(h.write(*b, old_blocks, 8, data.data()), 0);  // librbd takes it: the image grew
+  ASSERT_EQ(h.read(*b, old_blocks, 8, back.data()), 0);
+  EXPECT_TRUE(equal(data, back));
+  b->remove_resize_observer(token);
+}
+
+TEST_F(RbdBdevTest, ClientTimeoutsAreSetByDefault) {
+  register_cluster("c");
+  auto c = clusters.find("c");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->conf_get("rados_osd_op_timeout"), "30");
+  EXPECT_EQ(c->conf_get("rados_mon_op_timeout"), "30");
+  EXPECT_EQ(c->conf_get("client_mount_timeout"), "30");
+  // config_param wins.
+  auto r = call("bdev_rbd_register_cluster", {{"name", "d"}, {"config_file", env("CEPH_CONF")},
+                                              {"config_param", {{"rados_osd_op_timeout", "7"}}}});
+  ASSERT_TRUE(r) << r.err().message;
+  EXPECT_EQ(clusters.find("d")->conf_get("rados_osd_op_timeout"), "7");
 }
 
 TEST_F(RbdBdevTest, PrivateConnectionWithoutClusterName) {

@@ -140,6 +140,22 @@ rbd_bdev::~rbd_bdev() {
   cluster_->remove_user();
 }
 
+result<void> rbd_bdev::resize(uint64_t new_size) {
+  uint64_t now = num_blocks() * block_size();
+  if (new_size % block_size() != 0)
+    return error{errc::invalid_argument, fmt::format("new size {} is not a multiple of the block size {}", new_size,
+                                                     block_size())};
+  if (new_size < now)
+    return error{errc::invalid_argument, fmt::format("new size {} is smaller than the current {}", new_size, now)};
+  if (auto g = check_geometry(block_size(), new_size / block_size()); !g) return g.take_err();
+  if (new_size == now) return {};
+  if (int rc = rbd_resize(image_, new_size); rc < 0)
+    return rbd_error(rc, fmt::format("resizing rbd image {}/{}", pool_name_, rbd_name_));
+  set_num_blocks(new_size / block_size());
+  NVMFD_LOG_INFO("rbd bdev {}: resized to {} blocks", name(), num_blocks());
+  return {};
+}
+
 void rbd_bdev::submit(bdev_io& io) {
   if (int st = validate_io(*this, io); st != 0) return io.complete_later(st);
   bool flush_after = io.fua && volatile_cache_ && (io.op == bdev_op::write || io.op == bdev_op::write_zeroes);

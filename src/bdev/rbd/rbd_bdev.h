@@ -62,6 +62,12 @@ class rbd_bdev final : public bdev, private event_handler {
   bool supports(bdev_op) const override { return true; }
   void submit(bdev_io& io) override;
 
+  // Control thread (rbd_resize blocks). Grows the image to new_size bytes (a multiple of
+  // the block size, not smaller than now: SPDK's bdev_rbd_resize refuses to shrink), then
+  // the bdev, whose resize observers run (the target's Namespace Attribute Changed AEN).
+  // Fails with invalid_argument, or io_error with librbd's errno.
+  result<void> resize(uint64_t new_size);
+
   const std::string& pool_name() const { return pool_name_; }
   const std::string& rbd_name() const { return rbd_name_; }
   const rbd_cluster& cluster() const { return *cluster_; }
