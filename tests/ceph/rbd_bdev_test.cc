@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -286,6 +287,48 @@ TEST_F(RbdBdevTest, ClientTimeoutsAreSetByDefault) {
                                               {"config_param", {{"rados_osd_op_timeout", "7"}}}});
   ASSERT_TRUE(r) << r.err().message;
   EXPECT_EQ(clusters.find("d")->conf_get("rados_osd_op_timeout"), "7");
+}
+
+// The cluster's only OSD stopped: I/O that needs it completes with an error once
+// rados_osd_op_timeout (3 s here) expires, never hangs; once the OSD is back, I/O succeeds
+// again on the same bdev.
+TEST_F(RbdBdevTest, OsdGoneGivesErrorsThenRecovers) {
+  std::string dir = env("CEPH_CONF").substr(0, env("CEPH_CONF").rfind('/'));
+  auto r = call("bdev_rbd_register_cluster", {{"name", "short"}, {"config_file", env("CEPH_CONF")},
+                                              {"config_param", {{"rados_osd_op_timeout", "3"}}}});
+  ASSERT_TRUE(r) << r.err().message;
+  auto b = create_bdev("Ceph0", "gone", "short");
+  ASSERT_TRUE(b);
+  aligned_buffer data(4096), back(4096);
+  fill_pattern(data.span(), 5);
+  ASSERT_EQ(h.write(*b, 0, 8, data.data()), 0);
+  ASSERT_EQ(h.flush(*b), 0);
+
+  std::string stop = "pid=$(cat " + dir + "/run/osd.0.pid) && kill -TERM $pid && "
+                     "while kill -0 $pid 2>/dev/null; do sleep 0.1; done";
+  ASSERT_EQ(std::system(("bash -c '" + stop + "'").c_str()), 0);
+  // Blocks never read (not in librbd's cache) must come from the OSD.
+  auto t0 = std::chrono::steady_clock::now();
+  int st = h.read(*b, 4096, 8, back.data());
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(st, 0);
+  EXPECT_LT(waited, 50.0);  // librbd's error, not the harness's 60 s limit
+  std::printf("read with the OSD gone: %s after %.1f s\n", std::strerror(-st), waited);
+
+  std::string start = "env -u CEPH_KEYRING -u CEPH_USER -u CEPH_KEY -u CEPH_ARGS ceph-osd --conf " + dir + "/ceph.conf -i 0 > " + dir + "/log/osd.0-restart.log 2>&1";
+  ASSERT_EQ(std::system(start.c_str()), 0) << std::system(("cat " + dir + "/log/osd.0-restart.log >&2").c_str());
+  // The OSD boots and peers: I/O succeeds again within a minute (each failing try takes the
+  // 3 s timeout, so this loop waits on the cluster, not on a clock of its own).
+  int ok = -1;
+  for (int i = 0; i < 20 && ok != 0; ++i) ok = h.read(*b, 4096, 8, back.data());
+  ASSERT_EQ(ok, 0);
+  EXPECT_TRUE(all_zero(back.span()));  // never written
+  ASSERT_EQ(h.write(*b, 4096, 8, data.data()), 0);
+  ASSERT_EQ(h.flush(*b), 0);
+  ASSERT_EQ(h.read(*b, 0, 8, back.data()), 0);
+  EXPECT_TRUE(equal(data, back));
+  EXPECT_EQ(h.inline_completions(), 0);
+  EXPECT_EQ(h.wrong_thread_completions(), 0);
 }
 
 TEST_F(RbdBdevTest, PrivateConnectionWithoutClusterName) {
