@@ -130,10 +130,11 @@ class bdev {
   void release() { if (claim_count_ > 0) --claim_count_; }
 
   // Size changes: fn runs after the new size is in place, on the thread that resized it
-  // (control thread or the control reactor), under the bdev's observer lock: fn may post,
-  // take locks that are never held around add/remove_resize_observer, and add or remove
-  // observers. Returns a token for remove_resize_observer; once that returns, fn is not
-  // running and will not run again. Any thread.
+  // (control thread, control reactor, or a backend's own: librbd's for an RBD image resized
+  // by another client), under the bdev's observer lock: fn may post, take locks never held
+  // around add/remove_resize_observer, and add or remove observers. Returns a token for
+  // remove_resize_observer; once that returns, fn is not running and will not run again.
+  // Any thread.
   uint64_t add_resize_observer(std::function<void()> fn);
   void remove_resize_observer(uint64_t token);
 

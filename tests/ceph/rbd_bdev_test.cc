@@ -20,6 +20,7 @@
 #include "rpc/bdev_rbd_rpc.h"
 #include "rpc/bdev_rpc.h"
 #include "rpc/config_loader.h"
+#include "tests/lib/wait_until.h"
 
 namespace nvmfd::test {
 namespace {
@@ -272,6 +273,18 @@ TEST_F(RbdBdevTest, ResizeGrowsImageAndBdevAndTellsObservers) {
   ASSERT_EQ(h.write(*b, old_blocks, 8, data.data()), 0);  // librbd takes it: the image grew
   ASSERT_EQ(h.read(*b, old_blocks, 8, back.data()), 0);
   EXPECT_TRUE(equal(data, back));
+
+  // Resized by another client (the rbd tool): the header watch brings the new size, once.
+  std::string grow = "rbd resize --size 96M " + env("CEPH_POOL") + "/grow";
+  ASSERT_EQ(std::system(grow.c_str()), 0);
+  ASSERT_TRUE(wait_until([&] { return b->num_blocks() == 96u * 1024 * 1024 / 512; })) << b->num_blocks();
+  ASSERT_TRUE(wait_until([&] { return told.load() == 2; })) << told.load();
+  ASSERT_EQ(h.write(*b, 90u * 2048, 8, data.data()), 0);
+  std::string shrink = "rbd resize --allow-shrink --size 72M " + env("CEPH_POOL") + "/grow 2>/dev/null";
+  ASSERT_EQ(std::system(shrink.c_str()), 0);
+  ASSERT_TRUE(wait_until([&] { return b->num_blocks() == 72u * 1024 * 1024 / 512; })) << b->num_blocks();
+  EXPECT_EQ(h.write(*b, 90u * 2048, 8, data.data()), -EINVAL);
+  EXPECT_EQ(told.load(), 3);
   b->remove_resize_observer(token);
 }
 

@@ -110,6 +110,11 @@ result<std::shared_ptr<rbd_bdev>> rbd_bdev::create(std::string name, std::shared
   run_on_reactor(home, [&] { w = home.watch(efd, EPOLLIN, b.get()); });
   if (!w) return error{w.err().code, fmt::format("rbd bdev {}: watching its completions: {}", b->name(), w.err().message)};
   b->watched_ = true;
+  if (int rc = rbd_update_watch(image, &b->header_watch_, &rbd_bdev::on_header_update, b.get()); rc < 0)
+    NVMFD_LOG_WARN("rbd bdev {}: no watch on the image header ({}): a resize by another client goes unseen",
+                   b->name(), std::strerror(-rc));
+  else
+    b->header_watched_ = true;
   NVMFD_LOG_INFO("rbd bdev {}: image {}/{}, {} blocks of {} bytes, rbd_cache {}, completions on reactor {}",
                  b->name(), b->pool_name_, b->rbd_name_, b->num_blocks(), block_size, cache ? "on" : "off",
                  home.index());
@@ -132,6 +137,7 @@ rbd_bdev::rbd_bdev(std::string name, uint32_t block_size, uint64_t num_blocks, u
 }
 
 rbd_bdev::~rbd_bdev() {
+  if (header_watched_) rbd_update_unwatch(image_, header_watch_);  // waits for a callback under way
   if (watched_) run_on_reactor(home_, [this] { home_.unwatch(efd_); });
   if (int rc = rbd_close(image_); rc < 0)
     NVMFD_LOG_ERROR("rbd bdev {}: closing image {}/{}: {}", name(), pool_name_, rbd_name_, std::strerror(-rc));
@@ -151,9 +157,23 @@ result<void> rbd_bdev::resize(uint64_t new_size) {
   if (new_size == now) return {};
   if (int rc = rbd_resize(image_, new_size); rc < 0)
     return rbd_error(rc, fmt::format("resizing rbd image {}/{}", pool_name_, rbd_name_));
-  set_num_blocks(new_size / block_size());
-  NVMFD_LOG_INFO("rbd bdev {}: resized to {} blocks", name(), num_blocks());
+  refresh_size();  // not under size_mu_ around rbd_resize: the header callback may wait for it
   return {};
+}
+
+void rbd_bdev::on_header_update(void* self) { static_cast<rbd_bdev*>(self)->refresh_size(); }
+
+void rbd_bdev::refresh_size() {
+  uint64_t size = 0;
+  if (int rc = rbd_get_size(image_, &size); rc < 0) {
+    NVMFD_LOG_WARN("rbd bdev {}: reading the image size: {}", name(), std::strerror(-rc));
+    return;
+  }
+  std::lock_guard lk(size_mu_);
+  uint64_t n = size / block_size();
+  if (n == num_blocks() || n == 0) return;
+  set_num_blocks(n);
+  NVMFD_LOG_INFO("rbd bdev {}: image {}/{} is now {} blocks", name(), pool_name_, rbd_name_, n);
 }
 
 void rbd_bdev::submit(bdev_io& io) {

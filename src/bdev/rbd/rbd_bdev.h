@@ -31,6 +31,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -67,6 +68,11 @@ class rbd_bdev final : public bdev, private event_handler {
   // the bdev, whose resize observers run (the target's Namespace Attribute Changed AEN).
   // Fails with invalid_argument, or io_error with librbd's errno.
   result<void> resize(uint64_t new_size);
+  // A resize by another client (rbd resize, another gateway) is seen too: librbd's header
+  // watch (rbd_update_watch) calls back on a librbd thread, which reads the new size
+  // (rbd_get_size, allowed there: the callback runs on librbd's update-watcher queue) and
+  // sets it; the resize observers then run on that thread. The size is set once whichever
+  // of resize() and the callback sees it first.
 
   const std::string& pool_name() const { return pool_name_; }
   const std::string& rbd_name() const { return rbd_name_; }
@@ -78,6 +84,8 @@ class rbd_bdev final : public bdev, private event_handler {
            std::string pool_name, std::string rbd_name, rados_ioctx_t ioctx, rbd_image_t image, int efd,
            bool volatile_cache, reactor& home);
   void on_events(uint32_t events) override;  // home reactor: collect completions
+  static void on_header_update(void* self);  // librbd's thread
+  void refresh_size();                       // control thread or librbd's thread
   void finish(rbd_completion_t c);
   int start(bdev_io& io, bdev_op op);  // submits op for io to librbd; 0 or -errno
   void complete(bdev_io& io, int status);
@@ -91,6 +99,9 @@ class rbd_bdev final : public bdev, private event_handler {
   bool volatile_cache_;
   reactor& home_;
   bool watched_ = false;
+  bool header_watched_ = false;
+  uint64_t header_watch_ = 0;
+  std::mutex size_mu_;  // serialises refresh_size
   std::atomic<bool> failing_{false};  // an I/O error was logged; cleared by the next success
 };
 
