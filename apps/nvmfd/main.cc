@@ -24,6 +24,7 @@
 #include "reactor/reactor.h"
 #include "rpc/bdev_nvme_rpc.h"
 #include "rpc/bdev_rbd_rpc.h"
+#include "rpc/gateway_rpc.h"
 #include "rpc/bdev_rpc.h"
 #include "rpc/lvol_rpc.h"
 #include "rpc/cdc_rpc.h"
@@ -123,6 +124,9 @@ int main(int argc, char** argv) {
     bdev_registry bdevs;
     lvol::lvol_manager lvols(reactors, bdevs);  // examines the bdevs the config creates
     nvme_controller_registry nvme_controllers(reactors, bdevs);
+    // Gateway groups: after the target (they manage its ANA states) and the bdevs (whose
+    // images they take over), so that they go first.
+    gateway::gateway_registry gateways(target);
     rpc_method_table methods;
     add_framework_methods(methods);
     add_keyring_methods(methods, keyring);  // first: the sections that name keys load after it
@@ -130,6 +134,7 @@ int main(int argc, char** argv) {
     add_bdev_methods(methods, bdevs);
     add_lvol_methods(methods, lvols);
     add_bdev_rbd_methods(methods, bdevs, rbd_clusters, reactors);
+    add_gateway_methods(methods, gateways, rbd_clusters, target);  // before nvmf: its section loads first
     add_bdev_nvme_methods(methods, nvme_controllers, &rpc_loop.loop(), &keyring);  // before nvmf: its config section must load first
     add_nvmf_methods(methods, target, bdevs, &keyring);
     add_mdns_methods(methods, target, &rpc_loop.loop());
@@ -153,6 +158,7 @@ int main(int argc, char** argv) {
       NVMFD_LOG_INFO("signal {}: shutting down", sig);
       server.value()->stop();
     }
+    gateways.stop_all();  // hand the ANA groups over while the listeners still tell the hosts
     target.shutdown();
   }
   reactors.stop();

@@ -397,15 +397,19 @@ json nvmf_config(nvmf_target& t) {
         if (g) params["anagrpid"] = *g;
         calls.push_back({{"method", "nvmf_subsystem_listener_set_ana_state"}, {"params", params}});
       };
-      if (l.ana_states.empty()) continue;
-      ana_state first = l.ana_states.begin()->second;
-      bool uniform = l.ana_states.size() == s->max_namespaces() &&
-                     std::all_of(l.ana_states.begin(), l.ana_states.end(), [&](auto& e) { return e.second == first; });
+      // A managed group's state is the manager's (a gateway group decides it again at load).
+      std::map<uint32_t, ana_state> states;
+      for (auto& [g, st] : l.ana_states)
+        if (!t.managed_ana_state_locked(s->nqn(), g)) states[g] = st;
+      if (states.empty()) continue;
+      ana_state first = states.begin()->second;
+      bool uniform = states.size() == s->max_namespaces() &&
+                     std::all_of(states.begin(), states.end(), [&](auto& e) { return e.second == first; });
       if (uniform) {
         call(first, std::nullopt);
         continue;
       }
-      for (auto& [g, st] : l.ana_states) call(st, g);
+      for (auto& [g, st] : states) call(st, g);
     }
   }
   // Referrals and explicit registrations after every subsystem and listener (a discovery

@@ -295,6 +295,9 @@ result<void> nvmf_target::add_listener(const std::string& nqn, const listen_addr
   std::unique_lock lk(mu_);
   auto s = find_locked(nqn);
   if (!s) return no_subsystem(nqn);
+  if (ana_manager_)
+    for (uint32_t g = 1; g <= s->max_namespaces(); ++g)
+      if (auto st = ana_manager_->state_of(nqn, g); st && *st != ana_state::optimized) norm.ana_states[g] = *st;
   s->listeners.push_back(norm);
   changed_locked();
   lk.unlock();
@@ -502,9 +505,11 @@ result<void> nvmf_target::set_ana_state(const std::string& nqn, const listen_add
   if (anagrpid && (*anagrpid == 0 || *anagrpid > max))
     return error{errc::invalid_argument, fmt::format("anagrpid must be 1..{}", max)};
   uint32_t first = anagrpid ? *anagrpid : 1, last = anagrpid ? *anagrpid : max;
+  if (anagrpid && managed_ana_state_locked(nqn, *anagrpid))
+    return error{errc::invalid_argument, fmt::format("ANA group {} of {} is managed by {}", *anagrpid, nqn, ana_manager_->name)};
   bool changed = false;
   for (uint32_t g = first; g <= last; ++g) {
-    if (l->state_of(g) == st) continue;
+    if (l->state_of(g) == st || managed_ana_state_locked(nqn, g)) continue;
     changed = true;
     if (st == ana_state::optimized) {
       l->ana_states.erase(g);
@@ -517,6 +522,36 @@ result<void> nvmf_target::set_ana_state(const std::string& nqn, const listen_add
   s->republish();
   notify_ana_change_locked(*s, l);
   return success();
+}
+
+void nvmf_target::set_ana_manager(std::optional<ana_manager> m) {
+  std::lock_guard lk(mu_);
+  ana_manager_ = std::move(m);
+}
+
+std::optional<ana_state> nvmf_target::managed_ana_state_locked(const std::string& nqn, uint32_t anagrpid) const {
+  if (!ana_manager_) return std::nullopt;
+  return ana_manager_->state_of(nqn, anagrpid);
+}
+
+size_t nvmf_target::apply_managed_ana_state(uint32_t anagrpid, ana_state st) {
+  std::lock_guard lk(mu_);
+  size_t changed = 0;
+  for (auto& s : subsystems_) {
+    if (s->type() != subsystem_kind::nvme || anagrpid == 0 || anagrpid > s->max_namespaces()) continue;
+    for (auto& l : s->listeners) {
+      if (l.state_of(anagrpid) == st) continue;
+      if (st == ana_state::optimized)
+        l.ana_states.erase(anagrpid);
+      else
+        l.ana_states[anagrpid] = st;
+      ++l.ana_chgcnt;
+      ++changed;
+      s->republish();
+      notify_ana_change_locked(*s, &l);
+    }
+  }
+  return changed;
 }
 
 result<void> nvmf_target::set_ns_ana_group(const std::string& nqn, nsid_t nsid, uint32_t anagrpid) {

@@ -137,8 +137,26 @@ class nvmf_target {
   // ANA state of listener a (exact address) for group anagrpid, or for every group
   // 1..max_namespaces when anagrpid is empty. Controllers connected through it get an ANA
   // change notice when anything changed.
+  // Refuses (invalid_argument, naming the manager) a group that an ana_manager manages;
+  // without anagrpid it sets every group that none manages.
   result<void> set_ana_state(const std::string& nqn, const listen_address& a, ana_state st,
                              std::optional<uint32_t> anagrpid);
+  // ANA groups whose state something other than RPCs decides (a gateway group, src/gateway):
+  // state_of(nqn, anagrpid) is the state every listener of that subsystem must show for a
+  // managed group, nullopt for a group it does not manage. New listeners start with it,
+  // set_ana_state refuses to change it, save_config leaves it out (nvmf_rpc.cc); the manager
+  // changes it with apply_managed_ana_state. state_of is called under mu(): it must not call
+  // the target. One manager (set before the listeners it covers are added; nullopt removes it).
+  struct ana_manager {
+    std::string name;  // for messages: "gateway group 'gw'"
+    std::function<std::optional<ana_state>(const std::string& nqn, uint32_t anagrpid)> state_of;
+  };
+  void set_ana_manager(std::optional<ana_manager> m);
+  std::optional<ana_state> managed_ana_state_locked(const std::string& nqn, uint32_t anagrpid) const;
+  // The manager's own change: group anagrpid on every listener of every NVM subsystem becomes
+  // st; controllers get an ANA change notice where something changed. Returns how many
+  // listeners changed.
+  size_t apply_managed_ana_state(uint32_t anagrpid, ana_state st);
   // Moves namespace nsid to ANA group anagrpid (1..max_namespaces); every controller of
   // the subsystem gets an ANA change notice.
   result<void> set_ns_ana_group(const std::string& nqn, nsid_t nsid, uint32_t anagrpid);
@@ -260,6 +278,7 @@ class nvmf_target {
   discovery_filter disc_filter_;
   dhchap_policy dhchap_policy_;
   dhchap_key_resolver dhchap_resolver_;  // set at wiring
+  std::optional<ana_manager> ana_manager_;
   std::map<std::pair<std::string, std::string>, uint16_t> port_ids_;
   // Listening ports by (trtype, traddr, trsvcid).
   std::map<std::tuple<std::string, std::string, std::string>, std::unique_ptr<transport_listener>> listeners_;

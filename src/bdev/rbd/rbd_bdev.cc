@@ -237,4 +237,27 @@ void rbd_bdev::complete(bdev_io& io, int status) {
   (void)io.owner->post(io);  // the submitting reactor; false only once its loop has ended
 }
 
+result<void> rbd_bdev::take_over_lock() {
+  int is_owner = 0;
+  if (int rc = rbd_is_exclusive_lock_owner(image_, &is_owner); rc < 0) return rbd_error(rc, "rbd_is_exclusive_lock_owner");
+  if (!is_owner) {
+    rbd_lock_mode_t mode;
+    char* owners[4];
+    size_t n = 4;
+    int rc = rbd_lock_get_owners(image_, &mode, owners, &n);
+    if (rc < 0 && rc != -ENOENT) return rbd_error(rc, "rbd_lock_get_owners");
+    if (rc == 0) {
+      int broke = 0;
+      for (size_t i = 0; i < n && broke == 0; ++i) {
+        NVMFD_LOG_WARN("rbd bdev {}: breaking the exclusive lock of {} on {}/{}", name(), owners[i], pool_name_, rbd_name_);
+        broke = rbd_lock_break(image_, mode, owners[i]);
+      }
+      rbd_lock_get_owners_cleanup(owners, n);
+      if (broke < 0 && broke != -ENOENT) return rbd_error(broke, "rbd_lock_break");
+    }
+  }
+  if (int rc = rbd_invalidate_cache(image_); rc < 0) return rbd_error(rc, "rbd_invalidate_cache");
+  return success();
+}
+
 }  // namespace nvmfd

@@ -74,6 +74,12 @@ class rbd_bdev final : public bdev, private event_handler {
   // sets it; the resize observers then run on that thread. The size is set once whichever
   // of resize() and the callback sees it first.
 
+  // A gateway taking this image over (src/gateway, blocking: not on a reactor): when another
+  // client holds the image's exclusive lock, break it (librbd blocklists that client first,
+  // so a dead or cut-off gateway cannot write afterwards); then drop librbd's cached data,
+  // which another gateway's writes may have made stale. io_error with librbd's errno.
+  result<void> take_over_lock();
+
   const std::string& pool_name() const { return pool_name_; }
   const std::string& rbd_name() const { return rbd_name_; }
   const rbd_cluster& cluster() const { return *cluster_; }

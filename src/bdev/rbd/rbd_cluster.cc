@@ -57,6 +57,14 @@ result<std::shared_ptr<rbd_cluster>> rbd_cluster::connect(std::string name, rbd_
 
 rbd_cluster::~rbd_cluster() { rados_shutdown(handle_); }
 
+std::string rbd_cluster::address() const {
+  char* addrs = nullptr;
+  if (rados_getaddrs(handle_, &addrs) < 0 || !addrs) return {};
+  std::string out = addrs;
+  rados_buffer_free(addrs);
+  return out;
+}
+
 std::string rbd_cluster::conf_get(const std::string& option) const {
   char buf[256];
   if (rados_conf_get(handle_, option.c_str(), buf, sizeof buf) < 0) return {};

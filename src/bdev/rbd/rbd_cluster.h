@@ -45,6 +45,9 @@ class rbd_cluster {
   const std::string& name() const { return name_; }
   const rbd_cluster_options& options() const { return opts_; }
   rados_t handle() const { return handle_; }
+  // This connection's client address in the cluster (rados_getaddrs), what a blocklist
+  // names; "" if unknown.
+  std::string address() const;
   // A config value as librados sees it (rados_conf_get), "" if unknown.
   std::string conf_get(const std::string& option) const;
 

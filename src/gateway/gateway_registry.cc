@@ -1,0 +1,72 @@
+#include "gateway/gateway_registry.h"
+
+#include <fmt/format.h>
+
+namespace nvmfd::gateway {
+
+gateway_registry::gateway_registry(nvmf_target& target) : target_(target) {
+  target_.set_ana_manager(nvmf_target::ana_manager{
+      "a gateway group (nvmf_gateway_group_move changes it)",
+      [this](const std::string&, uint32_t g) { return state_of(g); }});
+}
+
+gateway_registry::~gateway_registry() {
+  stop_all();
+  target_.set_ana_manager(std::nullopt);
+}
+
+std::optional<ana_state> gateway_registry::state_of(uint32_t g) const {
+  std::lock_guard lk(mu_);
+  for (auto& [name, r] : runners_)
+    if (auto st = r->group().state_of(g)) return st;
+  return std::nullopt;
+}
+
+result<void> gateway_registry::add(std::unique_ptr<gateway_runner> r) {
+  gateway_runner* added = r.get();
+  {
+    std::lock_guard lk(mu_);
+    const auto& name = r->params().group.name;
+    if (runners_.count(name)) return error{errc::already_exists, fmt::format("gateway group {} already exists", name)};
+    for (auto& [other, o] : runners_)
+      for (uint32_t g : r->params().group.ana_groups)
+        if (o->group().covers(g))
+          return error{errc::invalid_argument, fmt::format("ANA group {} is already in gateway group {}", g, other)};
+    runners_.emplace(name, std::move(r));
+  }
+  added->begin();
+  return success();
+}
+
+result<void> gateway_registry::remove(const std::string& name) {
+  gateway_runner* r = find(name);
+  if (!r) return error{errc::not_found, fmt::format("gateway group {} not found", name)};
+  r->stop();  // hands over; its groups show inaccessible until it is erased (control thread only)
+  std::unique_ptr<gateway_runner> gone;
+  {
+    std::lock_guard lk(mu_);
+    auto it = runners_.find(name);
+    gone = std::move(it->second);
+    runners_.erase(it);
+  }
+  return success();
+}
+
+gateway_runner* gateway_registry::find(const std::string& name) const {
+  std::lock_guard lk(mu_);
+  auto it = runners_.find(name);
+  return it == runners_.end() ? nullptr : it->second.get();
+}
+
+std::vector<gateway_runner*> gateway_registry::list() const {
+  std::lock_guard lk(mu_);
+  std::vector<gateway_runner*> out;
+  for (auto& [name, r] : runners_) out.push_back(r.get());
+  return out;
+}
+
+void gateway_registry::stop_all() {
+  for (auto* r : list()) r->stop();
+}
+
+}  // namespace nvmfd::gateway
