@@ -150,6 +150,7 @@ void gateway_group::take_over(slot& s, clock::time_point start) {
     return;
   }
   std::string from = prev.value() ? prev.value()->gateway_id : "";
+  bool fenced = false;
   if (prev.value() && !prev.value()->released) {
     std::vector<std::string> fence;
     auto own = local_.client_addresses();
@@ -163,9 +164,10 @@ void gateway_group::take_over(slot& s, clock::time_point start) {
       }
       NVMFD_LOG_WARN("gateway group '{}': fenced gateway '{}' ({}) to take ANA group {} over", cfg_.name, from,
                      fmt::join(fence, ", "), s.id);
+      fenced = true;
     }
   }
-  if (auto t = local_.take_over(s.id); !t)
+  if (auto t = local_.take_over(s.id, fenced); !t)
     NVMFD_LOG_WARN("gateway group '{}': ANA group {}: taking the images over: {} (librbd takes their locks on the "
                    "first write)",
                    cfg_.name, s.id, t.err().message);

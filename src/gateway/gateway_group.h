@@ -62,9 +62,12 @@ class gateway_local {
   virtual ~gateway_local() = default;
   // Every listener of every NVM subsystem shows st for ANA group g (AEN where it changed).
   virtual void show(uint32_t g, ana_state st) = 0;
-  // Before this gateway serves g as optimized: its images' exclusive locks are taken from a
-  // previous holder that no longer answers, and their cached data dropped.
-  virtual result<void> take_over(uint32_t g) = 0;
+  // Before this gateway serves g as optimized. fenced: the previous owner did not release g
+  // and was fenced: its exclusive locks on g's images are broken (it cannot answer a lock
+  // request any more) and cached data dropped. Otherwise (a hand-over) the previous owner
+  // is alive and gives the locks up when asked (librbd's lock transfer): only the cached
+  // data is dropped.
+  virtual result<void> take_over(uint32_t g, bool fenced) = 0;
   // This gateway's cluster client addresses (the group's and the images' connections).
   virtual std::vector<std::string> client_addresses() = 0;
 };

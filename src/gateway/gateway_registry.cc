@@ -22,17 +22,26 @@ std::optional<ana_state> gateway_registry::state_of(uint32_t g) const {
   return std::nullopt;
 }
 
+result<void> gateway_registry::check(const group_config& g) const {
+  std::lock_guard lk(mu_);
+  return check_locked(g);
+}
+
+result<void> gateway_registry::check_locked(const group_config& g) const {
+  if (runners_.count(g.name)) return error{errc::already_exists, fmt::format("gateway group {} already exists", g.name)};
+  for (auto& [other, o] : runners_)
+    for (uint32_t id : g.ana_groups)
+      if (o->group().covers(id))
+        return error{errc::invalid_argument, fmt::format("ANA group {} is already in gateway group {}", id, other)};
+  return success();
+}
+
 result<void> gateway_registry::add(std::unique_ptr<gateway_runner> r) {
   gateway_runner* added = r.get();
   {
     std::lock_guard lk(mu_);
-    const auto& name = r->params().group.name;
-    if (runners_.count(name)) return error{errc::already_exists, fmt::format("gateway group {} already exists", name)};
-    for (auto& [other, o] : runners_)
-      for (uint32_t g : r->params().group.ana_groups)
-        if (o->group().covers(g))
-          return error{errc::invalid_argument, fmt::format("ANA group {} is already in gateway group {}", g, other)};
-    runners_.emplace(name, std::move(r));
+    if (auto c = check_locked(r->params().group); !c) return c;
+    runners_.emplace(r->params().group.name, std::move(r));
   }
   added->begin();
   return success();

@@ -24,8 +24,9 @@ class gateway_registry {
   gateway_registry(const gateway_registry&) = delete;
   gateway_registry& operator=(const gateway_registry&) = delete;
 
-  // already_exists for a taken name; invalid_argument when an ANA group is in another group.
-  // Runs the first round before it returns.
+  // already_exists for a taken name; invalid_argument when an ANA group is in another group
+  // (check() alone tells before a runner is made). Runs the first round before it returns.
+  result<void> check(const group_config& g) const;
   result<void> add(std::unique_ptr<gateway_runner> r);
   // not_found; else hands the groups over and leaves.
   result<void> remove(const std::string& name);
@@ -36,6 +37,7 @@ class gateway_registry {
 
  private:
   std::optional<ana_state> state_of(uint32_t g) const;
+  result<void> check_locked(const group_config& g) const;
 
   nvmf_target& target_;
   mutable std::mutex mu_;  // guards runners_ (the map, not the runners)

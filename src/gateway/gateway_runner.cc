@@ -9,8 +9,8 @@ namespace nvmfd::gateway {
 
 namespace {
 
-// Seconds as librados reads them.
-std::string seconds(std::chrono::milliseconds d) { return fmt::format("{:.3f}", d.count() / 1000.0); }
+// Whole seconds (librados' *_op_timeout options take no fractions), rounded up.
+std::string seconds(std::chrono::milliseconds d) { return std::to_string((d.count() + 999) / 1000); }
 
 // Runs fn on r and waits for it (r is a loop that is not the caller's).
 template <class Fn>
@@ -27,7 +27,7 @@ result<std::unique_ptr<gateway_runner>> gateway_runner::create(runner_params p, 
                                                                nvmf_target& target) {
   rbd_cluster_options opts = registered.options();
   std::string t = seconds(p.group.lease / 4);
-  for (const char* o : {"rados_osd_op_timeout", "rados_mon_op_timeout", "client_mount_timeout"}) opts.config_param[o] = t;
+  for (const char* o : {"rados_osd_op_timeout", "rados_mon_op_timeout"}) opts.config_param[o] = t;
   auto conn = rbd_cluster::connect("gateway:" + p.group.name, std::move(opts));
   if (!conn) return conn.take_err();
   auto store = rados_lease_store::open(conn.value(), p.pool, p.group.name, p.group.gateway_id);
@@ -48,6 +48,7 @@ gateway_runner::gateway_runner(runner_params p, std::shared_ptr<rbd_cluster> con
 gateway_runner::~gateway_runner() { stop(); }
 
 void gateway_runner::begin() {
+  begun_ = true;
   run_on(loop_.loop(), [this] {
     timer_ = std::make_unique<reactor_timer>(loop_.loop());
     round();
@@ -62,6 +63,7 @@ void gateway_runner::round() {
 void gateway_runner::stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (!begun_) return loop_.stop();  // never ran a round: nothing to hand over or show
   run_on(loop_.loop(), [this] {
     timer_.reset();
     group_.leave();

@@ -56,6 +56,7 @@ class gateway_runner {
   gateway_group group_;
   loop_thread loop_;
   std::unique_ptr<reactor_timer> timer_;  // the loop's
+  bool begun_ = false;
   bool stopped_ = false;
 };
 

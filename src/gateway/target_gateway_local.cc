@@ -32,10 +32,10 @@ std::vector<std::shared_ptr<rbd_bdev>> rbd_bdevs(nvmf_target& t, uint32_t g) {
 
 void target_gateway_local::show(uint32_t g, ana_state st) { target_.apply_managed_ana_state(g, st); }
 
-result<void> target_gateway_local::take_over(uint32_t g) {
+result<void> target_gateway_local::take_over(uint32_t g, bool fenced) {
   std::string failures;
   for (auto& b : rbd_bdevs(target_, g))
-    if (auto r = b->take_over_lock(); !r)
+    if (auto r = fenced ? b->take_over_lock() : b->drop_cache(); !r)
       failures += fmt::format("{}{}: {}", failures.empty() ? "" : "; ", b->name(), r.err().message);
   if (!failures.empty()) return error{errc::io_error, failures};
   return success();

@@ -19,7 +19,7 @@ class target_gateway_local final : public gateway_local {
       : target_(target), group_address_(std::move(group_address)) {}
 
   void show(uint32_t g, ana_state st) override;
-  result<void> take_over(uint32_t g) override;
+  result<void> take_over(uint32_t g, bool fenced) override;
   std::vector<std::string> client_addresses() override;
 
  private:

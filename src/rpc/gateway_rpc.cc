@@ -100,10 +100,9 @@ void add_gateway_methods(rpc_method_table& m, gateway::gateway_registry& gateway
     rp.group.lease = std::chrono::milliseconds(p.optional_uint("lease_ms", 600000).value_or(10000));
     if (p.ok() && !valid_id(rp.group.name)) p.fail("name", "1-64 characters of [A-Za-z0-9._-]");
     if (p.ok() && !valid_id(rp.group.gateway_id)) p.fail("gateway_id", "1-64 characters of [A-Za-z0-9._-]");
-    if (p.ok() && rp.group.lease < std::chrono::milliseconds(1000)) p.fail("lease_ms", "must be 1000..600000");
+    if (p.ok() && rp.group.lease < std::chrono::milliseconds(4000)) p.fail("lease_ms", "must be 4000..600000");
     if (auto f = p.finish(); !f) return f.take_err();
-    if (gateways.find(rp.group.name))
-      return error{errc::already_exists, fmt::format("gateway group {} already exists", rp.group.name)};
+    if (auto c = gateways.check(rp.group); !c) return c.take_err();
     auto c = clusters.find(rp.cluster_name);
     if (!c)
       return error{errc::not_found,

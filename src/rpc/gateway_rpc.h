@@ -2,7 +2,7 @@
 // Gateway group RPCs (nvmfd's own; SPDK has none; docs/gateway.md):
 //   nvmf_gateway_group_create {name*, gateway_id*, cluster_name*, pool_name ("rbd"),
 //       ana_groups* [anagrpid | {anagrpid*, home}], failback (false), lease_ms (10000,
-//       1000..600000)}                                        -> true
+//       4000..600000)}                                        -> true
 //       Joins (or starts) group `name` as gateway `gateway_id`, coordinating through the pool
 //       of the registered RBD cluster `cluster_name` (bdev_rbd_register_cluster), and returns
 //       after its first round (each ANA group then shows optimized here if this gateway took

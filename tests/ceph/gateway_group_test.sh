@@ -136,7 +136,7 @@ echo "== 2. hand move to b"
 rpc a call nvmf_gateway_group_move '{"name": "gw", "anagrpid": 1, "gateway_id": "b"}' > /dev/null
 wait_state b optimized 10
 wait_state a non_optimized 2
-[ "$(view a 'g["ana_groups"][0]["requested"]')" = "" ] || fail "the move is still requested"
+[ "$(view b 'g["ana_groups"][0]["requested"]')" = "" ] || fail "the move is still requested"
 ceph osd blocklist ls 2>/dev/null | grep -q . && fail "a move fenced someone: $(ceph osd blocklist ls 2>&1)"
 perf_write b 2 || fail "I/O through b after the move"
 

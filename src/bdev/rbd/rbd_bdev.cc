@@ -256,6 +256,10 @@ result<void> rbd_bdev::take_over_lock() {
       if (broke < 0 && broke != -ENOENT) return rbd_error(broke, "rbd_lock_break");
     }
   }
+  return drop_cache();
+}
+
+result<void> rbd_bdev::drop_cache() {
   if (int rc = rbd_invalidate_cache(image_); rc < 0) return rbd_error(rc, "rbd_invalidate_cache");
   return success();
 }

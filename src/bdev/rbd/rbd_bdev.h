@@ -79,6 +79,8 @@ class rbd_bdev final : public bdev, private event_handler {
   // so a dead or cut-off gateway cannot write afterwards); then drop librbd's cached data,
   // which another gateway's writes may have made stale. io_error with librbd's errno.
   result<void> take_over_lock();
+  // Drops librbd's cached data of the image (rbd_invalidate_cache; blocking).
+  result<void> drop_cache();
 
   const std::string& pool_name() const { return pool_name_; }
   const std::string& rbd_name() const { return rbd_name_; }

@@ -143,13 +143,15 @@ class fake_local final : public gateway_local {
  public:
   explicit fake_local(std::string addr) : addr_(std::move(addr)) {}
   void show(uint32_t g, ana_state st) override { shown[g] = st; }
-  result<void> take_over(uint32_t g) override {
+  result<void> take_over(uint32_t g, bool fenced) override {
     taken.push_back(g);
+    if (fenced) fenced_takeovers.push_back(g);
     return success();
   }
   std::vector<std::string> client_addresses() override { return {addr_}; }
   std::map<uint32_t, ana_state> shown;
   std::vector<uint32_t> taken;
+  std::vector<uint32_t> fenced_takeovers;
 
  private:
   std::string addr_;
@@ -214,6 +216,8 @@ TEST_F(GatewayGroup, FailbackHandsAGroupToItsHomeWithoutFencing) {
   EXPECT_EQ(b.shows(2), ana_state::optimized);
   EXPECT_EQ(b.shows(1), ana_state::non_optimized);
   EXPECT_EQ(c.fences, 0);  // a released it: nothing to fence
+  EXPECT_EQ(b.local.taken, (std::vector<uint32_t>{2}));
+  EXPECT_TRUE(b.local.fenced_takeovers.empty());  // a is alive: its image locks are not broken
 }
 
 TEST_F(GatewayGroup, ADeadOwnersGroupsGoToTheSurvivorAfterTheLeaseAndTheDeadIsFenced) {
@@ -232,6 +236,7 @@ TEST_F(GatewayGroup, ADeadOwnersGroupsGoToTheSurvivorAfterTheLeaseAndTheDeadIsFe
   EXPECT_EQ(b.shows(2), ana_state::optimized);
   EXPECT_TRUE(c.blocklist.count(fake_store::address_of(1)));
   EXPECT_EQ(b.local.taken, (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(b.local.fenced_takeovers, (std::vector<uint32_t>{1, 2}));
   // a restarted (a new connection, client 3) rejoins as non-optimized and takes nothing back.
   gateway_process a2(c, config("a"), 3);
   run({&a2, &b}, 20s);
@@ -254,7 +259,9 @@ TEST_F(GatewayGroup, ACutOffOwnerStopsBeingOptimizedBeforeItsLeaseCanPassAndIsFe
       b_took = true;
       EXPECT_EQ(a.shows(1), ana_state::inaccessible) << "both optimized at once";
     }
-    if (a.shows(1) == ana_state::optimized) EXPECT_LT(c.now - cut, 2s);
+    if (a.shows(1) == ana_state::optimized) {
+      EXPECT_LT(c.now - cut, 2s);
+    }
     c.now += 500ms;
   }
   EXPECT_TRUE(b_took);
