@@ -147,8 +147,11 @@ rbd_bdev::~rbd_bdev() {
   // it waits for the OSD op timeouts, so it runs on a thread of its own (rbd_image_closer.h).
   // A short wait here keeps a delete on a reachable cluster synchronous; none when the
   // cluster is known to be gone, so that shutdown starts every close at once.
-  bool gone = failing_.load() || cluster_->unreachable();
-  auto grace = gone ? std::chrono::milliseconds(0) : std::chrono::milliseconds(1000);
+  // Never on a reactor of the pool (the last reference dropped by the I/O path): it must
+  // not stall.
+  reactor* here = reactor::current();
+  bool no_wait = failing_.load() || cluster_->unreachable() || (here && !here->blocking_allowed());
+  auto grace = no_wait ? std::chrono::milliseconds(0) : std::chrono::milliseconds(1000);
   // Measured with the OSD stopped (docs/ceph.md): about three OSD op timeouts.
   auto expect = std::chrono::seconds(3 * cluster_->osd_op_timeout_s() + 5);
   std::string what = fmt::format("RBD image {}/{} (bdev {})", pool_name_, rbd_name_, name());

@@ -56,10 +56,11 @@ class rbd_bdev final : public bdev, private event_handler {
   static result<std::shared_ptr<rbd_bdev>> create(std::string name, std::shared_ptr<rbd_cluster> cluster,
                                                   std::string pool_name, std::string rbd_name,
                                                   uint32_t block_size, std::optional<uuid> id, reactor& home);
-  // Any thread; no I/O in flight (the bdev contract). Stops the watch
-  // on the home reactor, then closes the image (rbd_close flushes librbd's cache) through
-  // rbd_image_closer: waits up to 1 s for it (none when the cluster is known unreachable),
-  // then lets it finish in the background; the cluster counts the bdev as a user until then.
+  // Any thread; no I/O in flight (the bdev contract). Stops the watch on the home reactor,
+  // then closes the image (rbd_close flushes librbd's cache) through rbd_image_closer: waits
+  // up to 1 s for it (not at all when the cluster is known unreachable, nor on a reactor of
+  // the pool), then lets it finish in the background; the cluster counts the bdev as a user
+  // until then.
   ~rbd_bdev() override;
 
   std::string_view product_name() const override { return "Ceph Rbd Disk"; }
