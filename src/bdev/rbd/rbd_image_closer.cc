@@ -1,6 +1,7 @@
 #include "bdev/rbd/rbd_image_closer.h"
 
 #include <memory>
+#include <system_error>
 #include <thread>
 
 #include "base/log.h"
@@ -26,7 +27,7 @@ bool rbd_image_closer::close(std::string what, std::function<void()> job, std::c
     ++running_;
   }
   auto t0 = std::chrono::steady_clock::now();
-  std::thread t([this, st, what, job = std::move(job), t0]() mutable {
+  auto body = [this, st, what, job = std::move(job), t0]() mutable {
     job();
     job = nullptr;  // what it holds (a cluster's last reference: rados_shutdown) goes before wait_all returns
     {
@@ -39,9 +40,15 @@ bool rbd_image_closer::close(std::string what, std::function<void()> job, std::c
     std::lock_guard lk(mu_);
     --running_;
     cv_.notify_all();
-  });
-  set_thread_name(t, "rbd-close");
-  t.detach();
+  };
+  try {
+    std::thread t(body);  // a copy: body stays whole for the fallback below
+    set_thread_name(t, "rbd-close");
+    t.detach();
+  } catch (const std::system_error& e) {  // no thread to be had: close here, blocking
+    NVMFD_LOG_WARN("closing {}: no thread ({}), closing on this one", what, e.what());
+    body();
+  }
   std::unique_lock lk(st->mu);
   if (st->cv.wait_for(lk, grace, [&] { return st->done; })) return true;
   NVMFD_LOG_WARN("closing {}: cluster unreachable, waiting up to {} s in the background", what, expect.count());
