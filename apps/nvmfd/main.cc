@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -20,6 +21,7 @@
 #include "base/core_mask.h"
 #include "base/log.h"
 #include "bdev/bdev_registry.h"
+#include "bdev/rbd/rbd_image_closer.h"
 #include "reactor/loop_thread.h"
 #include "reactor/reactor.h"
 #include "rpc/bdev_nvme_rpc.h"
@@ -161,6 +163,9 @@ int main(int argc, char** argv) {
     gateways.stop_all();  // hand the ANA groups over while the listeners still tell the hosts
     target.shutdown();
   }
+  // The RBD bdevs' images close in parallel in the background (rbd_image_closer.h): with
+  // the cluster gone each takes about three OSD op timeouts, the whole shutdown about that too.
+  rbd_image_closer::instance().wait_all(std::chrono::minutes(3));
   reactors.stop();
   return rc;
 }

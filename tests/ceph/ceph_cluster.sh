@@ -5,6 +5,7 @@
 #   ceph_cluster.sh env DIR      # what a client needs, as shell assignments (see below)
 #   ceph_cluster.sh stop DIR
 #   ceph_cluster.sh run [START OPTIONS] -- COMMAND [ARGS...]
+#   ceph_cluster.sh stop-osd DIR ID | start-osd DIR ID
 #
 # start: one monitor and N (1..3, default 1) OSDs on sparse bluestore files (default 2G each),
 #   no manager (none is needed for pools and RBD; docs/ceph.md), cephx on, a replicated pool
@@ -17,12 +18,18 @@
 #   started (DIR is then removed too).
 # env: prints CEPH_CONF, CEPH_KEYRING (client.admin), CEPH_USER (admin), CEPH_POOL,
 #   CEPH_MON_HOST and CEPH_KEY (client.admin's secret), one NAME=value per line, for `eval` or
-#   `source <(...)`. The ceph, rados and rbd tools find everything through CEPH_CONF alone.
+#   `source <(...)`, and CEPH_DIR (DIR). The ceph, rados and rbd tools find everything
+#   through CEPH_CONF alone.
 # stop: SIGTERM to every daemon named by DIR/run/*.pid (only if its command line names this
 #   DIR's config, so a reused PID is never hit), waits for each to exit (SIGKILL after 20 s),
 #   then removes DIR. A DIR that does not exist is already stopped (exit 0). DIR must carry
 #   this script's marker, so a wrong argument never removes anything else.
-# run: start in a new directory under ${TMPDIR:-/tmp}, COMMAND with env's variables exported,
+# stop-osd: SIGTERM to osd.ID (by its pid file, as stop), waits until it has exited; the
+#   cluster (monitor, other OSDs) stays. start-osd: starts osd.ID again on its existing
+#   data and waits until the OSD map shows all OSDs up (60 s at most). For tests of a cluster that
+#   goes away and comes back.
+# run: start in a new directory under ${TMPDIR:-/tmp}, COMMAND with env's variables exported
+#   (and CEPH_CLUSTER_SH, this script's path, for stop-osd and start-osd),
 #   stop; exit status COMMAND's (77 if Ceph is not installed, 1 if the start failed).
 set -euo pipefail
 
@@ -31,7 +38,7 @@ readonly marker="# made by ceph_cluster.sh"
 die() { echo "ceph_cluster: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -169,15 +176,16 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 143' TERM INT  # so that a killed start or run still stops its daemons
 
-# wait_up N: until the OSD map shows N OSDs up and in (the OSDs boot asynchronously).
+# wait_up N FAIL: until the OSD map shows N OSDs, all up and in (the OSDs boot
+# asynchronously); FAIL (start_fail or die) after 60 s.
 wait_up() {
-  local want=$1 deadline=$(( $(date +%s) + 60 )) stat
+  local want=$1 fail=$2 deadline=$(( $(date +%s) + 60 )) stat
   while :; do
     stat=$(adm osd stat -f json 2>/dev/null || true)
-    if python3 -c 'import json,sys; s=json.loads(sys.argv[1]); n=int(sys.argv[2]); sys.exit(0 if s["num_up_osds"]==n and s["num_in_osds"]==n else 1)' "$stat" "$want" 2>/dev/null; then
+    if python3 -c 'import json,sys; s=json.loads(sys.argv[1]); n=int(sys.argv[2]); sys.exit(0 if s["num_osds"]==n and s["num_up_osds"]==n and s["num_in_osds"]==n else 1)' "$stat" "$want" 2>/dev/null; then
       return 0
     fi
-    [ "$(date +%s)" -lt "$deadline" ] || start_fail "OSDs not up after 60 s: $stat"
+    [ "$(date +%s)" -lt "$deadline" ] || "$fail" "OSDs not up after 60 s: $stat"
     sleep 0.2
   done
 }
@@ -246,7 +254,7 @@ start_cluster() {
   for i in "${!start_pids[@]}"; do
     wait "${start_pids[$i]}" || start_fail "ceph-osd -i ${ids[$i]}"
   done
-  wait_up "$osds"
+  wait_up "$osds" start_fail
   phase "osd boot"
 
   adm osd pool create "$pool" 8 8 replicated >/dev/null 2>&1 || start_fail "osd pool create $pool"
@@ -311,6 +319,31 @@ print_env() {
   echo "CEPH_POOL=$(cat "$dir/pool")"
   echo "CEPH_MON_HOST=$(sed -n 's/^mon_host = \[\(.*\)\]$/\1/p' "$dir/ceph.conf")"
   echo "CEPH_KEY=$(ceph-authtool -p -n client.admin "$dir/client.admin.keyring")"
+  echo "CEPH_DIR=$dir"
+}
+
+check_osd_id() {
+  [[ "$1" =~ ^[0-9]+$ ]] || die "OSD id must be a number: $1"
+  [ -d "$dir/osd.$1" ] || die "no osd.$1 in $dir"
+}
+
+stop_osd() {
+  check_osd_id "$1"
+  local pids
+  pids=$(daemon_pids "osd.$1")
+  [ -n "$pids" ] || die "osd.$1 of $dir is not running"
+  stop_pids $pids
+}
+
+# start-osd waits until every OSD is up again (the tests stop one at a time).
+start_osd() {
+  check_osd_id "$1"
+  local id=$1
+  [ -z "$(daemon_pids "osd.$id")" ] || die "osd.$id of $dir is already running"
+  # Not the client's variables of `run` (a daemon given CEPH_KEYRING fails to authenticate).
+  env -u CEPH_ARGS -u CEPH_KEYRING -u CEPH_USER -u CEPH_KEY ceph-osd --conf "$dir/ceph.conf" -i "$id" >> "$dir/log/osd.$id-start.log" 2>&1 \
+    || { tail -n 30 "$dir/log/osd.$id-start.log" >&2; die "ceph-osd -i $id did not start"; }
+  wait_up "$(ls -d "$dir"/osd.* | wc -l)" die
 }
 
 run_with_cluster() {
@@ -323,7 +356,7 @@ run_with_cluster() {
   start_cluster "${opts[@]}"
   start_state=making  # from here on, any exit stops the cluster again
   local rc=0
-  ( set -a; eval "$(print_env)"; set +a; exec "$@" ) || rc=$?
+  ( set -a; eval "$(print_env)"; CEPH_CLUSTER_SH=$(realpath "$0"); set +a; exec "$@" ) || rc=$?
   start_state=none
   stop_cluster
   return $rc
@@ -340,5 +373,7 @@ case "$cmd" in
   start) start_cluster "$@" ;;
   stop) [ $# -eq 0 ] || usage; stop_cluster ;;
   env) [ $# -eq 0 ] || usage; print_env ;;
+  stop-osd) [ $# -eq 1 ] || usage; stop_osd "$1" ;;
+  start-osd) [ $# -eq 1 ] || usage; start_osd "$1" ;;
   *) usage ;;
 esac

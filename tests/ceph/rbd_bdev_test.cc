@@ -1,6 +1,6 @@
 // The RBD bdev against a real Ceph cluster (no mock of librbd): run under
 //   tests/ceph/ceph_cluster.sh run -- rbd_bdev_test
-// which exports CEPH_CONF, CEPH_KEYRING, CEPH_USER and CEPH_POOL. Clusters and bdevs are set
+// (rbd_bdev_fixture.h); rbd_cluster_gone_test.cc stops the cluster's OSD. Clusters and bdevs are set
 // up through the RPC handlers the daemon uses; I/O goes through bdev_harness, which counts
 // completions on the wrong thread and inline ones.
 #include <gtest/gtest.h>
@@ -13,66 +13,13 @@
 #include <string>
 #include <vector>
 
-#include "bdev/bdev_registry.h"
 #include "bdev/rbd/rbd_bdev.h"
-#include "bdev/rbd/rbd_cluster.h"
-#include "bdev_harness.h"
-#include "rpc/bdev_rbd_rpc.h"
-#include "rpc/bdev_rpc.h"
 #include "rpc/config_loader.h"
+#include "tests/ceph/rbd_bdev_fixture.h"
 #include "tests/lib/wait_until.h"
 
 namespace nvmfd::test {
 namespace {
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-// `rbd create` through the cluster's own tool (CEPH_CONF in the environment).
-void create_image(const std::string& image, const char* size) {
-  std::string cmd = "rbd create --size " + std::string(size) + " " + env("CEPH_POOL") + "/" + image;
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-}
-
-class RbdBdevTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (env("CEPH_CONF").empty()) GTEST_SKIP() << "no Ceph cluster: run under tests/ceph/ceph_cluster.sh run --";
-    add_bdev_methods(methods, bdevs);
-    add_bdev_rbd_methods(methods, bdevs, clusters, h.pool());
-  }
-  void TearDown() override {
-    for (auto& b : bdevs.list()) (void)bdevs.remove(b->name());
-  }
-
-  result<json> call(const std::string& method, const json& params) {
-    const rpc_handler* fn = methods.find(method);
-    if (!fn) return error{errc::not_supported, method};
-    return (*fn)(params);
-  }
-  json register_cluster(const std::string& name) {
-    auto r = call("bdev_rbd_register_cluster", {{"name", name}, {"user_id", env("CEPH_USER")},
-                                                {"config_file", env("CEPH_CONF")}, {"key_file", env("CEPH_KEYRING")}});
-    EXPECT_TRUE(r) << r.err().message;
-    return r ? r.value() : json();
-  }
-  // A fresh image and an rbd bdev on it through the named cluster.
-  std::shared_ptr<bdev> create_bdev(const std::string& name, const std::string& image, const std::string& cluster,
-                                    uint32_t block_size = 512) {
-    create_image(image, "64M");
-    auto r = call("bdev_rbd_create", {{"name", name}, {"pool_name", env("CEPH_POOL")}, {"rbd_name", image},
-                                      {"block_size", block_size}, {"cluster_name", cluster}});
-    EXPECT_TRUE(r) << r.err().message;
-    return bdevs.find(name);
-  }
-
-  bdev_harness h{2};  // outlives the bdevs: their completions are watched on its reactors
-  rbd_cluster_registry clusters;
-  bdev_registry bdevs;
-  rpc_method_table methods;
-};
 
 TEST_F(RbdBdevTest, VerifiedIoOfSeveralSizesFromTwoReactors) {
   register_cluster("c");
@@ -163,6 +110,28 @@ TEST_F(RbdBdevTest, FlushFuaWriteZeroesAndUnmapReadBackZeroes) {
   ASSERT_EQ(h.flush(*b), 0);
   EXPECT_EQ(h.inline_completions(), 0);
   EXPECT_EQ(h.wrong_thread_completions(), 0);
+}
+
+// Writes are writeback from the first one (rbd_cache_writethrough_until_flush = false by
+// default): a completed FLUSH is what makes them durable, so another client (its own
+// connection and cache) reads them after it.
+TEST_F(RbdBdevTest, FlushMakesWritesVisibleToAnotherClient) {
+  register_cluster("c");
+  auto b = create_bdev("Ceph0", "durable", "c");
+  ASSERT_TRUE(b);
+  const uint64_t n = 256;
+  aligned_buffer data(n * 512), back(n * 512);
+  fill_pattern(data.span(), 21);
+  ASSERT_EQ(h.write(*b, 100, n, data.data()), 0);
+  ASSERT_EQ(h.flush(*b), 0);
+  auto r = call("bdev_rbd_create", {{"name", "Other"}, {"pool_name", env("CEPH_POOL")}, {"rbd_name", "durable"},
+                                    {"block_size", 512}, {"user_id", env("CEPH_USER")},
+                                    {"config", {{"mon_host", env("CEPH_MON_HOST")}, {"key", env("CEPH_KEY")}}}});
+  ASSERT_TRUE(r) << r.err().message;
+  auto other = bdevs.find("Other");
+  ASSERT_TRUE(other);
+  ASSERT_EQ(h.read(*other, 100, n, back.data()), 0);
+  EXPECT_TRUE(equal(data, back));
 }
 
 TEST_F(RbdBdevTest, BadParamsGiveClearErrors) {
@@ -295,53 +264,17 @@ TEST_F(RbdBdevTest, ClientTimeoutsAreSetByDefault) {
   EXPECT_EQ(c->conf_get("rados_osd_op_timeout"), "30");
   EXPECT_EQ(c->conf_get("rados_mon_op_timeout"), "30");
   EXPECT_EQ(c->conf_get("client_mount_timeout"), "30");
+  EXPECT_EQ(c->osd_op_timeout_s(), 30u);
+  // Writeback from the first write: the bdev reports a volatile cache, hosts flush.
+  EXPECT_EQ(c->conf_get("rbd_cache_writethrough_until_flush"), "false");
   // config_param wins.
-  auto r = call("bdev_rbd_register_cluster", {{"name", "d"}, {"config_file", env("CEPH_CONF")},
-                                              {"config_param", {{"rados_osd_op_timeout", "7"}}}});
+  auto r = call("bdev_rbd_register_cluster",
+                {{"name", "d"},
+                 {"config_file", env("CEPH_CONF")},
+                 {"config_param", {{"rados_osd_op_timeout", "7"}, {"rbd_cache_writethrough_until_flush", "true"}}}});
   ASSERT_TRUE(r) << r.err().message;
   EXPECT_EQ(clusters.find("d")->conf_get("rados_osd_op_timeout"), "7");
-}
-
-// The cluster's only OSD stopped: I/O that needs it completes with an error once
-// rados_osd_op_timeout (3 s here) expires, never hangs; once the OSD is back, I/O succeeds
-// again on the same bdev.
-TEST_F(RbdBdevTest, OsdGoneGivesErrorsThenRecovers) {
-  std::string dir = env("CEPH_CONF").substr(0, env("CEPH_CONF").rfind('/'));
-  auto r = call("bdev_rbd_register_cluster", {{"name", "short"}, {"config_file", env("CEPH_CONF")},
-                                              {"config_param", {{"rados_osd_op_timeout", "3"}}}});
-  ASSERT_TRUE(r) << r.err().message;
-  auto b = create_bdev("Ceph0", "gone", "short");
-  ASSERT_TRUE(b);
-  aligned_buffer data(4096), back(4096);
-  fill_pattern(data.span(), 5);
-  ASSERT_EQ(h.write(*b, 0, 8, data.data()), 0);
-  ASSERT_EQ(h.flush(*b), 0);
-
-  std::string stop = "pid=$(cat " + dir + "/run/osd.0.pid) && kill -TERM $pid && "
-                     "while kill -0 $pid 2>/dev/null; do sleep 0.1; done";
-  ASSERT_EQ(std::system(("bash -c '" + stop + "'").c_str()), 0);
-  // Blocks never read (not in librbd's cache) must come from the OSD.
-  auto t0 = std::chrono::steady_clock::now();
-  int st = h.read(*b, 4096, 8, back.data());
-  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_LT(st, 0);
-  EXPECT_LT(waited, 50.0);  // librbd's error, not the harness's 60 s limit
-  std::printf("read with the OSD gone: %s after %.1f s\n", std::strerror(-st), waited);
-
-  std::string start = "env -u CEPH_KEYRING -u CEPH_USER -u CEPH_KEY -u CEPH_ARGS ceph-osd --conf " + dir + "/ceph.conf -i 0 > " + dir + "/log/osd.0-restart.log 2>&1";
-  ASSERT_EQ(std::system(start.c_str()), 0) << std::system(("cat " + dir + "/log/osd.0-restart.log >&2").c_str());
-  // The OSD boots and peers: I/O succeeds again within a minute (each failing try takes the
-  // 3 s timeout, so this loop waits on the cluster, not on a clock of its own).
-  int ok = -1;
-  for (int i = 0; i < 20 && ok != 0; ++i) ok = h.read(*b, 4096, 8, back.data());
-  ASSERT_EQ(ok, 0);
-  EXPECT_TRUE(all_zero(back.span()));  // never written
-  ASSERT_EQ(h.write(*b, 4096, 8, data.data()), 0);
-  ASSERT_EQ(h.flush(*b), 0);
-  ASSERT_EQ(h.read(*b, 0, 8, back.data()), 0);
-  EXPECT_TRUE(equal(data, back));
-  EXPECT_EQ(h.inline_completions(), 0);
-  EXPECT_EQ(h.wrong_thread_completions(), 0);
+  EXPECT_EQ(clusters.find("d")->conf_get("rbd_cache_writethrough_until_flush"), "true");
 }
 
 TEST_F(RbdBdevTest, PrivateConnectionWithoutClusterName) {

@@ -6,6 +6,8 @@
 #                               (default 5; 0: SIGKILL at once); then empty FILE. An exited
 #                               process counts as gone even before its parent reaps it (an
 #                               orphan's zombie may stay: PID 1 here does not always reap).
+#   nvmfd_workdir NAME          sets `work` to a new /tmp/NAME.XXXXXX and, on exit, stops the
+#                               nvmfd of $work/nvmfd.pid (SIGKILL) and removes the directory
 
 require_root() {
   if [ "$(id -u)" != 0 ]; then
@@ -41,4 +43,9 @@ stop_pidfile() {
     while pid_running "$p"; do sleep 0.05; done
   fi
   : > "$file"
+}
+
+nvmfd_workdir() {
+  work=$(mktemp -d "/tmp/$1.XXXXXX")
+  trap 'stop_pidfile "$work/nvmfd.pid" 0; rm -rf "$work"' EXIT
 }

@@ -6,7 +6,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <functional>
@@ -16,6 +18,7 @@
 
 #include "base/log.h"
 #include "bdev/bdev_validate.h"
+#include "bdev/rbd/rbd_image_closer.h"
 
 namespace nvmfd {
 
@@ -132,18 +135,36 @@ rbd_bdev::rbd_bdev(std::string name, uint32_t block_size, uint64_t num_blocks, u
       image_(image),
       efd_(efd),
       volatile_cache_(volatile_cache),
-      home_(home) {
+      home_(home),
+      quiet_ns_(std::max<int64_t>(1, cluster_->osd_op_timeout_s()) * 1'000'000'000) {
   cluster_->add_user();
 }
 
 rbd_bdev::~rbd_bdev() {
   if (header_watched_) rbd_update_unwatch(image_, header_watch_);  // waits for a callback under way
   if (watched_) run_on_reactor(home_, [this] { home_.unwatch(efd_); });
-  if (int rc = rbd_close(image_); rc < 0)
-    NVMFD_LOG_ERROR("rbd bdev {}: closing image {}/{}: {}", name(), pool_name_, rbd_name_, std::strerror(-rc));
-  rados_ioctx_destroy(ioctx_);
-  ::close(efd_);
-  cluster_->remove_user();
+  // rbd_close flushes librbd's cache and releases the exclusive lock: with the cluster gone
+  // it waits for the OSD op timeouts, so it runs on a thread of its own (rbd_image_closer.h).
+  // A short wait here keeps a delete on a reachable cluster synchronous; none when the
+  // cluster is known to be gone, so that shutdown starts every close at once.
+  // Never on a reactor of the pool (the last reference dropped by the I/O path): it must
+  // not stall.
+  reactor* here = reactor::current();
+  bool no_wait = failing_.load() || cluster_->unreachable() || (here && !here->blocking_allowed());
+  auto grace = no_wait ? std::chrono::milliseconds(0) : std::chrono::milliseconds(1000);
+  // Measured with the OSD stopped (docs/ceph.md): about three OSD op timeouts.
+  auto expect = std::chrono::seconds(3 * cluster_->osd_op_timeout_s() + 5);
+  std::string what = fmt::format("RBD image {}/{} (bdev {})", pool_name_, rbd_name_, name());
+  bool done = rbd_image_closer::instance().close(
+      what,
+      [what, image = image_, ioctx = ioctx_, efd = efd_, cluster = cluster_] {
+        if (int rc = rbd_close(image); rc < 0) NVMFD_LOG_ERROR("closing {}: {}", what, std::strerror(-rc));
+        rados_ioctx_destroy(ioctx);
+        ::close(efd);
+        cluster->remove_user();
+      },
+      grace, expect);
+  if (!done) cluster_->note_unreachable(true);
 }
 
 result<void> rbd_bdev::resize(uint64_t new_size) {
@@ -227,10 +248,13 @@ void rbd_bdev::finish(rbd_completion_t c) {
 
 void rbd_bdev::complete(bdev_io& io, int status) {
   if (status < 0) {
+    last_error_ns_.store(now_ns(), std::memory_order_relaxed);
+    if (status == -ETIMEDOUT) cluster_->note_unreachable(true);
     if (!failing_.exchange(true))
       NVMFD_LOG_ERROR("rbd bdev {}: I/O on image {}/{} failed: {} (further errors not logged until one succeeds)",
                       name(), pool_name_, rbd_name_, std::strerror(-status));
-  } else if (failing_.load(std::memory_order_relaxed) && failing_.exchange(false)) {
+  } else if (failing_.load(std::memory_order_relaxed) && proves_reachable(io.backend_ctx_as<rbd_io_state>().next) && failing_.exchange(false)) {
+    cluster_->note_unreachable(false);
     NVMFD_LOG_INFO("rbd bdev {}: I/O on image {}/{} succeeds again", name(), pool_name_, rbd_name_);
   }
   io.status = status;
@@ -262,6 +286,21 @@ result<void> rbd_bdev::take_over_lock() {
 result<void> rbd_bdev::drop_cache() {
   if (int rc = rbd_invalidate_cache(image_); rc < 0) return rbd_error(rc, "rbd_invalidate_cache");
   return success();
+}
+
+int64_t rbd_bdev::now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// With librbd's writeback cache, a write (or a read of cached blocks) succeeds while the
+// cluster is gone: taken as the end of a burst of errors it would make the log alternate
+// between "failed" and "succeeds again". A flush, any I/O without the cache, or any I/O a
+// whole OSD op timeout after the last error (by then every I/O issued while it was gone
+// has failed) does reach the cluster.
+bool rbd_bdev::proves_reachable(bdev_op done) const {
+  if (!volatile_cache_ || done == bdev_op::flush) return true;
+  return now_ns() - last_error_ns_.load(std::memory_order_relaxed) >= quiet_ns_;
 }
 
 }  // namespace nvmfd

@@ -27,7 +27,9 @@
 //  - has_volatile_cache(): rbd_cache as librbd sees it for the image (image metadata
 //    conf_rbd_cache, else the connection's config; true by default in Ceph 16).
 // Errors: librbd's negative errno (-ETIMEDOUT once rados_osd_op_timeout expires when the
-// cluster is gone; rbd_cluster.h), logged once per burst.
+// cluster is gone; rbd_cluster.h), logged once per burst; the burst ends, with an "I/O
+// succeeds again" line, at a success that shows the cluster answers (proves_reachable: not a
+// write that only reached librbd's cache).
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -54,8 +56,11 @@ class rbd_bdev final : public bdev, private event_handler {
   static result<std::shared_ptr<rbd_bdev>> create(std::string name, std::shared_ptr<rbd_cluster> cluster,
                                                   std::string pool_name, std::string rbd_name,
                                                   uint32_t block_size, std::optional<uuid> id, reactor& home);
-  // Control thread; no I/O in flight (the bdev contract). Stops the watch on the home
-  // reactor, then closes the image (rbd_close flushes librbd's cache).
+  // Any thread; no I/O in flight (the bdev contract). Stops the watch on the home reactor,
+  // then closes the image (rbd_close flushes librbd's cache) through rbd_image_closer: waits
+  // up to 1 s for it (not at all when the cluster is known unreachable, nor on a reactor of
+  // the pool), then lets it finish in the background; the cluster counts the bdev as a user
+  // until then.
   ~rbd_bdev() override;
 
   std::string_view product_name() const override { return "Ceph Rbd Disk"; }
@@ -97,6 +102,8 @@ class rbd_bdev final : public bdev, private event_handler {
   void finish(rbd_completion_t c);
   int start(bdev_io& io, bdev_op op);  // submits op for io to librbd; 0 or -errno
   void complete(bdev_io& io, int status);
+  bool proves_reachable(bdev_op done) const;  // a success of `done` ends a burst of errors
+  static int64_t now_ns();
 
   std::shared_ptr<rbd_cluster> cluster_;
   std::string pool_name_;
@@ -110,7 +117,9 @@ class rbd_bdev final : public bdev, private event_handler {
   bool header_watched_ = false;
   uint64_t header_watch_ = 0;
   std::mutex size_mu_;  // serialises refresh_size
-  std::atomic<bool> failing_{false};  // an I/O error was logged; cleared by the next success
+  std::atomic<bool> failing_{false};  // an I/O error was logged; cleared by a success that proves_reachable
+  std::atomic<int64_t> last_error_ns_{0};
+  const int64_t quiet_ns_;  // rados_osd_op_timeout (at least 1 s)
 };
 
 }  // namespace nvmfd

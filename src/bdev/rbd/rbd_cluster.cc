@@ -3,6 +3,7 @@
 #include <rados/librados.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -16,6 +17,8 @@ namespace {
 // Client-side timeouts set unless config_param names them (seconds).
 constexpr const char* default_timeouts[] = {"rados_osd_op_timeout", "rados_mon_op_timeout", "client_mount_timeout"};
 constexpr const char* default_timeout_s = "30";
+// Set unless config_param names it: rbd_cluster.h says why.
+constexpr const char* writethrough_until_flush = "rbd_cache_writethrough_until_flush";
 
 error rados_error(errc code, int rc, std::string what) {
   error e{code, fmt::format("{}: {}", what, std::strerror(-rc))};
@@ -36,6 +39,7 @@ result<std::shared_ptr<rbd_cluster>> rbd_cluster::connect(std::string name, rbd_
   };
   for (const char* opt : default_timeouts)
     if (!opts.config_param.count(opt)) rados_conf_set(h, opt, default_timeout_s);
+  if (!opts.config_param.count(writethrough_until_flush)) rados_conf_set(h, writethrough_until_flush, "false");
   if (!opts.config_file.empty()) {
     if (int rc = rados_conf_read_file(h, opts.config_file.c_str()); rc < 0)
       return fail(errc::invalid_argument, rc, fmt::format("config_file {}", opts.config_file));
@@ -71,6 +75,13 @@ std::string rbd_cluster::conf_get(const std::string& option) const {
   return buf;
 }
 
+unsigned rbd_cluster::osd_op_timeout_s() const {
+  std::string v = conf_get("rados_osd_op_timeout");
+  char* end = nullptr;
+  double s = std::strtod(v.c_str(), &end);
+  return end == v.c_str() || s < 0 ? 0 : static_cast<unsigned>(s + 0.999);
+}
+
 result<std::shared_ptr<rbd_cluster>> rbd_cluster_registry::add(const std::string& name, rbd_cluster_options opts) {
   if (name.empty()) return error{errc::invalid_argument, "name: must not be empty"};
   if (clusters_.count(name)) return error{errc::already_exists, fmt::format("cluster {} already registered", name)};
@@ -84,7 +95,7 @@ result<void> rbd_cluster_registry::remove(const std::string& name) {
   auto it = clusters_.find(name);
   if (it == clusters_.end()) return error{errc::not_found, fmt::format("cluster {} not found", name)};
   if (int n = it->second->users(); n > 0) {
-    error e{errc::busy, fmt::format("cluster {} is used by {} bdev(s)", name, n)};
+    error e{errc::busy, fmt::format("cluster {} is used by {} bdev(s) (or images still closing)", name, n)};
     e.sys_errno = EBUSY;  // SPDK answers -EBUSY
     return e;
   }

@@ -10,6 +10,13 @@
 // Timeouts: unless config_param sets them, rados_osd_op_timeout, rados_mon_op_timeout and
 // client_mount_timeout are 30 s (Ceph's defaults are 0 = for ever, and 300 s), so that an
 // I/O to a cluster that has gone away completes with an error instead of never.
+//
+// Cache: unless config_param sets it, rbd_cache_writethrough_until_flush is false (Ceph's
+// default is true: librbd's cache stays writethrough until the image's first flush, for
+// guests that never flush). Our bdevs report a volatile write cache whenever rbd_cache is on
+// (NVMe VWC), so hosts know to flush and only a completed FLUSH promises durability; the
+// writethrough start only slowed writes down to about half (docs/ceph.md), and protected
+// nothing a host relying on VWC may count on.
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -56,6 +63,14 @@ class rbd_cluster {
   void add_user() { ++users_; }
   void remove_user() { --users_; }
 
+  // A hint, any thread: set when an I/O of one of its bdevs timed out or an image's close
+  // overran, cleared by the next I/O that succeeds. A bdev dropped while it is set closes
+  // its image in the background at once (rbd_image_closer.h) instead of waiting a moment.
+  bool unreachable() const { return unreachable_.load(std::memory_order_relaxed); }
+  void note_unreachable(bool gone) { unreachable_.store(gone, std::memory_order_relaxed); }
+  // rados_osd_op_timeout in seconds as librados sees it (0: none).
+  unsigned osd_op_timeout_s() const;
+
  private:
   rbd_cluster(std::string name, rbd_cluster_options opts, rados_t h)
       : name_(std::move(name)), opts_(std::move(opts)), handle_(h) {}
@@ -63,6 +78,7 @@ class rbd_cluster {
   rbd_cluster_options opts_;
   rados_t handle_;
   std::atomic<int> users_{0};
+  std::atomic<bool> unreachable_{false};
 };
 
 // The registered clusters by name (bdev_rbd_register_cluster). Control thread only.
