@@ -5,8 +5,10 @@
 #   bash bench/rbd.sh DIR                       # ~10 min; results in DIR/rbd.json
 #   BENCH_RBD_TIME=2 BENCH_RBD_ROUNDS=1 BENCH_RBD_SIZE_MIB=256 bash bench/rbd.sh DIR   # ~2 min check
 #
-# The cluster: tests/ceph/ceph_cluster.sh start (BENCH_RBD_OSDS OSDs, default 1; pool size 1)
-# in a temp dir, one image of BENCH_RBD_SIZE_MIB MiB (default 1024) written end to end first
+# The cluster: tests/ceph/ceph_cluster.sh start (BENCH_RBD_OSDS OSDs, default 1: on two CPUs
+# more OSDs only add threads competing for the same cores; pool size 1) in a temp dir, each OSD
+# a sparse file of 8 x the image + 4 GiB (small random writes grow BlueFS far beyond the data;
+# docs/ceph.md), one image of BENCH_RBD_SIZE_MIB MiB (default 1024) written end to end first
 # (4 MiB sequential writes with rbd bench) so that reads hit data. Cases (BENCH_RBD_CASES):
 #   randread-4k  randwrite-4k  randrw70-4k (70 % reads)  read-128k (sequential), all at QD 32.
 # Each case: one rbd bench run to warm up and size the runs (rbd bench stops after
@@ -40,6 +42,7 @@ osds=${BENCH_RBD_OSDS:-1}
 size_mib=${BENCH_RBD_SIZE_MIB:-1024}
 read -r -a cases <<< "${BENCH_RBD_CASES:-randread-4k randwrite-4k randrw70-4k read-128k}"
 qd=32
+run_timeout=$((60 + 10 * (time_s + warmup_s)))  # seconds, per client run
 for b in nvmfd nvmfctl nvmf-perf; do [ -x "build/bin/$b" ] || { echo "[bench] rbd: build/bin/$b is missing" >&2; exit 1; }; done
 source bench/lib.sh
 [ -f "$work/commands.txt" ] || : > "$work/commands.txt"
@@ -48,7 +51,10 @@ cleanup() {
   local p
   for p in "${pids[@]}"; do stop_pid "$p"; done
   pids=()
-  [ -z "$cluster" ] || bash tests/ceph/ceph_cluster.sh stop "$cluster" >&2 || true
+  if [ -n "$cluster" ]; then  # the daemons' and clients' logs are kept, the cluster removed
+    cp -r "$cluster/log" "$work/rbd-ceph-logs" 2>/dev/null || true
+    bash tests/ceph/ceph_cluster.sh stop "$cluster" >&2 || true
+  fi
 }
 trap cleanup EXIT
 trap 'echo "[bench] rbd: interrupted" >&2; exit 130' INT TERM
@@ -62,7 +68,7 @@ busy_before=$(( (b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))
 # --- the cluster and the image ---------------------------------------------------------------
 cluster=$(mktemp -d /tmp/nvmfd-rbdbench.XXXXXX)
 rc=0
-bash tests/ceph/ceph_cluster.sh start "$cluster" --osds "$osds" --osd-size "$((size_mib / 1024 + 2))G" \
+bash tests/ceph/ceph_cluster.sh start "$cluster" --osds "$osds" --osd-size "$((size_mib * 8 / 1024 + 4))G" \
   2> "$work/rbd-cluster.log" || rc=$?
 if [ "$rc" != 0 ]; then
   [ "$rc" = 77 ] && cluster=""  # nothing was started
@@ -127,7 +133,7 @@ rbd_run() {
   local cmd=(taskset -c 0 rbd bench "${rbd_args[@]}" --io-size "$io_size" --io-threads "$qd" --io-total "$bytes" "$spec")
   quote "${cmd[@]}" >> "$work/rbd-commands.txt"
   python3 bench/timed_run.py --out "$work/$name.txt" --result "$work/$name.cpu.json" --marker "bench  type" \
-    "${watch[@]}" --timeout 600 -- stdbuf -oL "${cmd[@]}" || { echo "[bench] rbd: $name failed:" >&2; cat "$work/$name.txt" >&2; exit 1; }
+    "${watch[@]}" --timeout "$run_timeout" -- stdbuf -oL "${cmd[@]}" || { echo "[bench] rbd: $name failed:" >&2; cat "$work/$name.txt" >&2; exit 1; }
   awk '/^elapsed:/{print $6; exit}' "$work/$name.txt"
 }
 
@@ -144,9 +150,18 @@ nvmfd_run() {
              --warmup "$warmup_s" -r "$trid" --json "$work/$name.json")
   quote "${cmd[@]}" >> "$work/rbd-commands.txt"
   python3 bench/timed_run.py --out "$work/$name.txt" --result "$work/$name.cpu.json" --marker "Launching workers" \
-    --watch "$tp" "${watch[@]}" --timeout 600 -- stdbuf -oL "${cmd[@]}" || { echo "[bench] rbd: $name failed:" >&2; cat "$work/$name.txt" >&2; exit 1; }
-  stop_pid "$tp"
+    --watch "$tp" "${watch[@]}" --timeout "$run_timeout" -- stdbuf -oL "${cmd[@]}" || { echo "[bench] rbd: $name failed:" >&2; cat "$work/$name.txt" >&2; exit 1; }
+  # nvmfd flushes librbd's cache and closes the image on SIGTERM: give it up to 60 s (a kill
+  # would leave the image's exclusive lock to a dead owner until its watch times out).
+  local t0 rc=0
+  t0=$(date +%s.%N)
+  kill -TERM "$tp"
+  for _ in $(seq 600); do kill -0 "$tp" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$tp" 2>/dev/null && { echo "[bench] rbd: nvmfd took over 60 s to stop; killed" >&2; kill -KILL "$tp"; }
+  wait "$tp" || rc=$?
   forget_pid "$tp"
+  echo "rc=$rc stop_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b - a}')" > "$work/$name.stop"
+  [ "$rc" = 0 ] || { echo "[bench] rbd: nvmfd exited with $rc:" >&2; tail -n 20 "$work/$name.nvmfd.log" >&2; exit 1; }
 }
 
 for c in "${cases[@]}"; do

@@ -250,8 +250,9 @@ def rbd_section(work):
     o.append(f"I/O errors in the nvmfd runs: {errors}.")
     o.append("")
     o.append("Where the CPU went (cores, medians over the rounds; 1.00 is one core busy; from `/proc/PID/stat` "
-             "between the client's start of I/O and its exit, rbd bench's own from wait4 over its whole run, "
-             "others = all CPU time of the machine from `/proc/stat` minus the processes named):")
+             "between the client's start of I/O and its exit, rbd bench's own from wait4 over its whole run; "
+             "others = all CPU time of the machine from `/proc/stat` minus the processes named: other processes "
+             "on the machine, and kernel work charged to no process, such as the OSD's disk interrupts):")
     o.append("")
     o.append("| workload | side | client: rbd bench, or nvmfd + nvmf-perf | OSDs | monitor | others | all |")
     o.append("|---|---|--:|--:|--:|--:|--:|")
