@@ -97,7 +97,7 @@ read -r b1 t1 < <(cpu_busy_total)
   echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "busy_before_pct=$(( (b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))"
   echo "git=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src apps 2>/dev/null || echo ' (with local changes)')"
-  echo "invocation=$(env | grep -E '^BENCH_(TIME|WARMUP|DOC|NICE|NO_BUILD|COMPARE|PAIRS|IDLE_S)=' | sort | tr '\n' ' ' | sed 's/ $//' || true)"
+  echo "invocation=$(env | grep -E '^BENCH_(TIME|WARMUP|DOC|NICE|NO_BUILD|COMPARE|PAIRS|IDLE_S|RBD)=' | sort | tr '\n' ' ' | sed 's/ $//' || true)"
   echo "time_s=$time_s"
   echo "warmup_s=$warmup_s"
   echo "target_cpu=$target_cpu"
@@ -223,6 +223,18 @@ echo "[bench] tls: TLS vs clear text, same subsystem through two listeners, alte
 # --- d3. reservations on the data path (bench/reservations.sh) ------------------------------
 echo "[bench] reservations: no registrant vs another host's Write Exclusive, alternated" >&2
 "${prio[@]}" bash bench/reservations.sh "$work"
+
+# --- d4. nvmfd on Ceph RBD against rbd bench (bench/rbd.sh; its own throw-away cluster) --------
+# Skipped, saying so, when Ceph is not installed (exit 77) or with BENCH_RBD=0.
+if [ "${BENCH_RBD:-1}" != 0 ]; then
+  echo "[bench] rbd: nvmfd on an RBD image vs rbd bench on the same image, rounds alternated" >&2
+  rc=0
+  # Not under "${prio[@]}": the Ceph daemons daemonise into sessions of their own (autogroups
+  # at nice 0), so nvmfd and the clients at nice -20 would take the CPUs from the OSD.
+  bash bench/rbd.sh "$work" || rc=$?
+  if [ "$rc" = 77 ]; then echo "[bench] rbd: Ceph is not installed (scripts/deps.sh); section left out" >&2
+  elif [ "$rc" != 0 ]; then exit "$rc"; fi
+fi
 
 # --- e. side by side with SPDK v26.05's nvmf_tgt (bench/spdk_compare.sh, results in compare/) --
 # Not under "${prio[@]}": it sets the priority of what it runs itself, and runs its plain part
