@@ -5,26 +5,17 @@
 # through `lp-host hook ACTION` (see kernel_gateway_failover.sh).
 set -e
 . /lp/lp-guest.sh
+. /lprun/files/guest_paths.sh
 NQN=$1
 PORT=$2
 HEAD=/dev/nvme0n1
 export LP_HOST_TIMEOUT=300
 LOOP_PID=
 up() { cut -d' ' -f1 /proc/uptime; }
-stamp() { echo "[t=$(up)s] $*"; }
-check() { stamp "ok: $*"; }
-fail() {
-    echo "CHECK FAILED: $*"
-    lp_nvme_paths || true
-    echo "--- guest kernel nvme messages (last 40) ---"
-    dmesg | grep -i nvme | tail -n 40 || true
-    exit 1
-}
 cleanup() {
     if [ -n "$LOOP_PID" ]; then kill "$LOOP_PID" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
-hook() { lp-host hook "$@" || fail "host-side step '$*' failed (see the host log)"; }
 
 stamp "== waiting for the host side (Ceph, gateways a and b)"
 hook ready
@@ -33,28 +24,7 @@ check "host side ready"
 # --------------------------------------------------------------------- connect, topology
 # A SIGKILLed gateway's connections are reset at once; the kernel keeps reconnecting every
 # second for as long as ctrl-loss-tmo allows (the restart comes well within it).
-OPTS="-t tcp -s $PORT -n $NQN --keep-alive-tmo=5 --reconnect-delay=1 --ctrl-loss-tmo=600"
-nvme connect -a 10.77.1.1 $OPTS || fail "nvme connect to gateway a (path 1)"
-nvme connect -a 10.77.2.1 $OPTS || fail "nvme connect to gateway b (path 2)"
-lp_wait_for "[ -b $HEAD ] && [ \$(ls -d /sys/block/nvme0c*n1 | wc -l) -eq 2 ]" 30 ||
-    fail "no multipath head $HEAD with two path devices"
-nvme list-subsys
-ctrl_of() {  # TRADDR -> nvmeX
-    for c in /sys/class/nvme/nvme*; do
-        case ",$(cat "$c/address")," in *",traddr=$1,"*) echo "${c##*/}"; return 0 ;; esac
-    done
-    return 1
-}
-path_of() {  # nvmeX -> its path device nvme0cYn1
-    for p in /sys/class/nvme/$1/nvme0c*n1; do
-        [ -e "$p" ] && { echo "${p##*/}"; return 0; }
-    done
-    return 1
-}
-C1=$(ctrl_of 10.77.1.1) || fail "no controller for path 1"
-C2=$(ctrl_of 10.77.2.1) || fail "no controller for path 2"
-P1=$(path_of "$C1") || fail "controller $C1 has no path device"
-P2=$(path_of "$C2") || fail "controller $C2 has no path device"
+connect_paths "$NQN" "$PORT" 600
 heads=$(ls /sys/block | grep -E '^nvme[0-9]+n[0-9]+$' | tr '\n' ' ')
 [ "$heads" = "nvme0n1 " ] || fail "expected one namespace head nvme0n1 (same NQN/serial/NGUID on both gateways), found: $heads"
 ana() { cat "/sys/block/$1/ana_state"; }
@@ -63,7 +33,6 @@ wait_ana() {  # PATHDEV STATE TIMEOUT
     lp_wait_for "[ \"\$(cat /sys/block/$1/ana_state)\" = $2 ]" "$3" ||
         fail "$1 ana_state is $(ana "$1") after $3 s, expected $2"
 }
-lp_nvme_paths
 wait_ana "$P1" optimized 10
 wait_ana "$P2" non-optimized 10
 nvme id-ctrl /dev/"$C1" | grep -E '^(cmic|oaes|anatt|vwc) '
@@ -159,11 +128,11 @@ s1=$(sectors "$P1") s2=$(sectors "$P2")
 wait_prog $(( $(prog) + 8 )) 60 "after the kill"
 [ "$(sectors "$P2")" -gt "$s2" ] || fail "no I/O on path 2 after the kill"
 [ "$(cstate "$C2")" = live ] || fail "$C2 (path 2) is $(cstate "$C2")"
-# Failover times, from the kill request: to the first I/O that started after it completing
-# (a read may be served by b before b owns the image's lock), to the first write that started
-# after it completing; and the longest time without any I/O completing.
+# Failover times, from the kill request: to the first I/O that started after the kill (after
+# the hook returned) completing, to the first such write completing (a read may be served by
+# b before b owns the image's lock); and the longest time without any I/O completing.
 first_after() {  # KINDS
-    awk -v t="$t_kill" -v k="$1" 'index(k, $1) && $2 >= t { if (e == "" || $3 < e) e = $3 }
+    awk -v t="$t_kill" -v h="$t_hook" -v k="$1" 'index(k, $1) && $2 >= h { if (e == "" || $3 < e) e = $3 }
         END { if (e == "") print "none"; else printf "%.2f", e - t }' /tmp/io.log
 }
 gap=$(awk -v t="$t_kill" '{ if (p != "" && $3 >= t && $3 - p > g) g = $3 - p; p = $3 } END { printf "%.2f", g }' /tmp/io.log)

@@ -5,30 +5,19 @@
 # `lp-host hook ana PATH STATE [ANAGRPID]` (kernel_multipath.sh --hook, in the netns).
 set -e
 . /lp/lp-guest.sh
+. /lprun/files/guest_paths.sh
 NQN=$1
 PORT=$2
 HEAD=/dev/nvme0n1
 SUBSYS=/sys/class/nvme-subsystem/nvme-subsys0
 export LP_HOST_TIMEOUT=120
 LOOP_PID=
-stamp() { echo "[t=$(cut -d' ' -f1 /proc/uptime)s] $*"; }
-check() { stamp "ok: $*"; }
-fail() {
-    echo "CHECK FAILED: $*"
-    lp_nvme_paths || true
-    echo "--- guest kernel nvme messages (last 40) ---"
-    dmesg | grep -i nvme | tail -n 40 || true
-    exit 1
-}
 cleanup() {
     if [ -n "$LOOP_PID" ]; then
         kill "$LOOP_PID" 2>/dev/null || true
     fi
 }
 trap cleanup EXIT
-hook() {
-    lp-host hook "$@" || fail "host-side step '$*' failed (see the host log)"
-}
 # target_sees CTRL...: nvmfd's controllers of NQN are exactly these (cntlid, I/O queue count)
 target_sees() {
     l=""
@@ -39,34 +28,10 @@ target_sees() {
 }
 
 # --------------------------------------------------------------------- connect, topology
-stamp "== nvme connect over path 1 (10.77.1.1) and path 2 (10.77.2.1)"
-OPTS="-t tcp -s $PORT -n $NQN --keep-alive-tmo=5 --reconnect-delay=1 --ctrl-loss-tmo=60"
-nvme connect -a 10.77.1.1 $OPTS || fail "nvme connect over path 1"
-nvme connect -a 10.77.2.1 $OPTS || fail "nvme connect over path 2"
-lp_wait_for "[ -b $HEAD ] && [ \$(ls -d /sys/block/nvme0c*n1 | wc -l) -eq 2 ]" 30 ||
-    fail "no multipath head $HEAD with two path devices"
-nvme list-subsys
-lp_nvme_paths
-
-ctrl_of() {  # TRADDR -> nvmeX whose address has traddr=TRADDR
-    for c in /sys/class/nvme/nvme*; do
-        case ",$(cat "$c/address")," in *",traddr=$1,"*) echo "${c##*/}"; return 0 ;; esac
-    done
-    return 1
-}
-path_of() {  # nvmeX -> its path device nvme0cYn1
-    for p in /sys/class/nvme/$1/nvme0c*n1; do
-        [ -e "$p" ] && { echo "${p##*/}"; return 0; }
-    done
-    return 1
-}
+connect_paths "$NQN" "$PORT" 60
 iface_of() {  # guest address -> interface
     ip -o -4 addr show | awk -v a="$1" '{ split($4, x, "/"); if (x[1] == a) print $2 }'
 }
-C1=$(ctrl_of 10.77.1.1) || fail "no controller for path 1"
-C2=$(ctrl_of 10.77.2.1) || fail "no controller for path 2"
-P1=$(path_of "$C1") || fail "controller $C1 has no path device"
-P2=$(path_of "$C2") || fail "controller $C2 has no path device"
 IF1=$(iface_of 10.77.1.2)
 IF2=$(iface_of 10.77.2.2)
 echo "path 1: $C1 ($P1, $IF1)   path 2: $C2 ($P2, $IF2)"

@@ -155,7 +155,7 @@ rc=0
 read -r -a extra <<< "${NVMFD_INTEROP_GUEST_ARGS:-}"
 timeout 800 "$peer/run-guest" --mode netns --paths 2 --timeout 700 "${extra[@]}" \
   --host-cmd "exec bash $self --host $bin $work" \
-  --hook "bash $self --hook $bin $work" \
+  --hook "bash $self --hook $bin $work" --add "$here/guest_paths.sh" \
   "$here/guest_kernel_gateway_failover.sh" "$NQN" "$PORT" || rc=$?
 echo "kernel_gateway_failover: guest run took $(( $(date +%s) - start )) s"
 for g in a b; do

@@ -110,7 +110,7 @@ read -r -a extra <<< "${NVMFD_INTEROP_GUEST_ARGS:-}"
 timeout 500 "$peer/run-guest" --mode netns --paths 2 --timeout 420 "${extra[@]}" \
   --host-cmd "echo \$\$ > $work/nvmfd.pid; exec $bin/nvmfd -c $work/config.json -r $sock > $work/nvmfd.log 2>&1" \
   --wait-listen "$PORT" \
-  --hook "bash $self --hook $bin $sock" \
+  --hook "bash $self --hook $bin $sock" --add "$here/guest_paths.sh" \
   "$here/guest_kernel_multipath.sh" "$NQN" "$PORT" || rc=$?
 echo "kernel_multipath: guest run took $(( $(date +%s) - start )) s"
 echo "--- nvmfd log (last 60 lines) ---"
