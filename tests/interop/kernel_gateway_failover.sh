@@ -26,7 +26,8 @@
 #   restart                   starts the killed gateway again; returns once it serves
 #   stop                      stops both gateways and the cluster
 # Exits 77 (ctest: skipped) unless root, or when Ceph's packages are not installed.
-# NVMFD_INTEROP_GUEST_ARGS adds run-guest options.
+# NVMFD_INTEROP_GUEST_ARGS adds run-guest options; GW_RBD_CONFIG the gateways' cluster
+# config_param (tests/ceph/gateway_lib.sh), e.g. '{"rbd_cache": "false"}'.
 set -euo pipefail
 self=$(readlink -f "$0")
 here=$(dirname "$self")
