@@ -236,6 +236,15 @@ if [ "${BENCH_RBD:-1}" != 0 ]; then
   elif [ "$rc" != 0 ]; then exit "$rc"; fi
 fi
 
+# --- d5. gateway group failover time (bench/gateway_failover.sh; a throw-away cluster per sample) --
+if [ "${BENCH_GW:-1}" != 0 ]; then
+  echo "[bench] gateway failover: SIGKILL of the optimized gateway under verified I/O" >&2
+  rc=0
+  BENCH_DOC=$doc bash bench/gateway_failover.sh "$work/gateway_failover" || rc=$?
+  if [ "$rc" = 77 ]; then echo "[bench] gateway failover: Ceph is not installed; section left out" >&2
+  elif [ "$rc" != 0 ]; then exit "$rc"; fi
+fi
+
 # --- e. side by side with SPDK v26.05's nvmf_tgt (bench/spdk_compare.sh, results in compare/) --
 # Not under "${prio[@]}": it sets the priority of what it runs itself, and runs its plain part
 # without. Without the SPDK peer (SPDK_PEER_DIR) it measures the nvmfd half only.

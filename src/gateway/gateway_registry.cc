@@ -1,13 +1,18 @@
 #include "gateway/gateway_registry.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "target/subsystem.h"
 
 namespace nvmfd::gateway {
 
 gateway_registry::gateway_registry(nvmf_target& target) : target_(target) {
   target_.set_ana_manager(nvmf_target::ana_manager{
       "a gateway group (nvmf_gateway_group_move changes it)",
-      [this](const std::string&, uint32_t g) { return state_of(g); }});
+      [this](const std::string&, uint32_t g) { return state_of(g); },
+      [this](const std::string&, uint32_t g, const bdev& dev) { return admit(g, dev); }});
 }
 
 gateway_registry::~gateway_registry() {
@@ -22,9 +27,33 @@ std::optional<ana_state> gateway_registry::state_of(uint32_t g) const {
   return std::nullopt;
 }
 
+result<void> gateway_registry::admit(uint32_t g, const bdev& dev) const {
+  if (!state_of(g) || !dev.has_volatile_cache()) return success();
+  return error{errc::invalid_argument,
+               fmt::format("bdev {} has a volatile write cache (an RBD bdev: librbd's rbd_cache), but ANA group {} "
+                           "is in a gateway group: a write acknowledged by one gateway would be lost when it dies, "
+                           "even after a flush through another gateway succeeds; turn it off: config_param "
+                           "{{\"rbd_cache\": \"false\"}} of bdev_rbd_register_cluster, or "
+                           "`rbd image-meta set POOL/IMAGE conf_rbd_cache false`",
+                           dev.name(), g)};
+}
+
 result<void> gateway_registry::check(const group_config& g) const {
-  std::lock_guard lk(mu_);
-  return check_locked(g);
+  {
+    std::lock_guard lk(mu_);
+    if (auto c = check_locked(g); !c) return c;
+  }
+  // Namespaces already in the groups: the same rule as admit() (the target's mutex only).
+  std::lock_guard lk(target_.mu());
+  for (auto& s : target_.subsystems_locked())
+    for (auto& ns : s->namespaces_snapshot()->slots())
+      if (ns && ns->dev->has_volatile_cache() &&
+          std::find(g.ana_groups.begin(), g.ana_groups.end(), ns->anagrpid) != g.ana_groups.end())
+        return error{errc::invalid_argument,
+                     fmt::format("namespace {} of {} (ANA group {}) is on bdev {}, which has a volatile write cache "
+                                 "(rbd_cache): not allowed in a gateway group (docs/gateway.md)",
+                                 ns->nsid.value, s->nqn(), ns->anagrpid, ns->dev->name())};
+  return success();
 }
 
 result<void> gateway_registry::check_locked(const group_config& g) const {

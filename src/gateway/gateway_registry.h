@@ -37,6 +37,10 @@ class gateway_registry {
 
  private:
   std::optional<ana_state> state_of(uint32_t g) const;
+  // A namespace in one of our ANA groups must not sit on a bdev with a volatile write cache:
+  // each gateway's cache is its own, so a flush through one does not cover writes that
+  // another acknowledged and lost when it died.
+  result<void> admit(uint32_t g, const bdev& dev) const;
   result<void> check_locked(const group_config& g) const;
 
   nvmf_target& target_;

@@ -365,6 +365,7 @@ result<nsid_t> nvmf_target::add_namespace(const std::string& nqn, const namespac
     if (p.anagrpid > old->max_nsid().value)
       return error{errc::invalid_argument,
                    fmt::format("anagrpid {} is above max_namespaces {}", p.anagrpid, old->max_nsid())};
+    if (auto a = admit_locked(nqn, p.anagrpid ? p.anagrpid : nsid.value, *p.dev); !a) return a.take_err();
     auto ns = std::make_shared<target_namespace>();
     ns->nsid = nsid;
     ns->dev = p.dev;
@@ -534,6 +535,11 @@ std::optional<ana_state> nvmf_target::managed_ana_state_locked(const std::string
   return ana_manager_->state_of(nqn, anagrpid);
 }
 
+result<void> nvmf_target::admit_locked(const std::string& nqn, uint32_t anagrpid, const bdev& dev) const {
+  if (!ana_manager_ || !ana_manager_->admit) return success();
+  return ana_manager_->admit(nqn, anagrpid, dev);
+}
+
 size_t nvmf_target::apply_managed_ana_state(uint32_t anagrpid, ana_state st) {
   std::lock_guard lk(mu_);
   size_t changed = 0;
@@ -562,6 +568,7 @@ result<void> nvmf_target::set_ns_ana_group(const std::string& nqn, nsid_t nsid, 
   if (anagrpid == 0 || anagrpid > s->max_namespaces())
     return error{errc::invalid_argument, fmt::format("anagrpid must be 1..{}", s->max_namespaces())};
   if (found->ns->anagrpid == anagrpid) return success();
+  if (auto a = admit_locked(nqn, anagrpid, *found->ns->dev); !a) return a;
   auto moved = std::make_shared<target_namespace>(*found->ns);
   moved->anagrpid = anagrpid;
   s->set_namespace(nsid, std::move(moved));

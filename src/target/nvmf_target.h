@@ -150,9 +150,13 @@ class nvmf_target {
   struct ana_manager {
     std::string name;  // for messages: "gateway group 'gw'"
     std::function<std::optional<ana_state>(const std::string& nqn, uint32_t anagrpid)> state_of;
+    // May a namespace on dev be in group anagrpid (add_namespace, set_ns_ana_group)? Its error
+    // is theirs. Empty: any. Called under mu().
+    std::function<result<void>(const std::string& nqn, uint32_t anagrpid, const bdev& dev)> admit;
   };
   void set_ana_manager(std::optional<ana_manager> m);
   std::optional<ana_state> managed_ana_state_locked(const std::string& nqn, uint32_t anagrpid) const;
+  result<void> admit_locked(const std::string& nqn, uint32_t anagrpid, const bdev& dev) const;
   // The manager's own change: group anagrpid on every listener of every NVM subsystem becomes
   // st; controllers get an ANA change notice where something changed. Returns how many
   // listeners changed.

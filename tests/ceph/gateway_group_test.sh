@@ -4,7 +4,8 @@
 # each, ANA group 1 optimized on exactly one of them. Checks, in one cluster run:
 #  1. a starts first and owns the group (optimized), b joins non-optimized; the group's view
 #     lists both members; RPC errors (unknown cluster, duplicate group, a move to a stranger,
-#     set_ana_state on a managed group); save_config keeps the group and no managed state.
+#     set_ana_state on a managed group, a bdev with librbd's cache in the group); save_config
+#     keeps the group and no managed state.
 #  2. a hand move to b: b optimized, a non-optimized, nothing fenced.
 #  3. SIGKILL of the owner b: a takes the group after the lease (failover time printed),
 #     b's client is on the cluster's blocklist, I/O through a works.
@@ -16,6 +17,7 @@
 set -euo pipefail
 bin=$1
 : "${CEPH_CONF:?run under ceph_cluster.sh run}"
+. "$(dirname "$(readlink -f "$0")")/gateway_lib.sh"
 work=$(mktemp -d /tmp/nvmfd-gw.XXXXXX)
 declare -A pid
 cleanup() {
@@ -41,27 +43,8 @@ lease_ms=4000
 rbd create --size 64M "$CEPH_POOL/$image"
 declare -A port=([a]=$(free_port) [b]=$(free_port))
 
-write_config() {  # gateway_id
-  local gw=$1
-  cat > "$work/$gw.json" <<JSON
-{"subsystems": [
- {"subsystem": "bdev", "config": [
-  {"method": "bdev_rbd_register_cluster", "params": {"name": "ceph", "user_id": "admin",
-    "config_file": "$CEPH_CONF", "key_file": "$CEPH_KEYRING"}},
-  {"method": "bdev_rbd_create", "params": {"name": "rbd0", "pool_name": "$CEPH_POOL", "rbd_name": "$image",
-    "block_size": 4096, "cluster_name": "ceph", "uuid": "6a1f2c3d-0000-4000-8000-00000000a001"}}]},
- {"subsystem": "nvmf_gateway", "config": [
-  {"method": "nvmf_gateway_group_create", "params": {"name": "gw", "gateway_id": "$gw", "cluster_name": "ceph",
-    "pool_name": "$CEPH_POOL", "ana_groups": [{"anagrpid": 1, "home": "a"}], "lease_ms": $lease_ms}}]},
- {"subsystem": "nvmf", "config": [
-  {"method": "nvmf_create_transport", "params": {"trtype": "TCP"}},
-  {"method": "nvmf_create_subsystem", "params": {"nqn": "$nqn", "allow_any_host": true,
-    "serial_number": "NVMFDGW0001", "ana_reporting": true}},
-  {"method": "nvmf_subsystem_add_ns", "params": {"nqn": "$nqn", "namespace": {"nsid": 1, "bdev_name": "rbd0",
-    "uuid": "6a1f2c3d-0000-4000-8000-00000000a001", "nguid": "6A1F2C3D000040008000000000A00001", "anagrpid": 1}}},
-  {"method": "nvmf_subsystem_add_listener", "params": {"nqn": "$nqn", "listen_address": {"trtype": "TCP",
-    "adrfam": "IPv4", "traddr": "127.0.0.1", "trsvcid": "${port[$gw]}"}}}]}]}
-JSON
+write_config() {  # gateway_id (tests/ceph/gateway_lib.sh: the shared gateway config)
+  gw_config "$1" "$nqn" "$image" 127.0.0.1 "${port[$1]}" a001 "$lease_ms" > "$work/$1.json"
 }
 
 start() {  # gateway_id
@@ -119,6 +102,10 @@ expect_error "ANA group in another group" rpc a call nvmf_gateway_group_create "
 expect_error "bad ana_groups" rpc a call nvmf_gateway_group_create '{"name": "x", "gateway_id": "a", "cluster_name": "ceph", "ana_groups": [0]}'
 expect_error "move to a stranger" rpc a call nvmf_gateway_group_move '{"name": "gw", "anagrpid": 1, "gateway_id": "zed"}'
 expect_error "managed ANA state" rpc a call nvmf_subsystem_listener_set_ana_state "{\"nqn\": \"$nqn\", \"anagrpid\": 1, \"ana_state\": \"inaccessible\", \"listen_address\": {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": \"127.0.0.1\", \"trsvcid\": \"${port[a]}\"}}"
+# A private connection (no cluster_name) with Ceph's default: librbd's cache on.
+rpc a call bdev_rbd_create "{\"name\": \"cached\", \"pool_name\": \"$CEPH_POOL\", \"rbd_name\": \"$image\", \"block_size\": 4096, \"user_id\": \"admin\"}" > /dev/null
+expect_error "a bdev with librbd's cache in a gateway group" rpc a call nvmf_subsystem_add_ns "{\"nqn\": \"$nqn\", \"namespace\": {\"nsid\": 2, \"bdev_name\": \"cached\", \"anagrpid\": 1}}"
+rpc a call bdev_rbd_delete '{"name": "cached"}' > /dev/null
 rpc a save_config > "$work/saved.json"
 python3 - "$work/saved.json" <<'PY' || fail "save_config"
 import json, sys

@@ -5,7 +5,8 @@
 #       ANA group 1 (home a) of gateway group "gw", one listener TRADDR:PORT. The namespace's
 #       UUID/NGUID end in TAG (4 hex digits), the same on every gateway; a and b get disjoint
 #       cntlid ranges (a host refuses a second controller of a subsystem with a cntlid it has).
-#       GW_RBD_CONFIG (environment), if set: the cluster's config_param, e.g. '{"rbd_cache": "false"}'.
+#       The cluster's config_param is GW_RBD_CONFIG (environment; a JSON object), by default
+#       {"rbd_cache": "false"}: librbd's cache off, as a gateway group requires (docs/gateway.md).
 #   gw_rpc BIN WORK GW ARGS...  nvmfctl on WORK/GW.sock
 #   gw_ana_of BIN WORK GW       GW's listener state of ANA group 1 (empty if it does not answer)
 #   gw_start BIN WORK GW        starts nvmfd with WORK/GW.json in the background (log WORK/GW.log,
@@ -14,6 +15,7 @@
 
 gw_config() {
   local gw=$1 nqn=$2 image=$3 traddr=$4 port=$5 tag=$6 lease=${7:-4000} cntlid
+  local cfg=${GW_RBD_CONFIG:-'{"rbd_cache": "false"}'}
   case "$gw" in
     a) cntlid='"min_cntlid": 1, "max_cntlid": 32767' ;;
     *) cntlid='"min_cntlid": 32768, "max_cntlid": 65519' ;;
@@ -22,7 +24,7 @@ gw_config() {
 {"subsystems": [
  {"subsystem": "bdev", "config": [
   {"method": "bdev_rbd_register_cluster", "params": {"name": "ceph", "user_id": "admin",
-    "config_file": "$CEPH_CONF", "key_file": "$CEPH_KEYRING"${GW_RBD_CONFIG:+, \"config_param\": $GW_RBD_CONFIG}}},
+    "config_file": "$CEPH_CONF", "key_file": "$CEPH_KEYRING", "config_param": $cfg}},
   {"method": "bdev_rbd_create", "params": {"name": "rbd0", "pool_name": "$CEPH_POOL", "rbd_name": "$image",
     "block_size": 4096, "cluster_name": "ceph", "uuid": "6a1f2c3d-0000-4000-8000-00000000$tag"}}]},
  {"subsystem": "nvmf_gateway", "config": [

@@ -27,7 +27,7 @@
 #   stop                      stops both gateways and the cluster
 # Exits 77 (ctest: skipped) unless root, or when Ceph's packages are not installed.
 # NVMFD_INTEROP_GUEST_ARGS adds run-guest options; GW_RBD_CONFIG the gateways' cluster
-# config_param (tests/ceph/gateway_lib.sh), e.g. '{"rbd_cache": "false"}'.
+# config_param (tests/ceph/gateway_lib.sh).
 set -euo pipefail
 self=$(readlink -f "$0")
 here=$(dirname "$self")
