@@ -76,9 +76,10 @@ o = [BEGIN, "## Gateway group failover time", "",
 for lease, rows in res["leases"].items():
     o.append(f"| {int(lease)/1000:g} s | {len(rows)} ({sum(r['passed'] for r in rows)}) | {med(rows,'first_write')} "
              f"({rng(rows,'first_write')}) | {med(rows,'max_gap')} | {med(rows,'optimized')} | {med(rows,'first_io')} |")
-o += ["", "The survivor takes the group when the dead owner's lease has run out (it cannot renew it any more) "
-      "and its next round comes (every lease/4), then fences the dead gateway and breaks its image lock: about "
-      "one lease to one and a quarter. The Linux host's default I/O timeout (30 s) leaves room for the default "
+o += ["", "The survivor takes the group when the dead owner's lease has run out (counted from its last "
+      "renewal, up to a quarter lease before the kill) and its own next round comes (every quarter lease), then "
+      "fences the dead gateway and breaks its image lock: between three quarters of a lease and one and a "
+      "quarter. The Linux host's default I/O timeout (30 s) leaves room for the default "
       "10 s lease. The kernel host's numbers (interop_kernel_gateway_failover, under TCG emulation) are in the "
       "closing notes, not here: an emulated guest's clock is not a benchmark.", END]
 section = "\n".join(o) + "\n"
