@@ -12,6 +12,7 @@
 #include "disconnect_command.h"
 #include "discover_command.h"
 #include "identify_command.h"
+#include "iostat_command.h"
 #include "key_commands.h"
 #include "resv_commands.h"
 #include "rpc_client.h"
@@ -38,6 +39,8 @@ Forms:
   nvmfctl [-s SOCKET] resv-release BDEV [-n NSID] [-c CRKEY] [-t RTYPE] [-a RRELA] [-i]
   nvmfctl [-s SOCKET] resv-report BDEV [-n NSID] [--no-eds] [-o normal|json]
       NVMe reservations on an nvme bdev of nvmfd's host side (nvme-cli's options; 0x hex ok)
+  nvmfctl [-s SOCKET] iostat [-i SECONDS] [-c COUNT] [-b BDEV]...
+      a live per-bdev table (IOPS, r/s, w/s, MiB/s, average latency) from bdev_get_iostat
   nvmfctl gen-dhchap-key [-m 0..3] [-l 32|48|64] [-n NQN] [-s HEX] [-o FILE]   (no nvmfd needed)
   nvmfctl gen-tls-key [-m 1|2] [-s HEX] [-o FILE]      nvme-cli's key generators; -o: mode 0600
   nvmfctl check-key KEY | check-key -f FILE            validates DHHC-1 / NVMeTLSkey-1 keys
@@ -141,7 +144,7 @@ int main(int argc, char** argv) {
     params = std::move(r->params);
     method = r->method;
     resv_report_text = r->normal_output;
-  } else if (method != "save_config" && method != "load_config") {
+  } else if (method != "save_config" && method != "load_config" && method != "iostat") {
     auto p = nvmfd::ctl::params_from_args(args);
     if (!p) return usage_error(p.err().message);
     params = std::move(*p);
@@ -161,6 +164,7 @@ int main(int argc, char** argv) {
   }
   if (method == "save_config") return nvmfd::ctl::save_config_command(*client, args);
   if (method == "load_config") return nvmfd::ctl::load_config_command(*client, args);
+  if (method == "iostat") return nvmfd::ctl::iostat_command(*client, args);
 
   auto r = client->call(method, params);
   if (!r) {
