@@ -48,6 +48,7 @@ class latency_histogram {
     unsigned shift = k - sub_bits;
     return (shift + 1) * sub_count + static_cast<unsigned>((v >> shift) - sub_count);
   }
+  uint64_t count_in(unsigned b) const { return counts_[b]; }
   static uint64_t bucket_low(unsigned b);
   static uint64_t bucket_high(unsigned b);
 

@@ -39,6 +39,14 @@ row_figures figures(const aggregate& a, uint32_t io_size, double seconds) {
   r.p50_us = us(static_cast<double>(a.latency.percentile(50)));
   r.p99_us = us(static_cast<double>(a.latency.percentile(99)));
   r.p99_9_us = us(static_cast<double>(a.latency.percentile(99.9)));
+  uint64_t seen = 0, n = a.latency.count();
+  for (unsigned b = 0; b < latency_histogram::bucket_count && seen < n; ++b) {
+    uint64_t c = a.latency.count_in(b);
+    if (c == 0) continue;
+    seen += c;
+    uint64_t high = std::clamp(latency_histogram::bucket_high(b), a.latency.min(), a.latency.max());
+    r.cdf.emplace_back(us(static_cast<double>(high)), static_cast<double>(seen) / static_cast<double>(n));
+  }
   return r;
 }
 
@@ -73,6 +81,9 @@ nlohmann::json row_json(const row_figures& r) {
   j["mib_per_s"] = r.mib_per_s;
   j["latency_us"] = {{"average", r.avg_us}, {"min", r.min_us}, {"max", r.max_us},
                      {"p50", r.p50_us},     {"p99", r.p99_us}, {"p99_9", r.p99_9_us}};
+  nlohmann::json cdf = nlohmann::json::array();
+  for (auto& [v, f] : r.cdf) cdf.push_back({v, f});
+  j["latency_cdf_us"] = cdf;
   return j;
 }
 

@@ -36,6 +36,9 @@ struct row_figures {
   double iops = 0;
   double mib_per_s = 0;
   double avg_us = 0, min_us = 0, max_us = 0, p50_us = 0, p99_us = 0, p99_9_us = 0;
+  // The latency distribution: for each histogram bucket that holds values, its highest value
+  // (us, kept within min..max) and the fraction of all I/Os at or below it; ascending.
+  std::vector<std::pair<double, double>> cdf;
 };
 
 // IOPS and MiB/s over `seconds` (0 when seconds <= 0); latencies in microseconds.
