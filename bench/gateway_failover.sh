@@ -10,8 +10,9 @@
 #
 #   bash bench/gateway_failover.sh OUT_DIR      # BENCH_GW_SAMPLES (5), BENCH_GW_LEASES ("4000 10000")
 #
-# Writes OUT_DIR/gateway_failover.json and the section between the gateway-failover markers
-# of ${BENCH_DOC:-docs/performance.md}. Exit 77 when Ceph is not installed.
+# Writes OUT_DIR/gateway_failover.json, OUT_DIR/section.md and that section between the
+# gateway-failover markers of ${BENCH_DOC:-docs/performance.md} (bench/run.sh adds it again
+# after its report has rewritten the page). Exit 77 when Ceph is not installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: gateway_failover.sh OUT_DIR}
@@ -83,6 +84,7 @@ o += ["", "The survivor takes the group when the dead owner's lease has run out 
       "10 s lease. The kernel host's numbers (interop_kernel_gateway_failover, under TCG emulation) are in the "
       "closing notes, not here: an emulated guest's clock is not a benchmark.", END]
 section = "\n".join(o) + "\n"
+open(os.path.join(out, "section.md"), "w").write(section)
 text = open(doc).read() if os.path.exists(doc) else ""
 if BEGIN in text and END in text:
     a = text.index(BEGIN); b = text.index(END) + len(END) + 1

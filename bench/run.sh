@@ -257,5 +257,12 @@ fi
 python3 bench/report.py "$work" > "$work/performance.md"
 mkdir -p "$(dirname "$doc")"
 cp "$work/performance.md" "$doc"
+# Sections made by their own scripts: the gateway failover table, the latency charts.
+if [ -f "$work/gateway_failover/section.md" ]; then printf '\n' >> "$doc"; cat "$work/gateway_failover/section.md" >> "$doc"; fi
+if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+  /usr/bin/python3 bench/charts.py "$work" "$(dirname "$doc")/images/perf" --doc "$doc" >&2
+else
+  echo "[bench] charts: python3-matplotlib is not installed (scripts/deps.sh installs it); left out" >&2
+fi
 echo "[bench] wrote $doc" >&2
 sed -n '/^## Results/,/^## Setup/p' "$doc" | sed '$d'

@@ -6,6 +6,7 @@ pkgs=(cmake ninja-build ccache g++ clang libclang-rt-14-dev pkg-config
       nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libavahi-client-dev
       avahi-daemon avahi-utils dbus dbus-bin          # tests/mdns run private ones in a netns
       tshark iperf3 python3 strace                    # strace: the ptpl durability order test
+      python3-matplotlib                              # bench/charts.py (and its test)
       qemu-system-x86 nvme-cli cpio iproute2 kmod zstd xz-utils socat util-linux
       libbsd0 libnuma1 libaio1 libkeyutils1 libssl3 libuuid1   # SPDK peer's runtime (tests/spdk)
       librbd-dev librados-dev ceph-mon ceph-osd ceph-common uuid-runtime)  # RBD bdev; tests/ceph cluster
