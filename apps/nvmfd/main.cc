@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -24,8 +25,6 @@
 #include "apps/nvmfd/default_config.h"
 #include "apps/nvmfd/service_notify.h"
 #include "apps/nvmfd/service_watchdog.h"
-#include <fmt/format.h>
-
 #include "base/core_mask.h"
 #include "base/log.h"
 #include "bdev/bdev_registry.h"
@@ -156,37 +155,35 @@ int main(int argc, char** argv) {
     add_mdns_methods(methods, target, &rpc_loop.loop());
     add_cdc_methods(methods, target, nvme_controllers);  // after nvmf: enables on loaded listeners  // its config section loads after nvmf's listeners
 
+    load_config_options load_opts;
+    load_opts.warn_only_methods = {"nvmf_publish_mdns_prr",  // no avahi-daemon: run on without mDNS
+                                   "bdev_nvme_start_mdns_discovery"};
     if (list_methods) {
       for (const auto& name : methods.names()) std::printf("%s\n", name.c_str());
+    } else if (auto l = load_config(config, methods, load_opts); !l) {
+      std::fprintf(stderr, "nvmfd: config %s: %s\n", config_path.empty() ? "(default)" : config_path.c_str(),
+                   l.err().message.c_str());
+      rc = 1;
+    } else if (auto server = rpc_server::start(rpc_path, methods, rpc_loop.loop()); !server) {
+      std::fprintf(stderr, "nvmfd: RPC socket %s: %s\n", rpc_path.c_str(), server.err().message.c_str());
+      rc = 1;
     } else {
-      load_config_options load_opts;
-      load_opts.warn_only_methods = {"nvmf_publish_mdns_prr",  // no avahi-daemon: run on without mDNS
-                                     "bdev_nvme_start_mdns_discovery"};
-      if (auto l = load_config(config, methods, load_opts); !l) {
-        std::fprintf(stderr, "nvmfd: config %s: %s\n", config_path.empty() ? "(default)" : config_path.c_str(),
-                     l.err().message.c_str());
-        rc = 1;
-      } else if (auto server = rpc_server::start(rpc_path, methods, rpc_loop.loop()); !server) {
-        std::fprintf(stderr, "nvmfd: RPC socket %s: %s\n", rpc_path.c_str(), server.err().message.c_str());
-        rc = 1;
-      } else {
-        NVMFD_LOG_INFO("nvmfd {} running on {} reactor(s), core(s) {}, {} socket I/O; RPC on {}", nvmfd_version,
-                       reactors.size(), format_cpu_list(cpus), to_string(reactors.backend()), rpc_path);
-        notify_ready(fmt::format("running on {} reactor(s); RPC on {}", reactors.size(), rpc_path));
-        std::optional<service_watchdog> watchdog;
-        // Pings prove the reactors (the data path) alive, from the control reactor: the RPC
-        // thread may block for minutes in a handler by design (bdev_nvme connects, Ceph).
-        if (auto interval = watchdog_ping_interval())
-          watchdog.emplace(reactors, reactors.control(), *interval, notify_watchdog);
-        int sig = 0;
-        while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
-          NVMFD_LOG_INFO("SIGHUP: nothing to reload, still running (RPC on {})", rpc_path);
-        }
-        notify_stopping(fmt::format("signal {}: shutting down", sig));
-        NVMFD_LOG_INFO("signal {}: shutting down", sig);
-        if (watchdog) watchdog->stop();
-        server.value()->stop();
+      NVMFD_LOG_INFO("nvmfd {} running on {} reactor(s), core(s) {}, {} socket I/O; RPC on {}", nvmfd_version,
+                     reactors.size(), format_cpu_list(cpus), to_string(reactors.backend()), rpc_path);
+      notify_ready(fmt::format("running on {} reactor(s); RPC on {}", reactors.size(), rpc_path));
+      std::optional<service_watchdog> watchdog;
+      // Pings prove the reactors (the data path) alive, from the control reactor: the RPC
+      // thread may block for minutes in a handler by design (bdev_nvme connects, Ceph).
+      if (auto interval = watchdog_ping_interval())
+        watchdog.emplace(reactors, reactors.control(), *interval, notify_watchdog);
+      int sig = 0;
+      while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+        NVMFD_LOG_INFO("SIGHUP: nothing to reload, still running (RPC on {})", rpc_path);
       }
+      notify_stopping(fmt::format("signal {}: shutting down", sig));
+      NVMFD_LOG_INFO("signal {}: shutting down", sig);
+      if (watchdog) watchdog->stop();
+      server.value()->stop();
     }
     gateways.stop_all();  // hand the ANA groups over while the listeners still tell the hosts
     target.shutdown();
