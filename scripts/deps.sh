@@ -9,7 +9,8 @@ pkgs=(cmake ninja-build ccache g++ clang libclang-rt-14-dev pkg-config
       python3-matplotlib                              # bench/charts.py (and its test)
       qemu-system-x86 nvme-cli cpio iproute2 kmod zstd xz-utils socat util-linux
       libbsd0 libnuma1 libaio1 libkeyutils1 libssl3 libuuid1   # SPDK peer's runtime (tests/spdk)
-      librbd-dev librados-dev ceph-mon ceph-osd ceph-common uuid-runtime)  # RBD bdev; tests/ceph cluster
+      librbd-dev librados-dev ceph-mon ceph-osd ceph-common uuid-runtime   # RBD bdev; tests/ceph cluster
+      libsystemd-dev systemd help2man lintian)  # sd_notify; unit checks, man pages, the package (packaging/)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

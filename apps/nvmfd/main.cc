@@ -2,22 +2,29 @@
 //
 //   nvmfd [-c CONFIG.json] [-r RPC_SOCKET] [-m CORE_MASK] [-L LOG_LEVEL]
 //         [--poll-mode adaptive|event|always] [--poll-us N] [--interrupt-mode]
-//         [--io-backend auto|epoll|uring]
+//         [--io-backend auto|epoll|uring] [--rpc-methods]
 //
 // Without -m, a reactor runs on every CPU the process may use (its affinity: taskset,
 // cpuset); a mask naming any other CPU is refused (exit 2).
 //
 // Wiring only: reactors, the target, block devices, RPC methods, the config, the RPC
-// server; then it waits for SIGINT/SIGTERM and shuts down in reverse order.
+// server; then it waits for SIGINT/SIGTERM and shuts down in reverse order. SIGHUP (systemd's
+// ExecReload) changes nothing: it logs that the daemon runs. Under systemd (Type=notify) it
+// says READY=1 once the config is loaded and the RPC server is up, STOPPING=1 at the signal,
+// and pings the watchdog while WatchdogSec= asks for it (service_notify.h).
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "apps/nvmfd/default_config.h"
+#include "apps/nvmfd/service_notify.h"
+#include "apps/nvmfd/service_watchdog.h"
 #include "base/core_mask.h"
 #include "base/log.h"
 #include "bdev/bdev_registry.h"
@@ -69,6 +76,9 @@ int main(int argc, char** argv) {
                  "where the kernel supports it (NVMFD_IO_BACKEND may set what auto means)")
       ->check(CLI::IsMember({"auto", "epoll", "uring"}))
       ->capture_default_str();
+  bool list_methods = false;
+  app.add_flag("--rpc-methods", list_methods,
+               "print the names of the JSON-RPC methods, one per line, and exit (for shell completion)");
   CLI11_PARSE(app, argc, argv);
   polling.mode = interrupt_mode ? poll_mode::event : *parse_poll_mode(poll_mode_name);
   polling.max_poll = std::chrono::microseconds(poll_us);
@@ -94,11 +104,14 @@ int main(int argc, char** argv) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   json config;
-  if (!config_path.empty()) {
+  if (list_methods) {
+    config = json::object();  // the method table is all that is wanted
+  } else if (!config_path.empty()) {
     auto c = read_config_file(config_path);
     if (!c) {
       std::fprintf(stderr, "nvmfd: %s\n", c.err().message.c_str());
@@ -145,7 +158,9 @@ int main(int argc, char** argv) {
     load_config_options load_opts;
     load_opts.warn_only_methods = {"nvmf_publish_mdns_prr",  // no avahi-daemon: run on without mDNS
                                    "bdev_nvme_start_mdns_discovery"};
-    if (auto l = load_config(config, methods, load_opts); !l) {
+    if (list_methods) {
+      for (const auto& name : methods.names()) std::printf("%s\n", name.c_str());
+    } else if (auto l = load_config(config, methods, load_opts); !l) {
       std::fprintf(stderr, "nvmfd: config %s: %s\n", config_path.empty() ? "(default)" : config_path.c_str(),
                    l.err().message.c_str());
       rc = 1;
@@ -155,9 +170,19 @@ int main(int argc, char** argv) {
     } else {
       NVMFD_LOG_INFO("nvmfd {} running on {} reactor(s), core(s) {}, {} socket I/O; RPC on {}", nvmfd_version,
                      reactors.size(), format_cpu_list(cpus), to_string(reactors.backend()), rpc_path);
+      notify_ready(fmt::format("running on {} reactor(s); RPC on {}", reactors.size(), rpc_path));
+      std::optional<service_watchdog> watchdog;
+      // Pings prove the reactors (the data path) alive, from the control reactor: the RPC
+      // thread may block for minutes in a handler by design (bdev_nvme connects, Ceph).
+      if (auto interval = watchdog_ping_interval())
+        watchdog.emplace(reactors, reactors.control(), *interval, notify_watchdog);
       int sig = 0;
-      sigwait(&sigs, &sig);
+      while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+        NVMFD_LOG_INFO("SIGHUP: nothing to reload, still running (RPC on {})", rpc_path);
+      }
+      notify_stopping(fmt::format("signal {}: shutting down", sig));
       NVMFD_LOG_INFO("signal {}: shutting down", sig);
+      if (watchdog) watchdog->stop();
       server.value()->stop();
     }
     gateways.stop_all();  // hand the ANA groups over while the listeners still tell the hosts
