@@ -13,6 +13,7 @@
 #include "discover_command.h"
 #include "identify_command.h"
 #include "key_commands.h"
+#include "migrate_command.h"
 #include "resv_commands.h"
 #include "rpc_client.h"
 
@@ -28,6 +29,9 @@ Forms:
   nvmfctl [-s SOCKET] [-t TIMEOUT] call METHOD ['{"name": value, ...}']
   nvmfctl [-s SOCKET] save_config [-o FILE] [-i INDENT] [-s SUBSYSTEM,...]
   nvmfctl [-s SOCKET] load_config [-j FILE | -i FILE | FILE | -]   (default: stdin)
+  nvmfctl [-s SOCKET] migrate-config IN OUT   an SPDK save_config file IN as an nvmfd config OUT;
+      reports the calls kept (the running nvmfd has them), ignored (SPDK tuning) and refused
+      (exit status 1; OUT is written without them). docs/spdk-migration.md
   nvmfctl discover -t tcp -a ADDR [-s PORT] [-q HOSTNQN] [-o normal|json]   (a host: no nvmfd needed)
   nvmfctl identify -r 'trtype:tcp traddr:A trsvcid:P subnqn:NQN' [-o normal|json] [--ns NSID | --ctrl]
                   [-q HOSTNQN] [-S DHCHAP_SECRET [-C DHCHAP_CTRL_SECRET]]   (discover takes -S/-C too)
@@ -141,7 +145,7 @@ int main(int argc, char** argv) {
     params = std::move(r->params);
     method = r->method;
     resv_report_text = r->normal_output;
-  } else if (method != "save_config" && method != "load_config") {
+  } else if (method != "save_config" && method != "load_config" && method != "migrate-config") {
     auto p = nvmfd::ctl::params_from_args(args);
     if (!p) return usage_error(p.err().message);
     params = std::move(*p);
@@ -161,6 +165,7 @@ int main(int argc, char** argv) {
   }
   if (method == "save_config") return nvmfd::ctl::save_config_command(*client, args);
   if (method == "load_config") return nvmfd::ctl::load_config_command(*client, args);
+  if (method == "migrate-config") return nvmfd::ctl::migrate_config_command(*client, args);
 
   auto r = client->call(method, params);
   if (!r) {
