@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "config/spdk_only_methods.h"
 
 namespace nvmfd::ctl {
 
@@ -181,17 +184,34 @@ int load_config_command(rpc_client& client, const std::vector<std::string>& args
     }
     return 0;
   }
-  for (const auto& [sub, elem] : todo) {
+  // SPDK's tuning methods are dropped (one warning each); every other method nvmfd lacks is
+  // named, all of them, before anything is called.
+  std::map<std::string, size_t> ignored;
+  std::vector<std::string> unknown;
+  for (auto& [sub, elem] : todo) {
     json items = elem.is_array() ? elem : json::array({elem});
+    json kept = json::array();
     for (const auto& item : items) {
-      if (!item.is_object() || !item.contains("method") || !item["method"].is_string() ||
-          !contains(*allowed, item["method"].get<std::string>())) {
-        return fail(fmt::format(
-            "load_config: unknown method {} in subsystem '{}' of the configuration; "
-            "nothing was applied",
-            describe(item), sub));
+      bool has_method = item.is_object() && item.contains("method") && item["method"].is_string();
+      std::string method = has_method ? item["method"].get<std::string>() : "";
+      if (has_method && contains(*allowed, method)) {
+        kept.push_back(item);
+      } else if (has_method && find_spdk_only_method(method)) {
+        ++ignored[method];
+      } else {
+        unknown.push_back(fmt::format("{} in subsystem '{}'", describe(item), sub));
       }
     }
+    elem = elem.is_array() ? kept : (kept.empty() ? json() : kept[0]);
+  }
+  if (!unknown.empty()) {
+    return fail(fmt::format("load_config: unknown method{} {} of the configuration; nothing was applied",
+                            unknown.size() == 1 ? "" : "s", fmt::join(unknown, ", ")));
+  }
+  std::erase_if(todo, [](const auto& t) { return t.second.is_null() || (t.second.is_array() && t.second.empty()); });
+  for (const auto& [method, n] : ignored) {
+    std::cerr << fmt::format("nvmfctl: load_config: ignoring SPDK's {} ({} call{}): {}\n", method, n,
+                             n == 1 ? "" : "s", find_spdk_only_method(method)->reason);
   }
 
   auto current =

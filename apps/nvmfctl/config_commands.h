@@ -15,9 +15,10 @@ namespace nvmfd::ctl {
 int save_config_command(rpc_client& client, const std::vector<std::string>& args);
 
 // load_config [-j FILE | -i FILE | FILE | -]: FILE, or '-' and by default stdin; rpc.py's -j
-// also takes the JSON text itself. Sections with empty config are dropped; every method must
-// be listed by rpc_get_methods before anything is called; then each call (or batch) in file
-// order. On the first error: the error, and the calls left unapplied.
+// also takes the JSON text itself. Sections with empty config are dropped; SPDK's tuning
+// methods (config/spdk_only_methods.h) that nvmfd lacks are dropped with one warning each; every
+// other method must be listed by rpc_get_methods (else all that are not are named, and nothing
+// is called); then each call (or batch) in file order. On the first error: the error, and the calls left unapplied.
 // (rpc.py's -i is --include-aliases; nvmfd has no aliases, so `-i` alone is accepted and
 // `-i FILE` names the file.)
 int load_config_command(rpc_client& client, const std::vector<std::string>& args);

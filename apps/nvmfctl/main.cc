@@ -14,6 +14,7 @@
 #include "identify_command.h"
 #include "iostat_command.h"
 #include "key_commands.h"
+#include "migrate_command.h"
 #include "resv_commands.h"
 #include "rpc_client.h"
 
@@ -29,6 +30,9 @@ Forms:
   nvmfctl [-s SOCKET] [-t TIMEOUT] call METHOD ['{"name": value, ...}']
   nvmfctl [-s SOCKET] save_config [-o FILE] [-i INDENT] [-s SUBSYSTEM,...]
   nvmfctl [-s SOCKET] load_config [-j FILE | -i FILE | FILE | -]   (default: stdin)
+  nvmfctl [-s SOCKET] migrate-config IN OUT   an SPDK save_config file IN as an nvmfd config OUT;
+      reports the calls kept (the running nvmfd has them), ignored (SPDK tuning) and refused
+      (exit status 1; OUT is written without them). docs/spdk-migration.md
   nvmfctl discover -t tcp -a ADDR [-s PORT] [-q HOSTNQN] [-o normal|json]   (a host: no nvmfd needed)
   nvmfctl identify -r 'trtype:tcp traddr:A trsvcid:P subnqn:NQN' [-o normal|json] [--ns NSID | --ctrl]
                   [-q HOSTNQN] [-S DHCHAP_SECRET [-C DHCHAP_CTRL_SECRET]]   (discover takes -S/-C too)
@@ -144,7 +148,7 @@ int main(int argc, char** argv) {
     params = std::move(r->params);
     method = r->method;
     resv_report_text = r->normal_output;
-  } else if (method != "save_config" && method != "load_config" && method != "iostat") {
+  } else if (method != "save_config" && method != "load_config" && method != "iostat" && method != "migrate-config") {
     auto p = nvmfd::ctl::params_from_args(args);
     if (!p) return usage_error(p.err().message);
     params = std::move(*p);
@@ -165,6 +169,7 @@ int main(int argc, char** argv) {
   if (method == "save_config") return nvmfd::ctl::save_config_command(*client, args);
   if (method == "load_config") return nvmfd::ctl::load_config_command(*client, args);
   if (method == "iostat") return nvmfd::ctl::iostat_command(*client, args);
+  if (method == "migrate-config") return nvmfd::ctl::migrate_config_command(*client, args);
 
   auto r = client->call(method, params);
   if (!r) {

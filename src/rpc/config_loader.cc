@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/log.h"
+#include "config/spdk_only_methods.h"
 
 namespace nvmfd {
 
@@ -129,22 +132,31 @@ result<void> load_config(const json& config, const rpc_method_table& methods,
   if (!parsed) return parsed.take_err();
   std::vector<section_calls>& sections = *parsed;
 
+  // Every method is checked before anything runs: SPDK's tuning methods are dropped with one
+  // warning each, and all the others nvmfd lacks are named together.
+  std::map<std::string, size_t> ignored;  // SPDK-only method -> calls dropped
+  std::vector<std::string> refused;       // "'method' (section 'name')", file order, once each
   for (auto& s : sections) {
     std::erase_if(s.calls, [&](const call& c) {
       if (methods.find(c.method)) return false;
-      if (!s.known && options.skip_unknown_sections) {
-        NVMFD_LOG_WARN("config: skipping {}: nvmfd has no '{}' subsystem", c.method, s.name);
+      if (options.accept_spdk_only_methods && find_spdk_only_method(c.method)) {
+        ++ignored[c.method];
         return true;
       }
-      return false;
+      std::string what = fmt::format("'{}' (section '{}')", c.method, s.name);
+      if (std::find(refused.begin(), refused.end(), what) == refused.end()) refused.push_back(what);
+      return true;
     });
-    for (const auto& c : s.calls) {
-      if (!methods.find(c.method)) {
-        return error{errc::not_supported,
-                     fmt::format("config section '{}'{}: method '{}' is not supported by nvmfd",
-                                 s.name, s.known ? "" : " (unknown to nvmfd)", c.method)};
-      }
-    }
+  }
+  if (!refused.empty()) {
+    return error{errc::not_supported,
+                 fmt::format("config: nvmfd does not support {} {}; nothing was applied "
+                             "(docs/spdk-migration.md)",
+                             refused.size() == 1 ? "method" : "methods", fmt::join(refused, ", "))};
+  }
+  for (const auto& [name, count] : ignored) {
+    NVMFD_LOG_WARN("config: ignoring SPDK's {} ({} call{}): {}", name, count, count == 1 ? "" : "s",
+                   find_spdk_only_method(name)->reason);
   }
 
   auto order = ordered_config_sections(methods);

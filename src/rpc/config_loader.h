@@ -19,12 +19,11 @@ namespace nvmfd {
 std::vector<const config_section*> ordered_config_sections(const rpc_method_table& methods);
 
 struct load_config_options {
-  // SPDK's configs carry sections nvmfd has no counterpart for ("accel", "iobuf", "sock",
-  // "vmd", "keyring", "scheduler", ...), often non-empty ("iobuf_set_options",
-  // "sock_impl_set_options"). true (as `nvmf_tgt --json`, lib/init/json_config.c): a call in a
-  // section the table does not know, to a method the table does not have, is skipped with a
-  // warning. false: it is an error like any unknown method.
-  bool skip_unknown_sections = true;
+  // SPDK's configs call methods that only tune SPDK's internals ("iobuf_set_options",
+  // "sock_impl_set_options", "bdev_set_options", ...: config/spdk_only_methods.h). true: such a
+  // call, to a method the table does not have, is skipped, with one warning per method
+  // naming its reason. false: it is refused like any method the table does not have.
+  bool accept_spdk_only_methods = true;
   // Methods whose failure is logged as a warning and loading goes on: services that depend on
   // something outside nvmfd (nvmfd itself: nvmf_publish_mdns_prr without an avahi-daemon, so
   // that a saved config with mDNS still starts the daemon, which runs on without mDNS).
@@ -35,8 +34,9 @@ struct load_config_options {
 // - Shape errors (no "subsystems" array, a section without a name, a call without a
 //   "method" string or with non-object params): errc::invalid_argument naming the place.
 // - Sections whose config is empty or null are skipped whatever their name.
-// - Before any call runs, every method must be in the table (but see skip_unknown_sections);
-//   otherwise errc::not_supported naming the method and its section, and nothing is applied.
+// - Before any call runs, every method must be in the table or (see accept_spdk_only_methods)
+//   one of SPDK's tuning methods; otherwise errc::not_supported with a message that names
+//   every such method (once, in file order, with its section), and nothing is applied.
 // - Order: sections the table does not know first (in file order: they are SPDK's lower
 //   layers), then the known ones in ordered_config_sections() order; calls in file order.
 // - The first failing call stops loading: its error code is kept and the message names the

@@ -171,7 +171,8 @@ json referral_json(const discovery_referral& r) {
 // nvmf_set_config (SPDK: the target's options). nvmfd uses discovery_filter and the
 // DH-HMAC-CHAP digests and DH groups the target accepts; it refuses admin command
 // passthrough (it has no NVMe device behind a namespace) and accepts the others, which mean
-// nothing here (reactors come from -m).
+// nothing here (reactors come from -m). dup_host_policy (SPDK v26.05): "allow" is what nvmfd
+// does (one host NQN may connect through any listeners); "restrict_per_listener" is refused.
 result<json> set_config(nvmf_target& t, const json& params) {
   param_reader p(params);
   std::optional<discovery_filter> filter;
@@ -184,11 +185,14 @@ result<json> set_config(nvmf_target& t, const json& params) {
     }
   }
   if (auto pt = p.optional_sub("admin_cmd_passthru")) {
-    for (const char* k : {"identify_ctrlr", "get_log_page", "get_set_features", "sanitize", "security_send_recv",
+    for (const char* k : {"identify_ctrlr", "identify_uuid_list", "get_log_page", "get_set_features", "sanitize", "security_send_recv",
                           "fw_update", "nvme_mi", "vendor_specific"})
       if (pt->optional_bool(k).value_or(false)) pt->fail(k, "admin command passthrough is not supported");
   }
   auto policy = read_dhchap_policy(p, t.current_dhchap_policy());
+  if (auto dup = p.optional_string("dup_host_policy"); dup && *dup != "allow") {
+    p.fail("dup_host_policy", "only \"allow\" is supported (a host may connect through any listener)");
+  }
   p.ignore({"conn_sched", "poll_groups_mask"});
   if (auto f = p.finish(); !f) return f.take_err();
   if (filter) t.set_discovery_filter(*filter);

@@ -1,7 +1,7 @@
 // fuzz_config_loader: src/rpc/config_loader on fuzzed saved configurations (SPDK's JSON
 // format, with comments) against nvmfd's real method table over an in-process target
 // (rpc_world.h). The whole input is the file: read_config_file reads it through a memfd, then
-// load_config applies it (skip_unknown_sections when the input's length is even).
+// load_config applies it (accept_spdk_only_methods when the input's length is even).
 //
 // Oracles besides ASan/UBSan/LSan: a config that loads is saved (save_config), and that saved
 // config loads into a fresh world and saves again to the same JSON (what nvmfd saves, it can
@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto config = read_as_file(data, size);
   if (!config) return 0;
   load_config_options opts;
-  opts.skip_unknown_sections = size % 2 == 0;
+  opts.accept_spdk_only_methods = size % 2 == 0;
   json saved;
   {
     rpc_world world;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "config/spdk_only_methods.h"
 #include "fake_sections.h"
 
 namespace nvmfd {
@@ -49,35 +50,54 @@ TEST_F(config_loader_test, applies_in_dependency_order_with_unknown_empty_sectio
             (std::vector<std::string>{"bdev_create:M0", "bdev_create:M1", "nvmf_create:n1"}));
 }
 
-TEST_F(config_loader_test, unknown_method_in_known_section_fails_before_anything_runs) {
+TEST_F(config_loader_test, unsupported_methods_all_named_before_anything_runs) {
   auto cfg = json::parse(R"({"subsystems":[
     {"subsystem":"bdev","config":[{"method":"bdev_create","params":{"name":"M0"}},
-                                  {"method":"bdev_set_options","params":{}}]}]})");
+                                  {"method":"bdev_raid_create","params":{}},
+                                  {"method":"bdev_set_options","params":{}},
+                                  {"method":"bdev_passthru_create","params":{}},
+                                  {"method":"bdev_raid_create","params":{}}]},
+    {"subsystem":"nbd","config":[{"method":"nbd_start_disk","params":{}}]}]})");
   auto r = load_config(cfg, methods_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.err().code, errc::not_supported);
   EXPECT_EQ(r.err().message,
-            "config section 'bdev': method 'bdev_set_options' is not supported by nvmfd");
+            "config: nvmfd does not support methods 'bdev_raid_create' (section 'bdev'), "
+            "'bdev_passthru_create' (section 'bdev'), 'nbd_start_disk' (section 'nbd'); nothing "
+            "was applied (docs/spdk-migration.md)");
   EXPECT_TRUE(target_.log.empty());
 }
 
-TEST_F(config_loader_test, unknown_nonempty_sections_skipped_like_spdk_or_strict) {
+TEST_F(config_loader_test, spdk_only_methods_skipped_in_any_section_or_refused) {
   auto cfg = json::parse(R"({"subsystems":[
     {"subsystem":"iobuf","config":[{"method":"iobuf_set_options","params":{"small_pool_count":8192}}]},
-    {"subsystem":"sock","config":[{"method":"bdev_create","params":{"name":"fromsock"}}]},
-    {"subsystem":"bdev","config":[{"method":"bdev_create","params":{"name":"M0"}}]}]})");
+    {"subsystem":"sock","config":[{"method":"sock_impl_set_options","params":{"impl_name":"ssl"}},
+                                  {"method":"sock_impl_set_options","params":{"impl_name":"posix"}},
+                                  {"method":"bdev_create","params":{"name":"fromsock"}}]},
+    {"subsystem":"bdev","config":[{"method":"bdev_set_options","params":{}},
+                                  {"method":"bdev_create","params":{"name":"M0"}}]}]})");
   auto r = load_config(cfg, methods_);
   ASSERT_TRUE(r.ok()) << r.err().message;
   // an unknown section's methods we do have run, before the known sections
   EXPECT_EQ(target_.log, (std::vector<std::string>{"bdev_create:fromsock", "bdev_create:M0"}));
 
   target_.log.clear();
-  auto strict = load_config(cfg, methods_, {.skip_unknown_sections = false});
+  auto strict = load_config(cfg, methods_, {.accept_spdk_only_methods = false});
   ASSERT_FALSE(strict.ok());
   EXPECT_EQ(strict.err().message,
-            "config section 'iobuf' (unknown to nvmfd): method 'iobuf_set_options' is not "
-            "supported by nvmfd");
+            "config: nvmfd does not support methods 'iobuf_set_options' (section 'iobuf'), "
+            "'sock_impl_set_options' (section 'sock'), 'bdev_set_options' (section 'bdev'); "
+            "nothing was applied (docs/spdk-migration.md)");
   EXPECT_TRUE(target_.log.empty());
+}
+
+TEST(spdk_only_methods, lookup) {
+  ASSERT_NE(find_spdk_only_method("iobuf_set_options"), nullptr);
+  EXPECT_FALSE(find_spdk_only_method("iobuf_set_options")->reason.empty());
+  EXPECT_EQ(find_spdk_only_method("bdev_raid_create"), nullptr);
+  EXPECT_EQ(find_spdk_only_method(""), nullptr);
+  EXPECT_EQ(find_spdk_only_method("zzz"), nullptr);
+  for (const auto& m : spdk_only_methods()) EXPECT_EQ(find_spdk_only_method(m.name), &m);
 }
 
 TEST_F(config_loader_test, first_failing_call_stops_with_method_params_and_message) {

@@ -216,15 +216,33 @@ TEST_F(nvmfctl_test, load_config_from_file_and_stdin) {
   EXPECT_EQ(target_.log.size(), 4u);
 }
 
-TEST_F(nvmfctl_test, load_config_unknown_method_applies_nothing) {
+TEST_F(nvmfctl_test, load_config_unknown_methods_all_named_and_nothing_applied) {
   auto r = run({"load_config"}, R"({"subsystems":[
-      {"subsystem":"bdev","config":[{"method":"bdev_create","params":{"name":"M0"}}]},
-      {"subsystem":"iobuf","config":[{"method":"iobuf_set_options","params":{}}]}]})");
+      {"subsystem":"bdev","config":[{"method":"bdev_create","params":{"name":"M0"}},
+                                    {"method":"bdev_raid_create","params":{}}]},
+      {"subsystem":"iobuf","config":[{"method":"iobuf_set_options","params":{}}]},
+      {"subsystem":"nbd","config":[{"method":"nbd_start_disk","params":{}}]}]})");
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("unknown method iobuf_set_options in subsystem 'iobuf'"),
+  EXPECT_NE(r.err.find("unknown methods bdev_raid_create in subsystem 'bdev', nbd_start_disk in "
+                       "subsystem 'nbd' of the configuration; nothing was applied"),
             std::string::npos)
       << r.err;
   EXPECT_TRUE(target_.log.empty());
+}
+
+TEST_F(nvmfctl_test, load_config_skips_spdk_tuning_methods_with_one_warning_each) {
+  auto r = run({"load_config"}, R"({"subsystems":[
+      {"subsystem":"sock","config":[{"method":"sock_impl_set_options","params":{"impl_name":"ssl"}},
+                                    {"method":"sock_impl_set_options","params":{"impl_name":"posix"}}]},
+      {"subsystem":"iobuf","config":[{"method":"iobuf_set_options","params":{}}]},
+      {"subsystem":"bdev","config":[{"method":"bdev_set_options","params":{}},
+                                    [{"method":"bdev_create","params":{"name":"M0"}},
+                                     {"method":"bdev_set_options","params":{}}]]}]})");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(target_.log, (std::vector<std::string>{"bdev_create:M0"}));
+  EXPECT_NE(r.err.find("ignoring SPDK's sock_impl_set_options (2 calls): "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ignoring SPDK's bdev_set_options (2 calls): "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ignoring SPDK's iobuf_set_options (1 call): "), std::string::npos) << r.err;
 }
 
 TEST_F(nvmfctl_test, load_config_failure_names_what_was_left) {
