@@ -35,7 +35,7 @@ wait_rpc "$BIN" "$SOCK" || fail "nvmfd did not answer on $SOCK"
 perf=$!
 # Until the host's queues are up (and I/O has run), then everything while it runs.
 for _ in $(seq 100); do
-  [ "$(ctl nvmf_subsystem_get_qpairs "{\"nqn\":\"$nqn\"}" 2>/dev/null | grep -c '"qid"')" -ge 2 ] && break
+  [ "$(ctl call nvmf_subsystem_get_qpairs "{\"nqn\":\"$nqn\"}" 2>/dev/null | grep -c '"qid"')" -ge 2 ] && break
   sleep 0.1
 done
 sleep 1
@@ -44,9 +44,12 @@ ctl call bdev_get_iostat '{"names":["Malloc0"],"per_channel":true}' >"$work/bdev
 ctl nvmf_get_stats >"$work/nvmf_get_stats.json" || fail nvmf_get_stats
 ctl call nvmf_subsystem_get_qpairs "{\"nqn\":\"$nqn\"}" >"$work/nvmf_subsystem_get_qpairs.json" || fail get_qpairs
 ctl framework_get_reactors >"$work/framework_get_reactors.json" || fail framework_get_reactors
-ctl log_get_level >"$work/log_get_level.json" || fail log_get_level
+# nvmfctl prints a string result bare (rpc.py prints it as JSON, as the fixtures hold it).
+level=$(ctl log_get_level) || fail log_get_level
+printf '"%s"\n' "$level" >"$work/log_get_level.json"
 [ "$(ctl call log_set_level '{"level":"DEBUG"}')" = true ] || fail "log_set_level DEBUG"
-ctl log_get_level >"$work/log_get_level_after.json" || fail "log_get_level after"
+level=$(ctl log_get_level) || fail "log_get_level after"
+printf '"%s"\n' "$level" >"$work/log_get_level_after.json"
 wait $perf || { cat "$work/perf.out"; fail "nvmf-perf failed"; }
 
 python3 - "$FIX" "$work" <<'PY' || fail "shapes differ from SPDK's"
@@ -66,10 +69,13 @@ def check(spdk, mine, path, errors):
     elif isinstance(spdk, list):
         if spdk and not mine: errors.append(f"{path}: empty, SPDK's is not")
         elif spdk: check(spdk[0], mine[0], f"{path}[0]", errors)
+def load(path):
+    try: return json.load(open(path))
+    except ValueError as e: sys.exit(f"{path}: not JSON ({e}): {open(path).read()[:200]!r}")
 errors = []
 for f in sorted(os.listdir(fix)):
     if not f.endswith(".json"): continue
-    check(json.load(open(os.path.join(fix, f))), json.load(open(os.path.join(ours, f))), f, errors)
+    check(load(os.path.join(fix, f)), load(os.path.join(ours, f)), f, errors)
 if json.load(open(os.path.join(ours, "log_get_level_after.json"))) != "DEBUG": errors.append("log_set_level DEBUG not read back")
 it = json.load(open(os.path.join(ours, "bdev_get_iostat.json")))["bdevs"][0]
 if it["num_read_ops"] == 0 or it["num_write_ops"] == 0: errors.append(f"no I/O counted: {it}")
