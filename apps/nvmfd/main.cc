@@ -43,7 +43,9 @@
 #include "rpc/nvmf_auth_rpc.h"
 #include "rpc/mdns_rpc.h"
 #include "rpc/nvmf_rpc.h"
+#include "rpc/log_rpc.h"
 #include "rpc/reactor_rpc.h"
+#include "rpc/stats_rpc.h"
 #include "rpc/rpc_server.h"
 #include "target/nvmf_target.h"
 
@@ -153,6 +155,8 @@ int main(int argc, char** argv) {
     add_bdev_nvme_methods(methods, nvme_controllers, &rpc_loop.loop(), &keyring);  // before nvmf: its config section must load first
     add_nvmf_methods(methods, target, bdevs, &keyring);
     add_mdns_methods(methods, target, &rpc_loop.loop());
+    add_stats_methods(methods, reactors, bdevs, target);
+    add_log_methods(methods);
     add_cdc_methods(methods, target, nvme_controllers);  // after nvmf: enables on loaded listeners  // its config section loads after nvmf's listeners
 
     load_config_options load_opts;

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "base/uuid.h"
+#include "bdev/bdev_io_stats.h"
 #include "reactor/reactor.h"
 
 namespace nvmfd {
@@ -45,6 +46,7 @@ namespace nvmfd {
 enum class bdev_op : uint8_t { read, write, flush, write_zeroes, unmap };
 
 struct bdev_io;
+class bdev;
 
 class bdev_io_callback {
  public:
@@ -89,7 +91,15 @@ struct bdev_io final : deferred_task {
     status = st;
     owner->defer(*this);
   }
-  void run_deferred() override { done->on_bdev_io_done(*this); }
+  // Completes this I/O now, on its owner reactor's thread, with io.status as it is. For
+  // backends that are already running later than submit() (never inside it).
+  void complete_now();
+  void run_deferred() override { complete_now(); }
+
+  // Set by bdev::submit of the outermost bdev (a bdev that passes the same io on to another
+  // counts it once, as its own); cleared when the I/O completes. Nobody else touches them.
+  bdev* counted_by = nullptr;
+  int64_t submitted_ns = 0;
 };
 
 class bdev {
@@ -119,8 +129,22 @@ class bdev {
     (void)bytes;
     return false;
   }
-  // See the contract at the top of this file. Any reactor thread.
-  virtual void submit(bdev_io& io) = 0;
+  // See the contract at the top of this file. Any reactor thread. Counts the I/O in
+  // io_stats() (on completion, in the owner reactor's slot), then do_submit.
+  void submit(bdev_io& io) {
+    if (!io.counted_by) {
+      io.counted_by = this;
+      io.submitted_ns = clock_ns();
+    }
+    do_submit(io);
+  }
+  // The I/O counters of this bdev, per reactor (bdev_io_stats.h).
+  bdev_io_stats& io_stats() { return io_stats_; }
+  const bdev_io_stats& io_stats() const { return io_stats_; }
+  // The clock of the latency counters: steady, in nanoseconds.
+  static int64_t clock_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
+  }
 
   // Claims: a bdev used by a namespace (or another bdev) is claimed and cannot be deleted.
   // Control thread only.
@@ -145,6 +169,9 @@ class bdev {
   }
 
  protected:
+  // What a backend implements: the contract at the top of this file.
+  virtual void do_submit(bdev_io& io) = 0;
+
   bdev(std::string name, uint32_t block_size, uint64_t num_blocks, uuid id)
       : name_(std::move(name)), block_size_(block_size), num_blocks_(num_blocks), uuid_(id) {}
   // A backend whose size changes (a resized volume); control thread, I/O may be running.
@@ -156,6 +183,7 @@ class bdev {
   uint32_t block_size_;
   std::atomic<uint64_t> num_blocks_;
   uuid uuid_;
+  bdev_io_stats io_stats_;
   int claim_count_ = 0;
   std::string claimed_by_;
   // Serialises observer calls with their removal; recursive: an observer may add or remove.
@@ -163,5 +191,15 @@ class bdev {
   std::vector<std::pair<uint64_t, std::function<void()>>> resize_observers_;
   uint64_t next_observer_ = 1;
 };
+
+inline void bdev_io::complete_now() {
+  if (bdev* b = counted_by) {
+    counted_by = nullptr;
+    uint64_t bytes = num_blocks * b->block_size();
+    auto ns = bdev::clock_ns() - submitted_ns;
+    b->io_stats().record(owner->index(), op, bytes, static_cast<uint64_t>(ns > 0 ? ns : 0), status);
+  }
+  done->on_bdev_io_done(*this);
+}
 
 }  // namespace nvmfd

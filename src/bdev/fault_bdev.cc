@@ -32,7 +32,7 @@ fault_bdev::~fault_bdev() {
   inner_->release();
 }
 
-void fault_bdev::submit(bdev_io& io) {
+void fault_bdev::do_submit(bdev_io& io) {
   int st = validate_io(*this, io);
   if (st != 0) return io.complete_later(st);
   rule& r = rule_for(io.op);

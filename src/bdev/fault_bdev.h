@@ -43,7 +43,7 @@ class fault_bdev final : public bdev {
   bool supports(bdev_op op) const override { return inner_->supports(op); }
   uint32_t buf_align() const override { return inner_->buf_align(); }
   bool read_only() const override { return inner_->read_only(); }
-  void submit(bdev_io& io) override;
+  void do_submit(bdev_io& io) override;
 
   // err is a positive errno (EIO, ENOSPC, ...); the I/O completes with -err.
   void fail_nth(bdev_op op, uint64_t n, int err);

@@ -175,7 +175,7 @@ file_bdev::file_bdev(std::string name, uint32_t block_size, uint64_t num_blocks,
 
 file_bdev::~file_bdev() { close(fd_); }
 
-void file_bdev::submit(bdev_io& io) {
+void file_bdev::do_submit(bdev_io& io) {
   int st = validate_io(*this, io);
   if (st != 0) return io.complete_later(st);
   uring_engine* ring = use_uring_ ? io.owner->uring() : nullptr;

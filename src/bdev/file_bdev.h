@@ -61,7 +61,7 @@ class file_bdev final : public bdev {
   bool supports(bdev_op) const override { return true; }
   uint32_t buf_align() const override { return buf_align_; }
   bool read_only() const override { return readonly_; }
-  void submit(bdev_io& io) override;
+  void do_submit(bdev_io& io) override;
 
   const std::string& filename() const { return filename_; }
   // True when the file was opened with O_DIRECT (false after the fallback to buffered).

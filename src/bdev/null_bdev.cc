@@ -17,7 +17,7 @@ result<std::shared_ptr<null_bdev>> null_bdev::create(std::string name, uint32_t 
 
 bool null_bdev::reads_in_place(uint64_t bytes) const { return bytes <= zero_region_size; }
 
-void null_bdev::submit(bdev_io& io) {
+void null_bdev::do_submit(bdev_io& io) {
   int st = validate_io(*this, io);
   if (st == 0 && io.op == bdev_op::read && io.num_blocks > 0) {
     if (io.buf == nullptr)

@@ -27,7 +27,7 @@ class null_bdev final : public bdev {
   bool supports(bdev_op) const override { return true; }
   // Reads of up to zero_region_size bytes in place: from one shared region of zeroes.
   bool reads_in_place(uint64_t bytes) const override;
-  void submit(bdev_io& io) override;
+  void do_submit(bdev_io& io) override;
 
  private:
   using bdev::bdev;

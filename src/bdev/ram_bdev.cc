@@ -44,7 +44,7 @@ ram_bdev::ram_bdev(std::string name, uint32_t block_size, uint64_t num_blocks, u
 
 ram_bdev::~ram_bdev() { munmap(mem_, size_); }
 
-void ram_bdev::submit(bdev_io& io) {
+void ram_bdev::do_submit(bdev_io& io) {
   int st = validate_io(*this, io);
   if (st != 0) return io.complete_later(st);
   uint64_t off = io.offset_blocks * block_size();

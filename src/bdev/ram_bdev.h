@@ -31,7 +31,7 @@ class ram_bdev final : public bdev {
   bool supports(bdev_op) const override { return true; }
   // Every read in place: straight from the disk's memory.
   bool reads_in_place(uint64_t) const override { return true; }
-  void submit(bdev_io& io) override;
+  void do_submit(bdev_io& io) override;
 
  private:
   ram_bdev(std::string name, uint32_t block_size, uint64_t num_blocks, uuid id,

@@ -120,7 +120,7 @@ volatile_cache_bdev::volatile_cache_bdev(std::string name, uint32_t block_size,
 
 volatile_cache_bdev::~volatile_cache_bdev() { close(fd_); }
 
-void volatile_cache_bdev::submit(bdev_io& io) {
+void volatile_cache_bdev::do_submit(bdev_io& io) {
   int st = validate_io(*this, io);
   if (st == 0 && (io.op == bdev_op::flush || io.num_blocks > 0)) {
     switch (io.op) {

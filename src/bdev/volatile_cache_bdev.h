@@ -59,7 +59,7 @@ class volatile_cache_bdev final : public bdev {
   std::string_view product_name() const override { return "Volatile cache disk"; }
   bool has_volatile_cache() const override { return true; }
   bool supports(bdev_op) const override { return true; }
-  void submit(bdev_io& io) override;
+  void do_submit(bdev_io& io) override;
 
   // Loses every write not yet flushed; I/Os in flight on other threads either finished
   // before it or see the cache after it.

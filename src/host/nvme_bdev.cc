@@ -197,7 +197,7 @@ const nvme_bdev_path* nvme_bdev::select(reactor_view& v, reactor& r) {
   return nullptr;
 }
 
-void nvme_bdev::submit(bdev_io& io) {
+void nvme_bdev::do_submit(bdev_io& io) {
   if (!in_range(io.offset_blocks, io.num_blocks)) return io.complete_later(-EINVAL);
   if (!supports(io.op)) return io.complete_later(-EOPNOTSUPP);
   auto& st = io.emplace_backend_ctx<io_state>();
@@ -340,7 +340,7 @@ void nvme_bdev::on_host_complete(host_request& req, const nvme_completion& c) {
 
 void nvme_bdev::finish(bdev_io& io, int status) {
   io.status = status;
-  io.done->on_bdev_io_done(io);
+  io.complete_now();
 }
 
 }  // namespace nvmfd

@@ -58,7 +58,7 @@ class nvme_bdev final : public bdev, public host_callback, public slot_waiter_ca
   std::string_view product_name() const override { return "NVMe disk"; }
   bool has_volatile_cache() const override { return volatile_cache_; }
   bool supports(bdev_op op) const override;
-  void submit(bdev_io& io) override;
+  void do_submit(bdev_io& io) override;
   void on_host_complete(host_request& req, const nvme_completion& c) override;
   void on_slot_free(host_qpair& q, slot_waiter& w) override;
 

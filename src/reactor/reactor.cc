@@ -289,6 +289,7 @@ int reactor::next_timeout_ms() const {
 
 void reactor::run() {
   tls_current = this;
+  counters_.tid.store(static_cast<int>(gettid()), std::memory_order_relaxed);
   inbox_.reopen();
   if (cpu_) {
     cpu_set_t set;

@@ -67,6 +67,7 @@ struct reactor_counters {
   std::atomic<uint64_t> idle_ns{0};    // time spent blocked
   std::atomic<int64_t> window_ns{0};   // the current poll window
   std::atomic<int64_t> asleep_since{0}; // clock_type ns of the blocking wait under way, 0 if awake
+  std::atomic<int> tid{0};             // the loop thread's Linux thread id, once run() started
   clock_type::time_point started = clock_type::now();
 
   static int64_t ns_of(clock_type::time_point t) {

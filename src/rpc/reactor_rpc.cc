@@ -2,6 +2,14 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+
 #include "rpc/param_reader.h"
 
 namespace nvmfd {
@@ -10,12 +18,44 @@ namespace {
 
 constexpr uint64_t max_poll_us_limit = 1'000'000;
 
+// utime and stime of a thread, in clock ticks (proc(5)); zeros when unreadable.
+std::pair<uint64_t, uint64_t> thread_cpu_ticks(int tid) {
+  std::ifstream f(fmt::format("/proc/self/task/{}/stat", tid));
+  std::string line;
+  if (tid <= 0 || !std::getline(f, line)) return {0, 0};
+  auto close = line.rfind(')');  // the name may hold spaces: fields count from after it
+  if (close == std::string::npos) return {0, 0};
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  uint64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
+    if (i == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
+  }
+  return {utime, stime};
+}
+
 json reactor_json(const reactor& r, const poll_settings& s) {
   const auto& c = r.counters();
   auto idle = c.slept_ns();
-  return {{"lcore", r.cpu().value_or(static_cast<int>(r.index()))},
-          {"busy", c.busy_ns()},
+  auto busy = c.busy_ns();
+  int lcore = r.cpu().value_or(static_cast<int>(r.index()));
+  // SPDK's lightweight threads on the reactor: nvmfd runs one, the reactor's poll group.
+  json thread = {{"name", fmt::format("nvmf_tgt_poll_group_{:03}", r.index())},
+                 {"id", r.index() + 1},
+                 {"cpumask", fmt::format("{:x}", uint64_t{1} << (lcore % 64))},
+                 {"elapsed", busy + idle}};
+  int tid = c.tid.load(std::memory_order_relaxed);
+  auto [usr, sys] = thread_cpu_ticks(tid);
+  return {{"lcore", lcore},
+          {"numa_id", -1},
+          {"tid", tid},
+          {"busy", busy},
           {"idle", idle},
+          {"irq", 0},
+          {"sys", sys},
+          {"usr", usr},
+          {"lw_threads", json::array({thread})},
           {"in_interrupt", s.mode == poll_mode::event},
           {"io_backend", to_string(r.backend())},
           {"poll_mode", to_string(s.mode)},

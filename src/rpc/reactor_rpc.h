@@ -3,8 +3,10 @@
 //
 //   framework_get_reactors {} -> SPDK's shape: {"tick_rate": 1000000000, "pid": N,
 //       "reactors": [{"lcore", "busy", "idle", "in_interrupt", ...}]} with busy/idle in
-//       ticks of tick_rate (nanoseconds) since start, in_interrupt true in event mode. nvmfd
-//       adds per reactor: "poll_mode", "poll_window_us" (the adaptive window now), "passes"
+//       ticks of tick_rate (nanoseconds) since start, in_interrupt true in event mode, "tid",
+//       "usr" and "sys" (the thread's CPU time in clock ticks, proc(5)), "irq" (0: not kept),
+//       "numa_id" (-1), "lw_threads" (one: the reactor's poll group, "elapsed" = busy + idle).
+//       nvmfd adds per reactor: "poll_mode", "poll_window_us" (the adaptive window now), "passes"
 //       (loop passes) and "sleeps" (blocking waits).
 //   framework_set_poll_mode {mode?, max_poll_us?} -> true (nvmfd's own: SPDK polls always)
 //       mode: "adaptive" (poll for a window that follows the load, then sleep; the default),

@@ -28,7 +28,8 @@ error no_subsystem(const std::string& nqn) {
 }  // namespace
 
 nvmf_target::nvmf_target(reactor_pool& reactors)
-    : reactors_(reactors), conns_(reactors.size()), drain_(reactors.size()) {
+    : reactors_(reactors), conns_(reactors.size()), drain_(reactors.size()),
+      stats_(new poll_group_stats[reactors.size()]) {
   auto disc = std::make_shared<subsystem>(std::string(discovery_nqn), subsystem_kind::discovery, 0);
   disc->allow_any_host = true;
   disc->serial_number = "";

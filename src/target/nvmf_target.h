@@ -27,6 +27,7 @@
 #include "base/strong_id.h"
 #include "reactor/loop_thread.h"
 #include "reactor/reactor.h"
+#include "target/poll_group_stats.h"
 #include "target/discovery_filter.h"
 #include "target/discovery_referral.h"
 #include "target/discovery_registration.h"
@@ -193,6 +194,12 @@ class nvmf_target {
   result<std::vector<controller_info>> controllers(const std::string& nqn) const;
   // Every subsystem, the discovery subsystem first. Read fields under mu().
   std::vector<std::shared_ptr<subsystem>> subsystems() const;
+  // Statistics (target_stats.cc), gathered on each reactor in turn (run_on): off reactors
+  // only. Every reactor's poll group, in reactor order; a subsystem's connected queues.
+  std::vector<poll_group_info> poll_groups();
+  result<std::vector<qpair_info>> qpairs(const std::string& nqn);
+  // Reactor i's counters: written by reactor i only (poll_group_stats.h).
+  poll_group_stats& poll_group(unsigned i) { return stats_[i]; }
   // Closes every listener and connection, and returns once every connection has been
   // released (its bdev I/O back), or after shutdown_drain_limit with an error logged (a
   // stuck device). Off reactors only (aborts on one). Called again by the destructor.
@@ -292,6 +299,7 @@ class nvmf_target {
   // Per reactor, while a shutdown waits for it: the shutdown's countdown, which that reactor
   // arrives at (once) when its conns_ is empty. Touched only by that reactor.
   std::vector<std::shared_ptr<countdown>> drain_;
+  std::unique_ptr<poll_group_stats[]> stats_;  // per reactor
   // Resize observers of namespaces' bdevs, by (subsystem, nsid).
   std::mutex size_watch_mu_;
   std::map<std::pair<const subsystem*, uint32_t>, std::pair<std::shared_ptr<bdev>, uint64_t>> size_watches_;

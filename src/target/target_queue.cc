@@ -14,7 +14,7 @@
 namespace nvmfd {
 
 target_queue::target_queue(nvmf_target& t, reactor& r, queue_limits limits)
-    : target_(t), reactor_(r), limits_(limits) {}
+    : target_(t), reactor_(r), stats_(t.poll_group(r.index())), limits_(limits) {}
 
 target_queue::~target_queue() = default;
 
@@ -96,6 +96,7 @@ void target_queue::bind(std::shared_ptr<controller> c, qid_t qid, uint16_t queue
   ns_generation_ = &ctrl_->subsys()->ns_generation_counter();
   qid_ = qid;
   queue_size_ = queue_size;
+  poll_group_stats::bump(is_admin() ? stats_.admin_qpairs : stats_.io_qpairs);
   on_bound();
 }
 

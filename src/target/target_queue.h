@@ -25,6 +25,7 @@
 #include "base/strong_id.h"
 #include "proto/nvme_command.h"
 #include "target/ns_snapshot.h"
+#include "target/poll_group_stats.h"
 #include "target/queue_endpoint.h"
 #include "target/queue_limits.h"
 #include "target/target_request.h"
@@ -127,6 +128,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
 
   // --- for transports ---
   void bdev_io_finished(target_request& req) {
+    if (!is_admin()) poll_group_stats::bump(stats_.completed_nvme_io);
     req.in_bdev = false;
     --inflight_io_;
     if (req.snap) --req.snap->in_bdev;
@@ -186,6 +188,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
 
   nvmf_target& target_;
   reactor& reactor_;
+  poll_group_stats& stats_;  // the owner reactor's
   queue_limits limits_;
   queue_endpoint local_;
   std::string peer_ = "an unknown peer";

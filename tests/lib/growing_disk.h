@@ -16,7 +16,7 @@ class growing_disk final : public bdev {
   std::string_view product_name() const override { return "test disk"; }
   bool has_volatile_cache() const override { return false; }
   bool supports(bdev_op op) const override { return inner_->supports(op); }
-  void submit(bdev_io& io) override { inner_->submit(io); }
+  void do_submit(bdev_io& io) override { inner_->submit(io); }
   // Resize observers run on the calling thread.
   void resize(uint64_t blocks) { set_num_blocks(blocks); }
 

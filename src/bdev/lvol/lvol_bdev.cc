@@ -116,10 +116,10 @@ void lvol_bdev::piece_done(bdev_io& parent, int st, bool inside_submit) {
   if (inside_submit) return parent.complete_later(ctx.status);
   // From a piece's completion (already deferred, on the owner reactor): no second hop.
   parent.status = ctx.status;
-  parent.done->on_bdev_io_done(parent);
+  parent.complete_now();
 }
 
-void lvol_bdev::submit(bdev_io& io) {
+void lvol_bdev::do_submit(bdev_io& io) {
   if (int st = validate_io(*this, io); st != 0) return io.complete_later(st);
   bool counted = is_write_kind(io.op);
   if (counted && !vol_.start_write(io)) return;  // frozen (a snapshot is being taken): parked until the thaw

@@ -30,7 +30,7 @@ class lvol_bdev final : public bdev {
   uint32_t buf_align() const override { return store_.base()->buf_align(); }
   bool read_only() const override { return vol_.read_only.load() || vol_.snapshot; }
   std::vector<std::string> aliases() const override;
-  void submit(bdev_io& io) override;
+  void do_submit(bdev_io& io) override;
 
   lvol_store& store() const { return store_; }
   volume& vol() const { return vol_; }

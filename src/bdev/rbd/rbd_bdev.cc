@@ -197,7 +197,7 @@ void rbd_bdev::refresh_size() {
   NVMFD_LOG_INFO("rbd bdev {}: image {}/{} is now {} blocks", name(), pool_name_, rbd_name_, n);
 }
 
-void rbd_bdev::submit(bdev_io& io) {
+void rbd_bdev::do_submit(bdev_io& io) {
   if (int st = validate_io(*this, io); st != 0) return io.complete_later(st);
   bool flush_after = io.fua && volatile_cache_ && (io.op == bdev_op::write || io.op == bdev_op::write_zeroes);
   io.emplace_backend_ctx<rbd_io_state>(rbd_io_state{io.op, flush_after});

@@ -66,7 +66,7 @@ class rbd_bdev final : public bdev, private event_handler {
   std::string_view product_name() const override { return "Ceph Rbd Disk"; }
   bool has_volatile_cache() const override { return volatile_cache_; }
   bool supports(bdev_op) const override { return true; }
-  void submit(bdev_io& io) override;
+  void do_submit(bdev_io& io) override;
 
   // Control thread (rbd_resize blocks). Grows the image to new_size bytes (a multiple of
   // the block size, not smaller than now: SPDK's bdev_rbd_resize refuses to shrink), then

@@ -118,7 +118,7 @@ class picky_ram final : public bdev {
   bool has_volatile_cache() const override { return false; }
   bool supports(bdev_op op) const override { return r_->supports(op); }
   uint32_t buf_align() const override { return 4096; }
-  void submit(bdev_io& io) override {
+  void do_submit(bdev_io& io) override {
     if (io.buf && reinterpret_cast<uintptr_t>(io.buf) % 4096) return io.complete_later(-EINVAL);
     r_->submit(io);
   }

@@ -48,6 +48,12 @@ TEST_F(reactor_rpc_test, set_changes_every_reactor_and_is_saved) {
   for (const auto& x : (*reactors)["reactors"]) {
     EXPECT_TRUE(x["in_interrupt"].get<bool>());
     EXPECT_EQ(x["poll_mode"], "event");
+    // SPDK's fields: the loop thread's tid and CPU time, and one lightweight thread.
+    EXPECT_GT(x["tid"].get<int>(), 0);
+    EXPECT_TRUE(x["usr"].is_number() && x["sys"].is_number() && x["irq"].is_number());
+    ASSERT_EQ(x["lw_threads"].size(), 1u);
+    EXPECT_EQ(x["lw_threads"][0]["name"].get<std::string>().rfind("nvmf_tgt_poll_group_", 0), 0u);
+    EXPECT_GE(x["lw_threads"][0]["elapsed"].get<uint64_t>(), x["busy"].get<uint64_t>());
   }
 }
 

@@ -1,0 +1,121 @@
+#include "bdev/bdev_io_stats.h"
+
+#include <algorithm>
+
+#include "bdev/bdev.h"
+
+namespace nvmfd {
+
+namespace {
+
+using counter = std::atomic<uint64_t>;
+
+// Single writer: a load and a store, never a locked read-modify-write.
+void bump(counter& c, uint64_t v) { c.store(c.load(std::memory_order_relaxed) + v, std::memory_order_relaxed); }
+uint64_t get(const counter& c) { return c.load(std::memory_order_relaxed); }
+
+struct op_counters {
+  counter ops{0}, bytes{0}, latency_ns{0}, max_latency_ns{0}, min_latency_ns{0};
+
+  void record(uint64_t b, uint64_t ns) {
+    uint64_t n = get(ops);
+    ops.store(n + 1, std::memory_order_relaxed);
+    bump(bytes, b);
+    bump(latency_ns, ns);
+    if (ns > get(max_latency_ns)) max_latency_ns.store(ns, std::memory_order_relaxed);
+    // min is 0 until set: 0 means "none yet", as a reset leaves it.
+    if (uint64_t m = get(min_latency_ns); m == 0 || ns < m) min_latency_ns.store(ns ? ns : 1, std::memory_order_relaxed);
+  }
+  void reset(stats_reset mode) {
+    if (mode == stats_reset::error) return;
+    max_latency_ns.store(0, std::memory_order_relaxed);
+    min_latency_ns.store(0, std::memory_order_relaxed);
+    if (mode != stats_reset::all) return;
+    for (counter* c : {&ops, &bytes, &latency_ns}) c->store(0, std::memory_order_relaxed);
+  }
+  bdev_op_totals totals() const {
+    return {get(ops), get(bytes), get(latency_ns), get(max_latency_ns), get(min_latency_ns)};
+  }
+};
+
+void add(bdev_op_totals& a, const bdev_op_totals& b) {
+  if (b.min_latency_ns && (!a.min_latency_ns || b.min_latency_ns < a.min_latency_ns)) a.min_latency_ns = b.min_latency_ns;
+  a.max_latency_ns = std::max(a.max_latency_ns, b.max_latency_ns);
+  a.ops += b.ops;
+  a.bytes += b.bytes;
+  a.latency_ns += b.latency_ns;
+}
+
+}  // namespace
+
+struct alignas(64) bdev_io_stats::slot_data {
+  op_counters read, write, unmap, flush, write_zeroes;
+  counter errors{0};
+
+  op_counters& of(bdev_op op) {
+    switch (op) {
+      case bdev_op::read: return read;
+      case bdev_op::write: return write;
+      case bdev_op::unmap: return unmap;
+      case bdev_op::flush: return flush;
+      case bdev_op::write_zeroes: return write_zeroes;
+    }
+    return read;
+  }
+};
+
+bdev_io_totals& bdev_io_totals::operator+=(const bdev_io_totals& o) {
+  add(read, o.read);
+  add(write, o.write);
+  add(unmap, o.unmap);
+  add(flush, o.flush);
+  add(write_zeroes, o.write_zeroes);
+  errors += o.errors;
+  return *this;
+}
+
+bdev_io_stats::bdev_io_stats() = default;
+
+bdev_io_stats::~bdev_io_stats() {
+  for (auto& s : slots_) delete s.load(std::memory_order_acquire);
+}
+
+bdev_io_stats::slot_data* bdev_io_stats::slot_for(unsigned r) {
+  if (r >= max_slots) return nullptr;
+  slot_data* s = slots_[r].load(std::memory_order_relaxed);
+  if (!s) {
+    s = new slot_data;
+    slots_[r].store(s, std::memory_order_release);  // readers load it with acquire
+  }
+  return s;
+}
+
+void bdev_io_stats::record(unsigned r, bdev_op op, uint64_t bytes, uint64_t latency_ns, int status) {
+  slot_data* s = slot_for(r);
+  if (!s) return;
+  if (status != 0) return bump(s->errors, 1);
+  s->of(op).record(bytes, latency_ns);
+}
+
+void bdev_io_stats::reset_slot(unsigned r, stats_reset mode) {
+  slot_data* s = r < max_slots ? slots_[r].load(std::memory_order_relaxed) : nullptr;
+  if (!s) return;
+  for (op_counters* c : {&s->read, &s->write, &s->unmap, &s->flush, &s->write_zeroes}) c->reset(mode);
+  if (mode != stats_reset::maxmin) s->errors.store(0, std::memory_order_relaxed);
+}
+
+std::optional<bdev_io_totals> bdev_io_stats::slot(unsigned r) const {
+  const slot_data* s = r < max_slots ? slots_[r].load(std::memory_order_acquire) : nullptr;
+  if (!s) return std::nullopt;
+  return bdev_io_totals{s->read.totals(), s->write.totals(), s->unmap.totals(),
+                        s->flush.totals(), s->write_zeroes.totals(), get(s->errors)};
+}
+
+bdev_io_totals bdev_io_stats::sum() const {
+  bdev_io_totals t;
+  for (unsigned r = 0; r < max_slots; ++r)
+    if (auto s = slot(r)) t += *s;
+  return t;
+}
+
+}  // namespace nvmfd
