@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "reactor/blocking_call.h"
 #include "rpc/param_reader.h"
 
 namespace nvmfd {
@@ -35,7 +36,7 @@ std::pair<uint64_t, uint64_t> thread_cpu_ticks(int tid) {
   return {utime, stime};
 }
 
-json reactor_json(const reactor& r, const poll_settings& s) {
+json reactor_json(reactor& r, const poll_settings& s) {
   const auto& c = r.counters();
   auto idle = c.slept_ns();
   auto busy = c.busy_ns();
@@ -46,6 +47,11 @@ json reactor_json(const reactor& r, const poll_settings& s) {
                  {"cpumask", fmt::format("{:x}", uint64_t{1} << (lcore % 64))},
                  {"elapsed", busy + idle}};
   int tid = c.tid.load(std::memory_order_relaxed);
+  if (tid == 0) {  // the loop has not run yet (just started): a round trip through it sets it
+    (void)blocking_call<void>(r, [](completion<void> done) { done(success()); }, std::chrono::milliseconds(1000),
+                              "framework_get_reactors");
+    tid = c.tid.load(std::memory_order_relaxed);
+  }
   auto [usr, sys] = thread_cpu_ticks(tid);
   return {{"lcore", lcore},
           {"numa_id", -1},
