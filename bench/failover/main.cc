@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/tick_clock.h"
 #include "bdev/bdev_registry.h"
 #include "host/nvme_controller_registry.h"
 #include "reactor/reactor.h"
@@ -184,12 +185,12 @@ struct bench {
     return 0;
   }
   double mean_read_latency_us() {
-    uint64_t ns = 0, n = 0;
+    uint64_t ticks = 0, n = 0;
     for (auto& p : dev().paths()->paths) {
       auto s = p.stats->totals();
-      ns += s.read_latency_ns, n += s.num_read_ops;
+      ticks += s.read_latency_ticks, n += s.num_read_ops;
     }
-    return n ? ns / 1000.0 / static_cast<double>(n) : 0;
+    return n ? static_cast<double>(tick_clock::to_ns(ticks)) / 1000.0 / static_cast<double>(n) : 0;
   }
   // Waits until reads flow through traddr (and, if only, through nothing else).
   bool flowing_only_via(const std::string& traddr, const std::string& other, std::chrono::seconds limit) {

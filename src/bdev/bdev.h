@@ -37,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/tick_clock.h"
 #include "base/uuid.h"
 #include "bdev/bdev_io_stats.h"
 #include "reactor/reactor.h"
@@ -99,7 +100,7 @@ struct bdev_io final : deferred_task {
   // Set by bdev::submit of the outermost bdev (a bdev that passes the same io on to another
   // counts it once, as its own); cleared when the I/O completes. Nobody else touches them.
   bdev* counted_by = nullptr;
-  int64_t submitted_ns = 0;
+  uint64_t submitted_ticks = 0;  // tick_clock
 };
 
 class bdev {
@@ -134,17 +135,13 @@ class bdev {
   void submit(bdev_io& io) {
     if (!io.counted_by) {
       io.counted_by = this;
-      io.submitted_ns = clock_ns();
+      io.submitted_ticks = tick_clock::batch_now();
     }
     do_submit(io);
   }
   // The I/O counters of this bdev, per reactor (bdev_io_stats.h).
   bdev_io_stats& io_stats() { return io_stats_; }
   const bdev_io_stats& io_stats() const { return io_stats_; }
-  // The clock of the latency counters: steady, in nanoseconds.
-  static int64_t clock_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
-  }
 
   // Claims: a bdev used by a namespace (or another bdev) is claimed and cannot be deleted.
   // Control thread only.
@@ -196,8 +193,7 @@ inline void bdev_io::complete_now() {
   if (bdev* b = counted_by) {
     counted_by = nullptr;
     uint64_t bytes = num_blocks * b->block_size();
-    auto ns = bdev::clock_ns() - submitted_ns;
-    b->io_stats().record(owner->index(), op, bytes, static_cast<uint64_t>(ns > 0 ? ns : 0), status);
+    b->io_stats().record(owner->index(), op, bytes, tick_clock::batch_now() - submitted_ticks, status);
   }
   done->on_bdev_io_done(*this);
 }

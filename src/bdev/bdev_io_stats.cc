@@ -15,35 +15,38 @@ void bump(counter& c, uint64_t v) { c.store(c.load(std::memory_order_relaxed) + 
 uint64_t get(const counter& c) { return c.load(std::memory_order_relaxed); }
 
 struct op_counters {
-  counter ops{0}, bytes{0}, latency_ns{0}, max_latency_ns{0}, min_latency_ns{0};
+  counter ops{0}, bytes{0}, latency_ticks{0}, max_latency_ticks{0}, min_latency_ticks{0};
 
-  void record(uint64_t b, uint64_t ns) {
+  void record(uint64_t b, uint64_t t) {
     uint64_t n = get(ops);
     ops.store(n + 1, std::memory_order_relaxed);
     bump(bytes, b);
-    bump(latency_ns, ns);
-    if (ns > get(max_latency_ns)) max_latency_ns.store(ns, std::memory_order_relaxed);
+    bump(latency_ticks, t);
+    if (t > get(max_latency_ticks)) max_latency_ticks.store(t, std::memory_order_relaxed);
     // min is 0 until set: 0 means "none yet", as a reset leaves it.
-    if (uint64_t m = get(min_latency_ns); m == 0 || ns < m) min_latency_ns.store(ns ? ns : 1, std::memory_order_relaxed);
+    // A latency under one tick counts as one (batch ticks make 0 common): no store per I/O
+    // once the minimum is 1.
+    uint64_t low = t ? t : 1;
+    if (uint64_t m = get(min_latency_ticks); m == 0 || low < m) min_latency_ticks.store(low, std::memory_order_relaxed);
   }
   void reset(stats_reset mode) {
     if (mode == stats_reset::error) return;
-    max_latency_ns.store(0, std::memory_order_relaxed);
-    min_latency_ns.store(0, std::memory_order_relaxed);
+    max_latency_ticks.store(0, std::memory_order_relaxed);
+    min_latency_ticks.store(0, std::memory_order_relaxed);
     if (mode != stats_reset::all) return;
-    for (counter* c : {&ops, &bytes, &latency_ns}) c->store(0, std::memory_order_relaxed);
+    for (counter* c : {&ops, &bytes, &latency_ticks}) c->store(0, std::memory_order_relaxed);
   }
   bdev_op_totals totals() const {
-    return {get(ops), get(bytes), get(latency_ns), get(max_latency_ns), get(min_latency_ns)};
+    return {get(ops), get(bytes), get(latency_ticks), get(max_latency_ticks), get(min_latency_ticks)};
   }
 };
 
 void add(bdev_op_totals& a, const bdev_op_totals& b) {
-  if (b.min_latency_ns && (!a.min_latency_ns || b.min_latency_ns < a.min_latency_ns)) a.min_latency_ns = b.min_latency_ns;
-  a.max_latency_ns = std::max(a.max_latency_ns, b.max_latency_ns);
+  if (b.min_latency_ticks && (!a.min_latency_ticks || b.min_latency_ticks < a.min_latency_ticks)) a.min_latency_ticks = b.min_latency_ticks;
+  a.max_latency_ticks = std::max(a.max_latency_ticks, b.max_latency_ticks);
   a.ops += b.ops;
   a.bytes += b.bytes;
-  a.latency_ns += b.latency_ns;
+  a.latency_ticks += b.latency_ticks;
 }
 
 }  // namespace
@@ -90,11 +93,11 @@ bdev_io_stats::slot_data* bdev_io_stats::slot_for(unsigned r) {
   return s;
 }
 
-void bdev_io_stats::record(unsigned r, bdev_op op, uint64_t bytes, uint64_t latency_ns, int status) {
+void bdev_io_stats::record(unsigned r, bdev_op op, uint64_t bytes, uint64_t latency_ticks, int status) {
   slot_data* s = slot_for(r);
   if (!s) return;
   if (status != 0) return bump(s->errors, 1);
-  s->of(op).record(bytes, latency_ns);
+  s->of(op).record(bytes, latency_ticks);
 }
 
 void bdev_io_stats::reset_slot(unsigned r, stats_reset mode) {

@@ -17,10 +17,10 @@ namespace nvmfd {
 
 enum class bdev_op : uint8_t;
 
-// One kind of operation's totals: ops, bytes and latency in nanoseconds (min is 0 when no
+// One kind of operation's totals: ops, bytes and latency in tick_clock ticks (min is 0 when no
 // op was counted).
 struct bdev_op_totals {
-  uint64_t ops = 0, bytes = 0, latency_ns = 0, max_latency_ns = 0, min_latency_ns = 0;
+  uint64_t ops = 0, bytes = 0, latency_ticks = 0, max_latency_ticks = 0, min_latency_ticks = 0;
 };
 
 // A slot's (or a sum's) totals per operation, plus failed I/Os.
@@ -43,9 +43,9 @@ class bdev_io_stats {
   bdev_io_stats(const bdev_io_stats&) = delete;
   bdev_io_stats& operator=(const bdev_io_stats&) = delete;
 
-  // Reactor r only: one completed I/O of `bytes` bytes that took latency_ns; status != 0
+  // Reactor r only: one completed I/O of `bytes` bytes that took latency_ticks; status != 0
   // counts it as an error and nothing else.
-  void record(unsigned r, bdev_op op, uint64_t bytes, uint64_t latency_ns, int status);
+  void record(unsigned r, bdev_op op, uint64_t bytes, uint64_t latency_ticks, int status);
   // Reactor r only.
   void reset_slot(unsigned r, stats_reset mode);
 

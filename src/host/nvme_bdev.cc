@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/tick_clock.h"
 #include "host/ana_log_reader.h"
 #include "host/io_command.h"
 #include "reactor/blocking_call.h"
@@ -21,7 +22,7 @@ struct nvme_bdev::io_state {
   nsid_t nsid;
   uint32_t max_blocks = 1;    // per command, on the chosen path
   uint32_t retries = 0;       // path errors so far
-  clock_type::time_point chunk_start{};
+  uint64_t chunk_start = 0;  // tick_clock
   clock_type::time_point parked_since{};  // when it first found no usable path; {}: never
   dsm_range_wire range{};     // Dataset Management data of an unmap chunk
 };
@@ -276,7 +277,7 @@ bool nvme_bdev::start_next_chunk(bdev_io& io, host_qpair& q) {
   uint64_t slba = io.offset_blocks + st.done_blocks;
   uint64_t left = io.num_blocks - st.done_blocks;
   st.chunk_blocks = static_cast<uint32_t>(std::min<uint64_t>(left, st.max_blocks));
-  st.chunk_start = clock_type::now();
+  st.chunk_start = tick_clock::batch_now();
   uint32_t bytes = st.chunk_blocks * block_size();
   r->cb = this;
   r->user = &io;
@@ -330,8 +331,7 @@ void nvme_bdev::on_host_complete(host_request& req, const nvme_completion& c) {
     st.stats->record_error(ri, false);
     return finish(io, errno_for(c.status));
   }
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - st.chunk_start).count();
-  st.stats->record(ri, io.op, uint64_t{st.chunk_blocks} * block_size(), static_cast<uint64_t>(ns));
+  st.stats->record(ri, io.op, uint64_t{st.chunk_blocks} * block_size(), tick_clock::batch_now() - st.chunk_start);
   st.done_blocks += st.chunk_blocks;
   if (st.done_blocks >= io.num_blocks || io.op == bdev_op::flush) return finish(io, 0);
   if (q.failed()) return dispatch(io);

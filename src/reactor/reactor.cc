@@ -12,6 +12,7 @@
 #include <string>
 
 #include "base/log.h"
+#include "base/tick_clock.h"
 #include "reactor/blocking_call.h"
 #include "reactor/thread_name.h"
 #include "reactor/uring_engine.h"
@@ -175,13 +176,21 @@ bool reactor::run_posted() {
 
 bool reactor::run_deferred_tasks() {
   // Tasks deferred while running are picked up in the same pass: bounded by the work queued.
+  // They run in generations: those queued when a generation starts share one batch tick
+  // (tick_clock.h), those they defer form the next.
   bool ran = deferred_head_ != nullptr;
   while (deferred_head_) {
-    deferred_task* t = deferred_head_;
-    deferred_head_ = t->next_deferred_;
-    if (!deferred_head_) deferred_tail_ = nullptr;
-    t->next_deferred_ = nullptr;
-    t->run_deferred();
+    tick_clock::start_batch();
+    deferred_task* last = deferred_tail_;
+    bool was_last = false;
+    while (deferred_head_ && !was_last) {
+      deferred_task* t = deferred_head_;
+      deferred_head_ = t->next_deferred_;
+      if (!deferred_head_) deferred_tail_ = nullptr;
+      t->next_deferred_ = nullptr;
+      was_last = t == last;  // before it runs: it may be freed and its memory deferred again
+      t->run_deferred();
+    }
   }
   return ran;
 }
@@ -190,6 +199,7 @@ bool reactor::run_timers() {
   if (timer_order_.empty()) return false;
   auto now = time_->now();
   bool ran = false;
+  tick_clock::start_batch();
   while (!timer_order_.empty() && timer_order_.begin()->first <= now) {
     timer_id id = timer_order_.begin()->second;
     timer_order_.erase(timer_order_.begin());
@@ -210,6 +220,7 @@ bool reactor::dispatch(std::span<poll_event> events) {
   for (int i = 0; i < batch_n_; ++i) {
     batch_next_ = i + 1;
     if (events[i].tag == this) continue;  // its handler was unwatched earlier in this batch
+    tick_clock::start_batch();
     auto* h = static_cast<event_handler*>(events[i].tag);
     if (h == nullptr) {
       uint64_t v;
@@ -344,6 +355,7 @@ void reactor::run() {
     uring_->stop(uring_stop_bound);
     run_deferred_tasks();
   }
+  tick_clock::end_batches();
   tls_current = nullptr;
 }
 

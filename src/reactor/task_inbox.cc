@@ -1,5 +1,7 @@
 #include "reactor/task_inbox.h"
 
+#include "base/tick_clock.h"
+
 namespace nvmfd {
 
 task_inbox::push_result task_inbox::push(deferred_task& t) {
@@ -16,6 +18,7 @@ bool task_inbox::run_all() {
   deferred_task* newest = head_.load(std::memory_order_relaxed);
   if (newest == nullptr || newest == closed_mark()) return false;
   newest = head_.exchange(nullptr, std::memory_order_acquire);
+  tick_clock::start_batch();
   deferred_task* oldest = nullptr;  // reverse into push order
   while (newest) {
     deferred_task* next = newest->next_deferred_;

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "base/log.h"
+#include "base/tick_clock.h"
 
 namespace nvmfd {
 
@@ -136,6 +137,7 @@ bool uring_engine::reap() {
     io_uring_cq_advance(&ring_, n);
     for (unsigned i = 0; i < n; ++i) {
       if (!(batch[i].flags & IORING_CQE_F_MORE)) --inflight_;
+      tick_clock::start_batch();
       if (batch[i].op) batch[i].op->on_complete(batch[i].res, batch[i].flags);
     }
     any = true;

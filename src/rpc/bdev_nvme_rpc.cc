@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "base/tick_clock.h"
 #include "host/ana_log_reader.h"
 #include "proto/ana_log.h"
 #include "proto/log_pages.h"
@@ -343,12 +344,12 @@ json io_stat_json(const path_io_totals& s) {
       {"num_unmap_ops", s.num_unmap_ops},
       {"num_flush_ops", s.num_flush_ops},
       {"num_write_zeroes_ops", s.num_write_zeroes_ops},
-      {"read_latency_ticks", s.read_latency_ns},
-      {"max_read_latency_ticks", s.max_read_latency_ns},
-      {"write_latency_ticks", s.write_latency_ns},
-      {"max_write_latency_ticks", s.max_write_latency_ns},
-      {"unmap_latency_ticks", s.unmap_latency_ns},
-      {"tick_rate", 1000000000},
+      {"read_latency_ticks", s.read_latency_ticks},
+      {"max_read_latency_ticks", s.max_read_latency_ticks},
+      {"write_latency_ticks", s.write_latency_ticks},
+      {"max_write_latency_ticks", s.max_write_latency_ticks},
+      {"unmap_latency_ticks", s.unmap_latency_ticks},
+      {"tick_rate", tick_clock::rate()},
       {"io_error", s.io_errors},
       {"path_errors", s.path_errors},
   };

@@ -2,20 +2,19 @@
 
 #include <fmt/format.h>
 
+#include "base/tick_clock.h"
 #include "rpc/param_reader.h"
 
 namespace nvmfd {
 
 namespace {
 
-constexpr uint64_t tick_rate = 1'000'000'000;
-
 void put_op(json& j, const char* bytes_key, const char* ops_key, const char* lat, const bdev_op_totals& t) {
   if (bytes_key) j[bytes_key] = t.bytes;
   j[ops_key] = t.ops;
-  j[fmt::format("{}_latency_ticks", lat)] = t.latency_ns;
-  j[fmt::format("max_{}_latency_ticks", lat)] = t.max_latency_ns;
-  j[fmt::format("min_{}_latency_ticks", lat)] = t.min_latency_ns;
+  j[fmt::format("{}_latency_ticks", lat)] = t.latency_ticks;
+  j[fmt::format("max_{}_latency_ticks", lat)] = t.max_latency_ticks;
+  j[fmt::format("min_{}_latency_ticks", lat)] = t.min_latency_ticks;
 }
 
 // SPDK's field order: bytes and ops of each op, then the latencies of each.
@@ -40,8 +39,6 @@ json totals_json(const bdev_io_totals& t) {
   return j;
 }
 
-uint64_t now_ticks() { return static_cast<uint64_t>(bdev::clock_ns()); }
-
 result<json> get_iostat(reactor_pool& pool, bdev_registry& reg, const json& params) {
   param_reader p(params);
   auto names = p.optional_string_array("names");
@@ -55,7 +52,7 @@ result<json> get_iostat(reactor_pool& pool, bdev_registry& reg, const json& para
     if (!b) return error{errc::not_found, fmt::format("bdev {} not found", n)};
     bdevs.push_back(std::move(b));
   }
-  json out = {{"tick_rate", tick_rate}, {"ticks", now_ticks()}};
+  json out = {{"tick_rate", tick_clock::rate()}, {"ticks", tick_clock::now()}};
   if (per_channel) {
     if (bdevs.size() != 1) return error{errc::invalid_argument, "per_channel: names must name exactly one bdev"};
     json channels = json::array();
@@ -103,7 +100,7 @@ result<json> get_stats(nvmf_target& t, const json& params) {
                       {"pending_bdev_io", g.pending_bdev_io},
                       {"completed_nvme_io", g.completed_nvme_io},
                       {"transports", json::array({{{"trtype", "TCP"}}})}});
-  return json{{"tick_rate", tick_rate}, {"poll_groups", std::move(groups)}};
+  return json{{"tick_rate", tick_clock::rate()}, {"poll_groups", std::move(groups)}};
 }
 
 // "addr:port" or "[v6addr]:port" (target_queue::peer) as a listen_address object.

@@ -1,7 +1,7 @@
 #pragma once
 // JSON-RPC statistics methods with SPDK's names, params and result shapes (SPDK v26.05's
-// results, captured in tests/fixtures/spdk_stats/). Times are in ticks of tick_rate, which is
-// 1000000000 (nanoseconds of the steady clock).
+// results, captured in tests/fixtures/spdk_stats/). Times are in ticks of tick_rate per second
+// (tick_clock: the CPU's time-stamp counter where it is invariant, as in SPDK).
 //
 //   bdev_get_iostat {names?, per_channel?, reset_mode?} ->
 //       {"tick_rate", "ticks", "bdevs": [{"name", "bytes_read", "num_read_ops", "bytes_written",

@@ -26,14 +26,14 @@ TEST(bdev_io_stats, slots_sum_with_max_and_min_over_slots) {
   auto t = s.sum();
   EXPECT_EQ(t.read.ops, 3u);
   EXPECT_EQ(t.read.bytes, 4096u + 8192u + 512u);
-  EXPECT_EQ(t.read.latency_ns, 450u);
-  EXPECT_EQ(t.read.max_latency_ns, 300u);
-  EXPECT_EQ(t.read.min_latency_ns, 50u);
+  EXPECT_EQ(t.read.latency_ticks, 450u);
+  EXPECT_EQ(t.read.max_latency_ticks, 300u);
+  EXPECT_EQ(t.read.min_latency_ticks, 50u);
   EXPECT_EQ(t.write.ops, 1u);
   EXPECT_EQ(t.write.bytes, 1024u);
   EXPECT_EQ(t.unmap.bytes, 1u << 20);
   EXPECT_EQ(t.flush.ops, 0u);
-  EXPECT_EQ(t.flush.min_latency_ns, 0u);
+  EXPECT_EQ(t.flush.min_latency_ticks, 0u);
   EXPECT_EQ(t.errors, 1u);
   ASSERT_TRUE(s.slot(1).has_value());
   EXPECT_EQ(s.slot(1)->read.ops, 1u);
@@ -48,17 +48,17 @@ TEST(bdev_io_stats, resets_clear_a_slot_all_or_only_max_and_min) {
   s.reset_slot(1, stats_reset::maxmin);
   auto t = s.sum();
   EXPECT_EQ(t.write.ops, 2u);
-  EXPECT_EQ(t.write.max_latency_ns, 100u);  // slot 1's maximum is gone
-  EXPECT_EQ(t.write.min_latency_ns, 100u);
+  EXPECT_EQ(t.write.max_latency_ticks, 100u);  // slot 1's maximum is gone
+  EXPECT_EQ(t.write.min_latency_ticks, 100u);
   s.record(1, bdev_op::write, 4096, 40, 0);
-  EXPECT_EQ(s.sum().write.min_latency_ns, 40u);
+  EXPECT_EQ(s.sum().write.min_latency_ticks, 40u);
   s.reset_slot(0, stats_reset::all);
   s.reset_slot(1, stats_reset::all);
   t = s.sum();
   EXPECT_EQ(t.write.ops, 0u);
   EXPECT_EQ(t.write.bytes, 0u);
-  EXPECT_EQ(t.write.latency_ns, 0u);
-  EXPECT_EQ(t.write.max_latency_ns, 0u);
+  EXPECT_EQ(t.write.latency_ticks, 0u);
+  EXPECT_EQ(t.write.max_latency_ticks, 0u);
   s.reset_slot(7, stats_reset::all);  // a slot never used: nothing to do
 }
 
@@ -92,9 +92,9 @@ TEST(bdev_io_stats, submit_counts_each_completed_io_in_its_reactors_slot) {
   EXPECT_EQ(s1->errors, 1u);
   auto t = b->io_stats().sum();
   EXPECT_EQ(t.write.ops + t.read.ops + t.unmap.ops, 9u);
-  EXPECT_GT(t.write.latency_ns, 0u);
-  EXPECT_GE(t.write.max_latency_ns, t.write.min_latency_ns);
-  EXPECT_GT(t.write.min_latency_ns, 0u);
+  EXPECT_GT(t.write.latency_ticks, 0u);
+  EXPECT_GE(t.write.max_latency_ticks, t.write.min_latency_ticks);
+  EXPECT_GT(t.write.min_latency_ticks, 0u);
   for (auto& io : on0) EXPECT_EQ(io.counted_by, nullptr);  // cleared for reuse
 }
 
