@@ -2,7 +2,7 @@
 //
 //   nvmfd [-c CONFIG.json] [-r RPC_SOCKET] [-m CORE_MASK] [-L LOG_LEVEL]
 //         [--poll-mode adaptive|event|always] [--poll-us N] [--interrupt-mode]
-//         [--io-backend auto|epoll|uring] [--rpc-methods]
+//         [--io-backend auto|epoll|uring] [--metrics-address IP:PORT] [--rpc-methods]
 //
 // Without -m, a reactor runs on every CPU the process may use (its affinity: taskset,
 // cpuset); a mask naming any other CPU is refused (exit 2).
@@ -27,8 +27,10 @@
 #include "apps/nvmfd/service_watchdog.h"
 #include "base/core_mask.h"
 #include "base/log.h"
+#include "base/tick_clock.h"
 #include "bdev/bdev_registry.h"
 #include "bdev/rbd/rbd_image_closer.h"
+#include "metrics/metrics_rpc.h"
 #include "reactor/loop_thread.h"
 #include "reactor/reactor.h"
 #include "rpc/bdev_nvme_rpc.h"
@@ -78,6 +80,9 @@ int main(int argc, char** argv) {
                  "where the kernel supports it (NVMFD_IO_BACKEND may set what auto means)")
       ->check(CLI::IsMember({"auto", "epoll", "uring"}))
       ->capture_default_str();
+  std::string metrics_address;
+  app.add_option("--metrics-address", metrics_address,
+                 "serve Prometheus metrics at http://IP:PORT/metrics (off by default; also the RPC metrics_set_address)");
   bool list_methods = false;
   app.add_flag("--rpc-methods", list_methods,
                "print the names of the JSON-RPC methods, one per line, and exit (for shell completion)");
@@ -85,6 +90,7 @@ int main(int argc, char** argv) {
   polling.mode = interrupt_mode ? poll_mode::event : *parse_poll_mode(poll_mode_name);
   polling.max_poll = std::chrono::microseconds(poll_us);
 
+  (void)tick_clock::rate();  // measured once (20 ms), here rather than when a reactor first asks
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
 
@@ -158,6 +164,9 @@ int main(int argc, char** argv) {
     add_stats_methods(methods, reactors, bdevs, target);
     add_log_methods(methods);
     add_cdc_methods(methods, target, nvme_controllers);  // after nvmf: enables on loaded listeners  // its config section loads after nvmf's listeners
+    metrics::metrics_service metrics_endpoint(std::make_shared<metrics::metrics_collector>(methods, bdevs, target),
+                                              rpc_loop.loop());
+    metrics::add_metrics_methods(methods, metrics_endpoint);
 
     load_config_options load_opts;
     load_opts.warn_only_methods = {"nvmf_publish_mdns_prr",  // no avahi-daemon: run on without mDNS
@@ -167,6 +176,9 @@ int main(int argc, char** argv) {
     } else if (auto l = load_config(config, methods, load_opts); !l) {
       std::fprintf(stderr, "nvmfd: config %s: %s\n", config_path.empty() ? "(default)" : config_path.c_str(),
                    l.err().message.c_str());
+      rc = 1;
+    } else if (auto m = metrics_address.empty() ? success() : metrics_endpoint.set_address(metrics_address); !m) {
+      std::fprintf(stderr, "nvmfd: --metrics-address: %s\n", m.err().message.c_str());
       rc = 1;
     } else if (auto server = rpc_server::start(rpc_path, methods, rpc_loop.loop()); !server) {
       std::fprintf(stderr, "nvmfd: RPC socket %s: %s\n", rpc_path.c_str(), server.err().message.c_str());
@@ -189,6 +201,7 @@ int main(int argc, char** argv) {
       if (watchdog) watchdog->stop();
       server.value()->stop();
     }
+    metrics_endpoint.stop();  // no RPC runs any more: nothing else touches it
     gateways.stop_all();  // hand the ANA groups over while the listeners still tell the hosts
     target.shutdown();
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/tick_clock.h"
 #include "bdev/bdev.h"
 
 namespace nvmfd {
@@ -54,6 +55,8 @@ void add(bdev_op_totals& a, const bdev_op_totals& b) {
 struct alignas(64) bdev_io_stats::slot_data {
   op_counters read, write, unmap, flush, write_zeroes;
   counter errors{0};
+  std::array<counter, latency_histogram{}.counts.size()> read_hist{}, write_hist{};
+  counter read_hist_ticks{0}, write_hist_ticks{0};
 
   op_counters& of(bdev_op op) {
     switch (op) {
@@ -77,7 +80,11 @@ bdev_io_totals& bdev_io_totals::operator+=(const bdev_io_totals& o) {
   return *this;
 }
 
-bdev_io_stats::bdev_io_stats() = default;
+bdev_io_stats::bdev_io_stats() {
+  const double rate = static_cast<double>(tick_clock::rate());
+  for (std::size_t i = 0; i < bound_ticks_.size(); ++i)
+    bound_ticks_[i] = static_cast<uint64_t>(latency_bucket_bounds_s[i] * rate);
+}
 
 bdev_io_stats::~bdev_io_stats() {
   for (auto& s : slots_) delete s.load(std::memory_order_acquire);
@@ -98,6 +105,24 @@ void bdev_io_stats::record(unsigned r, bdev_op op, uint64_t bytes, uint64_t late
   if (!s) return;
   if (status != 0) return bump(s->errors, 1);
   s->of(op).record(bytes, latency_ticks);
+  if (op != bdev_op::read && op != bdev_op::write) return;
+  std::size_t i = 0;
+  while (i < bound_ticks_.size() && latency_ticks > bound_ticks_[i]) ++i;
+  bool rd = op == bdev_op::read;
+  bump((rd ? s->read_hist : s->write_hist)[i], 1);
+  bump(rd ? s->read_hist_ticks : s->write_hist_ticks, latency_ticks);
+}
+
+latency_histogram bdev_io_stats::histogram(bdev_op op) const {
+  latency_histogram h;
+  for (unsigned r = 0; r < max_slots; ++r) {
+    const slot_data* s = slots_[r].load(std::memory_order_acquire);
+    if (!s) continue;
+    const auto& hist = op == bdev_op::read ? s->read_hist : s->write_hist;
+    for (std::size_t i = 0; i < h.counts.size(); ++i) h.counts[i] += get(hist[i]);
+    h.sum_ticks += get(op == bdev_op::read ? s->read_hist_ticks : s->write_hist_ticks);
+  }
+  return h;
 }
 
 void bdev_io_stats::reset_slot(unsigned r, stats_reset mode) {

@@ -34,6 +34,17 @@ struct bdev_io_totals {
 // the error count.
 enum class stats_reset { all, maxmin, error };
 
+// Latency histogram of reads or writes (Prometheus buckets): counts[i] is the number of I/Os
+// that took at most latency_bucket_bounds_s[i] seconds and more than the bound before it; the
+// last count is those over the last bound. Not cleared by reset_slot (they feed counters
+// that only grow).
+inline constexpr std::array<double, 13> latency_bucket_bounds_s = {
+    10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3};
+struct latency_histogram {
+  std::array<uint64_t, latency_bucket_bounds_s.size() + 1> counts{};
+  uint64_t sum_ticks = 0;  // of the latencies counted
+};
+
 class bdev_io_stats {
  public:
   static constexpr unsigned max_slots = 256;
@@ -53,12 +64,15 @@ class bdev_io_stats {
   std::optional<bdev_io_totals> slot(unsigned r) const;
   // Any thread: every slot summed (max of maxima, min of the non-zero minima).
   bdev_io_totals sum() const;
+  // Any thread: the latency histogram of reads (op read) or writes (any other op), summed.
+  latency_histogram histogram(bdev_op op) const;
 
  private:
   struct slot_data;
   slot_data* slot_for(unsigned r);
 
   std::array<std::atomic<slot_data*>, max_slots> slots_{};
+  std::array<uint64_t, latency_bucket_bounds_s.size()> bound_ticks_{};  // the bounds in ticks
 };
 
 }  // namespace nvmfd

@@ -14,6 +14,32 @@
 namespace nvmfd::test {
 namespace {
 
+TEST(bdev_io_stats, latency_histogram_buckets_reads_and_writes_by_upper_bound) {
+  bdev_io_stats s;
+  const double rate = static_cast<double>(tick_clock::rate());
+  auto ticks = [&](double seconds) { return static_cast<uint64_t>(seconds * rate); };
+  s.record(0, bdev_op::read, 4096, ticks(5e-6), 0);     // <= 10 us
+  s.record(1, bdev_op::read, 4096, ticks(9e-6), 0);     // <= 10 us, another reactor
+  s.record(0, bdev_op::read, 4096, ticks(3e-3), 0);     // <= 5 ms
+  s.record(0, bdev_op::read, 4096, ticks(2.0), 0);      // over 100 ms
+  s.record(0, bdev_op::write, 4096, ticks(40e-6), 0);   // <= 50 us
+  s.record(0, bdev_op::unmap, 4096, ticks(40e-6), 0);   // not in either histogram
+  s.record(0, bdev_op::read, 4096, ticks(40e-6), -EIO); // errors neither
+  auto r = s.histogram(bdev_op::read);
+  EXPECT_EQ(r.counts[0], 2u);
+  EXPECT_EQ(r.counts[8], 1u);  // latency_bucket_bounds_s[8] is 5 ms
+  EXPECT_EQ(r.counts.back(), 1u);
+  uint64_t n = 0;
+  for (auto c : r.counts) n += c;
+  EXPECT_EQ(n, 4u);
+  EXPECT_EQ(r.sum_ticks, ticks(5e-6) + ticks(9e-6) + ticks(3e-3) + ticks(2.0));
+  auto w = s.histogram(bdev_op::write);
+  EXPECT_EQ(w.counts[2], 1u);  // 50 us
+  EXPECT_EQ(w.sum_ticks, ticks(40e-6));
+  s.reset_slot(0, stats_reset::all);  // the histogram feeds counters that only grow
+  EXPECT_EQ(s.histogram(bdev_op::read).counts[0], 2u);
+}
+
 TEST(bdev_io_stats, slots_sum_with_max_and_min_over_slots) {
   bdev_io_stats s;
   EXPECT_FALSE(s.slot(0).has_value());
