@@ -23,6 +23,7 @@ namespace {
 using nvmfd::ctl::json;
 
 constexpr const char* default_socket = "/var/tmp/nvmfd.sock";
+constexpr const char* service_socket = "/run/nvmfd/nvmfd.sock";  // packaging/nvmfd.service
 
 constexpr const char* usage_text = R"(
 Forms:
@@ -101,7 +102,9 @@ int main(int argc, char** argv) {
   std::string socket = default_socket;
   double timeout_s = 60.0;
   bool dry_run = false;
-  app.add_option("-s,--server", socket, "nvmfd's RPC socket")->capture_default_str();
+  auto* server_opt = app.add_option("-s,--server", socket,
+                                    "nvmfd's RPC socket (default: /var/tmp/nvmfd.sock, or the service's "
+                                    "/run/nvmfd/nvmfd.sock when only that one exists)");
   app.add_option("-t,--timeout", timeout_s, "seconds to wait for each reply")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -113,6 +116,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 1;
   }
+  if (server_opt->count() == 0) socket = nvmfd::ctl::default_rpc_socket(default_socket, service_socket);
   std::vector<std::string> rest = app.remaining();
   if (rest.empty()) return usage_error("no METHOD given");
   std::string method = rest.front();

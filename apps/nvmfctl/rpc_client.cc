@@ -1,5 +1,7 @@
 #include "rpc_client.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -11,6 +13,12 @@
 #include <fmt/format.h>
 
 namespace nvmfd::ctl {
+
+std::string default_rpc_socket(const std::string& preferred, const std::string& fallback) {
+  struct stat st;
+  if (::stat(preferred.c_str(), &st) != 0 && ::stat(fallback.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) return fallback;
+  return preferred;
+}
 
 result<rpc_client> rpc_client::connect(const std::string& path, double timeout_s) {
   sockaddr_un addr{};

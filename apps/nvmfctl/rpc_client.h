@@ -13,6 +13,10 @@
 
 namespace nvmfd::ctl {
 
+// The socket to use when -s is not given: preferred, unless it does not exist and fallback
+// (the service's socket) does; then fallback.
+std::string default_rpc_socket(const std::string& preferred, const std::string& fallback);
+
 struct rpc_response {
   json result;
   json error;  // null on success, else {"code": ..., "message": ...}
