@@ -10,9 +10,13 @@ constexpr uint64_t mib = 1024 * 1024;
 }
 
 struct bdev_qos::reactor_state {
+  struct fifo {
+    bdev_io* head = nullptr;  // oldest first
+    bdev_io* tail = nullptr;
+  };
   int64_t balance[n_buckets] = {};  // tokens granted to this reactor and not yet spent
-  bdev_io* head = nullptr;          // the waiting I/Os, oldest first
-  bdev_io* tail = nullptr;
+  fifo waiting[2];                  // reads, writes
+  unsigned first = 0;               // the FIFO the next timer shot serves first
   bool timer_armed = false;
 };
 
@@ -76,13 +80,15 @@ bdev_qos::reactor_state* bdev_qos::state_for(unsigned r) {
 }
 
 bool bdev_qos::admit(bdev_io& io) {
+  if (io.op != bdev_op::read && io.op != bdev_op::write) return true;
   reactor_state* s = state_for(io.owner->index());
   if (!s) return true;
-  if (!s->head && pay(*s, io)) return true;
+  auto& q = s->waiting[io.op == bdev_op::write];
+  if (!q.head && pay(*s, io)) return true;
   io.qos_next = nullptr;
-  if (s->tail) s->tail->qos_next = &io;
-  else s->head = &io;
-  s->tail = &io;
+  if (q.tail) q.tail->qos_next = &io;
+  else q.head = &io;
+  q.tail = &io;
   if (!s->timer_armed) arm(*io.owner, *s);
   return false;
 }
@@ -95,14 +101,20 @@ void bdev_qos::arm(reactor& r, reactor_state& s) {
 
 void bdev_qos::drain(reactor& r, reactor_state& s) {
   s.timer_armed = false;
-  while (bdev_io* io = s.head) {
-    if (!pay(s, *io)) break;
-    s.head = io->qos_next;
-    if (!s.head) s.tail = nullptr;
-    io->qos_next = nullptr;
-    bdev_.qos_resubmit(*io);
+  // Reads and writes wait apart, so that a write held by w_mbytes_per_sec does not hold the
+  // reads behind it; they take turns at going first, for the limits they share.
+  for (unsigned k = 0; k < 2; ++k) {
+    auto& q = s.waiting[(s.first + k) % 2];
+    while (bdev_io* io = q.head) {
+      if (!pay(s, *io)) break;
+      q.head = io->qos_next;
+      if (!q.head) q.tail = nullptr;
+      io->qos_next = nullptr;
+      bdev_.qos_resubmit(*io);
+    }
   }
-  if (s.head) arm(r, s);
+  s.first ^= 1;
+  if (s.waiting[0].head || s.waiting[1].head) arm(r, s);
 }
 
 }  // namespace nvmfd

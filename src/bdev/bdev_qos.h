@@ -13,9 +13,10 @@
 // a write 1 rw I/O, its bytes of rw and of w. Flush, unmap and write_zeroes pass unlimited:
 // SPDK exempts them too (they move no data through the bdev's channel).
 //
-// An I/O that cannot be paid waits, never fails: it joins its reactor's FIFO (intrusive,
-// through bdev_io::qos_next; no allocation), behind which later I/Os of that reactor queue
-// too, and a reactor timer (every millisecond while the FIFO is not empty) resubmits what the
+// An I/O that cannot be paid waits, never fails: it joins its reactor's FIFO of reads or of
+// writes (intrusive, through bdev_io::qos_next; no allocation), behind which later I/Os of
+// that kind on that reactor queue too (reads and writes apart, so that a write held by
+// w_mbytes_per_sec does not hold the reads; SPDK keeps one queue), and a reactor timer (every millisecond while the FIFO is not empty) resubmits what the
 // buckets then pay for. The statistics stamp from the first submit stays, so the latency that
 // bdev_get_iostat reports includes the wait.
 //

@@ -121,6 +121,26 @@ TEST(bdev_qos, flush_is_not_limited) {
   EXPECT_LT(steady::now() - t0, 1s);
 }
 
+TEST(bdev_qos, writes_held_by_their_limit_do_not_hold_reads_back) {
+  auto b = make_null();
+  b->set_qos_limits({.w_mbytes_per_sec = 1});
+  test::bdev_harness h;
+  test::aligned_buffer buf(16 * 4096);
+  std::vector<bdev_io> writes(100);  // 6.4 MB: about 6 s at 1 MiB/s
+  for (auto& io : writes) {
+    io.op = bdev_op::write;
+    io.num_blocks = 16;
+    io.buf = buf.data();
+  }
+  h.submit_on(0, *b, writes);
+  auto t0 = steady::now();
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(h.read(*b, 0, 16, buf.data()), 0);
+  EXPECT_LT(steady::now() - t0, 1s);
+  b->set_qos_limits({});
+  ASSERT_TRUE(h.wait(2s));
+  for (auto& io : writes) EXPECT_EQ(io.status, 0);
+}
+
 TEST(bdev_qos, clearing_the_limit_releases_waiting_ios_and_deleting_the_bdev_clears_it) {
   for (bool remove : {false, true}) {
     auto b = make_null();
