@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "base/log.h"
 #include "bdev/file_bdev.h"
 #include "bdev/null_bdev.h"
 #include "bdev/ram_bdev.h"
@@ -146,8 +147,10 @@ json bdev_config(const bdev_registry& r) {
   // section: their limits are not saved (yet).
   for (auto& b : r.list()) {
     if (auto l = b->get_qos_limits(); l.any() && !dynamic_cast<const nvme_bdev*>(b.get())) {
-      json p = qos_json(l);
-      p["name"] = b->name();
+      json p = {{"name", b->name()}};
+      const json all = qos_json(l);
+      for (auto& [k, v] : all.items())
+        if (v != 0) p[k] = v;  // as SPDK writes it: the limits that are set
       calls.push_back({{"method", "bdev_set_qos_limit"}, {"params", p}});
     }
   }
@@ -233,17 +236,21 @@ void add_bdev_methods(rpc_method_table& methods, bdev_registry& bdevs) {
     param_reader p(params);
     auto name = p.required_string("name");
     constexpr uint64_t max_mbytes = UINT64_MAX / (1024 * 1024);
-    auto ios = p.optional_uint("rw_ios_per_sec");
+    auto ios = p.optional_uint("rw_ios_per_sec", UINT64_MAX - 999);
     auto rw = p.optional_uint("rw_mbytes_per_sec", max_mbytes);
     auto r = p.optional_uint("r_mbytes_per_sec", max_mbytes);
     auto w = p.optional_uint("w_mbytes_per_sec", max_mbytes);
-    // SPDK's rule: IOPS limits come in steps of 1000.
-    if (ios && *ios % 1000) p.fail("rw_ios_per_sec", "must be a multiple of 1000");
     if (p.ok() && !ios && !rw && !r && !w)
       p.fail("rw_ios_per_sec", "no limit given (rw_ios_per_sec, rw_mbytes_per_sec, r_mbytes_per_sec or w_mbytes_per_sec)");
     if (auto f = p.finish(); !f) return f.take_err();
     auto b = bdevs.find(name);
     if (!b) return error{errc::not_found, fmt::format("bdev {} not found", name)};
+    // SPDK's rule (v26.05): IOPS limits come in steps of 1000, others rounded up, logged.
+    if (ios && *ios % 1000) {
+      uint64_t up = (*ios / 1000 + 1) * 1000;
+      NVMFD_LOG_WARN("bdev_set_qos_limit {}: rw_ios_per_sec {} is not a multiple of 1000, rounded up to {}", name, *ios, up);
+      ios = up;
+    }
     qos_limits l = b->get_qos_limits();
     if (ios) l.rw_ios_per_sec = *ios;
     if (rw) l.rw_mbytes_per_sec = *rw;

@@ -50,7 +50,6 @@ TEST_F(qos_rpc_test, errors) {
                         json{{"name", true}, {"rw_ios_per_sec", 1000}},              // name not a string
                         json{{"name", "M0"}, {"rw_ios_per_sec", "1000"}},            // not an integer
                         json{{"name", "M0"}, {"rw_ios_per_sec", -1000}},             // negative
-                        json{{"name", "M0"}, {"rw_ios_per_sec", 1500}},              // not a multiple of 1000
                         json{{"name", "M0"}, {"r_mbytes_per_sec", 1.5}},             // fraction
                         json{{"name", "M0"}, {"w_mbytes_per_sec", UINT64_MAX}},      // overflows bytes
                         json{{"name", "M0"}, {"rw_ios_per_sec", 1000}, {"rw_iops", 1}}}) {  // unknown key
@@ -59,9 +58,14 @@ TEST_F(qos_rpc_test, errors) {
     EXPECT_EQ(rpc_error_code(r.err()), rpc_error_invalid_params) << p.dump();
     EXPECT_FALSE(r.err().message.empty());
   }
-  auto r = test::call_method(methods_, "bdev_set_qos_limit", {{"name", "M0"}, {"rw_ios_per_sec", 1500}});
-  EXPECT_NE(r.err().message.find("multiple of 1000"), std::string::npos) << r.err().message;
   EXPECT_EQ(limits("M0"), want(0, 0, 0, 0));  // nothing changed by a failed call
+}
+
+TEST_F(qos_rpc_test, iops_round_up_to_a_multiple_of_1000_as_spdk) {
+  ASSERT_EQ(code("bdev_set_qos_limit", {{"name", "M0"}, {"rw_ios_per_sec", 1500}}), 0);
+  EXPECT_EQ(limits("M0"), want(2000, 0, 0, 0));
+  ASSERT_EQ(code("bdev_set_qos_limit", {{"name", "M0"}, {"rw_ios_per_sec", 1}}), 0);
+  EXPECT_EQ(limits("M0"), want(1000, 0, 0, 0));
 }
 
 TEST_F(qos_rpc_test, saved_config_sets_the_limits_after_the_creation) {
@@ -74,8 +78,8 @@ TEST_F(qos_rpc_test, saved_config_sets_the_limits_after_the_creation) {
     if (calls[i]["method"] == "bdev_set_qos_limit") {
       ++qos_calls;
       limited = i;
-      EXPECT_EQ(calls[i]["params"], json({{"name", "M1"}, {"rw_ios_per_sec", 3000}, {"rw_mbytes_per_sec", 0},
-                                          {"r_mbytes_per_sec", 0}, {"w_mbytes_per_sec", 7}}));
+      // As SPDK writes it: only the limits that are set.
+      EXPECT_EQ(calls[i]["params"], json({{"name", "M1"}, {"rw_ios_per_sec", 3000}, {"w_mbytes_per_sec", 7}}));
     }
   }
   EXPECT_EQ(qos_calls, 1);  // M0 has no limits
