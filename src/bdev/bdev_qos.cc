@@ -1,5 +1,7 @@
 #include "bdev/bdev_qos.h"
 
+#include <algorithm>
+
 #include "base/tick_clock.h"
 #include "bdev/bdev.h"
 

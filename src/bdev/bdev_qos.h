@@ -28,6 +28,7 @@
 // on its first limited I/O. Reactor indexes from max_reactors on are not limited.
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
