@@ -40,6 +40,7 @@
 #include "base/tick_clock.h"
 #include "base/uuid.h"
 #include "bdev/bdev_io_stats.h"
+#include "bdev/qos_limits.h"
 #include "reactor/reactor.h"
 
 namespace nvmfd {
@@ -48,6 +49,7 @@ enum class bdev_op : uint8_t { read, write, flush, write_zeroes, unmap };
 
 struct bdev_io;
 class bdev;
+class bdev_qos;
 
 class bdev_io_callback {
  public:
@@ -101,6 +103,8 @@ struct bdev_io final : deferred_task {
   // counts it once, as its own); cleared when the I/O completes. Nobody else touches them.
   bdev* counted_by = nullptr;
   uint64_t submitted_ticks = 0;  // tick_clock
+  // The next I/O waiting for QoS budget on the same reactor (bdev_qos.h). Nobody else.
+  bdev_io* qos_next = nullptr;
 };
 
 class bdev {
@@ -131,14 +135,24 @@ class bdev {
     return false;
   }
   // See the contract at the top of this file. Any reactor thread. Counts the I/O in
-  // io_stats() (on completion, in the owner reactor's slot), then do_submit.
+  // io_stats() (on completion, in the owner reactor's slot), then do_submit, at once or,
+  // when a QoS limit is set and spent, later on the same reactor (bdev_qos.h): without a
+  // limit that costs one predictable branch.
   void submit(bdev_io& io) {
     if (!io.counted_by) {
       io.counted_by = this;
       io.submitted_ticks = tick_clock::batch_now();
     }
+    if (bdev_qos* q = qos_.load(std::memory_order_acquire)) [[unlikely]] {
+      if (!admit_qos(*q, io)) return;
+    }
     do_submit(io);
   }
+  // Rate limits (bdev_set_qos_limit); all 0 removes them. I/Os waiting for budget are
+  // resubmitted under the new limits. Control thread.
+  void set_qos_limits(const qos_limits& l);
+  // Any thread.
+  qos_limits get_qos_limits() const;
   // The I/O counters of this bdev, per reactor (bdev_io_stats.h).
   bdev_io_stats& io_stats() { return io_stats_; }
   const bdev_io_stats& io_stats() const { return io_stats_; }
@@ -171,6 +185,11 @@ class bdev {
 
   bdev(std::string name, uint32_t block_size, uint64_t num_blocks, uuid id)
       : name_(std::move(name)), block_size_(block_size), num_blocks_(num_blocks), uuid_(id) {}
+  // How bdev_qos resubmits an I/O it held back; friend access to do_submit only.
+  friend class bdev_qos;
+  void qos_resubmit(bdev_io& io) { do_submit(io); }
+  static bool admit_qos(bdev_qos& q, bdev_io& io);
+
   // A backend whose size changes (a resized volume); control thread, I/O may be running.
   // Observers are told afterwards.
   void set_num_blocks(uint64_t n);
@@ -181,6 +200,10 @@ class bdev {
   std::atomic<uint64_t> num_blocks_;
   uuid uuid_;
   bdev_io_stats io_stats_;
+  // Created by the first set_qos_limits and kept (limits change in place); qos_ points at it
+  // while any limit is set, else is null.
+  std::shared_ptr<bdev_qos> qos_state_;
+  std::atomic<bdev_qos*> qos_{nullptr};
   int claim_count_ = 0;
   std::string claimed_by_;
   // Serialises observer calls with their removal; recursive: an observer may add or remove.

@@ -20,6 +20,9 @@ result<void> bdev_registry::remove(const std::string& name) {
   if (!b) return error{errc::not_found, fmt::format("bdev {} not found", name)};
   if (b->claimed())
     return error{errc::busy, fmt::format("bdev {} is in use by {}", name, b->claimed_by()), EBUSY};
+  // I/Os waiting for QoS budget are resubmitted now rather than when budget returns: the
+  // bdev is going, and nobody is left to change its limits (bdev_qos.h).
+  b->set_qos_limits({});
   std::erase(bdevs_, b);
   return success();
 }

@@ -21,7 +21,8 @@ class bdev_registry {
 
   // Fails with already_exists if the name (or one of its aliases) is taken.
   result<void> add(std::shared_ptr<bdev> b);
-  // Fails with not_found, or busy if the bdev is claimed (a namespace uses it).
+  // Fails with not_found, or busy if the bdev is claimed (a namespace uses it). Clears the
+  // bdev's QoS limits, so that I/Os waiting for budget complete soon.
   result<void> remove(const std::string& name);
   // By name or alias.
   std::shared_ptr<bdev> find(const std::string& name) const;

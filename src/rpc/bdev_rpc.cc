@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "base/log.h"
 #include "bdev/file_bdev.h"
 #include "bdev/null_bdev.h"
 #include "bdev/ram_bdev.h"
@@ -64,6 +65,11 @@ result<json> delete_bdev(bdev_registry& r, const json& params, std::string_view 
   return json(true);
 }
 
+json qos_json(const qos_limits& l) {
+  return {{"rw_ios_per_sec", l.rw_ios_per_sec}, {"rw_mbytes_per_sec", l.rw_mbytes_per_sec},
+          {"r_mbytes_per_sec", l.r_mbytes_per_sec}, {"w_mbytes_per_sec", l.w_mbytes_per_sec}};
+}
+
 json describe(const bdev& b) {
   json j = {
       {"name", b.name()},
@@ -73,8 +79,7 @@ json describe(const bdev& b) {
       {"num_blocks", b.num_blocks()},
       {"uuid", b.id().to_string()},
       {"numa_id", -1},
-      {"assigned_rate_limits", {{"rw_ios_per_sec", 0}, {"rw_mbytes_per_sec", 0}, {"r_mbytes_per_sec", 0},
-                                {"w_mbytes_per_sec", 0}}},
+      {"assigned_rate_limits", qos_json(b.get_qos_limits())},
       {"claimed", b.claimed()},
       {"zoned", false},
       {"supported_io_types",
@@ -138,6 +143,17 @@ json bdev_config(const bdev_registry& r) {
     }
   }
   calls.push_back({{"method", "bdev_wait_for_examine"}});
+  // After the examine, so that lvols exist. bdev_nvme's bdevs are created by a later
+  // section: their limits are not saved (yet).
+  for (auto& b : r.list()) {
+    if (auto l = b->get_qos_limits(); l.any() && !dynamic_cast<const nvme_bdev*>(b.get())) {
+      json p = {{"name", b->name()}};
+      const json all = qos_json(l);
+      for (auto& [k, v] : all.items())
+        if (v != 0) p[k] = v;  // as SPDK writes it: the limits that are set
+      calls.push_back({{"method", "bdev_set_qos_limit"}, {"params", p}});
+    }
+  }
   return calls;
 }
 
@@ -213,6 +229,35 @@ void add_bdev_methods(rpc_method_table& methods, bdev_registry& bdevs) {
     }
     if (name && out.empty()) return error{errc::not_found, fmt::format("bdev {} not found", *name)};
     return out;
+  });
+
+  // SPDK's QoS (bdev_qos.h): absent limits stay as they are, 0 removes one.
+  methods.add("bdev_set_qos_limit", [&bdevs](const json& params) -> result<json> {
+    param_reader p(params);
+    auto name = p.required_string("name");
+    constexpr uint64_t max_mbytes = UINT64_MAX / (1024 * 1024);
+    auto ios = p.optional_uint("rw_ios_per_sec", UINT64_MAX - 999);
+    auto rw = p.optional_uint("rw_mbytes_per_sec", max_mbytes);
+    auto r = p.optional_uint("r_mbytes_per_sec", max_mbytes);
+    auto w = p.optional_uint("w_mbytes_per_sec", max_mbytes);
+    if (p.ok() && !ios && !rw && !r && !w)
+      p.fail("rw_ios_per_sec", "no limit given (rw_ios_per_sec, rw_mbytes_per_sec, r_mbytes_per_sec or w_mbytes_per_sec)");
+    if (auto f = p.finish(); !f) return f.take_err();
+    auto b = bdevs.find(name);
+    if (!b) return error{errc::not_found, fmt::format("bdev {} not found", name)};
+    // SPDK's rule (v26.05): IOPS limits come in steps of 1000, others rounded up, logged.
+    if (ios && *ios % 1000) {
+      uint64_t up = (*ios / 1000 + 1) * 1000;
+      NVMFD_LOG_WARN("bdev_set_qos_limit {}: rw_ios_per_sec {} is not a multiple of 1000, rounded up to {}", name, *ios, up);
+      ios = up;
+    }
+    qos_limits l = b->get_qos_limits();
+    if (ios) l.rw_ios_per_sec = *ios;
+    if (rw) l.rw_mbytes_per_sec = *rw;
+    if (r) l.r_mbytes_per_sec = *r;
+    if (w) l.w_mbytes_per_sec = *w;
+    b->set_qos_limits(l);
+    return json(true);
   });
 
   // Block devices here are ready as soon as they are created: nothing to wait for.

@@ -1,6 +1,7 @@
 #pragma once
 // JSON-RPC methods for block devices, with SPDK's names and parameters: bdev_malloc_*,
-// bdev_null_*, bdev_aio_* (file bdev), bdev_get_bdevs; and the "bdev" config section.
+// bdev_null_*, bdev_aio_* (file bdev), bdev_get_bdevs, bdev_set_qos_limit; and the "bdev"
+// config section (limits saved as bdev_set_qos_limit calls after the creations).
 // Handlers run on the RPC thread; the registry is used on that thread only.
 #include "bdev/bdev_registry.h"
 #include "rpc/rpc_method_table.h"

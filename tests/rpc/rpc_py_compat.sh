@@ -49,10 +49,18 @@ rpc nvmf_subsystem_add_listener nqn.2016-06.io.spdk:cnode1 -t tcp -a 127.0.0.1 -
   --listen_address.trsvcid $((PORT + 1)) >/dev/null || fail "nvmfctl add_listener"
 rpc bdev_malloc_delete Nope >"$WORK/err" 2>&1 && fail "deleting a missing bdev succeeded"
 grep -q '"code": -19' "$WORK/err" || fail "missing bdev is not -19: $(cat "$WORK/err")"
+rpc bdev_set_qos_limit Malloc1 --rw-ios-per-sec 2000 --w-mbytes-per-sec 3 || fail "bdev_set_qos_limit"
+rpc bdev_get_bdevs -b Malloc1 >"$WORK/out"
+python3 -c 'import json,sys; l = json.load(open(sys.argv[1]))[0]["assigned_rate_limits"]
+sys.exit(l != {"rw_ios_per_sec": 2000, "rw_mbytes_per_sec": 0, "r_mbytes_per_sec": 0, "w_mbytes_per_sec": 3})' "$WORK/out" ||
+  fail "assigned_rate_limits after bdev_set_qos_limit: $(cat "$WORK/out")"
+rpc bdev_set_qos_limit Nope --rw-ios-per-sec 1000 >"$WORK/err" 2>&1 && fail "QoS on a missing bdev succeeded"
+grep -q '"code": -19' "$WORK/err" || fail "QoS on a missing bdev is not -19: $(cat "$WORK/err")"
 rpc framework_get_config nope >"$WORK/err" 2>&1 && fail "framework_get_config nope succeeded"
 grep -q "Subsystem 'nope' not found" "$WORK/err" || fail "framework_get_config message"
 
 rpc save_config >"$WORK/saved.json" || fail "rpc.py save_config"
+grep -q '"method": "bdev_set_qos_limit"' "$WORK/saved.json" || fail "save_config lacks the QoS limits"
 "$NVMFCTL" -s "$SOCK" save_config >"$WORK/saved_ctl.json" || fail "nvmfctl save_config"
 cmp -s "$WORK/saved.json" "$WORK/saved_ctl.json" || fail "nvmfctl save_config differs from rpc.py's"
 
