@@ -15,6 +15,7 @@
 #include "proto/nqn.h"
 #include "proto/wire.h"
 #include "rpc/bdev_nvme_discovery_rpc.h"
+#include "rpc/bdev_rpc.h"
 #include "rpc/bdev_nvme_mdns_rpc.h"
 #include "rpc/bdev_nvme_resv_rpc.h"
 #include "rpc/dhchap_params.h"
@@ -559,6 +560,10 @@ void add_bdev_nvme_methods(rpc_method_table& methods, nvme_controller_registry& 
                                 calls.push_back(set_options_call(controllers.defaults()));
                                 for (const nvme_controller_entry* e : controllers.list())
                                   controller_calls(*e, controllers.defaults(), calls);
+                                // QoS limits of their bdevs, once the attach calls made them.
+                                for (const nvme_controller_entry* e : controllers.list())
+                                  for (auto& b : e->bdevs)
+                                    if (json c = qos_limit_call(*b); !c.is_null()) calls.push_back(std::move(c));
                                 // Discovery services bring their controllers back themselves.
                                 for (auto& c : discovery_calls(*services)) calls.push_back(std::move(c));
                                 for (auto& c : mdns_discovery_calls(*mdns)) calls.push_back(std::move(c));

@@ -144,20 +144,24 @@ json bdev_config(const bdev_registry& r) {
   }
   calls.push_back({{"method", "bdev_wait_for_examine"}});
   // After the examine, so that lvols exist. bdev_nvme's bdevs are created by a later
-  // section: their limits are not saved (yet).
-  for (auto& b : r.list()) {
-    if (auto l = b->get_qos_limits(); l.any() && !dynamic_cast<const nvme_bdev*>(b.get())) {
-      json p = {{"name", b->name()}};
-      const json all = qos_json(l);
-      for (auto& [k, v] : all.items())
-        if (v != 0) p[k] = v;  // as SPDK writes it: the limits that are set
-      calls.push_back({{"method", "bdev_set_qos_limit"}, {"params", p}});
-    }
-  }
+  // section, which writes their limits (bdev_nvme_rpc.cc).
+  for (auto& b : r.list())
+    if (!dynamic_cast<const nvme_bdev*>(b.get()))
+      if (json c = qos_limit_call(*b); !c.is_null()) calls.push_back(std::move(c));
   return calls;
 }
 
 }  // namespace
+
+json qos_limit_call(const bdev& b) {
+  auto l = b.get_qos_limits();
+  if (!l.any()) return nullptr;
+  json p = {{"name", b.name()}};
+  const json all = qos_json(l);
+  for (auto& [k, v] : all.items())
+    if (v != 0) p[k] = v;  // as SPDK writes it: the limits that are set
+  return {{"method", "bdev_set_qos_limit"}, {"params", p}};
+}
 
 void add_bdev_methods(rpc_method_table& methods, bdev_registry& bdevs) {
   methods.add("bdev_malloc_create", [&bdevs](const json& params) -> result<json> {

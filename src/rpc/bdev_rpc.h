@@ -10,4 +10,8 @@ namespace nvmfd {
 
 void add_bdev_methods(rpc_method_table& methods, bdev_registry& bdevs);
 
+// The bdev_set_qos_limit call that save_config writes for b (the limits that are set), or
+// null when b has none.
+json qos_limit_call(const bdev& b);
+
 }  // namespace nvmfd

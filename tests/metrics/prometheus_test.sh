@@ -63,6 +63,17 @@ for p in $P1 $P2; do
     >>"$work/attach.log" 2>&1 || fail "attach through $p"
 done
 
+# (Not metrics: a QoS limit on a bdev_nvme bdev is saved in its section, after the attach calls.)
+"${ctl_h[@]}" call bdev_set_qos_limit '{"name": "Nn1", "rw_ios_per_sec": 100000}' >/dev/null || fail "bdev_set_qos_limit Nn1"
+"${ctl_h[@]}" save_config | python3 -c "
+import json, sys
+calls = [c for s in json.load(sys.stdin)['subsystems'] if s['subsystem'] == 'bdev_nvme' for c in s['config']]
+names = [c['method'] for c in calls]
+q = names.index('bdev_set_qos_limit')
+assert q > max(i for i, n in enumerate(names) if n == 'bdev_nvme_attach_controller'), names
+assert calls[q]['params'] == {'name': 'Nn1', 'rw_ios_per_sec': 100000}, calls[q]
+" || fail "save_config does not keep the QoS limit of a bdev_nvme bdev after its attach"
+
 cat >"$work/prometheus.yml" <<YML
 global: {scrape_interval: 1s, evaluation_interval: 1s}
 scrape_configs:
