@@ -28,14 +28,16 @@ def runs(work):
             j = json.load(open(path))
         except (OSError, ValueError):
             continue
-        if j.get("tool") != "nvmf-perf" or not j.get("total", {}).get("latency_cdf_us"):
+        if not isinstance(j, dict) or j.get("tool") != "nvmf-perf" or not j.get("total", {}).get("latency_cdf_us"):
             continue
         p = j.get("parameters", {})
         name = os.path.splitext(os.path.basename(path))[0]
         target = "SPDK nvmf_tgt" if re.search(r"(^|-)spdk(-|$)", name) else "nvmfd"
+        # Several bench parts run the same workload on different set-ups (tls, lvol, raw...):
+        # the namespace or file prefix tells them apart; rounds of one set-up share a colour.
         ns = j.get("controller", {}).get("subnqn", "").rsplit(":", 1)[-1]
         key = (p.get("workload", "?"), p.get("io_size", 0), p.get("queue_depth", 0), ns)
-        yield key, f"{target} ({name})", j["total"]["latency_cdf_us"], j["total"].get("iops", 0)
+        yield key, target, j["total"]["latency_cdf_us"], j["total"].get("iops", 0)
 
 
 def main():
@@ -57,10 +59,18 @@ def main():
     images = []
     for (workload, size, qd, ns), series in sorted(groups.items()):
         fig, ax = plt.subplots(figsize=(7, 4))
+        # One colour per target; every run drawn thin, the legend gives the median IOPS.
+        by_target = {}
         for label, cdf, iops in series:
-            xs = [x for x, _ in cdf]
-            ys = [y for _, y in cdf]
-            ax.step(xs, ys, where="post", label=f"{label}: {iops:,.0f} IOPS")
+            by_target.setdefault(label, []).append((cdf, iops))
+        for colour, (label, target_runs) in zip(["tab:blue", "tab:orange", "tab:green"], sorted(by_target.items())):
+            rates = sorted(i for _, i in target_runs)
+            median = rates[len(rates) // 2]
+            for n, (cdf, _) in enumerate(target_runs):
+                xs = [x for x, _ in cdf]
+                ys = [y for _, y in cdf]
+                ax.step(xs, ys, where="post", color=colour, alpha=0.7, linewidth=1,
+                        label=f"{label}: {len(target_runs)} run(s), median {median:,.0f} IOPS" if n == 0 else None)
         ax.set_xscale("log")
         ax.set_xlabel("latency (µs)")
         ax.set_ylabel("fraction of I/Os at or below")
@@ -79,8 +89,9 @@ def main():
         rel = lambda p: os.path.relpath(p, os.path.dirname(os.path.abspath(doc)))
         lines = [BEGIN, "## Latency distributions", "",
                  "Each chart: the latency CDF of every run of one workload in the bench run (nvmf-perf's "
-                 "`latency_cdf_us`, exact to 1/32 of the value), nvmfd beside SPDK's nvmf_tgt where "
-                 "bench/spdk_compare.sh measured both. Drawn by `bench/charts.py`.", ""]
+                 "`latency_cdf_us`, exact to 1/32 of the value), one colour per target: nvmfd beside "
+                 "SPDK's nvmf_tgt where bench/spdk_compare.sh measured both (runs alternated, same "
+                 "client). Drawn by `bench/charts.py`.", ""]
         lines += [f"![{t}]({rel(p)})" for t, p in images]
         lines.append(END)
         section = "\n".join(lines) + "\n"
