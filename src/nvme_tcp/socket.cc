@@ -17,6 +17,13 @@ namespace nvmfd {
 
 namespace {
 
+void tune(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+}  // namespace
+
 result<sockaddr_storage> make_sockaddr(const std::string& addr, uint16_t port, socklen_t& len) {
   sockaddr_storage ss{};
   auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
@@ -55,12 +62,6 @@ result<socket_address> to_socket_address(const sockaddr_storage& ss) {
   return a;
 }
 
-void tune(int fd) {
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-}  // namespace
 
 result<int> tcp_listen(const std::string& addr, uint16_t port, int backlog) {
   socklen_t len = 0;

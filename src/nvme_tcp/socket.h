@@ -2,6 +2,8 @@
 // TCP socket helpers for NVMe/TCP: listening, accepting, connecting, addresses.
 // All sockets are non-blocking, close-on-exec, with TCP_NODELAY.
 #include <cstdint>
+#include <sys/socket.h>
+
 #include <string>
 
 #include "base/result.h"
@@ -28,6 +30,11 @@ result<void> tcp_connect_finish(int fd, const std::string& addr, uint16_t port);
 error tcp_connect_timed_out(const std::string& addr, uint16_t port);
 result<socket_address> local_address(int fd);
 result<socket_address> peer_address(int fd);
+// addr (numeric IPv4 or IPv6) and port as a socket address of length len (RDMA CM binds
+// and connects with one too).
+result<sockaddr_storage> make_sockaddr(const std::string& addr, uint16_t port, socklen_t& len);
+// An IPv4 or IPv6 socket address as text and port.
+result<socket_address> to_socket_address(const sockaddr_storage& ss);
 // Parses a port number in text ("4420"); nullopt-like error for anything else.
 result<uint16_t> parse_port(const std::string& text);
 

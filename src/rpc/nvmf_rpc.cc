@@ -6,14 +6,13 @@
 #include <bit>
 #include <fmt/format.h>
 
-#include "base/buffer_pool.h"
 #include "proto/ana_log.h"
 #include "rpc/nvmf_auth_rpc.h"
 #include "rpc/param_reader.h"
 #include "rpc/tls_psk_params.h"
+#include "rpc/transport_params.h"
 #include "target/controller.h"
 #include "target/ptpl_writer.h"
-#include "target/tcp/tcp_transport.h"
 
 namespace nvmfd {
 
@@ -32,8 +31,12 @@ listen_address read_listen_address(param_reader p) {
   a.traddr = p.required_string("traddr");
   a.trsvcid = p.optional_string("trsvcid").value_or("4420");
   if (!p.ok()) return a;
-  if (lower(trtype) != "tcp") p.fail("trtype", fmt::format("'{}' is not supported; nvmfd serves TCP", trtype));
-  a.trtype = "TCP";
+  if (lower(trtype) == "tcp")
+    a.trtype = "TCP";
+  else if (lower(trtype) == "rdma")
+    a.trtype = "RDMA";
+  else
+    p.fail("trtype", fmt::format("'{}' is not supported; nvmfd serves TCP and RDMA", trtype));
   std::string fam = lower(adrfam);
   if (fam == "ipv4") {
     a.adrfam = "IPv4";
@@ -81,37 +84,6 @@ std::string hex_upper(const uint8_t* p, size_t n) {
   std::string s;
   for (size_t i = 0; i < n; ++i) s += fmt::format("{:02X}", p[i]);
   return s;
-}
-
-json tcp_transport_json(const tcp_transport_options& o) {
-  return {{"trtype", std::string(tcp_transport::trtype)},
-          {"max_queue_depth", o.max_queue_depth},
-          {"max_io_qpairs_per_ctrlr", o.max_io_qpairs_per_ctrlr},
-          {"in_capsule_data_size", o.in_capsule_data_size},
-          {"max_io_size", o.max_io_size},
-          {"io_unit_size", o.io_unit_size},
-          {"max_aq_depth", o.max_aq_depth},
-          {"num_shared_buffers", o.num_shared_buffers},
-          {"buf_cache_size", o.buf_cache_size},
-          {"h2c_data_timeout_ms", o.h2c_data_timeout_ms},
-          {"incomplete_pdu_timeout_ms", o.incomplete_pdu_timeout_ms},
-          {"max_connections_per_listener", o.max_connections_per_listener},
-          {"dif_insert_or_strip", o.dif_insert_or_strip},
-          {"zcopy", o.zcopy},
-          {"c2h_success", o.c2h_success},
-          {"sock_priority", o.sock_priority},
-          {"abort_timeout_sec", o.abort_timeout_sec},
-          {"ack_timeout", o.ack_timeout},
-          {"data_wr_pool_size", o.data_wr_pool_size},
-          {"disable_command_passthru", o.disable_command_passthru},
-          {"kas", o.kas},
-          {"min_kato", o.min_kato}};
-}
-
-// A transport's nvmf_create_transport params (nvmf_get_transports, save_config).
-json transport_json(const target_transport& tr) {
-  if (auto* tcp = dynamic_cast<const tcp_transport*>(&tr)) return tcp_transport_json(tcp->options());
-  return {{"trtype", std::string(tr.name())}};
 }
 
 // "hosts" of a referral or registration (nvmfd's): the host NQNs whose discovery log shows
@@ -197,58 +169,6 @@ result<json> set_config(nvmf_target& t, const json& params) {
   if (auto f = p.finish(); !f) return f.take_err();
   if (filter) t.set_discovery_filter(*filter);
   if (policy) t.set_dhchap_policy(*policy);
-  return json(true);
-}
-
-result<json> create_transport(nvmf_target& t, const json& params) {
-  param_reader p(params);
-  auto trtype = p.required_string("trtype");
-  tcp_transport_options o;
-  o.max_queue_depth = static_cast<uint16_t>(p.optional_uint("max_queue_depth", UINT16_MAX).value_or(o.max_queue_depth));
-  o.max_io_qpairs_per_ctrlr =
-      static_cast<uint16_t>(p.optional_uint("max_io_qpairs_per_ctrlr", UINT16_MAX).value_or(o.max_io_qpairs_per_ctrlr));
-  o.in_capsule_data_size =
-      static_cast<uint32_t>(p.optional_uint("in_capsule_data_size", UINT32_MAX).value_or(o.in_capsule_data_size));
-  o.max_io_size = static_cast<uint32_t>(p.optional_uint("max_io_size", UINT32_MAX).value_or(o.max_io_size));
-  o.io_unit_size = static_cast<uint32_t>(p.optional_uint("io_unit_size", UINT32_MAX).value_or(o.io_unit_size));
-  o.max_aq_depth = static_cast<uint32_t>(p.optional_uint("max_aq_depth", UINT32_MAX).value_or(o.max_aq_depth));
-  o.num_shared_buffers =
-      static_cast<uint32_t>(p.optional_uint("num_shared_buffers", UINT32_MAX).value_or(o.num_shared_buffers));
-  o.buf_cache_size = static_cast<uint32_t>(p.optional_uint("buf_cache_size", UINT32_MAX).value_or(o.buf_cache_size));
-  o.h2c_data_timeout_ms =
-      static_cast<uint32_t>(p.optional_uint("h2c_data_timeout_ms", UINT32_MAX).value_or(o.h2c_data_timeout_ms));
-  o.incomplete_pdu_timeout_ms = static_cast<uint32_t>(
-      p.optional_uint("incomplete_pdu_timeout_ms", UINT32_MAX).value_or(o.incomplete_pdu_timeout_ms));
-  o.max_connections_per_listener = static_cast<uint32_t>(
-      p.optional_uint("max_connections_per_listener", UINT32_MAX).value_or(o.max_connections_per_listener));
-  o.c2h_success = p.optional_bool("c2h_success").value_or(o.c2h_success);
-  o.sock_priority = static_cast<uint32_t>(p.optional_uint("sock_priority", 6).value_or(0));
-  o.abort_timeout_sec = static_cast<uint32_t>(p.optional_uint("abort_timeout_sec", UINT32_MAX).value_or(1));
-  o.ack_timeout = static_cast<uint32_t>(p.optional_uint("ack_timeout", UINT32_MAX).value_or(0));
-  o.data_wr_pool_size = static_cast<uint32_t>(p.optional_uint("data_wr_pool_size", UINT32_MAX).value_or(0));
-  o.disable_command_passthru = p.optional_bool("disable_command_passthru").value_or(false);
-  o.kas = static_cast<uint16_t>(p.optional_uint("kas", UINT16_MAX).value_or(o.kas));
-  o.min_kato = static_cast<uint32_t>(p.optional_uint("min_kato", UINT32_MAX).value_or(o.min_kato));
-  if (p.optional_bool("dif_insert_or_strip").value_or(false)) p.fail("dif_insert_or_strip", "not supported");
-  if (p.optional_bool("zcopy").value_or(false)) p.fail("zcopy", "not supported");
-  // RDMA/FC/vfio-user knobs and SPDK buffer-cache tuning: accepted, meaningless here.
-  p.ignore({"tgt_name", "iobuf_small_cache_size", "iobuf_large_cache_size", "num_cqe", "max_srq_depth", "no_srq",
-            "acceptor_backlog", "no_wr_batching", "control_msg_num", "disable_mappable_bar0", "disable_adaptive_irq",
-            "disable_shadow_doorbells", "acceptor_poll_rate", "masked_oncs", "masked_fuses"});
-  if (p.ok() && lower(trtype) != "tcp") p.fail("trtype", fmt::format("'{}' is not supported; nvmfd serves TCP", trtype));
-  if (p.ok() && (o.max_queue_depth < 2)) p.fail("max_queue_depth", "must be at least 2");
-  if (p.ok() && (o.max_aq_depth < 32 || o.max_aq_depth > 4096)) p.fail("max_aq_depth", "must be 32..4096");
-  if (p.ok() && o.max_io_qpairs_per_ctrlr < 1) p.fail("max_io_qpairs_per_ctrlr", "must be at least 1");
-  if (p.ok() && (o.max_io_size < 4096 || o.max_io_size > (4u << 20) || !std::has_single_bit(o.max_io_size)))
-    p.fail("max_io_size", "must be a power of two from 4096 to 4194304");
-  if (p.ok() && (o.in_capsule_data_size > 131072 || o.in_capsule_data_size % 16 != 0))
-    p.fail("in_capsule_data_size", "must be a multiple of 16, at most 131072");
-  if (p.ok() && (o.io_unit_size < 4096 || o.io_unit_size > buffer_pool::max_size))
-    p.fail("io_unit_size", "must be 4096 to 4194304");
-  if (p.ok() && uint64_t{o.num_shared_buffers} * o.io_unit_size < o.max_io_size)
-    p.fail("num_shared_buffers", "num_shared_buffers x io_unit_size must hold at least one max_io_size command");
-  if (auto f = p.finish(); !f) return f.take_err();
-  if (auto r = t.add_transport(std::make_unique<tcp_transport>(t, o)); !r) return r.take_err();
   return json(true);
 }
 
@@ -451,9 +371,9 @@ void add_nvmf_methods(rpc_method_table& m, nvmf_target& t, bdev_registry& bdevs,
     p.ignore({"tgt_name"});
     if (auto f = p.finish(); !f) return f.take_err();
     json out = json::array();
-    if (trtype && lower(*trtype) != "tcp") return error{errc::not_found, fmt::format("transport {} not found", *trtype)};
     for (auto* tr : t.transports())
       if (!trtype || lower(std::string(tr->name())) == lower(*trtype)) out.push_back(transport_json(*tr));
+    if (trtype && out.empty()) return error{errc::not_found, fmt::format("transport {} not found", *trtype)};
     return out;
   });
   m.add("nvmf_create_subsystem", [&t](const json& params) { return create_subsystem(t, params); });

@@ -89,6 +89,8 @@ result<json> get_stats(nvmf_target& t, const json& params) {
   param_reader p(params);
   (void)p.optional_string("tgt_name");
   if (auto r = p.finish(); !r) return r.take_err();
+  json transports = json::array();
+  for (auto* tr : t.transports()) transports.push_back({{"trtype", std::string(tr->name())}});
   json groups = json::array();
   for (const auto& g : t.poll_groups())
     groups.push_back({{"name", poll_group_name(g.reactor)},
@@ -99,7 +101,7 @@ result<json> get_stats(nvmf_target& t, const json& params) {
                       {"current_unassociated_qpairs", g.current_unassociated_qpairs},
                       {"pending_bdev_io", g.pending_bdev_io},
                       {"completed_nvme_io", g.completed_nvme_io},
-                      {"transports", json::array({{{"trtype", "TCP"}}})}});
+                      {"transports", transports}});
   return json{{"tick_rate", tick_clock::rate()}, {"poll_groups", std::move(groups)}};
 }
 

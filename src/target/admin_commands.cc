@@ -62,7 +62,7 @@ void fill_identify_controller(target_queue& q, controller& c, identify_controlle
   id.aerl = max_outstanding_aers - 1;
   id.kas = limits.kas;
   id.maxcmd = discovery ? limits.max_aq_depth : limits.max_queue_depth;
-  id.sgls = sgls_bits::supported | sgls_bits::address_is_offset;
+  id.sgls = sgls_bits::supported | sgls_bits::address_is_offset | (limits.keyed_sgl ? sgls_bits::keyed_data_block : 0);
   id.msdbd = 1;
   id.ofcs = 1;  // Disconnect command supported
   set_padded(id.subnqn, sub.nqn(), '\0');

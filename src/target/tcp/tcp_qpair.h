@@ -27,7 +27,7 @@
 #include "nvme_tcp/socket.h"
 #include "reactor/reactor.h"
 #include "target/target_queue.h"
-#include "target/tcp/data_buffer_budget.h"
+#include "target/data_buffer_budget.h"
 #include "target/tcp/receive_watchdog.h"
 #include "target/tcp/tcp_request.h"
 #include "target/tcp/tcp_transport.h"

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "target/target_transport.h"
-#include "target/tcp/data_buffer_budget.h"
+#include "target/data_buffer_budget.h"
 #include "target/tcp/tcp_transport_options.h"
 #include "tls/tls_psk.h"
 

@@ -41,14 +41,7 @@ struct tcp_transport_options {
 
 // The limits the command handlers see on a TCP queue (the TCP-only options stay here).
 inline queue_limits limits_of(const tcp_transport_options& o) {
-  queue_limits l;
-  l.max_queue_depth = o.max_queue_depth;
-  l.max_aq_depth = o.max_aq_depth;
-  l.max_io_qpairs_per_ctrlr = o.max_io_qpairs_per_ctrlr;
-  l.in_capsule_data_size = o.in_capsule_data_size;
-  l.max_io_size = o.max_io_size;
-  l.kas = o.kas;
-  l.min_kato = o.min_kato;
+  queue_limits l = common_limits(o);
   return l;
 }
 

@@ -1,7 +1,7 @@
 // data_buffer_budget: the limit holds over all reactors, credit held by one reactor never
 // makes another wait while the total in use is under the limit, and concurrent takes and
 // gives from several threads balance out.
-#include "target/tcp/data_buffer_budget.h"
+#include "target/data_buffer_budget.h"
 
 #include <gtest/gtest.h>
 

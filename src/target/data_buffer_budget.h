@@ -1,6 +1,6 @@
 #pragma once
-// data_buffer_budget: how many bytes of data buffers the requests of one TCP transport may
-// hold at once, over all its connections and reactors: num_shared_buffers × io_unit_size
+// data_buffer_budget: how many bytes of data buffers the requests of one transport (TCP, RDMA)
+// may hold at once, over all its connections and reactors: num_shared_buffers × io_unit_size
 // (SPDK's shared buffer pool, counted in bytes because nvmfd's buffers are contiguous and
 // sized by buffer_pool's classes). A request that finds the budget spent waits for a
 // buffer (tcp_qpair); nothing allocates beyond it, whatever the hosts send.
@@ -24,7 +24,6 @@
 #include <memory>
 
 #include "base/buffer_pool.h"
-#include "target/tcp/tcp_transport_options.h"
 
 namespace nvmfd {
 
@@ -42,7 +41,8 @@ class data_buffer_budget {
 
   // num_shared_buffers × io_unit_size, but never less than one command of max_io_size,
   // so that every valid command can be served.
-  static uint64_t limit_of(const tcp_transport_options& o) {
+  template <class Options>
+  static uint64_t limit_of(const Options& o) {
     return std::max<uint64_t>(uint64_t{o.num_shared_buffers} * o.io_unit_size,
                               buffer_pool::class_bytes(o.max_io_size));
   }
