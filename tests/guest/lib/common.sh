@@ -152,7 +152,9 @@ lp_inputs_hash() {
 # iproute2's rdma, rping, ibv_devices, ibv_devinfo with libibverbs/librdmacm (ldd); the rxe
 # verbs provider that libibverbs dlopen()s and its /etc/libibverbs.d/rxe.driver. Call it
 # before lp_prepare, which installs the host packages they come from when missing (root).
-LP_RDMA_MODULES="rdma_rxe rdma_cm rdma_ucm ib_uverbs ib_core nvme_rdma nvmet_rdma veth"   # veth: a second RoCE network inside the guest
+# crc32_generic: rdma_rxe allocates the "crc32" shash (ICRC) at link add; not a module dependency
+# veth: a second RoCE network inside the guest
+LP_RDMA_MODULES="rdma_rxe crc32_generic rdma_cm rdma_ucm ib_uverbs ib_core nvme_rdma nvmet_rdma veth"
 LP_RDMA_PKGS="ibverbs-providers ibverbs-utils rdmacm-utils"
 lp_rdma_enable() {
     local prov
@@ -164,7 +166,8 @@ lp_rdma_enable() {
     [ -n "$prov" ] || lp_die "--rdma: no rxe verbs provider (librxe-rdmav*.so from ibverbs-providers)"
     [ -f /etc/libibverbs.d/rxe.driver ] || lp_die "--rdma: /etc/libibverbs.d/rxe.driver is missing"
     LP_GUEST_BINS="$LP_GUEST_BINS /usr/bin/rdma /usr/bin/rping /usr/bin/ibv_devices /usr/bin/ibv_devinfo"
-    LP_GUEST_FILES="$LP_GUEST_FILES $prov /etc/libibverbs.d/rxe.driver"
+    # libgcc_s: glibc dlopen()s it for pthread_cancel/pthread_exit (rping's threads)
+    LP_GUEST_FILES="$LP_GUEST_FILES $prov /etc/libibverbs.d/rxe.driver $(ldconfig -p | awk '/libgcc_s\.so\.1 .*x86-64/{print $NF; exit}')"
 }
 
 # Sets LP_VMLINUZ, LP_INITRAMFS, LP_BUILD_DIR. Installs/downloads/builds only what is missing.
