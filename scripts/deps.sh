@@ -11,6 +11,7 @@ pkgs=(cmake ninja-build ccache g++ clang libclang-rt-14-dev pkg-config
       libbsd0 libnuma1 libaio1 libkeyutils1 libssl3 libuuid1   # SPDK peer's runtime (tests/spdk)
       librbd-dev librados-dev ceph-mon ceph-osd ceph-common uuid-runtime   # RBD bdev; tests/ceph cluster
       libcpp-httplib-dev prometheus                    # the metrics endpoint; its test scrapes with a real Prometheus
+      librdmacm-dev libibverbs-dev ibverbs-providers rdmacm-utils ibverbs-utils   # NVMe/RDMA; rxe tests in the guest
       libsystemd-dev systemd help2man lintian)  # sd_notify; unit checks, man pages, the package (packaging/)
 missing=()
 for p in "${pkgs[@]}"; do

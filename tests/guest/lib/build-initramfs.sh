@@ -5,7 +5,8 @@
 # Output directory (created atomically):
 #   vmlinuz          guest kernel (from the Debian linux-image package)
 #   initramfs.img    zstd-compressed newc cpio: busybox (+libs), nvme-cli (+libs), iproute2 ip/ss/tc,
-#                    kernel modules (+deps, decompressed), /init, lp-host, /lp/lp-guest.sh
+#                    $LP_GUEST_FILES, kernel modules (+deps, decompressed), /init, lp-host,
+#                    /lp/lp-guest.sh
 #   info             human-readable summary (kernel version, module list, sizes)
 
 lp__copy_file() {  # src root  (keeps the absolute path inside root, follows symlinks)
@@ -87,6 +88,16 @@ lp__build_in() {
         for f in $(lp_bin_and_libs "$b"); do lp__copy_file "$f" "$root"; done
     done
 
+    # --- plain host files (dlopen()ed plug-ins, their configuration) at the same path
+    for b in $LP_GUEST_FILES; do
+        if [ ! -e "$b" ]; then lp_log "warning: $b not found, not included"; continue; fi
+        rm -f "$root$b"
+        case "$b" in
+            *.so|*.so.*) for f in $(lp_bin_and_libs "$b"); do lp__copy_file "$f" "$root"; done ;;
+            *) lp__copy_file "$b" "$root" ;;
+        esac
+    done
+
     # --- kernel modules: closure of $LP_MODULES (deps + softdeps), stored uncompressed
     : > "$tmp/modlist"
     for m in $LP_MODULES; do
@@ -135,6 +146,7 @@ lp__build_in() {
         echo "kernel version: $kver"
         echo "busybox package: $(basename "$LP_BUSYBOX_DEB")"
         echo "binaries: $LP_GUEST_BINS"
+        echo "files: $LP_GUEST_FILES"
         echo "modules requested: $LP_MODULES"
         echo "modules included:"; (cd "$root/lib/modules/$kver" && find . -name '*.ko' | sort | sed 's/^/  /')
         echo "initramfs: $(stat -c %s "$tmp/initramfs.img") bytes compressed, $(du -sb "$root" | cut -f1) bytes unpacked"

@@ -19,6 +19,9 @@ LP_HOST_PKGS="${LP_HOST_PKGS:-qemu-system-x86 nvme-cli cpio iproute2 kmod zstd x
 LP_GUEST_BINS="${LP_GUEST_BINS:-/usr/sbin/nvme /usr/bin/ip /usr/bin/ss /usr/sbin/tc}"
 # Kernel modules put in the initramfs (dependencies and softdeps resolved automatically).
 LP_MODULES="${LP_MODULES:-configfs virtio_pci virtio_net nvme_core nvme_fabrics nvme_tcp nvmet nvmet_tcp null_blk loop crc32c_generic crc32c_intel 9pnet_virtio 9p sch_netem}"
+# Host files copied into the guest as they are, at the same path (for what ldd cannot see:
+# dlopen()ed plug-ins, their configuration). A shared object brings its ldd libraries along.
+LP_GUEST_FILES="${LP_GUEST_FILES:-}"
 # Address plan for netns mode: path i uses ${LP_SUBNET_PREFIX}.i.0/24, host .1, guest .2.
 LP_SUBNET_PREFIX="${LP_SUBNET_PREFIX:-10.77}"
 LP_TAP_PREFIX="${LP_TAP_PREFIX:-lptap}"
@@ -132,14 +135,39 @@ lp_inputs_hash() {
         echo "busybox $(basename "$LP_BUSYBOX_DEB") $(stat -c %s "$LP_BUSYBOX_DEB")"
         echo "modules $LP_MODULES"
         echo "bins $LP_GUEST_BINS"
+        [ -z "$LP_GUEST_FILES" ] || echo "files $LP_GUEST_FILES"
         cat "$LP_LIB_DIR/build-initramfs.sh" "$LP_LIB_DIR/guest-init" "$LP_LIB_DIR/lp-host" \
             "$LP_LIB_DIR/lp-guest.sh"
         local b f
-        for b in $LP_GUEST_BINS; do
-            [ -x "$b" ] || continue
+        for b in $LP_GUEST_BINS $LP_GUEST_FILES; do
+            [ -e "$b" ] || continue
             for f in $(lp_bin_and_libs "$b"); do stat -L -c '%n %s %Y' "$f"; done
         done
     } | sha256sum | cut -c1-16
+}
+
+# ---------------------------------------------------------------- RDMA (soft-RoCE)
+# lp_rdma_enable: adds what run-guest --rdma promises to the build inputs (a separate cached
+# initramfs): the rxe, RDMA CM / verbs user-access and NVMe/RDMA host and target modules;
+# iproute2's rdma, rping, ibv_devices, ibv_devinfo with libibverbs/librdmacm (ldd); the rxe
+# verbs provider that libibverbs dlopen()s and its /etc/libibverbs.d/rxe.driver. Call it
+# before lp_prepare, which installs the host packages they come from when missing (root).
+# crc32_generic: rdma_rxe allocates the "crc32" shash (ICRC) at link add; not a module dependency
+# veth: a second RoCE network inside the guest
+LP_RDMA_MODULES="rdma_rxe crc32_generic rdma_cm rdma_ucm ib_uverbs ib_core nvme_rdma nvmet_rdma veth"
+LP_RDMA_PKGS="ibverbs-providers ibverbs-utils rdmacm-utils"
+lp_rdma_enable() {
+    local prov
+    LP_MODULES="$LP_MODULES $LP_RDMA_MODULES"
+    LP_HOST_PKGS="$LP_HOST_PKGS $LP_RDMA_PKGS"
+    lp_ensure_host_pkgs
+    # the provider directory is libibverbs' compiled-in multiarch path
+    prov="$(ls /usr/lib/*/libibverbs/librxe-rdmav*.so 2>/dev/null | head -n1 || true)"
+    [ -n "$prov" ] || lp_die "--rdma: no rxe verbs provider (librxe-rdmav*.so from ibverbs-providers)"
+    [ -f /etc/libibverbs.d/rxe.driver ] || lp_die "--rdma: /etc/libibverbs.d/rxe.driver is missing"
+    LP_GUEST_BINS="$LP_GUEST_BINS /usr/bin/rdma /usr/bin/rping /usr/bin/ibv_devices /usr/bin/ibv_devinfo"
+    # libgcc_s: glibc dlopen()s it for pthread_cancel/pthread_exit (rping's threads)
+    LP_GUEST_FILES="$LP_GUEST_FILES $prov /etc/libibverbs.d/rxe.driver $(ldconfig -p | awk '/libgcc_s\.so\.1 .*x86-64/{print $NF; exit}')"
 }
 
 # Sets LP_VMLINUZ, LP_INITRAMFS, LP_BUILD_DIR. Installs/downloads/builds only what is missing.
