@@ -157,7 +157,9 @@ nvme_status connect_io(connect_context& cx, const connect_data& d, const std::sh
 // SPDK's hosts send it unless told a host NQN. A non-empty one must be a valid NQN.
 nvme_status do_connect(target_queue& q, target_request& req) {
   connect_context cx{q, req, decode_connect(req.cmd), {}, {}};
-  auto d = decode_connect_data(req.in_capsule_data());
+  // The data is at buf by now, whether it came in the capsule (TCP) or was read from the
+  // host's buffer (RDMA's keyed SGL).
+  auto d = decode_connect_data(req.data());
   if (d) {
     cx.subnqn = nqn_from_field(d->subnqn);
     cx.hostnqn = nqn_from_field(d->hostnqn);
@@ -167,10 +169,9 @@ nvme_status do_connect(target_queue& q, target_request& req) {
   if (cx.f.recfmt != 0)
     return cx.refuse(nvme_status::specific(sc_command_specific::incompatible_format),
                      fmt::format("record format {} is not 0", cx.f.recfmt), &field_recfmt);
-  if (!d || req.in_capsule_len != sizeof(connect_data))
+  if (!d || req.xfer_len != sizeof(connect_data))
     return cx.refuse(nvme_status::generic(sc_generic::data_sgl_length_invalid),
-                     fmt::format("Connect data is {} bytes in the capsule, not {}", req.in_capsule_len,
-                                 sizeof(connect_data)));
+                     fmt::format("Connect data is {} bytes, not {}", req.xfer_len, sizeof(connect_data)));
   if (!cx.hostnqn.empty())
     if (auto v = validate_nqn(cx.hostnqn); !v) return cx.invalid_param(field_hostnqn, v.err().message);
   std::shared_ptr<subsystem> sub;
