@@ -75,7 +75,7 @@ struct host_request final : tx_pdu_done {
   std::array<std::byte, 24 + 4> h2c_hdr{};
   tx_pdu cmd_tx, h2c_tx;
   host_request* next_free = nullptr;
-  class host_qpair* qp = nullptr;
+  class tcp_host_qpair* qp = nullptr;
 
   void on_pdu_sent(tx_pdu& p) override;
 };

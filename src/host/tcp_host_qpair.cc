@@ -1,4 +1,4 @@
-#include "host/host_qpair.h"
+#include "host/tcp_host_qpair.h"
 
 #include <unistd.h>
 
@@ -16,7 +16,7 @@ nvme_status path_error() { return nvme_status::path(sc_host::host_path_error); }
 }  // namespace
 
 
-host_qpair::host_qpair(reactor& r, int fd, const host_qpair_params& p, std::shared_ptr<tls::tls_session> tls)
+tcp_host_qpair::tcp_host_qpair(reactor& r, int fd, const tcp_host_qpair_params& p, std::shared_ptr<tls::tls_session> tls)
     : reactor_(r),
       fd_(fd),
       params_(p),
@@ -33,18 +33,18 @@ host_qpair::host_qpair(reactor& r, int fd, const host_qpair_params& p, std::shar
   }
 }
 
-host_qpair::~host_qpair() {
+tcp_host_qpair::~tcp_host_qpair() {
   if (!channel_ && fd_ >= 0) ::close(fd_);
 }
 
-void host_qpair::start() {
+void tcp_host_qpair::start() {
   if (failed_) return;
   channel_ = tls_ ? make_tls_pdu_channel(reactor_, fd_, std::move(tls_), reader_, writer_, *this)
                  : make_pdu_channel(reactor_, fd_, reader_, writer_, *this);
   if (auto w = channel_->start(); !w) fail(w.err().message);
 }
 
-host_request* host_qpair::alloc() {
+host_request* tcp_host_qpair::alloc() {
   if (failed_ || !free_) return nullptr;
   host_request* r = free_;
   free_ = r->next_free;
@@ -60,7 +60,7 @@ host_request* host_qpair::alloc() {
   return r;
 }
 
-host_request* host_qpair::find_by_cid(uint16_t cid) {
+host_request* tcp_host_qpair::find_by_cid(uint16_t cid) {
   uint16_t index = static_cast<uint16_t>(cid & ((1u << index_bits_) - 1));
   uint16_t gen = static_cast<uint16_t>(cid >> index_bits_);
   if (index >= slots_.size()) return nullptr;
@@ -71,7 +71,7 @@ host_request* host_qpair::find_by_cid(uint16_t cid) {
   return r;
 }
 
-void host_qpair::submit(host_request& req) {
+void tcp_host_qpair::submit(host_request& req) {
   req.generation = static_cast<uint16_t>((req.generation + 1) & ((1u << (16 - index_bits_)) - 1));
   uint16_t cid = static_cast<uint16_t>((req.generation << index_bits_) | req.index);
   req.cmd.cid = cid;
@@ -112,7 +112,7 @@ void host_qpair::submit(host_request& req) {
   if (req.deadline != clock_type::time_point::max() && !timeout_timer_) arm_timeout_check();
 }
 
-void host_qpair::complete(host_request& req, const nvme_completion& c) {
+void tcp_host_qpair::complete(host_request& req, const nvme_completion& c) {
   req.state = host_request_state::free;
   --outstanding_;
   if (req.awaited) reactor_.remove_pending();
@@ -129,14 +129,14 @@ void host_qpair::complete(host_request& req, const nvme_completion& c) {
 // controller may answer before it has read all the data (an error, or with io_uring our
 // send's completion may simply be seen after its answer); a completion that frees the slot
 // here would let the writer send from a reused slot and a buffer given back to its owner.
-void host_qpair::finish(host_request& req, const nvme_completion& c) {
+void tcp_host_qpair::finish(host_request& req, const nvme_completion& c) {
   if (!req.cmd_queued && !req.h2c_queued) return complete(req, c);
   req.state = host_request_state::answered;
   req.answer = c;
   req.h2c_pending = 0;
 }
 
-void host_qpair::wait_for_slot(slot_waiter& w) {
+void tcp_host_qpair::wait_for_slot(slot_waiter& w) {
   w.next = nullptr;
   if (wait_tail_)
     wait_tail_->next = &w;
@@ -145,7 +145,7 @@ void host_qpair::wait_for_slot(slot_waiter& w) {
   wait_tail_ = &w;
 }
 
-void host_qpair::wake_waiters() {
+void tcp_host_qpair::wake_waiters() {
   // Each waiter takes a slot (or, on a failed queue, finds none and gives up).
   while (wait_head_ && (free_ || failed_)) {
     slot_waiter* w = wait_head_;
@@ -158,7 +158,7 @@ void host_qpair::wake_waiters() {
 
 // --- receive ---------------------------------------------------------------------------
 
-void host_qpair::on_channel_error(channel_error e) {
+void tcp_host_qpair::on_channel_error(channel_error e) {
   switch (e) {
     case channel_error::peer_closed:
       fail("the controller closed the connection");
@@ -173,11 +173,11 @@ void host_qpair::on_channel_error(channel_error e) {
   }
 }
 
-void host_qpair::on_channel_quiet() {
+void tcp_host_qpair::on_channel_quiet() {
   auto last = std::move(self_);  // may be the last reference: nothing of this is used after
 }
 
-std::variant<std::byte*, term_error> host_qpair::on_pdu_header(std::span<const std::byte> header, uint32_t data_len) {
+std::variant<std::byte*, term_error> tcp_host_qpair::on_pdu_header(std::span<const std::byte> header, uint32_t data_len) {
   auto ch = load_wire<pdu_common_header>(header.data());
   switch (static_cast<pdu_type>(ch.type)) {
     case pdu_type::c2h_data: {
@@ -225,7 +225,7 @@ std::variant<std::byte*, term_error> host_qpair::on_pdu_header(std::span<const s
   }
 }
 
-void host_qpair::on_pdu_received(std::span<const std::byte> header, bool data_digest_ok) {
+void tcp_host_qpair::on_pdu_received(std::span<const std::byte> header, bool data_digest_ok) {
   auto ch = load_wire<pdu_common_header>(header.data());
   switch (static_cast<pdu_type>(ch.type)) {
     case pdu_type::capsule_resp: {
@@ -273,7 +273,7 @@ void host_qpair::on_pdu_received(std::span<const std::byte> header, bool data_di
 
 // --- send ------------------------------------------------------------------------------
 
-void host_qpair::queue_h2c(host_request& req) {
+void tcp_host_qpair::queue_h2c(host_request& req) {
   uint32_t chunk = std::min(req.h2c_pending, params_.maxh2cdata);
   bool last = chunk == req.h2c_pending;
   data_pdu d{};
@@ -295,7 +295,7 @@ void host_qpair::queue_h2c(host_request& req) {
   schedule_flush();
 }
 
-void host_qpair::on_request_pdu_sent(host_request& req, tx_pdu& p) {
+void tcp_host_qpair::on_request_pdu_sent(host_request& req, tx_pdu& p) {
   (&p == &req.cmd_tx ? req.cmd_queued : req.h2c_queued) = false;
   if (failed_) return;
   if (req.state == host_request_state::answered) {
@@ -305,13 +305,13 @@ void host_qpair::on_request_pdu_sent(host_request& req, tx_pdu& p) {
   if (req.h2c_pending > 0 && !req.h2c_queued) queue_h2c(req);
 }
 
-void host_qpair::schedule_flush() {
+void tcp_host_qpair::schedule_flush() {
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
   reactor_.defer(*this);
 }
 
-void host_qpair::run_deferred() {
+void tcp_host_qpair::run_deferred() {
   flush_scheduled_ = false;
   if (failed_) {
     // Commands submitted after the failure: complete them now, from the loop.
@@ -322,14 +322,14 @@ void host_qpair::run_deferred() {
   flush_now();
 }
 
-void host_qpair::flush_now() {
+void tcp_host_qpair::flush_now() {
   if (failed_ || !channel_) return;
   channel_->flush();
 }
 
 // --- failure and timeouts --------------------------------------------------------------
 
-void host_qpair::fail(const std::string& why, bool expected) {
+void tcp_host_qpair::fail(const std::string& why, bool expected) {
   if (failed_) return;
   failed_ = true;
   failure_ = why;
@@ -363,10 +363,10 @@ void host_qpair::fail(const std::string& why, bool expected) {
   if (on_failure_) on_failure_(why);
 }
 
-void host_qpair::arm_timeout_check() {
+void tcp_host_qpair::arm_timeout_check() {
   uint32_t base = params_.io_timeout_ms ? params_.io_timeout_ms : 4000;
   auto period = std::chrono::milliseconds(std::max<uint32_t>(50, std::min<uint32_t>(base / 4, 250)));
-  std::weak_ptr<host_qpair> weak = weak_from_this();
+  std::weak_ptr<tcp_host_qpair> weak = weak_from_this();
   timeout_timer_ = reactor_.schedule(period, [weak] {
     if (auto q = weak.lock()) {
       q->timeout_timer_ = 0;
@@ -375,7 +375,7 @@ void host_qpair::arm_timeout_check() {
   });
 }
 
-void host_qpair::check_timeouts() {
+void tcp_host_qpair::check_timeouts() {
   if (failed_) return;
   auto now = reactor_.now();
   for (auto& s : slots_) {

@@ -1,5 +1,5 @@
 #pragma once
-// host_qpair: the host side of one NVMe/TCP connection (an admin or an I/O queue).
+// tcp_host_qpair: the host side of one NVMe/TCP connection (an admin or an I/O queue).
 //
 // Created on a control thread for a socket whose ICReq/ICResp exchange is done
 // (icreq_exchange), then started on one reactor; from then on everything runs there:
@@ -15,7 +15,7 @@
 // writer reads them.
 // Socket I/O goes through a pdu_channel (epoll or io_uring, after the reactor's backend).
 //
-// Lifetime: a host_qpair is owned by shared_ptrs. After fail(), io_uring operations may
+// Lifetime: a tcp_host_qpair is owned by shared_ptrs. After fail(), io_uring operations may
 // still point at its command slots (PDU headers) until its channel is quiet: the queue
 // holds a reference to itself until then, so the last owner may let go at any time. The
 // data buffers of failed commands are the callers' again at once: the socket is shut down
@@ -37,13 +37,13 @@
 
 namespace nvmfd {
 
-class host_qpair;
+class tcp_host_qpair;
 struct slot_waiter;
 
 // Told when a queue has a free slot for a waiter (or failed: then alloc() returns nullptr).
 class slot_waiter_callback {
  public:
-  virtual void on_slot_free(host_qpair& q, slot_waiter& w) = 0;
+  virtual void on_slot_free(tcp_host_qpair& q, slot_waiter& w) = 0;
 
  protected:
   ~slot_waiter_callback() = default;
@@ -55,7 +55,7 @@ struct slot_waiter {
   slot_waiter_callback* cb = nullptr;
 };
 
-struct host_qpair_params {
+struct tcp_host_qpair_params {
   qid_t qid = admin_qid;
   uint16_t queue_size = 32;        // slots (commands outstanding at most)
   bool hdgst = false;
@@ -66,14 +66,14 @@ struct host_qpair_params {
   uint32_t io_timeout_ms = 30000;  // 0: no timeout
 };
 
-class host_qpair final : public pdu_channel_client,
+class tcp_host_qpair final : public pdu_channel_client,
                          public pdu_reader_sink,
                          public deferred_task,
-                         public std::enable_shared_from_this<host_qpair> {
+                         public std::enable_shared_from_this<tcp_host_qpair> {
  public:
   // tls: the client side of a TLS session on fd whose handshake is done (the opener's), or null.
-  host_qpair(reactor& r, int fd, const host_qpair_params& p, std::shared_ptr<tls::tls_session> tls = nullptr);
-  ~host_qpair();
+  tcp_host_qpair(reactor& r, int fd, const tcp_host_qpair_params& p, std::shared_ptr<tls::tls_session> tls = nullptr);
+  ~tcp_host_qpair();
 
   // On the reactor: registers the socket. Any thread may call start_on() instead.
   void start();
@@ -126,12 +126,12 @@ class host_qpair final : public pdu_channel_client,
 
   reactor& reactor_;
   int fd_;
-  host_qpair_params params_;
+  tcp_host_qpair_params params_;
   pdu_reader reader_;
   pdu_writer writer_;
   std::shared_ptr<tls::tls_session> tls_;  // until start() hands it to the channel
   std::unique_ptr<pdu_channel> channel_;     // from start() on, owns the socket
-  std::shared_ptr<host_qpair> self_;         // after fail(), until the channel is quiet
+  std::shared_ptr<tcp_host_qpair> self_;         // after fail(), until the channel is quiet
   std::vector<std::unique_ptr<host_request>> slots_;
   host_request* free_ = nullptr;
   unsigned index_bits_ = 0;
