@@ -2,34 +2,23 @@
 
 #include <unistd.h>
 
-#include <bit>
 #include <cstring>
 
 #include <fmt/format.h>
 
-#include "base/log.h"
-
 namespace nvmfd {
 
-namespace {
-nvme_status path_error() { return nvme_status::path(sc_host::host_path_error); }
-}  // namespace
-
-
-tcp_host_qpair::tcp_host_qpair(reactor& r, int fd, const tcp_host_qpair_params& p, std::shared_ptr<tls::tls_session> tls)
-    : reactor_(r),
+tcp_host_qpair::tcp_host_qpair(reactor& r, int fd, const tcp_host_qpair_params& p,
+                               std::shared_ptr<tls::tls_session> tls)
+    : host_queue(r, p.qid, p.queue_size, p.io_timeout_ms),
       fd_(fd),
       params_(p),
       reader_(*this, pdu_check_params{pdu_role::host, true, p.hdgst, p.ddgst, 0, 16u << 20}),
-      tls_(std::move(tls)) {
-  index_bits_ = std::max(1u, static_cast<unsigned>(std::bit_width(unsigned{p.queue_size} - 1)));
-  for (uint16_t i = 0; i < p.queue_size; ++i) {
-    auto s = std::make_unique<host_request>();
-    s->index = i;
-    s->qp = this;
-    s->next_free = free_;
-    free_ = s.get();
-    slots_.push_back(std::move(s));
+      tls_(std::move(tls)),
+      tcp_(p.queue_size) {
+  for (auto& s : slots_) {
+    tcp_[s->index].qp = this;
+    tcp_[s->index].req = s.get();
   }
 }
 
@@ -38,89 +27,40 @@ tcp_host_qpair::~tcp_host_qpair() {
 }
 
 void tcp_host_qpair::start() {
-  if (failed_) return;
+  if (failed()) return;
   channel_ = tls_ ? make_tls_pdu_channel(reactor_, fd_, std::move(tls_), reader_, writer_, *this)
                  : make_pdu_channel(reactor_, fd_, reader_, writer_, *this);
   if (auto w = channel_->start(); !w) fail(w.err().message);
 }
 
-host_request* tcp_host_qpair::alloc() {
-  if (failed_ || !free_) return nullptr;
-  host_request* r = free_;
-  free_ = r->next_free;
-  r->next_free = nullptr;
-  r->state = host_request_state::sent;
-  r->data = nullptr;
-  r->data_len = 0;
-  r->host_to_controller = false;
-  r->cb = nullptr;
-  r->user = nullptr;
-  r->timeout_ms = 0;
-  r->cmd = {};
-  return r;
-}
-
-host_request* tcp_host_qpair::find_by_cid(uint16_t cid) {
-  uint16_t index = static_cast<uint16_t>(cid & ((1u << index_bits_) - 1));
-  uint16_t gen = static_cast<uint16_t>(cid >> index_bits_);
-  if (index >= slots_.size()) return nullptr;
-  host_request* r = slots_[index].get();
-  // An answered command takes no more PDUs: anything for it is stale.
-  if (r->state == host_request_state::free || r->state == host_request_state::answered || r->generation != gen)
-    return nullptr;
-  return r;
-}
-
-void tcp_host_qpair::submit(host_request& req) {
-  req.generation = static_cast<uint16_t>((req.generation + 1) & ((1u << (16 - index_bits_)) - 1));
-  uint16_t cid = static_cast<uint16_t>((req.generation << index_bits_) | req.index);
-  req.cmd.cid = cid;
+void tcp_host_qpair::send(host_request& req) {
+  slot& s = tcp_[req.index];
   req.cmd.flags = static_cast<uint8_t>((req.cmd.flags & 0x3f) | 0x40);  // PSDT 01b: SGL
-  req.c2h_received = 0;
-  req.data_status = {};
-  req.h2c_pending = req.h2c_offset = 0;
-  req.cmd_queued = req.h2c_queued = false;
-  req.in_capsule = req.host_to_controller && req.data_len > 0 && req.data_len <= params_.in_capsule_max;
+  s.c2h_received = 0;
+  s.data_status = {};
+  s.h2c_pending = s.h2c_offset = 0;
+  s.cmd_queued = s.h2c_queued = false;
+  s.in_capsule = req.host_to_controller && req.data_len > 0 && req.data_len <= params_.in_capsule_max;
   auto& sgl = req.cmd.sgl;
   sgl.address = 0;
   sgl.length = req.data_len;
-  sgl.sgl_identifier = req.in_capsule ? sgl_id::data_block_offset : sgl_id::transport_data_block;
-  uint32_t limit_ms = req.timeout_ms ? req.timeout_ms : params_.io_timeout_ms;
-  req.deadline = limit_ms && limit_ms != host_request::no_timeout
-                     ? reactor_.now() + std::chrono::milliseconds(limit_ms)
-                     : clock_type::time_point::max();
-  ++outstanding_;
-  req.awaited = req.timeout_ms != host_request::no_timeout;
-  if (req.awaited) reactor_.add_pending();
-  req.state = host_request_state::waiting;
+  sgl.sgl_identifier = s.in_capsule ? sgl_id::data_block_offset : sgl_id::transport_data_block;
 
   capsule_cmd_pdu pdu{};
   pdu.ch.type = static_cast<uint8_t>(pdu_type::capsule_cmd);
   pdu.sqe = req.cmd;
-  std::memcpy(req.cmd_hdr.data(), &pdu, sizeof(pdu));
-  pdu_writer::build(req.cmd_tx, req.cmd_hdr.data(), sizeof(pdu), req.in_capsule ? req.data : nullptr,
-                    req.in_capsule ? req.data_len : 0, params_.hdgst, params_.ddgst, params_.cpda_bytes);
-  req.cmd_tx.done = &req;
-  if (failed_) {
+  std::memcpy(s.cmd_hdr.data(), &pdu, sizeof(pdu));
+  pdu_writer::build(s.cmd_tx, s.cmd_hdr.data(), sizeof(pdu), s.in_capsule ? req.data : nullptr,
+                    s.in_capsule ? req.data_len : 0, params_.hdgst, params_.ddgst, params_.cpda_bytes);
+  s.cmd_tx.done = &s;
+  if (failed()) {
     // The queue died between alloc() and submit(): complete from the loop, not from here.
     schedule_flush();
     return;
   }
-  req.cmd_queued = true;
-  writer_.enqueue(req.cmd_tx);
+  s.cmd_queued = true;
+  writer_.enqueue(s.cmd_tx);
   schedule_flush();
-  if (req.deadline != clock_type::time_point::max() && !timeout_timer_) arm_timeout_check();
-}
-
-void tcp_host_qpair::complete(host_request& req, const nvme_completion& c) {
-  req.state = host_request_state::free;
-  --outstanding_;
-  if (req.awaited) reactor_.remove_pending();
-  host_callback* cb = req.cb;
-  req.next_free = free_;
-  free_ = &req;
-  if (cb) cb->on_host_complete(req, c);
-  wake_waiters();
 }
 
 // A completion from the controller. While the command's capsule or an H2CData PDU is still
@@ -130,30 +70,11 @@ void tcp_host_qpair::complete(host_request& req, const nvme_completion& c) {
 // send's completion may simply be seen after its answer); a completion that frees the slot
 // here would let the writer send from a reused slot and a buffer given back to its owner.
 void tcp_host_qpair::finish(host_request& req, const nvme_completion& c) {
-  if (!req.cmd_queued && !req.h2c_queued) return complete(req, c);
+  slot& s = tcp_[req.index];
+  if (!s.cmd_queued && !s.h2c_queued) return complete(req, c);
   req.state = host_request_state::answered;
   req.answer = c;
-  req.h2c_pending = 0;
-}
-
-void tcp_host_qpair::wait_for_slot(slot_waiter& w) {
-  w.next = nullptr;
-  if (wait_tail_)
-    wait_tail_->next = &w;
-  else
-    wait_head_ = &w;
-  wait_tail_ = &w;
-}
-
-void tcp_host_qpair::wake_waiters() {
-  // Each waiter takes a slot (or, on a failed queue, finds none and gives up).
-  while (wait_head_ && (free_ || failed_)) {
-    slot_waiter* w = wait_head_;
-    wait_head_ = w->next;
-    if (!wait_head_) wait_tail_ = nullptr;
-    w->next = nullptr;
-    w->cb->on_slot_free(*this, *w);
-  }
+  s.h2c_pending = 0;
 }
 
 // --- receive ---------------------------------------------------------------------------
@@ -177,7 +98,8 @@ void tcp_host_qpair::on_channel_quiet() {
   auto last = std::move(self_);  // may be the last reference: nothing of this is used after
 }
 
-std::variant<std::byte*, term_error> tcp_host_qpair::on_pdu_header(std::span<const std::byte> header, uint32_t data_len) {
+std::variant<std::byte*, term_error> tcp_host_qpair::on_pdu_header(std::span<const std::byte> header,
+                                                                   uint32_t data_len) {
   auto ch = load_wire<pdu_common_header>(header.data());
   switch (static_cast<pdu_type>(ch.type)) {
     case pdu_type::c2h_data: {
@@ -187,15 +109,16 @@ std::variant<std::byte*, term_error> tcp_host_qpair::on_pdu_header(std::span<con
         ++stale_completions_;
         return term_error{term_fes::invalid_header_field, offsetof(data_pdu, cccid)};
       }
+      slot& s = tcp_[req->index];
       uint32_t datao = d.datao.get(), datal = d.datal.get();
       if (datal != data_len) return term_error{term_fes::invalid_header_field, offsetof(data_pdu, datal)};
-      if (datao != req->c2h_received) return term_error{term_fes::data_transfer_out_of_range, offsetof(data_pdu, datao)};
+      if (datao != s.c2h_received) return term_error{term_fes::data_transfer_out_of_range, offsetof(data_pdu, datao)};
       if (uint64_t{datao} + datal > req->data_len)
         return term_error{term_fes::data_transfer_out_of_range, offsetof(data_pdu, datal)};
       bool success = d.ch.flags & pdu_flags::success;
       if (success && (!(d.ch.flags & pdu_flags::last_pdu) || datao + datal != req->data_len))
         return term_error{term_fes::invalid_header_field, ch_offset::flags};
-      rx_req_ = req;
+      rx_slot_ = &s;
       rx_datal_ = datal;
       rx_success_ = success;
       return req->data + datao;
@@ -203,18 +126,19 @@ std::variant<std::byte*, term_error> tcp_host_qpair::on_pdu_header(std::span<con
     case pdu_type::r2t: {
       auto r = load_wire<r2t_pdu>(header.data());
       host_request* req = find_by_cid(r.cccid.get());
-      if (!req || !req->host_to_controller || req->in_capsule) {
+      if (!req || !req->host_to_controller || tcp_[req->index].in_capsule) {
         ++stale_completions_;
         return term_error{term_fes::invalid_header_field, offsetof(r2t_pdu, cccid)};
       }
+      slot& s = tcp_[req->index];
       uint32_t off = r.r2to.get(), len = r.r2tl.get();
-      if (req->h2c_pending != 0) return term_error{term_fes::r2t_limit_exceeded, 0};  // we allow one R2T
-      if (off != req->h2c_offset) return term_error{term_fes::data_transfer_out_of_range, offsetof(r2t_pdu, r2to)};
+      if (s.h2c_pending != 0) return term_error{term_fes::r2t_limit_exceeded, 0};  // we allow one R2T
+      if (off != s.h2c_offset) return term_error{term_fes::data_transfer_out_of_range, offsetof(r2t_pdu, r2to)};
       if (len == 0 || uint64_t{off} + len > req->data_len)
         return term_error{term_fes::data_transfer_out_of_range, offsetof(r2t_pdu, r2tl)};
-      req->ttag = r.ttag.get();
-      req->h2c_pending = len;
-      rx_req_ = req;
+      s.ttag = r.ttag.get();
+      s.h2c_pending = len;
+      rx_slot_ = &s;
       return static_cast<std::byte*>(nullptr);
     }
     case pdu_type::capsule_resp:
@@ -237,27 +161,28 @@ void tcp_host_qpair::on_pdu_received(std::span<const std::byte> header, bool dat
         fail(fmt::format("completion for unknown or stale command ID {:#x}", r.cqe.cid.get()));
         return;
       }
+      const slot& s = tcp_[req->index];
       nvme_completion c{nvme_status::decode(r.cqe.status.get()), r.cqe.dw0.get(), r.cqe.dw1.get()};
-      if (c.status.ok() && !req->data_status.ok()) c.status = req->data_status;
-      if (c.status.ok() && !req->host_to_controller && req->c2h_received != req->data_len)
+      if (c.status.ok() && !s.data_status.ok()) c.status = s.data_status;
+      if (c.status.ok() && !req->host_to_controller && s.c2h_received != req->data_len)
         c.status = nvme_status::generic(sc_generic::data_transfer_error, false);
       finish(*req, c);
       break;
     }
     case pdu_type::c2h_data: {
-      host_request& req = *rx_req_;
-      rx_req_ = nullptr;
-      req.c2h_received += rx_datal_;
-      if (!data_digest_ok) req.data_status = nvme_status::generic(sc_generic::transient_transport_error, false);
-      if (rx_success_) finish(req, {req.data_status, 0, 0});
+      slot& s = *rx_slot_;
+      rx_slot_ = nullptr;
+      s.c2h_received += rx_datal_;
+      if (!data_digest_ok) s.data_status = nvme_status::generic(sc_generic::transient_transport_error, false);
+      if (rx_success_) finish(*s.req, {s.data_status, 0, 0});
       break;
     }
     case pdu_type::r2t: {
-      host_request& req = *rx_req_;
-      rx_req_ = nullptr;
+      slot& s = *rx_slot_;
+      rx_slot_ = nullptr;
       // The previous R2T's last H2CData may still be queued (its header is reused): then
       // on_request_pdu_sent queues this one.
-      if (!req.h2c_queued) queue_h2c(req);
+      if (!s.h2c_queued) queue_h2c(s);
       break;
     }
     case pdu_type::c2h_term_req: {
@@ -273,36 +198,37 @@ void tcp_host_qpair::on_pdu_received(std::span<const std::byte> header, bool dat
 
 // --- send ------------------------------------------------------------------------------
 
-void tcp_host_qpair::queue_h2c(host_request& req) {
-  uint32_t chunk = std::min(req.h2c_pending, params_.maxh2cdata);
-  bool last = chunk == req.h2c_pending;
+void tcp_host_qpair::queue_h2c(slot& s) {
+  host_request& req = *s.req;
+  uint32_t chunk = std::min(s.h2c_pending, params_.maxh2cdata);
+  bool last = chunk == s.h2c_pending;
   data_pdu d{};
   d.ch.type = static_cast<uint8_t>(pdu_type::h2c_data);
   d.ch.flags = last ? pdu_flags::last_pdu : 0;
   d.cccid = req.cmd.cid.get();
-  d.ttag = req.ttag;
-  d.datao = req.h2c_offset;
+  d.ttag = s.ttag;
+  d.datao = s.h2c_offset;
   d.datal = chunk;
-  std::memcpy(req.h2c_hdr.data(), &d, sizeof(d));
-  pdu_writer::build(req.h2c_tx, req.h2c_hdr.data(), sizeof(d), req.data + req.h2c_offset, chunk, params_.hdgst,
+  std::memcpy(s.h2c_hdr.data(), &d, sizeof(d));
+  pdu_writer::build(s.h2c_tx, s.h2c_hdr.data(), sizeof(d), req.data + s.h2c_offset, chunk, params_.hdgst,
                     params_.ddgst, params_.cpda_bytes);
-  req.h2c_offset += chunk;
-  req.h2c_pending -= chunk;
+  s.h2c_offset += chunk;
+  s.h2c_pending -= chunk;
   // The next chunk reuses this header: queue it once this one is on the socket.
-  req.h2c_tx.done = &req;
-  req.h2c_queued = true;
-  writer_.enqueue(req.h2c_tx);
+  s.h2c_tx.done = &s;
+  s.h2c_queued = true;
+  writer_.enqueue(s.h2c_tx);
   schedule_flush();
 }
 
-void tcp_host_qpair::on_request_pdu_sent(host_request& req, tx_pdu& p) {
-  (&p == &req.cmd_tx ? req.cmd_queued : req.h2c_queued) = false;
-  if (failed_) return;
-  if (req.state == host_request_state::answered) {
-    if (!req.cmd_queued && !req.h2c_queued) complete(req, req.answer);
+void tcp_host_qpair::on_request_pdu_sent(slot& s, tx_pdu& p) {
+  (&p == &s.cmd_tx ? s.cmd_queued : s.h2c_queued) = false;
+  if (failed()) return;
+  if (s.req->state == host_request_state::answered) {
+    if (!s.cmd_queued && !s.h2c_queued) complete(*s.req, s.req->answer);
     return;
   }
-  if (req.h2c_pending > 0 && !req.h2c_queued) queue_h2c(req);
+  if (s.h2c_pending > 0 && !s.h2c_queued) queue_h2c(s);
 }
 
 void tcp_host_qpair::schedule_flush() {
@@ -313,33 +239,17 @@ void tcp_host_qpair::schedule_flush() {
 
 void tcp_host_qpair::run_deferred() {
   flush_scheduled_ = false;
-  if (failed_) {
-    // Commands submitted after the failure: complete them now, from the loop.
-    for (auto& s : slots_)
-      if (s->state != host_request_state::free) complete(*s, {path_error(), 0, 0});
+  if (failed()) {
+    complete_unfinished();  // commands submitted after the failure, completed from the loop
     return;
   }
-  flush_now();
+  if (channel_) channel_->flush();
 }
 
-void tcp_host_qpair::flush_now() {
-  if (failed_ || !channel_) return;
-  channel_->flush();
-}
+// --- failure ---------------------------------------------------------------------------
 
-// --- failure and timeouts --------------------------------------------------------------
-
-void tcp_host_qpair::fail(const std::string& why, bool expected) {
-  if (failed_) return;
-  failed_ = true;
-  failure_ = why;
-  if (expected)
-    NVMFD_LOG_DEBUG("host queue {} closed: {}", params_.qid, why);
-  else
-    NVMFD_LOG_WARN("host queue {} failed: {}", params_.qid, why);
+void tcp_host_qpair::close_transport() {
   reader_.stop();
-  if (timeout_timer_) reactor_.cancel(timeout_timer_);
-  timeout_timer_ = 0;
   // The channel shuts the socket down now; until it is quiet, this stays alive.
   if (channel_) {
     channel_->close();
@@ -349,51 +259,6 @@ void tcp_host_qpair::fail(const std::string& why, bool expected) {
   }
   fd_ = -1;
   writer_ = pdu_writer{};
-  auto now = reactor_.now();
-  for (auto& s : slots_) {
-    if (s->state == host_request_state::free) continue;
-    if (s->state == host_request_state::answered) {
-      complete(*s, s->answer);  // the controller's answer; the socket no longer reads the buffer
-      continue;
-    }
-    bool timed_out = s->deadline <= now;
-    complete(*s, {timed_out ? nvme_status::path(sc_host::host_aborted) : path_error(), 0, 0});
-  }
-  wake_waiters();
-  if (on_failure_) on_failure_(why);
 }
 
-void tcp_host_qpair::arm_timeout_check() {
-  uint32_t base = params_.io_timeout_ms ? params_.io_timeout_ms : 4000;
-  auto period = std::chrono::milliseconds(std::max<uint32_t>(50, std::min<uint32_t>(base / 4, 250)));
-  std::weak_ptr<tcp_host_qpair> weak = weak_from_this();
-  timeout_timer_ = reactor_.schedule(period, [weak] {
-    if (auto q = weak.lock()) {
-      q->timeout_timer_ = 0;
-      q->check_timeouts();
-    }
-  });
-}
-
-void tcp_host_qpair::check_timeouts() {
-  if (failed_) return;
-  auto now = reactor_.now();
-  for (auto& s : slots_) {
-    if (s->state != host_request_state::free && s->deadline <= now) {
-      fail(fmt::format("command {:#x} (opcode {:#x}) timed out after {} ms", s->cmd.cid.get(), s->cmd.opcode,
-                       s->timeout_ms ? s->timeout_ms : params_.io_timeout_ms));
-      return;
-    }
-  }
-  for (auto& s : slots_)
-    if (s->state != host_request_state::free && s->deadline != clock_type::time_point::max()) {
-      arm_timeout_check();
-      return;
-    }
-}
-
-}  // namespace nvmfd
-
-namespace nvmfd {
-void host_request::on_pdu_sent(tx_pdu& p) { qp->on_request_pdu_sent(*this, p); }
 }  // namespace nvmfd

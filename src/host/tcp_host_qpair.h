@@ -1,59 +1,31 @@
 #pragma once
-// tcp_host_qpair: the host side of one NVMe/TCP connection (an admin or an I/O queue).
+// tcp_host_qpair: a host_queue (host_queue.h: threading, completion and lifetime rules) over
+// one NVMe/TCP connection.
 //
 // Created on a control thread for a socket whose ICReq/ICResp exchange is done
-// (icreq_exchange), then started on one reactor; from then on everything runs there:
-// submit() is called on that reactor, completions are delivered there. Commands carry
-// in-capsule data up to the queue's limit, else answer R2Ts with H2CData PDUs of at most
-// MAXH2CDATA bytes; read data arrives in C2HData PDUs (a SUCCESS flag completes the
-// command). A C2HTermReq, a protocol violation by the controller, a dropped connection or a
-// command timeout fails the queue: every outstanding command completes with a host status
-// (host_path_error, or host_aborted for the one that timed out) and the queue is dead.
-// A completion that comes while the command's capsule or an H2CData PDU is still queued for
-// the socket (a hostile or early controller, or io_uring reporting our send late) is held
-// until that PDU is sent: the slot and the caller's buffer are never given back while the
-// writer reads them.
+// (icreq_exchange), then started on one reactor. Commands carry in-capsule data up to the
+// queue's limit, else answer R2Ts with H2CData PDUs of at most MAXH2CDATA bytes; read data
+// arrives in C2HData PDUs (a SUCCESS flag completes the command). A C2HTermReq or a protocol
+// violation by the controller fails the queue. A completion that comes while the command's
+// capsule or an H2CData PDU is still queued for the socket (a hostile or early controller, or
+// io_uring reporting our send late) is held (answered) until that PDU is sent.
 // Socket I/O goes through a pdu_channel (epoll or io_uring, after the reactor's backend).
 //
-// Lifetime: a tcp_host_qpair is owned by shared_ptrs. After fail(), io_uring operations may
-// still point at its command slots (PDU headers) until its channel is quiet: the queue
-// holds a reference to itself until then, so the last owner may let go at any time. The
-// data buffers of failed commands are the callers' again at once: the socket is shut down
-// before they complete, so a send still in flight can no longer read them out to the wire.
-#include <atomic>
-#include <functional>
+// Lifetime: after fail(), io_uring operations may still point at the slots' PDU headers until
+// the channel is quiet: the queue holds a reference to itself until then. The socket is shut
+// down before failed commands complete, so a send still in flight can no longer read their
+// buffers out to the wire.
+#include <array>
 #include <memory>
-#include <string>
 #include <vector>
 
-#include "base/strong_id.h"
 #include "nvme_tcp/pdu_channel.h"
 #include "nvme_tcp/pdu_reader.h"
 #include "nvme_tcp/pdu_writer.h"
-#include "reactor/reactor.h"
 #include "tls/tls_session.h"
-#include "host/host_request.h"
-#include "host/icreq_exchange.h"
+#include "host/host_queue.h"
 
 namespace nvmfd {
-
-class tcp_host_qpair;
-struct slot_waiter;
-
-// Told when a queue has a free slot for a waiter (or failed: then alloc() returns nullptr).
-class slot_waiter_callback {
- public:
-  virtual void on_slot_free(tcp_host_qpair& q, slot_waiter& w) = 0;
-
- protected:
-  ~slot_waiter_callback() = default;
-};
-
-// An intrusive wait-list entry, owned by the caller (e.g. inside a bdev_io).
-struct slot_waiter {
-  slot_waiter* next = nullptr;
-  slot_waiter_callback* cb = nullptr;
-};
 
 struct tcp_host_qpair_params {
   qid_t qid = admin_qid;
@@ -66,43 +38,17 @@ struct tcp_host_qpair_params {
   uint32_t io_timeout_ms = 30000;  // 0: no timeout
 };
 
-class tcp_host_qpair final : public pdu_channel_client,
-                         public pdu_reader_sink,
-                         public deferred_task,
-                         public std::enable_shared_from_this<tcp_host_qpair> {
+class tcp_host_qpair final : public host_queue,
+                             public pdu_channel_client,
+                             public pdu_reader_sink,
+                             public deferred_task {
  public:
   // tls: the client side of a TLS session on fd whose handshake is done (the opener's), or null.
   tcp_host_qpair(reactor& r, int fd, const tcp_host_qpair_params& p, std::shared_ptr<tls::tls_session> tls = nullptr);
-  ~tcp_host_qpair();
+  ~tcp_host_qpair() override;
 
-  // On the reactor: registers the socket. Any thread may call start_on() instead.
-  void start();
-  // Called when the queue fails (once), on the reactor, after outstanding commands are failed.
-  void set_failure_handler(std::function<void(const std::string&)> fn) { on_failure_ = std::move(fn); }
-
-  reactor& owner() { return reactor_; }
-  qid_t qid() const { return params_.qid; }
-  // Any thread (host_controller::admin() asks from a control thread).
-  bool failed() const { return failed_.load(std::memory_order_acquire); }
-  uint32_t outstanding() const { return outstanding_; }
-  uint16_t queue_size() const { return params_.queue_size; }
-  const std::string& failure_reason() const { return failure_; }
-  uint64_t stale_completions() const { return stale_completions_; }
-
-  // --- reactor only ---
-  // A free slot, or nullptr when all are in use (or the queue failed).
-  host_request* alloc();
-  // Queues w (FIFO, shared by every user of this queue) until a slot frees up; then
-  // w.cb->on_slot_free runs on this reactor, which should alloc() and submit. When the
-  // queue fails, every waiter is told too (and its alloc() returns nullptr).
-  void wait_for_slot(slot_waiter& w);
-  bool has_waiters() const { return wait_head_ != nullptr; }
-  // Sends req.cmd (its CID is set here). data/data_len/host_to_controller describe the
-  // transfer. The callback runs on this reactor, never inside submit().
-  void submit(host_request& req);
-  // Fails the queue (closes the socket, completes every outstanding command with errors).
-  // expected: a host-initiated teardown, logged at debug level rather than as a warning.
-  void fail(const std::string& why, bool expected = false);
+  // On the reactor: registers the socket.
+  void start() override;
 
   // pdu_channel_client / pdu_reader_sink / deferred_task
   void on_channel_error(channel_error e) override;
@@ -111,42 +57,45 @@ class tcp_host_qpair final : public pdu_channel_client,
   void on_pdu_received(std::span<const std::byte> header, bool data_digest_ok) override;
   void run_deferred() override;
 
-  void on_request_pdu_sent(host_request& req, tx_pdu& p);
-
  private:
-  host_request* find_by_cid(uint16_t cid);
-  void complete(host_request& req, const nvme_completion& c);
-  void finish(host_request& req, const nvme_completion& c);
-  void queue_h2c(host_request& req);
-  void schedule_flush();
-  void flush_now();
-  void wake_waiters();
-  void arm_timeout_check();
-  void check_timeouts();
+  // What NVMe/TCP keeps per command slot, beside its host_request (same index).
+  struct slot final : tx_pdu_done {
+    tcp_host_qpair* qp = nullptr;
+    host_request* req = nullptr;
+    bool in_capsule = false;
+    uint32_t c2h_received = 0;
+    nvme_status data_status{};        // transient transport error after a bad data digest
+    uint32_t h2c_pending = 0;         // bytes of the current R2T not yet queued
+    uint32_t h2c_offset = 0;          // next data offset to send for the current R2T
+    uint16_t ttag = 0;
+    bool cmd_queued = false;          // cmd_tx is in the writer's queue
+    bool h2c_queued = false;          // h2c_tx is in the writer's queue
+    std::array<std::byte, 72 + 4> cmd_hdr{};
+    std::array<std::byte, 24 + 4> h2c_hdr{};
+    tx_pdu cmd_tx, h2c_tx;
 
-  reactor& reactor_;
+    void on_pdu_sent(tx_pdu& p) override { qp->on_request_pdu_sent(*this, p); }
+  };
+
+  void send(host_request& req) override;
+  void close_transport() override;
+  void on_request_pdu_sent(slot& s, tx_pdu& p);
+  void finish(host_request& req, const nvme_completion& c);
+  void queue_h2c(slot& s);
+  void schedule_flush();
+
   int fd_;
   tcp_host_qpair_params params_;
   pdu_reader reader_;
   pdu_writer writer_;
   std::shared_ptr<tls::tls_session> tls_;  // until start() hands it to the channel
   std::unique_ptr<pdu_channel> channel_;     // from start() on, owns the socket
-  std::shared_ptr<tcp_host_qpair> self_;         // after fail(), until the channel is quiet
-  std::vector<std::unique_ptr<host_request>> slots_;
-  host_request* free_ = nullptr;
-  unsigned index_bits_ = 0;
-  uint32_t outstanding_ = 0;
-  slot_waiter* wait_head_ = nullptr;
-  slot_waiter* wait_tail_ = nullptr;
-  host_request* rx_req_ = nullptr;
+  std::shared_ptr<host_queue> self_;         // after fail(), until the channel is quiet
+  std::vector<slot> tcp_;                    // by host_request::index; never resized
+  slot* rx_slot_ = nullptr;
   uint32_t rx_datal_ = 0;
   bool rx_success_ = false;
   bool flush_scheduled_ = false;
-  std::atomic<bool> failed_{false};  // written on the reactor, read from control threads too
-  std::string failure_;
-  timer_id timeout_timer_ = 0;
-  uint64_t stale_completions_ = 0;
-  std::function<void(const std::string&)> on_failure_;
 };
 
 }  // namespace nvmfd

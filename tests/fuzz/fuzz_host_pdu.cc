@@ -62,7 +62,7 @@ constexpr size_t max_stream = 256 * 1024;
 struct harness final : host_callback {
   unsigned submitted = 0, completed = 0;
   bool resubmit = false;
-  tcp_host_qpair* q = nullptr;
+  host_queue* q = nullptr;
   void on_host_complete(host_request& req, const nvme_completion&) override {
     auto* buf = static_cast<std::byte*>(req.user);
     check(buf != reinterpret_cast<std::byte*>(1), "a command completed twice");
@@ -154,7 +154,7 @@ void queue_pair(fuzz_input& in, uint8_t flags) {
   p.in_capsule_max = 4096;
   p.io_timeout_ms = 0;
   auto q = std::make_shared<tcp_host_qpair>(pool().at(0), fds[0], p);
-  std::weak_ptr<tcp_host_qpair> weak = q;
+  std::weak_ptr<host_queue> weak = q;
   harness h;
   h.q = q.get();
   h.resubmit = flags & 32;

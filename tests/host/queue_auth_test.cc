@@ -12,6 +12,7 @@
 
 #include "auth/controller_auth.h"
 #include "host/queue_authenticator.h"
+#include "host/tcp_host_qpair.h"
 #include "tests/host/fake_controller.h"
 
 namespace nvmfd {
@@ -80,7 +81,7 @@ struct auth_controller {
 struct queue_auth : ::testing::Test {
   reactor_pool pool{1};
   int fds[2];
-  std::shared_ptr<tcp_host_qpair> q;
+  std::shared_ptr<host_queue> q;
 
   void SetUp() override {
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);

@@ -26,7 +26,7 @@ struct recorder final : host_callback {
 struct qpair_fixture : ::testing::Test {
   reactor_pool pool{1};
   int fds[2];
-  std::shared_ptr<tcp_host_qpair> q;
+  std::shared_ptr<host_queue> q;
   fake_controller ctrl;
 
   void SetUp() override { make(30000); }
@@ -221,7 +221,7 @@ TEST_F(qpair_fixture, failing_with_sends_stuck_on_a_full_socket) {
     int unsent = 0;
     return ioctl(fds[0], TIOCOUTQ, &unsent) == 0 && unsent > 0;
   }));
-  std::weak_ptr<tcp_host_qpair> weak = q;
+  std::weak_ptr<host_queue> weak = q;
   pool.run_on(0, [this] {
     q->fail("failed with sends stuck");
     q.reset();  // the last owner lets go at once
