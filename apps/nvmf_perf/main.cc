@@ -158,10 +158,10 @@ result<std::shared_ptr<host_controller>> perf_app::connect(uint32_t io_queue_siz
 result<void> perf_app::make_workers(const std::vector<remote_namespace>& nss, uint32_t depth) {
   const auto& queues = ctrl_->io_queues();
   // Workers of one namespace start their sequential runs spread over it.
-  std::vector<host_qpair*> per_core_check(o_.cpus.size(), nullptr);
+  std::vector<host_queue*> per_core_check(o_.cpus.size(), nullptr);
   uint64_t n = 0;
   for (size_t qi = 0; qi < queues.size(); ++qi) {
-    host_qpair& q = *queues[qi];
+    host_queue& q = *queues[qi];
     unsigned r = q.owner().index();
     per_core_check[r] = &q;
     for (size_t j = 0; j < nss.size(); ++j) {

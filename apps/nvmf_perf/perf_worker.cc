@@ -11,7 +11,7 @@ namespace {
 constexpr size_t buffer_align = 4096;
 }
 
-perf_worker::perf_worker(host_qpair& q, int cpu, const worker_config& cfg, run_control& ctl)
+perf_worker::perf_worker(host_queue& q, int cpu, const worker_config& cfg, run_control& ctl)
     : q_(q), reactor_index_(q.owner().index()), cpu_(cpu), cfg_(cfg), ctl_(ctl) {
   blocks_per_io_ = cfg_.io_size / cfg_.block_size;
   units_ = cfg_.num_blocks / blocks_per_io_;

@@ -16,7 +16,7 @@
 #include "apps/nvmf_perf/perf_histogram.h"
 #include "base/result.h"
 #include "base/strong_id.h"
-#include "host/host_qpair.h"
+#include "host/host_queue.h"
 
 namespace nvmfd::perf {
 
@@ -62,7 +62,7 @@ struct worker_stats {
 
 class perf_worker final : public host_callback {
  public:
-  perf_worker(host_qpair& q, int cpu, const worker_config& cfg, run_control& ctl);
+  perf_worker(host_queue& q, int cpu, const worker_config& cfg, run_control& ctl);
   ~perf_worker();
   perf_worker(const perf_worker&) = delete;
   perf_worker& operator=(const perf_worker&) = delete;
@@ -99,7 +99,7 @@ class perf_worker final : public host_callback {
   uint64_t below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(next_random()) * n) >> 64); }
   void count_error(const nvme_status& s);
 
-  host_qpair& q_;                   // outlives every completion, not the worker
+  host_queue& q_;                   // outlives every completion, not the worker
   unsigned reactor_index_;
   int cpu_;
   worker_config cfg_;

@@ -11,8 +11,8 @@
 // The synchronous calls here are for simple programs and tools: they may be called from any
 // thread that is not one of the host's reactors, and wait for the result. Programs that
 // need speed submit asynchronously on the reactors instead: host_controller::io_queue(r)
-// gives the calling reactor's host_qpair (alloc, fill, submit; the host_callback runs on
-// that reactor) — see src/host/host_qpair.h and apps/nvmf_perf for the pattern.
+// gives the calling reactor's host_queue (alloc, fill, submit; the host_callback runs on
+// that reactor) — see src/host/host_queue.h and apps/nvmf_perf for the pattern.
 //
 // Errors are nvmfd::result values: a connect that fails names the reason (unreachable,
 // unknown subsystem, host not allowed, ...); an I/O that fails carries the NVMe status in

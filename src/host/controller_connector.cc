@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "host/queue_authenticator.h"
+#include "host/tcp_host_qpair.h"
 #include "host/admin_command.h"
 #include "host/identify_limits.h"
 #include "nvme_tcp/socket.h"
@@ -101,9 +102,9 @@ void controller_connector::open_admin() {
       });
 }
 
-std::shared_ptr<host_qpair> controller_connector::make_queue(qid_t qid, uint16_t size, reactor& r,
+std::shared_ptr<host_queue> controller_connector::make_queue(qid_t qid, uint16_t size, reactor& r,
                                                              const opened_socket& s) {
-  host_qpair_params p;
+  tcp_host_qpair_params p;
   p.qid = qid;
   p.queue_size = size;
   p.hdgst = s.ic.hdgst;
@@ -112,7 +113,7 @@ std::shared_ptr<host_qpair> controller_connector::make_queue(qid_t qid, uint16_t
   p.cpda_bytes = s.ic.cpda_bytes;
   p.in_capsule_max = qid == admin_qid ? 8192 : c_->in_capsule_max_;
   p.io_timeout_ms = c_->opts_.io_timeout_ms;
-  auto q = std::make_shared<host_qpair>(r, s.fd, p, s.tls);
+  auto q = std::make_shared<tcp_host_qpair>(r, s.fd, p, s.tls);
   std::weak_ptr<host_controller> weak = c_;
   q->set_failure_handler([weak](const std::string& why) {
     if (auto c = weak.lock()) c->on_queue_failed(why);
@@ -121,7 +122,7 @@ std::shared_ptr<host_qpair> controller_connector::make_queue(qid_t qid, uint16_t
   return q;
 }
 
-void controller_connector::authenticate(const std::shared_ptr<host_qpair>& q, uint32_t connect_dw0,
+void controller_connector::authenticate(const std::shared_ptr<host_queue>& q, uint32_t connect_dw0,
                                         completion<void> done) {
   auto need = c_->needs_authentication(q->qid(), connect_dw0);
   if (!need) return done(need.take_err());
@@ -232,18 +233,18 @@ void controller_connector::open_io_queues(uint32_t n, uint16_t qsize) {
       self->io_openers_[i] = queue_socket_opener::open(
           r, addr, port, o.hdgst, o.ddgst, self->tls_psk_, std::chrono::milliseconds(o.connect_timeout_ms),
           [self, &r, i, qsize](result<opened_socket> s) {
-            result<std::shared_ptr<host_qpair>> q =
-                s ? result<std::shared_ptr<host_qpair>>(self->make_queue(qid_t{static_cast<uint16_t>(i)}, qsize, r, *s))
-                  : result<std::shared_ptr<host_qpair>>(s.take_err());
+            result<std::shared_ptr<host_queue>> q =
+                s ? result<std::shared_ptr<host_queue>>(self->make_queue(qid_t{static_cast<uint16_t>(i)}, qsize, r, *s))
+                  : result<std::shared_ptr<host_queue>>(s.take_err());
             self->home_.post([self, i, q = std::move(q)]() mutable { self->io_queue_opened(i, std::move(q)); });
           });
     });
   }
 }
 
-void controller_connector::io_queue_opened(uint32_t i, result<std::shared_ptr<host_qpair>> q) {
+void controller_connector::io_queue_opened(uint32_t i, result<std::shared_ptr<host_queue>> q) {
   if (!q) return io_queue_connected(i, q.take_err());
-  std::shared_ptr<host_qpair> qp = *q;
+  std::shared_ptr<host_queue> qp = *q;
   if (over_) {  // the connect ended meanwhile: this queue is nobody's
     qp->owner().post([qp] { qp->fail("disconnected by the host", true); });
     return io_queue_connected(i, error{errc::closed, "cancelled"});

@@ -46,7 +46,7 @@ class controller_connector : public std::enable_shared_from_this<controller_conn
   void identify();
   void set_queue_count();
   void open_io_queues(uint32_t n, uint16_t qsize);
-  void io_queue_opened(uint32_t i, result<std::shared_ptr<host_qpair>> q);
+  void io_queue_opened(uint32_t i, result<std::shared_ptr<host_queue>> q);
   void io_queue_connected(uint32_t i, result<void> r);
   // Cancels the I/O queue sockets still opening, each on its reactor.
   void cancel_io_openers();
@@ -58,7 +58,7 @@ class controller_connector : public std::enable_shared_from_this<controller_conn
   // On q's reactor, after q's Connect completed with dword 0 connect_dw0: DH-HMAC-CHAP on q
   // when the controller asks for it or a controller key is set (queue_authenticator.h),
   // bounded by the connect timeout; done on q's reactor (at once when none is needed).
-  void authenticate(const std::shared_ptr<host_qpair>& q, uint32_t connect_dw0, completion<void> done);
+  void authenticate(const std::shared_ptr<host_queue>& q, uint32_t connect_dw0, completion<void> done);
 
   // Runs an admin command; `then` gets its completion, a failure ends the connect.
   // timeout_ms: as submit_async's.
@@ -67,7 +67,7 @@ class controller_connector : public std::enable_shared_from_this<controller_conn
   void admin_ok(const char* what, const nvme_sqe& cmd, std::vector<std::byte> data, then_fn then);
   void property_get(uint32_t offset, bool eight, std::function<void(uint64_t)> then);
   // On reactor r: the queue over an opened socket, started there.
-  std::shared_ptr<host_qpair> make_queue(qid_t qid, uint16_t size, reactor& r, const opened_socket& s);
+  std::shared_ptr<host_queue> make_queue(qid_t qid, uint16_t size, reactor& r, const opened_socket& s);
 
   std::shared_ptr<host_controller> c_;
   reactor& home_;

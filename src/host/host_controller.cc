@@ -108,7 +108,7 @@ auth::host_auth_config host_controller::auth_config() {
 void host_controller::submit_admin(const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c,
                                    completion<sync_result> done, uint32_t timeout_ms) {
   // disconnect() may reset admin_ meanwhile (under mu_).
-  std::shared_ptr<host_qpair> q;
+  std::shared_ptr<host_queue> q;
   {
     std::lock_guard lk(mu_);
     q = admin_;
@@ -209,11 +209,11 @@ std::shared_ptr<host_controller> host_controller::unconnected_for_test(reactor_p
   return c;
 }
 
-host_qpair* host_controller::io_queue(reactor& r) {
+host_queue* host_controller::io_queue(reactor& r) {
   // queue_by_reactor_ is fixed once connect() returns (disconnect() fails the queues but
   // leaves the table), so reactors read it without a lock.
   if (r.index() >= queue_by_reactor_.size()) return nullptr;
-  host_qpair* q = queue_by_reactor_[r.index()];
+  host_queue* q = queue_by_reactor_[r.index()];
   return q && &q->owner() == &r ? q : nullptr;  // a reactor of another pool has no queue here
 }
 
@@ -268,7 +268,7 @@ void host_controller::keep_alive_callback::on_host_complete(host_request&, const
 void host_controller::on_queue_failed(const std::string& why) {
   if (disconnected_.load()) return;  // a teardown we asked for
   if (failed_.exchange(true)) return;
-  std::vector<std::shared_ptr<host_qpair>> all;
+  std::vector<std::shared_ptr<host_queue>> all;
   {
     std::lock_guard lk(mu_);
     failure_ = why;
@@ -303,7 +303,7 @@ void host_controller::disconnect_async(completion<void> done) {
 // io_queue() never returns a queue about to go; destroy each queue on its reactor, after the
 // failures' deferred work there has run. keep holds the controller when nobody waits.
 void host_controller::tear_down(std::shared_ptr<host_controller> keep, completion<void> done) {
-  auto queues = std::make_shared<std::vector<std::vector<std::shared_ptr<host_qpair>>>>(pool_.size());
+  auto queues = std::make_shared<std::vector<std::vector<std::shared_ptr<host_queue>>>>(pool_.size());
   reactor* admin_reactor = nullptr;
   {
     std::lock_guard lk(mu_);

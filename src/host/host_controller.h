@@ -21,7 +21,7 @@
 #include "auth/host_auth.h"
 #include "base/strong_id.h"
 #include "base/uuid.h"
-#include "host/host_qpair.h"
+#include "host/host_queue.h"
 #include "host/sync_command.h"
 #include "host/transport_id.h"
 #include "proto/identify.h"
@@ -145,9 +145,9 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   result<std::vector<std::byte>> get_log_page(uint8_t lid, uint64_t offset, uint32_t len, uint8_t lsp = 0);
 
   // Reactor only: the I/O queue of the calling reactor, or nullptr if it has none.
-  host_qpair* io_queue(reactor& r);
+  host_queue* io_queue(reactor& r);
   // Any thread: every I/O queue with the reactor it lives on.
-  const std::vector<std::shared_ptr<host_qpair>>& io_queues() const { return io_queues_; }
+  const std::vector<std::shared_ptr<host_queue>>& io_queues() const { return io_queues_; }
 
  private:
   friend class controller_connector;
@@ -189,9 +189,9 @@ class host_controller : public std::enable_shared_from_this<host_controller> {
   uint32_t max_xfer_ = 0;
   uint32_t in_capsule_max_ = 0;
   std::vector<remote_namespace> namespaces_;
-  std::shared_ptr<host_qpair> admin_;
-  std::vector<std::shared_ptr<host_qpair>> io_queues_;
-  std::vector<host_qpair*> queue_by_reactor_;
+  std::shared_ptr<host_queue> admin_;
+  std::vector<std::shared_ptr<host_queue>> io_queues_;
+  std::vector<host_queue*> queue_by_reactor_;
   std::atomic<bool> failed_{false};
   mutable std::mutex mu_;
   std::string failure_;

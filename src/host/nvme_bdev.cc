@@ -136,7 +136,7 @@ path_stats* nvme_bdev::stats_for(uint64_t path_id) {
 int nvme_bdev::rank(const nvme_bdev_path& p, reactor* r) {
   if (!p.ctrl || p.ctrl->failed() || p.path->ana_pending() || !ana_usable(p.ana)) return 0;
   if (r) {
-    host_qpair* q = p.ctrl->io_queue(*r);
+    host_queue* q = p.ctrl->io_queue(*r);
     if (!q || q->failed()) return 0;
   }
   return p.ana == ana_state::optimized ? 2 : 1;
@@ -259,18 +259,18 @@ void nvme_bdev::retry_parked(reactor& r) {
   }
 }
 
-void nvme_bdev::start_or_wait(bdev_io& io, host_qpair& q) {
+void nvme_bdev::start_or_wait(bdev_io& io, host_queue& q) {
   // Behind earlier waiters (FIFO), or when no slot is free: wait for one.
   if (q.has_waiters() || !start_next_chunk(io, q)) q.wait_for_slot(state_of(io).waiter);
 }
 
-void nvme_bdev::on_slot_free(host_qpair& q, slot_waiter& w) {
+void nvme_bdev::on_slot_free(host_queue& q, slot_waiter& w) {
   bdev_io& io = io_of(w);
   if (q.failed()) return dispatch(io);  // that path died: another one, or wait for one
   if (!start_next_chunk(io, q)) q.wait_for_slot(w);  // taken in between: wait again
 }
 
-bool nvme_bdev::start_next_chunk(bdev_io& io, host_qpair& q) {
+bool nvme_bdev::start_next_chunk(bdev_io& io, host_queue& q) {
   host_request* r = q.alloc();
   if (!r) return false;
   auto& st = state_of(io);
@@ -318,7 +318,7 @@ bool nvme_bdev::start_next_chunk(bdev_io& io, host_qpair& q) {
 
 void nvme_bdev::on_host_complete(host_request& req, const nvme_completion& c) {
   bdev_io& io = *static_cast<bdev_io*>(req.user);
-  host_qpair& q = *req.qp;
+  host_queue& q = *req.queue;
   auto& st = state_of(io);
   unsigned ri = io.owner->index();
   if (is_path_error(c.status)) {

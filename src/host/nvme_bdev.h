@@ -60,7 +60,7 @@ class nvme_bdev final : public bdev, public host_callback, public slot_waiter_ca
   bool supports(bdev_op op) const override;
   void do_submit(bdev_io& io) override;
   void on_host_complete(host_request& req, const nvme_completion& c) override;
-  void on_slot_free(host_qpair& q, slot_waiter& w) override;
+  void on_slot_free(host_queue& q, slot_waiter& w) override;
 
   nsid_t nsid() const { return nsid_; }
   uint32_t anagrpid() const { return anagrpid_; }
@@ -115,8 +115,8 @@ class nvme_bdev final : public bdev, public host_callback, public slot_waiter_ca
   void dispatch(bdev_io& io);
   void park(bdev_io& io, reactor_view& v);
   void retry_parked(reactor& r);
-  bool start_next_chunk(bdev_io& io, host_qpair& q);
-  void start_or_wait(bdev_io& io, host_qpair& q);
+  bool start_next_chunk(bdev_io& io, host_queue& q);
+  void start_or_wait(bdev_io& io, host_queue& q);
   void finish(bdev_io& io, int status);
 
   remote_namespace ns_;

@@ -28,7 +28,7 @@ result<void> chunked_io(host_controller& c, nsid_t nsid, uint64_t slba, std::byt
   if (!ns) return error{errc::not_found, fmt::format("namespace {} is not active", nsid)};
   if (len % ns->block_size) return error{errc::invalid_argument, "buffer size is not a multiple of the block size"};
   if (c.io_queues().empty()) return error{errc::not_supported, "the controller has no I/O queue"};
-  host_qpair& q = *c.io_queues().front();
+  host_queue& q = *c.io_queues().front();
   uint32_t max_blocks = std::min(c.max_transfer_bytes() / ns->block_size, max_nlb_per_command);
   if (max_blocks == 0)
     return error{errc::not_supported, fmt::format("a block of {} bytes exceeds the controller's largest transfer ({} bytes)",
@@ -52,7 +52,7 @@ result<void> chunked_io(host_controller& c, nsid_t nsid, uint64_t slba, std::byt
 // Reservation commands on the first I/O queue.
 result<nvm_command_runner> first_queue_runner(host_controller& c) {
   if (c.io_queues().empty()) return error{errc::not_supported, "the controller has no I/O queue"};
-  host_qpair* q = c.io_queues().front().get();
+  host_queue* q = c.io_queues().front().get();
   uint32_t wait_ms = c.options().io_timeout_ms + 2000;
   return nvm_command_runner([q, wait_ms](const nvm_command& cmd) {
     return run_sync(*q, cmd.cmd, cmd.data, cmd.host_to_controller, wait_ms);

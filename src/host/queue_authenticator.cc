@@ -36,7 +36,7 @@ const char* message_name(std::span<const std::byte> m) {
 
 class queue_authenticator : public std::enable_shared_from_this<queue_authenticator> {
  public:
-  queue_authenticator(std::shared_ptr<host_qpair> q, auth::host_auth_config cfg, time_source::time_point deadline,
+  queue_authenticator(std::shared_ptr<host_queue> q, auth::host_auth_config cfg, time_source::time_point deadline,
                       completion<void> done)
       : q_(std::move(q)),
         subnqn_(cfg.subnqn),
@@ -101,7 +101,7 @@ class queue_authenticator : public std::enable_shared_from_this<queue_authentica
 
   void finish(error e) { done_(std::move(e)); }
 
-  std::shared_ptr<host_qpair> q_;
+  std::shared_ptr<host_queue> q_;
   std::string subnqn_;
   bool bidirectional_;
   auth::host_auth engine_;
@@ -111,7 +111,7 @@ class queue_authenticator : public std::enable_shared_from_this<queue_authentica
 
 }  // namespace
 
-void authenticate_queue(std::shared_ptr<host_qpair> q, auth::host_auth_config cfg, time_source::time_point deadline,
+void authenticate_queue(std::shared_ptr<host_queue> q, auth::host_auth_config cfg, time_source::time_point deadline,
                         completion<void> done) {
   reactor& r = q->owner();
   auto a = std::make_shared<queue_authenticator>(std::move(q), std::move(cfg), deadline, std::move(done));

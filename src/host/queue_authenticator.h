@@ -18,7 +18,7 @@
 #include <memory>
 
 #include "auth/host_auth.h"
-#include "host/host_qpair.h"
+#include "host/host_queue.h"
 #include "reactor/completion.h"
 #include "reactor/time_source.h"
 
@@ -28,7 +28,7 @@ namespace nvmfd {
 // value, about 1.1 KiB) fits with room to spare.
 inline constexpr uint32_t auth_receive_length = 4096;
 
-void authenticate_queue(std::shared_ptr<host_qpair> q, auth::host_auth_config cfg, time_source::time_point deadline,
+void authenticate_queue(std::shared_ptr<host_queue> q, auth::host_auth_config cfg, time_source::time_point deadline,
                         completion<void> done);
 
 }  // namespace nvmfd

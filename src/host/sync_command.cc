@@ -26,13 +26,13 @@ struct host_command_op final : host_callback {
 
 }  // namespace
 
-void submit_async(host_qpair& q, const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c,
+void submit_async(host_queue& q, const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c,
                   completion<sync_result> done, uint32_t timeout_ms) {
   auto op = std::make_shared<host_command_op>();
   op->buf = std::move(data);
   op->done = std::move(done);
   op->self = op;
-  std::shared_ptr<host_qpair> qp = q.shared_from_this();
+  std::shared_ptr<host_queue> qp = q.shared_from_this();
   q.owner().post([qp, op = op.get(), cmd, h2c, timeout_ms] {
     host_request* r = qp->alloc();
     if (!r) return op->finish({nvme_status::path(sc_host::host_path_error), 0, 0});
@@ -46,10 +46,10 @@ void submit_async(host_qpair& q, const nvme_sqe& cmd, std::vector<std::byte> dat
   });
 }
 
-result<sync_result> run_sync(host_qpair& q, const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c,
+result<sync_result> run_sync(host_queue& q, const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c,
                              uint32_t wait_ms) {
   assert_off_reactor("run_sync");
-  std::shared_ptr<host_qpair> qp = q.shared_from_this();
+  std::shared_ptr<host_queue> qp = q.shared_from_this();
   return blocking_call<sync_result>(
       q.owner(),
       [qp, cmd, data = std::move(data), h2c](completion<sync_result> done) mutable {

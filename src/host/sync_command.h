@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "host/host_qpair.h"
+#include "host/host_queue.h"
 #include "reactor/completion.h"
 
 namespace nvmfd {
@@ -23,12 +23,12 @@ struct sync_result {
 // calls done on q's reactor, never inside this call. A queue that has failed or has no free
 // slot completes the command with a host path error status (an NVMe status, not an error).
 // timeout_ms: how long the controller has (0: the queue's io_timeout_ms).
-void submit_async(host_qpair& q, const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c,
+void submit_async(host_queue& q, const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c,
                   completion<sync_result> done, uint32_t timeout_ms = 0);
 
 // Not on a reactor: submit_async, waiting for it. wait_ms bounds the wait (the queue's own
 // timeout normally fires first); timed_out after it.
-result<sync_result> run_sync(host_qpair& q, const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c,
+result<sync_result> run_sync(host_queue& q, const nvme_sqe& cmd, std::vector<std::byte> data, bool h2c,
                              uint32_t wait_ms);
 
 }  // namespace nvmfd

@@ -1,6 +1,6 @@
 // fuzz_host_pdu: the host side against a hostile controller. Byte 0 bit 0 picks the mode:
 //
-// 0, queue pair: a host_qpair (src/host) on one end of a socketpair, with up to four commands
+// 0, queue pair: a tcp_host_qpair (src/host) on one end of a socketpair, with up to four commands
 //    outstanding, gets the rest of the input as everything the controller sends (CapsuleResp,
 //    C2HData, R2T, C2HTermReq, garbage), cut into chunks, then end of file. Whatever the host
 //    sends is read and dropped. Byte 0: bit 1 header digests, bit 2 data digests, bit 3 RLE
@@ -41,7 +41,7 @@
 #include "fuzz_support.h"
 #include "host/ana_log_reader.h"
 #include "host/discovery_client.h"
-#include "host/host_qpair.h"
+#include "host/tcp_host_qpair.h"
 #include "host/identify_limits.h"
 #include "host/io_command.h"
 #include "host/namespace_change_reader.h"
@@ -62,7 +62,7 @@ constexpr size_t max_stream = 256 * 1024;
 struct harness final : host_callback {
   unsigned submitted = 0, completed = 0;
   bool resubmit = false;
-  host_qpair* q = nullptr;
+  host_queue* q = nullptr;
   void on_host_complete(host_request& req, const nvme_completion&) override {
     auto* buf = static_cast<std::byte*>(req.user);
     check(buf != reinterpret_cast<std::byte*>(1), "a command completed twice");
@@ -145,7 +145,7 @@ void queue_pair(fuzz_input& in, uint8_t flags) {
 
   int fds[2];
   check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0, "socketpair");
-  host_qpair_params p;
+  tcp_host_qpair_params p;
   p.qid = qid_t{1};
   p.queue_size = queue_size;
   p.hdgst = hdgst;
@@ -153,8 +153,8 @@ void queue_pair(fuzz_input& in, uint8_t flags) {
   p.maxh2cdata = 4096;
   p.in_capsule_max = 4096;
   p.io_timeout_ms = 0;
-  auto q = std::make_shared<host_qpair>(pool().at(0), fds[0], p);
-  std::weak_ptr<host_qpair> weak = q;
+  auto q = std::make_shared<tcp_host_qpair>(pool().at(0), fds[0], p);
+  std::weak_ptr<host_queue> weak = q;
   harness h;
   h.q = q.get();
   h.resubmit = flags & 32;

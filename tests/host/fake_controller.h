@@ -1,5 +1,5 @@
 #pragma once
-// fake_controller: the controller's end of a socketpair under a host_qpair, for tests that
+// fake_controller: the controller's end of a socketpair under a tcp_host_qpair, for tests that
 // script what a controller sends. Reads whole PDUs (no digests) and writes crafted ones;
 // waits at most 5 s for the host, failing the test (gtest assertions) instead of hanging.
 // One thread at a time.

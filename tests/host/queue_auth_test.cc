@@ -1,4 +1,4 @@
-// queue_authenticator (our host's DH-HMAC-CHAP over AUTH_Send / AUTH_Receive) on a host_qpair
+// queue_authenticator (our host's DH-HMAC-CHAP over AUTH_Send / AUTH_Receive) on a tcp_host_qpair
 // against a scripted controller that runs src/auth's controller engine: each hash, the null
 // group and an FFDHE group, one and both directions, wrong keys on either side, no hash in
 // common, a controller that fails AUTH_Receive.
@@ -12,6 +12,7 @@
 
 #include "auth/controller_auth.h"
 #include "host/queue_authenticator.h"
+#include "host/tcp_host_qpair.h"
 #include "tests/host/fake_controller.h"
 
 namespace nvmfd {
@@ -80,17 +81,17 @@ struct auth_controller {
 struct queue_auth : ::testing::Test {
   reactor_pool pool{1};
   int fds[2];
-  std::shared_ptr<host_qpair> q;
+  std::shared_ptr<host_queue> q;
 
   void SetUp() override {
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
-    host_qpair_params p;
+    tcp_host_qpair_params p;
     p.qid = qid_t{2};
     p.queue_size = 8;
     p.maxh2cdata = 65536;
     p.in_capsule_max = 8192;
     p.io_timeout_ms = 10000;
-    q = std::make_shared<host_qpair>(pool.at(0), fds[0], p);
+    q = std::make_shared<tcp_host_qpair>(pool.at(0), fds[0], p);
     pool.run_on(0, [this] { q->start(); });
   }
   void TearDown() override {

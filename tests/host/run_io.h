@@ -18,7 +18,7 @@ inline nvme_completion run_io(reactor_pool& pool, host_controller& c, const nvme
                               uint32_t len, bool h2c) {
   completion_waiter w;
   pool.run_on(0, [&] {
-    host_qpair* q = c.io_queue(pool.at(0));
+    host_queue* q = c.io_queue(pool.at(0));
     host_request* r = q->alloc();
     r->cmd = cmd;
     r->data = data;

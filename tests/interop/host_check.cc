@@ -85,7 +85,7 @@ void run_pieces(host_controller& c, const io_args& a, nsid_t nsid, uint32_t bloc
   std::vector<std::thread> workers;
   for (unsigned t = 0; t < a.threads; ++t) {
     workers.emplace_back([&, t] {
-      host_qpair& q = *c.io_queues()[t % c.io_queues().size()];
+      host_queue& q = *c.io_queues()[t % c.io_queues().size()];
       for (size_t i = t; i < pieces.size(); i += a.threads) {
         auto [off, len] = pieces[i];
         uint64_t slba = (a.offset + off) / block;

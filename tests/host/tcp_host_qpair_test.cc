@@ -1,4 +1,4 @@
-// host_qpair against a scripted controller on the other end of a socketpair: what our host
+// tcp_host_qpair against a scripted controller on the other end of a socketpair: what our host
 // does with stale completions, TermReqs, dropped connections, timeouts, R2T and SUCCESS.
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -10,7 +10,7 @@
 #include <future>
 #include <thread>
 
-#include "host/host_qpair.h"
+#include "host/tcp_host_qpair.h"
 #include "host/io_command.h"
 #include "tests/host/fake_controller.h"
 #include "tests/lib/wait_until.h"
@@ -26,19 +26,19 @@ struct recorder final : host_callback {
 struct qpair_fixture : ::testing::Test {
   reactor_pool pool{1};
   int fds[2];
-  std::shared_ptr<host_qpair> q;
+  std::shared_ptr<host_queue> q;
   fake_controller ctrl;
 
   void SetUp() override { make(30000); }
   void make(uint32_t timeout_ms) {
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
-    host_qpair_params p;
+    tcp_host_qpair_params p;
     p.qid = qid_t{1};
     p.queue_size = 8;
     p.maxh2cdata = 65536;
     p.in_capsule_max = 4096;
     p.io_timeout_ms = timeout_ms;
-    q = std::make_shared<host_qpair>(pool.at(0), fds[0], p);
+    q = std::make_shared<tcp_host_qpair>(pool.at(0), fds[0], p);
     ctrl.fd = fds[1];
     pool.run_on(0, [this] { q->start(); });
   }
@@ -221,7 +221,7 @@ TEST_F(qpair_fixture, failing_with_sends_stuck_on_a_full_socket) {
     int unsent = 0;
     return ioctl(fds[0], TIOCOUTQ, &unsent) == 0 && unsent > 0;
   }));
-  std::weak_ptr<host_qpair> weak = q;
+  std::weak_ptr<host_queue> weak = q;
   pool.run_on(0, [this] {
     q->fail("failed with sends stuck");
     q.reset();  // the last owner lets go at once
