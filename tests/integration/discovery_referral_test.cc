@@ -111,8 +111,8 @@ TEST_F(discovery_referral_test, bad_params_are_clear_invalid_params_errors) {
   };
   const std::vector<row> rows{
       {"nvmf_discovery_add_referral", json::object(), "address: required"},
-      {"nvmf_discovery_add_referral", {{"address", {{"trtype", "RDMA"}, {"traddr", "10.0.0.5"}, {"trsvcid", "4420"}}}},
-       "address.trtype: 'RDMA' is not supported; nvmfd serves TCP"},
+      {"nvmf_discovery_add_referral", {{"address", {{"trtype", "FC"}, {"traddr", "10.0.0.5"}, {"trsvcid", "4420"}}}},
+       "address.trtype: 'FC' is not supported; nvmfd serves TCP and RDMA"},
       {"nvmf_discovery_add_referral", {{"address", {{"trtype", "TCP"}, {"traddr", "10.0.0.5"}}}},
        "address.trsvcid: required for a referral"},
       {"nvmf_discovery_add_referral", {{"address", address("host.example", "4420")}},
