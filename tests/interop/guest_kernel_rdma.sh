@@ -2,7 +2,10 @@
 # Guest side of kernel_rdma.sh (busybox sh, run-guest --rdma --bin nvmfd --bin nvmfctl).
 # Soft-RoCE rxe0 on eth0; nvmfd serves a RAM namespace over NVMe/RDMA on eth0's address;
 # the kernel host (nvme-rdma) discovers, connects, does verified I/O at several sizes and
-# unaligned offsets, flushes and disconnects.
+# unaligned offsets, flushes and disconnects. Then multipath: a second rxe device (rxe1) on a
+# veth pair inside the guest (10.99.0.1/2, nowhere else), an ANA-reporting subsystem listening
+# on both; the kernel's native multipath connects both paths, sees the ANA states nvmfd sets
+# over RPC, and verified I/O goes on across the changes.
 set -e
 . /lp/lp-guest.sh
 NQN=nqn.2016-06.io.nvmfd:rdma
@@ -90,7 +93,68 @@ nvme disconnect -n "$NQN" | grep -q "disconnected 1 controller" || fail "disconn
 lp_wait_for "[ ! -b $DEV ]" 20 || fail "$DEV did not go away"
 check "disconnected ($(elapsed) s)"
 kill -0 "$NVMFD" 2>/dev/null || fail "nvmfd died"
-nvmfctl -s /tmp/rpc.sock nvmf_subsystem_get_controllers "{\"nqn\": \"$NQN\"}" > /tmp/ctrls 2>&1 || true
+
+echo "== multipath over two rxe devices (eth0, and a veth pair inside the guest) with ANA"
+MP=nqn.2016-06.io.nvmfd:rdma-mp
+modprobe veth 2>/dev/null || true
+ip link add vra type veth peer name vrb || fail "veth pair"
+ip addr add 10.99.0.1/24 dev vra
+ip addr add 10.99.0.2/24 dev vrb
+ip link set vra up
+ip link set vrb up
+lp_rxe_up vrb rxe1 > /dev/null || fail "rxe1 on vrb"
+ctl() { nvmfctl -s /tmp/rpc.sock call "$@"; }
+ctl bdev_malloc_create '{"name": "Malloc1", "num_blocks": 32768, "block_size": 512}' > /dev/null
+ctl nvmf_create_subsystem "{\"nqn\": \"$MP\", \"allow_any_host\": true, \"ana_reporting\": true}" > /dev/null
+ctl nvmf_subsystem_add_ns "{\"nqn\": \"$MP\", \"namespace\": {\"bdev_name\": \"Malloc1\"}}" > /dev/null
+for a in "$ADDR" 10.99.0.2; do
+  ctl nvmf_subsystem_add_listener "{\"nqn\": \"$MP\", \"listen_address\": {\"trtype\": \"RDMA\", \"adrfam\": \"IPv4\", \"traddr\": \"$a\", \"trsvcid\": \"4421\"}}" > /dev/null ||
+    fail "RDMA listener on $a:4421"
+done
+set_ana() {  # $1 address, $2 state
+  ctl nvmf_subsystem_listener_set_ana_state "{\"nqn\": \"$MP\", \"listen_address\": {\"trtype\": \"RDMA\", \"adrfam\": \"IPv4\", \"traddr\": \"$1\", \"trsvcid\": \"4421\"}, \"ana_state\": \"$2\"}" > /dev/null ||
+    fail "set ANA $2 on $1"
+}
+set_ana 10.99.0.2 non_optimized
+for a in "$ADDR" 10.99.0.2; do
+  nvme connect -t rdma -a "$a" -s 4421 -n "$MP" > /dev/null || fail "nvme connect -t rdma $a:4421"
+done
+NQN=$MP
+lp_wait_for find_dev 20 || fail "no multipath device for $MP"
+find_dev
+# The path (controller) through address $1: its ana_state.
+path_state() {
+  for c in /sys/class/nvme/nvme*; do
+    [ "$(cat "$c/subsysnqn" 2>/dev/null)" = "$MP" ] || continue
+    case "$(cat "$c/address")" in *"traddr=$1,"*) ;; *) continue ;; esac
+    for p in "$c"/nvme*c*n*; do [ -e "$p/ana_state" ] && cat "$p/ana_state" && return 0; done
+  done
+  return 1
+}
+paths=$(for c in /sys/class/nvme/nvme*; do [ "$(cat "$c/subsysnqn" 2>/dev/null)" = "$MP" ] && [ "$(cat "$c/transport")" = rdma ] && echo x; done | wc -l)
+[ "$paths" -eq 2 ] || fail "expected 2 RDMA paths to $MP, found $paths"
+lp_nvme_paths
+lp_wait_for '[ "$(path_state $ADDR)" = optimized ] && [ "$(path_state 10.99.0.2)" = non-optimized ]' 20 ||
+  fail "ANA states at connect: $(path_state $ADDR) / $(path_state 10.99.0.2)"
+check "two RDMA paths to one namespace ($DEV): optimized via rxe0, non-optimized via rxe1"
+verify 65536 16 0
+set_ana "$ADDR" inaccessible
+set_ana 10.99.0.2 optimized
+lp_wait_for '[ "$(path_state $ADDR)" = inaccessible ] && [ "$(path_state 10.99.0.2)" = optimized ]' 30 ||
+  fail "ANA change not seen: $(path_state $ADDR) / $(path_state 10.99.0.2)"
+check "ANA change seen by the kernel: inaccessible via rxe0, optimized via rxe1"
+verify 131072 8 5
+verify 4096 32 100
+rd=$(cat /sys/class/infiniband/rxe1/ports/1/hw_counters/rcvd_pkts 2>/dev/null || echo ?)
+echo "rxe1 received packets: $rd"
+set_ana "$ADDR" optimized
+lp_wait_for '[ "$(path_state $ADDR)" = optimized ]' 30 || fail "path via rxe0 not optimized again"
+verify 1048576 2 1
+check "multipath I/O verified across ANA changes ($(elapsed) s)"
+nvme disconnect -n "$MP" | grep -q "disconnected 2 controller" || fail "disconnect of both paths"
+lp_wait_for "[ ! -b $DEV ]" 20 || fail "$DEV did not go away"
+check "both paths disconnected"
+kill -0 "$NVMFD" 2>/dev/null || fail "nvmfd died"
 kill "$NVMFD"
 wait "$NVMFD" 2>/dev/null || true
 check "nvmfd stopped"

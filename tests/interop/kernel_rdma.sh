@@ -2,7 +2,8 @@
 # Interop over NVMe/RDMA: the Linux kernel's NVMe/RDMA host against nvmfd's RDMA transport,
 # both inside the guest (tests/guest, Debian 6.1 kernel) over soft-RoCE (rxe on eth0): this
 # machine's own kernel has no RDMA device. One guest boot (guest_kernel_rdma.sh): discovery,
-# connect, verified I/O at 512 B to 1 MiB and unaligned offsets, flush, disconnect.
+# connect, verified I/O at 512 B to 1 MiB and unaligned offsets, flush, disconnect; then kernel
+# multipath over two rxe devices with ANA states set on nvmfd's listeners.
 # Usage: kernel_rdma.sh BIN_DIR GUEST_DIR
 set -euo pipefail
 bin=$1

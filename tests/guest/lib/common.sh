@@ -209,7 +209,7 @@ lp_prepare() {
 lp_detect_accel() {
     local cpu ok="" key f tmp reason
     [ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "tcg max (no read/write access to /dev/kvm)"; return 0; }
-    key="$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)-$(qemu-system-x86_64 --version | head -n1 | tr -cd '0-9.')-$(basename "${LP_KERNEL_DEB:-none}" .deb)"
+    key="$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)-$(qemu-system-x86_64 --version | sed -n 1p | tr -cd '0-9.')-$(basename "${LP_KERNEL_DEB:-none}" .deb)"
     f="$LP_CACHE_DIR/accel-$key"
     if [ "${LP_ACCEL_REPROBE:-0}" != 1 ] && [ -s "$f" ]; then cat "$f"; return 0; fi
     # PVM ("kvm_pvm", paravirtual KVM without VT-x/AMD-V) only runs PVM-aware guest kernels;
