@@ -155,7 +155,15 @@ nvme disconnect -n "$MP" | grep -q "disconnected 2 controller" || fail "disconne
 lp_wait_for "[ ! -b $DEV ]" 20 || fail "$DEV did not go away"
 check "both paths disconnected"
 kill -0 "$NVMFD" 2>/dev/null || fail "nvmfd died"
+echo "== nvmfd stopped while a host is connected over RDMA"
+nvme connect -t rdma -a "$ADDR" -s 4420 -n nqn.2016-06.io.nvmfd:rdma --ctrl-loss-tmo=2 > /dev/null || fail "reconnect"
+NQN=nqn.2016-06.io.nvmfd:rdma
+lp_wait_for find_dev 20 || fail "no block device after reconnect"
 kill "$NVMFD"
-wait "$NVMFD" 2>/dev/null || true
-check "nvmfd stopped"
+lp_wait_for "! kill -0 $NVMFD" 15 || fail "nvmfd did not stop within 15 s with an RDMA connection open"
+rc=0
+wait "$NVMFD" || rc=$?
+[ "$rc" -eq 0 ] || fail "nvmfd exited with status $rc"
+check "nvmfd stopped cleanly with a connected RDMA host ($(elapsed) s)"
+nvme disconnect -n "$NQN" > /dev/null 2>&1 || true
 echo "guest_kernel_rdma: all checks passed in $(elapsed) s"

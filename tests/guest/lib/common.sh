@@ -71,10 +71,10 @@ lp_ensure_host_pkgs() {
 lp_download_deb() {
     local pkg="$1" ver f
     mkdir -p "$LP_CACHE_DIR/debs"
-    ver="$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/{print $2; exit}')"
+    ver="$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ && !f { f = $2 } END { print f }')"
     if [ -z "$ver" ]; then
         lp_apt_update >/dev/null 2>&1 || true
-        ver="$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/{print $2; exit}')"
+        ver="$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ && !f { f = $2 } END { print f }')"
     fi
     [ -n "$ver" ] || return 1
     # Debian file names encode ':' (epoch) as %3a
@@ -90,10 +90,10 @@ lp_download_deb() {
 lp_resolve_kernel_pkg() {
     if [ -n "${LP_KERNEL_PKG:-}" ]; then echo "$LP_KERNEL_PKG"; return; fi
     local p
-    p="$(apt-cache depends "$LP_KERNEL_META" 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')"
+    p="$(apt-cache depends "$LP_KERNEL_META" 2>/dev/null | awk '/Depends: linux-image-/ && !f { f = $2 } END { print f }')"
     if [ -z "$p" ]; then
         lp_apt_update >/dev/null 2>&1 || true
-        p="$(apt-cache depends "$LP_KERNEL_META" 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')"
+        p="$(apt-cache depends "$LP_KERNEL_META" 2>/dev/null | awk '/Depends: linux-image-/ && !f { f = $2 } END { print f }')"
     fi
     [ -n "$p" ] && echo "$p"
 }
@@ -167,7 +167,7 @@ lp_rdma_enable() {
     [ -f /etc/libibverbs.d/rxe.driver ] || lp_die "--rdma: /etc/libibverbs.d/rxe.driver is missing"
     LP_GUEST_BINS="$LP_GUEST_BINS /usr/bin/rdma /usr/bin/rping /usr/bin/ibv_devices /usr/bin/ibv_devinfo"
     # libgcc_s: glibc dlopen()s it for pthread_cancel/pthread_exit (rping's threads)
-    LP_GUEST_FILES="$LP_GUEST_FILES $prov /etc/libibverbs.d/rxe.driver $(ldconfig -p | awk '/libgcc_s\.so\.1 .*x86-64/{print $NF; exit}')"
+    LP_GUEST_FILES="$LP_GUEST_FILES $prov /etc/libibverbs.d/rxe.driver $(ldconfig -p | awk '/libgcc_s\.so\.1 .*x86-64/ && !f { f = $NF } END { print f }')"
 }
 
 # Sets LP_VMLINUZ, LP_INITRAMFS, LP_BUILD_DIR. Installs/downloads/builds only what is missing.
