@@ -192,6 +192,10 @@ nvme_status do_connect(target_queue& q, target_request& req) {
     return cx.invalid_host(fmt::format("host nqn {} / subsystem {} is not what the TLS PSK identity names ({} / {})",
                                        quoted(cx.hostnqn), quoted(cx.subnqn), quoted(q.tls()->hostnqn),
                                        quoted(q.tls()->subnqn)));
+  if (auto& o = q.opened_for(); o && (o->qid != cx.f.qid || o->sqsize != cx.f.sqsize))
+    return cx.invalid_param(o->qid != cx.f.qid ? field_qid : field_sqsize,
+                            fmt::format("the connection was opened for qid {} with {} entries, not qid {} with {}",
+                                        o->qid.value, o->sqsize + 1, cx.f.qid.value, cx.f.sqsize + 1));
   if (!host_ok)
     return cx.invalid_host(cx.hostnqn.empty()
                                ? "host nqn '' not allowed, as only a subsystem allowing any host takes an empty one"

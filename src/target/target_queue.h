@@ -70,6 +70,14 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
     std::string state;  // "TLS_AES_128_GCM_SHA256, user-space"
   };
   const std::optional<tls_peer>& tls() const { return tls_; }
+  // The queue the transport's connection was opened for, when the transport knows it before
+  // the Connect (RDMA: the CM private data's QID and HSQSIZE): a Connect naming another qid or
+  // SQSIZE is refused. SQSIZE is 0's based, as the Connect's.
+  struct opened_queue {
+    qid_t qid;
+    uint16_t sqsize;
+  };
+  const std::optional<opened_queue>& opened_for() const { return opened_for_; }
 
   // --- in-band authentication (auth_commands.cc) ---
   // Connect found a key for the host: this queue must pass DH-HMAC-CHAP before anything
@@ -177,6 +185,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   // Sets where the host reached us and who it is, once the transport knows.
   void set_endpoints(queue_endpoint local, std::string peer);
   void set_tls(tls_peer t) { tls_ = std::move(t); }
+  void set_opened_for(opened_queue o) { opened_for_ = o; }
   // After bind(): e.g. room for queue_size() requests.
   virtual void on_bound() {}
 
@@ -193,6 +202,7 @@ class target_queue : public std::enable_shared_from_this<target_queue> {
   queue_endpoint local_;
   std::string peer_ = "an unknown peer";
   std::optional<tls_peer> tls_;
+  std::optional<opened_queue> opened_for_;
   std::shared_ptr<controller> ctrl_;
   qid_t qid_ = admin_qid;
   uint16_t queue_size_ = 0;

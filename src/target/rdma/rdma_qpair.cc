@@ -91,6 +91,7 @@ void rdma_qpair::accept() {
   if (auto a = address_of(rdma_get_peer_addr(id_)))
     who = a->ipv6 ? fmt::format("[{}]:{}", a->addr, a->port) : fmt::format("{}:{}", a->addr, a->port);
   set_endpoints(std::move(local), std::move(who));
+  set_opened_for({qid_t{qreq_.qid}, static_cast<uint16_t>(qreq_.queue_size - 1)});
 
   if (auto s = setup(); !s) {
     NVMFD_LOG_ERROR("RDMA qpair {} qid {}: {}; refusing the connection", this->peer(), qreq_.qid, s.err().message);

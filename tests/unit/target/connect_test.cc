@@ -98,6 +98,25 @@ TEST(connect_test, listener_must_match_the_transport) {
   EXPECT_FALSE(other->connected());
 }
 
+TEST(connect_test, connect_must_name_the_queue_the_connection_was_opened_for) {
+  handler_harness h;
+  log_capture log;
+  auto q = h.make_queue();
+  q->open_for(admin_qid, 31);
+  auto c = h.connect(*q, sqe::connect(handler_harness::open_nqn, handler_harness::host_nqn, 0, 63));
+  EXPECT_EQ(c.status, invalid_param);
+  EXPECT_EQ(c.cqe.dw0.get(), in_sqe(sqe_sqsize));
+  EXPECT_NE(log.find({"opened for qid 0 with 32 entries, not qid 0 with 64"}), "") << log.dump();
+  auto io = h.make_queue();
+  io->open_for(qid_t{2}, 31);
+  c = h.connect(*io, sqe::connect(handler_harness::open_nqn, handler_harness::host_nqn, 1, 31, 1));
+  EXPECT_EQ(c.status, invalid_param);
+  EXPECT_EQ(c.cqe.dw0.get(), in_sqe(sqe_qid));
+  auto good = h.make_queue();
+  good->open_for(admin_qid, 31);
+  EXPECT_EQ(h.connect(*good, sqe::connect(handler_harness::open_nqn, handler_harness::host_nqn, 0, 31)).status, ok);
+}
+
 TEST(connect_test, io_refusals) {
   struct row {
     const char* name;

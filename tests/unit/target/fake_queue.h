@@ -44,6 +44,8 @@ class fake_queue final : public target_queue {
   // Reactor thread. Runs the command; data: its host-to-controller data (Connect's 1024
   // bytes are in-capsule, as on every fabric). The completion is recorded now or later.
   void submit(const nvme_sqe& sqe, std::span<const std::byte> data = {});
+  // As a transport that knows the queue at connection time (RDMA's CM private data).
+  void open_for(qid_t qid, uint16_t sqsize) { set_opened_for({qid, sqsize}); }
 
   // --- any thread ---
   // The completion of command cid, if it has come (and forgets it).
