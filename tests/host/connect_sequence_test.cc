@@ -44,6 +44,17 @@ std::size_t entries(const char* dir) {
   return n;
 }
 std::size_t open_fds() { return entries("/proc/self/fd"); }
+// What the process has open, for a failure message: "fd -> target" per line, sockets with
+// their inode (matched against /proc/net/tcp by hand).
+std::string fd_list() {
+  std::string out;
+  for (auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(e.path(), ec);
+    out += e.path().filename().string() + " -> " + (ec ? "?" : target.string()) + "\n";
+  }
+  return out;
+}
 std::size_t threads() { return entries("/proc/self/task"); }
 
 // Waits (bounded) until the process has `want` fds again: closes on reactors, in the proxy
@@ -215,7 +226,7 @@ TEST(connect_sequence, a_failure_at_any_step_names_it_and_leaves_no_socket_nor_t
     auto c = host_controller::connect(*f.pool, trid_at(port), opts);
     ASSERT_FALSE(c.ok());
     EXPECT_NE(c.err().message.find(row.message), std::string::npos) << c.err().message;
-    EXPECT_EQ(fds_settled(fds), fds);
+    EXPECT_EQ(fds_settled(fds), fds) << fd_list();
     EXPECT_EQ(threads(), thread_count);
   }
 }
