@@ -84,7 +84,8 @@ std::vector<remote_namespace> usable_namespaces(const host_controller& c, uint32
 }
 
 std::string device_label(const perf_options& o, nsid_t nsid, int cpu) {
-  return fmt::format("TCP (addr:{} subnqn:{}) NSID {} from core {:>2}", o.trid.traddr, o.trid.subnqn, nsid, cpu);
+  return fmt::format("{} (addr:{} subnqn:{}) NSID {} from core {:>2}", o.trid.trtype == "rdma" ? "RDMA" : "TCP",
+                     o.trid.traddr, o.trid.subnqn, nsid, cpu);
 }
 
 json parameters_json(const perf_options& o) {

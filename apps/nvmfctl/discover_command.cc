@@ -80,9 +80,9 @@ int discover_command(int argc, char** argv) {
   CLI::App app{"nvmfctl discover: read a discovery controller's log page (as `nvme discover`)", "nvmfctl discover"};
   std::string transport = "tcp", traddr, trsvcid = "8009", nqn(discovery_nqn);
   host_cli_options host;
-  app.add_option("-t,--transport", transport, "transport type")->check(CLI::IsMember({"tcp"}))->capture_default_str();
+  app.add_option("-t,--transport", transport, "transport type")->check(CLI::IsMember({"tcp", "rdma"}))->capture_default_str();
   app.add_option("-a,--traddr", traddr, "address of the discovery controller")->required();
-  app.add_option("-s,--trsvcid", trsvcid, "TCP port")->capture_default_str();
+  app.add_option("-s,--trsvcid", trsvcid, "port (TCP, or the RDMA CM port)")->capture_default_str();
   app.add_option("-n,--nqn", nqn, "discovery subsystem NQN")->capture_default_str();
   host.add_to(app);
   try {

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "host/queue_authenticator.h"
+#include "host/rdma_host_queue.h"
 #include "host/tcp_host_qpair.h"
 #include "host/admin_command.h"
 #include "host/identify_limits.h"
@@ -73,6 +74,10 @@ void controller_connector::open_admin() {
   auto port = parse_port(c_->trid_.trsvcid);
   if (!port) return fail(port.take_err());
   const auto& o = c_->opts_;
+  if (is_rdma()) {
+    if (o.tls_psk) return fail(error{errc::invalid_argument, "TLS is a TCP feature; an RDMA controller cannot use it"});
+    return admin_opened(make_rdma_queue(admin_qid, admin_queue_size, home_));
+  }
   if (o.tls_psk) {
     auto psk = tls::host_tls_psk(*o.tls_psk, c_->hostnqn_, c_->trid_.subnqn);
     if (!psk) return fail(psk.take_err());
@@ -84,23 +89,36 @@ void controller_connector::open_admin() {
         self->admin_opener_.reset();
         if (self->over_) return;
         if (!s) return self->fail(s.take_err());
-        auto q = self->make_queue(admin_qid, admin_queue_size, self->home_, *s);
-        {
-          std::lock_guard lk(self->c_->mu_);
-          self->c_->admin_ = q;
-        }
-        std::vector<std::byte> data;
-        nvme_sqe cmd = self->c_->fabrics_connect_command(admin_qid, admin_queue_size - 1, data);
-        self->admin(cmd, std::move(data), true, [self, q](sync_result r) {
-          if (auto ok = self->c_->check_connect(admin_qid, r.completion); !ok) return self->fail(ok.take_err());
-          self->authenticate(q, r.completion.dw0, [self](result<void> a) {
-            if (self->over_) return;
-            if (!a) return self->fail(a.take_err());
-            self->enable();
-          });
-        }, self->c_->opts_.connect_timeout_ms);
+        self->admin_opened(self->make_queue(admin_qid, admin_queue_size, self->home_, *s));
       });
 }
+
+void controller_connector::admin_opened(std::shared_ptr<host_queue> q) {
+  {
+    std::lock_guard lk(c_->mu_);
+    c_->admin_ = q;
+  }
+  std::vector<std::byte> data;
+  nvme_sqe cmd = c_->fabrics_connect_command(admin_qid, admin_queue_size - 1, data);
+  admin(cmd, std::move(data), true, [self = shared_from_this(), q](sync_result r) {
+    if (auto ok = self->check_queue_connect(*q, r.completion); !ok) return self->fail(ok.take_err());
+    self->authenticate(q, r.completion.dw0, [self](result<void> a) {
+      if (self->over_) return;
+      if (!a) return self->fail(a.take_err());
+      self->enable();
+    });
+  }, c_->opts_.connect_timeout_ms);
+}
+
+// A Connect that did not reach the controller (the queue failed under it: a dropped
+// connection, an RDMA CM reject) is reported with the queue's reason, not the host status.
+result<void> controller_connector::check_queue_connect(const host_queue& q, const nvme_completion& r) {
+  if (q.failed() && r.status.sct == status_type::path_related && r.status.sc == sc_host::host_path_error)
+    return error{errc::io_error, fmt::format("Connect (qid {}) failed: {}", q.qid(), q.failure_reason())};
+  return c_->check_connect(q.qid(), r);
+}
+
+bool controller_connector::is_rdma() const { return c_->trid_.trtype == "rdma"; }
 
 std::shared_ptr<host_queue> controller_connector::make_queue(qid_t qid, uint16_t size, reactor& r,
                                                              const opened_socket& s) {
@@ -113,7 +131,22 @@ std::shared_ptr<host_queue> controller_connector::make_queue(qid_t qid, uint16_t
   p.cpda_bytes = s.ic.cpda_bytes;
   p.in_capsule_max = qid == admin_qid ? 8192 : c_->in_capsule_max_;
   p.io_timeout_ms = c_->opts_.io_timeout_ms;
-  auto q = std::make_shared<tcp_host_qpair>(r, s.fd, p, s.tls);
+  return started(std::make_shared<tcp_host_qpair>(r, s.fd, p, s.tls));
+}
+
+std::shared_ptr<host_queue> controller_connector::make_rdma_queue(qid_t qid, uint16_t size, reactor& r) {
+  rdma_host_queue_params p;
+  p.qid = qid;
+  p.queue_size = size;
+  p.cntlid = qid == admin_qid ? 0xffff : c_->cntlid_.value;
+  p.traddr = c_->trid_.traddr;
+  p.port = *parse_port(c_->trid_.trsvcid);  // checked by open_admin
+  p.max_data = rdma_host_queue::default_max_data;
+  p.io_timeout_ms = c_->opts_.io_timeout_ms;
+  return started(std::make_shared<rdma_host_queue>(r, p));
+}
+
+std::shared_ptr<host_queue> controller_connector::started(std::shared_ptr<host_queue> q) {
   std::weak_ptr<host_controller> weak = c_;
   q->set_failure_handler([weak](const std::string& why) {
     if (auto c = weak.lock()) c->on_queue_failed(why);
@@ -190,6 +223,8 @@ void controller_connector::identify() {
              host_controller& c = *self->c_;
              c.id_ctrl_ = load_wire<identify_controller>(r.data.data());
              c.max_xfer_ = max_transfer_from_mdts(c.id_ctrl_.mdts, cap_fields::decode(self->cap_).mpsmin);
+             // RDMA queues move data through per-slot registered bounce buffers of this size.
+             if (self->is_rdma()) c.max_xfer_ = std::min(c.max_xfer_, rdma_host_queue::default_max_data);
              c.in_capsule_max_ = in_capsule_data_limit(c.id_ctrl_.ioccsz.get(), c.max_xfer_);
              c.start_keep_alive();
              // Controllers older than TP8010 report no type: the discovery NQN tells then.
@@ -229,6 +264,13 @@ void controller_connector::open_io_queues(uint32_t n, uint16_t qsize) {
   const auto& o = c_->opts_;
   for (uint32_t i = 1; i <= n; ++i) {
     reactor& r = pool.at((i - 1) % pool.size());
+    if (is_rdma()) {
+      r.post([self = shared_from_this(), &r, i, qsize] {
+        auto q = self->make_rdma_queue(qid_t{static_cast<uint16_t>(i)}, qsize, r);
+        self->home_.post([self, i, q]() mutable { self->io_queue_opened(i, q); });
+      });
+      continue;
+    }
     r.post([self = shared_from_this(), &r, i, qsize, addr = c_->trid_.traddr, port = *port, o] {
       self->io_openers_[i] = queue_socket_opener::open(
           r, addr, port, o.hdgst, o.ddgst, self->tls_psk_, std::chrono::milliseconds(o.connect_timeout_ms),
@@ -258,7 +300,7 @@ void controller_connector::io_queue_opened(uint32_t i, result<std::shared_ptr<ho
   submit_async(
       *qp, cmd, std::move(data), true,
       [self = shared_from_this(), i, qp](result<sync_result> r) {
-        result<void> ok = r ? self->c_->check_connect(qid_t{static_cast<uint16_t>(i)}, r->completion) : r.take_err();
+        result<void> ok = r ? self->check_queue_connect(*qp, r->completion) : r.take_err();
         auto connected = [self, i](result<void> ok) {
           self->home_.post([self, i, ok = std::move(ok)]() mutable { self->io_queue_connected(i, std::move(ok)); });
         };

@@ -1,7 +1,8 @@
 #pragma once
 // controller_connector: connects one host_controller without blocking any thread, as a
 // state machine on the pool's control reactor (which holds the admin queue):
-//   admin socket (TCP connect + ICReq, queue_socket_opener) -> Fabrics Connect (qid 0)
+//   admin socket (TCP connect + ICReq, queue_socket_opener; for trtype rdma an
+//   rdma_host_queue, whose RDMA CM handshake the Connect waits for) -> Fabrics Connect (qid 0)
 //   -> [DH-HMAC-CHAP, when asked or a controller key is set] -> CAP, CC.EN = 1
 //   -> CSTS.RDY, polled every 10 ms on a reactor_timer until max(500 ms, CAP.TO)
 //   -> Identify Controller -> keep-alive -> [discovery controller: AER and done]
@@ -41,6 +42,7 @@ class controller_connector : public std::enable_shared_from_this<controller_conn
   using then_fn = std::function<void(sync_result)>;
   // The steps, in order (each on the control reactor).
   void open_admin();
+  void admin_opened(std::shared_ptr<host_queue> q);
   void enable();
   void poll_ready(time_source::time_point deadline);
   void identify();
@@ -68,6 +70,14 @@ class controller_connector : public std::enable_shared_from_this<controller_conn
   void property_get(uint32_t offset, bool eight, std::function<void(uint64_t)> then);
   // On reactor r: the queue over an opened socket, started there.
   std::shared_ptr<host_queue> make_queue(qid_t qid, uint16_t size, reactor& r, const opened_socket& s);
+  // On reactor r: an NVMe/RDMA queue (rdma_host_queue.h), started there (its CM handshake
+  // runs on r; the Fabrics Connect submitted at once waits for it).
+  std::shared_ptr<host_queue> make_rdma_queue(qid_t qid, uint16_t size, reactor& r);
+  // Sets q's failure handler and starts it.
+  std::shared_ptr<host_queue> started(std::shared_ptr<host_queue> q);
+  bool is_rdma() const;
+  // c_->check_connect, or the queue's failure reason when the Connect never got an answer.
+  result<void> check_queue_connect(const host_queue& q, const nvme_completion& r);
 
   std::shared_ptr<host_controller> c_;
   reactor& home_;

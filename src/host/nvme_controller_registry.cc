@@ -127,7 +127,10 @@ void discard_then(std::unique_ptr<nvme_path> path, completion<T> done, error why
 
 }  // namespace
 
-std::string spdk_trtype(const transport_id& t) { return lower(t.trtype) == "tcp" ? "TCP" : t.trtype; }
+std::string spdk_trtype(const transport_id& t) {
+  std::string l = lower(t.trtype);
+  return l == "tcp" ? "TCP" : l == "rdma" ? "RDMA" : t.trtype;
+}
 
 std::string spdk_adrfam(const transport_id& t) {
   std::string f = lower(t.adrfam);

@@ -23,7 +23,8 @@ result<transport_id> transport_id::parse(const std::string& text) {
     std::string key = lower(tok.substr(0, pos)), value = tok.substr(pos + 1);
     if (key == "trtype") {
       t.trtype = lower(value);
-      if (t.trtype != "tcp") return error{errc::invalid_argument, fmt::format("trtype '{}': only tcp is supported", value)};
+      if (t.trtype != "tcp" && t.trtype != "rdma")
+        return error{errc::invalid_argument, fmt::format("trtype '{}': expected tcp or rdma", value)};
     } else if (key == "adrfam") {
       t.adrfam = lower(value);
       if (t.adrfam != "ipv4" && t.adrfam != "ipv6")

@@ -359,8 +359,9 @@ json io_stat_json(const path_io_totals& s) {
 }  // namespace
 
 void check_tcp_address(param_reader& p, const std::string& trtype, const std::string& adrfam, transport_id& t) {
-  if (lower(trtype) != "tcp") p.fail("trtype", fmt::format("'{}' is not supported; nvmfd's host speaks TCP", trtype));
-  t.trtype = "tcp";
+  t.trtype = lower(trtype);
+  if (t.trtype != "tcp" && t.trtype != "rdma")
+    p.fail("trtype", fmt::format("'{}' is not supported; nvmfd's host speaks TCP and RDMA", trtype));
   t.adrfam = lower(adrfam);
   if (t.adrfam != "ipv4" && t.adrfam != "ipv6") p.fail("adrfam", "expected IPv4 or IPv6");
   unsigned char addr[16];
@@ -369,7 +370,7 @@ void check_tcp_address(param_reader& p, const std::string& trtype, const std::st
   const std::string& svc = t.trsvcid;
   bool digits = !svc.empty() && svc.size() <= 5 && std::all_of(svc.begin(), svc.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!digits || std::stoul(svc) == 0 || std::stoul(svc) > 65535)
-    p.fail("trsvcid", "expected a TCP port number 1..65535");
+    p.fail("trsvcid", "expected a port number 1..65535");
 }
 
 json nvme_trid_json(const transport_id& t) { return trid_json(t); }

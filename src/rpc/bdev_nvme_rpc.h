@@ -47,7 +47,7 @@
 
 namespace nvmfd {
 
-// Shared by the bdev_nvme method files: checks trtype (TCP), adrfam, traddr (numeric) and
+// Shared by the bdev_nvme method files: checks trtype (TCP or RDMA), adrfam, traddr (numeric) and
 // trsvcid of an address read from params into t, recording failures in p.
 void check_tcp_address(param_reader& p, const std::string& trtype, const std::string& adrfam, transport_id& t);
 // A transport ID in SPDK's JSON ({trtype, adrfam, traddr, trsvcid, subnqn}).

@@ -116,7 +116,7 @@ TEST_F(nvmfctl_host, failures_are_one_line_on_stderr_with_status_1) {
         "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-4333-8444-555555555555"},
        "not allowed"},
       {{"identify", "-r", base + "nqn.2016-06.io.nvmfd:unknown"}, "nqn.2016-06.io.nvmfd:unknown"},
-      {{"identify", "-r", "trtype:rdma traddr:1.2.3.4"}, "only tcp"},
+      {{"identify", "-r", "trtype:fc traddr:1.2.3.4"}, "expected tcp or rdma"},
   };
   for (const auto& c : cases) {
     auto r = run_nvmfctl(c.args);
