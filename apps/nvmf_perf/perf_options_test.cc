@@ -88,7 +88,7 @@ TEST(PerfOptions, BadFlagsAreErrors) {
            {"-q", "1", "-o", "4096", "-w", "read", "-t", "0", "-r", trid},
            {"-q", "1", "-o", "4096", "-w", "read", "-t", "1"},                      // no -r
            {"-q", "1", "-o", "4096", "-w", "read", "-t", "1", "-r", "traddr:127.0.0.1"},  // no subnqn
-           {"-q", "1", "-o", "4096", "-w", "read", "-t", "1", "-r", "trtype:rdma traddr:1.2.3.4 subnqn:x"},
+           {"-q", "1", "-o", "4096", "-w", "read", "-t", "1", "-r", "trtype:fc traddr:1.2.3.4 subnqn:x"},
            {"-q", "1", "-o", "4096", "-w", "read", "-t", "1", "-r", trid, "-c", "0x0"},
            {"-q", "1", "-o", "4096", "-w", "read", "-t", "1", "-r", trid, "-c", "zz"},
            {"-q", "1", "-o", "4096", "-w", "read", "-t", "1", "-r", trid, "--bogus"},

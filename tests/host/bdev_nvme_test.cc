@@ -434,7 +434,7 @@ TEST(bdev_nvme, bad_params_are_invalid_params_naming_the_field) {
       {{{"subnqn", "nqn.2014-08.org.nvmexpress.discovery"}}, "subnqn"},
       {{{"subnqn", "not an nqn"}}, "subnqn"},
       {{{"hostnqn", "bad"}}, "hostnqn"},
-      {{{"trtype", "RDMA"}}, "trtype"},
+      {{{"trtype", "FC"}}, "trtype"},
       {{{"adrfam", "IB"}}, "adrfam"},
       {{{"traddr", "localhost"}}, "traddr"},
       {{{"trsvcid", "http"}}, "trsvcid"},

@@ -309,7 +309,7 @@ TEST(discovery_service, bad_params_and_unreachable_controllers_are_clear_errors)
   ASSERT_FALSE(down.ok());
   EXPECT_NE(down.err().message.find(p["trsvcid"].get<std::string>()), std::string::npos) << down.err().message;
   for (auto [field, value] : std::vector<std::pair<const char*, json>>{
-           {"trtype", "rdma"}, {"traddr", "not-an-ip"}, {"adrfam", "ipx"}, {"hostnqn", "bad"}, {"name", json::object()}}) {
+           {"trtype", "fc"}, {"traddr", "not-an-ip"}, {"adrfam", "ipx"}, {"hostnqn", "bad"}, {"name", json::object()}}) {
     json bad = start_params(t);
     bad[field] = value;
     auto r = host.call("bdev_nvme_start_discovery", bad);

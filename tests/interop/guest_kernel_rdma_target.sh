@@ -110,4 +110,26 @@ grep -iE "warn|error" /tmp/nvmfd.log | head -20 || true
 kill "$NVMFD"
 wait "$NVMFD" 2>/dev/null || true
 check "detached, nvmfd stopped ($(elapsed) s)"
+echo "== nvmfd's host against nvmfd's RDMA target (port 4421)"
+SELF=nqn.2016-06.io.nvmfd:rdma-self
+cat > /tmp/self.json <<EOF2
+{"subsystems": [
+  {"subsystem": "bdev", "config": [
+    {"method": "bdev_malloc_create", "params": {"name": "Malloc0", "num_blocks": 32768, "block_size": 512}}]},
+  {"subsystem": "nvmf", "config": [
+    {"method": "nvmf_create_transport", "params": {"trtype": "RDMA"}},
+    {"method": "nvmf_create_subsystem", "params": {"nqn": "$SELF", "allow_any_host": true}},
+    {"method": "nvmf_subsystem_add_ns", "params": {"nqn": "$SELF", "namespace": {"bdev_name": "Malloc0"}}},
+    {"method": "nvmf_subsystem_add_listener", "params": {"nqn": "$SELF",
+      "listen_address": {"trtype": "RDMA", "adrfam": "IPv4", "traddr": "$ADDR", "trsvcid": "4421"}}}]}]}
+EOF2
+nvmfd -c /tmp/self.json -r /tmp/self.sock -m 0x1 > /tmp/nvmfd.log 2>&1 &
+SELFPID=$!
+lp_wait_for "nvmfctl -s /tmp/self.sock nvmf_get_subsystems > /dev/null 2>&1" 30 || fail "nvmfd (RDMA target) did not start"
+nvmf-perf -r "trtype:rdma traddr:$ADDR trsvcid:4421 subnqn:$SELF" -q 16 -o 131072 -w randrw -t 2 > /tmp/perf 2>&1 ||
+  { cat /tmp/perf; fail "nvmf-perf against nvmfd over RDMA"; }
+tail -n 3 /tmp/perf
+kill "$SELFPID"
+wait "$SELFPID" 2>/dev/null || true
+check "nvmf-perf randrw 128 KiB against nvmfd's own RDMA target ($(elapsed) s)"
 echo "ALL GUEST CHECKS PASSED"

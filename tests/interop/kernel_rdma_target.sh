@@ -5,7 +5,8 @@
 # (guest_kernel_rdma_target.sh): a refused connect (unknown port), nvmfctl discover and
 # identify, nvmf-perf, then nvmfd attaching the controller with bdev_nvme_attach_controller
 # -t rdma and serving its bdev over TCP on 127.0.0.1, where the kernel's nvme-tcp host writes
-# and reads back verified data (also checked in nvmet's backing file), then detach.
+# and reads back verified data (also checked in nvmet's backing file), then detach; last,
+# nvmf-perf against nvmfd's own RDMA target.
 # Usage: kernel_rdma_target.sh BIN_DIR GUEST_DIR
 set -euo pipefail
 bin=$1
