@@ -1,7 +1,9 @@
 #!/bin/sh
 # Guest side of kernel_rdma_target.sh (busybox sh, run-guest --rdma --bin nvmfd --bin nvmfctl
 # --bin nvmf-perf). Soft-RoCE rxe0 on eth0; the kernel's nvmet serves a 64 MiB file over
-# NVMe/RDMA on eth0's address; nvmfd's host side attaches it over RDMA.
+# NVMe/RDMA on eth0's address; nvmfd's host side attaches it over RDMA. Then nvmfd's host
+# against nvmfd's target: nvmf-perf over RDMA, and one multipath bdev with an RDMA path and
+# a TCP path to the same subsystem (re-exported over TCP for the kernel's verified I/O).
 set -e
 . /lp/lp-guest.sh
 NQN=nqn.2016-06.io.nvmfd:kernel-rdma-target
@@ -118,10 +120,13 @@ cat > /tmp/self.json <<EOF2
     {"method": "bdev_malloc_create", "params": {"name": "Malloc0", "num_blocks": 32768, "block_size": 512}}]},
   {"subsystem": "nvmf", "config": [
     {"method": "nvmf_create_transport", "params": {"trtype": "RDMA"}},
-    {"method": "nvmf_create_subsystem", "params": {"nqn": "$SELF", "allow_any_host": true}},
+    {"method": "nvmf_create_transport", "params": {"trtype": "TCP"}},
+    {"method": "nvmf_create_subsystem", "params": {"nqn": "$SELF", "allow_any_host": true, "ana_reporting": true}},
     {"method": "nvmf_subsystem_add_ns", "params": {"nqn": "$SELF", "namespace": {"bdev_name": "Malloc0"}}},
     {"method": "nvmf_subsystem_add_listener", "params": {"nqn": "$SELF",
-      "listen_address": {"trtype": "RDMA", "adrfam": "IPv4", "traddr": "$ADDR", "trsvcid": "4421"}}}]}]}
+      "listen_address": {"trtype": "RDMA", "adrfam": "IPv4", "traddr": "$ADDR", "trsvcid": "4421"}}},
+    {"method": "nvmf_subsystem_add_listener", "params": {"nqn": "$SELF",
+      "listen_address": {"trtype": "TCP", "adrfam": "IPv4", "traddr": "$ADDR", "trsvcid": "4431"}}}]}]}
 EOF2
 nvmfd -c /tmp/self.json -r /tmp/self.sock -m 0x1 > /tmp/nvmfd.log 2>&1 &
 SELFPID=$!
@@ -129,7 +134,49 @@ lp_wait_for "nvmfctl -s /tmp/self.sock nvmf_get_subsystems > /dev/null 2>&1" 30 
 nvmf-perf -r "trtype:rdma traddr:$ADDR trsvcid:4421 subnqn:$SELF" -q 16 -o 131072 -w randrw -t 2 > /tmp/perf 2>&1 ||
   { cat /tmp/perf; fail "nvmf-perf against nvmfd over RDMA"; }
 tail -n 3 /tmp/perf
+check "nvmf-perf randrw 128 KiB against nvmfd's own RDMA target ($(elapsed) s)"
+
+echo "== one multipath bdev over an RDMA path and a TCP path to nvmfd's subsystem"
+printf '{"subsystems": [{"subsystem": "nvmf", "config": [{"method": "nvmf_create_transport", "params": {"trtype": "TCP"}}]}]}\n' > /tmp/mp.json
+nvmfd -c /tmp/mp.json -r /tmp/mp.sock -m 0x2 > /tmp/mp.log 2>&1 &
+MPPID=$!
+mp() { nvmfctl -s /tmp/mp.sock call "$@"; }
+lp_wait_for "mp nvmf_get_subsystems > /dev/null 2>&1" 30 || fail "host nvmfd did not start"
+mp bdev_nvme_attach_controller "{\"name\": \"M\", \"trtype\": \"rdma\", \"adrfam\": \"ipv4\", \"traddr\": \"$ADDR\", \"trsvcid\": \"4421\", \"subnqn\": \"$SELF\", \"multipath\": \"multipath\"}" > /dev/null ||
+  fail "attach path 1 (RDMA)"
+mp bdev_nvme_attach_controller "{\"name\": \"M\", \"trtype\": \"tcp\", \"adrfam\": \"ipv4\", \"traddr\": \"$ADDR\", \"trsvcid\": \"4431\", \"subnqn\": \"$SELF\", \"multipath\": \"multipath\"}" > /dev/null ||
+  { tail /tmp/mp.log; fail "attach path 2 (TCP)"; }
+mp bdev_nvme_get_io_paths '{"name": "Mn1"}' > /tmp/paths || fail "bdev_nvme_get_io_paths"
+grep -q '"trtype": "RDMA"' /tmp/paths && grep -q '"trtype": "TCP"' /tmp/paths ||
+  { cat /tmp/paths; fail "Mn1 does not have both an RDMA and a TCP path"; }
+check "Mn1 has an RDMA path and a TCP path"
+MPX=nqn.2016-06.io.nvmfd:mp-export
+mp nvmf_create_subsystem "{\"nqn\": \"$MPX\", \"allow_any_host\": true}" > /dev/null || fail "mp export subsystem"
+mp nvmf_subsystem_add_ns "{\"nqn\": \"$MPX\", \"namespace\": {\"bdev_name\": \"Mn1\"}}" > /dev/null || fail "mp export ns"
+mp nvmf_subsystem_add_listener "{\"nqn\": \"$MPX\", \"listen_address\": {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": \"127.0.0.1\", \"trsvcid\": \"4432\"}}" > /dev/null ||
+  fail "mp export listener"
+nvme connect -t tcp -a 127.0.0.1 -s 4432 -n "$MPX" > /dev/null || fail "kernel connect to the mixed-path export"
+EXPORT=$MPX
+DEV=
+lp_wait_for find_dev 20 || fail "no block device for $MPX"
+find_dev
+verify_rb() {  # $1 bs, $2 count, $3 seek
+  dd if=/dev/urandom of=/tmp/pat bs="$1" count="$2" 2>/dev/null
+  dd if=/tmp/pat of="$DEV" bs="$1" seek="$3" count="$2" oflag=direct 2>/dev/null || fail "write bs=$1 seek=$3"
+  dd if="$DEV" of=/tmp/rb bs="$1" skip="$3" count="$2" iflag=direct 2>/dev/null || fail "read bs=$1 skip=$3"
+  [ "$(md5sum < /tmp/pat)" = "$(md5sum < /tmp/rb)" ] || fail "data read back differs (bs=$1 count=$2 seek=$3)"
+}
+verify_rb 4096 64 0
+verify_rb 131072 8 3
+mp bdev_nvme_set_multipath_policy '{"name": "Mn1", "policy": "active_active"}' > /dev/null || fail "active_active"
+verify_rb 65536 32 40
+mp bdev_nvme_get_path_iostat '{"name": "Mn1"}' > /tmp/pstat 2>&1 || true
+check "verified I/O through the mixed RDMA + TCP multipath bdev ($(elapsed) s)"
+nvme disconnect -n "$MPX" > /dev/null || fail "kernel disconnect of the mixed-path export"
+lp_wait_for "[ ! -b $DEV ]" 20 || fail "$DEV did not go away"
+kill "$MPPID"
+wait "$MPPID" 2>/dev/null || true
 kill "$SELFPID"
 wait "$SELFPID" 2>/dev/null || true
-check "nvmf-perf randrw 128 KiB against nvmfd's own RDMA target ($(elapsed) s)"
+check "nvmfd stopped"
 echo "ALL GUEST CHECKS PASSED"
