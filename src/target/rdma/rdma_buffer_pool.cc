@@ -3,20 +3,12 @@
 #include <algorithm>
 #include <bit>
 #include <cassert>
-#include <cstdlib>
 
 namespace nvmfd {
 
 rdma_buffer_pool::rdma_buffer_pool(ibv_pd* pd, size_t max_buffer)
     : pd_(pd), classes_(size_class(std::max(max_buffer, min_size)) + 1) {
   assert(classes_ <= free_.size());
-}
-
-rdma_buffer_pool::~rdma_buffer_pool() {
-  for (auto& c : chunks_) {
-    if (c.mr) ibv_dereg_mr(c.mr);
-    std::free(c.mem);
-  }
 }
 
 unsigned rdma_buffer_pool::size_class(size_t len) {
@@ -27,19 +19,16 @@ unsigned rdma_buffer_pool::size_class(size_t len) {
 bool rdma_buffer_pool::grow(unsigned c) {
   size_t sz = min_size << c;
   size_t bytes = std::max(sz, chunk_size);
-  auto* mem = static_cast<std::byte*>(std::aligned_alloc(4096, bytes));
-  if (!mem) return false;
-  ibv_mr* mr = ibv_reg_mr(pd_, mem, bytes, IBV_ACCESS_LOCAL_WRITE);
-  if (!mr) {
-    std::free(mem);
-    return false;
-  }
-  chunks_.push_back({mem, mr});
+  auto chunk = registered_memory::create(pd_, bytes, IBV_ACCESS_LOCAL_WRITE);
+  if (!chunk) return false;
+  std::byte* mem = (*chunk)->data();
+  uint32_t lkey = (*chunk)->lkey();
+  chunks_.push_back(std::move(*chunk));
   registered_ += bytes;
   size_t n = bytes / sz;
   carved_[c] += n;
   free_[c].reserve(carved_[c]);  // so that give() never allocates
-  for (size_t i = 0; i < n; ++i) free_[c].push_back({mem + i * sz, mr->lkey});
+  for (size_t i = 0; i < n; ++i) free_[c].push_back({mem + i * sz, lkey});
   return true;
 }
 

@@ -12,7 +12,10 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
+
+#include "rdma/rdma_cq.h"
 
 namespace nvmfd {
 
@@ -28,7 +31,6 @@ class rdma_buffer_pool {
 
   // max_buffer: the largest buffer taken (the transport's max_io_size).
   rdma_buffer_pool(ibv_pd* pd, size_t max_buffer);
-  ~rdma_buffer_pool();
   rdma_buffer_pool(const rdma_buffer_pool&) = delete;
   rdma_buffer_pool& operator=(const rdma_buffer_pool&) = delete;
 
@@ -44,13 +46,9 @@ class rdma_buffer_pool {
   static unsigned size_class(size_t len);
   bool grow(unsigned c);
 
-  struct chunk {
-    std::byte* mem = nullptr;
-    ibv_mr* mr = nullptr;
-  };
   ibv_pd* pd_;
   unsigned classes_;
-  std::vector<chunk> chunks_;
+  std::vector<std::unique_ptr<registered_memory>> chunks_;
   std::array<std::vector<buffer>, 16> free_;
   std::array<size_t, 16> carved_{};  // buffers of each class made so far (free lists reserve that much)
   size_t registered_ = 0;

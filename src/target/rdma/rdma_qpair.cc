@@ -1,6 +1,5 @@
 #include "target/rdma/rdma_qpair.h"
 
-#include <fcntl.h>
 #include <sys/epoll.h>
 
 #include <algorithm>
@@ -34,19 +33,6 @@ std::optional<socket_address> address_of(sockaddr* sa) {
   return *a;
 }
 
-std::byte* alloc_registered(ibv_pd* pd, size_t bytes, ibv_mr*& mr) {
-  size_t rounded = (bytes + 4095) / 4096 * 4096;
-  auto* mem = static_cast<std::byte*>(std::aligned_alloc(4096, rounded));
-  if (!mem) return nullptr;
-  std::memset(mem, 0, rounded);
-  mr = ibv_reg_mr(pd, mem, rounded, IBV_ACCESS_LOCAL_WRITE);
-  if (!mr) {
-    std::free(mem);
-    return nullptr;
-  }
-  return mem;
-}
-
 }  // namespace
 
 void rdma_request::on_bdev_io_done(bdev_io&) { qp->on_io_done(*this); }
@@ -64,17 +50,9 @@ rdma_qpair::rdma_qpair(nvmf_target& t, reactor& r, rdma_transport& tr, rdma_cm_i
 rdma_qpair::~rdma_qpair() {
   for (auto& r : requests_)
     if (r->data.data) release_request(*r);
-  if (watching_) owner().unwatch(cc_->fd);
+  if (watching_) owner().unwatch(cq_->fd());
   if (qp_) rdma_destroy_qp(id_);
-  if (cq_) {
-    if (unacked_events_) ibv_ack_cq_events(cq_, unacked_events_);
-    ibv_destroy_cq(cq_);
-  }
-  if (cc_) ibv_destroy_comp_channel(cc_);
-  for (auto [mr, mem] : {std::pair{recv_mr_, recv_mem_}, std::pair{resp_mr_, resp_mem_}}) {
-    if (mr) ibv_dereg_mr(mr);
-    std::free(mem);
-  }
+  cq_.reset();  // after the QP; the registrations go with the members, before the device
   transport_.forget(id_);
 }
 
@@ -130,16 +108,13 @@ result<void> rdma_qpair::setup() {
   int cqe = static_cast<int>(send_wrs + depth);
   if (cqe > attr.max_cqe) return error{errc::no_memory, fmt::format("{} CQ entries exceed max_cqe {}", cqe, attr.max_cqe)};
 
-  cc_ = ibv_create_comp_channel(id_->verbs);
-  if (!cc_) return error::from_errno(errno, "ibv_create_comp_channel");
-  fcntl(cc_->fd, F_SETFL, fcntl(cc_->fd, F_GETFL) | O_NONBLOCK);
-  cq_ = ibv_create_cq(id_->verbs, cqe, nullptr, cc_, 0);
-  if (!cq_) return error::from_errno(errno, "ibv_create_cq");
-  if (int rc = ibv_req_notify_cq(cq_, 0); rc != 0) return error::from_errno(rc, "ibv_req_notify_cq");
+  auto cq = rdma_cq::create(id_->verbs, cqe);
+  if (!cq) return cq.take_err();
+  cq_ = std::move(*cq);
 
   ibv_qp_init_attr qa{};
-  qa.send_cq = cq_;
-  qa.recv_cq = cq_;
+  qa.send_cq = cq_->cq();
+  qa.recv_cq = cq_->cq();
   qa.qp_type = IBV_QPT_RC;
   qa.cap.max_send_wr = send_wrs;
   qa.cap.max_recv_wr = depth;
@@ -148,10 +123,12 @@ result<void> rdma_qpair::setup() {
   if (rdma_create_qp(id_, dev_->pd(), &qa) != 0) return error::from_errno(errno, "rdma_create_qp");
   qp_ = id_->qp;
 
-  recv_mem_ = alloc_registered(dev_->pd(), size_t{depth} * recv_size_, recv_mr_);
-  if (!recv_mem_) return error{errc::no_memory, "cannot register the receive buffers"};
-  resp_mem_ = alloc_registered(dev_->pd(), size_t{slots} * sizeof(nvme_cqe), resp_mr_);
-  if (!resp_mem_) return error{errc::no_memory, "cannot register the response buffers"};
+  auto recv = registered_memory::create(dev_->pd(), size_t{depth} * recv_size_, IBV_ACCESS_LOCAL_WRITE);
+  if (!recv) return recv.take_err();
+  recv_mem_ = std::move(*recv);
+  auto resp = registered_memory::create(dev_->pd(), size_t{slots} * sizeof(nvme_cqe), IBV_ACCESS_LOCAL_WRITE);
+  if (!resp) return resp.take_err();
+  resp_mem_ = std::move(*resp);
 
   for (uint32_t i = 0; i < slots; ++i) {
     auto req = std::make_unique<rdma_request>();
@@ -168,7 +145,7 @@ result<void> rdma_qpair::setup() {
   }
   for (uint32_t i = 0; i < depth; ++i)
     if (!post_recv(i)) return error::from_errno(errno, "ibv_post_recv");
-  if (auto w = owner().watch(cc_->fd, EPOLLIN, this); !w) return w.take_err();
+  if (auto w = owner().watch(cq_->fd(), EPOLLIN, this); !w) return w.take_err();
   watching_ = true;
   return {};
 }
@@ -194,27 +171,8 @@ void rdma_qpair::on_cm_event(rdma_cm_event_type type, int status) {
 // --- completions -----------------------------------------------------------------------
 
 void rdma_qpair::on_events(uint32_t) {
-  ibv_cq* cq = nullptr;
-  void* ctx = nullptr;
-  while (ibv_get_cq_event(cc_, &cq, &ctx) == 0) ++unacked_events_;
-  if (unacked_events_ >= 64) {
-    ibv_ack_cq_events(cq_, unacked_events_);
-    unacked_events_ = 0;
-  }
-  poll_completions();
-  ibv_req_notify_cq(cq_, 0);
-  poll_completions();  // what came between the last poll and the re-arm
+  cq_->drain([this](const ibv_wc& wc) { on_completion(wc); });
   maybe_release();
-}
-
-void rdma_qpair::poll_completions() {
-  ibv_wc wcs[32];
-  for (;;) {
-    int n = ibv_poll_cq(cq_, 32, wcs);
-    if (n <= 0) return;
-    for (int i = 0; i < n; ++i) on_completion(wcs[i]);
-    if (n < 32) return;
-  }
 }
 
 void rdma_qpair::on_completion(const ibv_wc& wc) {
@@ -450,7 +408,7 @@ void rdma_qpair::complete(target_request& generic, nvme_status st) {
     return;
   }
   fill_cqe(req, st);
-  std::byte* resp = resp_mem_ + size_t{req.index} * sizeof(nvme_cqe);
+  std::byte* resp = resp_mem_->data() + size_t{req.index} * sizeof(nvme_cqe);
   std::memcpy(resp, &req.cqe, sizeof(nvme_cqe));
   // The capsule's receive buffer is free again (its in-capsule data is used up): post it
   // before the response, so that the host's next command finds it.
@@ -474,7 +432,7 @@ void rdma_qpair::complete(target_request& generic, nvme_status st) {
     wrs[n].wr.rdma.rkey = req.remote.key;
     ++n;
   }
-  sges[n] = {reinterpret_cast<uintptr_t>(resp), sizeof(nvme_cqe), resp_mr_->lkey};
+  sges[n] = {reinterpret_cast<uintptr_t>(resp), sizeof(nvme_cqe), resp_mem_->lkey()};
   wrs[n].wr_id = wr_id(wr_kind::send, req.index);
   if (req.keyed && req.remote.invalidate) {
     wrs[n].opcode = IBV_WR_SEND_WITH_INV;
@@ -502,7 +460,7 @@ void rdma_qpair::complete(target_request& generic, nvme_status st) {
 }
 
 bool rdma_qpair::post_recv(uint32_t slot) {
-  ibv_sge sge{reinterpret_cast<uintptr_t>(recv_buf(slot)), recv_size_, recv_mr_->lkey};
+  ibv_sge sge{reinterpret_cast<uintptr_t>(recv_buf(slot)), recv_size_, recv_mem_->lkey()};
   ibv_recv_wr wr{};
   wr.wr_id = wr_id(wr_kind::recv, slot);
   wr.sg_list = &sge;

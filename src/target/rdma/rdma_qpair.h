@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rdma/rdma_cq.h"
 #include "reactor/reactor.h"
 #include "target/rdma/rdma_connect_request.h"
 #include "target/rdma/rdma_device.h"
@@ -66,7 +67,6 @@ class rdma_qpair final : public target_queue, public event_handler {
   static uint64_t wr_id(wr_kind k, uint32_t index) { return uint64_t{index} << 2 | static_cast<uint64_t>(k); }
 
   result<void> setup();
-  void poll_completions();
   void on_completion(const ibv_wc& wc);
   void on_recv(uint32_t slot, uint32_t len);
   void start_command(rdma_request& req, uint32_t extra);
@@ -83,7 +83,7 @@ class rdma_qpair final : public target_queue, public event_handler {
   void release_request(rdma_request& req);
   rdma_request* alloc_request();
   void maybe_release();
-  std::byte* recv_buf(uint32_t slot) const { return recv_mem_ + size_t{slot} * recv_size_; }
+  std::byte* recv_buf(uint32_t slot) const { return recv_mem_->data() + size_t{slot} * recv_size_; }
 
   rdma_transport& transport_;
   rdma_cm_id* id_;
@@ -98,14 +98,10 @@ class rdma_qpair final : public target_queue, public event_handler {
   bool released_ = false;
   bool watching_ = false;
 
-  ibv_comp_channel* cc_ = nullptr;
-  ibv_cq* cq_ = nullptr;
+  std::unique_ptr<rdma_cq> cq_;
   ibv_qp* qp_ = nullptr;
-  unsigned unacked_events_ = 0;
-  std::byte* recv_mem_ = nullptr;
-  ibv_mr* recv_mr_ = nullptr;
-  std::byte* resp_mem_ = nullptr;  // one 16-byte CQE per request slot
-  ibv_mr* resp_mr_ = nullptr;
+  std::unique_ptr<registered_memory> recv_mem_;  // queue size x recv_size_
+  std::unique_ptr<registered_memory> resp_mem_;  // one 16-byte CQE per request slot
   uint32_t wrs_outstanding_ = 0;   // work requests posted and not yet completed
   uint32_t reads_outstanding_ = 0;
 
