@@ -292,7 +292,7 @@ nvme_status rdma_qpair::check_data(rdma_request& req) {
 }
 
 void rdma_qpair::start_data_phase(rdma_request& req) {
-  if (buffer_waiters_ || !take_data_buffer(req)) return wait_for_buffer(req);
+  if (!buffer_waiters_.empty() || !take_data_buffer(req)) return wait_for_buffer(req);
   if (req.dir == data_direction::host_to_controller) return post_read(req);
   execute(req);
 }
@@ -313,9 +313,7 @@ bool rdma_qpair::take_data_buffer(rdma_request& req) {
 
 void rdma_qpair::wait_for_buffer(rdma_request& req) {
   req.state = rdma_request_state::awaiting_buffer;
-  req.next = nullptr;
-  (buffer_waiters_tail_ ? buffer_waiters_tail_->next : buffer_waiters_) = &req;
-  buffer_waiters_tail_ = &req;
+  buffer_waiters_.push_back(req);
   arm_buffer_retry();
 }
 
@@ -334,28 +332,25 @@ void rdma_qpair::arm_buffer_retry() {
 }
 
 void rdma_qpair::retry_buffer_waiters() {
-  while (buffer_waiters_ && state_ == conn_state::ready) {
-    rdma_request& req = *buffer_waiters_;
-    if (!take_data_buffer(req)) break;
-    buffer_waiters_ = req.next;
-    if (!buffer_waiters_) buffer_waiters_tail_ = nullptr;
-    req.next = nullptr;
+  while (!buffer_waiters_.empty() && state_ == conn_state::ready) {
+    if (!take_data_buffer(buffer_waiters_.front())) break;
+    rdma_request& req = buffer_waiters_.pop_front();
     if (req.dir == data_direction::host_to_controller)
       post_read(req);
     else
       execute(req);
   }
-  if (buffer_waiters_ && state_ == conn_state::ready) arm_buffer_retry();
+  if (!buffer_waiters_.empty() && state_ == conn_state::ready) arm_buffer_retry();
 }
 
 void rdma_qpair::post_read(rdma_request& req) {
   req.state = rdma_request_state::reading;
-  if (reads_outstanding_ >= ord_ || read_queue_) {
-    req.next = nullptr;
-    (read_queue_tail_ ? read_queue_tail_->next : read_queue_) = &req;
-    read_queue_tail_ = &req;
-    return;
-  }
+  // In order: behind the reads already waiting for one of the ord_ slots.
+  if (reads_outstanding_ >= ord_ || !read_queue_.empty()) return read_queue_.push_back(req);
+  issue_read(req);
+}
+
+void rdma_qpair::issue_read(rdma_request& req) {
   ibv_sge sge{reinterpret_cast<uintptr_t>(req.buf), req.xfer_len, req.data.lkey};
   ibv_send_wr wr{};
   wr.wr_id = wr_id(wr_kind::read, req.index);
@@ -375,13 +370,8 @@ void rdma_qpair::post_read(rdma_request& req) {
 }
 
 void rdma_qpair::start_queued_reads() {
-  while (read_queue_ && reads_outstanding_ < ord_ && state_ == conn_state::ready) {
-    rdma_request& req = *read_queue_;
-    read_queue_ = req.next;
-    if (!read_queue_) read_queue_tail_ = nullptr;
-    req.next = nullptr;
-    post_read(req);
-  }
+  while (!read_queue_.empty() && reads_outstanding_ < ord_ && state_ == conn_state::ready)
+    issue_read(read_queue_.pop_front());
 }
 
 void rdma_qpair::execute(rdma_request& req) {
@@ -489,7 +479,7 @@ void rdma_qpair::release_request(rdma_request& req) {
   req.state = rdma_request_state::free;
   req.next = free_list_;
   free_list_ = &req;
-  if (buffer_waiters_ && state_ == conn_state::ready) retry_buffer_waiters();
+  if (!buffer_waiters_.empty() && state_ == conn_state::ready) retry_buffer_waiters();
 }
 
 // --- close -----------------------------------------------------------------------------
@@ -501,8 +491,8 @@ void rdma_qpair::close(std::string_view why) {
   state_ = conn_state::closed;
   if (buffer_retry_timer_) owner().cancel(buffer_retry_timer_);
   buffer_retry_timer_ = 0;
-  buffer_waiters_ = buffer_waiters_tail_ = nullptr;
-  read_queue_ = read_queue_tail_ = nullptr;
+  buffer_waiters_.clear();  // maybe_release frees them
+  read_queue_.clear();
   // Release the queue ID before the host can see the connection go.
   unbind();
   if (qp_) {

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/intrusive_fifo.h"
 #include "rdma/rdma_cq.h"
 #include "reactor/reactor.h"
 #include "target/rdma/rdma_connect_request.h"
@@ -76,7 +77,8 @@ class rdma_qpair final : public target_queue, public event_handler {
   void wait_for_buffer(rdma_request& req);
   void arm_buffer_retry();
   void retry_buffer_waiters();
-  void post_read(rdma_request& req);
+  void post_read(rdma_request& req);   // now, or queued behind the ord_ limit
+  void issue_read(rdma_request& req);  // posts the RDMA READ
   void start_queued_reads();
   void execute(rdma_request& req);
   bool post_recv(uint32_t slot);
@@ -107,10 +109,8 @@ class rdma_qpair final : public target_queue, public event_handler {
 
   std::vector<std::unique_ptr<rdma_request>> requests_;
   rdma_request* free_list_ = nullptr;
-  rdma_request* read_queue_ = nullptr;  // waiting for a READ slot (ord_), in order
-  rdma_request* read_queue_tail_ = nullptr;
-  rdma_request* buffer_waiters_ = nullptr;
-  rdma_request* buffer_waiters_tail_ = nullptr;
+  intrusive_fifo<rdma_request, &rdma_request::next> read_queue_;  // waiting for a READ slot (ord_)
+  intrusive_fifo<rdma_request, &rdma_request::next> buffer_waiters_;  // waiting for a data buffer
   timer_id buffer_retry_timer_ = 0;
 };
 

@@ -106,7 +106,7 @@ void tcp_qpair::release_request(tcp_request& req) {
   if (req.budget_bytes) {
     buffers_.give(owner().index(), req.budget_bytes);
     req.budget_bytes = 0;
-    if (buffer_waiters_) schedule_flush();  // run_deferred retries them, outside this call
+    if (!buffer_waiters_.empty()) schedule_flush();  // run_deferred retries them, outside this call
   }
   end_request(req);
   req.state = request_state::free;
@@ -323,7 +323,7 @@ void tcp_qpair::start_command(tcp_request& req) {
 
 void tcp_qpair::start_data_phase(tcp_request& req) {
   // First come, first served: behind any command already waiting on this queue.
-  if (buffer_waiters_ || !take_data_buffer(req)) return wait_for_buffer(req);
+  if (!buffer_waiters_.empty() || !take_data_buffer(req)) return wait_for_buffer(req);
   if (req.dir == data_direction::host_to_controller) return send_r2t(req);
   execute(req);
 }
@@ -345,28 +345,20 @@ bool tcp_qpair::take_data_buffer(tcp_request& req) {
 
 void tcp_qpair::wait_for_buffer(tcp_request& req) {
   req.state = request_state::awaiting_buffer;
-  req.next_free = nullptr;
-  if (buffer_waiters_tail_)
-    buffer_waiters_tail_->next_free = &req;
-  else
-    buffer_waiters_ = &req;
-  buffer_waiters_tail_ = &req;
+  buffer_waiters_.push_back(req);
   arm_buffer_retry();
 }
 
 void tcp_qpair::retry_buffer_waiters() {
-  while (buffer_waiters_ && state_ == conn_state::ready) {
-    tcp_request& req = *buffer_waiters_;
-    if (!take_data_buffer(req)) break;
-    buffer_waiters_ = req.next_free;
-    if (!buffer_waiters_) buffer_waiters_tail_ = nullptr;
-    req.next_free = nullptr;
+  while (!buffer_waiters_.empty() && state_ == conn_state::ready) {
+    if (!take_data_buffer(buffer_waiters_.front())) break;
+    tcp_request& req = buffer_waiters_.pop_front();
     if (req.dir == data_direction::host_to_controller)
       send_r2t(req);
     else
       execute(req);
   }
-  if (buffer_waiters_) arm_buffer_retry();
+  if (!buffer_waiters_.empty()) arm_buffer_retry();
 }
 
 // Buffers freed by this queue retry its waiters at once (release_request); buffers freed by
@@ -518,7 +510,7 @@ void tcp_qpair::schedule_flush() {
 
 void tcp_qpair::run_deferred() {
   flush_scheduled_ = false;
-  if (buffer_waiters_) retry_buffer_waiters();
+  if (!buffer_waiters_.empty()) retry_buffer_waiters();
   flush_now();
 }
 
@@ -578,7 +570,7 @@ void tcp_qpair::close(std::string_view why) {
     if (*t) owner().cancel(*t);
     *t = 0;
   }
-  buffer_waiters_ = buffer_waiters_tail_ = nullptr;  // maybe_release frees them
+  buffer_waiters_.clear();  // maybe_release frees them
   // Release the queue ID before the host can see the socket close, so that a host that
   // reconnects at once finds it free.
   unbind();

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/intrusive_fifo.h"
 #include "nvme_tcp/pdu_channel.h"
 #include "nvme_tcp/pdu_reader.h"
 #include "nvme_tcp/pdu_writer.h"
@@ -133,8 +134,7 @@ class tcp_qpair final : public target_queue,
   tcp_request* rx_req_ = nullptr;       // request the current PDU belongs to
   data_buffer_budget& buffers_;
   // Requests waiting for a data buffer, first come first served (linked through next_free).
-  tcp_request* buffer_waiters_ = nullptr;
-  tcp_request* buffer_waiters_tail_ = nullptr;
+  intrusive_fifo<tcp_request, &tcp_request::next_free> buffer_waiters_;
   timer_id buffer_retry_timer_ = 0;   // retries the waiters when other queues free buffers
   timer_id h2c_timer_ = 0;
   receive_watchdog watchdog_;
